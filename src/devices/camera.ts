@@ -1,0 +1,77 @@
+import type { PixelDtype } from '../protocol/dtype.js';
+
+/** One image from a camera. */
+export interface Frame {
+  /**
+   * A buffer of its own per frame: ownership passes to the receiver, which may
+   * hand it to ZeroMQ zero-copy. A driver must never write into it again.
+   */
+  readonly pixels: Uint8Array;
+  /** [height, width] or [height, width, channels]. */
+  readonly shape: readonly number[];
+  readonly dtype: PixelDtype;
+  /** When the camera captured the frame: integer ns since the Unix epoch. */
+  readonly timestampNs: bigint;
+  /** The camera's own counter, from 0 at the start of each stream (snaps count separately). */
+  readonly cameraIndex: number;
+}
+
+export type SettingValue = number;
+
+/** What a setting accepts; views build their controls from this. */
+export interface SettingSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly unit: string;
+  readonly min: number;
+  readonly max: number;
+  readonly integer: boolean;
+  readonly default: SettingValue;
+  /** False where a change would alter the frame shape (e.g. ROI) and so must wait for idle. */
+  readonly changeableWhileStreaming: boolean;
+}
+
+export interface CameraInfo {
+  /** Registry name of the driver, e.g. "sim". */
+  readonly driver: string;
+  /** Human-readable model, e.g. "labcast simulated camera (particles)". */
+  readonly model: string;
+}
+
+export interface FrameFormat {
+  readonly shape: readonly number[];
+  readonly dtype: PixelDtype;
+}
+
+/**
+ * The one camera model every driver implements. Only the acquisition process
+ * holds a Camera; everything else sees frames on the wire.
+ */
+export interface Camera {
+  readonly info: CameraInfo;
+  /**
+   * True when frames come on the camera's own clock and cannot wait for a slow
+   * consumer (a real sensor, a paced simulator); false when the next frame is
+   * made on demand (simulator at fps 0, file replay), so acquisition may wait.
+   */
+  readonly freeRunning: boolean;
+
+  open(): Promise<void>;
+  /** Idempotent; ends any stream. */
+  close(): Promise<void>;
+
+  /** Shape and dtype of frames under the current settings. */
+  frameFormat(): FrameFormat;
+  settingSpecs(): readonly SettingSpec[];
+  getSettings(): Readonly<Record<string, SettingValue>>;
+  /** Validates against settingSpecs(); throws LabcastError BAD_SETTING naming the setting and its range. */
+  setSetting(name: string, value: SettingValue): Promise<void>;
+
+  /** One frame, outside any stream. Refused while streaming. */
+  snap(): Promise<Frame>;
+  /**
+   * Frames until `signal` aborts (stop streaming) or the source ends. After an
+   * abort the iterator finishes within about one frame period. One stream at a time.
+   */
+  stream(signal: AbortSignal): AsyncIterable<Frame>;
+}

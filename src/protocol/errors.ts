@@ -1,0 +1,52 @@
+/**
+ * One catalogue of error codes for every process and view. Codes are stable so
+ * that scripts (and the Python client) can branch on them; messages are for people.
+ */
+export const ERROR_CODES = {
+  BAD_ARGUMENT: 'a command-line flag or command argument is invalid',
+  BAD_SETTING: 'a camera setting is unknown or out of range',
+  BAD_MESSAGE: 'a wire message is malformed',
+  OUTPUT_EXISTS: 'the output file exists and overwrite was not asked for',
+  OUTPUT_UNWRITABLE: 'the output location cannot be written',
+  ENDPOINT_IN_USE: 'a ZeroMQ endpoint is already bound by another process',
+  CAMERA_STATE: 'the camera cannot do this in its current state',
+  CHILD_FAILED: 'a labcast child process failed',
+  FILE_FORMAT: 'a file is not a readable labcast HDF5 file',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class LabcastError extends Error {
+  readonly code: ErrorCode;
+  /** The flag, setting or field the error is about, when there is one. */
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = 'LabcastError';
+    this.code = code;
+    this.field = field;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; field?: string } {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+export function isLabcastError(value: unknown): value is LabcastError {
+  return value instanceof LabcastError;
+}
+
+/** Rebuilds an error that crossed a process boundary as plain JSON. */
+export function errorFromJSON(value: unknown): LabcastError {
+  if (typeof value === 'object' && value !== null) {
+    const { code, message, field } = value as Record<string, unknown>;
+    if (typeof code === 'string' && code in ERROR_CODES && typeof message === 'string') {
+      return new LabcastError(code as ErrorCode, message, typeof field === 'string' ? field : undefined);
+    }
+    if (typeof message === 'string') return new LabcastError('CHILD_FAILED', message);
+  }
+  return new LabcastError('CHILD_FAILED', String(value));
+}

@@ -1,0 +1,5 @@
+export * from './codec.js';
+export * from './dtype.js';
+export * from './errors.js';
+export * from './json-ns.js';
+export * from './messages.js';

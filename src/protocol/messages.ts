@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { PIXEL_DTYPES } from './dtype.js';
+
+/** Bumped on any change a subscriber of the previous version would misread. */
+export const PROTOCOL_VERSION = 1;
+
+/** ZeroMQ topics (first frame of every multipart message). */
+export const TOPICS = {
+  frame: 'frame',
+  runStart: 'run-start',
+  runEnd: 'run-end',
+} as const;
+export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
+
+const nanoseconds = z.bigint();
+const shape = z.array(z.number().int().positive()).min(2).max(3);
+const dtype = z.enum(PIXEL_DTYPES);
+const runId = z.string().min(1).max(128);
+
+export const frameHeaderSchema = z
+  .object({
+    protocol: z.literal(PROTOCOL_VERSION),
+    run_id: runId,
+    seq: z.number().int().nonnegative(),
+    camera_ts_ns: nanoseconds,
+    wall_ts_ns: nanoseconds,
+    shape,
+    dtype,
+  })
+  .strict();
+export type FrameHeader = z.infer<typeof frameHeaderSchema>;
+
+const settingValue = z.union([z.number(), z.string(), z.boolean()]);
+
+export const runStartSchema = z
+  .object({
+    protocol: z.literal(PROTOCOL_VERSION),
+    run_id: runId,
+    shape,
+    dtype,
+    /** Frames asked for; null = until stopped. */
+    frames_requested: z.number().int().positive().nullable(),
+    duration_s: z.number().positive().nullable(),
+    start_wall_ns: nanoseconds,
+    camera: z
+      .object({
+        driver: z.string(),
+        model: z.string(),
+        settings: z.record(settingValue),
+      })
+      .strict(),
+    /** The full configuration the run was started with, for provenance. */
+    config: z.unknown(),
+    software: z
+      .object({
+        name: z.string(),
+        version: z.string(),
+        node: z.string(),
+        host: z.string(),
+      })
+      .strict(),
+  })
+  .strict();
+export type RunStart = z.infer<typeof runStartSchema>;
+
+export const RUN_END_REASONS = ['completed', 'stopped', 'error'] as const;
+export type RunEndReason = (typeof RUN_END_REASONS)[number];
+
+export const runEndSchema = z
+  .object({
+    protocol: z.literal(PROTOCOL_VERSION),
+    run_id: runId,
+    reason: z.enum(RUN_END_REASONS),
+    error: z.string().nullable(),
+    end_wall_ns: nanoseconds,
+    /** Frames the camera delivered to acquisition (seq 0 .. frames_acquired-1). */
+    frames_acquired: z.number().int().nonnegative(),
+    /** Frames dropped at the acquisition-side buffer of the lossless path. */
+    frames_dropped: z.number().int().nonnegative(),
+    /** Each dropped run of sequence numbers as [first_seq, count]. */
+    drops: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().positive()])),
+  })
+  .strict();
+export type RunEnd = z.infer<typeof runEndSchema>;
