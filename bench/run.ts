@@ -1,0 +1,86 @@
+/**
+ * npm run bench: end-to-end recording throughput beside the raw speed of the
+ * same disk, measured in the same run. Figures are ratios to that baseline,
+ * medians of several runs; nothing here asserts a time.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rawWriteMBps } from './raw-disk.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const RUNS = Number(process.env.LABCAST_BENCH_RUNS ?? 3);
+const FRAMES = 500;
+const WIDTH = 1024;
+const HEIGHT = 1024;
+const FRAME_BYTES = WIDTH * HEIGHT * 2;
+
+interface RecordSummary {
+  framesWritten: number;
+  framesLost: number;
+  bytesWritten: number;
+  durationS: number;
+  error: string | null;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function recordOnce(dir: string, run: number): { mbps: number; wallMBps: number; summary: RecordSummary } {
+  const out = join(dir, `bench_${run}.h5`);
+  const started = performance.now();
+  const result = spawnSync(
+    process.execPath,
+    [
+      CLI, 'record', '--frames', String(FRAMES), '--width', String(WIDTH), '--height', String(HEIGHT),
+      '--dtype', 'uint16', '--fps', '0', '--pattern', 'gradient', '--out', out, '--json',
+      '--publish', 'tcp://127.0.0.1:*',
+    ],
+    { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+  );
+  const wallS = (performance.now() - started) / 1000;
+  if (result.status !== 0) throw new Error(`labcast record failed (${result.status}): ${result.stderr}`);
+  const summary = JSON.parse(result.stdout) as RecordSummary;
+  rmSync(out, { force: true });
+  return { mbps: summary.bytesWritten / 1e6 / summary.durationS, wallMBps: summary.bytesWritten / 1e6 / wallS, summary };
+}
+
+function main(): void {
+  const dir = mkdtempSync(join(process.cwd(), '.bench-'));
+  try {
+    const raw: number[] = [];
+    const e2e: number[] = [];
+    const wall: number[] = [];
+    let lost = 0;
+    for (let run = 0; run < RUNS; run++) {
+      raw.push(rawWriteMBps(join(dir, 'raw.bin'), FRAMES * FRAME_BYTES));
+      const recorded = recordOnce(dir, run);
+      if (recorded.summary.framesWritten !== FRAMES) throw new Error(`run ${run}: ${recorded.summary.framesWritten} of ${FRAMES} frames written`);
+      lost += recorded.summary.framesLost;
+      e2e.push(recorded.mbps);
+      wall.push(recorded.wallMBps);
+      process.stderr.write(`run ${run + 1}/${RUNS}: raw ${raw[run]!.toFixed(0)} MB/s, labcast ${recorded.mbps.toFixed(0)} MB/s\n`);
+    }
+    const rawMedian = median(raw);
+    const e2eMedian = median(e2e);
+    const rows: [string, string][] = [
+      ['workload', `${FRAMES} frames ${WIDTH}x${HEIGHT} uint16 (${((FRAMES * FRAME_BYTES) / 1e6).toFixed(0)} MB), sim camera fps 0, gradient`],
+      ['raw disk (2 MiB writes + fsync)', `${rawMedian.toFixed(0)} MB/s`],
+      ['labcast camera -> ZMQ -> HDF5 (closed, fsync)', `${e2eMedian.toFixed(0)} MB/s`],
+      ['  ratio to raw disk', `${((e2eMedian / rawMedian) * 100).toFixed(0)} %`],
+      ['  incl. process start-up (whole command)', `${median(wall).toFixed(0)} MB/s`],
+      ['frames lost', String(lost)],
+      ['runs (median of)', String(RUNS)],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * The acquisition process: the only process that touches the camera. Started
+ * by a supervisor (labcast record / serve) with its options as JSON in argv[2];
+ * talks to the supervisor over IPC and publishes frames over ZeroMQ.
+ */
+import { z } from 'zod';
+import { createCamera } from '../devices/registry.js';
+import { softwareInfo } from '../config/software.js';
+import type { AcquisitionCommand, AcquisitionEvent } from '../protocol/process-messages.js';
+import { LivePublisher } from '../transport/live-publisher.js';
+import { LosslessSender } from '../transport/lossless-sender.js';
+import { errorPayload, ParentChannel, readInitArgument } from '../transport/parent-channel.js';
+import { Acquisition } from './acquisition.js';
+
+process.title = 'labcast-acquisition';
+
+const initSchema = z
+  .object({
+    camera: z.unknown(),
+    settings: z.record(z.number()),
+    dataEndpoint: z.string(),
+    recordEndpoint: z.string().nullable(),
+    bufferBytes: z.number().int().positive(),
+    config: z.unknown(),
+  })
+  .strict();
+
+const channel = new ParentChannel<AcquisitionCommand, AcquisitionEvent>('acquisition');
+
+async function main(): Promise<void> {
+  channel.leaveSignalsToParent();
+  const init = initSchema.parse(readInitArgument('acquisition'));
+  const camera = createCamera(init.camera);
+  await camera.open();
+  for (const [name, value] of Object.entries(init.settings)) await camera.setSetting(name, value);
+  const live = await LivePublisher.bind(init.dataEndpoint);
+  const lossless = init.recordEndpoint === null ? null : await LosslessSender.bind(init.recordEndpoint, init.bufferBytes);
+  const acquisition = new Acquisition({
+    camera,
+    live,
+    lossless,
+    config: init.config,
+    software: softwareInfo(),
+    onProgress: (progress) => channel.send({ type: 'progress', ...progress }),
+  });
+
+  let shuttingDown = false;
+  const shutdown = async (): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    await acquisition.stop();
+    await camera.close();
+    live.close();
+    // Linger until the saver has what was queued: a stop never loses frames.
+    lossless?.close(-1);
+    process.disconnect?.();
+  };
+
+  channel.onCommand((command) => {
+    switch (command.type) {
+      case 'start-run':
+        try {
+          acquisition
+            .start({ runId: command.runId, frames: command.frames, durationS: command.durationS })
+            .then((end) => channel.send({ type: 'run-ended', end }))
+            .catch((error: unknown) => channel.send({ type: 'error', error: errorPayload(error) }));
+          channel.send({ type: 'run-started', runId: command.runId });
+        } catch (error) {
+          channel.send({ type: 'error', error: errorPayload(error) });
+        }
+        break;
+      case 'stop':
+        void acquisition.stop();
+        break;
+      case 'shutdown':
+        void shutdown();
+        break;
+    }
+  });
+  channel.onParentGone(() => void shutdown());
+
+  const format = camera.frameFormat();
+  channel.send({
+    type: 'ready',
+    dataEndpoint: live.endpoint,
+    recordEndpoint: lossless?.endpoint ?? null,
+    format: { shape: [...format.shape], dtype: format.dtype },
+    camera: { driver: camera.info.driver, model: camera.info.model, freeRunning: camera.freeRunning },
+    settings: { ...camera.getSettings() },
+  });
+}
+
+main().catch((error: unknown) => channel.failAndExit(error));

@@ -1,0 +1,184 @@
+import { parseCameraSpec } from '../devices/registry.js';
+import { LabcastError, isLabcastError } from '../protocol/errors.js';
+import { RecordingSession, type RecordingResult } from '../experiment/recording-session.js';
+import { resolveOutputPath } from '../storage/output-path.js';
+import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
+import { booleanFlag, numberFlag, parseFlags, stringFlag, type FlagSpec, type FlagValues } from './args.js';
+import { EXIT } from './exit-codes.js';
+import { ProgressView } from './progress.js';
+
+export const RECORD_USAGE = `usage: labcast record [options]
+
+Records frames from a camera into an HDF5 file, through an acquisition
+process and a saver process (every frame is also published for viewers).
+
+run length (default: until Ctrl-C)
+  --frames N            stop after N frames
+  --duration S          stop after S seconds
+output
+  --out PATH            file, or directory for an auto-numbered run_NNNN.h5 (default: .)
+  --overwrite           replace an existing file
+simulated camera
+  --width PX --height PX   sensor size (default 640 x 480)
+  --dtype uint8|uint16     pixel type (default uint16)
+  --fps N                  frame rate, 0 = as fast as the saver takes them (default 30)
+  --pattern noise|gradient|particles   scene (default particles)
+  --particles N            spots in the particles scene (default 20)
+  --seed N                 frame content is fixed by the seed (default 1)
+camera settings
+  --exposure MS  --gain X  --brightness PERCENT
+transport
+  --publish ENDPOINT    data endpoint for live subscribers (default ${DEFAULT_ENDPOINTS.data})
+  --buffer-mb N         acquisition-side buffer before frames are dropped (default 512)
+  --json                print the summary as JSON on stdout
+`;
+
+const FLAGS: FlagSpec = {
+  frames: { type: 'string' },
+  duration: { type: 'string' },
+  out: { type: 'string' },
+  overwrite: { type: 'boolean' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  dtype: { type: 'string' },
+  fps: { type: 'string' },
+  pattern: { type: 'string' },
+  particles: { type: 'string' },
+  seed: { type: 'string' },
+  exposure: { type: 'string' },
+  gain: { type: 'string' },
+  brightness: { type: 'string' },
+  publish: { type: 'string' },
+  'buffer-mb': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** Simulator option ← the flag a user typed, so errors name the flag. */
+const SIM_FLAG_OF_OPTION: Record<string, string> = {
+  width: 'width',
+  height: 'height',
+  dtype: 'dtype',
+  fps: 'fps',
+  pattern: 'pattern',
+  particleCount: 'particles',
+  seed: 'seed',
+};
+
+const SETTING_OF_FLAG: Record<string, string> = { exposure: 'exposure_ms', gain: 'gain', brightness: 'brightness' };
+const FLAG_OF_SETTING: Record<string, string> = Object.fromEntries(
+  Object.entries(SETTING_OF_FLAG).map(([flag, setting]) => [setting, flag]),
+);
+
+function cameraSpecFromFlags(values: FlagValues): Promise<unknown> {
+  const spec: Record<string, unknown> = { driver: 'sim' };
+  for (const [option, flag] of Object.entries(SIM_FLAG_OF_OPTION)) {
+    const raw = values[flag];
+    if (raw === undefined) continue;
+    spec[option] = flag === 'dtype' || flag === 'pattern' ? raw : numberFlag(values, flag);
+  }
+  return withFlagNames(() => parseCameraSpec(spec));
+}
+
+/** Re-labels an error about a camera option or setting with the flag the user typed. */
+async function withFlagNames<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isLabcastError(error) && error.field !== undefined) {
+      const flag = SIM_FLAG_OF_OPTION[error.field] ?? FLAG_OF_SETTING[error.field];
+      if (flag !== undefined) throw new LabcastError(error.code, `--${flag}: ${error.message}`, `--${flag}`);
+    }
+    throw error;
+  }
+}
+
+function settingsFromFlags(values: FlagValues): Record<string, number> {
+  const settings: Record<string, number> = {};
+  for (const [flag, setting] of Object.entries(SETTING_OF_FLAG)) {
+    const value = numberFlag(values, flag);
+    if (value !== undefined) settings[setting] = value;
+  }
+  return settings;
+}
+
+export async function recordCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags('record', argv, FLAGS);
+  if (booleanFlag(values, 'help')) {
+    process.stdout.write(RECORD_USAGE);
+    return EXIT.ok;
+  }
+  const frames = numberFlag(values, 'frames', { integer: true, min: 1, max: 1e12 }) ?? null;
+  const durationS = numberFlag(values, 'duration', { min: 0.001, max: 1e7 }) ?? null;
+  const camera = await cameraSpecFromFlags(values);
+  const settings = settingsFromFlags(values);
+  const dataEndpoint = checkEndpoint(stringFlag(values, 'publish') ?? DEFAULT_ENDPOINTS.data, '--publish');
+  const bufferMb = numberFlag(values, 'buffer-mb', { min: 0.1, max: 1_000_000 }) ?? 512;
+  const overwrite = booleanFlag(values, 'overwrite');
+  const outPath = resolveOutputPath(stringFlag(values, 'out') ?? '.', overwrite);
+  const json = booleanFlag(values, 'json');
+
+  const progress = new ProgressView(process.stderr, 'recording');
+  const { session, result } = await withFlagNames(() => RecordingSession.start(
+    {
+      camera,
+      settings,
+      frames,
+      durationS,
+      outPath,
+      overwrite,
+      dataEndpoint,
+      bufferBytes: Math.round(bufferMb * 1024 * 1024),
+      flushIntervalMs: 1000,
+      config: { command: 'record', camera, settings, frames, duration_s: durationS, out: outPath, data_endpoint: dataEndpoint, buffer_mb: bufferMb },
+    },
+    (p) => progress.update({ done: p.framesWritten, total: frames, elapsedS: p.elapsedS, bytes: p.bytesWritten, dropped: p.dropped }),
+  ));
+
+  let interrupts = 0;
+  const onInterrupt = (): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      progress.note('stopping: draining frames into the file (Ctrl-C again to abandon the drain)');
+      session.stop();
+    } else {
+      progress.note('abandoning the drain: closing the file with the frames received');
+      session.abort();
+    }
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+  let outcome: RecordingResult;
+  try {
+    outcome = await result;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  }
+  progress.finish({
+    done: outcome.framesWritten,
+    total: frames,
+    elapsedS: outcome.durationS,
+    bytes: outcome.bytesWritten,
+    dropped: outcome.framesLost,
+  });
+  process.stdout.write(json ? `${JSON.stringify(outcome)}\n` : formatRecordingResult(outcome));
+  if (outcome.error !== null) return EXIT.failed;
+  return outcome.framesLost > 0 ? EXIT.framesLost : EXIT.ok;
+}
+
+export function formatRecordingResult(r: RecordingResult): string {
+  const fps = r.durationS > 0 ? r.framesWritten / r.durationS : 0;
+  const mbps = r.durationS > 0 ? r.bytesWritten / 1e6 / r.durationS : 0;
+  const gaps = r.gaps.length === 0 ? 'none' : r.gaps.map(([first, n]) => (n === 1 ? `${first}` : `${first}-${first + n - 1}`)).join(', ');
+  const lines = [
+    r.path === null ? 'No file was written.' : `Recorded ${r.path}`,
+    `  frames written  ${r.framesWritten} of ${r.framesAcquired} acquired`,
+    `  frames dropped  ${r.framesLost}${r.framesLost > 0 ? `  (missing frame ids: ${gaps})` : ''}`,
+    `  duration        ${r.durationS.toFixed(2)} s  (${fps.toFixed(1)} fps)`,
+    `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB)`,
+    `  run             ${r.runId}  (${r.endReason})`,
+  ];
+  if (r.error !== null) lines.push(`  error           ${r.error}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,120 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { errorFromJSON, LabcastError } from '../protocol/errors.js';
+import type { ErrorPayload } from '../protocol/process-messages.js';
+
+export interface ChildExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+type EventOf<E, T> = Extract<E, { type: T }>;
+
+/**
+ * The supervisor's handle on one labcast child process (acquisition, saver,
+ * ...): typed commands down, typed events up, and an exit that is never
+ * missed — a waiter is rejected when the child dies instead of hanging.
+ */
+export class LabcastChild<Command extends { type: string }, Event extends { type: string }> {
+  private readonly events = new EventEmitter();
+  private exitInfo: ChildExit | null = null;
+  readonly exited: Promise<ChildExit>;
+
+  private constructor(
+    readonly role: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.events.setMaxListeners(100);
+    child.on('message', (message: unknown) => {
+      const type = (message as { type?: unknown } | null)?.type;
+      if (typeof type === 'string') this.events.emit('event', message);
+    });
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        this.events.emit('exit', this.exitInfo);
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  /** Forks `script` with its init options as JSON; its stderr is ours. */
+  static start<C extends { type: string }, E extends { type: string }>(
+    role: string,
+    script: URL,
+    init: unknown,
+  ): LabcastChild<C, E> {
+    const child = fork(script, [JSON.stringify(init)], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new LabcastChild<C, E>(role, child);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== null;
+  }
+
+  send(command: Command): void {
+    if (this.child.connected) this.child.send(command);
+  }
+
+  onEvent(listener: (event: Event) => void): () => void {
+    this.events.on('event', listener);
+    return () => this.events.off('event', listener);
+  }
+
+  onExit(listener: (exit: ChildExit) => void): void {
+    if (this.exitInfo !== null) listener(this.exitInfo);
+    else this.events.once('exit', listener);
+  }
+
+  /** The next event of `type`; rejects on an error event or if the child exits first. */
+  waitFor<T extends Event['type']>(type: T): Promise<EventOf<Event, T>> {
+    return new Promise((resolve, reject) => {
+      const cleanup = (): void => {
+        this.events.off('event', onEvent);
+        this.events.off('exit', onExit);
+      };
+      const onEvent = (event: Event): void => {
+        if (event.type === type) {
+          cleanup();
+          resolve(event as EventOf<Event, T>);
+        } else if (event.type === 'error') {
+          cleanup();
+          reject(errorFromJSON((event as unknown as { error: ErrorPayload }).error));
+        }
+      };
+      const onExit = (exit: ChildExit): void => {
+        cleanup();
+        reject(this.exitError(exit));
+      };
+      if (this.exitInfo !== null) return reject(this.exitError(this.exitInfo));
+      this.events.on('event', onEvent);
+      this.events.once('exit', onExit);
+    });
+  }
+
+  /** Asks with `command`, then escalates to SIGKILL if the child is still there after `graceMs`. */
+  async shutdown(command: Command, graceMs: number): Promise<ChildExit> {
+    if (this.exitInfo !== null) return this.exitInfo;
+    this.send(command);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.exitInfo === null) this.child.kill(signal);
+  }
+
+  private exitError(exit: ChildExit): LabcastError {
+    const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    return new LabcastError('CHILD_FAILED', `the ${this.role} process ${how}`);
+  }
+}

@@ -1,0 +1,86 @@
+import type { PixelDtype } from './dtype.js';
+import type { RunEnd } from './messages.js';
+
+/**
+ * Messages between a supervising process (the experiment side) and its
+ * labcast children over Node's IPC channel (forked with serialization
+ * 'advanced', so bigint fields cross intact). Views never see these.
+ */
+
+export interface ErrorPayload {
+  readonly code: string;
+  readonly message: string;
+  readonly field?: string;
+}
+
+// ---- acquisition child ----
+
+export interface AcquisitionInit {
+  /** Camera spec, validated by the driver registry in the child. */
+  readonly camera: unknown;
+  /** Camera settings applied after open, before the first run (checked against the camera's ranges). */
+  readonly settings: Readonly<Record<string, number>>;
+  readonly dataEndpoint: string;
+  /** Lossless endpoint for the saver; null when nothing is to be recorded. */
+  readonly recordEndpoint: string | null;
+  /** Bound of the acquisition-side buffer on the lossless path. */
+  readonly bufferBytes: number;
+  /** The configuration to carry into run-start for provenance. */
+  readonly config: unknown;
+}
+
+export type AcquisitionCommand =
+  | { readonly type: 'start-run'; readonly runId: string; readonly frames: number | null; readonly durationS: number | null }
+  | { readonly type: 'stop' }
+  | { readonly type: 'shutdown' };
+
+export interface FrameFormatPayload {
+  readonly shape: readonly number[];
+  readonly dtype: PixelDtype;
+}
+
+export type AcquisitionEvent =
+  | {
+      readonly type: 'ready';
+      readonly dataEndpoint: string;
+      readonly recordEndpoint: string | null;
+      readonly format: FrameFormatPayload;
+      readonly camera: { readonly driver: string; readonly model: string; readonly freeRunning: boolean };
+      readonly settings: Readonly<Record<string, number>>;
+    }
+  | { readonly type: 'run-started'; readonly runId: string }
+  | { readonly type: 'progress'; readonly acquired: number; readonly dropped: number; readonly queuedBytes: number }
+  | { readonly type: 'run-ended'; readonly end: RunEnd }
+  | { readonly type: 'error'; readonly error: ErrorPayload };
+
+// ---- saver child ----
+
+export interface SaverInit {
+  readonly endpoint: string;
+  readonly outPath: string;
+  readonly overwrite: boolean;
+  /** Upper bound on how long written frames stay unflushed. */
+  readonly flushIntervalMs: number;
+}
+
+export type SaverCommand = { readonly type: 'shutdown' };
+
+export interface SavedFileSummary {
+  readonly path: string;
+  readonly framesWritten: number;
+  readonly gaps: ReadonlyArray<readonly [number, number]>;
+  readonly bytesWritten: number;
+}
+
+export type SaverEvent =
+  | { readonly type: 'ready' }
+  | { readonly type: 'file-opened'; readonly path: string; readonly runId: string }
+  | { readonly type: 'progress'; readonly framesWritten: number; readonly bytesWritten: number }
+  | {
+      readonly type: 'file-closed';
+      readonly summary: SavedFileSummary;
+      /** The acquisition's account of the run; null if it never arrived. */
+      readonly end: RunEnd | null;
+      readonly malformedMessages: number;
+    }
+  | { readonly type: 'error'; readonly error: ErrorPayload };

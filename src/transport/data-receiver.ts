@@ -1,0 +1,83 @@
+import { Pull, Subscriber, type Socket } from 'zeromq';
+import { decodeDataMessage, type DataMessage } from '../protocol/codec.js';
+
+export interface MalformedReport {
+  readonly count: number;
+  readonly lastReason: string | null;
+}
+
+/**
+ * The receiving end of the data stream, for any subscriber process: connects,
+ * decodes and validates each message. A malformed message is counted and
+ * skipped, never thrown, so a bad peer cannot kill a subscriber.
+ */
+export class DataReceiver {
+  private malformedCount = 0;
+  private lastActivity = Date.now();
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lastMalformedReason: string | null = null;
+
+  private constructor(private readonly socket: Pull | Subscriber) {}
+
+  /** The lossless path (the saver's): PULL from the acquisition's record endpoint. */
+  static pull(endpoint: string): DataReceiver {
+    const socket = new Pull({ receiveHighWaterMark: 4, linger: 0 });
+    socket.connect(endpoint);
+    return new DataReceiver(socket);
+  }
+
+  /** The live path (viewers, analysis): SUB to the data endpoint. */
+  static subscribe(endpoint: string, topics: readonly string[] = ['']): DataReceiver {
+    const socket = new Subscriber({ receiveHighWaterMark: 16, linger: 0 });
+    socket.connect(endpoint);
+    for (const topic of topics) socket.subscribe(topic);
+    return new DataReceiver(socket);
+  }
+
+  get malformed(): MalformedReport {
+    return { count: this.malformedCount, lastReason: this.lastMalformedReason };
+  }
+
+  get closed(): boolean {
+    return (this.socket as Socket).closed;
+  }
+
+  /** Valid messages until the socket is closed. */
+  async *messages(): AsyncGenerator<DataMessage> {
+    while (!this.socket.closed) {
+      let parts: Buffer[];
+      try {
+        parts = await this.socket.receive();
+        this.lastActivity = Date.now();
+      } catch (error) {
+        if (this.socket.closed) return;
+        throw error;
+      }
+      const decoded = decodeDataMessage(parts);
+      if (decoded.ok) {
+        yield decoded.message;
+      } else {
+        this.malformedCount += 1;
+        this.lastMalformedReason = decoded.reason;
+      }
+    }
+  }
+
+  /**
+   * Ends `messages()` once nothing has arrived for `idleMs`, so what a dead
+   * peer already delivered is still consumed rather than discarded.
+   */
+  closeWhenIdle(idleMs: number): void {
+    if (this.idleTimer !== null) return;
+    this.lastActivity = Date.now();
+    this.idleTimer = setInterval(() => {
+      if (Date.now() - this.lastActivity >= idleMs) this.close();
+    }, Math.max(10, idleMs / 5));
+  }
+
+  close(): void {
+    if (this.idleTimer !== null) clearInterval(this.idleTimer);
+    this.idleTimer = null;
+    if (!this.socket.closed) this.socket.close();
+  }
+}
