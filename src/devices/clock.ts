@@ -9,3 +9,15 @@ const anchorMonotonicNs = process.hrtime.bigint();
 export function epochNowNs(): bigint {
   return anchorWallNs + (process.hrtime.bigint() - anchorMonotonicNs);
 }
+
+/** Capture timestamps for one camera: strictly increasing, so two frames never share a stamp. */
+export class CaptureClock {
+  private lastNs = 0n;
+
+  nextTimestampNs(): bigint {
+    let now = epochNowNs();
+    if (now <= this.lastNs) now = this.lastNs + 1n;
+    this.lastNs = now;
+    return now;
+  }
+}

@@ -59,8 +59,9 @@ export class LabcastChild<Command extends { type: string }, Event extends { type
     return this.exitInfo !== null;
   }
 
+  /** Best effort: a child that is already going away is handled by its exit, not here. */
   send(command: Command): void {
-    if (this.child.connected) this.child.send(command);
+    if (this.child.connected) this.child.send(command, () => undefined);
   }
 
   onEvent(listener: (event: Event) => void): () => void {

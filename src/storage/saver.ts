@@ -1,4 +1,3 @@
-import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TOPICS } from '../protocol/messages.js';
 import type { RunEnd } from '../protocol/messages.js';
@@ -93,7 +92,6 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
 
   if (writer === null) return null;
   const finished = writer.finish(end);
-  syncToDisk(finished.path);
   const summary: SavedFileSummary = {
     path: finished.path,
     framesWritten: finished.framesWritten,
@@ -104,12 +102,3 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
   return { summary, end, malformedMessages: receiver.malformed.count, strayFrames };
 }
 
-/** A recording counts as saved once it is on the disk, not in the page cache. */
-function syncToDisk(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}

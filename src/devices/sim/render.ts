@@ -1,0 +1,325 @@
+import { Buffer } from 'node:buffer';
+import { endianness } from 'node:os';
+import { bytesPerSample, maxSampleValue, type PixelDtype } from '../../protocol/dtype.js';
+import { LabcastError } from '../../protocol/errors.js';
+import { normalQuantiles } from './normal.js';
+import type { SimCameraOptions } from './options.js';
+import { simParticlePositions, type SimParticle } from './particles.js';
+import { GOLDEN_RATIO_32, hashKey, RANDOM_LEVEL_COUNT, randomLevel16 } from './prng.js';
+import { REFERENCE_EXPOSURE_MS, resolveSimSettings, type SimSettings } from './sim-settings.js';
+
+/*
+ * Image model, per pixel, in DN (digital numbers):
+ *
+ *   value = clamp(round(fullScale * (brightness/100
+ *                                    + gain * (exposure_ms/REFERENCE_EXPOSURE_MS * scene
+ *                                              + READ_NOISE * normal))), 0, fullScale)
+ *
+ * `scene` is the pattern's irradiance in [0, ~1] (1 = full scale at the reference
+ * exposure and gain 1). Photons scale with exposure; gain amplifies photons and
+ * read noise alike; brightness is a black-level offset.
+ *
+ * Randomness is 16 bits per pixel (randomLevel16 of its sensor index), mapped to
+ * DN through a table built once per frame (or reused while settings stay put):
+ * per pixel that is one hash, one look-up and one store, which keeps a
+ * megapixel frame within a few milliseconds. The price is that the uniform
+ * 'noise' pattern has 2^16 levels, so at gains above 1 on uint16 its histogram
+ * has gaps, as a real sensor's does.
+ */
+
+/** Particles' background irradiance, as a fraction of full scale. */
+export const PARTICLE_BACKGROUND = 0.1;
+/** Read-noise standard deviation at gain 1, as a fraction of full scale (spot SNR 30..70). */
+export const READ_NOISE = 0.01;
+const GRADIENT_PERIOD_PX = 256;
+const GRADIENT_SPEED_PX_PER_FRAME = 4;
+/** Beyond ±4 sigma a spot adds under 0.04% of its peak: well below the read noise. */
+const SPOT_RADIUS_SIGMAS = 4;
+
+const NOISE_PATTERN_SALT = 0x4e4f_4953; // "NOIS"
+const READ_NOISE_SALT = 0x5245_4144; // "READ"
+
+const BIG_ENDIAN_HOST = endianness() === 'BE';
+
+type Samples = Uint8Array | Uint16Array;
+
+/** Where the frame sits on the sensor: content is a function of sensor coordinates. */
+interface Window {
+  readonly sensorWidth: number;
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Per-frame constants of the image model, in DN. */
+interface Tone {
+  readonly dtype: PixelDtype;
+  /** DN per unit of scene irradiance. */
+  readonly signal: number;
+  /** DN per unit normal deviate of read noise. */
+  readonly noise: number;
+  /** Black level plus 0.5, so that truncation rounds to nearest. */
+  readonly offset: number;
+  readonly max: number;
+}
+
+/**
+ * The exact pixels of frame `cameraIndex` (row-major, [roi_height, roi_width];
+ * uint16 little-endian) in a freshly allocated buffer of its own. A pure
+ * function of its arguments: tests and file checks use it as the expected image.
+ * Settings not given take their defaults; all are validated (BAD_SETTING).
+ */
+export function renderSimFrame(
+  options: SimCameraOptions,
+  settings: Readonly<Partial<SimSettings>>,
+  cameraIndex: number,
+): Uint8Array {
+  if (!Number.isSafeInteger(cameraIndex) || cameraIndex < 0) {
+    throw new LabcastError('BAD_ARGUMENT', `frame index must be a non-negative integer, got ${cameraIndex}`);
+  }
+  const resolved = resolveSimSettings(options, settings);
+  const window: Window = {
+    sensorWidth: options.width,
+    x: resolved.roi_x,
+    y: resolved.roi_y,
+    width: resolved.roi_width,
+    height: resolved.roi_height,
+  };
+  const count = window.width * window.height;
+  const bytes = allocateFrameBytes(count * bytesPerSample(options.dtype));
+  // Typed arrays use the host byte order; the wire and files are little-endian (swapped below otherwise).
+  const samples: Samples = options.dtype === 'uint8' ? bytes : new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+  const tone = toneFor(options.dtype, resolved);
+
+  switch (options.pattern) {
+    case 'noise':
+      renderNoise(samples, window, tone, hashKey(options.seed, NOISE_PATTERN_SALT, cameraIndex));
+      break;
+    case 'gradient':
+      renderGradient(samples, window, tone, cameraIndex);
+      break;
+    case 'particles':
+      renderParticles(
+        samples,
+        window,
+        tone,
+        simParticlePositions(options, cameraIndex),
+        options.particleSigma,
+        hashKey(options.seed, READ_NOISE_SALT, cameraIndex),
+      );
+      break;
+  }
+  if (BIG_ENDIAN_HOST && options.dtype === 'uint16') Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).swap16();
+  return bytes;
+}
+
+/**
+ * Every frame gets memory of its own, outside Buffer's shared pool, because it
+ * is handed to ZeroMQ zero-copy. Unzeroed is fine: the renderers write every byte.
+ */
+function allocateFrameBytes(byteLength: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(byteLength);
+  // A plain Uint8Array over the same memory: what the Frame interface promises.
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, byteLength);
+}
+
+function toneFor(dtype: PixelDtype, settings: SimSettings): Tone {
+  const fullScale = maxSampleValue(dtype);
+  return {
+    dtype,
+    signal: fullScale * settings.gain * (settings.exposure_ms / REFERENCE_EXPOSURE_MS),
+    noise: fullScale * settings.gain * READ_NOISE,
+    offset: (fullScale * settings.brightness) / 100 + 0.5,
+    max: fullScale,
+  };
+}
+
+/** `value` (already offset by 0.5) rounded and clamped to [0, max]. */
+function toSample(value: number, max: number): number {
+  return value <= 0 ? 0 : value >= max ? max : value | 0;
+}
+
+function newSamples(dtype: PixelDtype, length: number): Samples {
+  return dtype === 'uint8' ? new Uint8Array(length) : new Uint16Array(length);
+}
+
+interface CachedTable {
+  readonly key: string;
+  readonly table: Samples;
+}
+const tableCache = new Map<string, CachedTable>();
+
+/**
+ * DN for each of the 2^16 random levels a pixel can draw, under `tone`. One
+ * table per kind is kept, since settings usually stay put for many frames.
+ */
+function randomLevelTable(kind: 'uniform' | 'background', tone: Tone): Samples {
+  const key = `${tone.dtype} ${tone.signal} ${tone.noise} ${tone.offset}`;
+  const cached = tableCache.get(kind);
+  if (cached?.key === key) return cached.table;
+  const table = newSamples(tone.dtype, RANDOM_LEVEL_COUNT);
+  if (kind === 'uniform') {
+    for (let level = 0; level < RANDOM_LEVEL_COUNT; level++) {
+      table[level] = toSample(tone.offset + (tone.signal * level) / RANDOM_LEVEL_COUNT, tone.max);
+    }
+  } else {
+    const quantiles = normalQuantiles();
+    const background = tone.offset + tone.signal * PARTICLE_BACKGROUND;
+    for (let level = 0; level < RANDOM_LEVEL_COUNT; level++) {
+      table[level] = toSample(background + tone.noise * quantiles[level]!, tone.max);
+    }
+  }
+  tableCache.set(kind, { key, table });
+  return table;
+}
+
+/** Fills the frame with `table[randomLevel16(frameKey, sensor index)]`. */
+function fillFromRandomLevels(samples: Samples, window: Window, table: Samples, frameKey: number): void {
+  const { width, height } = window;
+  const key = frameKey | 0; // as an int32 it stays a small integer in V8, not a heap number
+  for (let row = 0; row < height; row++) {
+    let out = row * width;
+    const end = out + width;
+    let sensor = (window.y + row) * window.sensorWidth + window.x;
+    if (sensor % 2 === 1) samples[out++] = table[randomLevel16(key, sensor++)]!;
+    for (; out + 1 < end; out += 2, sensor += 2) {
+      // randomLevel16 for the pair (sensor, sensor + 1), written out: V8 does not
+      // inline the calls here, and in this loop that costs a factor of two.
+      let x = Math.imul(sensor >>> 1, GOLDEN_RATIO_32) ^ key;
+      x ^= x >>> 16;
+      x = Math.imul(x, 0x7feb352d);
+      x ^= x >>> 15;
+      x = Math.imul(x, 0x846ca68b);
+      x ^= x >>> 16;
+      samples[out] = table[x >>> 16]!;
+      samples[out + 1] = table[x & 0xffff]!;
+    }
+    if (out < end) samples[out] = table[randomLevel16(key, sensor)]!;
+  }
+}
+
+/** Uniform white noise over the whole scene range. */
+function renderNoise(samples: Samples, window: Window, tone: Tone, frameKey: number): void {
+  fillFromRandomLevels(samples, window, randomLevelTable('uniform', tone), frameKey);
+}
+
+/**
+ * A noiseless diagonal sawtooth ramp moving GRADIENT_SPEED_PX_PER_FRAME along
+ * the diagonal each frame: a dropped or repeated frame shows as a jump.
+ */
+function renderGradient(samples: Samples, window: Window, tone: Tone, index: number): void {
+  const period = GRADIENT_PERIOD_PX;
+  // Each row is the row above shifted by one pixel: copy rows out of one long strip.
+  const strip = newSamples(tone.dtype, window.width + period);
+  for (let k = 0; k < strip.length; k++) {
+    strip[k] = toSample(tone.offset + (tone.signal * (k % period)) / period, tone.max);
+  }
+  const shift = ((index % period) * GRADIENT_SPEED_PX_PER_FRAME) % period;
+  for (let row = 0; row < window.height; row++) {
+    const phase = (window.x + window.y + row + period - shift) % period;
+    samples.set(strip.subarray(phase, phase + window.width), row * window.width);
+  }
+}
+
+/**
+ * Sum of the spots' irradiance per pixel of the window. Kept all zero between
+ * frames (each pixel is cleared as it is finalised), so it is neither
+ * reallocated nor refilled per frame; rendering is synchronous, so one suffices.
+ */
+let spotScratch = new Float32Array(0);
+/** One spot's Gaussian profile along x and along y; reused likewise. */
+let columnProfile = new Float64Array(0);
+let rowProfile = new Float64Array(0);
+
+/** A rectangle of window pixels, inclusive. */
+interface Rect {
+  readonly left: number;
+  readonly right: number;
+  readonly top: number;
+  readonly bottom: number;
+}
+
+/** Gaussian spots on a uniform background, with read noise. */
+function renderParticles(
+  samples: Samples,
+  window: Window,
+  tone: Tone,
+  particles: readonly SimParticle[],
+  sigma: number,
+  frameKey: number,
+): void {
+  // Most pixels are background: one look-up each. Then redo the pixels under spots.
+  fillFromRandomLevels(samples, window, randomLevelTable('background', tone), frameKey);
+
+  const count = window.width * window.height;
+  if (spotScratch.length < count) spotScratch = new Float32Array(count);
+  const spots = spotScratch;
+  const touched: Rect[] = [];
+  try {
+    for (const particle of particles) {
+      const rect = addSpot(spots, window, particle, sigma);
+      if (rect !== undefined) touched.push(rect);
+    }
+    const quantiles = normalQuantiles();
+    const { signal, noise, max } = tone;
+    const background = tone.offset + signal * PARTICLE_BACKGROUND;
+    for (const rect of touched) {
+      for (let row = rect.top; row <= rect.bottom; row++) {
+        const out = row * window.width;
+        const sensor = (window.y + row) * window.sensorWidth + window.x;
+        for (let column = rect.left; column <= rect.right; column++) {
+          const spot = spots[out + column]!;
+          // Zero means done already (overlapping spots) or cleared: spots never add exactly 0.
+          if (spot === 0) continue;
+          const readNoise = quantiles[randomLevel16(frameKey, sensor + column)]!;
+          samples[out + column] = toSample(background + signal * spot + noise * readNoise, max);
+          spots[out + column] = 0;
+        }
+      }
+    }
+  } catch (error) {
+    spotScratch = new Float32Array(0); // it may hold leftovers now
+    throw error;
+  }
+}
+
+/**
+ * Adds one spot's irradiance within ±SPOT_RADIUS_SIGMAS of its centre, cropped
+ * to the window; returns the window pixels it touched.
+ */
+function addSpot(spots: Float32Array, window: Window, particle: SimParticle, sigma: number): Rect | undefined {
+  const radius = Math.ceil(SPOT_RADIUS_SIGMAS * sigma);
+  // Sensor coordinates of the pixels the spot touches, cropped to the window.
+  const left = Math.max(window.x, Math.floor(particle.x) - radius);
+  const right = Math.min(window.x + window.width - 1, Math.ceil(particle.x) + radius);
+  const top = Math.max(window.y, Math.floor(particle.y) - radius);
+  const bottom = Math.min(window.y + window.height - 1, Math.ceil(particle.y) + radius);
+  if (left > right || top > bottom) return undefined;
+
+  // The Gaussian is separable: 2 × (2r+1) exponentials instead of (2r+1)².
+  const spanX = right - left + 1;
+  const spanY = bottom - top + 1;
+  if (columnProfile.length < spanX) columnProfile = new Float64Array(spanX);
+  if (rowProfile.length < spanY) rowProfile = new Float64Array(spanY);
+  const inverseTwoSigmaSquared = 1 / (2 * sigma * sigma);
+  for (let i = 0; i < spanX; i++) {
+    const dx = left + i - particle.x;
+    columnProfile[i] = Math.exp(-dx * dx * inverseTwoSigmaSquared);
+  }
+  for (let j = 0; j < spanY; j++) {
+    const dy = top + j - particle.y;
+    rowProfile[j] = particle.amplitude * Math.exp(-dy * dy * inverseTwoSigmaSquared);
+  }
+  for (let j = 0; j < spanY; j++) {
+    const weight = rowProfile[j]!;
+    const start = (top + j - window.y) * window.width + (left - window.x);
+    for (let i = 0; i < spanX; i++) spots[start + i]! += weight * columnProfile[i]!;
+  }
+  return {
+    left: left - window.x,
+    right: right - window.x,
+    top: top - window.y,
+    bottom: bottom - window.y,
+  };
+}

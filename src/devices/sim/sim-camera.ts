@@ -1,0 +1,134 @@
+import { LabcastError } from '../../protocol/errors.js';
+import type { Camera, CameraInfo, Frame, FrameFormat, SettingSpec, SettingValue } from '../camera.js';
+import { findSettingSpec, validateSettingValue } from '../settings.js';
+import { CaptureClock } from '../clock.js';
+import { parseSimCameraOptions, type SimCameraOptions, type SimCameraOptionsInput } from './options.js';
+import { waitUntil, yieldToEventLoop } from './pacing.js';
+import { renderSimFrame } from './render.js';
+import { defaultSimSettings, simSettingSpecs, type SimSettings } from './sim-settings.js';
+
+/**
+ * A camera made of arithmetic: frame n of a stream is renderSimFrame(options,
+ * settings, n), paced at `fps` (or made on demand at fps 0). snap, stream and
+ * setSetting need the camera open; the descriptive queries work at any time.
+ */
+export class SimCamera implements Camera {
+  readonly options: SimCameraOptions;
+  readonly info: CameraInfo;
+  readonly freeRunning: boolean;
+
+  private settings: SimSettings;
+  private clock: CaptureClock | undefined;
+  private isOpen = false;
+  /** Aborting it ends the current stream; undefined when not streaming. */
+  private activeStream: AbortController | undefined;
+  private snapCount = 0;
+
+  /** Throws LabcastError BAD_ARGUMENT naming the option when `options` is invalid. */
+  constructor(options: SimCameraOptionsInput = {}) {
+    this.options = parseSimCameraOptions(options);
+    this.info = Object.freeze({ driver: 'sim', model: `labcast simulated camera (${this.options.pattern})` });
+    this.freeRunning = this.options.fps > 0;
+    this.settings = defaultSimSettings(this.options);
+  }
+
+  get streaming(): boolean {
+    return this.activeStream !== undefined;
+  }
+
+  async open(): Promise<void> {
+    if (this.isOpen) return;
+    // Anchored once per camera, so timestamps keep increasing across close and reopen.
+    this.clock ??= new CaptureClock();
+    this.isOpen = true;
+  }
+
+  async close(): Promise<void> {
+    this.activeStream?.abort();
+    this.isOpen = false;
+  }
+
+  frameFormat(): FrameFormat {
+    return { shape: [this.settings.roi_height, this.settings.roi_width], dtype: this.options.dtype };
+  }
+
+  settingSpecs(): readonly SettingSpec[] {
+    return simSettingSpecs(this.options, this.settings);
+  }
+
+  getSettings(): Readonly<Record<string, SettingValue>> {
+    return this.settings;
+  }
+
+  async setSetting(name: string, value: SettingValue): Promise<void> {
+    this.requireOpen(`set "${name}"`);
+    const specs = this.settingSpecs();
+    const checked = validateSettingValue(specs, name, value);
+    if (this.streaming && !findSettingSpec(specs, name).changeableWhileStreaming) {
+      throw new LabcastError('CAMERA_STATE', `setting "${name}" cannot change while streaming; stop the stream first`, name);
+    }
+    // A new object rather than a mutation: a frame renders from one consistent snapshot.
+    this.settings = Object.freeze({ ...this.settings, [name]: checked });
+  }
+
+  async snap(): Promise<Frame> {
+    this.requireOpen('snap');
+    if (this.streaming) throw new LabcastError('CAMERA_STATE', 'cannot snap while streaming; stop the stream first');
+    return this.capture(this.snapCount++);
+  }
+
+  stream(signal: AbortSignal): AsyncIterable<Frame> {
+    // Checked here so that a refusal surfaces at the call, and again when iteration starts.
+    this.requireStreamable();
+    return this.frames(signal);
+  }
+
+  private async *frames(signal: AbortSignal): AsyncGenerator<Frame, void, undefined> {
+    this.requireStreamable();
+    const stop = new AbortController();
+    const stopOnAbort = (): void => stop.abort();
+    signal.addEventListener('abort', stopOnAbort, { once: true });
+    if (signal.aborted) stop.abort();
+    // The camera is idle from the moment of the abort, even while the consumer still holds a frame.
+    stop.signal.addEventListener('abort', () => {
+      if (this.activeStream === stop) this.activeStream = undefined;
+    });
+    if (!stop.signal.aborted) this.activeStream = stop;
+
+    try {
+      const { fps } = this.options;
+      const startNs = process.hrtime.bigint();
+      for (let index = 0; ; index++) {
+        // Frame n is due at start + n/fps; a late consumer gets it late, never skipped.
+        const due = fps > 0 ? waitUntil(startNs + BigInt(Math.round((index * 1e9) / fps)), stop.signal) : yieldToEventLoop(stop.signal);
+        if (!(await due)) return;
+        yield this.capture(index);
+      }
+    } finally {
+      signal.removeEventListener('abort', stopOnAbort);
+      stop.abort();
+    }
+  }
+
+  private capture(cameraIndex: number): Frame {
+    const settings = this.settings;
+    if (this.clock === undefined) throw new LabcastError('CAMERA_STATE', 'the camera has never been opened');
+    const timestampNs = this.clock.nextTimestampNs();
+    return Object.freeze({
+      pixels: renderSimFrame(this.options, settings, cameraIndex),
+      shape: Object.freeze([settings.roi_height, settings.roi_width]),
+      dtype: this.options.dtype,
+      timestampNs,
+      cameraIndex,
+    });
+  }
+
+  private requireOpen(action: string): void {
+    if (!this.isOpen) throw new LabcastError('CAMERA_STATE', `cannot ${action}: the camera is closed; open it first`);
+  }
+
+  private requireStreamable(): void {
+    this.requireOpen('stream');
+    if (this.streaming) throw new LabcastError('CAMERA_STATE', 'the camera is already streaming; one stream at a time');
+  }
+}

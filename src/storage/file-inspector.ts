@@ -1,0 +1,354 @@
+import fs from 'node:fs';
+import { Dataset, Group, type File as H5File } from 'h5wasm/node';
+import type { PixelDtype } from '../protocol/dtype.js';
+import { LabcastError } from '../protocol/errors.js';
+import { parseWithNs, stringifyWithNs } from '../protocol/json-ns.js';
+import { gapsInIds, type FrameGap } from './frame-gaps.js';
+import { describeHdf5Error, loadH5wasm } from './h5wasm-runtime.js';
+import {
+  ACQUISITION,
+  ENTRY_ATTRS,
+  LAYOUT_CREATOR,
+  PATHS,
+  SETTINGS_JSON_ATTR,
+  UNKNOWN_COUNT,
+  VALID_FRAMES_ATTR,
+} from './hdf5-layout.js';
+
+export interface RecordingSummary {
+  readonly path: string;
+  readonly fileBytes: number;
+  /** False when the writer never finished the file (crash, kill): counts are those of its last flush. */
+  readonly finished: boolean;
+  readonly frameCount: number;
+  /** Shape of one frame: [height, width] or [height, width, channels]. */
+  readonly frameShape: readonly number[];
+  readonly dtype: PixelDtype;
+  readonly firstFrameId: number | null;
+  readonly lastFrameId: number | null;
+  /** From the first to the last camera timestamp; null with fewer than two frames. */
+  readonly durationS: number | null;
+  /** Camera frame rate: frame ids advanced per second of camera time (not distorted by gaps). */
+  readonly fps: number | null;
+  readonly gaps: readonly FrameGap[];
+  readonly missingFrames: number;
+  readonly acquisition: {
+    /** null = until stopped. */
+    readonly framesRequested: number | null;
+    readonly durationRequestedS: number | null;
+    /** null when the run end never reached the writer, or the file was not finished. */
+    readonly framesAcquired: number | null;
+    readonly framesDropped: number | null;
+    readonly framesWritten: number;
+    /** 'completed' | 'stopped' | 'error' | 'unknown' (no run end), or null if the file was not finished. */
+    readonly endReason: string | null;
+    readonly error: string | null;
+  };
+  readonly camera: {
+    readonly driver: string;
+    readonly model: string;
+    readonly settings: Readonly<Record<string, number | string | boolean>>;
+  };
+  readonly provenance: {
+    readonly labcastVersion: string;
+    readonly nodeVersion: string;
+    readonly host: string;
+    readonly runId: string;
+    readonly startTime: string;
+    readonly endTime: string | null;
+    readonly startTimeNs: bigint;
+    readonly endTimeNs: bigint | null;
+    readonly config: unknown;
+  };
+}
+
+const PIXEL_DTYPE_OF: Record<string, PixelDtype> = { '<B': 'uint8', '<H': 'uint16' };
+
+export async function inspectRecording(path: string): Promise<RecordingSummary> {
+  const h5 = await loadH5wasm();
+  const stat = fs.statSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) throw new LabcastError('FILE_FORMAT', `${path}: no such file`);
+  if (!stat.isFile()) throw new LabcastError('FILE_FORMAT', `${path}: not a file`);
+  let file: H5File;
+  try {
+    file = new h5.File(path, 'r');
+  } catch (error) {
+    throw new LabcastError('FILE_FORMAT', `${path}: not a readable HDF5 file (${describeHdf5Error(error)})`);
+  }
+  try {
+    return summarise(new LayoutReader(file, path), stat.size);
+  } finally {
+    file.close();
+  }
+}
+
+/** Typed access to the layout; anything missing or mistyped is a FILE_FORMAT error naming the path. */
+class LayoutReader {
+  constructor(
+    private readonly file: H5File,
+    readonly path: string,
+  ) {}
+
+  fail(detail: string): LabcastError {
+    return new LabcastError('FILE_FORMAT', `${this.path}: ${detail}`);
+  }
+
+  group(path: string): Group {
+    const found = this.file.get(path);
+    if (!(found instanceof Group)) throw this.fail(`no group ${path}; not a labcast recording`);
+    return found;
+  }
+
+  dataset(path: string): Dataset {
+    const found = this.optionalDataset(path);
+    if (found === null) throw this.fail(`no dataset ${path}; not a labcast recording`);
+    return found;
+  }
+
+  optionalDataset(path: string): Dataset | null {
+    const found = this.file.get(path);
+    if (found === null) return null;
+    if (!(found instanceof Dataset)) throw this.fail(`${path} is not a dataset`);
+    return found;
+  }
+
+  rootAttr(name: string): string | null {
+    return name in this.file.attrs ? stringValue(this.file.get_attribute(name, false)) : null;
+  }
+
+  stringAttr(target: Group | Dataset, name: string): string {
+    const value = name in target.attrs ? stringValue(target.get_attribute(name, false)) : null;
+    if (value === null) throw this.fail(`attribute ${name} of ${target.path} is missing or not text`);
+    return value;
+  }
+
+  int64Attr(target: Group | Dataset, name: string): bigint | null {
+    if (!(name in target.attrs)) return null;
+    const value = target.get_attribute(name, false);
+    if (typeof value !== 'bigint' && typeof value !== 'number') throw this.fail(`attribute ${name} of ${target.path} is not an integer`);
+    return BigInt(value);
+  }
+
+  text(path: string): string {
+    const value = stringValue(this.dataset(path).value);
+    if (value === null) throw this.fail(`${path} is not text`);
+    return value;
+  }
+
+  optionalText(path: string): string | null {
+    return this.optionalDataset(path) === null ? null : this.text(path);
+  }
+
+  /** A scalar number, with the -1 stand-in for "unknown" read as null. */
+  optionalCount(path: string): number | null {
+    const dataset = this.optionalDataset(path);
+    if (dataset === null) return null;
+    const value = dataset.value;
+    if (typeof value !== 'bigint' && typeof value !== 'number') throw this.fail(`${path} is not a number`);
+    const count = Number(value);
+    return count === UNKNOWN_COUNT ? null : count;
+  }
+
+  int64Column(dataset: Dataset, rows: number): BigInt64Array {
+    if (rows === 0) return new BigInt64Array(0);
+    const values = dataset.slice([[0, rows]]);
+    if (!(values instanceof BigInt64Array)) throw this.fail(`${dataset.path} is not int64`);
+    return values;
+  }
+}
+
+function stringValue(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
+  if (reader.rootAttr('creator') !== LAYOUT_CREATOR) {
+    throw reader.fail(`an HDF5 file, but not a labcast recording (root attribute creator is not "${LAYOUT_CREATOR}")`);
+  }
+  const entry = reader.group(PATHS.entry);
+  const frames = reader.dataset(PATHS.frames);
+  const frameIds = reader.dataset(PATHS.frameId);
+  const cameraTimestamps = reader.dataset(PATHS.cameraTimestamp);
+
+  const dtype = PIXEL_DTYPE_OF[frames.dtype as string];
+  const shape = frames.shape;
+  if (dtype === undefined) throw reader.fail(`${PATHS.frames} has dtype ${String(frames.dtype)}, not uint8 or uint16`);
+  if (shape === null || shape.length < 3) throw reader.fail(`${PATHS.frames} is not a stack of frames`);
+
+  // In a finished or flushed file these agree; the minimum is the count every part vouches for.
+  const validFrames = reader.int64Attr(frames, VALID_FRAMES_ATTR);
+  const frameCount = Math.min(
+    shape[0] ?? 0,
+    frameIds.shape?.[0] ?? 0,
+    validFrames === null ? Number.MAX_SAFE_INTEGER : Number(validFrames),
+  );
+  const ids = reader.int64Column(frameIds, frameCount);
+  const firstId = ids.length > 0 ? Number(ids[0]) : null;
+  const lastId = ids.length > 0 ? Number(ids[ids.length - 1]) : null;
+  const { durationS, fps } = timing(reader, cameraTimestamps, frameCount, firstId, lastId);
+
+  const acquisitionPath = (name: string): string => `${PATHS.acquisition}/${name}`;
+  const endReason = reader.optionalText(acquisitionPath(ACQUISITION.endReason));
+  const finished = endReason !== null;
+  const gaps = finished ? readGaps(reader, acquisitionPath(ACQUISITION.gaps)) : gapsInIds(Array.from(ids, Number));
+
+  const camera = reader.group(PATHS.camera);
+  const endTimeNs = reader.int64Attr(entry, ENTRY_ATTRS.endTimeNs);
+  const startTimeNs = reader.int64Attr(entry, ENTRY_ATTRS.startTimeNs);
+  if (startTimeNs === null) throw reader.fail(`attribute ${ENTRY_ATTRS.startTimeNs} of ${PATHS.entry} is missing`);
+
+  return {
+    path: reader.path,
+    fileBytes,
+    finished,
+    frameCount,
+    frameShape: shape.slice(1),
+    dtype,
+    firstFrameId: firstId,
+    lastFrameId: lastId,
+    durationS,
+    fps,
+    gaps,
+    missingFrames: gaps.reduce((sum, [, count]) => sum + count, 0),
+    acquisition: {
+      framesRequested: reader.optionalCount(acquisitionPath(ACQUISITION.framesRequested)),
+      durationRequestedS: reader.optionalCount(acquisitionPath(ACQUISITION.durationRequested)),
+      framesAcquired: reader.optionalCount(acquisitionPath(ACQUISITION.framesAcquired)),
+      framesDropped: reader.optionalCount(acquisitionPath(ACQUISITION.framesDropped)),
+      framesWritten: reader.optionalCount(acquisitionPath(ACQUISITION.framesWritten)) ?? frameCount,
+      endReason,
+      error: reader.optionalText(acquisitionPath(ACQUISITION.error)) || null,
+    },
+    camera: {
+      driver: reader.text(`${PATHS.camera}/driver`),
+      model: reader.text(`${PATHS.camera}/model`),
+      settings: parseJson(reader, reader.stringAttr(camera, SETTINGS_JSON_ATTR), SETTINGS_JSON_ATTR) as Record<
+        string,
+        number | string | boolean
+      >,
+    },
+    provenance: {
+      labcastVersion: reader.stringAttr(entry, ENTRY_ATTRS.labcastVersion),
+      nodeVersion: reader.stringAttr(entry, ENTRY_ATTRS.nodeVersion),
+      host: reader.stringAttr(entry, ENTRY_ATTRS.host),
+      runId: reader.stringAttr(entry, ENTRY_ATTRS.runId),
+      startTime: reader.text(PATHS.startTime),
+      endTime: reader.optionalText(PATHS.endTime),
+      startTimeNs,
+      endTimeNs,
+      config: parseJson(reader, reader.stringAttr(entry, ENTRY_ATTRS.configJson), ENTRY_ATTRS.configJson),
+    },
+  };
+}
+
+function timing(
+  reader: LayoutReader,
+  cameraTimestamps: Dataset,
+  frameCount: number,
+  firstId: number | null,
+  lastId: number | null,
+): { durationS: number | null; fps: number | null } {
+  if (frameCount < 2 || firstId === null || lastId === null) return { durationS: null, fps: null };
+  const first = reader.int64Column(cameraTimestamps, 1)[0];
+  const lastRow = cameraTimestamps.slice([[frameCount - 1, frameCount]]);
+  const last = lastRow instanceof BigInt64Array ? lastRow[0] : undefined;
+  if (first === undefined || last === undefined) throw reader.fail(`${PATHS.cameraTimestamp} is shorter than the frames`);
+  const durationS = Number(last - first) / 1e9;
+  return { durationS, fps: durationS > 0 ? (lastId - firstId) / durationS : null };
+}
+
+function readGaps(reader: LayoutReader, path: string): FrameGap[] {
+  const dataset = reader.dataset(path);
+  const rows = dataset.shape?.[0] ?? 0;
+  if (rows === 0) return [];
+  const flat = dataset.value;
+  if (!(flat instanceof BigInt64Array) || dataset.shape?.[1] !== 2) throw reader.fail(`${path} is not an int64 [G, 2] table`);
+  const gaps: FrameGap[] = [];
+  for (let row = 0; row < rows; row++) gaps.push([Number(flat[2 * row]), Number(flat[2 * row + 1])]);
+  return gaps;
+}
+
+function parseJson(reader: LayoutReader, text: string, name: string): unknown {
+  try {
+    return parseWithNs(text);
+  } catch {
+    throw reader.fail(`attribute ${name} is not valid JSON`);
+  }
+}
+
+const GAPS_LISTED = 10;
+const CONFIG_SHOWN_CHARS = 160;
+
+/** The summary as aligned "label  value" lines for `labcast inspect`. */
+export function formatRecordingSummary(summary: RecordingSummary): string {
+  const { acquisition: acq, camera, provenance: prov } = summary;
+  const rows: Array<[string, string]> = [
+    ['file', `${summary.path} (${formatBytes(summary.fileBytes)})`],
+    ['status', summary.finished ? 'finished' : 'NOT FINISHED (writer stopped without closing it); frames up to its last flush'],
+    ['run id', prov.runId],
+    ['frames', `${summary.frameCount} x [${summary.frameShape.join(' x ')}] ${summary.dtype}`],
+    ['frame ids', summary.firstFrameId === null ? 'none' : `${summary.firstFrameId} .. ${summary.lastFrameId}`],
+    ['duration', summary.durationS === null ? 'n/a (fewer than 2 frames)' : `${summary.durationS.toFixed(3)} s`],
+    ['fps', summary.fps === null ? 'n/a' : summary.fps.toFixed(2)],
+    ['gaps', formatGaps(summary.gaps, summary.missingFrames)],
+    ['requested', formatRequested(acq.framesRequested, acq.durationRequestedS)],
+    ['acquired', countOrUnknown(acq.framesAcquired)],
+    ['dropped', countOrUnknown(acq.framesDropped)],
+    ['written', String(acq.framesWritten)],
+    ['end reason', acq.endReason ?? 'none recorded (file not finished)'],
+  ];
+  if (acq.error !== null) rows.push(['error', acq.error]);
+  rows.push(
+    ['camera', `${camera.driver} (${camera.model})`],
+    ['settings', formatSettings(camera.settings)],
+    ['start time', prov.startTime],
+    ['end time', prov.endTime ?? 'unknown'],
+    ['labcast', prov.labcastVersion],
+    ['node', prov.nodeVersion],
+    ['host', prov.host],
+    ['config', formatConfig(prov.config)],
+  );
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
+}
+
+function formatGaps(gaps: readonly FrameGap[], missing: number): string {
+  if (gaps.length === 0) return 'none';
+  const ranges = gaps.slice(0, GAPS_LISTED).map(([first, count]) => (count === 1 ? `${first}` : `${first}-${first + count - 1}`));
+  const more = gaps.length > GAPS_LISTED ? `, ... and ${gaps.length - GAPS_LISTED} more` : '';
+  return `${ranges.join(', ')}${more} (${missing} frame${missing === 1 ? '' : 's'} missing in ${gaps.length} gap${gaps.length === 1 ? '' : 's'})`;
+}
+
+function formatRequested(frames: number | null, durationS: number | null): string {
+  const parts = [];
+  if (frames !== null) parts.push(`${frames} frames`);
+  if (durationS !== null) parts.push(`${durationS} s`);
+  return parts.length === 0 ? 'until stopped' : parts.join(', ');
+}
+
+function countOrUnknown(count: number | null): string {
+  return count === null ? 'unknown (no run end recorded)' : String(count);
+}
+
+function formatSettings(settings: Readonly<Record<string, number | string | boolean>>): string {
+  const entries = Object.entries(settings);
+  return entries.length === 0 ? 'none' : entries.map(([key, value]) => `${key}=${String(value)}`).join(', ');
+}
+
+function formatConfig(config: unknown): string {
+  const text = stringifyWithNs(config ?? null);
+  return text.length <= CONFIG_SHOWN_CHARS
+    ? text
+    : `${text.slice(0, CONFIG_SHOWN_CHARS)}... (${text.length} chars; full text in /entry@${ENTRY_ATTRS.configJson})`;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

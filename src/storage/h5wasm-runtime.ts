@@ -1,0 +1,36 @@
+import h5wasm from 'h5wasm/node';
+
+export type H5wasm = typeof h5wasm;
+
+let loading: Promise<H5wasm> | null = null;
+
+/**
+ * The h5wasm library, initialised once per process. The throwing error handler
+ * is switched on because h5wasm's default only prints HDF5 diagnostics to the
+ * console and carries on with a negative status that most of its wrappers
+ * ignore; a failed write must stop the writer instead.
+ */
+export function loadH5wasm(): Promise<H5wasm> {
+  loading ??= h5wasm.ready.then((module) => {
+    module.activate_throwing_error_handler();
+    return h5wasm;
+  });
+  return loading;
+}
+
+/**
+ * The useful part of an HDF5 error stack, which is dozens of lines of source
+ * locations: the "minor" lines and any OS error detail, innermost (the
+ * actual cause) first.
+ */
+export function describeHdf5Error(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  if (!text.includes('HDF5-DIAG')) return text;
+  const details = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('minor:') || /errno = \d+/.test(line))
+    .map((line) => line.replace(/^minor:\s*/, '').replace(/^#\d+:\s*\S+ line \d+ in \S+:\s*/, ''));
+  const unique = [...new Set(details.reverse())];
+  return unique.length > 0 ? `HDF5: ${unique.join('; ')}` : text.split('\n')[0] ?? text;
+}

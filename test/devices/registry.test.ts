@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CAMERA_DRIVERS,
+  cameraSpecSchema,
+  createCamera,
+  parseCameraSpec,
+  simCameraOptionsSchema,
+} from '../../src/devices/registry.js';
+import { LabcastError } from '../../src/protocol/errors.js';
+
+/** Asserts `run` throws BAD_ARGUMENT about `field` with a message matching every pattern. */
+function assertBadArgument(run: () => unknown, field: string | undefined, ...patterns: RegExp[]): void {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof LabcastError, `expected a LabcastError, got ${String(error)}`);
+    assert.equal(error.code, 'BAD_ARGUMENT');
+    assert.equal(error.field, field);
+    for (const pattern of patterns) assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+test('createCamera builds a closed simulated camera with defaults applied', async () => {
+  const camera = createCamera({ driver: 'sim', width: 32, height: 16, dtype: 'uint8', fps: 0, pattern: 'noise' });
+  assert.equal(camera.info.driver, 'sim');
+  assert.deepEqual(camera.frameFormat(), { shape: [16, 32], dtype: 'uint8' });
+  assert.equal(camera.freeRunning, false);
+  await assert.rejects(camera.snap(), { code: 'CAMERA_STATE' });
+  await camera.open();
+  const frame = await camera.snap();
+  assert.equal(frame.pixels.byteLength, 32 * 16);
+  await camera.close();
+
+  const defaults = createCamera({ driver: 'sim' });
+  assert.deepEqual(defaults.frameFormat(), { shape: [480, 640], dtype: 'uint16' });
+  assert.equal(defaults.freeRunning, true);
+});
+
+test('parseCameraSpec applies defaults and freezes the result', () => {
+  const spec = parseCameraSpec({ driver: 'sim', seed: 4 });
+  assert.deepEqual(spec, {
+    driver: 'sim',
+    width: 640,
+    height: 480,
+    dtype: 'uint16',
+    fps: 30,
+    pattern: 'particles',
+    particleCount: 20,
+    particleSigma: 2,
+    seed: 4,
+  });
+  assert.ok(Object.isFrozen(spec));
+  // What the zod schemas give for config files is the same.
+  assert.deepEqual(cameraSpecSchema.parse({ driver: 'sim', seed: 4 }), spec);
+  const { driver: _driver, ...options } = spec;
+  assert.deepEqual(simCameraOptionsSchema.parse({ seed: 4 }), options);
+});
+
+test('errors name the field: unknown driver, bad values, unknown options', () => {
+  assertBadArgument(() => parseCameraSpec({ driver: 'v4l2' }), 'driver', /unknown camera driver "v4l2"/, /known drivers: sim/);
+  assertBadArgument(() => parseCameraSpec({}), 'driver', /\(none\)/);
+  assertBadArgument(() => createCamera({ driver: 'sim', width: 10_000 }), 'width', /"width"/, /8192/, /got 10000/);
+  assertBadArgument(() => createCamera({ driver: 'sim', fps: -1 }), 'fps', /got -1/);
+  assertBadArgument(() => createCamera({ driver: 'sim', height: 2.5 }), 'height', /integer/);
+  assertBadArgument(() => parseCameraSpec({ driver: 'sim', pattern: 'stars' }), 'pattern', /noise/, /got "stars"/);
+  assertBadArgument(() => parseCameraSpec({ driver: 'sim', dtype: 'float32' }), 'dtype', /uint8/);
+  assertBadArgument(() => parseCameraSpec({ driver: 'sim', particles: 5 }), 'particles', /unknown simulated camera option "particles"/, /particleCount/);
+  assertBadArgument(() => parseCameraSpec('sim'), undefined, /must be an object/);
+});
+
+test('the schemas are strict, so a config typo is an error rather than ignored', () => {
+  assert.equal(cameraSpecSchema.safeParse({ driver: 'sim', widht: 5 }).success, false);
+  assert.equal(simCameraOptionsSchema.safeParse({ seeed: 5 }).success, false);
+  assert.deepEqual(CAMERA_DRIVERS, ['sim']);
+});
