@@ -15,6 +15,8 @@ import { Acquisition } from './acquisition.js';
 
 process.title = 'labcast-acquisition';
 
+const SAVER_LINGER_MS = 30_000;
+
 const initSchema = z
   .object({
     camera: z.unknown(),
@@ -52,8 +54,10 @@ async function main(): Promise<void> {
     await acquisition.stop();
     await camera.close();
     live.close();
-    // Linger until the saver has what was queued: a stop never loses frames.
-    lossless?.close(-1);
+    // Linger until the saver has what was queued (the queue is drained by now,
+    // so this is the run-end and a few frames at most); bounded in case the
+    // saver is gone, so this process can still exit.
+    lossless?.close(SAVER_LINGER_MS);
     process.disconnect?.();
   };
 

@@ -66,6 +66,7 @@ const SIM_FLAG_OF_OPTION: Record<string, string> = {
 };
 
 const SETTING_OF_FLAG: Record<string, string> = { exposure: 'exposure_ms', gain: 'gain', brightness: 'brightness' };
+const FLAG_OF_ENDPOINT: Record<string, string> = { data: 'publish' };
 const FLAG_OF_SETTING: Record<string, string> = Object.fromEntries(
   Object.entries(SETTING_OF_FLAG).map(([flag, setting]) => [setting, flag]),
 );
@@ -86,7 +87,7 @@ async function withFlagNames<T>(work: () => T | Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (isLabcastError(error) && error.field !== undefined) {
-      const flag = SIM_FLAG_OF_OPTION[error.field] ?? FLAG_OF_SETTING[error.field];
+      const flag = SIM_FLAG_OF_OPTION[error.field] ?? FLAG_OF_SETTING[error.field] ?? FLAG_OF_ENDPOINT[error.field];
       if (flag !== undefined) throw new LabcastError(error.code, `--${flag}: ${error.message}`, `--${flag}`);
     }
     throw error;
