@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { createCamera } from '../devices/registry.js';
 import { softwareInfo } from '../config/software.js';
-import type { AcquisitionCommand, AcquisitionEvent } from '../protocol/process-messages.js';
+import type { Camera } from '../devices/camera.js';
+import type { AcquisitionCommand, AcquisitionEvent, SettingSpecPayload } from '../protocol/process-messages.js';
 import { LivePublisher } from '../transport/live-publisher.js';
 import { LosslessSender } from '../transport/lossless-sender.js';
 import { errorPayload, ParentChannel, readInitArgument } from '../transport/parent-channel.js';
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
       case 'start-run':
         try {
           acquisition
-            .start({ runId: command.runId, frames: command.frames, durationS: command.durationS })
+            .start({ runId: command.runId, frames: command.frames, durationS: command.durationS, save: command.save })
             .then((end) => channel.send({ type: 'run-ended', end }))
             .catch((error: unknown) => channel.send({ type: 'error', error: errorPayload(error) }));
           channel.send({ type: 'run-started', runId: command.runId });
@@ -76,6 +77,16 @@ async function main(): Promise<void> {
         break;
       case 'stop':
         void acquisition.stop();
+        break;
+      case 'abandon-saving':
+        acquisition.abandonSaving().catch((error: unknown) => channel.send({ type: 'error', error: errorPayload(error) }));
+        break;
+      case 'set-setting':
+        camera.setSetting(command.name, command.value).then(
+          () => channel.send({ type: 'reply', requestId: command.requestId, error: null, ...settingsOf(camera) }),
+          (error: unknown) =>
+            channel.send({ type: 'reply', requestId: command.requestId, error: errorPayload(error), ...settingsOf(camera) }),
+        );
         break;
       case 'shutdown':
         void shutdown();
@@ -91,8 +102,12 @@ async function main(): Promise<void> {
     recordEndpoint: lossless?.endpoint ?? null,
     format: { shape: [...format.shape], dtype: format.dtype },
     camera: { driver: camera.info.driver, model: camera.info.model, freeRunning: camera.freeRunning },
-    settings: { ...camera.getSettings() },
+    ...settingsOf(camera),
   });
+}
+
+function settingsOf(camera: Camera): { settings: Record<string, number>; specs: SettingSpecPayload[] } {
+  return { settings: { ...camera.getSettings() }, specs: camera.settingSpecs().map((spec) => ({ ...spec })) };
 }
 
 main().catch((error: unknown) => channel.failAndExit(error));

@@ -16,6 +16,19 @@ export interface RunRequest {
   /** Stop after this many frames; null = until stopped (or the duration ends). */
   readonly frames: number | null;
   readonly durationS: number | null;
+  /** Whether frames go to the saver (lossless path) as well as to viewers. */
+  readonly save: boolean;
+}
+
+/** How long a saving run waits for its saver to connect. */
+const SAVER_CONNECT_TIMEOUT_MS = 10_000;
+
+interface RunControl {
+  readonly abort: AbortController;
+  /** Set when the saver went away mid-run: nothing more is sent its way. */
+  saverLost: boolean;
+  /** Sequence numbers that were queued for a saver that went away. */
+  readonly lostToSaver: number[];
 }
 
 export interface RunProgress {
@@ -41,7 +54,7 @@ export interface AcquisitionOptions {
  * visible gap; drops happen only at the lossless buffer and are counted there.
  */
 export class Acquisition {
-  private active: { abort: AbortController; done: Promise<RunEnd> } | null = null;
+  private active: { control: RunControl; done: Promise<RunEnd> } | null = null;
 
   constructor(private readonly options: AcquisitionOptions) {}
 
@@ -54,11 +67,11 @@ export class Acquisition {
     if (this.active !== null) {
       throw new LabcastError('CAMERA_STATE', 'a run is already in progress; stop it first');
     }
-    const abort = new AbortController();
-    const done = this.run(request, abort).finally(() => {
+    const control: RunControl = { abort: new AbortController(), saverLost: false, lostToSaver: [] };
+    const done = this.run(request, control).finally(() => {
       this.active = null;
     });
-    this.active = { abort, done };
+    this.active = { control, done };
     return done;
   }
 
@@ -66,12 +79,36 @@ export class Acquisition {
   async stop(): Promise<RunEnd | null> {
     const active = this.active;
     if (active === null) return null;
-    active.abort.abort();
+    active.control.abort.abort();
     return active.done;
   }
 
-  private async run(request: RunRequest, abort: AbortController): Promise<RunEnd> {
-    const { camera, live, lossless } = this.options;
+  /**
+   * The saver died: end the run without waiting for it, and make the record
+   * endpoint ready for the next saver. Frames it never got are counted as dropped.
+   */
+  async abandonSaving(): Promise<RunEnd | null> {
+    const active = this.active;
+    const lossless = this.options.lossless;
+    if (lossless === null) return active === null ? null : active.done;
+    const lost = lossless.discardQueued();
+    if (active !== null) {
+      active.control.saverLost = true;
+      active.control.lostToSaver.push(...lost);
+      active.control.abort.abort();
+    }
+    await lossless.rebind();
+    return active === null ? null : active.done;
+  }
+
+  private async run(request: RunRequest, control: RunControl): Promise<RunEnd> {
+    const { camera, live } = this.options;
+    const abort = control.abort;
+    const lossless = request.save ? this.options.lossless : null;
+    if (request.save && lossless === null) {
+      throw new LabcastError('CAMERA_STATE', 'this acquisition process has no record endpoint, so it cannot save');
+    }
+    if (lossless !== null) await lossless.waitForPeers(1, SAVER_CONNECT_TIMEOUT_MS);
     const format = camera.frameFormat();
     const start: RunStart = {
       protocol: PROTOCOL_VERSION,
@@ -86,6 +123,7 @@ export class Acquisition {
       software: { ...this.options.software },
     };
     const startParts = encodeRunStart(start);
+    // Runs that are only watched still announce themselves, so viewers see run boundaries.
     lossless?.sendAlways(startParts);
     live.publish(startParts);
 
@@ -118,12 +156,16 @@ export class Acquisition {
           // A source that can wait (fps 0, file replay) is paced by the saver
           // instead of losing frames; a free-running camera cannot wait.
           if (!camera.freeRunning) await lossless.waitForRoom(bytes);
-          if (!lossless.offer(parts, bytes)) drops.record(seq);
+          if (control.saverLost || !lossless.offer(parts, bytes, seq)) drops.record(seq);
         }
         live.publish(parts);
         if (request.frames !== null && acquired >= request.frames) break;
       }
       if (abort.signal.aborted && abort.signal.reason !== DURATION_ELAPSED) reason = 'stopped';
+      if (control.saverLost) {
+        reason = 'error';
+        error = 'the saver went away during the run';
+      }
     } catch (caught) {
       reason = 'error';
       error = caught instanceof Error ? caught.message : String(caught);
@@ -133,7 +175,8 @@ export class Acquisition {
     }
 
     // Drain before announcing the end: run-end must follow every frame.
-    if (lossless !== null) await lossless.drain();
+    if (lossless !== null && !control.saverLost) await lossless.drain();
+    for (const seq of control.lostToSaver) drops.record(seq);
     const end: RunEnd = {
       protocol: PROTOCOL_VERSION,
       run_id: request.runId,
@@ -145,9 +188,11 @@ export class Acquisition {
       drops: drops.snapshot(),
     };
     const endParts = encodeRunEnd(end);
-    lossless?.sendAlways(endParts);
     live.publish(endParts);
-    if (lossless !== null) await lossless.drain();
+    if (lossless !== null && !control.saverLost) {
+      lossless.sendAlways(endParts);
+      await lossless.drain();
+    }
     this.reportProgress(acquired, drops.count);
     return end;
   }

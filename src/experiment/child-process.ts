@@ -74,8 +74,11 @@ export class LabcastChild<Command extends { type: string }, Event extends { type
     else this.events.once('exit', listener);
   }
 
-  /** The next event of `type`; rejects on an error event or if the child exits first. */
-  waitFor<T extends Event['type']>(type: T): Promise<EventOf<Event, T>> {
+  /**
+   * The next event of `type` (that `accept` takes, if given); rejects on an
+   * error event or if the child exits first.
+   */
+  waitFor<T extends Event['type']>(type: T, accept?: (event: EventOf<Event, T>) => boolean): Promise<EventOf<Event, T>> {
     return new Promise((resolve, reject) => {
       const cleanup = (): void => {
         this.events.off('event', onEvent);
@@ -83,6 +86,7 @@ export class LabcastChild<Command extends { type: string }, Event extends { type
       };
       const onEvent = (event: Event): void => {
         if (event.type === type) {
+          if (accept !== undefined && !accept(event as EventOf<Event, T>)) return;
           cleanup();
           resolve(event as EventOf<Event, T>);
         } else if (event.type === 'error') {

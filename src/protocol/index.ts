@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './json-ns.js';
 export * from './messages.js';
 export * from './process-messages.js';
+export * from './control.js';

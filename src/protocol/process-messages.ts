@@ -30,9 +30,30 @@ export interface AcquisitionInit {
 }
 
 export type AcquisitionCommand =
-  | { readonly type: 'start-run'; readonly runId: string; readonly frames: number | null; readonly durationS: number | null }
+  | {
+      readonly type: 'start-run';
+      readonly runId: string;
+      readonly frames: number | null;
+      readonly durationS: number | null;
+      /** Also send frames down the lossless path to the saver. */
+      readonly save: boolean;
+    }
   | { readonly type: 'stop' }
+  /** The saver died: end the run without it and get the record endpoint ready for the next one. */
+  | { readonly type: 'abandon-saving' }
+  | { readonly type: 'set-setting'; readonly requestId: number; readonly name: string; readonly value: number }
   | { readonly type: 'shutdown' };
+
+export interface SettingSpecPayload {
+  readonly name: string;
+  readonly description: string;
+  readonly unit: string;
+  readonly min: number;
+  readonly max: number;
+  readonly integer: boolean;
+  readonly default: number;
+  readonly changeableWhileStreaming: boolean;
+}
 
 export interface FrameFormatPayload {
   readonly shape: readonly number[];
@@ -47,8 +68,18 @@ export type AcquisitionEvent =
       readonly format: FrameFormatPayload;
       readonly camera: { readonly driver: string; readonly model: string; readonly freeRunning: boolean };
       readonly settings: Readonly<Record<string, number>>;
+      readonly specs: readonly SettingSpecPayload[];
     }
   | { readonly type: 'run-started'; readonly runId: string }
+  /** Answer to a command that carried a requestId. */
+  | {
+      readonly type: 'reply';
+      readonly requestId: number;
+      readonly error: ErrorPayload | null;
+      /** Settings and their specs after the command (they may depend on each other). */
+      readonly settings: Readonly<Record<string, number>>;
+      readonly specs: readonly SettingSpecPayload[];
+    }
   | { readonly type: 'progress'; readonly acquired: number; readonly dropped: number; readonly queuedBytes: number }
   | { readonly type: 'run-ended'; readonly end: RunEnd }
   | { readonly type: 'error'; readonly error: ErrorPayload };

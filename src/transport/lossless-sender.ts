@@ -1,4 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Push } from 'zeromq';
+import { LabcastError } from '../protocol/errors.js';
 import { bindEndpoint } from './endpoints.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
@@ -8,7 +10,18 @@ export interface LosslessSenderStats {
   readonly queuedBytes: number;
   readonly peakQueuedBytes: number;
   readonly sentMessages: number;
+  readonly peers: number;
 }
+
+interface Queued {
+  readonly parts: Parts;
+  readonly bytes: number;
+  /** The frame's sequence number; null for run messages. */
+  readonly seq: number | null;
+}
+
+const REBIND_ATTEMPTS = 50;
+const REBIND_PAUSE_MS = 20;
 
 /**
  * The saver's path: a PUSH socket (which waits rather than drops when the
@@ -16,14 +29,16 @@ export interface LosslessSenderStats {
  * place where a frame can be lost, and `offer` says so, so the caller counts it.
  */
 export class LosslessSender {
-  private readonly socket: Push;
-  private readonly queue: { parts: Parts; bytes: number }[] = [];
+  private socket: Push;
+  private queue: Queued[] = [];
   private queuedBytes = 0;
   private peakQueuedBytes = 0;
   private sentMessages = 0;
+  private peers = 0;
   private pumping = false;
   private idleWaiters: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
+  private peerWaiters: (() => void)[] = [];
   private failure: Error | null = null;
 
   private constructor(
@@ -32,14 +47,19 @@ export class LosslessSender {
     readonly maxQueuedBytes: number,
   ) {
     this.socket = socket;
+    this.watchPeers(socket);
   }
 
   static async bind(endpoint: string, maxQueuedBytes: number): Promise<LosslessSender> {
-    // A small ZeroMQ queue keeps the accounting here, where drops are counted;
-    // linger -1 so close() still delivers what was queued.
-    const socket = new Push({ sendHighWaterMark: 4, linger: -1 });
+    const socket = LosslessSender.newSocket();
     const bound = await bindEndpoint(socket, endpoint, 'record');
     return new LosslessSender(socket, bound, maxQueuedBytes);
+  }
+
+  private static newSocket(): Push {
+    // A small ZeroMQ queue keeps the accounting here, where drops are counted;
+    // linger -1 so close() still delivers what was queued.
+    return new Push({ sendHighWaterMark: 4, linger: -1 });
   }
 
   get stats(): LosslessSenderStats {
@@ -48,6 +68,7 @@ export class LosslessSender {
       queuedBytes: this.queuedBytes,
       peakQueuedBytes: this.peakQueuedBytes,
       sentMessages: this.sentMessages,
+      peers: this.peers,
     };
   }
 
@@ -58,17 +79,17 @@ export class LosslessSender {
   }
 
   /** Queues a frame if the buffer has room; false means it was not queued (a drop). */
-  offer(parts: Parts, bytes: number): boolean {
+  offer(parts: Parts, bytes: number, seq: number): boolean {
     this.throwIfFailed();
     if (!this.hasRoomFor(bytes)) return false;
-    this.enqueue(parts, bytes);
+    this.enqueue({ parts, bytes, seq });
     return true;
   }
 
   /** Queues a run message; these are never dropped. */
   sendAlways(parts: Parts): void {
     this.throwIfFailed();
-    this.enqueue(parts, 0);
+    this.enqueue({ parts, bytes: 0, seq: null });
   }
 
   /** Resolves once `bytes` fit: for sources that can wait for the saver. */
@@ -76,6 +97,24 @@ export class LosslessSender {
     while (!this.hasRoomFor(bytes)) {
       this.throwIfFailed();
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    }
+  }
+
+  /**
+   * Resolves when exactly `count` savers are connected. PUSH deals messages
+   * round-robin, so a second peer (a saver still closing) would get half a run.
+   */
+  async waitForPeers(count: number, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.peers !== count) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new LabcastError(
+          'CHILD_FAILED',
+          `expected ${count} saver(s) on the record endpoint ${this.endpoint}, found ${this.peers} after ${Math.round(timeoutMs / 1000)} s`,
+        );
+      }
+      await Promise.race([new Promise<void>((resolve) => this.peerWaiters.push(resolve)), delay(Math.min(left, 100))]);
     }
   }
 
@@ -88,36 +127,90 @@ export class LosslessSender {
     this.throwIfFailed();
   }
 
+  /**
+   * The saver is gone: drops everything queued and returns the sequence
+   * numbers of the frames among it, so they are counted. Follow with rebind().
+   */
+  discardQueued(): number[] {
+    const lost = this.queue.filter((q) => q.seq !== null).map((q) => q.seq as number);
+    this.queue = [];
+    this.queuedBytes = 0;
+    return lost;
+  }
+
+  /** Starts over on a fresh socket at the same endpoint, ready for the next saver. */
+  async rebind(): Promise<void> {
+    this.discardQueued();
+    const old = this.socket;
+    this.socket = LosslessSender.newSocket();
+    old.linger = 0;
+    old.close();
+    this.peers = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.socket.bind(this.endpoint);
+        break;
+      } catch (error) {
+        // The old socket releases the address asynchronously.
+        if (attempt >= REBIND_ATTEMPTS) throw error;
+        await delay(REBIND_PAUSE_MS);
+      }
+    }
+    this.watchPeers(this.socket);
+    this.failure = null;
+    this.wake(this.roomWaiters);
+    this.wake(this.idleWaiters);
+  }
+
   /** Closes after ZeroMQ delivered what it holds (bounded by lingerMs). */
   close(lingerMs = -1): void {
     this.socket.linger = lingerMs;
     this.socket.close();
   }
 
-  private enqueue(parts: Parts, bytes: number): void {
-    this.queue.push({ parts, bytes });
-    this.queuedBytes += bytes;
+  private watchPeers(socket: Push): void {
+    socket.events.on('accept', () => {
+      if (socket !== this.socket) return;
+      this.peers += 1;
+      this.wake(this.peerWaiters);
+    });
+    socket.events.on('disconnect', () => {
+      if (socket !== this.socket) return;
+      this.peers = Math.max(0, this.peers - 1);
+      this.wake(this.peerWaiters);
+    });
+  }
+
+  private enqueue(item: Queued): void {
+    this.queue.push(item);
+    this.queuedBytes += item.bytes;
     if (this.queuedBytes > this.peakQueuedBytes) this.peakQueuedBytes = this.queuedBytes;
     if (!this.pumping) void this.pump();
   }
 
   private async pump(): Promise<void> {
     this.pumping = true;
+    const socket = this.socket;
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 && socket === this.socket) {
         const next = this.queue[0]!;
-        await this.socket.send(next.parts as (Buffer | Uint8Array)[]);
+        await socket.send(next.parts as (Buffer | Uint8Array)[]);
+        if (socket !== this.socket) break;
         this.queue.shift();
         this.queuedBytes -= next.bytes;
         this.sentMessages += 1;
         this.wake(this.roomWaiters);
       }
     } catch (error) {
-      this.failure = error as Error;
-      this.wake(this.roomWaiters);
+      // A send cut short by rebind() is expected, not a failure.
+      if (socket === this.socket) {
+        this.failure = error as Error;
+        this.wake(this.roomWaiters);
+      }
     } finally {
       this.pumping = false;
       this.wake(this.idleWaiters);
+      if (this.queue.length > 0 && socket !== this.socket) void this.pump();
     }
   }
 

@@ -17,7 +17,7 @@ describe('lossless sender (real sockets)', () => {
       const sender = await LosslessSender.bind(endpoint, 10 * 1000);
       const accepted: number[] = [];
       for (let i = 0; i < 40; i++) {
-        if (sender.offer([Buffer.from(String(i)), new Uint8Array(1000)], 1000)) accepted.push(i);
+        if (sender.offer([Buffer.from(String(i)), new Uint8Array(1000)], 1000, i)) accepted.push(i);
       }
       // ZeroMQ's own queue takes a few messages; the bounded buffer takes ten more.
       assert.ok(accepted.length >= 10 && accepted.length < 40, `accepted ${accepted.length}`);
@@ -52,7 +52,7 @@ describe('lossless sender (real sockets)', () => {
     })();
     for (let i = 0; i < 200; i++) {
       await sender.waitForRoom(1000);
-      assert.ok(sender.offer([Buffer.from('x'), new Uint8Array(1000)], 1000));
+      assert.ok(sender.offer([Buffer.from("x"), new Uint8Array(1000)], 1000, i));
     }
     await sender.drain();
     assert.equal(await receiving, 200);

@@ -1,0 +1,118 @@
+import { LabcastError, errorFromJSON } from '../protocol/errors.js';
+import type { RunEnd } from '../protocol/messages.js';
+import type {
+  AcquisitionCommand,
+  AcquisitionEvent,
+  AcquisitionInit,
+  SettingSpecPayload,
+} from '../protocol/process-messages.js';
+import { LabcastChild, type ChildExit } from './child-process.js';
+
+const ACQUISITION_SCRIPT = new URL('../acquisition/acquisition-process.js', import.meta.url);
+const EXIT_GRACE_MS = 10_000;
+
+export type AcquisitionReady = Extract<AcquisitionEvent, { type: 'ready' }>;
+export type AcquisitionProgress = Extract<AcquisitionEvent, { type: 'progress' }>;
+
+export interface RunParameters {
+  readonly runId: string;
+  readonly frames: number | null;
+  readonly durationS: number | null;
+  readonly save: boolean;
+}
+
+/**
+ * The supervisor's handle on the acquisition process: runs, settings and
+ * progress as promises and callbacks, so the experiment side never deals
+ * with IPC messages directly.
+ */
+export class AcquisitionHandle {
+  private nextRequestId = 1;
+  private currentSettings: Readonly<Record<string, number>>;
+  private currentSpecs: readonly SettingSpecPayload[];
+
+  private constructor(
+    private readonly child: LabcastChild<AcquisitionCommand, AcquisitionEvent>,
+    readonly ready: AcquisitionReady,
+  ) {
+    this.currentSettings = ready.settings;
+    this.currentSpecs = ready.specs;
+  }
+
+  /** Starts the process and resolves once its camera is open and its sockets are bound. */
+  static async start(init: AcquisitionInit): Promise<AcquisitionHandle> {
+    const child = LabcastChild.start<AcquisitionCommand, AcquisitionEvent>('acquisition', ACQUISITION_SCRIPT, init);
+    try {
+      return new AcquisitionHandle(child, await child.waitFor('ready'));
+    } catch (error) {
+      await child.shutdown({ type: 'shutdown' }, EXIT_GRACE_MS);
+      throw error;
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return !this.child.hasExited;
+  }
+
+  get settings(): Readonly<Record<string, number>> {
+    return this.currentSettings;
+  }
+
+  get specs(): readonly SettingSpecPayload[] {
+    return this.currentSpecs;
+  }
+
+  /** Starts a run; resolves with its run-end once it is drained. */
+  startRun(run: RunParameters): Promise<RunEnd> {
+    const ended = this.child.waitFor('run-ended', (event) => event.end.run_id === run.runId);
+    this.child.send({ type: 'start-run', ...run });
+    return ended.then((event) => event.end);
+  }
+
+  stopRun(): void {
+    this.child.send({ type: 'stop' });
+  }
+
+  abandonSaving(): void {
+    this.child.send({ type: 'abandon-saving' });
+  }
+
+  async setSetting(name: string, value: number): Promise<void> {
+    const requestId = this.nextRequestId++;
+    const reply = this.child.waitFor('reply', (event) => event.requestId === requestId);
+    this.child.send({ type: 'set-setting', requestId, name, value });
+    const answer = await reply;
+    this.currentSettings = answer.settings;
+    this.currentSpecs = answer.specs;
+    if (answer.error !== null) throw errorFromJSON(answer.error);
+  }
+
+  onProgress(listener: (progress: AcquisitionProgress) => void): () => void {
+    return this.child.onEvent((event) => {
+      if (event.type === 'progress') listener(event);
+    });
+  }
+
+  /** An error the process reports outside any request (e.g. a run that could not start). */
+  onError(listener: (error: LabcastError) => void): () => void {
+    return this.child.onEvent((event) => {
+      if (event.type === 'error') listener(errorFromJSON(event.error));
+    });
+  }
+
+  onExit(listener: (exit: ChildExit) => void): void {
+    this.child.onExit(listener);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  shutdown(): Promise<ChildExit> {
+    return this.child.shutdown({ type: 'shutdown' }, EXIT_GRACE_MS);
+  }
+}
