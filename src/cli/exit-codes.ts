@@ -16,6 +16,11 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'OUTPUT_UNWRITABLE',
   'ENDPOINT_IN_USE',
   'FILE_FORMAT',
+  'BAD_CONFIG',
+  'PATH_OUTSIDE_DATA_DIR',
+  'BAD_REQUEST',
+  // A request labcast serve refused in its current state: nothing was changed.
+  'CAMERA_STATE',
 ]);
 
 export function exitCodeFor(error: unknown): number {

@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 import { softwareInfo } from '../config/software.js';
 import { isLabcastError } from '../protocol/errors.js';
+import { CTL_USAGE, ctlCommand } from './ctl-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect-command.js';
 import { RECORD_USAGE, recordCommand } from './record-command.js';
+import { SERVE_USAGE, serveCommand } from './serve-command.js';
 
 const USAGE = `usage: labcast <command> [options]
 
 commands
+  serve      run the experiment: camera, controller, savers (Ctrl-C stops cleanly)
   record     record frames from a camera into an HDF5 file
   inspect    show what a labcast HDF5 file holds
+  ctl        send a command to a running labcast serve (status, live, record, stop, set, watch, ...)
   help       show this help, or help for a command (labcast help record)
   version    print the labcast version
 
@@ -19,9 +23,11 @@ exit codes: 0 ok, 1 failed, 2 bad input, 3 finished but frames were lost
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   record: recordCommand,
   inspect: inspectCommand,
+  ctl: ctlCommand,
+  serve: serveCommand,
 };
 
-const HELP: Record<string, string> = { record: RECORD_USAGE, inspect: INSPECT_USAGE };
+const HELP: Record<string, string> = { record: RECORD_USAGE, inspect: INSPECT_USAGE, ctl: CTL_USAGE, serve: SERVE_USAGE };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { LabcastError } from './errors.js';
 import { PROTOCOL_VERSION } from './messages.js';
+import type { SettingSpecPayload } from './process-messages.js';
 
 /**
  * The control API: one JSON request, one JSON reply, over ZeroMQ (the server
@@ -95,3 +97,213 @@ export interface ExperimentStatus {
 export type ControlReply =
   | { readonly ok: true; readonly result: unknown }
   | { readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly field?: string } };
+
+// ---- results ----
+
+/** A camera setting's spec as the controller reports it (the acquisition process's own payload). */
+export const settingSpecSchema: z.ZodType<SettingSpecPayload> = z.object({
+  name: z.string(),
+  description: z.string(),
+  unit: z.string(),
+  min: z.number(),
+  max: z.number(),
+  integer: z.boolean(),
+  default: z.number(),
+  changeableWhileStreaming: z.boolean(),
+});
+
+const settingValues = z.record(z.number());
+
+/** Result of `settings` and `set`: every value and spec, since one setting's range can depend on another's value. */
+export const settingsResultSchema = z.object({ settings: settingValues, specs: z.array(settingSpecSchema) });
+export type SettingsResult = z.infer<typeof settingsResultSchema>;
+
+/** Result of `get`. */
+export const settingResultSchema = z.object({ name: z.string(), value: z.number(), spec: settingSpecSchema });
+export type SettingResult = z.infer<typeof settingResultSchema>;
+
+export const processInfoSchema: z.ZodType<ProcessInfo> = z.object({
+  role: z.string(),
+  title: z.string(),
+  pid: z.number().int().nullable(),
+  running: z.boolean(),
+});
+
+export const recordingInfoSchema: z.ZodType<RecordingInfo> = z.object({
+  path: z.string(),
+  run_id: z.string(),
+  frames_written: z.number(),
+  frames_acquired: z.number(),
+  frames_dropped: z.number(),
+  gaps: z.array(z.tuple([z.number(), z.number()])),
+  end_reason: z.string(),
+  error: z.string().nullable(),
+});
+
+/** Not strict: a view keeps working when a newer server adds fields. */
+export const experimentStatusSchema: z.ZodType<ExperimentStatus> = z.object({
+  protocol: z.literal(PROTOCOL_VERSION),
+  state: z.enum(EXPERIMENT_STATES),
+  error: z.string().nullable(),
+  run_id: z.string().nullable(),
+  file: z.string().nullable(),
+  frames: z.object({ acquired: z.number(), dropped: z.number(), saved: z.number() }),
+  fps: z.number(),
+  mb_per_s: z.number(),
+  camera: z.object({ driver: z.string(), model: z.string(), settings: settingValues }).nullable(),
+  endpoints: z.object({ data: z.string(), control: z.string(), status: z.string() }),
+  last_recording: recordingInfoSchema.nullable(),
+  processes: z.array(processInfoSchema),
+});
+
+/** What each command answers with. Commands that change state answer with the status after the change. */
+export const CONTROL_RESULT_SCHEMAS = {
+  status: experimentStatusSchema,
+  live: experimentStatusSchema,
+  record: experimentStatusSchema,
+  stop: experimentStatusSchema,
+  save: experimentStatusSchema,
+  /** The one-frame file. */
+  snap: recordingInfoSchema,
+  settings: settingsResultSchema,
+  get: settingResultSchema,
+  set: settingsResultSchema,
+  subscribers: z.array(processInfoSchema),
+  subscriber: experimentStatusSchema,
+  reset: experimentStatusSchema,
+  /** The status as shutdown begins; the server closes once the recording is drained. */
+  shutdown: experimentStatusSchema,
+} as const satisfies Record<ControlCommand, z.ZodTypeAny>;
+export type ControlResult<C extends ControlCommand> = z.infer<(typeof CONTROL_RESULT_SCHEMAS)[C]>;
+
+/** Checks a result against what `cmd` answers with; a mismatch is BAD_MESSAGE naming the first wrong field. */
+export function parseControlResult<C extends ControlCommand>(cmd: C, result: unknown): ControlResult<C> {
+  const parsed = (CONTROL_RESULT_SCHEMAS[cmd] as z.ZodTypeAny).safeParse(result);
+  if (parsed.success) return parsed.data as ControlResult<C>;
+  const issue = parsed.error.issues[0]!;
+  const where = issue.path.length === 0 ? 'the result' : issue.path.join('.');
+  throw new LabcastError('BAD_MESSAGE', `the reply to "${cmd}" does not follow the protocol: ${where}: ${issue.message}`);
+}
+
+// ---- replies ----
+
+export const controlReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({
+    ok: z.literal(false),
+    error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+  }),
+]);
+
+// ---- request validation with messages for people ----
+
+/** Larger requests are refused unread; no command needs more than a few hundred bytes. */
+export const MAX_CONTROL_REQUEST_BYTES = 64 * 1024;
+
+/** Topic of every message on the status endpoint (PUB/SUB): [topic, JSON ExperimentStatus]. */
+export const STATUS_TOPIC = 'status';
+
+type RequestSchema = (typeof controlRequestSchema.options)[number];
+const REQUEST_SCHEMA_OF: ReadonlyMap<string, RequestSchema> = new Map(
+  controlRequestSchema.options.map((option) => [option.shape.cmd.value, option]),
+);
+const KNOWN_COMMANDS = CONTROL_COMMANDS.join(', ');
+
+/**
+ * The request in `value`, or LabcastError BAD_REQUEST saying what is wrong in
+ * words a person can act on: the known commands for an unknown one, the
+ * accepted type and range for a bad argument (`field` names it).
+ */
+export function parseControlRequest(value: unknown): ControlRequest {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new LabcastError('BAD_REQUEST', `a request must be a JSON object such as {"cmd":"status"}, got ${describeValue(value)}`);
+  }
+  const cmd = (value as Record<string, unknown>).cmd;
+  if (cmd === undefined) {
+    throw new LabcastError('BAD_REQUEST', `the request has no "cmd"; known commands: ${KNOWN_COMMANDS}`, 'cmd');
+  }
+  const schema = typeof cmd === 'string' ? REQUEST_SCHEMA_OF.get(cmd) : undefined;
+  if (schema === undefined) {
+    throw new LabcastError('BAD_REQUEST', `unknown command ${describeValue(cmd)}; known commands: ${KNOWN_COMMANDS}`, 'cmd');
+  }
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw requestIssueError(cmd as string, schema, value as Record<string, unknown>, parsed.error.issues);
+}
+
+function requestIssueError(cmd: string, schema: RequestSchema, request: Record<string, unknown>, issues: z.ZodIssue[]): LabcastError {
+  const argumentSchemas = schema.shape as Record<string, z.ZodTypeAny>;
+  const argumentNames = Object.keys(argumentSchemas).filter((name) => name !== 'cmd');
+  // An unknown argument is usually a typo, and explains any "missing" one.
+  const issue = issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const unknown = issue.keys[0]!;
+    const accepted = argumentNames.length === 0 ? `"${cmd}" takes no arguments` : `"${cmd}" takes ${argumentNames.join(', ')}`;
+    return new LabcastError('BAD_REQUEST', `${cmd}: unknown argument ${describeValue(unknown)}; ${accepted}`, unknown.slice(0, 200));
+  }
+  const field = String(issue.path[0] ?? '');
+  const argument = argumentSchemas[field];
+  if (argument === undefined) return new LabcastError('BAD_REQUEST', `${cmd}: ${issue.message}`, field || undefined);
+  const accepted = describeAccepted(argument);
+  const given = request[field];
+  if (given === undefined) {
+    return new LabcastError('BAD_REQUEST', `${cmd}: "${field}" is required: ${accepted}`, field);
+  }
+  const problem = ISSUE_PROBLEM[`${issue.code}:${typeof given}`] ?? 'must be';
+  return new LabcastError('BAD_REQUEST', `${cmd}: "${field}" ${problem} ${accepted}, got ${describeValue(given)}`, field);
+}
+
+const ISSUE_PROBLEM: Readonly<Record<string, string>> = {
+  'too_small:number': 'is out of range: it must be',
+  'too_big:number': 'is out of range: it must be',
+  'too_small:string': 'is too short: it must be',
+  'too_big:string': 'is too long: it must be',
+};
+
+/** E.g. "a whole number from 1 to 1e12", "true or false", "one of \"start\", \"stop\"". */
+function describeAccepted(schema: z.ZodTypeAny): string {
+  const inner = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodTypeAny) : schema;
+  if (inner instanceof z.ZodNumber) return describeNumber(inner);
+  if (inner instanceof z.ZodString) {
+    const { minLength, maxLength } = inner;
+    return maxLength === null ? 'a string' : `a string of ${minLength ?? 0} to ${maxLength} characters`;
+  }
+  if (inner instanceof z.ZodBoolean) return 'true or false';
+  if (inner instanceof z.ZodEnum) return `one of ${(inner.options as string[]).map((option) => JSON.stringify(option)).join(', ')}`;
+  return 'a valid value';
+}
+
+function describeNumber(schema: z.ZodNumber): string {
+  let min: { value: number; inclusive: boolean } | null = null;
+  let max: { value: number; inclusive: boolean } | null = null;
+  for (const check of schema._def.checks) {
+    if (check.kind === 'min') min = { value: check.value, inclusive: check.inclusive };
+    if (check.kind === 'max') max = { value: check.value, inclusive: check.inclusive };
+  }
+  const integer = schema.isInt;
+  // For whole numbers "> 0" reads better as "from 1".
+  if (integer && min !== null && !min.inclusive) min = { value: Math.floor(min.value) + 1, inclusive: true };
+  if (integer && max !== null && !max.inclusive) max = { value: Math.ceil(max.value) - 1, inclusive: true };
+  const bounded = min !== null || max !== null;
+  const kind = integer ? 'a whole number' : schema.isFinite && !bounded ? 'a finite number' : 'a number';
+  if (min?.inclusive && max?.inclusive) return `${kind} from ${formatBound(min.value)} to ${formatBound(max.value)}`;
+  const bounds = [
+    min === null ? null : `${min.inclusive ? '>=' : '>'} ${formatBound(min.value)}`,
+    max === null ? null : `${max.inclusive ? '<=' : '<'} ${formatBound(max.value)}`,
+  ].filter((bound) => bound !== null);
+  return bounds.length === 0 ? kind : `${kind} ${bounds.join(' and ')}`;
+}
+
+/** 1e12 rather than 1000000000000. */
+function formatBound(value: number): string {
+  return Math.abs(value) >= 1e6 && Number.isInteger(value) ? value.toExponential().replace('e+', 'e') : String(value);
+}
+
+/** A received value, briefly: a client may send anything, of any size. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  }
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}

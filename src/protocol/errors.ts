@@ -12,6 +12,12 @@ export const ERROR_CODES = {
   CAMERA_STATE: 'the camera cannot do this in its current state',
   CHILD_FAILED: 'a labcast child process failed',
   FILE_FORMAT: 'a file is not a readable labcast HDF5 file',
+  BAD_CONFIG: 'the config file is missing, unreadable or invalid',
+  PATH_OUTSIDE_DATA_DIR: 'a requested file path would leave the data directory',
+  BAD_REQUEST: 'a control request is not JSON, names an unknown command, or has a missing, unknown, mistyped or out-of-range argument',
+  NO_SERVER: 'no labcast serve answered at the control endpoint',
+  TIMEOUT: 'labcast serve is connected but did not reply in time',
+  INTERNAL: 'an unexpected failure inside labcast (a bug); the message says what failed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,6 +9,8 @@ export const DEFAULT_ENDPOINTS = {
   control: 'tcp://127.0.0.1:5556',
   /** The lossless path to the saver. */
   record: 'tcp://127.0.0.1:5557',
+  /** Status updates from the experiment controller, for every view. */
+  status: 'tcp://127.0.0.1:5558',
 } as const;
 
 const ENDPOINT_PATTERN = /^(tcp:\/\/[^\s]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;

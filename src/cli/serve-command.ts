@@ -1,0 +1,85 @@
+import { loadConfig } from '../config/load-config.js';
+import { ExperimentController } from '../experiment/controller.js';
+import { ControlServer } from '../transport/control-server.js';
+import { StatusPublisher } from '../transport/status-channel.js';
+import { booleanFlag, parseFlags, stringFlag } from './args.js';
+import { EXIT } from './exit-codes.js';
+
+export const SERVE_USAGE = `usage: labcast serve [--config FILE]
+
+Runs the experiment: the camera in an acquisition process, a controller that
+takes commands (labcast ctl, a Python script, the web UI) and a saver process
+per recording. Without --config, a simulated camera and defaults (see
+docs/config.md); recordings go to ./data. Ctrl-C stops everything cleanly:
+a recording is drained and closed, every child process is reaped.
+`;
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags('serve', argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (booleanFlag(values, 'help')) {
+    process.stdout.write(SERVE_USAGE);
+    return EXIT.ok;
+  }
+  const config = loadConfig(stringFlag(values, 'config'));
+  process.title = 'labcast-serve';
+
+  // Bind the control endpoint first: a second serve fails here, before it
+  // opens a camera that the first one owns.
+  let controller: ExperimentController | null = null;
+  const server = await ControlServer.bind(config.endpoints.control, (request) => {
+    if (controller === null) throw new Error('labcast serve is still starting');
+    return controller.handle(request);
+  });
+  let statusPublisher: StatusPublisher | null = null;
+  try {
+    statusPublisher = await StatusPublisher.bind(config.endpoints.status);
+    const publisher = statusPublisher;
+    controller = await ExperimentController.start(config, (status) => publisher.publish(status));
+  } catch (error) {
+    statusPublisher?.close();
+    await server.close();
+    throw error;
+  }
+  controller.setEndpoints({ control: server.endpoint, status: statusPublisher.endpoint });
+  const running = controller;
+
+  const status = running.status();
+  process.stderr.write(
+    [
+      `labcast serve: ${status.camera?.model ?? 'camera'} ready`,
+      `  control  ${server.endpoint}    (labcast ctl status)`,
+      `  data     ${status.endpoints.data}`,
+      `  status   ${statusPublisher.endpoint}`,
+      `  files    ${config.storage.data_dir}`,
+      'Ctrl-C stops everything cleanly.',
+      '',
+    ].join('\n'),
+  );
+
+  const stopped = new Promise<void>((resolve) => running.onShutdownRequested(resolve));
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      process.stderr.write(`labcast serve: ${signal}, stopping (draining any recording)...\n`);
+      void running.shutdown();
+    } else {
+      process.stderr.write('labcast serve: stopping now, without waiting for the drain\n');
+      process.exit(EXIT.failed);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  await stopped;
+  await running.shutdown();
+  statusPublisher.close();
+  await server.close();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const last = running.status().last_recording;
+  process.stderr.write(
+    `labcast serve: stopped${last === null ? '' : `; last recording ${last.path}: ${last.frames_written} frames, ${last.frames_dropped} dropped`}\n`,
+  );
+  return EXIT.ok;
+}

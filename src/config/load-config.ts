@@ -1,0 +1,298 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { z, type ZodIssue, type ZodTypeAny } from 'zod';
+import { LabcastError } from '../protocol/errors.js';
+import { labcastConfigSchema, type LabcastConfig } from './schema.js';
+
+/**
+ * Reads the config once at start and hands out a frozen object, so no part of a
+ * running labcast can see a config different from the one that was validated.
+ * Every error is LabcastError BAD_CONFIG whose `field` is the dotted path of the
+ * first bad key and whose message says where (file:line:column), what is wrong
+ * and what is allowed.
+ */
+
+/** The config in the YAML file at `path`, or the defaults when there is no path. */
+export function loadConfig(path?: string): LabcastConfig {
+  if (path === undefined) return parseConfig({}, 'the default config');
+  const file = resolve(path);
+  const text = readConfigText(path, file);
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problem = document.errors[0] ?? document.warnings[0];
+  if (problem !== undefined) {
+    const { line, col } = lines.linePos(problem.pos[0]);
+    throw new LabcastError('BAD_CONFIG', `${path}:${line}:${col}: YAML syntax error: ${problem.message}`);
+  }
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (error) {
+    // An alias to an anchor that is not defined, or one that expands too much.
+    throw new LabcastError('BAD_CONFIG', `${path}: ${(error as Error).message}`);
+  }
+  return validate(value, path, dirname(file), (fieldPath, key) => positionIn(document, lines, fieldPath, key));
+}
+
+/**
+ * Validates an already-parsed config (from YAML, JSON or a test). `source` names
+ * it in messages; a relative storage.data_dir is taken relative to `baseDir`.
+ */
+export function parseConfig(value: unknown, source: string, baseDir: string = process.cwd()): LabcastConfig {
+  return validate(value, source, baseDir, () => undefined);
+}
+
+type FieldPath = readonly (string | number)[];
+/** "line:column" of a field in the source text, when there is a source text. */
+type Locate = (path: FieldPath, unknownKey?: string) => string | undefined;
+
+function readConfigText(given: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'not found'
+        : code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : code === 'EACCES'
+            ? 'cannot be read (permission denied)'
+            : `cannot be read (${(error as Error).message})`;
+    throw new LabcastError('BAD_CONFIG', `config file ${given} ${why} (looked at ${file})`);
+  }
+}
+
+function validate(value: unknown, source: string, baseDir: string, locate: Locate): LabcastConfig {
+  // An empty file is the default config.
+  const input = value === null || value === undefined ? {} : value;
+  if (!isPlainObject(input)) {
+    throw new LabcastError('BAD_CONFIG', `${source}: the config must be a mapping of sections (camera, storage, ...), got ${describeGiven(input)}`);
+  }
+  const result = labcastConfigSchema.safeParse(withEmptySectionsDropped(input));
+  if (!result.success) throw configError(result.error.issues, input, source, locate);
+  const config = result.data;
+  config.storage.data_dir = resolveDataDir(config.storage.data_dir, baseDir);
+  return deepFreeze(config);
+}
+
+/**
+ * A section whose keys are all commented out reads as null in YAML; it means
+ * "the defaults", as if the section were not there.
+ */
+function withEmptySectionsDropped(input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, section]) => section !== null));
+}
+
+function resolveDataDir(dataDir: string, baseDir: string): string {
+  if (dataDir === '~' || dataDir.startsWith('~/')) return resolve(homedir(), dataDir.slice(2));
+  return resolve(baseDir, dataDir);
+}
+
+function configError(issues: readonly ZodIssue[], input: unknown, source: string, locate: Locate): LabcastError {
+  const problems: { field: string; text: string }[] = [];
+  const seen = new Set<string>();
+  for (const issue of issues) {
+    for (const problem of describeIssue(issue, input)) {
+      // A number can fail several checks (not finite, too big); one message per field says it all.
+      if (seen.has(problem.field)) continue;
+      seen.add(problem.field);
+      const position = locate(problem.path, problem.unknownKey);
+      const where = position === undefined ? source : `${source}:${position}`;
+      problems.push({ field: problem.field, text: `${where}: ${problem.field}: ${problem.message}` });
+    }
+  }
+  const first = problems[0];
+  if (first === undefined) return new LabcastError('BAD_CONFIG', `${source}: invalid config`);
+  const message =
+    problems.length === 1
+      ? first.text
+      : `${source}: ${problems.length} problems:\n${problems.map((problem) => `  ${problem.text}`).join('\n')}`;
+  return new LabcastError('BAD_CONFIG', message, first.field);
+}
+
+interface Problem {
+  /** Dotted, for people and for LabcastError.field. */
+  readonly field: string;
+  readonly path: FieldPath;
+  readonly unknownKey?: string;
+  readonly message: string;
+}
+
+function describeIssue(issue: ZodIssue, input: unknown): Problem[] {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    const known = Object.keys(objectShapeAt(path, input) ?? {});
+    return issue.keys.map((key) => ({
+      field: dotted([...path, key]),
+      path,
+      unknownKey: key,
+      message: `unknown key${suggestion(key, known)}; known keys ${path.length === 0 ? 'at the top level' : 'here'}: ${known.join(', ')}`,
+    }));
+  }
+  const given = valueAt(input, path);
+  const got = given === undefined ? '' : ` (got ${describeGiven(given)})`;
+  const expected = schemaAt(path, input);
+  let message: string;
+  if (issue.code === 'invalid_union_discriminator' || issue.code === 'invalid_enum_value') {
+    const options = issue.options.map((option) => String(option)).join(', ');
+    message = given === undefined ? `is required; one of: ${options}` : `must be one of: ${options}${got}`;
+  } else if (expected instanceof z.ZodNumber && (typeof given === 'number' || issue.code === 'invalid_type')) {
+    message = `must be ${describeNumber(expected)}${got}`;
+  } else if (issue.code === 'invalid_type') {
+    message = given === undefined ? `is required (${describeType(issue.expected)})` : `must be ${describeType(issue.expected)}${got}`;
+  } else if (issue.code === 'too_small' && issue.type === 'string') {
+    message = 'must not be empty';
+  } else {
+    message = `${issue.message}${got}`;
+  }
+  return [{ field: dotted(path), path, message }];
+}
+
+/** E.g. "an integer in 1..8192" or "a number in 0.1..1000000". */
+function describeNumber(schema: z.ZodNumber): string {
+  const kind = schema.isInt ? 'an integer' : 'a number';
+  const { minValue: min, maxValue: max } = schema;
+  if (min !== null && max !== null) return `${kind} in ${min}..${max}`;
+  if (min !== null) return `${kind} >= ${min}`;
+  if (max !== null) return `${kind} <= ${max}`;
+  return schema.isFinite ? `a finite ${kind.replace(/^an? /, '')}` : kind;
+}
+
+function describeType(type: string): string {
+  switch (type) {
+    case 'object':
+      return 'a mapping (key: value lines)';
+    case 'boolean':
+      return 'true or false';
+    case 'integer':
+      return 'an integer';
+    case 'array':
+      return 'a list';
+    default:
+      return `a ${type}`;
+  }
+}
+
+function describeGiven(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  // JSON.stringify would print NaN and Infinity as null.
+  if (typeof value === 'number') return String(value);
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** ` (did you mean "x"?)` for a near miss of one known key: the usual typo. */
+function suggestion(key: string, known: readonly string[]): string {
+  const quoted = ` "${key}"`;
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  const close = best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3));
+  return close ? `${quoted} (did you mean "${best}"?)` : quoted;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * The schema that validated the value at `path`, seen through defaults and
+ * refinements; for a camera, the schema of the driver the input names. Zod's
+ * issues carry only the violated bound, and a message should give the whole
+ * allowed range and the known keys.
+ */
+function schemaAt(path: FieldPath, input: unknown): ZodTypeAny | undefined {
+  let schema: ZodTypeAny | undefined = unwrap(labcastConfigSchema, input);
+  let value = input;
+  for (const key of path) {
+    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, ZodTypeAny>)[String(key)];
+    else if (schema instanceof z.ZodRecord) schema = schema.valueSchema as ZodTypeAny;
+    else return undefined;
+    value = valueAt(value, [key]);
+    if (schema === undefined) return undefined;
+    schema = unwrap(schema, value);
+  }
+  return schema;
+}
+
+function objectShapeAt(path: FieldPath, input: unknown): Record<string, ZodTypeAny> | undefined {
+  const schema = schemaAt(path, input);
+  return schema instanceof z.ZodObject ? (schema.shape as Record<string, ZodTypeAny>) : undefined;
+}
+
+function unwrap(schema: ZodTypeAny, value: unknown): ZodTypeAny | undefined {
+  let current: ZodTypeAny | undefined = schema;
+  for (;;) {
+    if (current instanceof z.ZodDefault) current = current.removeDefault() as ZodTypeAny;
+    else if (current instanceof z.ZodOptional) current = current.unwrap() as ZodTypeAny;
+    else if (current instanceof z.ZodEffects) current = current.innerType() as ZodTypeAny;
+    else if (current instanceof z.ZodDiscriminatedUnion) {
+      const union = current as z.ZodDiscriminatedUnion<string, z.ZodDiscriminatedUnionOption<string>[]>;
+      const tag = isPlainObject(value) ? value[union.discriminator] : undefined;
+      current = union.optionsMap.get(tag as z.Primitive) as ZodTypeAny | undefined;
+    } else return current;
+  }
+}
+
+/** "line:column" of the key (for an unknown key) or of the value at `path`, or of its nearest ancestor. */
+function positionIn(document: Document, lines: LineCounter, path: FieldPath, unknownKey?: string): string | undefined {
+  let offset: number | undefined;
+  if (unknownKey !== undefined) {
+    const map = path.length === 0 ? document.contents : document.getIn(path, true);
+    if (isMap(map)) {
+      const pair = map.items.find((item) => isScalar(item.key) && String(item.key.value) === unknownKey);
+      if (pair !== undefined && isScalar(pair.key)) offset = pair.key.range?.[0];
+    }
+  }
+  for (let depth = path.length; offset === undefined && depth > 0; depth--) {
+    const node = document.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    offset = node?.range?.[0];
+  }
+  if (offset === undefined) return undefined;
+  const { line, col } = lines.linePos(offset);
+  return `${line}:${col}`;
+}
+
+function valueAt(input: unknown, path: FieldPath): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return value;
+}
+
+function dotted(path: FieldPath): string {
+  return path.length === 0 ? '(top level)' : path.join('.');
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

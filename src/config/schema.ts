@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { cameraSpecSchema } from '../devices/registry.js';
+import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
+
+/**
+ * The whole `labcast serve` config: every section strict (an unknown key is an
+ * error, so a typo never silently falls back to a default) and every key
+ * defaulted, so an empty file — or no file — is a working config.
+ * docs/config.md is the reference for users; keep the two in step.
+ */
+
+/** What each placeholder of storage.naming stands for. */
+export const NAMING_PLACEHOLDERS = {
+  n: 'auto-increment number, zero-padded to 4 digits',
+  date: 'date the recording started, YYYY-MM-DD (local time)',
+  time: 'time the recording started, HHMMSS (local time)',
+  run: 'first 8 characters of the run id',
+} as const;
+export type NamingPlaceholder = keyof typeof NAMING_PLACEHOLDERS;
+
+/** A pattern needs one of these, or two recordings could want the same file. */
+export const UNIQUE_NAMING_PLACEHOLDERS: readonly NamingPlaceholder[] = ['n', 'run', 'time'];
+
+const PLACEHOLDER_LIST = Object.keys(NAMING_PLACEHOLDERS)
+  .map((name) => `{${name}}`)
+  .join(', ');
+
+/**
+ * The problem with a naming pattern, or undefined when it is usable. Exported
+ * for the storage layer's own checks and for tests.
+ */
+export function namingPatternProblem(pattern: string): string | undefined {
+  if (/[/\\]/.test(pattern)) {
+    return 'must be a file name, not a path (storage.date_folders gives a folder per day)';
+  }
+  // Control characters (NUL above all) make names that filesystems refuse or shells mangle.
+  if (/[\u0000-\u001f\u007f]/.test(pattern)) return 'must not contain control characters';
+  const used: string[] = [];
+  for (const match of pattern.matchAll(/\{([^{}]*)\}/g)) {
+    const name = match[1] ?? '';
+    if (!(name in NAMING_PLACEHOLDERS)) {
+      return `unknown placeholder {${name}}; placeholders: ${PLACEHOLDER_LIST}`;
+    }
+    used.push(name);
+  }
+  if (/[{}]/.test(pattern.replace(/\{[^{}]*\}/g, ''))) {
+    return `has an unmatched brace; placeholders are written ${PLACEHOLDER_LIST}`;
+  }
+  // Two {n} would make the numbering ambiguous when existing files are scanned.
+  if (used.filter((name) => name === 'n').length > 1) return '{n} may appear only once';
+  if (!used.some((name) => (UNIQUE_NAMING_PLACEHOLDERS as readonly string[]).includes(name))) {
+    const unique = UNIQUE_NAMING_PLACEHOLDERS.map((name) => `{${name}}`).join(', ');
+    return `must contain one of ${unique} so that every recording gets its own file`;
+  }
+  return undefined;
+}
+
+const namingSchema = z.string().superRefine((pattern, ctx) => {
+  const problem = namingPatternProblem(pattern);
+  if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+});
+
+/** A ZeroMQ endpoint that processes other than the binding one can reach. */
+const endpointSchema = z.string().superRefine((endpoint, ctx) => {
+  try {
+    checkEndpoint(endpoint, 'endpoint');
+  } catch {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: 'is not a ZeroMQ endpoint; expected tcp://HOST:PORT, tcp://HOST:* or ipc://PATH',
+    });
+    return;
+  }
+  // serve runs the camera, saver and controller in separate processes, and inproc
+  // only connects sockets inside one process.
+  if (endpoint.startsWith('inproc://')) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: 'inproc:// only works inside one process; labcast serve needs tcp://HOST:PORT or ipc://PATH',
+    });
+  }
+});
+
+const endpointsSchema = z
+  .object({
+    data: endpointSchema.default(DEFAULT_ENDPOINTS.data).describe('every frame, for viewers and analysis'),
+    control: endpointSchema.default(DEFAULT_ENDPOINTS.control).describe('control requests to the controller'),
+    record: endpointSchema.default(DEFAULT_ENDPOINTS.record).describe('the lossless path to the saver'),
+    status: endpointSchema.default(DEFAULT_ENDPOINTS.status).describe('status updates from the controller'),
+  })
+  .strict()
+  .superRefine((endpoints, ctx) => {
+    // Each endpoint is bound by one socket; a second bind to the same address fails
+    // at start with a less helpful message. A wildcard port is a fresh port each time.
+    const seen = new Map<string, string>();
+    for (const [role, endpoint] of Object.entries(endpoints)) {
+      if (endpoint.endsWith(':*')) continue;
+      const first = seen.get(endpoint);
+      if (first === undefined) {
+        seen.set(endpoint, role);
+      } else {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [role],
+          message: `is the same as endpoints.${first}; every endpoint must be different`,
+        });
+      }
+    }
+  });
+
+const webSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('address the web UI listens on'),
+    port: z.number().int().min(0).max(65535).default(8080).describe('web UI port; 0 = any free port'),
+  })
+  .strict();
+
+const storageSchema = z
+  .object({
+    data_dir: z.string().min(1).default('./data').describe('where recordings go'),
+    naming: namingSchema.default('run_{n}.h5').describe('file name pattern'),
+    date_folders: z.boolean().default(false).describe('put each day’s files in data_dir/YYYY-MM-DD/'),
+    allow_absolute_paths: z.boolean().default(false).describe('let commands name files outside data_dir'),
+    overwrite: z.boolean().default(false).describe('let commands replace an existing file'),
+  })
+  .strict();
+
+const saverSchema = z
+  .object({
+    flush_interval_ms: z
+      .number()
+      .int()
+      .min(10)
+      .max(600_000)
+      .default(1000)
+      .describe('frames are flushed to disk at least this often'),
+    buffer_mb: z
+      .number()
+      .finite()
+      .min(0.1)
+      .max(1_000_000)
+      .default(512)
+      .describe('camera-side buffer on the lossless path before frames are dropped'),
+  })
+  .strict();
+
+export const labcastConfigSchema = z
+  .object({
+    camera: cameraSpecSchema.default({ driver: 'sim' }),
+    settings: z.record(z.number().finite()).default({}).describe('initial camera settings'),
+    endpoints: endpointsSchema.default({}),
+    web: webSchema.default({}),
+    storage: storageSchema.default({}),
+    saver: saverSchema.default({}),
+  })
+  .strict();
+
+type DeepReadonly<T> = T extends (infer Item)[]
+  ? readonly DeepReadonly<Item>[]
+  : T extends object
+    ? { readonly [Key in keyof T]: DeepReadonly<T[Key]> }
+    : T;
+
+/** As a user writes it: every key optional. */
+export type LabcastConfigInput = z.input<typeof labcastConfigSchema>;
+/** Validated, defaults applied, storage.data_dir absolute, frozen. */
+export type LabcastConfig = DeepReadonly<z.output<typeof labcastConfigSchema>>;
+export type StorageConfig = LabcastConfig['storage'];
+export type EndpointsConfig = LabcastConfig['endpoints'];
+export type WebConfig = LabcastConfig['web'];
+export type SaverConfig = LabcastConfig['saver'];

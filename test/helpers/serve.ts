@@ -1,0 +1,76 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExperimentStatus } from '../../src/protocol/control.js';
+import { collect, delay, freePort, runLabcast, startLabcast, type Finished } from './processes.js';
+
+export interface RunningServe {
+  readonly child: ChildProcess;
+  readonly control: string;
+  readonly status: string;
+  readonly data: string;
+  readonly dataDir: string;
+  readonly finished: Promise<Finished>;
+  /** `labcast ctl ARGS --json` against this serve; the parsed result, or the failure. */
+  ctl(args: string[]): Promise<{ code: number | null; result: unknown; stderr: string }>;
+  statusNow(): Promise<ExperimentStatus>;
+  /** Polls status until `accept` holds (or fails after `timeoutMs`). */
+  waitFor(accept: (status: ExperimentStatus) => boolean, timeoutMs?: number): Promise<ExperimentStatus>;
+}
+
+/** Starts `labcast serve` on free loopback ports with a config written into `dir`. */
+export async function startServe(dir: string, camera: Record<string, unknown> = {}): Promise<RunningServe> {
+  const [data, control, record, status] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const config = {
+    camera: { driver: 'sim', width: 128, height: 96, fps: 100, ...camera },
+    endpoints: {
+      data: `tcp://127.0.0.1:${data}`,
+      control: `tcp://127.0.0.1:${control}`,
+      record: `tcp://127.0.0.1:${record}`,
+      status: `tcp://127.0.0.1:${status}`,
+    },
+    storage: { data_dir: dataDir },
+  };
+  const configPath = join(dir, 'lab.yaml');
+  // JSON is valid YAML.
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const child = startLabcast(['serve', '--config', configPath]);
+  const finished = collect(child);
+  const serve: RunningServe = {
+    child,
+    control: config.endpoints.control,
+    status: config.endpoints.status,
+    data: config.endpoints.data,
+    dataDir,
+    finished,
+    async ctl(args) {
+      const ran = await runLabcast(['ctl', '--control', config.endpoints.control, '--json', ...args]);
+      let result: unknown = null;
+      if (ran.stdout.trim() !== '') result = JSON.parse(ran.stdout);
+      return { code: ran.code, result, stderr: ran.stderr };
+    },
+    async statusNow() {
+      const answer = await serve.ctl(['status']);
+      if (answer.code !== 0) throw new Error(`status failed: ${answer.stderr}`);
+      return answer.result as ExperimentStatus;
+    },
+    async waitFor(accept, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: ExperimentStatus | null = null;
+      while (Date.now() < deadline) {
+        try {
+          last = await serve.statusNow();
+          if (accept(last)) return last;
+        } catch {
+          // Not answering yet.
+        }
+        await delay(100);
+      }
+      throw new Error(`status never matched; last: ${JSON.stringify(last)}`);
+    },
+  };
+  await serve.waitFor((s) => s.state === 'idle');
+  return serve;
+}

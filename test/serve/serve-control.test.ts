@@ -1,0 +1,170 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ExperimentStatus, ProcessInfo, RecordingInfo } from '../../src/protocol/control.js';
+import { delay, processesMatching, runLabcast, runPython, scratchDir } from '../helpers/processes.js';
+import { startServe, type RunningServe } from '../helpers/serve.js';
+
+const READ_FILE = `
+import sys, json, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    print(json.dumps({
+        "frames": f["entry/data/frames"].shape[0],
+        "ids": f["entry/data/frame_id"][:].tolist(),
+        "dropped": int(f["entry/acquisition/frames_dropped"][()]) if "frames_dropped" in f["entry/acquisition"] else None,
+    }))
+`;
+
+async function readFile(path: string): Promise<{ frames: number; ids: number[]; dropped: number | null }> {
+  const read = await runPython(READ_FILE, [path]);
+  assert.equal(read.code, 0, read.stderr);
+  return JSON.parse(read.stdout) as { frames: number; ids: number[]; dropped: number | null };
+}
+
+const contiguous = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+describe('labcast serve driven through labcast ctl', () => {
+  const scratch = scratchDir();
+  let serve: RunningServe;
+  let childPids: number[] = [];
+
+  before(async () => {
+    serve = await startServe(scratch.dir);
+  });
+  after(async () => {
+    if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
+    scratch.cleanup();
+  });
+
+  test('live → save on → save off → record N → stop: every file complete, counts match', async () => {
+    let reply = await serve.ctl(['live']);
+    assert.equal(reply.code, 0, reply.stderr);
+    await serve.waitFor((s) => s.state === 'live' && s.frames.acquired > 20);
+
+    reply = await serve.ctl(['save', 'on']);
+    assert.equal(reply.code, 0, reply.stderr);
+    const saving = (reply.result as ExperimentStatus);
+    assert.equal(saving.state, 'recording');
+    assert.ok(saving.file !== null && saving.file.startsWith(serve.dataDir), `file ${saving.file} is in the data dir`);
+    childPids = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).map((p) => p.pid!).filter(Boolean);
+    assert.equal(childPids.length, 2, 'acquisition and saver');
+    await serve.waitFor((s) => s.frames.saved > 30);
+
+    reply = await serve.ctl(['save', 'off']);
+    assert.equal(reply.code, 0, reply.stderr);
+    let status = reply.result as ExperimentStatus;
+    assert.equal(status.state, 'live', 'save off keeps the stream live');
+    const saved = status.last_recording!;
+    assert.equal(saved.error, null);
+    assert.equal(saved.frames_dropped, 0);
+    let file = await readFile(saved.path);
+    assert.equal(file.frames, saved.frames_written);
+    assert.deepEqual(file.ids, contiguous(saved.frames_written));
+
+    reply = await serve.ctl(['record', '--frames', '50']);
+    assert.equal(reply.code, 0, reply.stderr);
+    status = await serve.waitFor((s) => s.state === 'live' && s.last_recording?.frames_written === 50);
+    file = await readFile(status.last_recording!.path);
+    assert.equal(file.frames, 50);
+
+    reply = await serve.ctl(['stop']);
+    assert.equal((reply.result as ExperimentStatus).state, 'idle');
+  });
+
+  test('stop in the middle of a recording drains it: status and file agree exactly', async () => {
+    await serve.ctl(['record']);
+    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 40);
+    const started = Date.now();
+    const reply = await serve.ctl(['stop']);
+    assert.equal(reply.code, 0, reply.stderr);
+    const status = reply.result as ExperimentStatus;
+    assert.equal(status.state, 'idle');
+    assert.ok(Date.now() - started < 5000, 'stop answers promptly');
+    const last = status.last_recording as RecordingInfo;
+    assert.equal(last.end_reason, 'stopped');
+    assert.equal(last.frames_written, last.frames_acquired);
+    const file = await readFile(last.path);
+    assert.equal(file.frames, last.frames_written);
+    assert.equal(file.dropped, 0);
+    assert.deepEqual(file.ids, contiguous(last.frames_written));
+  });
+
+  test('snap writes one frame to the named file inside the data directory', async () => {
+    const reply = await serve.ctl(['snap', '--out', 'snap.h5']);
+    assert.equal(reply.code, 0, reply.stderr);
+    const info = reply.result as RecordingInfo;
+    assert.equal(info.path, join(serve.dataDir, 'snap.h5'));
+    assert.equal((await readFile(info.path)).frames, 1);
+    const escape = await serve.ctl(['snap', '--out', '../outside.h5']);
+    assert.equal(escape.code, 2);
+    assert.match(escape.stderr, /outside\.h5/);
+    assert.equal(existsSync(join(scratch.dir, 'outside.h5')), false);
+  });
+
+  test('settings round-trip; out-of-range and unknown values are refused with the range, state unchanged', async () => {
+    let reply = await serve.ctl(['set', 'exposure_ms', '20']);
+    assert.equal(reply.code, 0, reply.stderr);
+    reply = await serve.ctl(['get', 'exposure_ms']);
+    assert.equal((reply.result as { value: number }).value, 20);
+    reply = await serve.ctl(['set', 'exposure_ms', '1e9']);
+    assert.equal(reply.code, 2);
+    assert.match(reply.stderr, /exposure_ms/);
+    assert.match(reply.stderr, /0\.01/);
+    reply = await serve.ctl(['set', 'shutter_speed', '3']);
+    assert.equal(reply.code, 2);
+    assert.match(reply.stderr, /shutter_speed.*exposure_ms/s);
+    await serve.ctl(['live']);
+    reply = await serve.ctl(['set', 'roi_width', '64']);
+    assert.equal(reply.code, 2, 'the ROI cannot change while frames flow');
+    assert.match(reply.stderr, /roi_width/);
+    const status = await serve.statusNow();
+    assert.equal(status.state, 'live');
+    assert.equal(status.camera?.settings.exposure_ms, 20);
+    await serve.ctl(['stop']);
+  });
+
+  test('a saver killed mid-recording is reported, what it saved is kept, and reset makes the next recording work', async () => {
+    await serve.ctl(['record']);
+    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
+    const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
+    const saver = processes.find((p) => p.role === 'saver');
+    assert.ok(saver?.pid, 'the saver is listed with its pid');
+    process.kill(saver.pid, 'SIGKILL');
+    const failed = await serve.waitFor((s) => s.state === 'error');
+    assert.match(failed.error ?? '', /saver/);
+    const lost = failed.last_recording!;
+    assert.ok(lost.error !== null);
+    const file = await readFile(lost.path);
+    assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
+
+    const refused = await serve.ctl(['record', '--frames', '5']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /reset/);
+    assert.equal((await serve.ctl(['reset'])).code, 0);
+    await serve.ctl(['record', '--frames', '20']);
+    const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording?.frames_written === 20);
+    assert.equal(done.last_recording!.error, null);
+  });
+
+  test('a second serve on the same ports is refused with "in use"', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const config = join(scratch.dir, 'second.yaml');
+    writeFileSync(config, JSON.stringify({ endpoints: { control: serve.control, data: 'tcp://127.0.0.1:*', record: 'tcp://127.0.0.1:*', status: 'tcp://127.0.0.1:*' } }));
+    const second = await runLabcast(['serve', '--config', config]);
+    assert.equal(second.code, 2);
+    assert.match(second.stderr, /in use/);
+  });
+
+  test('SIGTERM stops serve cleanly and leaves no child process', async () => {
+    await serve.ctl(['live']);
+    await delay(200);
+    serve.child.kill('SIGTERM');
+    const ended = await serve.finished;
+    assert.equal(ended.code, 0, ended.stderr);
+    await delay(200);
+    for (const pid of childPids) assert.throws(() => process.kill(pid, 0), `process ${pid} is gone`);
+    assert.deepEqual(await processesMatching('labcast-acquisition'), []);
+    assert.deepEqual(await processesMatching('labcast-saver'), []);
+  });
+});
