@@ -33,7 +33,11 @@ interface RunControl {
 
 export interface RunProgress {
   readonly acquired: number;
+  /** Refused by the lossless buffer (the saver's path). */
   readonly dropped: number;
+  /** Sent on the data endpoint, and skipped there because the socket was busy. */
+  readonly published: number;
+  readonly liveSkipped: number;
   readonly queuedBytes: number;
 }
 
@@ -128,12 +132,14 @@ export class Acquisition {
     live.publish(startParts);
 
     const drops = new DropLedger();
+    const shown = { published: 0, skipped: 0 };
     let acquired = 0;
     let reason: RunEndReason = 'completed';
     let error: string | null = null;
     const durationTimer =
       request.durationS === null ? null : setTimeout(() => abort.abort(DURATION_ELAPSED), request.durationS * 1000);
-    const progressTimer = setInterval(() => this.reportProgress(acquired, drops.count), this.options.progressIntervalMs ?? 100);
+    const report = (): void => this.reportProgress(acquired, drops.count, shown);
+    const progressTimer = setInterval(report, this.options.progressIntervalMs ?? 100);
 
     try {
       for await (const frame of camera.stream(abort.signal)) {
@@ -158,7 +164,8 @@ export class Acquisition {
           if (!camera.freeRunning) await lossless.waitForRoom(bytes);
           if (control.saverLost || !lossless.offer(parts, bytes, seq)) drops.record(seq);
         }
-        live.publish(parts);
+        if (live.publish(parts)) shown.published += 1;
+        else shown.skipped += 1;
         if (request.frames !== null && acquired >= request.frames) break;
       }
       if (abort.signal.aborted && abort.signal.reason !== DURATION_ELAPSED) reason = 'stopped';
@@ -193,11 +200,17 @@ export class Acquisition {
       lossless.sendAlways(endParts);
       await lossless.drain();
     }
-    this.reportProgress(acquired, drops.count);
+    report();
     return end;
   }
 
-  private reportProgress(acquired: number, dropped: number): void {
-    this.options.onProgress?.({ acquired, dropped, queuedBytes: this.options.lossless?.stats.queuedBytes ?? 0 });
+  private reportProgress(acquired: number, dropped: number, shown: { published: number; skipped: number }): void {
+    this.options.onProgress?.({
+      acquired,
+      dropped,
+      published: shown.published,
+      liveSkipped: shown.skipped,
+      queuedBytes: this.options.lossless?.stats.queuedBytes ?? 0,
+    });
   }
 }

@@ -319,7 +319,7 @@ export function formatStatus(status: ExperimentStatus): string {
     ['error', status.error ?? 'none'],
     ['run id', status.run_id ?? 'none'],
     ['file', status.file ?? 'none'],
-    ['frames', `acquired ${frames.acquired}, saved ${frames.saved}, dropped ${frames.dropped}`],
+    ['frames', `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`],
     ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
     ['camera', camera === null ? 'none' : `${camera.model}, driver ${camera.driver}`],
     ['settings', camera === null ? 'none' : formatSettingValues(camera.settings)],

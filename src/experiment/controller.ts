@@ -49,7 +49,7 @@ export class ExperimentController {
   private error: string | null = null;
   private activity: Activity = { kind: 'idle' };
   private lastRecording: RecordingInfo | null = null;
-  private readonly frames = { acquired: 0, dropped: 0, saved: 0 };
+  private readonly frames = { acquired: 0, published: 0, live_skipped: 0, dropped: 0, saved: 0 };
   private readonly rate = new RateMeter();
   private readonly queue = new CommandQueue();
   private shuttingDown = false;
@@ -393,6 +393,8 @@ export class ExperimentController {
   private watch(acquisition: AcquisitionHandle): void {
     acquisition.onProgress((progress) => {
       this.frames.acquired = progress.acquired;
+      this.frames.published = progress.published;
+      this.frames.live_skipped = progress.liveSkipped;
       this.frames.dropped = progress.dropped;
       this.rate.sample(progress.acquired);
     });
@@ -415,6 +417,8 @@ export class ExperimentController {
 
   private resetCounters(): void {
     this.frames.acquired = 0;
+    this.frames.published = 0;
+    this.frames.live_skipped = 0;
     this.frames.dropped = 0;
     this.frames.saved = 0;
     this.rate.reset();

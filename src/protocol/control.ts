@@ -81,6 +81,10 @@ export interface ExperimentStatus {
   readonly frames: {
     /** Of the current run: from the camera. */
     readonly acquired: number;
+    /** Of the current run: handed to the data endpoint for viewers and analysis. */
+    readonly published: number;
+    /** Of the current run: not published because the data socket was still busy (viewers see a gap). */
+    readonly live_skipped: number;
     /** Of the current run: dropped at the acquisition-side buffer before the saver. */
     readonly dropped: number;
     /** Of the current recording: in the file. */
@@ -147,7 +151,13 @@ export const experimentStatusSchema: z.ZodType<ExperimentStatus> = z.object({
   error: z.string().nullable(),
   run_id: z.string().nullable(),
   file: z.string().nullable(),
-  frames: z.object({ acquired: z.number(), dropped: z.number(), saved: z.number() }),
+  frames: z.object({
+    acquired: z.number(),
+    published: z.number(),
+    live_skipped: z.number(),
+    dropped: z.number(),
+    saved: z.number(),
+  }),
   fps: z.number(),
   mb_per_s: z.number(),
   camera: z.object({ driver: z.string(), model: z.string(), settings: settingValues }).nullable(),

@@ -80,7 +80,14 @@ export type AcquisitionEvent =
       readonly settings: Readonly<Record<string, number>>;
       readonly specs: readonly SettingSpecPayload[];
     }
-  | { readonly type: 'progress'; readonly acquired: number; readonly dropped: number; readonly queuedBytes: number }
+  | {
+      readonly type: 'progress';
+      readonly acquired: number;
+      readonly dropped: number;
+      readonly published: number;
+      readonly liveSkipped: number;
+      readonly queuedBytes: number;
+    }
   | { readonly type: 'run-ended'; readonly end: RunEnd }
   | { readonly type: 'error'; readonly error: ErrorPayload };
 

@@ -10,8 +10,6 @@ type Parts = readonly (Buffer | Uint8Array)[];
  */
 export class LivePublisher {
   private sending = false;
-  private skipped = 0;
-  private published = 0;
 
   private constructor(
     private readonly socket: Publisher,
@@ -24,30 +22,23 @@ export class LivePublisher {
     return new LivePublisher(socket, bound);
   }
 
-  get stats(): { published: number; skipped: number } {
-    return { published: this.published, skipped: this.skipped };
-  }
-
-  /** Never waits: a message that cannot go out now is skipped and counted. */
-  publish(parts: Parts): void {
-    if (this.sending) {
-      this.skipped += 1;
-      return;
+  /** Never waits: false when the message could not go out now (the caller counts the skip). */
+  publish(parts: Parts): boolean {
+    if (this.sending) return false;
+    let sent: Promise<void>;
+    try {
+      sent = this.socket.send(parts as (Buffer | Uint8Array)[]);
+    } catch {
+      // zeromq.js can refuse synchronously (EBUSY, closed socket): a skip like any other.
+      return false;
     }
     this.sending = true;
-    this.socket
-      .send(parts as (Buffer | Uint8Array)[])
-      .then(
-        () => {
-          this.published += 1;
-        },
-        () => {
-          this.skipped += 1;
-        },
-      )
+    sent
+      .catch(() => undefined) // PUB refuses only when closing; viewers see the gap
       .finally(() => {
         this.sending = false;
       });
+    return true;
   }
 
   close(): void {

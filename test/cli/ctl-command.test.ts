@@ -39,7 +39,7 @@ describe('labcast ctl against a control server', () => {
     };
     assert.equal(field('state'), 'live');
     assert.equal(field('error'), 'none');
-    assert.equal(field('frames'), 'acquired 120, saved 0, dropped 0');
+    assert.equal(field('frames'), 'acquired 120, published 120 (0 skipped), saved 0, dropped 0');
     assert.equal(field('rate'), '30.0 fps, 18.4 MB/s');
     assert.equal(field('camera'), 'toy camera, driver sim');
     assert.equal(field('settings'), 'exposure_ms 10, brightness 0, roi_width 640');

@@ -168,3 +168,41 @@ describe('labcast serve driven through labcast ctl', () => {
     assert.deepEqual(await processesMatching('labcast-saver'), []);
   });
 });
+
+describe('labcast serve when the acquisition process dies', () => {
+  const scratch = scratchDir();
+  let serve: RunningServe;
+  before(async () => {
+    serve = await startServe(scratch.dir);
+  });
+  after(async () => {
+    if (serve.child.exitCode === null) {
+      serve.child.kill('SIGTERM');
+      await serve.finished;
+    }
+    scratch.cleanup();
+  });
+
+  test('the controller enters error, the recording file is closed and valid, and reset starts a new acquisition', async () => {
+    await serve.ctl(['record']);
+    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
+    const acquisition = (await serve.statusNow()).processes.find((p) => p.role === 'acquisition');
+    assert.ok(acquisition?.pid);
+    process.kill(acquisition.pid, 'SIGKILL');
+    const failed = await serve.waitFor((s) => s.state === 'error' && s.last_recording !== null);
+    assert.match(failed.error ?? '', /acquisition process was killed by SIGKILL/);
+    const file = await readFile(failed.last_recording!.path);
+    assert.equal(file.frames, failed.last_recording!.frames_written);
+    assert.ok(file.frames > 0);
+    assert.deepEqual(file.ids, contiguous(file.frames));
+
+    const reset = await serve.ctl(['reset']);
+    assert.equal(reset.code, 0, reset.stderr);
+    const fresh = (reset.result as ExperimentStatus).processes.find((p) => p.role === 'acquisition');
+    assert.ok(fresh?.pid && fresh.pid !== acquisition.pid, 'a new acquisition process');
+    await serve.ctl(['live']);
+    const live = await serve.waitFor((s) => s.state === 'live' && s.frames.published > 10);
+    assert.equal(live.frames.live_skipped + live.frames.published <= live.frames.acquired, true);
+    await serve.ctl(['stop']);
+  });
+});
