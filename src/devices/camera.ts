@@ -1,4 +1,5 @@
 import type { PixelDtype } from '../protocol/dtype.js';
+import type { SettingSpecPayload } from '../protocol/process-messages.js';
 
 /** One image from a camera. */
 export interface Frame {
@@ -18,18 +19,8 @@ export interface Frame {
 
 export type SettingValue = number;
 
-/** What a setting accepts; views build their controls from this. */
-export interface SettingSpec {
-  readonly name: string;
-  readonly description: string;
-  readonly unit: string;
-  readonly min: number;
-  readonly max: number;
-  readonly integer: boolean;
-  readonly default: SettingValue;
-  /** False where a change would alter the frame shape (e.g. ROI) and so must wait for idle. */
-  readonly changeableWhileStreaming: boolean;
-}
+/** What a setting accepts (name, range, unit, default, whether it may change while streaming). */
+export type SettingSpec = SettingSpecPayload;
 
 export interface CameraInfo {
   /** Registry name of the driver, e.g. "sim". */

@@ -44,6 +44,11 @@ export type AcquisitionCommand =
   | { readonly type: 'set-setting'; readonly requestId: number; readonly name: string; readonly value: number }
   | { readonly type: 'shutdown' };
 
+/**
+ * What a camera setting accepts; views build their controls from this. The
+ * camera model (devices/camera.ts) uses the same shape, so it crosses process
+ * boundaries unchanged.
+ */
 export interface SettingSpecPayload {
   readonly name: string;
   readonly description: string;
@@ -52,6 +57,7 @@ export interface SettingSpecPayload {
   readonly max: number;
   readonly integer: boolean;
   readonly default: number;
+  /** False where a change would alter the frame shape (e.g. ROI) and so must wait for idle. */
   readonly changeableWhileStreaming: boolean;
 }
 

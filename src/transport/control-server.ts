@@ -3,6 +3,7 @@ import { MAX_CONTROL_REQUEST_BYTES, parseControlRequest, type ControlRequest } f
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import { bindEndpoint } from './endpoints.js';
+import { receiveUnlessClosed } from './receive.js';
 
 /** Answers one valid request; a LabcastError it throws goes back to the client as is. */
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
@@ -62,13 +63,8 @@ export class ControlServer {
         await Promise.race(this.inFlight);
         continue;
       }
-      let parts: Buffer[];
-      try {
-        parts = await this.socket.receive();
-      } catch (error) {
-        if (this.socket.closed) return;
-        throw error;
-      }
+      const parts = await receiveUnlessClosed(this.socket);
+      if (parts === null) return;
       const answering: Promise<void> = this.answer(parts).finally(() => this.inFlight.delete(answering));
       this.inFlight.add(answering);
     }

@@ -1,5 +1,6 @@
 import { Pull, Subscriber, type Socket } from 'zeromq';
 import { decodeDataMessage, type DataMessage } from '../protocol/codec.js';
+import { receiveUnlessClosed } from './receive.js';
 
 export interface MalformedReport {
   readonly count: number;
@@ -45,14 +46,9 @@ export class DataReceiver {
   /** Valid messages until the socket is closed. */
   async *messages(): AsyncGenerator<DataMessage> {
     while (!this.socket.closed) {
-      let parts: Buffer[];
-      try {
-        parts = await this.socket.receive();
-        this.lastActivity = Date.now();
-      } catch (error) {
-        if (this.socket.closed) return;
-        throw error;
-      }
+      const parts = await receiveUnlessClosed(this.socket);
+      if (parts === null) return;
+      this.lastActivity = Date.now();
       const decoded = decodeDataMessage(parts);
       if (decoded.ok) {
         yield decoded.message;

@@ -3,6 +3,7 @@ import { experimentStatusSchema, STATUS_TOPIC, type ExperimentStatus } from '../
 import { parseWithNs, stringifyWithNs } from '../protocol/json-ns.js';
 import type { MalformedReport } from './data-receiver.js';
 import { bindEndpoint } from './endpoints.js';
+import { receiveUnlessClosed } from './receive.js';
 
 /** How long, on close, the last statuses may take to reach subscribers (often the final "idle"). */
 const CLOSE_LINGER_MS = 500;
@@ -95,13 +96,8 @@ export class StatusSubscriber implements AsyncIterable<ExperimentStatus> {
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ExperimentStatus> {
     while (!this.socket.closed) {
-      let parts: Buffer[];
-      try {
-        parts = await this.socket.receive();
-      } catch (error) {
-        if (this.socket.closed) return;
-        throw error;
-      }
+      const parts = await receiveUnlessClosed(this.socket);
+      if (parts === null) return;
       const decoded = decodeStatus(parts);
       if (decoded.ok) {
         yield decoded.status;

@@ -1,19 +1,13 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runPython, runPythonFile, scratchDir } from '../helpers/processes.js';
+import { pythonExampleFromDoc, runPython, runPythonFile, scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
 const PROTOCOL_DOC = fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url));
 
-function controlExampleFromDocs(): string {
-  const doc = readFileSync(PROTOCOL_DOC, 'utf8');
-  const block = /```python\n(# labcast-example: control\n[\s\S]*?)```/.exec(doc);
-  assert.ok(block, 'docs/protocol.md has the marked control example');
-  return block[1]!;
-}
 
 /** A Python lab script driving a whole session, as a user would write it. */
 const PYTHON_SESSION = `
@@ -76,7 +70,7 @@ describe('driving labcast serve from Python (pyzmq)', () => {
 
   test('the control example in docs/protocol.md runs as printed', async () => {
     const script = join(scratch.dir, 'control.py');
-    writeFileSync(script, controlExampleFromDocs());
+    writeFileSync(script, pythonExampleFromDoc(PROTOCOL_DOC, 'control'));
     const ran = await runPythonFile(script, [serve.control]);
     assert.equal(ran.code, 0, ran.stderr);
     assert.deepEqual(ran.stdout.trim().split('\n'), ['idle', '20']);

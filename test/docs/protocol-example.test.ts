@@ -1,26 +1,19 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collect, delay, freePort, runPythonFile, scratchDir, startLabcast } from '../helpers/processes.js';
+import { collect, delay, freePort, pythonExampleFromDoc, runPythonFile, scratchDir, startLabcast } from '../helpers/processes.js';
 
 const PROTOCOL_DOC = fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url));
 
-/** The Python block of docs/protocol.md marked `# labcast-example: subscribe`, verbatim. */
-function exampleFromDocs(): string {
-  const doc = readFileSync(PROTOCOL_DOC, 'utf8');
-  const block = /```python\n(# labcast-example: subscribe\n[\s\S]*?)```/.exec(doc);
-  assert.ok(block, 'docs/protocol.md has the marked Python example');
-  return block[1]!;
-}
 
 const scratch = scratchDir();
 after(() => scratch.cleanup());
 
 test('the pyzmq example in docs/protocol.md receives frames from a running acquisition', async () => {
   const script = join(scratch.dir, 'subscribe.py');
-  writeFileSync(script, exampleFromDocs());
+  writeFileSync(script, pythonExampleFromDoc(PROTOCOL_DOC, 'subscribe'));
   const port = await freePort();
   const endpoint = `tcp://127.0.0.1:${port}`;
   const recorder = startLabcast([

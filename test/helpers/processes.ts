@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,4 +81,12 @@ export async function processesMatching(needle: string): Promise<number[]> {
     }
   }
   return pids;
+}
+
+/** The Python block of a doc whose first line is `# labcast-example: NAME`, verbatim. */
+export function pythonExampleFromDoc(docPath: string, name: string): string {
+  const doc = readFileSync(docPath, 'utf8');
+  const block = new RegExp('```python\\n(# labcast-example: ' + name + '\\n[\\s\\S]*?)```').exec(doc);
+  if (block === null) throw new Error(`${docPath} has no Python example marked "# labcast-example: ${name}"`);
+  return block[1]!;
 }

@@ -1,14 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, afterEach, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Dealer } from 'zeromq';
 import { CONTROL_COMMANDS, parseControlResult, type ControlRequest } from '../../src/protocol/control.js';
 import { LabcastError } from '../../src/protocol/errors.js';
 import { ControlClient } from '../../src/transport/control-client.js';
 import { ControlServer, MAX_REQUESTS_IN_FLIGHT, type ControlHandler } from '../../src/transport/control-server.js';
-import { delay, runPython, runPythonFile, scratchDir } from '../helpers/processes.js';
+import { delay, runPython } from '../helpers/processes.js';
 import { ToyController } from '../helpers/toy-controller.js';
 
 interface ErrorBody {
@@ -18,8 +15,6 @@ interface ErrorBody {
 }
 type Reply = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
 
-const scratch = scratchDir();
-after(() => scratch.cleanup());
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -283,17 +278,6 @@ ctx.term()
     assert.equal(parseControlResult('live', (replies[3] as { result: unknown }).result).state, 'live');
   });
 
-  test('the Python example in docs/protocol.md prints the state first, then the new exposure', async () => {
-    const toy = new ToyController();
-    const server = await serve(toy.handle);
-    const script = join(scratch.dir, 'control.py');
-    writeFileSync(script, exampleFromDocs('control'));
-    const python = await runPythonFile(script, [server.endpoint]);
-    assert.equal(python.code, 0, python.stderr);
-    assert.deepEqual(python.stdout.trim().split('\n'), ['idle', '20']);
-    assert.equal(toy.settings.exposure_ms, 20);
-  });
-
   test('close lets a request in progress finish and its reply reach the client', async () => {
     const server = await ControlServer.bind('tcp://127.0.0.1:*', async () => {
       await delay(300);
@@ -316,16 +300,6 @@ ctx.term()
     });
   });
 });
-
-/** The Python block of docs/protocol.md marked `# labcast-example: NAME`, verbatim. */
-function exampleFromDocs(name: string): string {
-  const doc = readFileSync(fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url)), 'utf8');
-  const block = new RegExp('```python\\n(# labcast-example: ' + name + '\\n[\\s\\S]*?)```').exec(doc);
-  assert.ok(block, `docs/protocol.md has the Python example "${name}"`);
-  const lines = block[1]!.trimEnd().split('\n').length;
-  assert.ok(lines >= 10 && lines <= 20, `the example is 10-20 lines (it is ${lines})`);
-  return block[1]!;
-}
 
 /** Reproducible randomness (mulberry32), so a failing case can be replayed. */
 function seededRandom(seed: number): () => number {
