@@ -173,9 +173,13 @@ export function formatRecordingResult(r: RecordingResult): string {
   const mbps = r.durationS > 0 ? r.bytesWritten / 1e6 / r.durationS : 0;
   const gaps = r.gaps.length === 0 ? 'none' : r.gaps.map(([first, n]) => (n === 1 ? `${first}` : `${first}-${first + n - 1}`)).join(', ');
   const lines = [
-    r.path === null ? 'No file was written.' : `Recorded ${r.path}`,
+    r.path === null
+      ? 'No file was written.'
+      : r.error !== null
+        ? `Recording failed: ${r.path} keeps the frames it holds (below)`
+        : `Recorded ${r.path}`,
     `  frames written  ${r.framesWritten} of ${r.framesAcquired} acquired`,
-    `  frames dropped  ${r.framesLost}${r.framesLost > 0 ? `  (missing frame ids: ${gaps})` : ''}`,
+    `  frames dropped  ${r.framesLost}${r.gaps.length > 0 ? `  (missing frame ids: ${gaps})` : ''}`,
     `  duration        ${r.durationS.toFixed(2)} s  (${fps.toFixed(1)} fps)`,
     `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB)`,
     `  run             ${r.runId}  (${r.endReason})`,

@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   ENDPOINT_IN_USE: 'a ZeroMQ endpoint is already bound by another process',
   CAMERA_STATE: 'the camera cannot do this in its current state',
   CHILD_FAILED: 'a labcast child process failed',
+  WRITE_FAILED: 'a recording could not be written (disk full, I/O error); the file keeps what was flushed',
   FILE_FORMAT: 'a file is not a readable labcast HDF5 file',
   BAD_CONFIG: 'the config file is missing, unreadable or invalid',
   PATH_OUTSIDE_DATA_DIR: 'a requested file path would leave the data directory',

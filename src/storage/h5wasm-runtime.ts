@@ -26,6 +26,9 @@ export function loadH5wasm(): Promise<H5wasm> {
 export function describeHdf5Error(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   if (!text.includes('HDF5-DIAG')) return text;
+  // The operating system's words ("No space left on device") say more than any HDF5 line.
+  const osMessage = /error message = '([^']+)'/.exec(text);
+  if (osMessage !== null) return osMessage[1]!;
   const details = text
     .split('\n')
     .map((line) => line.trim())

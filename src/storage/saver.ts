@@ -4,6 +4,8 @@ import type { RunEnd } from '../protocol/messages.js';
 import type { SavedFileSummary, SaverEvent } from '../protocol/process-messages.js';
 import type { DataReceiver } from '../transport/data-receiver.js';
 import type { FrameWriter, OpenFrameWriter } from './frame-writer.js';
+import { describeHdf5Error } from './h5wasm-runtime.js';
+import { LabcastError } from '../protocol/errors.js';
 
 export interface SaverOptions {
   readonly receiver: DataReceiver;
@@ -83,6 +85,10 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
       } catch {
         // The original error says more than a failure to close after it.
       }
+      throw new LabcastError(
+        'WRITE_FAILED',
+        `writing ${writer.path} failed: ${describeHdf5Error(error)}; the file keeps the frames of its last flush`,
+      );
     }
     throw error;
   } finally {
