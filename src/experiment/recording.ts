@@ -147,6 +147,11 @@ export class Recording {
       fileClosed.then(
         (value) => {
           saved = value;
+          if (value.error !== null) {
+            errors.push(value.error.message);
+            // The saver has stopped taking frames: end the run without waiting for it.
+            this.acquisition.abandonSaving();
+          }
         },
         (error: Error) => {
           errors.push(error.message);

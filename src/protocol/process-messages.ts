@@ -126,5 +126,7 @@ export type SaverEvent =
       /** The acquisition's account of the run; null if it never arrived. */
       readonly end: RunEnd | null;
       readonly malformedMessages: number;
+      /** Set when writing failed part-way (disk full...): the file keeps what `summary` says. */
+      readonly error: ErrorPayload | null;
     }
   | { readonly type: 'error'; readonly error: ErrorPayload };

@@ -17,6 +17,8 @@ export interface WriterSummary {
 export interface FrameWriter {
   readonly path: string;
   readonly framesWritten: number;
+  /** Frames a reader is sure to find, even if the writer dies now: those of the last flush. */
+  readonly framesFlushed: number;
   append(header: FrameHeader, pixels: Uint8Array): void;
   /** Makes everything appended so far durable and readable by other processes. */
   flush(): void;

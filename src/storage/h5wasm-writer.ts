@@ -317,6 +317,10 @@ class H5wasmFrameWriter implements FrameWriter {
     return this.written;
   }
 
+  get framesFlushed(): number {
+    return this.committed;
+  }
+
   append(header: FrameHeader, pixels: Uint8Array): void {
     this.openFile('append');
     this.refuseMismatch(header, pixels);

@@ -48,7 +48,17 @@ async function main(): Promise<void> {
   });
   receiver.close();
   if (saved !== null) {
-    channel.send({ type: 'file-closed', summary: saved.summary, end: saved.end, malformedMessages: saved.malformedMessages });
+    channel.send({
+      type: 'file-closed',
+      summary: saved.summary,
+      end: saved.end,
+      malformedMessages: saved.malformedMessages,
+      error: saved.error === null ? null : saved.error.toJSON(),
+    });
+    if (saved.error !== null) {
+      if (!channel.connected) console.error(`labcast-saver: ${saved.error.message}`);
+      process.exitCode = 1;
+    }
   }
   process.disconnect?.();
 }

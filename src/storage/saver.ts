@@ -26,6 +26,8 @@ export interface SavedRun {
   readonly malformedMessages: number;
   /** Frames that arrived outside the run being saved (before its start, or another run id). */
   readonly strayFrames: number;
+  /** Why the file could not be written to the end (disk full...); it keeps the frames of its last flush. */
+  readonly error: LabcastError | null;
 }
 
 /**
@@ -78,19 +80,26 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
       }
     }
   } catch (error) {
-    // Keep what was recorded: close the file as it stands, then report.
-    if (writer !== null) {
-      try {
-        writer.finish(end);
-      } catch {
-        // The original error says more than a failure to close after it.
-      }
-      throw new LabcastError(
-        'WRITE_FAILED',
-        `writing ${writer.path} failed: ${describeHdf5Error(error)}; the file keeps the frames of its last flush`,
-      );
+    if (writer === null) throw error;
+    // Keep what was recorded: close the file as it stands, then report what it holds.
+    try {
+      writer.finish(end);
+    } catch {
+      // The original error says more than a failure to close after it.
     }
-    throw error;
+    // Read after the attempt to finish, which may still have committed more.
+    const kept = writer.framesFlushed;
+    onEvent({ type: 'progress', framesWritten: kept, bytesWritten: kept * (bytesWritten / Math.max(1, writer.framesWritten)) });
+    return {
+      summary: { path: writer.path, framesWritten: kept, gaps: [], bytesWritten: Math.round(kept * (bytesWritten / Math.max(1, writer.framesWritten))) },
+      end,
+      malformedMessages: receiver.malformed.count,
+      strayFrames,
+      error: new LabcastError(
+        'WRITE_FAILED',
+        `writing ${writer.path} failed: ${describeHdf5Error(error)}; the file keeps the ${kept} frames of its last flush`,
+      ),
+    };
   } finally {
     clearInterval(flushTimer);
     clearInterval(progressTimer);
@@ -105,6 +114,6 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
     bytesWritten: finished.bytesWritten,
   };
   onEvent({ type: 'progress', framesWritten: summary.framesWritten, bytesWritten: summary.bytesWritten });
-  return { summary, end, malformedMessages: receiver.malformed.count, strayFrames };
+  return { summary, end, malformedMessages: receiver.malformed.count, strayFrames, error: null };
 }
 
