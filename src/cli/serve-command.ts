@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load-config.js';
+import { LabcastError } from '../protocol/errors.js';
 import { ExperimentController } from '../experiment/controller.js';
 import { ControlServer } from '../transport/control-server.js';
 import { StatusPublisher } from '../transport/status-channel.js';
@@ -27,7 +28,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // opens a camera that the first one owns.
   let controller: ExperimentController | null = null;
   const server = await ControlServer.bind(config.endpoints.control, (request) => {
-    if (controller === null) throw new Error('labcast serve is still starting');
+    if (controller === null) throw new LabcastError('CAMERA_STATE', 'labcast serve is still starting; try again in a moment');
     return controller.handle(request);
   });
   let statusPublisher: StatusPublisher | null = null;
