@@ -1,13 +1,15 @@
 /**
  * npm run bench: end-to-end recording throughput beside the raw speed of the
  * same disk, measured in the same run. Figures are ratios to that baseline,
- * medians of several runs; nothing here asserts a time.
+ * medians of several runs; nothing here asserts a time. Then the web live
+ * view's latency from camera to painted frame (bench/web-latency.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rawWriteMBps } from './raw-disk.js';
+import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const RUNS = Number(process.env.LABCAST_BENCH_RUNS ?? 3);
@@ -22,6 +24,10 @@ interface RecordSummary {
   bytesWritten: number;
   durationS: number;
   error: string | null;
+}
+
+function fmtPair([p50, p95]: [number, number]): string {
+  return `${p50.toFixed(1)} / ${p95.toFixed(1)} ms`;
 }
 
 function median(values: number[]): number {
@@ -49,7 +55,7 @@ function recordOnce(dir: string, run: number): { mbps: number; wallMBps: number;
   return { mbps: summary.bytesWritten / 1e6 / summary.durationS, wallMBps: summary.bytesWritten / 1e6 / wallS, summary };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), '.bench-'));
   try {
     const raw: number[] = [];
@@ -67,6 +73,8 @@ function main(): void {
     }
     const rawMedian = median(raw);
     const e2eMedian = median(e2e);
+    process.stderr.write(`web live view: ${WEB_BENCH.durationS} s in headless Chromium...\n`);
+    const web = await measureWebLatency();
     const rows: [string, string][] = [
       ['workload', `${FRAMES} frames ${WIDTH}x${HEIGHT} uint16 (${((FRAMES * FRAME_BYTES) / 1e6).toFixed(0)} MB), sim camera fps 0, gradient`],
       ['raw disk (2 MiB writes + fsync)', `${rawMedian.toFixed(0)} MB/s`],
@@ -75,6 +83,14 @@ function main(): void {
       ['  incl. process start-up (whole command)', `${median(wall).toFixed(0)} MB/s`],
       ['frames lost', String(lost)],
       ['runs (median of)', String(RUNS)],
+      ['web live view', `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, headless Chromium, drawn at ${web.displaySize}`],
+      ['  latency camera -> painted, p50', `${web.p50Ms.toFixed(1)} ms`],
+      ['  latency camera -> painted, p95 (goal < 50)', `${web.p95Ms.toFixed(1)} ms`],
+      ['  latency max', `${web.maxMs.toFixed(1)} ms`],
+      ['  p50 / p95: at the web server', fmtPair(web.stages.serverReceived)],
+      ['  p50 / p95: converted and sent', fmtPair(web.stages.serverSent)],
+      ['  p50 / p95: in the browser', fmtPair(web.stages.browserReceived)],
+      ['  frames shown / published', `${web.shown} / ${web.published} in ${web.seconds.toFixed(1)} s`],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`);
@@ -83,4 +99,7 @@ function main(): void {
   }
 }
 
-main();
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -4,6 +4,7 @@
  * by a supervisor (labcast record / serve) with its options as JSON in argv[2];
  * talks to the supervisor over IPC and publishes frames over ZeroMQ.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { createCamera } from '../devices/registry.js';
 import { softwareInfo } from '../config/software.js';
@@ -17,6 +18,7 @@ import { Acquisition } from './acquisition.js';
 process.title = 'labcast-acquisition';
 
 const SAVER_LINGER_MS = 30_000;
+const DRAIN_LIMIT_MS = 15_000;
 
 const initSchema = z
   .object({
@@ -52,7 +54,16 @@ async function main(): Promise<void> {
   const shutdown = async (): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
-    await acquisition.stop();
+    // A run drains into its saver first; if the saver is gone too (its
+    // supervisor was killed with it), nobody will take the frames, so give up
+    // on them rather than wait forever.
+    const giveUp = new AbortController();
+    const drained = await Promise.race([
+      acquisition.stop().then(() => true),
+      delay(DRAIN_LIMIT_MS, false, { signal: giveUp.signal }).catch(() => false),
+    ]);
+    giveUp.abort();
+    if (!drained) await acquisition.abandonSaving();
     await camera.close();
     live.close();
     // Linger until the saver has what was queued (the queue is drained by now,
@@ -60,6 +71,8 @@ async function main(): Promise<void> {
     // saver is gone, so this process can still exit.
     lossless?.close(SAVER_LINGER_MS);
     process.disconnect?.();
+    // Nothing should keep this process alive now; if something does, end it.
+    setTimeout(() => process.exit(0), SAVER_LINGER_MS + 1000).unref();
   };
 
   channel.onCommand((command) => {

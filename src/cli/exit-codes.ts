@@ -19,6 +19,8 @@ const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'BAD_CONFIG',
   'PATH_OUTSIDE_DATA_DIR',
   'BAD_REQUEST',
+  // The --camera value names a device or file that is missing, busy or unreadable: nothing was started.
+  'CAMERA_UNAVAILABLE',
   // A request labcast serve refused in its current state: nothing was changed.
   'CAMERA_STATE',
 ]);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { softwareInfo } from '../config/software.js';
 import { isLabcastError } from '../protocol/errors.js';
+import { CAMERAS_USAGE, camerasCommand } from './cameras-command.js';
 import { CTL_USAGE, ctlCommand } from './ctl-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect-command.js';
@@ -13,6 +14,7 @@ commands
   serve      run the experiment: camera, controller, savers (Ctrl-C stops cleanly)
   record     record frames from a camera into an HDF5 file
   inspect    show what a labcast HDF5 file holds
+  cameras    list the cameras: the simulator and every /dev/video* with its formats
   ctl        send a command to a running labcast serve (status, live, record, stop, set, watch, ...)
   help       show this help, or help for a command (labcast help record)
   version    print the labcast version
@@ -25,9 +27,16 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   inspect: inspectCommand,
   ctl: ctlCommand,
   serve: serveCommand,
+  cameras: camerasCommand,
 };
 
-const HELP: Record<string, string> = { record: RECORD_USAGE, inspect: INSPECT_USAGE, ctl: CTL_USAGE, serve: SERVE_USAGE };
+const HELP: Record<string, string> = {
+  record: RECORD_USAGE,
+  inspect: INSPECT_USAGE,
+  ctl: CTL_USAGE,
+  serve: SERVE_USAGE,
+  cameras: CAMERAS_USAGE,
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

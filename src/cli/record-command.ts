@@ -1,4 +1,5 @@
-import { parseCameraSpec } from '../devices/registry.js';
+import { resolve } from 'node:path';
+import { CAMERA_STRING_FORMS, cameraSpecFromString, parseCameraSpec } from '../devices/registry.js';
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { RecordingSession, type RecordingResult } from '../experiment/recording-session.js';
 import { resolveOutputPath } from '../storage/output-path.js';
@@ -12,20 +13,25 @@ export const RECORD_USAGE = `usage: labcast record [options]
 Records frames from a camera into an HDF5 file, through an acquisition
 process and a saver process (every frame is also published for viewers).
 
+camera (default: the simulated camera; \`labcast cameras\` lists what is there)
+  --camera SPEC         sim | v4l2:/dev/video0 | file:clip.mp4 | url:rtsp://host/stream
+                        | lavfi:testsrc2=size=320x240:rate=30 | replay:run.h5
+                        | a JSON object {"driver": ..., options}
+
 run length (default: until Ctrl-C)
   --frames N            stop after N frames
   --duration S          stop after S seconds
 output
   --out PATH            file, or directory for an auto-numbered run_NNNN.h5 (default: .)
   --overwrite           replace an existing file
-simulated camera
+simulated camera (--fps also for replay: default the recorded timing)
   --width PX --height PX   sensor size (default 640 x 480)
   --dtype uint8|uint16     pixel type (default uint16)
   --fps N                  frame rate, 0 = as fast as the saver takes them (default 30)
   --pattern noise|gradient|particles   scene (default particles)
   --particles N            spots in the particles scene (default 20)
   --seed N                 frame content is fixed by the seed (default 1)
-camera settings
+camera settings (sim; a V4L2 camera's exposure_ms, gain, brightness in its own units)
   --exposure MS  --gain X  --brightness PERCENT
 transport
   --publish ENDPOINT    data endpoint for live subscribers (default ${DEFAULT_ENDPOINTS.data})
@@ -34,6 +40,7 @@ transport
 `;
 
 const FLAGS: FlagSpec = {
+  camera: { type: 'string' },
   frames: { type: 'string' },
   duration: { type: 'string' },
   out: { type: 'string' },
@@ -71,14 +78,53 @@ const FLAG_OF_SETTING: Record<string, string> = Object.fromEntries(
   Object.entries(SETTING_OF_FLAG).map(([flag, setting]) => [setting, flag]),
 );
 
-function cameraSpecFromFlags(values: FlagValues): Promise<unknown> {
-  const spec: Record<string, unknown> = { driver: 'sim' };
-  for (const [option, flag] of Object.entries(SIM_FLAG_OF_OPTION)) {
-    const raw = values[flag];
-    if (raw === undefined) continue;
-    spec[option] = flag === 'dtype' || flag === 'pattern' ? raw : numberFlag(values, flag);
+async function cameraSpecFromFlags(values: FlagValues): Promise<unknown> {
+  const text = stringFlag(values, 'camera') ?? 'sim';
+  let base: Record<string, unknown>;
+  try {
+    base = cameraSpecFromString(text);
+  } catch (error) {
+    throw onCameraFlag(error);
   }
-  return withFlagNames(() => parseCameraSpec(spec));
+  const driver = base.driver;
+  const simFlags = Object.values(SIM_FLAG_OF_OPTION).filter((flag) => values[flag] !== undefined);
+  if (driver === 'sim') {
+    const spec: Record<string, unknown> = { ...base };
+    for (const [option, flag] of Object.entries(SIM_FLAG_OF_OPTION)) {
+      const raw = values[flag];
+      if (raw === undefined) continue;
+      spec[option] = flag === 'dtype' || flag === 'pattern' ? raw : numberFlag(values, flag);
+    }
+    return withFlagNames(() => parseCameraSpec(spec));
+  }
+  // The other drivers learn size and pixel type from the source.
+  const allowed = driver === 'replay' ? ['fps'] : [];
+  const refused = simFlags.find((flag) => !allowed.includes(flag));
+  if (refused !== undefined) {
+    throw new LabcastError(
+      'BAD_ARGUMENT',
+      `--${refused} applies only to the simulated camera (--camera sim)${driver === 'replay' ? '; replay takes --fps' : ''}; the ${String(driver)} camera takes its frame format from the source`,
+      `--${refused}`,
+    );
+  }
+  const spec: Record<string, unknown> = { ...base };
+  if (driver === 'replay' && values.fps !== undefined) spec.fps = numberFlag(values, 'fps', { min: 0, max: 1000 });
+  // The acquisition process may run elsewhere than here: give it absolute paths.
+  if ((driver === 'file' || driver === 'replay') && typeof spec.path === 'string') spec.path = resolve(spec.path);
+  try {
+    return parseCameraSpec(spec);
+  } catch (error) {
+    throw onCameraFlag(error);
+  }
+}
+
+/** An error about the --camera value, labelled with the flag. */
+function onCameraFlag(error: unknown): unknown {
+  if (isLabcastError(error) && (error.code === 'BAD_ARGUMENT' || error.code === 'CAMERA_UNAVAILABLE')) {
+    const hint = error.message.includes('expected one of') ? '' : ` (forms: ${CAMERA_STRING_FORMS.join(', ')})`;
+    return new LabcastError(error.code, `--camera: ${error.message}${error.code === 'BAD_ARGUMENT' ? hint : ''}`, '--camera');
+  }
+  return error;
 }
 
 /** Re-labels an error about a camera option or setting with the flag the user typed. */
@@ -86,6 +132,7 @@ async function withFlagNames<T>(work: () => T | Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    if (isLabcastError(error) && error.field === 'camera') throw onCameraFlag(error);
     if (isLabcastError(error) && error.field !== undefined) {
       const flag = SIM_FLAG_OF_OPTION[error.field] ?? FLAG_OF_SETTING[error.field] ?? FLAG_OF_ENDPOINT[error.field];
       if (flag !== undefined) throw new LabcastError(error.code, `--${flag}: ${error.message}`, `--${flag}`);

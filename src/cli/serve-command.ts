@@ -3,6 +3,7 @@ import { LabcastError } from '../protocol/errors.js';
 import { ExperimentController } from '../experiment/controller.js';
 import { ControlServer } from '../transport/control-server.js';
 import { StatusPublisher } from '../transport/status-channel.js';
+import { startWebServer, type RunningWebServer } from '../web/server.js';
 import { booleanFlag, parseFlags, stringFlag } from './args.js';
 import { EXIT } from './exit-codes.js';
 
@@ -44,6 +45,25 @@ export async function serveCommand(argv: string[]): Promise<number> {
   controller.setEndpoints({ control: server.endpoint, status: statusPublisher.endpoint });
   const running = controller;
 
+  // The web UI is one more view: it reaches the controller through the control
+  // and status endpoints, and the frames through the data endpoint.
+  let web: RunningWebServer;
+  try {
+    web = await startWebServer({
+      host: config.web.host,
+      port: config.web.port,
+      controlEndpoint: server.endpoint,
+      statusEndpoint: statusPublisher.endpoint,
+      dataEndpoint: () => running.status().endpoints.data,
+      dataDir: config.storage.data_dir,
+    });
+  } catch (error) {
+    await running.shutdown();
+    statusPublisher.close();
+    await server.close();
+    throw error;
+  }
+
   const status = running.status();
   process.stderr.write(
     [
@@ -52,6 +72,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       `  data     ${status.endpoints.data}`,
       `  status   ${statusPublisher.endpoint}`,
       `  files    ${config.storage.data_dir}`,
+      `  web      ${web.url}    (open in a browser)`,
       'Ctrl-C stops everything cleanly.',
       '',
     ].join('\n'),
@@ -73,6 +94,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   await stopped;
+  await web.close();
   await running.shutdown();
   statusPublisher.close();
   await server.close();

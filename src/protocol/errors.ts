@@ -18,7 +18,11 @@ export const ERROR_CODES = {
   BAD_REQUEST: 'a control request is not JSON, names an unknown command, or has a missing, unknown, mistyped or out-of-range argument',
   NO_SERVER: 'no labcast serve answered at the control endpoint',
   TIMEOUT: 'labcast serve is connected but did not reply in time',
+  FORBIDDEN_ORIGIN: 'a web request that changes something came from a page of another site (its Origin header)',
   INTERNAL: 'an unexpected failure inside labcast (a bug); the message says what failed',
+  MISSING_TOOL: 'an external program labcast needs (ffmpeg, ffprobe, v4l2-ctl) is not installed; the message gives the install command',
+  CAMERA_UNAVAILABLE: 'the camera cannot be opened: device or file missing, busy, not permitted, or not a video source',
+  CAMERA_FAILED: 'the camera failed while streaming (e.g. ffmpeg exited); frames received until then are kept',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

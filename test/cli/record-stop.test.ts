@@ -90,3 +90,41 @@ describe('stopping and overload', () => {
     assert.deepEqual(file.gaps, []);
   });
 });
+
+describe('when labcast record itself is killed', () => {
+  const scratch = scratchDir();
+  after(() => scratch.cleanup());
+
+  test('SIGKILL of the supervisor: its children finish the file and exit, leaving no orphans', async () => {
+    const out = join(scratch.dir, 'orphaned.h5');
+    const child = startLabcast(['record', '--fps', '50', '--width', '128', '--height', '96', '--out', out, '--publish', 'tcp://127.0.0.1:*']);
+    const finished = collect(child);
+    await delay(1500);
+    const { readFileSync } = await import('node:fs');
+    const children = (await processesMatching('labcast-')).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[3] === String(child.pid);
+      } catch {
+        return false;
+      }
+    });
+    assert.equal(children.length, 2, 'an acquisition and a saver process');
+    child.kill('SIGKILL');
+    await finished;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && children.some((pid) => isAlive(pid))) await delay(100);
+    assert.deepEqual(children.filter(isAlive), [], 'no orphan is left running');
+    const file = await readCounts(out);
+    assert.ok(file.frames > 10);
+    assert.deepEqual(file.ids, Array.from({ length: file.frames }, (_, i) => i));
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

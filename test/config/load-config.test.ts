@@ -70,6 +70,8 @@ describe('defaults', () => {
 
   test('a partial section keeps the defaults of the keys it leaves out', () => {
     const config = loadConfig(configFile('camera:\n  driver: sim\n  width: 128\nsaver:\n  buffer_mb: 64\n'));
+    assert.equal(config.camera.driver, 'sim');
+    assert.ok(config.camera.driver === 'sim');
     assert.equal(config.camera.width, 128);
     assert.equal(config.camera.height, 480);
     assert.deepEqual(config.saver, { flush_interval_ms: 1000, buffer_mb: 64 });
@@ -113,7 +115,7 @@ describe('bad values name the file, the field path and what is allowed', () => {
   });
 
   test('an unknown camera driver lists the known drivers', () => {
-    assertBadConfig(() => parseConfig({ camera: { driver: 'basler' } }, 'lab.yaml'), 'camera.driver', /camera\.driver: must be one of: sim \(got "basler"\)/);
+    assertBadConfig(() => parseConfig({ camera: { driver: 'basler' } }, 'lab.yaml'), 'camera.driver', /camera\.driver: must be one of: sim, v4l2, file, url, lavfi, replay \(got "basler"\)/);
   });
 
   test('a camera without a driver says the driver is required', () => {

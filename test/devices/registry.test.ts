@@ -57,7 +57,7 @@ test('parseCameraSpec applies defaults and freezes the result', () => {
 });
 
 test('errors name the field: unknown driver, bad values, unknown options', () => {
-  assertBadArgument(() => parseCameraSpec({ driver: 'v4l2' }), 'driver', /unknown camera driver "v4l2"/, /known drivers: sim/);
+  assertBadArgument(() => parseCameraSpec({ driver: 'basler' }), 'driver', /unknown camera driver "basler"/, /known drivers: sim, v4l2, file, url, lavfi, replay/);
   assertBadArgument(() => parseCameraSpec({}), 'driver', /\(none\)/);
   assertBadArgument(() => createCamera({ driver: 'sim', width: 10_000 }), 'width', /"width"/, /8192/, /got 10000/);
   assertBadArgument(() => createCamera({ driver: 'sim', fps: -1 }), 'fps', /got -1/);
@@ -65,11 +65,15 @@ test('errors name the field: unknown driver, bad values, unknown options', () =>
   assertBadArgument(() => parseCameraSpec({ driver: 'sim', pattern: 'stars' }), 'pattern', /noise/, /got "stars"/);
   assertBadArgument(() => parseCameraSpec({ driver: 'sim', dtype: 'float32' }), 'dtype', /uint8/);
   assertBadArgument(() => parseCameraSpec({ driver: 'sim', particles: 5 }), 'particles', /unknown simulated camera option "particles"/, /particleCount/);
-  assertBadArgument(() => parseCameraSpec('sim'), undefined, /must be an object/);
+  assertBadArgument(() => parseCameraSpec(42), undefined, /must be an object/);
+  // Strings are the --camera forms.
+  assert.deepEqual(parseCameraSpec('sim'), parseCameraSpec({ driver: 'sim' }));
+  assertBadArgument(() => parseCameraSpec('basler:0'), 'camera', /unknown camera "basler:0"/, /v4l2:DEVICE/);
 });
 
 test('the schemas are strict, so a config typo is an error rather than ignored', () => {
   assert.equal(cameraSpecSchema.safeParse({ driver: 'sim', widht: 5 }).success, false);
   assert.equal(simCameraOptionsSchema.safeParse({ seeed: 5 }).success, false);
-  assert.deepEqual(CAMERA_DRIVERS, ['sim']);
+  assert.equal(cameraSpecSchema.safeParse({ driver: 'lavfi', graph: 'testsrc', widht: 5 }).success, false);
+  assert.deepEqual(CAMERA_DRIVERS, ['sim', 'v4l2', 'file', 'url', 'lavfi', 'replay']);
 });

@@ -9,6 +9,8 @@ export interface RunningServe {
   readonly control: string;
   readonly status: string;
   readonly data: string;
+  /** Base URL of the web UI, e.g. http://127.0.0.1:41234 (no trailing slash). */
+  readonly web: string;
   readonly dataDir: string;
   readonly finished: Promise<Finished>;
   /** `labcast ctl ARGS --json` against this serve; the parsed result, or the failure. */
@@ -20,7 +22,7 @@ export interface RunningServe {
 
 /** Starts `labcast serve` on free loopback ports with a config written into `dir`. */
 export async function startServe(dir: string, camera: Record<string, unknown> = {}): Promise<RunningServe> {
-  const [data, control, record, status] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [data, control, record, status, web] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const config = {
@@ -31,6 +33,7 @@ export async function startServe(dir: string, camera: Record<string, unknown> = 
       record: `tcp://127.0.0.1:${record}`,
       status: `tcp://127.0.0.1:${status}`,
     },
+    web: { host: '127.0.0.1', port: web },
     storage: { data_dir: dataDir },
   };
   const configPath = join(dir, 'lab.yaml');
@@ -43,6 +46,7 @@ export async function startServe(dir: string, camera: Record<string, unknown> = 
     control: config.endpoints.control,
     status: config.endpoints.status,
     data: config.endpoints.data,
+    web: `http://127.0.0.1:${web}`,
     dataDir,
     finished,
     async ctl(args) {

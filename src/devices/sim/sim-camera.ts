@@ -3,7 +3,7 @@ import type { Camera, CameraInfo, Frame, FrameFormat, SettingSpec, SettingValue 
 import { findSettingSpec, validateSettingValue } from '../settings.js';
 import { CaptureClock } from '../clock.js';
 import { parseSimCameraOptions, type SimCameraOptions, type SimCameraOptionsInput } from './options.js';
-import { waitUntil, yieldToEventLoop } from './pacing.js';
+import { waitUntil, yieldToEventLoop } from '../pacing.js';
 import { renderSimFrame } from './render.js';
 import { defaultSimSettings, simSettingSpecs, type SimSettings } from './sim-settings.js';
 

@@ -1,0 +1,105 @@
+/**
+ * Live-view latency in a real browser: from the camera timestamp of a frame to
+ * the animation frame after the page drew it (performance.timeOrigin +
+ * performance.now() in the requestAnimationFrame callback, minus
+ * camera_ts_ns / 1e6; the camera clock and the browser's are the same host
+ * clock). labcast serve with a simulated 1024×1024 uint16 camera at 30 fps,
+ * the page in headless Chromium, frames through the whole path: acquisition →
+ * ZeroMQ data stream → web server (8-bit, downscaled) → WebSocket → canvas.
+ */
+import { chromium } from 'playwright-core';
+import { delay, scratchDir } from '../test/helpers/processes.js';
+import { startServe } from '../test/helpers/serve.js';
+
+const CHROMIUM = process.env.LABCAST_CHROMIUM ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export const WEB_BENCH = { width: 1024, height: 1024, fps: 30, warmupS: 3, durationS: Number(process.env.LABCAST_BENCH_WEB_S ?? 10) };
+
+export interface WebLatencyResult {
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly maxMs: number;
+  /** Frames painted in the browser during the window. */
+  readonly shown: number;
+  /** Frames published on the data stream during the window. */
+  readonly published: number;
+  readonly seconds: number;
+  /** Size of the frames the page drew (the server downscales to the canvas). */
+  readonly displaySize: string;
+  /** p50 / p95 ms after the camera timestamp at which the frame was: received by the web server, sent, received by the browser. */
+  readonly stages: { readonly serverReceived: [number, number]; readonly serverSent: [number, number]; readonly browserReceived: [number, number] };
+}
+
+interface PageStats {
+  latencies: number[];
+  stages: [number, number, number][];
+  painted: number;
+  last: { width: number; height: number; run_id: string };
+}
+
+/** Frames published so far in the current run, as the page itself asks (no process start-up in the way). */
+async function publishedNow(page: import('playwright-core').Page): Promise<{ published: number; runId: string | null }> {
+  return page.evaluate(async () => {
+    const reply = (await (await fetch('/api/status')).json()) as { result: { frames: { published: number }; run_id: string | null } };
+    return { published: reply.result.frames.published, runId: reply.result.run_id };
+  });
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function measureWebLatency(): Promise<WebLatencyResult> {
+  const scratch = scratchDir('labcast-bench-web-');
+  const serve = await startServe(scratch.dir, {
+    width: WEB_BENCH.width,
+    height: WEB_BENCH.height,
+    fps: WEB_BENCH.fps,
+    pattern: 'gradient',
+  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(serve.web);
+    await page.getByRole('button', { name: 'Live', exact: true }).click();
+    await delay(WEB_BENCH.warmupS * 1000);
+    const before = await publishedNow(page);
+    await page.evaluate(() => {
+      const stats = (globalThis as unknown as { labcastLive: PageStats }).labcastLive;
+      stats.latencies.length = 0;
+      stats.stages.length = 0;
+      stats.painted = 0;
+    });
+    const started = performance.now();
+    await delay(WEB_BENCH.durationS * 1000);
+    const collected = await page.evaluate(() => {
+      const stats = (globalThis as unknown as { labcastLive: PageStats }).labcastLive;
+      return { latencies: stats.latencies.slice(), stages: stats.stages.slice(), painted: stats.painted, width: stats.last.width, height: stats.last.height };
+    });
+    const after = await publishedNow(page);
+    const seconds = (performance.now() - started) / 1000;
+    if (after.runId !== before.runId) throw new Error('the live run changed during the measurement');
+    const sorted = [...collected.latencies].sort((a, b) => a - b);
+    const stage = (index: number): [number, number] => {
+      const values = collected.stages.map((row) => row[index]!).sort((a, b) => a - b);
+      return [percentile(values, 50), percentile(values, 95)];
+    };
+    return {
+      stages: { serverReceived: stage(0), serverSent: stage(1), browserReceived: stage(2) },
+      p50Ms: percentile(sorted, 50),
+      p95Ms: percentile(sorted, 95),
+      maxMs: sorted[sorted.length - 1] ?? NaN,
+      shown: collected.painted,
+      published: after.published - before.published,
+      seconds,
+      displaySize: `${collected.width}×${collected.height}`,
+    };
+  } finally {
+    await browser.close();
+    serve.child.kill('SIGTERM');
+    await serve.finished;
+    scratch.cleanup();
+  }
+}

@@ -1,0 +1,230 @@
+import type { FrameHeader } from '../protocol/messages.js';
+import { TOPICS } from '../protocol/messages.js';
+import { DataReceiver } from '../transport/data-receiver.js';
+import { frameStats, renderDisplayFrame, type DisplayFrame, type DisplayOptions, type FrameStats, type Levels, type RawFrame } from './frame-render.js';
+
+/**
+ * The live-view bridge: a subscriber of the data stream that hands each
+ * browser the newest frame, converted for its display. Latest frame only:
+ * a client gets the next frame once it has acknowledged the previous one, and
+ * any frames that arrive meanwhile are replaced by the newest (counted as
+ * skipped), so the view never lags behind the camera. The data stream is
+ * subscribed to only while a browser is watching.
+ *
+ * Browser → server (text JSON): {"type":"display","maxWidth","maxHeight","levels"},
+ * {"type":"ack","seq"}. Server → browser (binary): see encodeLiveMessage.
+ */
+
+/** What the bridge needs of a WebSocket (the `ws` library's satisfies it). */
+export interface LiveSocket {
+  send(data: Buffer, callback: (error?: Error) => void): void;
+  readonly bufferedAmount: number;
+  readonly readyState: number;
+}
+
+const OPEN = 1;
+/** A client that has not acknowledged a frame for this long gets the next one anyway (if its socket is drained). */
+const ACK_TIMEOUT_MS = 2000;
+const DEFAULT_DISPLAY: DisplayOptions = { maxWidth: 1024, maxHeight: 1024, levels: { mode: 'auto' } };
+/** Largest display side a client may ask for. */
+export const MAX_DISPLAY_SIDE = 4096;
+
+interface LatestFrame {
+  readonly header: FrameHeader;
+  readonly frame: RawFrame;
+  /** Conversions of this frame, by display options, shared by clients that ask the same. */
+  readonly rendered: Map<string, Buffer>;
+  stats: FrameStats | null;
+  /** When the bridge received it (ms since the epoch). */
+  readonly receivedMs: number;
+}
+
+export class LiveClient {
+  display: DisplayOptions = DEFAULT_DISPLAY;
+  sent = 0;
+  skipped = 0;
+  private inFlightSince: number | null = null;
+  private lastSent: LatestFrame | null = null;
+
+  constructor(
+    private readonly bridge: LiveView,
+    readonly socket: LiveSocket,
+  ) {}
+
+  /** A text message from the browser; malformed ones are ignored. */
+  receive(text: string): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof message !== 'object' || message === null) return;
+    const { type } = message as { type?: unknown };
+    if (type === 'ack') {
+      this.inFlightSince = null;
+      this.offer();
+    } else if (type === 'display') {
+      const display = parseDisplay(message as Record<string, unknown>);
+      if (display !== null) {
+        this.display = display;
+        // Show the new levels at once, on the frame already shown if nothing newer came.
+        if (this.inFlightSince === null) this.offer(true);
+      }
+    }
+  }
+
+  /** Sends the newest frame if this client is ready for one; else it is counted as skipped when replaced. */
+  offer(force = false): void {
+    const latest = this.bridge.latest;
+    if (latest === null || this.socket.readyState !== OPEN) return;
+    if (latest === this.lastSent && !force) return;
+    if (this.inFlightSince !== null) {
+      const stuck = Date.now() - this.inFlightSince > ACK_TIMEOUT_MS && this.socket.bufferedAmount === 0;
+      if (!stuck) return;
+    }
+    if (this.lastSent !== null && latest !== this.lastSent) {
+      const gap = latest.header.run_id === this.lastSent.header.run_id ? latest.header.seq - this.lastSent.header.seq - 1 : 0;
+      if (gap > 0) this.skipped += gap;
+    }
+    this.lastSent = latest;
+    this.inFlightSince = Date.now();
+    this.sent += 1;
+    const message = this.bridge.messageFor(latest, this);
+    this.socket.send(message, () => undefined);
+  }
+}
+
+export class LiveView {
+  latest: LatestFrame | null = null;
+  framesReceived = 0;
+  private readonly clients = new Set<LiveClient>();
+  private receiver: DataReceiver | null = null;
+  private dispatchScheduled = false;
+  private closed = false;
+
+  constructor(private readonly dataEndpoint: () => string) {}
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  attach(socket: LiveSocket): LiveClient {
+    const client = new LiveClient(this, socket);
+    this.clients.add(client);
+    if (this.receiver === null && !this.closed) this.subscribe();
+    client.offer();
+    return client;
+  }
+
+  detach(client: LiveClient): void {
+    this.clients.delete(client);
+    if (this.clients.size === 0) this.unsubscribe();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.clients.clear();
+    this.unsubscribe();
+  }
+
+  /** The binary message for `latest` as `client` displays it (the browser derives skips from gaps in seq). */
+  messageFor(latest: LatestFrame, client: LiveClient): Buffer {
+    const key = JSON.stringify(client.display);
+    let message = latest.rendered.get(key);
+    if (message === undefined) {
+      latest.stats ??= frameStats(latest.frame);
+      message = encodeLiveMessage(latest.header, renderDisplayFrame(latest.frame, client.display), latest.stats, latest.receivedMs);
+      latest.rendered.set(key, message);
+    }
+    return message;
+  }
+
+  private subscribe(): void {
+    const receiver = DataReceiver.subscribe(this.dataEndpoint(), [TOPICS.frame]);
+    this.receiver = receiver;
+    void (async () => {
+      for await (const message of receiver.messages()) {
+        if (message.topic !== TOPICS.frame) continue;
+        this.framesReceived += 1;
+        this.latest = {
+          header: message.header,
+          frame: { shape: message.header.shape, dtype: message.header.dtype, pixels: message.pixels },
+          rendered: new Map(),
+          stats: null,
+          receivedMs: Date.now(),
+        };
+        // Frames queued in the socket arrive back to back; only the newest of them is dispatched.
+        if (!this.dispatchScheduled) {
+          this.dispatchScheduled = true;
+          setImmediate(() => this.dispatch());
+        }
+      }
+    })();
+  }
+
+  private unsubscribe(): void {
+    this.receiver?.close();
+    this.receiver = null;
+    this.latest = null;
+  }
+
+  private dispatch(): void {
+    this.dispatchScheduled = false;
+    for (const client of this.clients) client.offer();
+  }
+}
+
+/**
+ * [u32 LE header length][UTF-8 JSON header][pixels: width*height*channels bytes].
+ * camera_ts_ns travels as a decimal string (it exceeds 2^53).
+ */
+export function encodeLiveMessage(header: FrameHeader, display: DisplayFrame, stats: FrameStats, receivedMs: number): Buffer {
+  const json = Buffer.from(
+    JSON.stringify({
+      run_id: header.run_id,
+      seq: header.seq,
+      camera_ts_ns: header.camera_ts_ns.toString(),
+      wall_ts_ns: header.wall_ts_ns.toString(),
+      /** Server clock: frame received from the data stream, and converted (ms since the epoch). */
+      received_ms: receivedMs,
+      sent_ms: Date.now(),
+      shape: header.shape,
+      dtype: header.dtype,
+      width: display.width,
+      height: display.height,
+      channels: display.channels,
+      black: display.black,
+      white: display.white,
+      stats: {
+        min: stats.min,
+        max: stats.max,
+        mean: stats.mean,
+        full_scale: stats.fullScale,
+        histogram: Array.from(stats.histogram),
+      },
+    }),
+  );
+  const message = Buffer.allocUnsafe(4 + json.length + display.pixels.length);
+  message.writeUInt32LE(json.length, 0);
+  json.copy(message, 4);
+  message.set(display.pixels, 4 + json.length);
+  return message;
+}
+
+/** Display options from a client message, clamped to sane values; null when unusable. */
+export function parseDisplay(message: Record<string, unknown>): DisplayOptions | null {
+  const side = (value: unknown): number | null =>
+    typeof value === 'number' && Number.isFinite(value) ? Math.min(MAX_DISPLAY_SIDE, Math.max(16, Math.round(value))) : null;
+  const maxWidth = side(message.maxWidth);
+  const maxHeight = side(message.maxHeight);
+  if (maxWidth === null || maxHeight === null) return null;
+  const levels = message.levels as Record<string, unknown> | undefined;
+  let parsed: Levels = { mode: 'auto' };
+  if (levels?.mode === 'manual') {
+    const { black, white } = levels;
+    if (typeof black !== 'number' || typeof white !== 'number' || !Number.isFinite(black) || !Number.isFinite(white)) return null;
+    parsed = { mode: 'manual', black, white };
+  }
+  return { maxWidth, maxHeight, levels: parsed };
+}

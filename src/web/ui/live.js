@@ -1,0 +1,141 @@
+// The live view: newest frame from /ws/live drawn on a canvas, one frame in flight at a time.
+
+import { wsUrl } from './api.js';
+
+const LATENCY_KEEP = 5000;
+
+/**
+ * Figures for people (the readout) and for the benchmark: latency is from the
+ * camera timestamp to the animation frame after drawing, in ms.
+ */
+export const liveStats = {
+  received: 0,
+  painted: 0,
+  /** Frames of the camera not shown (gaps in seq within a run). */
+  skipped: 0,
+  latencies: [],
+  /** [server received, server sent, browser received] in ms after the camera timestamp, per frame. */
+  stages: [],
+  last: null,
+};
+window.labcastLive = liveStats;
+
+export class LiveView {
+  constructor(canvas, box, { onFrame, onConnection }) {
+    this.canvas = canvas;
+    this.box = box;
+    this.context = canvas.getContext('2d', { alpha: false });
+    this.image = null;
+    this.onFrame = onFrame;
+    this.onConnection = onConnection;
+    this.levels = { mode: 'auto' };
+    this.socket = null;
+    this.lastSeq = null;
+    this.lastRun = null;
+    this.paintTimes = [];
+    new ResizeObserver(() => this.sendDisplay()).observe(box);
+    this.connect();
+  }
+
+  connect() {
+    const socket = new WebSocket(wsUrl('/ws/live'));
+    socket.binaryType = 'arraybuffer';
+    socket.onopen = () => {
+      this.onConnection(true);
+      this.sendDisplay();
+    };
+    socket.onmessage = (event) => this.receive(event.data);
+    socket.onclose = () => {
+      this.onConnection(false);
+      setTimeout(() => this.connect(), 1000);
+    };
+    this.socket = socket;
+  }
+
+  setLevels(levels) {
+    this.levels = levels;
+    this.sendDisplay();
+  }
+
+  /** Tells the server the size we draw at (device pixels) and the display levels. */
+  sendDisplay() {
+    if (this.socket?.readyState !== WebSocket.OPEN) return;
+    const ratio = window.devicePixelRatio || 1;
+    this.socket.send(
+      JSON.stringify({
+        type: 'display',
+        maxWidth: Math.max(16, Math.round(this.box.clientWidth * ratio)),
+        maxHeight: Math.max(16, Math.round(this.box.clientHeight * ratio)),
+        levels: this.levels,
+      }),
+    );
+  }
+
+  receive(buffer) {
+    const view = new DataView(buffer);
+    const headerLength = view.getUint32(0, true);
+    const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, headerLength)));
+    const pixels = new Uint8Array(buffer, 4 + headerLength);
+    // Ready for the next one (the server sends nothing newer until we say so); at most one more
+    // can then wait here while this one is drawn.
+    this.socket.send(JSON.stringify({ type: 'ack', seq: header.seq }));
+    const receivedMs = performance.timeOrigin + performance.now();
+    this.draw(header, pixels);
+    liveStats.received += 1;
+    if (this.lastRun === header.run_id && header.seq > this.lastSeq + 1) liveStats.skipped += header.seq - this.lastSeq - 1;
+    this.lastRun = header.run_id;
+    this.lastSeq = header.seq;
+    liveStats.last = header;
+    const cameraMs = Number(BigInt(header.camera_ts_ns) / 1000n) / 1000;
+    // Where the time goes, from the camera timestamp: server received, server sent, browser received.
+    liveStats.stages.push([header.received_ms - cameraMs, header.sent_ms - cameraMs, receivedMs - cameraMs]);
+    if (liveStats.stages.length > LATENCY_KEEP) liveStats.stages.splice(0, liveStats.stages.length - LATENCY_KEEP);
+    requestAnimationFrame(() => {
+      if (liveStats.last !== header) return; // replaced before it was painted
+      const now = performance.timeOrigin + performance.now();
+      liveStats.painted += 1;
+      liveStats.latencies.push(now - cameraMs);
+      if (liveStats.latencies.length > LATENCY_KEEP) liveStats.latencies.splice(0, liveStats.latencies.length - LATENCY_KEEP);
+      this.paintTimes.push(now);
+    });
+    this.onFrame(header);
+  }
+
+  draw(header, pixels) {
+    const { width, height, channels } = header;
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+      this.image = null;
+    }
+    this.image ??= this.context.createImageData(width, height);
+    const rgba = new Uint32Array(this.image.data.buffer);
+    const count = width * height;
+    if (channels === 3) {
+      for (let i = 0, j = 0; i < count; i++, j += 3) {
+        rgba[i] = 0xff000000 | (pixels[j + 2] << 16) | (pixels[j + 1] << 8) | pixels[j];
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        const v = pixels[i];
+        rgba[i] = 0xff000000 | (v << 16) | (v << 8) | v;
+      }
+    }
+    this.context.putImageData(this.image, 0, 0);
+  }
+
+  /** Frames painted per second over the last second. */
+  displayFps() {
+    const now = performance.timeOrigin + performance.now();
+    while (this.paintTimes.length > 0 && this.paintTimes[0] < now - 1000) this.paintTimes.shift();
+    return this.paintTimes.length;
+  }
+
+  /** Median latency of the last second's frames, ms. */
+  recentLatency() {
+    const recent = liveStats.latencies.slice(-Math.max(1, this.paintTimes.length));
+    if (recent.length === 0) return null;
+    const sorted = [...recent].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  }
+}

@@ -1,0 +1,75 @@
+// The two plots: histogram of the current frame, mean intensity over time (uPlot).
+
+import uPlot from '/vendor/uplot/uPlot.esm.js';
+
+const MEAN_WINDOW_S = 60;
+const REDRAW_MS = 200;
+
+function sizeOf(element) {
+  return { width: Math.max(200, element.clientWidth), height: 200 };
+}
+
+export class Plots {
+  constructor(histogramElement, meanElement) {
+    this.histogramElement = histogramElement;
+    this.meanElement = meanElement;
+    this.histogram = new uPlot(
+      {
+        ...sizeOf(histogramElement),
+        legend: { show: false },
+        cursor: { show: false },
+        scales: { x: { time: false } },
+        axes: [{ label: 'pixel value' }, { label: 'pixels', size: 60 }],
+        series: [{}, { stroke: '#1f6feb', fill: 'rgba(31,111,235,0.25)', paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }],
+      },
+      [[0], [0]],
+      histogramElement,
+    );
+    this.mean = new uPlot(
+      {
+        ...sizeOf(meanElement),
+        legend: { show: false },
+        scales: { x: { time: true } },
+        axes: [{}, { label: 'mean', size: 60 }],
+        series: [{}, { stroke: '#d93025', width: 1.5, points: { show: false } }],
+      },
+      [[], []],
+      meanElement,
+    );
+    this.times = [];
+    this.means = [];
+    this.pendingHistogram = null;
+    this.dirty = false;
+    setInterval(() => this.redraw(), REDRAW_MS);
+    new ResizeObserver(() => {
+      this.histogram.setSize(sizeOf(histogramElement));
+      this.mean.setSize(sizeOf(meanElement));
+    }).observe(histogramElement.parentElement);
+  }
+
+  /** Takes the stats of a displayed frame; plots are redrawn a few times a second, not per frame. */
+  add(header) {
+    const seconds = Number(BigInt(header.camera_ts_ns) / 1000000n) / 1000;
+    this.times.push(seconds);
+    this.means.push(header.stats.mean);
+    while (this.times.length > 0 && this.times[0] < seconds - MEAN_WINDOW_S) {
+      this.times.shift();
+      this.means.shift();
+    }
+    this.pendingHistogram = header.stats;
+    this.dirty = true;
+  }
+
+  redraw() {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const stats = this.pendingHistogram;
+    if (stats !== null) {
+      const bins = stats.histogram.length;
+      const width = (stats.full_scale + 1) / bins;
+      const xs = stats.histogram.map((_, i) => i * width);
+      this.histogram.setData([xs, stats.histogram]);
+    }
+    this.mean.setData([this.times.slice(), this.means.slice()]);
+  }
+}

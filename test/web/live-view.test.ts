@@ -1,0 +1,76 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FrameHeader } from '../../src/protocol/messages.js';
+import { LiveView, type LiveSocket } from '../../src/web/live-view.js';
+
+class FakeSocket implements LiveSocket {
+  readonly sent: Buffer[] = [];
+  bufferedAmount = 0;
+  readyState = 1;
+  send(data: Buffer, callback: (error?: Error) => void): void {
+    this.sent.push(data);
+    callback();
+  }
+  headers(): Array<Record<string, unknown>> {
+    return this.sent.map((message) => JSON.parse(message.subarray(4, 4 + message.readUInt32LE(0)).toString('utf8')));
+  }
+}
+
+function frame(seq: number, value = seq): NonNullable<LiveView['latest']> {
+  const header: FrameHeader = {
+    protocol: 1,
+    run_id: 'run-a',
+    seq,
+    camera_ts_ns: 1_800_000_000_000_000_000n + BigInt(seq),
+    wall_ts_ns: 1_800_000_000_000_000_000n + BigInt(seq),
+    shape: [2, 2],
+    dtype: 'uint8',
+  };
+  return { header, frame: { shape: [2, 2], dtype: 'uint8', pixels: new Uint8Array([0, value, value, 255]) }, rendered: new Map(), stats: null, receivedMs: Date.now() };
+}
+
+// Nothing listens there: the bridge's subscriber just waits (ZeroMQ connects lazily).
+const view = new LiveView(() => 'tcp://127.0.0.1:1');
+after(() => view.close());
+
+test('one frame in flight per client: newer frames replace the pending one and are counted as skipped', () => {
+  const socket = new FakeSocket();
+  const client = view.attach(socket);
+  view.latest = frame(0);
+  client.offer();
+  assert.equal(socket.sent.length, 1);
+  // Not acknowledged yet: frames 1..3 arrive, nothing more is sent.
+  for (const seq of [1, 2, 3]) {
+    view.latest = frame(seq);
+    client.offer();
+  }
+  assert.equal(socket.sent.length, 1);
+  client.receive(JSON.stringify({ type: 'ack', seq: 0 }));
+  assert.equal(socket.sent.length, 2);
+  const headers = socket.headers();
+  assert.deepEqual(headers.map((h) => h.seq), [0, 3], 'the newest frame, not the next one in line');
+  assert.equal(headers[1]!.camera_ts_ns, '1800000000000000003', 'nanoseconds travel exactly, as a string');
+  assert.equal(client.skipped, 2);
+  // Acknowledged, nothing newer: nothing is sent again.
+  client.receive(JSON.stringify({ type: 'ack', seq: 3 }));
+  assert.equal(socket.sent.length, 2);
+  view.detach(client);
+});
+
+test('display settings from the client are applied, and malformed messages ignored', () => {
+  const socket = new FakeSocket();
+  const client = view.attach(socket);
+  view.latest = frame(10, 100);
+  client.offer();
+  client.receive('not json');
+  client.receive(JSON.stringify({ type: 'display', maxWidth: 'wide' }));
+  assert.equal(client.display.levels.mode, 'auto');
+  client.receive(JSON.stringify({ type: 'ack', seq: 10 }));
+  client.receive(JSON.stringify({ type: 'display', maxWidth: 64, maxHeight: 64, levels: { mode: 'manual', black: 0, white: 255 } }));
+  // The new levels are shown at once, on the same frame.
+  assert.equal(socket.sent.length, 2);
+  const last = socket.sent[1]!;
+  const pixels = last.subarray(4 + last.readUInt32LE(0));
+  assert.deepEqual(Array.from(pixels), [0, 100, 100, 255]);
+  view.detach(client);
+});
