@@ -167,7 +167,29 @@ export async function recordCommand(argv: string[]): Promise<number> {
   const json = booleanFlag(values, 'json');
 
   const progress = new ProgressView(process.stderr, 'recording');
-  const { session, result } = await withFlagNames(() => RecordingSession.start(
+  // Listen before anything starts: a Ctrl-C during start-up must still end in
+  // an orderly stop, not leave the child processes behind.
+  let session: RecordingSession | null = null;
+  let interrupts = 0;
+  const onInterrupt = (): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      progress.note('stopping: draining frames into the file (Ctrl-C again to abandon the drain)');
+      session?.stop();
+    } else {
+      progress.note('abandoning the drain: closing the file with the frames received');
+      session?.abort();
+    }
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+  const stopListening = (): void => {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  };
+  let started: Awaited<ReturnType<typeof RecordingSession.start>>;
+  try {
+    started = await withFlagNames(() => RecordingSession.start(
     {
       camera,
       settings,
@@ -181,27 +203,18 @@ export async function recordCommand(argv: string[]): Promise<number> {
       config: { command: 'record', camera, settings, frames, duration_s: durationS, out: outPath, data_endpoint: dataEndpoint, buffer_mb: bufferMb },
     },
     (p) => progress.update({ done: p.framesWritten, total: frames, elapsedS: p.elapsedS, bytes: p.bytesWritten, dropped: p.dropped }),
-  ));
-
-  let interrupts = 0;
-  const onInterrupt = (): void => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      progress.note('stopping: draining frames into the file (Ctrl-C again to abandon the drain)');
-      session.stop();
-    } else {
-      progress.note('abandoning the drain: closing the file with the frames received');
-      session.abort();
-    }
-  };
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onInterrupt);
+    ));
+  } catch (error) {
+    stopListening();
+    throw error;
+  }
+  session = started.session;
+  if (interrupts > 0) session.stop();
   let outcome: RecordingResult;
   try {
-    outcome = await result;
+    outcome = await started.result;
   } finally {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
+    stopListening();
   }
   progress.finish({
     done: outcome.framesWritten,

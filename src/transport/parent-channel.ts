@@ -37,7 +37,9 @@ export class ParentChannel<Command extends { type: string }, Event extends { typ
 
   /** Called when the supervisor goes away, so an orphan can finish cleanly. */
   onParentGone(handler: () => void): void {
-    process.on('disconnect', handler);
+    // The supervisor may already be gone before this child finished loading.
+    if (typeof process.send === 'function' && !process.connected) setImmediate(handler);
+    else process.on('disconnect', handler);
   }
 
   /**

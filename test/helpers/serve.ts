@@ -26,7 +26,8 @@ export async function startServe(dir: string, camera: Record<string, unknown> = 
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const config = {
-    camera: { driver: 'sim', width: 128, height: 96, fps: 100, ...camera },
+    // Another driver's options replace the simulator's; sim options are merged into small fast defaults.
+    camera: camera.driver === undefined || camera.driver === 'sim' ? { driver: 'sim', width: 128, height: 96, fps: 100, ...camera } : camera,
     endpoints: {
       data: `tcp://127.0.0.1:${data}`,
       control: `tcp://127.0.0.1:${control}`,
