@@ -16,6 +16,7 @@ import {
   type FfmpegPixelFormat,
 } from './source.js';
 import { V4l2Controls, v4l2CtlRunner } from './v4l2-controls.js';
+import { StreamSlot } from '../stream-slot.js';
 
 /** A v4l2 pts further than this from the host clock is not trusted as an epoch time. */
 const ABSOLUTE_PTS_TOLERANCE_NS = 10_000_000_000n;
@@ -41,7 +42,7 @@ export class FfmpegCamera implements Camera {
   /** Why a v4l2 camera has no controls (v4l2-ctl missing...), for setSetting's answer. */
   private controlsUnavailable: LabcastError | null = null;
   private isOpen = false;
-  private activeStream: AbortController | undefined;
+  private readonly streamSlot = new StreamSlot();
   private snapCount = 0;
   private lastTimestampNs = 0n;
   private model: string;
@@ -59,7 +60,7 @@ export class FfmpegCamera implements Camera {
   }
 
   get streaming(): boolean {
-    return this.activeStream !== undefined;
+    return this.streamSlot.busy;
   }
 
   async open(): Promise<void> {
@@ -87,7 +88,7 @@ export class FfmpegCamera implements Camera {
   }
 
   async close(): Promise<void> {
-    this.activeStream?.abort();
+    this.streamSlot.stop();
     this.isOpen = false;
   }
 
@@ -156,14 +157,7 @@ export class FfmpegCamera implements Camera {
 
   private async *frames(signal: AbortSignal, maxFrames: number | null): AsyncGenerator<Frame, void, undefined> {
     this.requireStreamable();
-    const stop = new AbortController();
-    const stopOnAbort = (): void => stop.abort();
-    signal.addEventListener('abort', stopOnAbort, { once: true });
-    if (signal.aborted) stop.abort();
-    stop.signal.addEventListener('abort', () => {
-      if (this.activeStream === stop) this.activeStream = undefined;
-    });
-    if (!stop.signal.aborted) this.activeStream = stop;
+    const { stop, release } = this.streamSlot.claim(signal);
 
     const format = this.frameFormat();
     const shape = Object.freeze([...format.shape]);
@@ -171,7 +165,7 @@ export class FfmpegCamera implements Camera {
     const stamp = this.timestamper();
     try {
       for (let cameraIndex = 0; ; cameraIndex++) {
-        const raw = await run.next(stop.signal);
+        const raw = await run.next(stop);
         if (raw === null) return;
         yield Object.freeze({
           pixels: raw.pixels,
@@ -182,8 +176,7 @@ export class FfmpegCamera implements Camera {
         });
       }
     } finally {
-      signal.removeEventListener('abort', stopOnAbort);
-      stop.abort();
+      release();
       await run.stop();
     }
   }

@@ -6,6 +6,7 @@ import { PATHS } from '../../storage/hdf5-layout.js';
 import type { Camera, CameraInfo, Frame, FrameFormat, SettingSpec, SettingValue } from '../camera.js';
 import { epochNowNs } from '../clock.js';
 import { waitUntil, yieldToEventLoop } from '../pacing.js';
+import { StreamSlot } from '../stream-slot.js';
 
 export const replayCameraSpecSchema = z
   .object({
@@ -42,7 +43,7 @@ export class ReplayCamera implements Camera {
   private frames: Dataset | null = null;
   /** Recorded camera timestamps, ns since the epoch. */
   private recordedNs: BigInt64Array = new BigInt64Array(0);
-  private activeStream: AbortController | undefined;
+  private readonly streamSlot = new StreamSlot();
   private snapCount = 0;
   private lastTimestampNs = 0n;
 
@@ -52,7 +53,7 @@ export class ReplayCamera implements Camera {
   }
 
   get streaming(): boolean {
-    return this.activeStream !== undefined;
+    return this.streamSlot.busy;
   }
 
   /** Frames the file holds. */
@@ -106,7 +107,7 @@ export class ReplayCamera implements Camera {
   }
 
   async close(): Promise<void> {
-    this.activeStream?.abort();
+    this.streamSlot.stop();
     this.file?.close();
     this.file = null;
     this.frames = null;
@@ -143,14 +144,7 @@ export class ReplayCamera implements Camera {
 
   private async *play(signal: AbortSignal): AsyncGenerator<Frame, void, undefined> {
     this.requireStreamable();
-    const stop = new AbortController();
-    const stopOnAbort = (): void => stop.abort();
-    signal.addEventListener('abort', stopOnAbort, { once: true });
-    if (signal.aborted) stop.abort();
-    stop.signal.addEventListener('abort', () => {
-      if (this.activeStream === stop) this.activeStream = undefined;
-    });
-    if (!stop.signal.aborted) this.activeStream = stop;
+    const { stop, release } = this.streamSlot.claim(signal);
     try {
       const fps = this.spec.fps;
       const startMonoNs = process.hrtime.bigint();
@@ -161,13 +155,12 @@ export class ReplayCamera implements Camera {
           fps !== undefined && fps > 0
             ? BigInt(Math.round((index * 1e9) / fps))
             : (this.recordedNs[index] ?? firstNs) - firstNs;
-        const due = fps === 0 ? yieldToEventLoop(stop.signal) : waitUntil(startMonoNs + offsetNs, stop.signal);
+        const due = fps === 0 ? yieldToEventLoop(stop) : waitUntil(startMonoNs + offsetNs, stop);
         if (!(await due)) return;
         yield this.frameAt(index, this.nextTimestamp(anchorNs + offsetNs), index);
       }
     } finally {
-      signal.removeEventListener('abort', stopOnAbort);
-      stop.abort();
+      release();
     }
   }
 

@@ -6,6 +6,7 @@ import { parseSimCameraOptions, type SimCameraOptions, type SimCameraOptionsInpu
 import { waitUntil, yieldToEventLoop } from '../pacing.js';
 import { renderSimFrame } from './render.js';
 import { defaultSimSettings, simSettingSpecs, type SimSettings } from './sim-settings.js';
+import { StreamSlot } from '../stream-slot.js';
 
 /**
  * A camera made of arithmetic: frame n of a stream is renderSimFrame(options,
@@ -21,7 +22,7 @@ export class SimCamera implements Camera {
   private clock: CaptureClock | undefined;
   private isOpen = false;
   /** Aborting it ends the current stream; undefined when not streaming. */
-  private activeStream: AbortController | undefined;
+  private readonly streamSlot = new StreamSlot();
   private snapCount = 0;
 
   /** Throws LabcastError BAD_ARGUMENT naming the option when `options` is invalid. */
@@ -33,7 +34,7 @@ export class SimCamera implements Camera {
   }
 
   get streaming(): boolean {
-    return this.activeStream !== undefined;
+    return this.streamSlot.busy;
   }
 
   async open(): Promise<void> {
@@ -44,7 +45,7 @@ export class SimCamera implements Camera {
   }
 
   async close(): Promise<void> {
-    this.activeStream?.abort();
+    this.streamSlot.stop();
     this.isOpen = false;
   }
 
@@ -85,28 +86,19 @@ export class SimCamera implements Camera {
 
   private async *frames(signal: AbortSignal): AsyncGenerator<Frame, void, undefined> {
     this.requireStreamable();
-    const stop = new AbortController();
-    const stopOnAbort = (): void => stop.abort();
-    signal.addEventListener('abort', stopOnAbort, { once: true });
-    if (signal.aborted) stop.abort();
-    // The camera is idle from the moment of the abort, even while the consumer still holds a frame.
-    stop.signal.addEventListener('abort', () => {
-      if (this.activeStream === stop) this.activeStream = undefined;
-    });
-    if (!stop.signal.aborted) this.activeStream = stop;
+    const { stop, release } = this.streamSlot.claim(signal);
 
     try {
       const { fps } = this.options;
       const startNs = process.hrtime.bigint();
       for (let index = 0; ; index++) {
         // Frame n is due at start + n/fps; a late consumer gets it late, never skipped.
-        const due = fps > 0 ? waitUntil(startNs + BigInt(Math.round((index * 1e9) / fps)), stop.signal) : yieldToEventLoop(stop.signal);
+        const due = fps > 0 ? waitUntil(startNs + BigInt(Math.round((index * 1e9) / fps)), stop) : yieldToEventLoop(stop);
         if (!(await due)) return;
         yield this.capture(index);
       }
     } finally {
-      signal.removeEventListener('abort', stopOnAbort);
-      stop.abort();
+      release();
     }
   }
 
