@@ -6,7 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,22 +13,12 @@ import type { ExperimentStatus, RecordingInfo } from '../src/protocol/control.js
 import { inspectRecording } from '../src/storage/file-inspector.js';
 import { ControlClient } from '../src/transport/control-client.js';
 import { DataReceiver } from '../src/transport/data-receiver.js';
+import { freePort } from '../test/helpers/processes.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const MINUTES = Number(process.env.LABCAST_SOAK_MINUTES ?? 10);
 const SAMPLE_EVERY_S = Math.max(1, Math.min(10, (MINUTES * 60) / 30));
 const SPARK = '▁▂▃▄▅▆▇█';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 function rssMiB(pid: number): number | null {
   try {
