@@ -12,6 +12,9 @@ import { rawWriteMBps } from './raw-disk.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+// The script is not compiled: it sits beside this file's source, two levels up from dist/bench.
+const PYTHON_PIPELINE = fileURLToPath(new URL('../../bench/python_pipeline.py', import.meta.url));
+const PYTHON = process.env.LABCAST_PYTHON ?? '/usr/bin/python3';
 const RUNS = Number(process.env.LABCAST_BENCH_RUNS ?? 3);
 const FRAMES = 500;
 const WIDTH = 1024;
@@ -55,13 +58,25 @@ function recordOnce(dir: string, run: number): { mbps: number; wallMBps: number;
   return { mbps: summary.bytesWritten / 1e6 / summary.durationS, wallMBps: summary.bytesWritten / 1e6 / wallS, summary };
 }
 
+/** The classic pyzmq PUB/SUB + h5py recipe on the same workload (bench/python_pipeline.py, Debian's python3). */
+function pythonOnce(dir: string, run: number): { mbps: number; frames: number } {
+  const out = join(dir, `python_${run}.h5`);
+  const result = spawnSync(PYTHON, [PYTHON_PIPELINE, out, String(FRAMES), String(HEIGHT), String(WIDTH)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`the Python pipeline failed (${result.status}): ${result.stderr}`);
+  const summary = JSON.parse(result.stdout) as { frames: number; seconds: number; bytes: number };
+  rmSync(out, { force: true });
+  return { mbps: summary.bytes / 1e6 / summary.seconds, frames: summary.frames };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), '.bench-'));
   try {
     const raw: number[] = [];
     const e2e: number[] = [];
     const wall: number[] = [];
+    const python: number[] = [];
     let lost = 0;
+    let pythonLost = 0;
     for (let run = 0; run < RUNS; run++) {
       raw.push(rawWriteMBps(join(dir, 'raw.bin'), FRAMES * FRAME_BYTES));
       const recorded = recordOnce(dir, run);
@@ -69,7 +84,12 @@ async function main(): Promise<void> {
       lost += recorded.summary.framesLost;
       e2e.push(recorded.mbps);
       wall.push(recorded.wallMBps);
-      process.stderr.write(`run ${run + 1}/${RUNS}: raw ${raw[run]!.toFixed(0)} MB/s, labcast ${recorded.mbps.toFixed(0)} MB/s\n`);
+      const baseline = pythonOnce(dir, run);
+      python.push(baseline.mbps);
+      pythonLost += FRAMES - baseline.frames;
+      process.stderr.write(
+        `run ${run + 1}/${RUNS}: raw ${raw[run]!.toFixed(0)} MB/s, labcast ${recorded.mbps.toFixed(0)} MB/s, python ${baseline.mbps.toFixed(0)} MB/s\n`,
+      );
     }
     const rawMedian = median(raw);
     const e2eMedian = median(e2e);
@@ -82,6 +102,8 @@ async function main(): Promise<void> {
       ['  ratio to raw disk', `${((e2eMedian / rawMedian) * 100).toFixed(0)} %`],
       ['  incl. process start-up (whole command)', `${median(wall).toFixed(0)} MB/s`],
       ['frames lost', String(lost)],
+      ['python pyzmq PUB/SUB + h5py (closed, fsync)', `${median(python).toFixed(0)} MB/s, ${pythonLost} frames lost`],
+      ['  labcast / python', `${(e2eMedian / median(python)).toFixed(2)}x`],
       ['runs (median of)', String(RUNS)],
       ['web live view', `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, headless Chromium, drawn at ${web.displaySize}`],
       ['  latency camera -> painted, p50', `${web.p50Ms.toFixed(1)} ms`],
