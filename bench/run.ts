@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchAnalysis } from './analysis-localize.js';
 import { rawWriteMBps } from './raw-disk.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
     }
     const rawMedian = median(raw);
     const e2eMedian = median(e2e);
+    const analysis = benchAnalysis();
     process.stderr.write(`web live view: ${WEB_BENCH.durationS} s in headless Chromium...\n`);
     const web = await measureWebLatency();
     const rows: [string, string][] = [
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
       ['python pyzmq PUB/SUB + h5py (closed, fsync)', `${median(python).toFixed(0)} MB/s, ${pythonLost} frames lost`],
       ['  labcast / python', `${(e2eMedian / median(python)).toFixed(2)}x`],
       ['runs (median of)', String(RUNS)],
+      ['analysis, 1024x1024 uint16, 50 particles, one core', `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`],
       ['web live view', `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, headless Chromium, drawn at ${web.displaySize}`],
       ['  latency camera -> painted, p50', `${web.p50Ms.toFixed(1)} ms`],
       ['  latency camera -> painted, p95 (goal < 50)', `${web.p95Ms.toFixed(1)} ms`],
