@@ -98,8 +98,7 @@ export async function measureWebLatency(): Promise<WebLatencyResult> {
     };
   } finally {
     await browser.close();
-    serve.child.kill('SIGTERM');
-    await serve.finished;
+    await serve.stop();
     scratch.cleanup();
   }
 }

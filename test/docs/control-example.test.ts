@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pythonExampleFromDoc, runPython, runPythonFile, scratchDir } from '../helpers/processes.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { pythonExampleFromDoc, runPython, runPythonFile } from '../helpers/processes.js';
+import { serveForSuite } from '../helpers/serve.js';
 
 const PROTOCOL_DOC = fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url));
 
@@ -57,27 +57,18 @@ print(json.dumps(out))
 `;
 
 describe('driving labcast serve from Python (pyzmq)', () => {
-  const scratch = scratchDir();
-  let serve: RunningServe;
-  before(async () => {
-    serve = await startServe(scratch.dir);
-  });
-  after(async () => {
-    serve.child.kill('SIGTERM');
-    await serve.finished;
-    scratch.cleanup();
-  });
+  const suite = serveForSuite();
 
   test('the control example in docs/protocol.md runs as printed', async () => {
-    const script = join(scratch.dir, 'control.py');
+    const script = join(suite.dir, 'control.py');
     writeFileSync(script, pythonExampleFromDoc(PROTOCOL_DOC, 'control'));
-    const ran = await runPythonFile(script, [serve.control]);
+    const ran = await runPythonFile(script, [suite.serve().control]);
     assert.equal(ran.code, 0, ran.stderr);
     assert.deepEqual(ran.stdout.trim().split('\n'), ['idle', '20']);
   });
 
   test('a Python script runs live → save on → save off → record → stop, and the files match what it was told', async () => {
-    const ran = await runPython(PYTHON_SESSION, [serve.control]);
+    const ran = await runPython(PYTHON_SESSION, [suite.serve().control]);
     assert.equal(ran.code, 0, ran.stderr);
     const out = JSON.parse(ran.stdout) as Record<string, { reported: number; in_file: number; ids_contiguous: boolean; dropped: number }> & {
       final_state: string;

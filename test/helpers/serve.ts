@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
-import { collect, delay, freePort, runLabcast, startLabcast, type Finished } from './processes.js';
+import { after, before } from 'node:test';
+import { collect, delay, freePort, runLabcast, scratchDir, startLabcast, type Finished } from './processes.js';
 
 export interface RunningServe {
   readonly child: ChildProcess;
@@ -18,6 +19,33 @@ export interface RunningServe {
   statusNow(): Promise<ExperimentStatus>;
   /** Polls status until `accept` holds (or fails after `timeoutMs`). */
   waitFor(accept: (status: ExperimentStatus) => boolean, timeoutMs?: number): Promise<ExperimentStatus>;
+  /** SIGTERM (SIGKILL if it has not exited after 20 s); resolves when it has gone. Harmless if already gone. */
+  stop(): Promise<Finished>;
+}
+
+const STOP_GRACE_MS = 20_000;
+
+/**
+ * A serve for the tests of the calling suite: started before them in a
+ * scratch directory, stopped and removed after them.
+ */
+export function serveForSuite(camera: Record<string, unknown> = {}): { readonly dir: string; serve(): RunningServe } {
+  const scratch = scratchDir();
+  let running: RunningServe | undefined;
+  before(async () => {
+    running = await startServe(scratch.dir, camera);
+  });
+  after(async () => {
+    await running?.stop();
+    scratch.cleanup();
+  });
+  return {
+    dir: scratch.dir,
+    serve: () => {
+      if (running === undefined) throw new Error('serve has not started (the before hook failed)');
+      return running;
+    },
+  };
 }
 
 /** Starts `labcast serve` on free loopback ports with a config written into `dir`. */
@@ -50,6 +78,15 @@ export async function startServe(dir: string, camera: Record<string, unknown> = 
     web: `http://127.0.0.1:${web}`,
     dataDir,
     finished,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        await finished;
+        clearTimeout(timer);
+      }
+      return finished;
+    },
     async ctl(args) {
       const ran = await runLabcast(['ctl', '--control', config.endpoints.control, '--json', ...args]);
       let result: unknown = null;

@@ -1,7 +1,7 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runPython, scratchDir } from '../helpers/processes.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { runPython } from '../helpers/processes.js';
+import { serveForSuite } from '../helpers/serve.js';
 
 /** 10 000 requests a broken or hostile client could send, seeded so a failure can be replayed. */
 const FUZZ = `
@@ -44,18 +44,10 @@ ctx.term()
 print(json.dumps({"errors": errors, "ok": ok, "codes": codes, "state": status["state"], "exposure": status["camera"]["settings"]["exposure_ms"]}))
 `;
 
-const scratch = scratchDir();
-let serve: RunningServe;
-before(async () => {
-  serve = await startServe(scratch.dir);
-});
-after(async () => {
-  serve.child.kill('SIGTERM');
-  await serve.finished;
-  scratch.cleanup();
-});
+const suite = serveForSuite();
 
 test('10 000 fuzzed control requests each get an error reply; serve stays up with its state unchanged', async () => {
+  const serve = suite.serve();
   const before = await serve.statusNow();
   const fuzz = await runPython(FUZZ, [serve.control]);
   assert.equal(fuzz.code, 0, fuzz.stderr);

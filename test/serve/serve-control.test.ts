@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExperimentStatus, ProcessInfo, RecordingInfo } from '../../src/protocol/control.js';
 import { delay, processesMatching, runLabcast, runPython, scratchDir } from '../helpers/processes.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { serveForSuite, startServe, type RunningServe } from '../helpers/serve.js';
 
 const READ_FILE = `
 import sys, json, h5py
@@ -33,7 +33,7 @@ describe('labcast serve driven through labcast ctl', () => {
     serve = await startServe(scratch.dir);
   });
   after(async () => {
-    if (serve.child.exitCode === null) serve.child.kill('SIGKILL');
+    await serve.stop();
     scratch.cleanup();
   });
 
@@ -170,20 +170,10 @@ describe('labcast serve driven through labcast ctl', () => {
 });
 
 describe('labcast serve when the acquisition process dies', () => {
-  const scratch = scratchDir();
-  let serve: RunningServe;
-  before(async () => {
-    serve = await startServe(scratch.dir);
-  });
-  after(async () => {
-    if (serve.child.exitCode === null) {
-      serve.child.kill('SIGTERM');
-      await serve.finished;
-    }
-    scratch.cleanup();
-  });
+  const suite = serveForSuite();
 
   test('the controller enters error, the recording file is closed and valid, and reset starts a new acquisition', async () => {
+    const serve = suite.serve();
     await serve.ctl(['record']);
     await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
     const acquisition = (await serve.statusNow()).processes.find((p) => p.role === 'acquisition');

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { delay, runPython, scratchDir } from '../helpers/processes.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { delay, runPython } from '../helpers/processes.js';
+import { serveForSuite } from '../helpers/serve.js';
 
 /** The ffmpeg process whose parent is `pid` (labcast-acquisition → ffmpeg). */
 function ffmpegChildOf(pid: number): number | undefined {
@@ -19,20 +19,10 @@ function ffmpegChildOf(pid: number): number | undefined {
   return undefined;
 }
 
-const scratch = scratchDir();
-let serve: RunningServe;
-before(async () => {
-  serve = await startServe(scratch.dir, { driver: 'lavfi', graph: 'testsrc2=size=160x120:rate=30', pixelFormat: 'rgb24' });
-});
-after(async () => {
-  if (serve.child.exitCode === null) {
-    serve.child.kill('SIGTERM');
-    await serve.finished;
-  }
-  scratch.cleanup();
-});
+const suite = serveForSuite({ driver: 'lavfi', graph: 'testsrc2=size=160x120:rate=30', pixelFormat: 'rgb24' });
 
 test('serve with an ffmpeg camera: colour frames recorded; ffmpeg dying mid-recording puts the controller in error with a valid file', async () => {
+  const serve = suite.serve();
   await serve.ctl(['record']);
   await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 20);
   const acquisition = (await serve.statusNow()).processes.find((p) => p.role === 'acquisition');

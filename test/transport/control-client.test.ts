@@ -1,22 +1,13 @@
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ControlRequest } from '../../src/protocol/control.js';
 import { LabcastError } from '../../src/protocol/errors.js';
 import { ControlClient } from '../../src/transport/control-client.js';
-import { ControlServer, type ControlHandler } from '../../src/transport/control-server.js';
 import { delay, freePort } from '../helpers/processes.js';
 import { ToyController } from '../helpers/toy-controller.js';
+import { closedAfterEachTest } from '../helpers/sockets.js';
 
-const open: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close();
-});
-
-async function serve(handler: ControlHandler, endpoint = 'tcp://127.0.0.1:*'): Promise<ControlServer> {
-  const server = await ControlServer.bind(endpoint, handler);
-  open.push(server);
-  return server;
-}
+const { open, serveControl: serve } = closedAfterEachTest();
 
 function connect(endpoint: string, timeoutMs = 5000, connectTimeoutMs?: number): ControlClient {
   const client = ControlClient.connect(endpoint, connectTimeoutMs === undefined ? { timeoutMs } : { timeoutMs, connectTimeoutMs });

@@ -1,12 +1,13 @@
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Dealer } from 'zeromq';
 import { CONTROL_COMMANDS, parseControlResult, type ControlRequest } from '../../src/protocol/control.js';
 import { LabcastError } from '../../src/protocol/errors.js';
 import { ControlClient } from '../../src/transport/control-client.js';
-import { ControlServer, MAX_REQUESTS_IN_FLIGHT, type ControlHandler } from '../../src/transport/control-server.js';
+import { ControlServer, MAX_REQUESTS_IN_FLIGHT } from '../../src/transport/control-server.js';
 import { delay, runPython } from '../helpers/processes.js';
 import { ToyController } from '../helpers/toy-controller.js';
+import { closedAfterEachTest } from '../helpers/sockets.js';
 
 interface ErrorBody {
   readonly code: string;
@@ -16,16 +17,7 @@ interface ErrorBody {
 type Reply = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
 
 
-const open: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close();
-});
-
-async function serve(handler: ControlHandler, endpoint = 'tcp://127.0.0.1:*'): Promise<ControlServer> {
-  const server = await ControlServer.bind(endpoint, handler);
-  open.push(server);
-  return server;
-}
+const { open, serveControl: serve } = closedAfterEachTest();
 
 function rawDealer(endpoint: string): Dealer {
   const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });

@@ -100,16 +100,7 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'web-ui.png'), fullPage: true }).catch(() => undefined);
     }
     await browser?.close();
-    if (serve !== undefined && serve.child.exitCode === null) {
-      serve.child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const stopped = await Promise.race([
-        serve.finished.then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 20_000))),
-      ]);
-      clearTimeout(timer);
-      if (!stopped) serve.child.kill('SIGKILL');
-    }
+    await serve?.stop();
     scratch.cleanup();
   });
 
