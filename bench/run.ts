@@ -1,8 +1,10 @@
 /**
  * npm run bench: end-to-end recording throughput beside the raw speed of the
- * same disk, measured in the same run. Figures are ratios to that baseline,
- * medians of several runs; nothing here asserts a time. Then the web live
- * view's latency from camera to painted frame (bench/web-latency.ts).
+ * same disk and beside the classic Python recipe, measured in the same run, for
+ * megapixel, small (64x64) and large (2048x2048) frames. Figures are ratios to
+ * those baselines, medians of several runs; nothing here asserts a time. Then
+ * analysis throughput and the web live view's latency from camera to painted
+ * frame (bench/web-latency.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,10 +19,21 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const PYTHON_PIPELINE = fileURLToPath(new URL('../../bench/python_pipeline.py', import.meta.url));
 const PYTHON = process.env.LABCAST_PYTHON ?? '/usr/bin/python3';
 const RUNS = Number(process.env.LABCAST_BENCH_RUNS ?? 3);
-const FRAMES = 500;
-const WIDTH = 1024;
-const HEIGHT = 1024;
-const FRAME_BYTES = WIDTH * HEIGHT * 2;
+
+/** One recording workload: square uint16 frames from the sim camera at fps 0 (as fast as the saver takes them). */
+interface Workload {
+  readonly name: string;
+  readonly frames: number;
+  readonly size: number;
+}
+
+const MEGAPIXEL: Workload = { name: '1024x1024', frames: 1000, size: 1024 };
+const SMALL: Workload = { name: '64x64', frames: 200_000, size: 64 };
+const LARGE: Workload = { name: '2048x2048', frames: 250, size: 2048 };
+/** The Python recipe pays per message too: fewer small frames keep its run short. */
+const PYTHON_SMALL_FRAMES = 50_000;
+
+const bytesOf = (w: Workload, frames = w.frames): number => frames * w.size * w.size * 2;
 
 interface RecordSummary {
   framesWritten: number;
@@ -28,6 +41,17 @@ interface RecordSummary {
   bytesWritten: number;
   durationS: number;
   error: string | null;
+  /** CPU seconds (user + system) the saver process used for the run, when it says. */
+  saverCpuS?: number;
+  /** Which HDF5 library wrote the file, when it says. */
+  writer?: string;
+}
+
+interface Recorded {
+  readonly mbps: number;
+  readonly fps: number;
+  readonly wallMBps: number;
+  readonly summary: RecordSummary;
 }
 
 function fmtPair([p50, p95]: [number, number]): string {
@@ -40,13 +64,13 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function recordOnce(dir: string, run: number): { mbps: number; wallMBps: number; summary: RecordSummary } {
-  const out = join(dir, `bench_${run}.h5`);
+function recordOnce(dir: string, w: Workload, run: number): Recorded {
+  const out = join(dir, `bench_${w.name}_${run}.h5`);
   const started = performance.now();
   const result = spawnSync(
     process.execPath,
     [
-      CLI, 'record', '--frames', String(FRAMES), '--width', String(WIDTH), '--height', String(HEIGHT),
+      CLI, 'record', '--frames', String(w.frames), '--width', String(w.size), '--height', String(w.size),
       '--dtype', 'uint16', '--fps', '0', '--pattern', 'gradient', '--out', out, '--json',
       '--publish', 'tcp://127.0.0.1:*',
     ],
@@ -56,56 +80,99 @@ function recordOnce(dir: string, run: number): { mbps: number; wallMBps: number;
   if (result.status !== 0) throw new Error(`labcast record failed (${result.status}): ${result.stderr}`);
   const summary = JSON.parse(result.stdout) as RecordSummary;
   rmSync(out, { force: true });
-  return { mbps: summary.bytesWritten / 1e6 / summary.durationS, wallMBps: summary.bytesWritten / 1e6 / wallS, summary };
+  if (summary.framesWritten !== w.frames) throw new Error(`${w.name} run ${run}: ${summary.framesWritten} of ${w.frames} frames written`);
+  return {
+    mbps: summary.bytesWritten / 1e6 / summary.durationS,
+    fps: summary.framesWritten / summary.durationS,
+    wallMBps: summary.bytesWritten / 1e6 / wallS,
+    summary,
+  };
 }
 
 /** The classic pyzmq PUB/SUB + h5py recipe on the same workload (bench/python_pipeline.py, Debian's python3). */
-function pythonOnce(dir: string, run: number): { mbps: number; frames: number } {
-  const out = join(dir, `python_${run}.h5`);
-  const result = spawnSync(PYTHON, [PYTHON_PIPELINE, out, String(FRAMES), String(HEIGHT), String(WIDTH)], { encoding: 'utf8' });
+function pythonOnce(dir: string, w: Workload, frames: number, run: number): { mbps: number; fps: number; lost: number } {
+  const out = join(dir, `python_${w.name}_${run}.h5`);
+  const result = spawnSync(PYTHON, [PYTHON_PIPELINE, out, String(frames), String(w.size), String(w.size)], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`the Python pipeline failed (${result.status}): ${result.stderr}`);
   const summary = JSON.parse(result.stdout) as { frames: number; seconds: number; bytes: number };
   rmSync(out, { force: true });
-  return { mbps: summary.bytes / 1e6 / summary.seconds, frames: summary.frames };
+  return { mbps: summary.bytes / 1e6 / summary.seconds, fps: summary.frames / summary.seconds, lost: frames - summary.frames };
+}
+
+interface Measured {
+  raw: number[];
+  labcast: Recorded[];
+  python: { mbps: number; fps: number; lost: number }[];
+}
+
+/** RUNS rounds of raw disk, labcast and (optionally) Python, interleaved so that drift hits all alike. */
+function measure(dir: string, w: Workload, options: { raw: boolean; pythonFrames: number | null }): Measured {
+  const measured: Measured = { raw: [], labcast: [], python: [] };
+  for (let run = 0; run < RUNS; run++) {
+    const line: string[] = [];
+    if (options.raw) {
+      measured.raw.push(rawWriteMBps(join(dir, 'raw.bin'), bytesOf(w)));
+      line.push(`raw ${measured.raw.at(-1)!.toFixed(0)} MB/s`);
+    }
+    const recorded = recordOnce(dir, w, run);
+    measured.labcast.push(recorded);
+    line.push(`labcast ${recorded.mbps.toFixed(0)} MB/s ${recorded.fps.toFixed(0)} frames/s`);
+    if (options.pythonFrames !== null) {
+      const python = pythonOnce(dir, w, options.pythonFrames, run);
+      measured.python.push(python);
+      line.push(`python ${python.mbps.toFixed(0)} MB/s ${python.fps.toFixed(0)} frames/s`);
+    }
+    process.stderr.write(`${w.name} run ${run + 1}/${RUNS}: ${line.join(', ')}\n`);
+  }
+  return measured;
+}
+
+const medianOf = (runs: Recorded[], pick: (r: Recorded) => number): number => median(runs.map(pick));
+const lostIn = (runs: Recorded[]): number => runs.reduce((n, r) => n + r.summary.framesLost, 0);
+
+/** Saver CPU seconds per GB written, when the saver reports its CPU time. */
+function saverCpuPerGB(runs: Recorded[]): string {
+  const perGB = runs.filter((r) => r.summary.saverCpuS !== undefined).map((r) => r.summary.saverCpuS! / (r.summary.bytesWritten / 1e9));
+  return perGB.length === 0 ? 'not reported' : `${median(perGB).toFixed(2)} s/GB`;
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), '.bench-'));
   try {
-    const raw: number[] = [];
-    const e2e: number[] = [];
-    const wall: number[] = [];
-    const python: number[] = [];
-    let lost = 0;
-    let pythonLost = 0;
-    for (let run = 0; run < RUNS; run++) {
-      raw.push(rawWriteMBps(join(dir, 'raw.bin'), FRAMES * FRAME_BYTES));
-      const recorded = recordOnce(dir, run);
-      if (recorded.summary.framesWritten !== FRAMES) throw new Error(`run ${run}: ${recorded.summary.framesWritten} of ${FRAMES} frames written`);
-      lost += recorded.summary.framesLost;
-      e2e.push(recorded.mbps);
-      wall.push(recorded.wallMBps);
-      const baseline = pythonOnce(dir, run);
-      python.push(baseline.mbps);
-      pythonLost += FRAMES - baseline.frames;
-      process.stderr.write(
-        `run ${run + 1}/${RUNS}: raw ${raw[run]!.toFixed(0)} MB/s, labcast ${recorded.mbps.toFixed(0)} MB/s, python ${baseline.mbps.toFixed(0)} MB/s\n`,
-      );
-    }
-    const rawMedian = median(raw);
-    const e2eMedian = median(e2e);
+    const mega = measure(dir, MEGAPIXEL, { raw: true, pythonFrames: MEGAPIXEL.frames });
+    const small = measure(dir, SMALL, { raw: false, pythonFrames: PYTHON_SMALL_FRAMES });
+    const large = measure(dir, LARGE, { raw: true, pythonFrames: null });
+    const megaMBps = medianOf(mega.labcast, (r) => r.mbps);
+    const megaRaw = median(mega.raw);
+    const megaPython = median(mega.python.map((p) => p.mbps));
+    const smallFps = medianOf(small.labcast, (r) => r.fps);
+    const smallPython = median(small.python.map((p) => p.fps));
+    const largeMBps = medianOf(large.labcast, (r) => r.mbps);
+    const largeRaw = median(large.raw);
     const analysis = benchAnalysis();
     process.stderr.write(`web live view: ${WEB_BENCH.durationS} s in headless Chromium...\n`);
     const web = await measureWebLatency();
     const rows: [string, string][] = [
-      ['workload', `${FRAMES} frames ${WIDTH}x${HEIGHT} uint16 (${((FRAMES * FRAME_BYTES) / 1e6).toFixed(0)} MB), sim camera fps 0, gradient`],
-      ['raw disk (2 MiB writes + fsync)', `${rawMedian.toFixed(0)} MB/s`],
-      ['labcast camera -> ZMQ -> HDF5 (closed, fsync)', `${e2eMedian.toFixed(0)} MB/s`],
-      ['  ratio to raw disk', `${((e2eMedian / rawMedian) * 100).toFixed(0)} %`],
-      ['  incl. process start-up (whole command)', `${median(wall).toFixed(0)} MB/s`],
-      ['frames lost', String(lost)],
-      ['python pyzmq PUB/SUB + h5py (closed, fsync)', `${median(python).toFixed(0)} MB/s, ${pythonLost} frames lost`],
-      ['  labcast / python', `${(e2eMedian / median(python)).toFixed(2)}x`],
+      ['HDF5 writer', mega.labcast[0]?.summary.writer ?? 'not reported'],
+      [`${MEGAPIXEL.name} uint16, ${MEGAPIXEL.frames} frames (${(bytesOf(MEGAPIXEL) / 1e6).toFixed(0)} MB)`, 'sim camera fps 0, gradient'],
+      ['  raw disk (2 MiB writes + fsync)', `${megaRaw.toFixed(0)} MB/s`],
+      ['  labcast camera -> ZMQ -> HDF5 (closed, fsync)', `${megaMBps.toFixed(0)} MB/s`],
+      ['  ratio to raw disk (goal >= 80 %)', `${((megaMBps / megaRaw) * 100).toFixed(0)} %`],
+      ['  incl. process start-up (whole command)', `${medianOf(mega.labcast, (r) => r.wallMBps).toFixed(0)} MB/s`],
+      ['  python pyzmq PUB/SUB + h5py (closed, fsync)', `${megaPython.toFixed(0)} MB/s, ${mega.python.reduce((n, p) => n + p.lost, 0)} frames lost`],
+      ['  labcast / python (goal >= 2x)', `${(megaMBps / megaPython).toFixed(2)}x`],
+      ['  saver CPU per GB written', saverCpuPerGB(mega.labcast)],
+      [`${SMALL.name} uint16, ${SMALL.frames} frames`, ''],
+      ['  labcast end to end (goal >= 50000)', `${smallFps.toFixed(0)} frames/s (${medianOf(small.labcast, (r) => r.mbps).toFixed(0)} MB/s)`],
+      [`  python recipe (${PYTHON_SMALL_FRAMES} frames)`, `${smallPython.toFixed(0)} frames/s, ${small.python.reduce((n, p) => n + p.lost, 0)} frames lost`],
+      ['  labcast / python', `${(smallFps / smallPython).toFixed(2)}x`],
+      ['  saver CPU per GB written', saverCpuPerGB(small.labcast)],
+      [`${LARGE.name} uint16, ${LARGE.frames} frames (${(bytesOf(LARGE) / 1e6).toFixed(0)} MB)`, ''],
+      ['  raw disk (2 MiB writes + fsync)', `${largeRaw.toFixed(0)} MB/s`],
+      ['  labcast end to end', `${largeMBps.toFixed(0)} MB/s`],
+      ['  ratio to raw disk (goal >= 80 %)', `${((largeMBps / largeRaw) * 100).toFixed(0)} %`],
+      ['  saver CPU per GB written', saverCpuPerGB(large.labcast)],
+      ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + lostIn(small.labcast) + lostIn(large.labcast))],
       ['runs (median of)', String(RUNS)],
       ['analysis, 1024x1024 uint16, 50 particles, one core', `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`],
       ['web live view', `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, headless Chromium, drawn at ${web.displaySize}`],
@@ -118,7 +185,7 @@ async function main(): Promise<void> {
       ['  frames shown / published', `${web.shown} / ${web.published} in ${web.seconds.toFixed(1)} s`],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
-    process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`);
+    process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import { softwareInfo } from '../config/software.js';
 import type { Camera } from '../devices/camera.js';
 import type { AcquisitionCommand, AcquisitionEvent, SettingSpecPayload } from '../protocol/process-messages.js';
 import { LivePublisher } from '../transport/live-publisher.js';
+import { readServerKeyFiles } from '../transport/curve.js';
 import { LosslessSender } from '../transport/lossless-sender.js';
 import { errorPayload, ParentChannel, readInitArgument } from '../transport/parent-channel.js';
 import { Acquisition } from './acquisition.js';
@@ -28,6 +29,7 @@ const initSchema = z
     recordEndpoint: z.string().nullable(),
     bufferBytes: z.number().int().positive(),
     config: z.unknown(),
+    curve: z.object({ publicKeyFile: z.string(), secretKeyFile: z.string() }).strict().nullable().optional(),
   })
   .strict();
 
@@ -39,8 +41,10 @@ async function main(): Promise<void> {
   const camera = createCamera(init.camera);
   await camera.open();
   for (const [name, value] of Object.entries(init.settings)) await camera.setSetting(name, value);
-  const live = await LivePublisher.bind(init.dataEndpoint);
-  const lossless = init.recordEndpoint === null ? null : await LosslessSender.bind(init.recordEndpoint, init.bufferBytes);
+  // With CURVE keys, both endpoints are CURVE servers: only holders of the public key connect.
+  const curve = init.curve ? readServerKeyFiles(init.curve) : null;
+  const live = await LivePublisher.bind(init.dataEndpoint, undefined, curve);
+  const lossless = init.recordEndpoint === null ? null : await LosslessSender.bind(init.recordEndpoint, init.bufferBytes, curve);
   const acquisition = new Acquisition({
     camera,
     live,
@@ -80,10 +84,16 @@ async function main(): Promise<void> {
       case 'start-run':
         try {
           acquisition
-            .start({ runId: command.runId, frames: command.frames, durationS: command.durationS, save: command.save })
+            .start({
+              runId: command.runId,
+              frames: command.frames,
+              durationS: command.durationS,
+              save: command.save,
+              ...(command.saverWaitMs === undefined ? {} : { saverWaitMs: command.saverWaitMs }),
+              onStarted: () => channel.send({ type: 'run-started', runId: command.runId }),
+            })
             .then((end) => channel.send({ type: 'run-ended', end }))
             .catch((error: unknown) => channel.send({ type: 'error', error: errorPayload(error) }));
-          channel.send({ type: 'run-started', runId: command.runId });
         } catch (error) {
           channel.send({ type: 'error', error: errorPayload(error) });
         }

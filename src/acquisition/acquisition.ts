@@ -18,6 +18,10 @@ export interface RunRequest {
   readonly durationS: number | null;
   /** Whether frames go to the saver (lossless path) as well as to viewers. */
   readonly save: boolean;
+  /** How long a saving run waits for its saver to connect (default SAVER_CONNECT_TIMEOUT_MS). */
+  readonly saverWaitMs?: number;
+  /** Called when the run is under way: for a saving run, once its saver is connected. */
+  readonly onStarted?: () => void;
 }
 
 /** How long a saving run waits for its saver to connect. */
@@ -39,6 +43,8 @@ export interface RunProgress {
   readonly published: number;
   readonly liveSkipped: number;
   readonly queuedBytes: number;
+  /** Savers connected to the record endpoint. */
+  readonly savers: number;
 }
 
 export interface AcquisitionOptions {
@@ -112,7 +118,8 @@ export class Acquisition {
     if (request.save && lossless === null) {
       throw new LabcastError('CAMERA_STATE', 'this acquisition process has no record endpoint, so it cannot save');
     }
-    if (lossless !== null) await lossless.waitForPeers(1, SAVER_CONNECT_TIMEOUT_MS);
+    if (lossless !== null) await lossless.waitForPeers(1, request.saverWaitMs ?? SAVER_CONNECT_TIMEOUT_MS);
+    request.onStarted?.();
     const format = camera.frameFormat();
     const start: RunStart = {
       protocol: PROTOCOL_VERSION,
@@ -154,6 +161,7 @@ export class Acquisition {
             wall_ts_ns: epochNowNs(),
             shape: [...frame.shape],
             dtype: frame.dtype,
+            ...(frame.truth === undefined ? {} : { truth: frame.truth }),
           },
           frame.pixels,
         );
@@ -211,6 +219,7 @@ export class Acquisition {
       published: shown.published,
       liveSkipped: shown.skipped,
       queuedBytes: this.options.lossless?.stats.queuedBytes ?? 0,
+      savers: this.options.lossless?.stats.peers ?? 0,
     });
   }
 }

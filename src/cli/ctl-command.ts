@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import {
   parseControlResult,
+  type AnalysisInfo,
   type ControlRequest,
   type ExperimentStatus,
   type ProcessInfo,
@@ -14,8 +15,9 @@ import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
 import { StatusSubscriber } from '../transport/status-channel.js';
 import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { serverKeyFlag } from './keys-command.js';
 
-export const CTL_USAGE = `usage: labcast ctl [--control ENDPOINT] [--json] [--timeout S] COMMAND [args]
+export const CTL_USAGE = `usage: labcast ctl [--control ENDPOINT] [--server-key FILE] [--json] [--timeout S] COMMAND [args]
 
 Sends one command to a running \`labcast serve\` and prints its reply.
 
@@ -33,6 +35,8 @@ commands
   set NAME VALUE                change a camera setting (its range is checked)
   subscribers                   the processes labcast serve runs
   subscriber start|stop NAME    start or stop one of them (saver)
+  analysis start|stop NAME      start or stop an analysis process (stats, localize, or one of the config)
+  analysis list                 every analysis: state, pid, frames analysed and skipped, results/s
   reset                         from error back to idle
   shutdown                      stop everything cleanly and end labcast serve
   watch [--status ENDPOINT]     print the status at every change, until Ctrl-C
@@ -40,6 +44,8 @@ commands
 options
   --control ENDPOINT   control endpoint of labcast serve (default ${DEFAULT_ENDPOINTS.control})
   --status ENDPOINT    status endpoint, for watch (default ${DEFAULT_ENDPOINTS.status})
+  --server-key FILE    the public key of a labcast serve that uses ZeroMQ CURVE (its
+                       security.server_public_key_file, made by labcast keys)
   --json               print the result as JSON (watch: one status per line)
   --timeout S          seconds to wait for the reply (default 10; 60 for stop, save and
                        subscriber, which may drain a recording); a missing server is
@@ -51,6 +57,7 @@ exit codes: 0 ok, 1 failed or no server, 2 bad input or a request labcast serve 
 const FLAGS: FlagSpec = {
   control: { type: 'string' },
   status: { type: 'string' },
+  'server-key': { type: 'string' },
   json: { type: 'boolean' },
   timeout: { type: 'string' },
   frames: { type: 'string' },
@@ -68,6 +75,8 @@ interface CommandShape {
   readonly args: readonly string[];
   /** Flags of this command only (the global ones work with every command). */
   readonly flags?: readonly string[];
+  /** Arguments after `args` that may be left out: ['NAME']. */
+  readonly optional?: readonly string[];
 }
 
 /** A command that is one request: what it sends and how it shows the result. */
@@ -160,6 +169,22 @@ const COMMANDS: Record<string, CtlCommand> = {
     }),
     show: showStatus('subscriber'),
   },
+  analysis: {
+    args: ['start|stop|list'],
+    optional: ['NAME'],
+    draining: true,
+    request: ([action, name]) => {
+      const checked = oneOf('analysis', 'start|stop|list', action!, ['start', 'stop', 'list'] as const);
+      if (checked !== 'list' && name === undefined) {
+        throw new LabcastError('BAD_ARGUMENT', `missing NAME (labcast ctl analysis ${checked} NAME; labcast ctl analysis list shows the names)`, 'NAME');
+      }
+      if (checked === 'list' && name !== undefined) {
+        throw new LabcastError('BAD_ARGUMENT', `unexpected argument ${JSON.stringify(name)} (labcast ctl analysis list)`);
+      }
+      return name === undefined ? { cmd: 'analysis', action: checked } : { cmd: 'analysis', action: checked, name };
+    },
+    show: (result) => formatAnalyses(parseControlResult('analysis', result)),
+  },
   reset: { args: [], request: () => ({ cmd: 'reset' }), show: showStatus('reset') },
   shutdown: {
     args: [],
@@ -194,17 +219,18 @@ export async function ctlCommand(argv: string[]): Promise<number> {
     }
     commandName = name;
     checkCommandFlags(name, shape, values);
-    checkArity(name, shape.args, args);
+    checkArity(name, shape.args, args, shape.optional ?? []);
     const command = COMMANDS[name];
     const control = checkEndpoint(stringFlag(values, 'control') ?? DEFAULT_ENDPOINTS.control, '--control');
     const timeoutS =
       numberFlag(values, 'timeout', { min: 0.1, max: 86_400 }) ?? (command?.draining ? DRAINING_TIMEOUT_S : DEFAULT_TIMEOUT_S);
     const json = booleanFlag(values, 'json');
-    const client = ControlClient.connect(control, { timeoutMs: timeoutS * 1000 });
+    const serverKey = serverKeyFlag(values);
+    const client = ControlClient.connect(control, { timeoutMs: timeoutS * 1000, serverKey });
     try {
       if (command === undefined) {
         const statusEndpoint = checkEndpoint(stringFlag(values, 'status') ?? DEFAULT_ENDPOINTS.status, '--status');
-        return await watch(client, statusEndpoint, json);
+        return await watch(client, StatusSubscriber.connect(statusEndpoint, serverKey), json);
       }
       const request = command.request(args, values);
       const result = await client.request(request);
@@ -252,14 +278,14 @@ function checkCommandFlags(name: string, shape: CommandShape, values: FlagValues
   }
 }
 
-function checkArity(name: string, expected: readonly string[], args: readonly string[]): void {
-  const usage = `labcast ctl ${[name, ...expected].join(' ')}`;
+function checkArity(name: string, expected: readonly string[], args: readonly string[], optional: readonly string[] = []): void {
+  const usage = `labcast ctl ${[name, ...expected, ...optional.map((arg) => `[${arg}]`)].join(' ')}`;
   if (args.length < expected.length) {
     const missing = expected[args.length]!;
     throw new LabcastError('BAD_ARGUMENT', `missing ${missing} (${usage})`, missing);
   }
-  if (args.length > expected.length) {
-    throw new LabcastError('BAD_ARGUMENT', `unexpected argument ${JSON.stringify(args[expected.length])} (${usage})`);
+  if (args.length > expected.length + optional.length) {
+    throw new LabcastError('BAD_ARGUMENT', `unexpected argument ${JSON.stringify(args[expected.length + optional.length])} (${usage})`);
   }
 }
 
@@ -279,9 +305,8 @@ function numberArgument(command: string, label: string, given: string): number {
 // ---- watch ----
 
 /** The current status, then every one published, until Ctrl-C. */
-async function watch(client: ControlClient, statusEndpoint: string, json: boolean): Promise<number> {
-  // Subscribe first, so that no change between the two is missed.
-  const statuses = StatusSubscriber.connect(statusEndpoint);
+async function watch(client: ControlClient, statuses: StatusSubscriber, json: boolean): Promise<number> {
+  // Subscribed first (by the caller), so that no change between the two is missed.
   const stop = (): void => statuses.close();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -325,6 +350,7 @@ export function formatStatus(status: ExperimentStatus): string {
     ['settings', camera === null ? 'none' : formatSettingValues(camera.settings)],
     ['last recording', status.last_recording === null ? 'none' : formatRecordingInfo(status.last_recording)],
     ['processes', status.processes.length === 0 ? 'none' : status.processes.map(formatProcess).join(', ')],
+    ['analyses', formatAnalysisSummary(status.analyses ?? [])],
     ['endpoints', `control ${status.endpoints.control}, status ${status.endpoints.status}, data ${status.endpoints.data}`],
   ];
   return alignedRows(rows);
@@ -362,7 +388,42 @@ function formatSnap(info: RecordingInfo): string {
 }
 
 function formatProcess(info: ProcessInfo): string {
-  return `${info.role} (${info.pid === null ? 'no pid' : `pid ${info.pid}`}, ${info.running ? 'running' : 'not running'})`;
+  // A process serve did not start (a remote saver) has no pid here; its title says where it is.
+  const which = info.pid !== null ? `pid ${info.pid}` : info.title.startsWith('labcast-') ? 'no pid' : info.title;
+  return `${info.role} (${which}, ${info.running ? 'running' : 'not running'})`;
+}
+
+/** For `status`: the running (or failed) analyses on one line. */
+function formatAnalysisSummary(analyses: readonly AnalysisInfo[]): string {
+  const shown = analyses.filter((a) => a.state !== 'stopped');
+  if (shown.length === 0) return analyses.length === 0 ? 'none' : `none running (${analyses.map((a) => a.name).join(', ')} available)`;
+  return shown
+    .map((a) =>
+      a.state === 'failed'
+        ? `${a.name} failed: ${a.error ?? 'unknown error'}`
+        : `${a.name} ${a.state} (pid ${a.pid ?? '-'}, ${a.frames_analysed} analysed, ${a.frames_skipped} skipped, ${a.results_per_s.toFixed(1)} results/s)`,
+    )
+    .join('; ');
+}
+
+function formatAnalyses(analyses: readonly AnalysisInfo[]): string {
+  if (analyses.length === 0) return 'no analyses\n';
+  const rows = table(
+    ['analysis', 'kind', 'state', 'pid', 'analysed', 'skipped', 'results/s', 'ms/frame', 'topic'],
+    analyses.map((a) => [
+      a.name,
+      a.kind,
+      a.state,
+      a.pid === null ? '-' : String(a.pid),
+      String(a.frames_analysed),
+      String(a.frames_skipped),
+      a.results_per_s.toFixed(1),
+      a.analysis_ms.toFixed(2),
+      a.topic,
+    ]),
+  );
+  const errors = analyses.filter((a) => a.error !== null).map((a) => `${a.name}: ${a.error}\n`);
+  return rows + errors.join('');
 }
 
 function formatProcesses(processes: readonly ProcessInfo[]): string {

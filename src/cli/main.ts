@@ -1,11 +1,14 @@
 #!/usr/bin/env node
+import { selectFrameWriter } from '../storage/select-writer.js';
 import { softwareInfo } from '../config/software.js';
 import { isLabcastError } from '../protocol/errors.js';
 import { CAMERAS_USAGE, camerasCommand } from './cameras-command.js';
 import { CTL_USAGE, ctlCommand } from './ctl-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { INSPECT_USAGE, inspectCommand } from './inspect-command.js';
+import { KEYS_USAGE, keysCommand } from './keys-command.js';
 import { RECORD_USAGE, recordCommand } from './record-command.js';
+import { SAVE_USAGE, saveCommand } from './save-command.js';
 import { SERVE_USAGE, serveCommand } from './serve-command.js';
 
 const USAGE = `usage: labcast <command> [options]
@@ -16,6 +19,8 @@ commands
   inspect    show what a labcast HDF5 file holds
   cameras    list the cameras: the simulator and every /dev/video* with its formats
   ctl        send a command to a running labcast serve (status, live, record, stop, set, watch, ...)
+  save       a saver on its own, for serve's record endpoint (saver.mode: remote), e.g. on another machine
+  keys       make a ZeroMQ CURVE key pair for serve's endpoints (needed to bind them beyond loopback)
   help       show this help, or help for a command (labcast help record)
   version    print the labcast version
 
@@ -28,6 +33,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   ctl: ctlCommand,
   serve: serveCommand,
   cameras: camerasCommand,
+  save: saveCommand,
+  keys: keysCommand,
 };
 
 const HELP: Record<string, string> = {
@@ -36,6 +43,8 @@ const HELP: Record<string, string> = {
   ctl: CTL_USAGE,
   serve: SERVE_USAGE,
   cameras: CAMERAS_USAGE,
+  save: SAVE_USAGE,
+  keys: KEYS_USAGE,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -46,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (command === 'version' || command === '--version') {
-    process.stdout.write(`labcast ${softwareInfo().version}\n`);
+    process.stdout.write(`labcast ${softwareInfo().version}\n${hdf5WriterLine()}\n`);
     return EXIT.ok;
   }
   const run = COMMANDS[command];
@@ -67,3 +76,15 @@ main(process.argv.slice(2)).then(
     process.exitCode = exitCodeFor(error);
   },
 );
+
+/** Which HDF5 writer recordings use here, and why not the native one when it is not. */
+function hdf5WriterLine(): string {
+  try {
+    const choice = selectFrameWriter();
+    return choice.fallbackReason === null
+      ? `hdf5 writer: ${choice.backend}`
+      : `hdf5 writer: ${choice.backend} (native not available: ${choice.fallbackReason})`;
+  } catch (error) {
+    return `hdf5 writer: ${(error as Error).message}`;
+  }
+}

@@ -244,6 +244,18 @@ export function formatRecordingResult(r: RecordingResult): string {
     `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB)`,
     `  run             ${r.runId}  (${r.endReason})`,
   ];
+  if (r.writer !== undefined || r.saverCpuS !== undefined) {
+    const cpu = r.saverCpuS === undefined ? '' : `saver CPU ${r.saverCpuS.toFixed(2)} s`;
+    lines.push(`  writer          ${[r.writer, cpu].filter((part) => part !== undefined && part !== '').join(', ')}`);
+  }
+  if (r.analysisResults !== undefined) {
+    const stored = Object.entries(r.analysisResults.stored).map(([name, n]) => `${name} ${n}`).join(', ') || 'none';
+    const problems = [
+      r.analysisResults.malformed > 0 ? `${r.analysisResults.malformed} malformed` : '',
+      r.analysisResults.writeErrors > 0 ? `${r.analysisResults.writeErrors} not written: ${r.analysisResults.lastError ?? ''}` : '',
+    ].filter((part) => part !== '');
+    lines.push(`  analysis        results stored: ${stored}${problems.length > 0 ? ` (${problems.join('; ')})` : ''}`);
+  }
   if (r.error !== null) lines.push(`  error           ${r.error}`);
   return `${lines.join('\n')}\n`;
 }

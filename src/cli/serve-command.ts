@@ -1,7 +1,11 @@
 import { loadConfig } from '../config/load-config.js';
 import { LabcastError } from '../protocol/errors.js';
 import { ExperimentController } from '../experiment/controller.js';
+import { ResultsProxy } from '../experiment/analysis-results-proxy.js';
+import { curveKeyFiles } from '../experiment/recording.js';
 import { ControlServer } from '../transport/control-server.js';
+import { readServerKeyFiles } from '../transport/curve.js';
+import { webAccessToken } from '../web/origin.js';
 import { StatusPublisher } from '../transport/status-channel.js';
 import { startWebServer, type RunningWebServer } from '../web/server.js';
 import { booleanFlag, parseFlags, stringFlag } from './args.js';
@@ -24,6 +28,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const config = loadConfig(stringFlag(values, 'config'));
   process.title = 'labcast-serve';
+  // CURVE keys (security.*): every endpoint serve binds is a CURVE server, its own clients CURVE clients.
+  const curveFiles = curveKeyFiles(config.security);
+  const curve =
+    curveFiles === null
+      ? null
+      : readServerKeyFiles(curveFiles, { publicKey: 'security.server_public_key_file', secretKey: 'security.server_secret_key_file' });
+  // Off loopback the web UI asks for an access token (web.token_file, or one made now).
+  const access = webAccessToken(config.web);
 
   // Bind the control endpoint first: a second serve fails here, before it
   // opens a camera that the first one owns.
@@ -31,18 +43,28 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const server = await ControlServer.bind(config.endpoints.control, (request) => {
     if (controller === null) throw new LabcastError('CAMERA_STATE', 'labcast serve is still starting; try again in a moment');
     return controller.handle(request);
-  });
+  }, curve);
   let statusPublisher: StatusPublisher | null = null;
+  let results: ResultsProxy | null = null;
   try {
-    statusPublisher = await StatusPublisher.bind(config.endpoints.status);
+    statusPublisher = await StatusPublisher.bind(config.endpoints.status, curve);
+    // Analysis results: processes publish to results_in, subscribers read results (docs/protocol.md).
+    results = await ResultsProxy.bind(config.endpoints.results, config.endpoints.results_in, curve);
     const publisher = statusPublisher;
     controller = await ExperimentController.start(config, (status) => publisher.publish(status));
   } catch (error) {
+    await results?.close();
     statusPublisher?.close();
     await server.close();
     throw error;
   }
-  controller.setEndpoints({ control: server.endpoint, status: statusPublisher.endpoint });
+  const resultsProxy = results;
+  controller.setEndpoints({
+    control: server.endpoint,
+    status: statusPublisher.endpoint,
+    results: resultsProxy.results,
+    results_in: resultsProxy.resultsIn,
+  });
   const running = controller;
 
   // The web UI is one more view: it reaches the controller through the control
@@ -55,10 +77,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
       controlEndpoint: server.endpoint,
       statusEndpoint: statusPublisher.endpoint,
       dataEndpoint: () => running.status().endpoints.data,
+      resultsEndpoint: resultsProxy.results,
       dataDir: config.storage.data_dir,
+      serverKey: curve?.publicKey ?? null,
+      token: access.token,
     });
   } catch (error) {
     await running.shutdown();
+    await resultsProxy.close();
     statusPublisher.close();
     await server.close();
     throw error;
@@ -71,8 +97,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
       `  control  ${server.endpoint}    (labcast ctl status)`,
       `  data     ${status.endpoints.data}`,
       `  status   ${statusPublisher.endpoint}`,
-      `  files    ${config.storage.data_dir}`,
-      `  web      ${web.url}    (open in a browser)`,
+      `  results  ${resultsProxy.results}    (analysis results; publishers connect to ${resultsProxy.resultsIn})`,
+      config.saver.mode === 'remote'
+        ? `  files    written by a remote saver: labcast save --connect <this host's ${config.endpoints.record}> --out DIR (saver.mode remote)`
+        : `  files    ${config.storage.data_dir}`,
+      access.token === null
+        ? `  web      ${web.url}    (open in a browser)`
+        : access.generated
+          ? `  web      ${web.url}?token=${access.token}    (open in a browser; the token is asked for once, then kept in a cookie)`
+          : `  web      ${web.url}    (open in a browser with ?token=<the token in ${config.web.token_file}>)`,
+      ...(curve === null ? [] : [`  security ZeroMQ CURVE on data, control, record and status; clients need the public key ${curveFiles!.publicKeyFile} (--server-key)`]),
       'Ctrl-C stops everything cleanly.',
       '',
     ].join('\n'),
@@ -93,9 +127,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // Analyses marked autostart; one that fails is reported (and shown in the status), the rest carry on.
+  void running.analyses.autostart().then((failures) => {
+    for (const failure of failures) process.stderr.write(`labcast serve: ${failure.error}\n`);
+  });
+
   await stopped;
   await web.close();
   await running.shutdown();
+  await resultsProxy.close();
   statusPublisher.close();
   await server.close();
   process.off('SIGINT', onSignal);

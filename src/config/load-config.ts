@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z, type ZodIssue, type ZodTypeAny } from 'zod';
 import { LabcastError } from '../protocol/errors.js';
+import { isLoopbackEndpoint } from '../transport/curve.js';
 import { labcastConfigSchema, type LabcastConfig } from './schema.js';
 
 /**
@@ -74,8 +75,33 @@ function validate(value: unknown, source: string, baseDir: string, locate: Locat
   const result = labcastConfigSchema.safeParse(withEmptySectionsDropped(input));
   if (!result.success) throw configError(result.error.issues, input, source, locate);
   const config = result.data;
+  const unsecured = endpointsNeedingCurve(config);
+  if (unsecured.length > 0) throw configError(unsecured, input, source, locate);
   config.storage.data_dir = resolveDataDir(config.storage.data_dir, baseDir);
+  // Key and token files, like data_dir, are relative to the config file's folder.
+  const { security, web } = config;
+  if (security.server_public_key_file !== undefined) security.server_public_key_file = resolveDataDir(security.server_public_key_file, baseDir);
+  if (security.server_secret_key_file !== undefined) security.server_secret_key_file = resolveDataDir(security.server_secret_key_file, baseDir);
+  if (web.token_file !== undefined) web.token_file = resolveDataDir(web.token_file, baseDir);
   return deepFreeze(config);
+}
+
+/** Endpoints whose sockets serve binds and that ZeroMQ CURVE must guard. */
+const CURVE_GUARDED_ENDPOINTS = ['data', 'control', 'record', 'status', 'results', 'results_in'] as const;
+
+/**
+ * An endpoint other machines can reach (not 127.0.0.0/8, ::1, ipc://) lets
+ * anyone on the network take the frames or drive the camera, unless CURVE
+ * keys are configured: then only clients holding the server's public key get in.
+ */
+function endpointsNeedingCurve(config: z.output<typeof labcastConfigSchema>): ZodIssue[] {
+  if (config.security.server_secret_key_file !== undefined) return [];
+  return CURVE_GUARDED_ENDPOINTS.filter((name) => !isLoopbackEndpoint(config.endpoints[name])).map((name) => ({
+    code: z.ZodIssueCode.custom,
+    path: ['endpoints', name],
+    message:
+      'binds an address other machines can reach, which needs ZeroMQ CURVE keys: set security.server_public_key_file and security.server_secret_key_file (make them with `labcast keys --out DIR`), or bind a loopback address (tcp://127.0.0.1:PORT) or ipc://PATH',
+  }));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cameraSpecSchema } from '../devices/registry.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
+import { ANALYSIS_NAME_PATTERN, ANALYSIS_NAME_RULE } from '../protocol/analysis.js';
 
 /**
  * The whole `labcast serve` config: every section strict (an unknown key is an
@@ -87,6 +88,8 @@ const endpointsSchema = z
     control: endpointSchema.default(DEFAULT_ENDPOINTS.control).describe('control requests to the controller'),
     record: endpointSchema.default(DEFAULT_ENDPOINTS.record).describe('the lossless path to the saver'),
     status: endpointSchema.default(DEFAULT_ENDPOINTS.status).describe('status updates from the controller'),
+    results: endpointSchema.default(DEFAULT_ENDPOINTS.results).describe('analysis results, for subscribers (XPUB)'),
+    results_in: endpointSchema.default(DEFAULT_ENDPOINTS.results_in).describe('where analysis processes publish results (XSUB)'),
   })
   .strict()
   .superRefine((endpoints, ctx) => {
@@ -112,6 +115,11 @@ const webSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1').describe('address the web UI listens on'),
     port: z.number().int().min(0).max(65535).default(8080).describe('web UI port; 0 = any free port'),
+    token_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('file holding the access token of the web UI; without it, one is made at start when web.host is not loopback'),
   })
   .strict();
 
@@ -141,8 +149,93 @@ const saverSchema = z
       .max(1_000_000)
       .default(512)
       .describe('camera-side buffer on the lossless path before frames are dropped'),
+    mode: z
+      .enum(['local', 'remote'])
+      .default('local')
+      .describe('local: serve starts a saver process per recording; remote: a `labcast save` elsewhere saves'),
+    remote_timeout_s: z
+      .number()
+      .finite()
+      .min(0.1)
+      .max(3600)
+      .default(10)
+      .describe('remote mode: how long a recording waits for the remote saver to connect'),
   })
   .strict();
+
+/**
+ * ZeroMQ CURVE: with a key pair every socket serve binds is a CURVE server and
+ * every labcast client of it a CURVE client. Required (load-config.ts checks)
+ * when the data, control, record or status endpoint is not on loopback.
+ */
+const securitySchema = z
+  .object({
+    server_public_key_file: z.string().min(1).optional().describe('public key of this serve (labcast keys: NAME.key); clients are given it'),
+    server_secret_key_file: z.string().min(1).optional().describe('its secret key (NAME.key_secret, mode 0600)'),
+  })
+  .strict()
+  .superRefine((security, ctx) => {
+    const given = (security.server_public_key_file === undefined ? 0 : 1) + (security.server_secret_key_file === undefined ? 0 : 1);
+    if (given !== 1) return;
+    const missing = security.server_public_key_file === undefined ? 'server_public_key_file' : 'server_secret_key_file';
+    const other = missing === 'server_public_key_file' ? 'server_secret_key_file' : 'server_public_key_file';
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [missing], message: `is required with security.${other}: give both files of the key pair (labcast keys)` });
+  });
+
+// ---- analysis (docs/analysis.md) ----
+
+const analysisCommon = {
+  autostart: z.boolean().default(false).describe('start it when labcast serve starts'),
+};
+
+const statsAnalysisSchema = z
+  .object({
+    kind: z.literal('stats'),
+    ...analysisCommon,
+    options: z
+      .object({
+        bins: z.number().int().min(1).max(65536).default(256).describe('histogram bins'),
+        low: z.number().finite().optional().describe('histogram range start (default 0)'),
+        high: z.number().finite().optional().describe('histogram range end, exclusive (default the dtype maximum + 1)'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const localizeAnalysisSchema = z
+  .object({
+    kind: z.literal('localize'),
+    ...analysisCommon,
+    options: z
+      .object({
+        threshold: z.number().min(0).max(1000).default(5).describe('detection threshold in noise sigmas'),
+        neighbourhood: z.number().int().min(1).max(64).default(1).describe('local-maximum radius, px'),
+        window_radius: z.number().int().min(1).max(32).default(4).describe('fit window half-size, px'),
+        iterations: z.number().int().min(0).max(1000).default(20).describe('Levenberg–Marquardt iterations'),
+        min_separation: z.number().min(0).max(1000).default(1).describe('spots closer than this to a brighter one are dropped'),
+        max_spots: z.number().int().min(0).max(10_000_000).default(10_000).describe('most spots per frame'),
+        link_distance: z.number().min(0).max(1000).default(3).describe('link spots into tracks within this distance, px; 0 = no tracks'),
+        link_gap: z.number().int().min(0).max(1000).default(2).describe('analysed frames a track may miss and still continue'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const moduleAnalysisSchema = z
+  .object({
+    kind: z.literal('module'),
+    ...analysisCommon,
+    module: z.string().min(1).describe('path of the JavaScript module; relative to the working directory of labcast serve'),
+    options: z.record(z.unknown()).default({}).describe('passed to the module as its second argument'),
+  })
+  .strict();
+
+const analysisSchema = z.discriminatedUnion('kind', [statsAnalysisSchema, localizeAnalysisSchema, moduleAnalysisSchema]);
+
+/** Analyses by name: `analysis: {spots: {kind: localize}}`; `stats` and `localize` exist even when not listed. */
+const analysesSchema = z.record(z.string().regex(ANALYSIS_NAME_PATTERN, `must be ${ANALYSIS_NAME_RULE}`), analysisSchema);
 
 export const labcastConfigSchema = z
   .object({
@@ -152,6 +245,8 @@ export const labcastConfigSchema = z
     web: webSchema.default({}),
     storage: storageSchema.default({}),
     saver: saverSchema.default({}),
+    security: securitySchema.default({}),
+    analysis: analysesSchema.default({}).describe('analysis processes by name'),
   })
   .strict();
 
@@ -169,3 +264,5 @@ export type StorageConfig = LabcastConfig['storage'];
 export type EndpointsConfig = LabcastConfig['endpoints'];
 export type WebConfig = LabcastConfig['web'];
 export type SaverConfig = LabcastConfig['saver'];
+export type SecurityConfig = LabcastConfig['security'];
+export type AnalysisConfig = LabcastConfig['analysis'][string];

@@ -1,4 +1,5 @@
 import type { PixelDtype } from '../protocol/dtype.js';
+import type { FrameTruth } from '../protocol/messages.js';
 import type { SettingSpecPayload } from '../protocol/process-messages.js';
 
 /** One image from a camera. */
@@ -15,6 +16,8 @@ export interface Frame {
   readonly timestampNs: bigint;
   /** The camera's own counter, from 0 at the start of each stream (snaps count separately). */
   readonly cameraIndex: number;
+  /** What the frame really shows, when the camera knows (the simulator's `particles` pattern). */
+  readonly truth?: FrameTruth;
 }
 
 export type SettingValue = number;

@@ -19,6 +19,8 @@ export interface RunParameters {
   readonly frames: number | null;
   readonly durationS: number | null;
   readonly save: boolean;
+  /** How long a saving run waits for its saver to connect. */
+  readonly saverWaitMs?: number;
 }
 
 /**
@@ -71,6 +73,11 @@ export class AcquisitionHandle {
     const ended = this.child.waitFor('run-ended', (event) => event.end.run_id === run.runId);
     this.child.send({ type: 'start-run', ...run });
     return ended.then((event) => event.end);
+  }
+
+  /** Resolves once the run is under way (a saving run: its saver connected); rejects if it fails to start. */
+  runStarted(runId: string): Promise<void> {
+    return this.child.waitFor('run-started', (event) => event.runId === runId).then(() => undefined);
   }
 
   stopRun(): void {

@@ -1,3 +1,4 @@
+import { readPublicKeyFile } from '../transport/curve.js';
 import { randomUUID } from 'node:crypto';
 import type { LabcastConfig } from '../config/schema.js';
 import type {
@@ -11,12 +12,12 @@ import { frameByteLength } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type RunEnd } from '../protocol/messages.js';
 import type { SettingSpecPayload } from '../protocol/process-messages.js';
-import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-paths.js';
 import { AcquisitionHandle } from './acquisition-handle.js';
+import { AnalysisSupervisor, analysisDefinitions } from './analysis-supervisor.js';
 import type { ChildExit } from './child-process.js';
 import { CommandQueue } from './command-queue.js';
 import { RateMeter } from './rate-meter.js';
-import { Recording, type RecordingResult } from './recording.js';
+import { curveKeyFiles, plannedRecordingPath, Recording, type RecordingResult } from './recording.js';
 
 const MIB = 1024 * 1024;
 /** How often status is pushed while frames flow (state changes are pushed at once). */
@@ -36,6 +37,9 @@ type Activity =
 export interface ControllerEndpoints {
   readonly control: string;
   readonly status: string;
+  /** The analysis results endpoints serve binds (XPUB for subscribers, XSUB for publishers). */
+  readonly results?: string;
+  readonly results_in?: string;
 }
 
 /**
@@ -57,6 +61,8 @@ export class ExperimentController {
   private readonly shutdownListeners: (() => void)[] = [];
   private statusTimer: NodeJS.Timeout;
   private endpoints: ControllerEndpoints = { control: '', status: '' };
+  /** Analysis processes, started and stopped by name (analysis-supervisor.ts). */
+  readonly analyses: AnalysisSupervisor;
 
   private constructor(
     private readonly config: LabcastConfig,
@@ -64,6 +70,12 @@ export class ExperimentController {
     private readonly publish: (status: ExperimentStatus) => void,
   ) {
     this.watch(acquisition);
+    this.analyses = new AnalysisSupervisor(
+      analysisDefinitions(config.analysis),
+      () => ({ data: this.acquisition.ready.dataEndpoint, resultsIn: this.endpoints.results_in ?? null }),
+      () => this.publishStatus(),
+      serverPublicKey(config),
+    );
     this.statusTimer = setInterval(() => {
       if (this.activity.kind !== 'idle') this.publishStatus();
     }, STATUS_INTERVAL_MS);
@@ -108,6 +120,8 @@ export class ExperimentController {
         return this.queue.run(() => this.snap(request.path ?? null));
       case 'subscriber':
         return this.subscriber(request.action, request.name);
+      case 'analysis':
+        return this.analyses.handle(request.action, request.name);
       case 'reset':
         return this.queue.run(() => this.reset());
       case 'shutdown':
@@ -133,6 +147,7 @@ export class ExperimentController {
     this.stopActivity();
     await this.queue.run(() => this.stopAndWait());
     clearInterval(this.statusTimer);
+    await this.analyses.shutdown();
     await this.acquisition.shutdown();
   }
 
@@ -158,9 +173,12 @@ export class ExperimentController {
         data: this.acquisition.ready.dataEndpoint,
         control: this.endpoints.control,
         status: this.endpoints.status,
+        ...(this.endpoints.results === undefined ? {} : { results: this.endpoints.results }),
+        ...(this.endpoints.results_in === undefined ? {} : { results_in: this.endpoints.results_in }),
       },
       last_recording: this.lastRecording,
       processes: this.processes(),
+      analyses: this.analyses.infos(),
     };
   }
 
@@ -205,8 +223,9 @@ export class ExperimentController {
     ];
     if (this.activity.kind === 'recording') {
       const recording = this.activity.recording;
-      list.push({ role: 'saver', title: 'labcast-saver', pid: recording.saverPid ?? null, running: recording.saverRunning });
+      list.push({ role: 'saver', title: recording.saverTitle, pid: recording.saverPid ?? null, running: recording.saverRunning });
     }
+    list.push(...this.analyses.processes());
     return list;
   }
 
@@ -309,10 +328,7 @@ export class ExperimentController {
   }): Promise<Extract<Activity, { kind: 'recording' }>> {
     const runId = randomUUID();
     // Decide the file before touching the stream, so a bad name changes nothing.
-    const outPath =
-      request.path === null
-        ? nextRecordingPath(this.config.storage, runId, new Date())
-        : resolveRequestedPath(this.config.storage, request.path);
+    const outPath = plannedRecordingPath(this.config, runId, request.path);
     if (this.activity.kind === 'live') {
       const live = this.activity;
       this.acquisition.stopRun();
@@ -330,6 +346,9 @@ export class ExperimentController {
           outPath,
           overwrite: this.config.storage.overwrite,
           flushIntervalMs: this.config.saver.flush_interval_ms,
+          saver: this.config.saver,
+          security: this.config.security,
+          resultsEndpoint: this.endpoints.results ?? null,
         },
         (progress) => {
           this.frames.saved = progress.framesWritten;
@@ -439,6 +458,12 @@ export class ExperimentController {
   }
 }
 
+/** The public key of serve's CURVE keys (security.*), which its own clients need; null without keys. */
+function serverPublicKey(config: LabcastConfig): string | null {
+  const files = curveKeyFiles(config.security);
+  return files === null ? null : readPublicKeyFile(files.publicKeyFile, 'security.server_public_key_file');
+}
+
 function startAcquisition(config: LabcastConfig): Promise<AcquisitionHandle> {
   return AcquisitionHandle.start({
     camera: config.camera,
@@ -447,6 +472,7 @@ function startAcquisition(config: LabcastConfig): Promise<AcquisitionHandle> {
     recordEndpoint: config.endpoints.record,
     bufferBytes: Math.round(config.saver.buffer_mb * MIB),
     config,
+    curve: curveKeyFiles(config.security),
   });
 }
 

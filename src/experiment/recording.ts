@@ -1,7 +1,11 @@
+import type { LabcastConfig, SaverConfig, SecurityConfig } from '../config/schema.js';
 import { frameByteLength } from '../protocol/dtype.js';
+import { isLabcastError, LabcastError } from '../protocol/errors.js';
 import type { RunEnd, RunEndReason } from '../protocol/messages.js';
-import type { SavedFileSummary, SaverCommand, SaverEvent, SaverInit } from '../protocol/process-messages.js';
+import type { SavedFileSummary, SavedResultsPayload, SaverCommand, SaverEvent, SaverInit } from '../protocol/process-messages.js';
 import { inspectRecording } from '../storage/file-inspector.js';
+import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-paths.js';
+import { readPublicKeyFile } from '../transport/curve.js';
 import type { AcquisitionHandle } from './acquisition-handle.js';
 import { LabcastChild } from './child-process.js';
 
@@ -16,6 +20,15 @@ export interface RecordingParameters {
   readonly outPath: string;
   readonly overwrite: boolean;
   readonly flushIntervalMs: number;
+  /**
+   * serve's saver section. With mode `remote` a `labcast save` elsewhere takes
+   * the frames and no saver process is started here. Absent: a local saver.
+   */
+  readonly saver?: Pick<SaverConfig, 'mode' | 'remote_timeout_s'>;
+  /** serve's security section: with CURVE keys the local saver connects as a CURVE client. */
+  readonly security?: SecurityConfig;
+  /** serve's analysis results endpoint: the local saver stores the run's results in the file. Absent/null: none. */
+  readonly resultsEndpoint?: string | null;
 }
 
 export interface RecordingProgress {
@@ -40,18 +53,80 @@ export interface RecordingResult {
   readonly endReason: RunEndReason | 'unknown';
   /** Why the run failed, if it did (a process died, the disk filled...). */
   readonly error: string | null;
+  /** The saver's CPU time (user + system) for the run, s; absent if it never reported (died, remote). */
+  readonly saverCpuS?: number;
+  /** The HDF5 writer that wrote the file (its /entry@hdf5_writer); absent if the saver never reported. */
+  readonly writer?: string;
+  /** What the saver did with analysis results; absent when it did not subscribe (labcast record, remote). */
+  readonly analysisResults?: SavedResultsPayload;
 }
 
 type SaverChild = LabcastChild<SaverCommand, SaverEvent>;
 type FileClosed = Extract<SaverEvent, { type: 'file-closed' }>;
 
 /**
- * One run saved to one file: a saver process of its own, a saving run on an
- * already running acquisition, and an account of every frame at the end.
- * Whichever process fails, the other is wound down so that the file is
- * closed with what arrived and the result says what happened.
+ * Where a recording goes: a file in the data directory (the next numbered
+ * one, or the path asked for, checked), or with saver.mode remote a label
+ * naming the record endpoint: the remote saver names its files itself.
  */
-export class Recording {
+export function plannedRecordingPath(config: LabcastConfig, runId: string, requested: string | null): string {
+  if (config.saver.mode === 'remote') {
+    if (requested !== null) {
+      throw new LabcastError(
+        'BAD_ARGUMENT',
+        `saver.mode is remote: the remote saver (labcast save --out DIR) names the files, so a recording cannot be given a path (${JSON.stringify(requested)}); leave it out`,
+        'path',
+      );
+    }
+    return `${REMOTE_LABEL} ${config.endpoints.record}`;
+  }
+  return requested === null ? nextRecordingPath(config.storage, runId, new Date()) : resolveRequestedPath(config.storage, requested);
+}
+
+const REMOTE_LABEL = 'remote saver on';
+
+/** The acquisition process's CURVE key files, or null when no keys are configured (plain ZeroMQ). */
+export function curveKeyFiles(security: SecurityConfig): { publicKeyFile: string; secretKeyFile: string } | null {
+  const { server_public_key_file: publicKeyFile, server_secret_key_file: secretKeyFile } = security;
+  return publicKeyFile === undefined || secretKeyFile === undefined ? null : { publicKeyFile, secretKeyFile };
+}
+
+/**
+ * One run saved to one file, with an account of every frame at the end.
+ * `Recording.start` picks how: a saver process of its own (LocalRecording),
+ * or a `labcast save` connected from elsewhere (RemoteRecording).
+ */
+export abstract class Recording {
+  abstract readonly parameters: RecordingParameters;
+  abstract readonly result: Promise<RecordingResult>;
+  abstract get progress(): RecordingProgress;
+  abstract get saverPid(): number | undefined;
+  abstract get saverRunning(): boolean;
+  /** Who saves, for the status: the saver process, or the remote saver and its endpoint. */
+  abstract get saverTitle(): string;
+  /** Ends the run; everything acquired is drained to the saver first. */
+  abstract stop(): void;
+  /** Gives up on the drain: the file is closed with what has arrived. */
+  abstract abandon(): void;
+
+  /** Starts the saving side, then the run; rejects (nothing recorded) if no saver can take the frames. */
+  static start(
+    acquisition: AcquisitionHandle,
+    parameters: RecordingParameters,
+    onProgress: (progress: RecordingProgress) => void,
+  ): Promise<Recording> {
+    return parameters.saver?.mode === 'remote'
+      ? RemoteRecording.start(acquisition, parameters, onProgress)
+      : LocalRecording.start(acquisition, parameters, onProgress);
+  }
+}
+
+/**
+ * A saver process of its own, a saving run on an already running
+ * acquisition. Whichever process fails, the other is wound down so that the
+ * file is closed with what arrived and the result says what happened.
+ */
+class LocalRecording extends Recording {
   private readonly counts = { acquired: 0, dropped: 0, framesWritten: 0, bytesWritten: 0 };
   private readonly startedAt = performance.now();
   readonly result: Promise<RecordingResult>;
@@ -62,6 +137,7 @@ export class Recording {
     readonly parameters: RecordingParameters,
     onProgress: (progress: RecordingProgress) => void,
   ) {
+    super();
     const report = (): void => onProgress(this.progress);
     const stopWatchingAcquisition = acquisition.onProgress((event) => {
       this.counts.acquired = event.acquired;
@@ -85,17 +161,20 @@ export class Recording {
   }
 
   /** Starts the saver, then the run; rejects (nothing recorded) if the saver cannot start. */
-  static async start(
+  static override async start(
     acquisition: AcquisitionHandle,
     parameters: RecordingParameters,
     onProgress: (progress: RecordingProgress) => void,
   ): Promise<Recording> {
     if (acquisition.ready.recordEndpoint === null) throw new Error('the acquisition process has no record endpoint');
+    const publicKeyFile = parameters.security?.server_public_key_file;
     const init: SaverInit = {
       endpoint: acquisition.ready.recordEndpoint,
       outPath: parameters.outPath,
       overwrite: parameters.overwrite,
       flushIntervalMs: parameters.flushIntervalMs,
+      serverKey: publicKeyFile === undefined ? null : readPublicKeyFile(publicKeyFile, 'security.server_public_key_file'),
+      resultsEndpoint: parameters.resultsEndpoint ?? null,
     };
     const saver = LabcastChild.start<SaverCommand, SaverEvent>('saver', SAVER_SCRIPT, init);
     try {
@@ -104,7 +183,7 @@ export class Recording {
       await saver.shutdown({ type: 'shutdown' }, SAVER_EXIT_GRACE_MS);
       throw error;
     }
-    return new Recording(acquisition, saver, parameters, onProgress);
+    return new LocalRecording(acquisition, saver, parameters, onProgress);
   }
 
   get progress(): RecordingProgress {
@@ -117,6 +196,10 @@ export class Recording {
 
   get saverRunning(): boolean {
     return !this.saver.hasExited;
+  }
+
+  get saverTitle(): string {
+    return 'labcast-saver';
   }
 
   /** Ends the run; everything acquired is drained into the file first. */
@@ -210,6 +293,170 @@ export class Recording {
       durationS,
       endReason: runEnd?.reason ?? 'unknown',
       error: errors.length > 0 ? [...new Set(errors)].join('; ') : null,
+      ...(saved?.saverCpuS === undefined ? {} : { saverCpuS: saved.saverCpuS }),
+      ...(saved?.writer === undefined ? {} : { writer: saved.writer }),
+      ...(saved?.results === undefined ? {} : { analysisResults: saved.results }),
     };
   }
+}
+
+/**
+ * saver.mode remote: a `labcast save` on another machine (or anywhere) is
+ * connected to the record endpoint and writes the file there. Nothing is
+ * started here; the run waits up to saver.remote_timeout_s for that saver,
+ * and the account comes from the acquisition's side: frames handed to the
+ * remote saver, and every drop counted at the acquisition's buffer. The
+ * remote saver's own summary (and its file) holds the frames it wrote.
+ */
+class RemoteRecording extends Recording {
+  private readonly counts = { acquired: 0, dropped: 0, queuedBytes: 0 };
+  private readonly startedAt = performance.now();
+  private readonly frameBytes: number;
+  private savers = 1;
+  private saversGoneSince: number | null = null;
+  private saverLost = false;
+  private ended = false;
+  readonly result: Promise<RecordingResult>;
+
+  private constructor(
+    private readonly acquisition: AcquisitionHandle,
+    readonly parameters: RecordingParameters,
+    private readonly endpoint: string,
+    private readonly timeoutMs: number,
+    runEnded: Promise<RunEnd>,
+    onProgress: (progress: RecordingProgress) => void,
+  ) {
+    super();
+    const format = acquisition.ready.format;
+    this.frameBytes = frameByteLength(format.shape, format.dtype);
+    const stopWatchingAcquisition = acquisition.onProgress((event) => {
+      this.counts.acquired = event.acquired;
+      this.counts.dropped = event.dropped;
+      this.counts.queuedBytes = event.queuedBytes;
+      if (event.savers !== undefined) this.noteSavers(event.savers);
+      onProgress(this.progress);
+    });
+    // A remote saver that went away (killed, network down) takes no frames and
+    // a drain would wait for it forever: after the same grace as at the start,
+    // the run ends without it, and what it did not get is counted as dropped.
+    const watchdog = setInterval(() => this.checkSaver(), Math.min(250, timeoutMs));
+    this.result = this.settle(runEnded).finally(() => {
+      this.ended = true;
+      clearInterval(watchdog);
+      stopWatchingAcquisition();
+    });
+  }
+
+  static override async start(
+    acquisition: AcquisitionHandle,
+    parameters: RecordingParameters,
+    onProgress: (progress: RecordingProgress) => void,
+  ): Promise<Recording> {
+    const endpoint = acquisition.ready.recordEndpoint;
+    if (endpoint === null) throw new Error('the acquisition process has no record endpoint');
+    const timeoutMs = Math.round((parameters.saver?.remote_timeout_s ?? 10) * 1000);
+    const started = acquisition.runStarted(parameters.runId);
+    const runEnded = acquisition.startRun({
+      runId: parameters.runId,
+      frames: parameters.frames,
+      durationS: parameters.durationS,
+      save: true,
+      saverWaitMs: timeoutMs,
+    });
+    // Its failure is the same as started's, reported below.
+    runEnded.catch(() => undefined);
+    try {
+      await started;
+    } catch (error) {
+      if (isLabcastError(error) && error.code === 'NO_SAVER') {
+        throw new LabcastError(
+          'NO_SAVER',
+          `saver.mode is remote, but no remote saver connected to the record endpoint ${endpoint} (endpoints.record) within ${seconds(timeoutMs)} s (saver.remote_timeout_s); start one on the saving machine with \`labcast save --connect tcp://THIS_HOST:PORT --out DIR\`, or set saver.mode: local`,
+          'saver.mode',
+        );
+      }
+      throw error;
+    }
+    return new RemoteRecording(acquisition, parameters, endpoint, timeoutMs, runEnded, onProgress);
+  }
+
+  get progress(): RecordingProgress {
+    const queued = Math.ceil(this.counts.queuedBytes / Math.max(1, this.frameBytes));
+    const handedOver = Math.max(0, this.counts.acquired - this.counts.dropped - queued);
+    return {
+      acquired: this.counts.acquired,
+      dropped: this.counts.dropped,
+      framesWritten: handedOver,
+      bytesWritten: handedOver * this.frameBytes,
+      elapsedS: (performance.now() - this.startedAt) / 1000,
+    };
+  }
+
+  get saverPid(): number | undefined {
+    return undefined;
+  }
+
+  get saverRunning(): boolean {
+    return this.savers > 0;
+  }
+
+  get saverTitle(): string {
+    return `${REMOTE_LABEL} ${this.endpoint}`;
+  }
+
+  stop(): void {
+    this.acquisition.stopRun();
+  }
+
+  abandon(): void {
+    this.acquisition.abandonSaving();
+  }
+
+  private noteSavers(savers: number): void {
+    this.savers = savers;
+    if (savers > 0) this.saversGoneSince = null;
+    else this.saversGoneSince ??= performance.now();
+  }
+
+  private checkSaver(): void {
+    if (this.ended || this.saverLost || this.saversGoneSince === null) return;
+    if (performance.now() - this.saversGoneSince < this.timeoutMs) return;
+    this.saverLost = true;
+    this.acquisition.abandonSaving();
+  }
+
+  private async settle(runEnded: Promise<RunEnd>): Promise<RecordingResult> {
+    const errors: string[] = [];
+    let end: RunEnd | null = null;
+    try {
+      end = await runEnded;
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+    if (this.saverLost) {
+      errors.push(
+        `the remote saver on ${this.endpoint} disconnected during the recording (none connected for ${seconds(this.timeoutMs)} s); the frames it did not get are counted as dropped, and its file ends where it stopped`,
+      );
+    } else if (end?.error) {
+      errors.push(`acquisition: ${end.error}`);
+    }
+    const framesAcquired = end?.frames_acquired ?? this.counts.acquired;
+    const framesWritten = end === null ? this.progress.framesWritten : Math.max(0, end.frames_acquired - end.frames_dropped);
+    return {
+      path: this.parameters.outPath,
+      runId: this.parameters.runId,
+      framesWritten,
+      framesAcquired,
+      framesLost: Math.max(0, framesAcquired - framesWritten),
+      gaps: end?.drops ?? [],
+      bytesWritten: framesWritten * this.frameBytes,
+      durationS: (performance.now() - this.startedAt) / 1000,
+      endReason: end?.reason ?? 'unknown',
+      error: errors.length > 0 ? errors.join('; ') : null,
+    };
+  }
+}
+
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
 }

@@ -1,4 +1,4 @@
-import { frameByteLength } from './dtype.js';
+import { frameByteLength, PIXEL_DTYPES } from './dtype.js';
 import { parseWithNs, stringifyWithNs } from './json-ns.js';
 import {
   frameHeaderSchema,
@@ -22,16 +22,61 @@ export type DataMessage =
   | { topic: typeof TOPICS.runEnd; header: RunEnd };
 
 export type DecodeResult = { ok: true; message: DataMessage } | { ok: false; reason: string };
+/** A batch decodes to its frames, in order; any other message to itself. */
+export type DecodeManyResult = { ok: true; messages: DataMessage[] } | { ok: false; reason: string };
 
 const TOPIC_BYTES = {
   frame: Buffer.from(TOPICS.frame),
   runStart: Buffer.from(TOPICS.runStart),
   runEnd: Buffer.from(TOPICS.runEnd),
+  batch: Buffer.from(TOPICS.batch),
 };
+
+const STANDARD_HEADER_KEYS = 7;
+
+/**
+ * The header every frame carries, written without the generic replacer: at
+ * tens of thousands of frames a second the generic path costs more than the
+ * rest of the frame's handling. Headers with further fields take that path.
+ */
+function frameHeaderText(header: FrameHeader): string {
+  if (Object.keys(header).length !== STANDARD_HEADER_KEYS) return stringifyWithNs(header);
+  return (
+    `{"protocol":${header.protocol},"run_id":${JSON.stringify(header.run_id)},"seq":${header.seq},` +
+    `"camera_ts_ns":${header.camera_ts_ns},"wall_ts_ns":${header.wall_ts_ns},` +
+    `"shape":[${header.shape.join(',')}],"dtype":"${header.dtype}"}`
+  );
+}
 
 /** The pixel buffer is passed through untouched: the caller must not reuse it. */
 export function encodeFrame(header: FrameHeader, pixels: Uint8Array): [Buffer, Buffer, Uint8Array] {
-  return [TOPIC_BYTES.frame, Buffer.from(stringifyWithNs(header)), pixels];
+  return [TOPIC_BYTES.frame, Buffer.from(frameHeaderText(header)), pixels];
+}
+
+/** Whether `parts` are a frame message as encodeFrame makes them (and so can join a batch). */
+export function isEncodedFrame(parts: readonly Uint8Array[]): boolean {
+  return parts.length === 3 && parts[0] === TOPIC_BYTES.frame;
+}
+
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+/**
+ * Several encoded frames (as `encodeFrame` made them) as one message: the
+ * headers as one JSON array, the pixels back to back in one part. Small frames
+ * cost mostly per message, so the lossless path sends what is queued this way.
+ */
+export function encodeFrameBatch(frames: readonly (readonly Uint8Array[])[]): [Buffer, Buffer, Buffer] {
+  const headers: Uint8Array[] = [OPEN];
+  const pixels: Uint8Array[] = [];
+  frames.forEach((parts, i) => {
+    if (i > 0) headers.push(COMMA);
+    headers.push(parts[1]!);
+    pixels.push(parts[2]!);
+  });
+  headers.push(CLOSE);
+  return [TOPIC_BYTES.batch, Buffer.concat(headers), Buffer.concat(pixels)];
 }
 
 export function encodeRunStart(header: RunStart): [Buffer, Buffer] {
@@ -58,11 +103,81 @@ function describeIssues(error: { issues: { path: (string | number)[]; message: s
     .join('; ');
 }
 
+const DTYPES: ReadonlySet<string> = new Set(PIXEL_DTYPES);
+
+function isPositiveInt(v: unknown): boolean {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+}
+
+/**
+ * The common header checked by hand: the same rules as frameHeaderSchema, at a
+ * fraction of its cost. Anything it does not accept goes to the schema, which
+ * accepts or explains; so this can only be stricter, never looser.
+ */
+function isPlainFrameHeader(value: unknown): value is FrameHeader {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const h = value as Record<string, unknown>;
+  const shape = h.shape;
+  return (
+    Object.keys(h).length === STANDARD_HEADER_KEYS &&
+    h.protocol === PROTOCOL_VERSION &&
+    typeof h.run_id === 'string' && h.run_id.length >= 1 && h.run_id.length <= 128 &&
+    typeof h.seq === 'number' && Number.isInteger(h.seq) && h.seq >= 0 &&
+    typeof h.camera_ts_ns === 'bigint' &&
+    typeof h.wall_ts_ns === 'bigint' &&
+    Array.isArray(shape) && shape.length >= 2 && shape.length <= 3 && shape.every(isPositiveInt) &&
+    typeof h.dtype === 'string' && DTYPES.has(h.dtype)
+  );
+}
+
+function checkFrameHeader(value: unknown): { ok: true; header: FrameHeader } | { ok: false; reason: string } {
+  if (isPlainFrameHeader(value)) return { ok: true, header: value };
+  const header = frameHeaderSchema.safeParse(value);
+  if (!header.success) return { ok: false, reason: `bad frame header: ${describeIssues(header.error)}` };
+  return { ok: true, header: header.data };
+}
+
+function decodeBatch(parts: readonly Uint8Array[]): DecodeManyResult {
+  if (parts.length !== 3) return { ok: false, reason: `${TOPICS.batch} message has ${parts.length} parts, expected 3` };
+  const parsed = parseHeader(parts[1]);
+  if (!parsed.ok) return parsed;
+  if (!Array.isArray(parsed.value) || parsed.value.length === 0) {
+    return { ok: false, reason: `${TOPICS.batch} header must be a non-empty array of frame headers` };
+  }
+  const pixels = parts[2]!;
+  const messages: DataMessage[] = [];
+  let offset = 0;
+  for (const [i, value] of parsed.value.entries()) {
+    const checked = checkFrameHeader(value);
+    if (!checked.ok) return { ok: false, reason: `frame ${i} of the batch: ${checked.reason}` };
+    const length = frameByteLength(checked.header.shape, checked.header.dtype);
+    if (offset + length > pixels.byteLength) break;
+    messages.push({ topic: TOPICS.frame, header: checked.header, pixels: pixels.subarray(offset, offset + length) });
+    offset += length;
+  }
+  if (messages.length !== parsed.value.length || offset !== pixels.byteLength) {
+    return { ok: false, reason: `${TOPICS.batch} payload is ${pixels.byteLength} bytes, its headers say otherwise` };
+  }
+  return { ok: true, messages };
+}
+
+function topicOf(parts: readonly Uint8Array[]): string | null {
+  const topicPart = parts[0];
+  if (topicPart === undefined) return null;
+  return Buffer.from(topicPart.buffer, topicPart.byteOffset, topicPart.byteLength).toString('utf8');
+}
+
+/** Like decodeDataMessage, and a batch becomes its frames. Never throws. */
+export function decodeDataMessages(parts: readonly Uint8Array[]): DecodeManyResult {
+  if (topicOf(parts) === TOPICS.batch) return decodeBatch(parts);
+  const one = decodeDataMessage(parts);
+  return one.ok ? { ok: true, messages: [one.message] } : one;
+}
+
 /** Never throws: a malformed message is reported, not fatal. */
 export function decodeDataMessage(parts: readonly Uint8Array[]): DecodeResult {
-  const topicPart = parts[0];
-  if (topicPart === undefined) return { ok: false, reason: 'empty message' };
-  const topic = Buffer.from(topicPart.buffer, topicPart.byteOffset, topicPart.byteLength).toString('utf8');
+  const topic = topicOf(parts);
+  if (topic === null) return { ok: false, reason: 'empty message' };
   const expectedParts = topic === TOPICS.frame ? 3 : 2;
   if (topic !== TOPICS.frame && topic !== TOPICS.runStart && topic !== TOPICS.runEnd) {
     return { ok: false, reason: `unknown topic ${JSON.stringify(topic.slice(0, 40))}` };
@@ -78,14 +193,14 @@ export function decodeDataMessage(parts: readonly Uint8Array[]): DecodeResult {
   }
 
   if (topic === TOPICS.frame) {
-    const header = frameHeaderSchema.safeParse(parsed.value);
-    if (!header.success) return { ok: false, reason: `bad frame header: ${describeIssues(header.error)}` };
+    const checked = checkFrameHeader(parsed.value);
+    if (!checked.ok) return checked;
     const pixels = parts[2] as Uint8Array;
-    const expected = frameByteLength(header.data.shape, header.data.dtype);
+    const expected = frameByteLength(checked.header.shape, checked.header.dtype);
     if (pixels.byteLength !== expected) {
       return { ok: false, reason: `frame payload is ${pixels.byteLength} bytes, header says ${expected}` };
     }
-    return { ok: true, message: { topic, header: header.data, pixels } };
+    return { ok: true, message: { topic, header: checked.header, pixels } };
   }
   if (topic === TOPICS.runStart) {
     const header = runStartSchema.safeParse(parsed.value);

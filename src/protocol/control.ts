@@ -41,6 +41,14 @@ export const controlRequestSchema = z.discriminatedUnion('cmd', [
   /** The processes the controller supervises (acquisition, saver, ...). */
   z.object({ cmd: z.literal('subscribers') }).strict(),
   z.object({ cmd: z.literal('subscriber'), action: z.enum(['start', 'stop']), name: z.string().min(1).max(200) }).strict(),
+  /** Analysis processes: start or stop one by name (the config's, or the built-in stats and localize), or list them. */
+  z
+    .object({
+      cmd: z.literal('analysis'),
+      action: z.enum(['start', 'stop', 'list']),
+      name: z.string().min(1).max(200).optional(),
+    })
+    .strict(),
   /** From `error` back to `idle` (what was saved is kept). */
   z.object({ cmd: z.literal('reset') }).strict(),
   /** Stops everything cleanly and ends `labcast serve`. */
@@ -70,6 +78,32 @@ export interface RecordingInfo {
   readonly error: string | null;
 }
 
+export const ANALYSIS_STATES = ['stopped', 'starting', 'running', 'stopping', 'failed'] as const;
+export type AnalysisState = (typeof ANALYSIS_STATES)[number];
+
+/** One analysis the controller knows (configured or built in), running or not. */
+export interface AnalysisInfo {
+  readonly name: string;
+  /** stats, localize or module. */
+  readonly kind: string;
+  /** Its results' topic on the results endpoint: `analysis/NAME`. */
+  readonly topic: string;
+  /** `failed`: it crashed or could not start (see `error`); it can be started again. */
+  readonly state: AnalysisState;
+  readonly pid: number | null;
+  readonly autostart: boolean;
+  /** Since it was last started (including frames whose analysis threw). */
+  readonly frames_analysed: number;
+  /** Frames of the runs it watched that it did not analyse (it was busy, or they never reached it). */
+  readonly frames_skipped: number;
+  readonly results_per_s: number;
+  /** Mean time to analyse one frame, ms, over the last quarter second (0 when none was analysed). */
+  readonly analysis_ms: number;
+  /** Frames whose analysis threw an error (the process keeps going); the last message is in `error`. */
+  readonly frame_errors: number;
+  readonly error: string | null;
+}
+
 export interface ExperimentStatus {
   readonly protocol: typeof PROTOCOL_VERSION;
   readonly state: ExperimentState;
@@ -93,9 +127,19 @@ export interface ExperimentStatus {
   readonly fps: number;
   readonly mb_per_s: number;
   readonly camera: { readonly driver: string; readonly model: string; readonly settings: Readonly<Record<string, number>> } | null;
-  readonly endpoints: { readonly data: string; readonly control: string; readonly status: string };
+  readonly endpoints: {
+    readonly data: string;
+    readonly control: string;
+    readonly status: string;
+    /** Analysis results, for subscribers (XPUB); absent from servers without analysis. */
+    readonly results?: string;
+    /** Where analysis processes publish (XSUB; connect a PUB). */
+    readonly results_in?: string;
+  };
   readonly last_recording: RecordingInfo | null;
   readonly processes: readonly ProcessInfo[];
+  /** Every analysis the server knows, running or not (absent from servers without analysis). */
+  readonly analyses?: readonly AnalysisInfo[];
 }
 
 export type ControlReply =
@@ -144,6 +188,21 @@ export const recordingInfoSchema: z.ZodType<RecordingInfo> = z.object({
   error: z.string().nullable(),
 });
 
+export const analysisInfoSchema: z.ZodType<AnalysisInfo> = z.object({
+  name: z.string(),
+  kind: z.string(),
+  topic: z.string(),
+  state: z.enum(ANALYSIS_STATES),
+  pid: z.number().int().nullable(),
+  autostart: z.boolean(),
+  frames_analysed: z.number(),
+  frames_skipped: z.number(),
+  results_per_s: z.number(),
+  analysis_ms: z.number(),
+  frame_errors: z.number(),
+  error: z.string().nullable(),
+});
+
 /** Not strict: a view keeps working when a newer server adds fields. */
 export const experimentStatusSchema: z.ZodType<ExperimentStatus> = z.object({
   protocol: z.literal(PROTOCOL_VERSION),
@@ -161,9 +220,16 @@ export const experimentStatusSchema: z.ZodType<ExperimentStatus> = z.object({
   fps: z.number(),
   mb_per_s: z.number(),
   camera: z.object({ driver: z.string(), model: z.string(), settings: settingValues }).nullable(),
-  endpoints: z.object({ data: z.string(), control: z.string(), status: z.string() }),
+  endpoints: z.object({
+    data: z.string(),
+    control: z.string(),
+    status: z.string(),
+    results: z.string().optional(),
+    results_in: z.string().optional(),
+  }),
   last_recording: recordingInfoSchema.nullable(),
   processes: z.array(processInfoSchema),
+  analyses: z.array(analysisInfoSchema).optional(),
 });
 
 /** What each command answers with. Commands that change state answer with the status after the change. */
@@ -180,6 +246,8 @@ export const CONTROL_RESULT_SCHEMAS = {
   set: settingsResultSchema,
   subscribers: z.array(processInfoSchema),
   subscriber: experimentStatusSchema,
+  /** Every analysis after the action. */
+  analysis: z.array(analysisInfoSchema),
   reset: experimentStatusSchema,
   /** The status as shutdown begins; the server closes once the recording is drained. */
   shutdown: experimentStatusSchema,

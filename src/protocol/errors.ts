@@ -23,6 +23,9 @@ export const ERROR_CODES = {
   MISSING_TOOL: 'an external program labcast needs (ffmpeg, ffprobe, v4l2-ctl) is not installed; the message gives the install command',
   CAMERA_UNAVAILABLE: 'the camera cannot be opened: device or file missing, busy, not permitted, or not a video source',
   CAMERA_FAILED: 'the camera failed while streaming (e.g. ffmpeg exited); frames received until then are kept',
+  NO_SAVER: 'a recording found no saver on the record endpoint in time (with saver.mode remote: no `labcast save` connected)',
+  HANDSHAKE_FAILED: 'a ZeroMQ peer failed the CURVE handshake: a wrong or missing server key, or only one side uses CURVE',
+  UNAUTHORIZED: 'a web request without the access token the web UI requires when it listens beyond loopback',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

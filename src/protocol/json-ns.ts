@@ -9,7 +9,8 @@
 
 const BIGINT_MARK = '\u0000ns:';
 const MARKED = /"\\u0000ns:(-?\d+)"/g;
-const NS_FIELD = /"([A-Za-z0-9_]*_ns)":(-?\d+)/g;
+/** Whitespace around the colon is allowed: Python's json.dumps writes `"t_ns": 123`. */
+const NS_FIELD = /"([A-Za-z0-9_]*_ns)"\s*:\s*(-?\d+)(?![.\deE])/g;
 
 export function stringifyWithNs(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
@@ -17,9 +18,29 @@ export function stringifyWithNs(value: unknown): string {
   ).replace(MARKED, '$1');
 }
 
+const DIGITS = /^-?\d+$/;
+
 export function parseWithNs(text: string): unknown {
-  const quoted = text.replace(NS_FIELD, '"$1":"$2"');
-  return JSON.parse(quoted, (key, v: unknown) =>
-    key.endsWith('_ns') && typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : v,
-  );
+  const value: unknown = JSON.parse(text.replace(NS_FIELD, '"$1":"$2"'));
+  nsToBigint(value);
+  return value;
+}
+
+/**
+ * In place, every `_ns` string of digits becomes a bigint. A walk over the
+ * objects only: a JSON.parse reviver is called for every value, and that
+ * costs more than the parse itself on the frame path.
+ */
+function nsToBigint(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    for (const item of value) nsToBigint(item);
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const v = record[key];
+    if (typeof v === 'object') nsToBigint(v);
+    else if (typeof v === 'string' && key.endsWith('_ns') && DIGITS.test(v)) record[key] = BigInt(v);
+  }
 }

@@ -9,6 +9,8 @@ export const TOPICS = {
   frame: 'frame',
   runStart: 'run-start',
   runEnd: 'run-end',
+  /** Several frames in one message; only on the lossless (record) path. */
+  batch: 'batch',
 } as const;
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
@@ -16,6 +18,29 @@ const nanoseconds = z.bigint();
 const shape = z.array(z.number().int().positive()).min(2).max(3);
 const dtype = z.enum(PIXEL_DTYPES);
 const runId = z.string().min(1).max(128);
+
+/**
+ * Ground truth of a simulated frame (sim camera, pattern `particles`): one entry
+ * per particle, the index being the particle's id (stable across frames, so the
+ * arrays are also the true tracks). x is the column, y the row, in pixels of
+ * this frame (ROI-relative; pixel centres at integers; a particle outside the
+ * ROI has coordinates outside the frame). amplitude: peak above the background
+ * in DN (before clipping); intensity: 2π·sigma²·amplitude in DN·px, as
+ * localisation reports it; sigma: the Gaussian sigma in px, the same for all.
+ */
+export const frameTruthSchema = z
+  .object({
+    x: z.array(z.number()),
+    y: z.array(z.number()),
+    amplitude: z.array(z.number()),
+    intensity: z.array(z.number()),
+    sigma: z.number(),
+  })
+  .strict();
+export type FrameTruth = z.infer<typeof frameTruthSchema>;
+
+/** Results of analysis `NAME` are published on the results endpoint with topic `analysis/NAME`. */
+export const ANALYSIS_TOPIC_PREFIX = 'analysis/';
 
 export const frameHeaderSchema = z
   .object({
@@ -26,6 +51,8 @@ export const frameHeaderSchema = z
     wall_ts_ns: nanoseconds,
     shape,
     dtype,
+    /** Simulator only (pattern `particles`): where the particles really are. */
+    truth: frameTruthSchema.optional(),
   })
   .strict();
 export type FrameHeader = z.infer<typeof frameHeaderSchema>;

@@ -27,6 +27,8 @@ export interface AcquisitionInit {
   readonly bufferBytes: number;
   /** The configuration to carry into run-start for provenance. */
   readonly config: unknown;
+  /** CURVE key files of the server (paths, so the secret never shows on a command line); absent = plain ZeroMQ. */
+  readonly curve?: { readonly publicKeyFile: string; readonly secretKeyFile: string } | null;
 }
 
 export type AcquisitionCommand =
@@ -37,6 +39,8 @@ export type AcquisitionCommand =
       readonly durationS: number | null;
       /** Also send frames down the lossless path to the saver. */
       readonly save: boolean;
+      /** How long a saving run waits for its saver to connect (default 10 s). */
+      readonly saverWaitMs?: number;
     }
   | { readonly type: 'stop' }
   /** The saver died: end the run without it and get the record endpoint ready for the next one. */
@@ -76,6 +80,7 @@ export type AcquisitionEvent =
       readonly settings: Readonly<Record<string, number>>;
       readonly specs: readonly SettingSpecPayload[];
     }
+  /** The run is under way: for a saving run, once its saver is connected. */
   | { readonly type: 'run-started'; readonly runId: string }
   /** Answer to a command that carried a requestId. */
   | {
@@ -93,6 +98,8 @@ export type AcquisitionEvent =
       readonly published: number;
       readonly liveSkipped: number;
       readonly queuedBytes: number;
+      /** Savers connected to the record endpoint (handshake done). */
+      readonly savers?: number;
     }
   | { readonly type: 'run-ended'; readonly end: RunEnd }
   | { readonly type: 'error'; readonly error: ErrorPayload };
@@ -105,6 +112,32 @@ export interface SaverInit {
   readonly overwrite: boolean;
   /** Upper bound on how long written frames stay unflushed. */
   readonly flushIntervalMs: number;
+  /** The CURVE public key of the record endpoint's server; absent or null = plain ZeroMQ. */
+  readonly serverKey?: string | null;
+  /**
+   * serve's analysis results endpoint (XPUB): the saver subscribes to `analysis/`
+   * and stores the results of its run in the file. Absent or null: no results.
+   * With `serverKey` it connects as a CURVE client of that key (serve secures
+   * both endpoints with the same key pair).
+   */
+  readonly resultsEndpoint?: string | null;
+}
+
+/** What the saver did with analysis results (file-closed), when it subscribed to them. */
+export interface SavedResultsPayload {
+  /** Well-formed results received, of any run. */
+  readonly received: number;
+  /** Results stored in the file, per analysis name. */
+  readonly stored: Readonly<Record<string, number>>;
+  /** Results of other runs, ignored. */
+  readonly otherRun: number;
+  /** Messages that were not valid results: counted and skipped. */
+  readonly malformed: number;
+  /** Results that could not be written (the frames are not affected). */
+  readonly writeErrors: number;
+  readonly lastError: string | null;
+  /** How long the file waited for late results after the run end, ms. */
+  readonly graceMs: number;
 }
 
 export type SaverCommand = { readonly type: 'shutdown' };
@@ -128,5 +161,11 @@ export type SaverEvent =
       readonly malformedMessages: number;
       /** Set when writing failed part-way (disk full...): the file keeps what `summary` says. */
       readonly error: ErrorPayload | null;
+      /** The saver's CPU time (user + system) from the run start until the file was closed, s. */
+      readonly saverCpuS?: number;
+      /** The HDF5 writer that wrote the file, as in its /entry@hdf5_writer (e.g. "native (libhdf5 1.10.8)"). */
+      readonly writer?: string;
+      /** Present when the saver subscribed to analysis results. */
+      readonly results?: SavedResultsPayload;
     }
   | { readonly type: 'error'; readonly error: ErrorPayload };

@@ -59,6 +59,8 @@ export interface RecordingSummary {
     readonly startTimeNs: bigint;
     readonly endTimeNs: bigint | null;
     readonly config: unknown;
+    /** The HDF5 writer and library that wrote the file; null in files from before it was recorded. */
+    readonly hdf5Writer: string | null;
   };
 }
 
@@ -117,9 +119,13 @@ class LayoutReader {
   }
 
   stringAttr(target: Group | Dataset, name: string): string {
-    const value = name in target.attrs ? stringValue(target.get_attribute(name, false)) : null;
+    const value = this.optionalStringAttr(target, name);
     if (value === null) throw this.fail(`attribute ${name} of ${target.path} is missing or not text`);
     return value;
+  }
+
+  optionalStringAttr(target: Group | Dataset, name: string): string | null {
+    return name in target.attrs ? stringValue(target.get_attribute(name, false)) : null;
   }
 
   int64Attr(target: Group | Dataset, name: string): bigint | null {
@@ -237,6 +243,7 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
       startTimeNs,
       endTimeNs,
       config: parseJson(reader, reader.stringAttr(entry, ENTRY_ATTRS.configJson), ENTRY_ATTRS.configJson),
+      hdf5Writer: reader.optionalStringAttr(entry, ENTRY_ATTRS.hdf5Writer),
     },
   };
 }
@@ -306,8 +313,9 @@ export function formatRecordingSummary(summary: RecordingSummary): string {
     ['labcast', prov.labcastVersion],
     ['node', prov.nodeVersion],
     ['host', prov.host],
-    ['config', formatConfig(prov.config)],
   );
+  if (prov.hdf5Writer !== null) rows.push(['hdf5 writer', prov.hdf5Writer]);
+  rows.push(['config', formatConfig(prov.config)]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
 }

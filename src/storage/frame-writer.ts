@@ -1,4 +1,6 @@
+import type { AnalysisResult } from '../protocol/analysis.js';
 import type { FrameHeader, RunEnd, RunStart } from '../protocol/messages.js';
+import type { ResultsAccount, ResultsReceipt } from './analysis-results.js';
 
 /** What a finished (or aborted) file holds, as the writer counted it. */
 export interface WriterSummary {
@@ -7,6 +9,8 @@ export interface WriterSummary {
   /** Gaps in frame ids seen by the writer, as [first_missing_id, count]. */
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly bytesWritten: number;
+  /** Analysis results stored (absent when none were given to the writer). */
+  readonly results?: ResultsAccount;
 }
 
 /**
@@ -19,14 +23,25 @@ export interface FrameWriter {
   readonly framesWritten: number;
   /** Frames a reader is sure to find, even if the writer dies now: those of the last flush. */
   readonly framesFlushed: number;
+  /** Which HDF5 writer and library write the file (the file's /entry@hdf5_writer). */
+  readonly hdf5Writer: string;
+  /** Appends a frame; a `truth` in its header goes into the truth table with it. */
   append(header: FrameHeader, pixels: Uint8Array): void;
+  /**
+   * An analysis result of this run (the caller checks the run id), kept in
+   * memory and written at the next flush. Never throws: a result that cannot
+   * be stored is counted (WriterSummary.results), the frames are not affected.
+   */
+  addResult(result: AnalysisResult): void;
   /** Makes everything appended so far durable and readable by other processes. */
   flush(): void;
   /**
    * Records the end of run (null when it never arrived, e.g. acquisition died),
-   * trims datasets to the frames written and closes the file.
+   * trims datasets to the frames written and closes the file. With `results`
+   * (the saver subscribed to analysis results), /entry/analysis gets the
+   * subscription's counters even if no result was stored.
    */
-  finish(end: RunEnd | null): WriterSummary;
+  finish(end: RunEnd | null, results?: ResultsReceipt | null): WriterSummary;
 }
 
 export interface FrameWriterOptions {

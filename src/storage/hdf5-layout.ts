@@ -13,7 +13,7 @@ export const LAYOUT_CREATOR = 'labcast';
  * "open for write" while the writer holds it, so h5py refuses to open it during
  * a recording and after a crash (until `h5clear -s`). Superblock v2 (v1.8) has
  * no such flag, and v1.8 still allows large (dense) attributes such as a long
- * config_json.
+ * config_json. The native writer sets the same bounds in native/labcast_hdf5.c.
  */
 export const LIBVER_BOUNDS: ['v108', 'v110'] = ['v108', 'v110'];
 
@@ -26,6 +26,11 @@ export const PATHS = {
   wallTimestamp: '/entry/data/wall_timestamp_ns',
   instrument: '/entry/instrument',
   camera: '/entry/instrument/camera',
+  /** Simulator only: its ground truth (docs/hdf5-layout.md#ground-truth-of-the-simulator). */
+  simulation: '/entry/instrument/simulation',
+  truth: '/entry/instrument/simulation/truth',
+  /** Analysis results, one group per analysis (docs/hdf5-layout.md#analysis-results). */
+  analysis: '/entry/analysis',
   acquisition: '/entry/acquisition',
   startTime: '/entry/start_time',
   endTime: '/entry/end_time',
@@ -53,6 +58,8 @@ export const ENTRY_ATTRS = {
   host: 'host',
   runId: 'run_id',
   configJson: 'config_json',
+  /** Which HDF5 writer (native or h5wasm) and library wrote the file. */
+  hdf5Writer: 'hdf5_writer',
   startTimeNs: 'start_time_ns',
   endTimeNs: 'end_time_ns',
 } as const;
@@ -72,3 +79,22 @@ export const END_REASON_UNKNOWN = 'unknown';
 
 /** Stand-in for "not known" in integer datasets (HDF5 has no null). */
 export const UNKNOWN_COUNT = -1;
+
+/** Columns of the truth table, one row per (frame, particle), with their long_name. */
+export const TRUTH_COLUMNS = {
+  frame_id: 'frame id (as /entry/data/frame_id)',
+  particle: 'particle id, the same particle in every frame',
+  x: 'true centre: column, px (pixel centres at integers, frame-relative)',
+  y: 'true centre: row, px',
+  amplitude: 'peak above the background, DN (before clipping)',
+  intensity: 'integrated intensity 2*pi*sigma^2*amplitude, DN*px',
+} as const;
+
+/** Datasets and attributes in /entry/analysis/NAME. */
+export const ANALYSIS = {
+  frameId: 'frame_id',
+  resultJson: 'result_json',
+  /** The per-item table of a localize analysis; `items` for other kinds. */
+  spotsTable: 'spots',
+  itemsTable: 'items',
+} as const;

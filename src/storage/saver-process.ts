@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * The saver process: subscribes to the lossless stream and writes one run to
- * HDF5. h5wasm is synchronous, so it lives here, away from the camera.
+ * HDF5. HDF5 writes are synchronous (native libhdf5 or h5wasm, see
+ * select-writer.ts), so they live here, away from the camera.
  */
 import { z } from 'zod';
 import type { SaverCommand, SaverEvent } from '../protocol/process-messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
 import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
-import { openH5wasmWriter } from './h5wasm-writer.js';
+import { ResultsSubscription } from './results-subscription.js';
 import { saveOneRun } from './saver.js';
+import { selectFrameWriter } from './select-writer.js';
 
 process.title = 'labcast-saver';
 
@@ -20,6 +22,8 @@ const initSchema = z
     outPath: z.string(),
     overwrite: z.boolean(),
     flushIntervalMs: z.number().int().positive(),
+    serverKey: z.string().nullable().optional(),
+    resultsEndpoint: z.string().nullable().optional(),
   })
   .strict();
 
@@ -28,7 +32,11 @@ const channel = new ParentChannel<SaverCommand, SaverEvent>('saver');
 async function main(): Promise<void> {
   channel.leaveSignalsToParent();
   const init = initSchema.parse(readInitArgument('saver'));
-  const receiver = DataReceiver.pull(init.endpoint);
+  // Chosen before anything starts, so that a forced but missing native writer fails the run at once.
+  const writer = selectFrameWriter();
+  const receiver = DataReceiver.pull(init.endpoint, init.serverKey ?? null);
+  // Subscribed before ready, so that results of the run's first frames can arrive.
+  const results = init.resultsEndpoint ? ResultsSubscription.connect(init.resultsEndpoint, init.serverKey ?? null) : null;
   // Ending the stream ends the run as it stands; the file is still finished
   // with every frame that had already arrived.
   channel.onCommand((command) => {
@@ -42,11 +50,13 @@ async function main(): Promise<void> {
     outPath: init.outPath,
     overwrite: init.overwrite,
     flushIntervalMs: init.flushIntervalMs,
-    openWriter: openH5wasmWriter,
+    openWriter: writer.open,
     onEvent: (event) => channel.send(event),
     delayPerFrameMs: Number(process.env.LABCAST_TEST_SAVER_DELAY_MS ?? 0),
+    results,
   });
   receiver.close();
+  results?.close();
   if (saved !== null) {
     channel.send({
       type: 'file-closed',
@@ -54,6 +64,21 @@ async function main(): Promise<void> {
       end: saved.end,
       malformedMessages: saved.malformedMessages,
       error: saved.error === null ? null : saved.error.toJSON(),
+      saverCpuS: saved.cpuS,
+      writer: saved.writer,
+      ...(saved.results === null
+        ? {}
+        : {
+            results: {
+              received: saved.results.receipt.received,
+              stored: saved.results.account?.stored ?? {},
+              otherRun: saved.results.receipt.otherRun,
+              malformed: saved.results.receipt.malformed,
+              writeErrors: saved.results.account?.writeErrors ?? 0,
+              lastError: saved.results.account?.lastError ?? null,
+              graceMs: saved.results.receipt.graceMs,
+            },
+          }),
     });
     if (saved.error !== null) {
       if (!channel.connected) console.error(`labcast-saver: ${saved.error.message}`);

@@ -2,6 +2,7 @@ import { Dealer } from 'zeromq';
 import { controlReplySchema, parseControlRequest, type ControlRequest } from '../protocol/control.js';
 import { ERROR_CODES, LabcastError, type ErrorCode } from '../protocol/errors.js';
 import { parseWithNs } from '../protocol/json-ns.js';
+import { curveClientOptions, handshakeFailedMessage, onHandshakeFailure } from './curve.js';
 
 export interface ControlClientOptions {
   /** How long to wait for a reply. */
@@ -12,6 +13,8 @@ export interface ControlClientOptions {
    * draining a recording). Defaults to the smaller of timeoutMs and 3 s.
    */
   readonly connectTimeoutMs?: number;
+  /** The public key of a CURVE server (a labcast serve with security keys); null or absent = plain ZeroMQ. */
+  readonly serverKey?: string | null;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
@@ -25,15 +28,19 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
 export class ControlClient {
   private socket: Dealer | null = null;
   private peerConnected = false;
+  /** Why the last security handshake failed, until one succeeds. */
+  private handshakeError: string | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly timeoutMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly serverKey: string | null;
 
   private constructor(
     readonly endpoint: string,
     options: ControlClientOptions,
   ) {
+    this.serverKey = options.serverKey ?? null;
     this.timeoutMs = options.timeoutMs;
     this.connectTimeoutMs = Math.min(options.timeoutMs, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   }
@@ -63,10 +70,17 @@ export class ControlClient {
   }
 
   private openSocket(): Dealer {
-    const socket = new Dealer({ linger: 0 });
+    const socket = new Dealer({ linger: 0, ...curveClientOptions(this.serverKey) });
     this.peerConnected = false;
-    socket.events.on('connect', () => {
-      if (this.socket === socket) this.peerConnected = true;
+    // Connected once the handshake succeeded: with CURVE, a server that does not
+    // take our key accepts the TCP connection and then drops it.
+    socket.events.on('handshake', () => {
+      if (this.socket !== socket) return;
+      this.peerConnected = true;
+      this.handshakeError = null;
+    });
+    onHandshakeFailure(socket, (code) => {
+      if (this.socket === socket) this.handshakeError = code;
     });
     socket.events.on('disconnect', () => {
       if (this.socket === socket) this.peerConnected = false;
@@ -119,6 +133,9 @@ export class ControlClient {
   }
 
   private noServer(waitedMs: number): LabcastError {
+    if (this.handshakeError !== null) {
+      return new LabcastError('HANDSHAKE_FAILED', handshakeFailedMessage(this.endpoint, this.handshakeError, this.serverKey !== null));
+    }
     return new LabcastError(
       'NO_SERVER',
       `no labcast serve answered at ${this.endpoint} within ${seconds(waitedMs)} s; start one with \`labcast serve\`, or give the endpoint of the one running`,

@@ -2,6 +2,7 @@ import { Router } from 'zeromq';
 import { MAX_CONTROL_REQUEST_BYTES, parseControlRequest, type ControlRequest } from '../protocol/control.js';
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
+import { curveServerOptions, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
 import { receiveUnlessClosed } from './receive.js';
 
@@ -39,8 +40,9 @@ export class ControlServer {
     private readonly handler: ControlHandler,
   ) {}
 
-  static async bind(endpoint: string, handler: ControlHandler): Promise<ControlServer> {
-    const socket = new Router({ linger: 0, maxMessageSize: MAX_MESSAGE_PART_BYTES });
+  /** With `curve`, a CURVE server: only clients holding its public key are answered. */
+  static async bind(endpoint: string, handler: ControlHandler, curve: CurveKeyPair | null = null): Promise<ControlServer> {
+    const socket = new Router({ linger: 0, maxMessageSize: MAX_MESSAGE_PART_BYTES, ...curveServerOptions(curve) });
     const bound = await bindEndpoint(socket, endpoint, 'control');
     const server = new ControlServer(socket, bound, handler);
     void server.serve();

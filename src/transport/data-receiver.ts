@@ -1,5 +1,6 @@
 import { Pull, Subscriber, type Socket } from 'zeromq';
-import { decodeDataMessage, type DataMessage } from '../protocol/codec.js';
+import { decodeDataMessages, type DataMessage } from '../protocol/codec.js';
+import { curveClientOptions, onHandshakeFailure } from './curve.js';
 import { receiveUnlessClosed } from './receive.js';
 
 export interface MalformedReport {
@@ -21,15 +22,15 @@ export class DataReceiver {
   private constructor(private readonly socket: Pull | Subscriber) {}
 
   /** The lossless path (the saver's): PULL from the acquisition's record endpoint. */
-  static pull(endpoint: string): DataReceiver {
-    const socket = new Pull({ receiveHighWaterMark: 4, linger: 0 });
+  static pull(endpoint: string, serverKey: string | null = null): DataReceiver {
+    const socket = new Pull({ receiveHighWaterMark: 4, linger: 0, ...curveClientOptions(serverKey) });
     socket.connect(endpoint);
     return new DataReceiver(socket);
   }
 
   /** The live path (viewers, analysis): SUB to the data endpoint. */
-  static subscribe(endpoint: string, topics: readonly string[] = ['']): DataReceiver {
-    const socket = new Subscriber({ receiveHighWaterMark: 16, linger: 0 });
+  static subscribe(endpoint: string, topics: readonly string[] = [''], serverKey: string | null = null): DataReceiver {
+    const socket = new Subscriber({ receiveHighWaterMark: 16, linger: 0, ...curveClientOptions(serverKey) });
     socket.connect(endpoint);
     for (const topic of topics) socket.subscribe(topic);
     return new DataReceiver(socket);
@@ -37,6 +38,11 @@ export class DataReceiver {
 
   get malformed(): MalformedReport {
     return { count: this.malformedCount, lastReason: this.lastMalformedReason };
+  }
+
+  /** Calls `listener` when the peer refuses the security handshake (a wrong or missing CURVE server key). */
+  onHandshakeFailure(listener: (code: string) => void): void {
+    onHandshakeFailure(this.socket as Socket, listener);
   }
 
   get closed(): boolean {
@@ -49,9 +55,9 @@ export class DataReceiver {
       const parts = await receiveUnlessClosed(this.socket);
       if (parts === null) return;
       this.lastActivity = Date.now();
-      const decoded = decodeDataMessage(parts);
+      const decoded = decodeDataMessages(parts);
       if (decoded.ok) {
-        yield decoded.message;
+        yield* decoded.messages;
       } else {
         this.malformedCount += 1;
         this.lastMalformedReason = decoded.reason;

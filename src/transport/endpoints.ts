@@ -11,6 +11,10 @@ export const DEFAULT_ENDPOINTS = {
   record: 'tcp://127.0.0.1:5557',
   /** Status updates from the experiment controller, for every view. */
   status: 'tcp://127.0.0.1:5558',
+  /** Analysis results, for subscribers (serve's XPUB). */
+  results: 'tcp://127.0.0.1:5559',
+  /** Where analysis processes publish their results (serve's XSUB). */
+  results_in: 'tcp://127.0.0.1:5560',
 } as const;
 
 const ENDPOINT_PATTERN = /^(tcp:\/\/[^\s]+:(\d+|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;

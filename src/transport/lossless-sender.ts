@@ -1,6 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Push } from 'zeromq';
+import { encodeFrameBatch, isEncodedFrame } from '../protocol/codec.js';
 import { LabcastError } from '../protocol/errors.js';
+import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
@@ -19,6 +21,15 @@ interface Queued {
   /** The frame's sequence number; null for run messages. */
   readonly seq: number | null;
 }
+
+/**
+ * Frames smaller than this travel together when several are queued: below it
+ * the cost per message outweighs the cost per byte. A batch never waits for
+ * frames to arrive, so batching adds no latency; it only forms under load.
+ */
+const BATCH_FRAME_BYTES = 256 * 1024;
+const BATCH_MAX_BYTES = 1024 * 1024;
+const BATCH_MAX_FRAMES = 1024;
 
 const REBIND_ATTEMPTS = 50;
 const REBIND_PAUSE_MS = 20;
@@ -45,21 +56,23 @@ export class LosslessSender {
     socket: Push,
     readonly endpoint: string,
     readonly maxQueuedBytes: number,
+    private readonly curve: CurveKeyPair | null = null,
   ) {
     this.socket = socket;
     this.watchPeers(socket);
   }
 
-  static async bind(endpoint: string, maxQueuedBytes: number): Promise<LosslessSender> {
-    const socket = LosslessSender.newSocket();
+  /** With `curve`, a CURVE server: only savers holding its public key get frames. */
+  static async bind(endpoint: string, maxQueuedBytes: number, curve: CurveKeyPair | null = null): Promise<LosslessSender> {
+    const socket = LosslessSender.newSocket(curve);
     const bound = await bindEndpoint(socket, endpoint, 'record');
-    return new LosslessSender(socket, bound, maxQueuedBytes);
+    return new LosslessSender(socket, bound, maxQueuedBytes, curve);
   }
 
-  private static newSocket(): Push {
+  private static newSocket(curve: CurveKeyPair | null): Push {
     // A small ZeroMQ queue keeps the accounting here, where drops are counted;
     // linger -1 so close() still delivers what was queued.
-    return new Push({ sendHighWaterMark: 4, linger: -1 });
+    return new Push({ sendHighWaterMark: 4, linger: -1, ...curveServerOptions(curve) });
   }
 
   get stats(): LosslessSenderStats {
@@ -110,7 +123,7 @@ export class LosslessSender {
       const left = deadline - performance.now();
       if (left <= 0) {
         throw new LabcastError(
-          'CHILD_FAILED',
+          'NO_SAVER',
           `expected ${count} saver(s) on the record endpoint ${this.endpoint}, found ${this.peers} after ${Math.round(timeoutMs / 1000)} s`,
         );
       }
@@ -142,7 +155,7 @@ export class LosslessSender {
   async rebind(): Promise<void> {
     this.discardQueued();
     const old = this.socket;
-    this.socket = LosslessSender.newSocket();
+    this.socket = LosslessSender.newSocket(this.curve);
     old.linger = 0;
     old.close();
     this.peers = 0;
@@ -168,13 +181,27 @@ export class LosslessSender {
     this.socket.close();
   }
 
+  /**
+   * Counts savers whose handshake succeeded: a client with a wrong CURVE key is
+   * accepted, fails the handshake and is dropped, and never takes a frame.
+   * libzmq reports a failed handshake before that connection's disconnect, so
+   * the disconnects of failed connections are told apart from those of savers.
+   */
   private watchPeers(socket: Push): void {
-    socket.events.on('accept', () => {
+    let failedHandshakes = 0;
+    socket.events.on('handshake', () => {
       if (socket !== this.socket) return;
       this.peers += 1;
       this.wake(this.peerWaiters);
     });
+    onHandshakeFailure(socket, () => {
+      failedHandshakes += 1;
+    });
     socket.events.on('disconnect', () => {
+      if (failedHandshakes > 0) {
+        failedHandshakes -= 1;
+        return;
+      }
       if (socket !== this.socket) return;
       this.peers = Math.max(0, this.peers - 1);
       this.wake(this.peerWaiters);
@@ -193,11 +220,12 @@ export class LosslessSender {
     const socket = this.socket;
     try {
       while (this.queue.length > 0 && socket === this.socket) {
-        const next = this.queue[0]!;
-        await socket.send(next.parts as (Buffer | Uint8Array)[]);
+        const batch = this.nextBatch();
+        const parts = batch.length === 1 ? batch[0]!.parts : encodeFrameBatch(batch.map((q) => q.parts));
+        await socket.send(parts as (Buffer | Uint8Array)[]);
         if (socket !== this.socket) break;
-        this.queue.shift();
-        this.queuedBytes -= next.bytes;
+        this.queue.splice(0, batch.length);
+        for (const sent of batch) this.queuedBytes -= sent.bytes;
         this.sentMessages += 1;
         this.wake(this.roomWaiters);
       }
@@ -212,6 +240,22 @@ export class LosslessSender {
       this.wake(this.idleWaiters);
       if (this.queue.length > 0 && socket !== this.socket) void this.pump();
     }
+  }
+
+  /** The head of the queue: one message, or a run of small frames that go as one batch. */
+  private nextBatch(): Queued[] {
+    const batchable = (q: Queued): boolean => q.seq !== null && q.bytes < BATCH_FRAME_BYTES && isEncodedFrame(q.parts);
+    const first = this.queue[0]!;
+    if (!batchable(first)) return [first];
+    let bytes = first.bytes;
+    let end = 1;
+    while (end < this.queue.length && end < BATCH_MAX_FRAMES) {
+      const next = this.queue[end]!;
+      if (!batchable(next) || bytes + next.bytes > BATCH_MAX_BYTES) break;
+      bytes += next.bytes;
+      end += 1;
+    }
+    return this.queue.slice(0, end);
   }
 
   private wake(waiters: (() => void)[]): void {

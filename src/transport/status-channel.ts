@@ -2,6 +2,7 @@ import { Publisher, Subscriber } from 'zeromq';
 import { experimentStatusSchema, STATUS_TOPIC, type ExperimentStatus } from '../protocol/control.js';
 import { parseWithNs, stringifyWithNs } from '../protocol/json-ns.js';
 import type { MalformedReport } from './data-receiver.js';
+import { curveClientOptions, curveServerOptions, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
 import { receiveUnlessClosed } from './receive.js';
 
@@ -25,8 +26,9 @@ export class StatusPublisher {
     readonly endpoint: string,
   ) {}
 
-  static async bind(endpoint: string): Promise<StatusPublisher> {
-    const socket = new Publisher({ sendHighWaterMark: 64, linger: CLOSE_LINGER_MS });
+  /** With `curve`, a CURVE server: only clients holding its public key get statuses. */
+  static async bind(endpoint: string, curve: CurveKeyPair | null = null): Promise<StatusPublisher> {
+    const socket = new Publisher({ sendHighWaterMark: 64, linger: CLOSE_LINGER_MS, ...curveServerOptions(curve) });
     const bound = await bindEndpoint(socket, endpoint, 'status');
     return new StatusPublisher(socket, bound);
   }
@@ -83,8 +85,9 @@ export class StatusSubscriber implements AsyncIterable<ExperimentStatus> {
 
   private constructor(private readonly socket: Subscriber) {}
 
-  static connect(endpoint: string): StatusSubscriber {
-    const socket = new Subscriber({ receiveHighWaterMark: 256, linger: 0 });
+  /** `serverKey`: the public key of a CURVE server (labcast serve with security keys). */
+  static connect(endpoint: string, serverKey: string | null = null): StatusSubscriber {
+    const socket = new Subscriber({ receiveHighWaterMark: 256, linger: 0, ...curveClientOptions(serverKey) });
     socket.connect(endpoint);
     socket.subscribe(STATUS_TOPIC);
     return new StatusSubscriber(socket);

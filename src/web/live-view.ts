@@ -103,7 +103,19 @@ export class LiveView {
   private dispatchScheduled = false;
   private closed = false;
 
-  constructor(private readonly dataEndpoint: () => string) {}
+  /** Malformed data messages counted by subscriptions already closed. */
+  private malformedBefore = 0;
+
+  /** `serverKey`: the CURVE public key of the data endpoint's server, when it has one. */
+  constructor(
+    private readonly dataEndpoint: () => string,
+    private readonly serverKey: string | null = null,
+  ) {}
+
+  /** Malformed data messages received (counted and skipped) since this bridge was made. */
+  get malformedMessages(): number {
+    return this.malformedBefore + (this.receiver?.malformed.count ?? 0);
+  }
 
   get clientCount(): number {
     return this.clients.size;
@@ -141,7 +153,7 @@ export class LiveView {
   }
 
   private subscribe(): void {
-    const receiver = DataReceiver.subscribe(this.dataEndpoint(), [TOPICS.frame]);
+    const receiver = DataReceiver.subscribe(this.dataEndpoint(), [TOPICS.frame], this.serverKey);
     this.receiver = receiver;
     void (async () => {
       for await (const message of receiver.messages()) {
@@ -164,6 +176,7 @@ export class LiveView {
   }
 
   private unsubscribe(): void {
+    this.malformedBefore += this.receiver?.malformed.count ?? 0;
     this.receiver?.close();
     this.receiver = null;
     this.latest = null;

@@ -10,8 +10,9 @@ import { parseControlRequest } from '../protocol/control.js';
 import { isLabcastError, LabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import { LiveView, type LiveSocket } from './live-view.js';
-import { isOwnOrigin } from './origin.js';
+import { isOwnOrigin, presentedToken, TOKEN_COOKIE, tokenMatches } from './origin.js';
 import { RecordingsIndex } from './recordings.js';
+import { ResultsHub, type ResultsSocket } from './results-hub.js';
 import { StatusHub } from './status-hub.js';
 import { connectControl, type CommandChannel } from './web-control.js';
 
@@ -25,10 +26,13 @@ import { connectControl, type CommandChannel } from './web-control.js';
  *   GET  /vendor/uplot/*   uPlot, from node_modules
  *   GET  /api/status       {ok, result: status}
  *   POST /api/command      body: a control request, e.g. {"cmd":"record","frames":50}; {ok, result | error}
+ *   GET  /api/live         {ok, result: {clients, frames_received, malformed_messages}} of the live view
  *   GET  /api/recordings   {ok, result: [recording, ...]} newest first
  *   WS   /ws/status        text: {"type":"status","status":{...}} now and at every change
  *   WS   /ws/live          binary frames for display, latest only (see live-view.ts)
- * POSTs and WebSocket upgrades whose Origin is another site get 403.
+ *   WS   /ws/results       text: analysis results as they come (see results-hub.ts)
+ * POSTs and WebSocket upgrades whose Origin is another site get 403. With an
+ * access token (off loopback), every request without it gets 401.
  */
 
 export interface WebServerOptions {
@@ -37,9 +41,15 @@ export interface WebServerOptions {
   readonly statusEndpoint: string | null;
   /** The data stream (may change when the controller restarts acquisition). */
   readonly dataEndpoint: () => string;
+  /** serve's analysis results endpoint (XPUB); null or absent = no results on /ws/results. */
+  readonly resultsEndpoint?: string | null;
   readonly dataDir: string;
   /** The address listened on; decides which Host names count as this server's own origin. */
   readonly host: string;
+  /** The CURVE public key of serve's endpoints (data, status), when it has security keys. */
+  readonly serverKey?: string | null;
+  /** The access token every request must carry (off loopback); null or absent = none. */
+  readonly token?: string | null;
 }
 
 const UI_ROOT = findUiRoot();
@@ -61,6 +71,7 @@ const HTTP_STATUS: Readonly<Record<string, number>> = {
   BAD_ARGUMENT: 400,
   BAD_SETTING: 400,
   PATH_OUTSIDE_DATA_DIR: 400,
+  UNAUTHORIZED: 401,
   FORBIDDEN_ORIGIN: 403,
   CAMERA_STATE: 409,
   OUTPUT_EXISTS: 409,
@@ -87,7 +98,8 @@ function sendResult(reply: FastifyReply, result: unknown): FastifyReply {
 export async function createWebServer(options: WebServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   const hub = new StatusHub(options.control);
-  const live = new LiveView(options.dataEndpoint);
+  const live = new LiveView(options.dataEndpoint, options.serverKey ?? null);
+  const results = new ResultsHub(options.resultsEndpoint ?? null, options.serverKey ?? null);
   const recordings = new RecordingsIndex(options.dataDir);
 
   app.setErrorHandler((error, _request, reply) => {
@@ -102,6 +114,36 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
   );
 
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
+
+  // First of all, off loopback: the access token, given once as ?token= (then
+  // kept in an HttpOnly cookie, so the page's own fetch and WebSocket calls
+  // carry it), or as Authorization: Bearer TOKEN by scripts.
+  const token = options.token ?? null;
+  if (token !== null) {
+    app.addHook('onRequest', async (request, reply) => {
+      const presented = presentedToken(request.url, request.headers);
+      if (presented === null || !tokenMatches(presented.token, token)) {
+        await sendError(
+          reply,
+          new LabcastError(
+            'UNAUTHORIZED',
+            presented === null
+              ? 'this labcast web UI asks for its access token: open the address labcast serve printed (http://HOST:PORT/?token=...), or send the header Authorization: Bearer TOKEN'
+              : 'wrong access token; use the one labcast serve printed at start (or the one in web.token_file)',
+          ),
+        );
+        return;
+      }
+      if (presented.from !== 'query') return;
+      reply.header('set-cookie', `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+      const url = new URL(request.url, 'http://labcast');
+      if (request.method === 'GET' && !request.ws && url.pathname === '/') {
+        // The page: the cookie holds the token now, so take it out of the address bar and history.
+        url.searchParams.delete('token');
+        await reply.redirect(`${url.pathname}${url.search}`, 303);
+      }
+    });
+  }
 
   // Before any route: a browser on another site must not drive the camera.
   app.addHook('onRequest', async (request, reply) => {
@@ -138,6 +180,11 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
     }
   });
 
+  // The live-view bridge's counters: browsers watching, frames taken from the data stream, malformed messages skipped.
+  app.get('/api/live', async (_request, reply) =>
+    sendResult(reply, { clients: live.clientCount, frames_received: live.framesReceived, malformed_messages: live.malformedMessages }),
+  );
+
   app.get('/api/recordings', async (_request, reply) => {
     try {
       return sendResult(reply, await recordings.list({ activeFile: hub.latest?.file ?? null }));
@@ -164,18 +211,24 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
     socket.on('close', () => live.detach(client));
   });
 
+  app.get('/ws/results', { websocket: true }, (socket: WsSocket) => {
+    const client = results.attach(socket);
+    socket.on('close', () => results.detach(client));
+  });
+
   app.addHook('onClose', async () => {
+    results.close();
     live.close();
     hub.close();
     options.control.close();
   });
 
-  hub.start(options.statusEndpoint);
+  hub.start(options.statusEndpoint, options.serverKey ?? null);
   return app;
 }
 
 /** The parts of a `ws` WebSocket used here (@fastify/websocket hands us one). */
-interface WsSocket extends LiveSocket {
+interface WsSocket extends LiveSocket, ResultsSocket {
   send(data: string | Buffer, callback?: (error?: Error) => void): void;
   on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): void;
   on(event: 'close', listener: () => void): void;
@@ -188,7 +241,12 @@ export interface WebServerStart {
   readonly controlEndpoint: string;
   readonly statusEndpoint: string;
   readonly dataEndpoint: () => string;
+  readonly resultsEndpoint?: string | null;
   readonly dataDir: string;
+  /** The CURVE public key of serve's endpoints, when it has security keys. */
+  readonly serverKey?: string | null;
+  /** The access token every request must carry; null or absent = none. */
+  readonly token?: string | null;
 }
 
 export interface RunningWebServer {
@@ -201,11 +259,14 @@ export interface RunningWebServer {
 /** Creates and listens; a port in use is LabcastError ENDPOINT_IN_USE (exit 2), as for the ZeroMQ endpoints. */
 export async function startWebServer(options: WebServerStart): Promise<RunningWebServer> {
   const app = await createWebServer({
-    control: connectControl(options.controlEndpoint),
+    control: connectControl(options.controlEndpoint, options.serverKey ?? null),
     statusEndpoint: options.statusEndpoint,
     dataEndpoint: options.dataEndpoint,
+    resultsEndpoint: options.resultsEndpoint ?? null,
     dataDir: options.dataDir,
     host: options.host,
+    serverKey: options.serverKey ?? null,
+    token: options.token ?? null,
   });
   try {
     await app.listen({ host: options.host, port: options.port });

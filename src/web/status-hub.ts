@@ -16,10 +16,10 @@ export class StatusHub {
 
   constructor(private readonly control: CommandChannel) {}
 
-  /** Subscribes to `endpoint` (if given) and fetches the current status. */
-  start(endpoint: string | null): void {
+  /** Subscribes to `endpoint` (if given; `serverKey` for a CURVE server) and fetches the current status. */
+  start(endpoint: string | null, serverKey: string | null = null): void {
     if (endpoint !== null) {
-      const subscriber = StatusSubscriber.connect(endpoint);
+      const subscriber = StatusSubscriber.connect(endpoint, serverKey);
       this.subscriber = subscriber;
       void (async () => {
         for await (const status of subscriber) this.update(status);

@@ -18,9 +18,9 @@ const COMMAND_TIMEOUT_MS = 60_000;
  * changes, which the controller applies in order anyway, one for queries, so
  * the status panel keeps answering while a recording drains.
  */
-export function connectControl(endpoint: string): CommandChannel {
-  const queries = ControlClient.connect(endpoint, { timeoutMs: QUERY_TIMEOUT_MS });
-  const commands = ControlClient.connect(endpoint, { timeoutMs: COMMAND_TIMEOUT_MS });
+export function connectControl(endpoint: string, serverKey: string | null = null): CommandChannel {
+  const queries = ControlClient.connect(endpoint, { timeoutMs: QUERY_TIMEOUT_MS, serverKey });
+  const commands = ControlClient.connect(endpoint, { timeoutMs: COMMAND_TIMEOUT_MS, serverKey });
   return {
     request: (request) => (QUERIES.has(request.cmd) ? queries : commands).request(request),
     close() {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collect, delay, processesMatching, runLabcast, runPython, scratchDir, startLabcast } from '../helpers/processes.js';
+import { childProcessesOf, collect, delay, isAlive, runLabcast, runPython, scratchDir, startLabcast, waitForOutput } from '../helpers/processes.js';
 
 const COUNT_FRAMES = `
 import sys, json, h5py
@@ -37,7 +37,9 @@ describe('stopping and overload', () => {
     const out = join(scratch.dir, 'interrupted.h5');
     const child = startLabcast(['record', '--fps', '100', '--width', '128', '--height', '96', '--out', out, '--publish', 'tcp://127.0.0.1:*']);
     const finished = collect(child);
-    await delay(1500);
+    await waitForOutput(child, /recording (\d+) frames/, (m) => Number(m[1]) >= 20);
+    const children = await childProcessesOf(child.pid!, 'labcast-');
+    assert.equal(children.length, 2, 'an acquisition and a saver process');
     child.kill('SIGINT');
     const result = await finished;
     assert.equal(result.code, 0, result.stderr);
@@ -50,8 +52,7 @@ describe('stopping and overload', () => {
     const file = await readCounts(out);
     assert.equal(file.frames, written);
     assert.deepEqual(file.ids, Array.from({ length: written }, (_, i) => i));
-    assert.deepEqual(await processesMatching('labcast-acquisition'), []);
-    assert.deepEqual(await processesMatching('labcast-saver'), []);
+    assert.deepEqual(children.filter(isAlive), [], 'the acquisition and saver processes ended with it');
   });
 
   test('an overloaded saver loses frames only at the counted buffer: summary, file and exit code agree', async () => {
@@ -99,15 +100,10 @@ describe('when labcast record itself is killed', () => {
     const out = join(scratch.dir, 'orphaned.h5');
     const child = startLabcast(['record', '--fps', '50', '--width', '128', '--height', '96', '--out', out, '--publish', 'tcp://127.0.0.1:*']);
     const finished = collect(child);
-    await delay(1500);
-    const { readFileSync } = await import('node:fs');
-    const children = (await processesMatching('labcast-')).filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[3] === String(child.pid);
-      } catch {
-        return false;
-      }
-    });
+    await waitForOutput(child, /recording (\d+) frames/, (m) => Number(m[1]) >= 20);
+    // Past a flush, so the file has frames to keep.
+    await delay(1200);
+    const children = await childProcessesOf(child.pid!, 'labcast-');
     assert.equal(children.length, 2, 'an acquisition and a saver process');
     child.kill('SIGKILL');
     await finished;
@@ -119,12 +115,3 @@ describe('when labcast record itself is killed', () => {
     assert.deepEqual(file.ids, Array.from({ length: file.frames }, (_, i) => i));
   });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

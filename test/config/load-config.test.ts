@@ -57,7 +57,8 @@ describe('defaults', () => {
       allow_absolute_paths: false,
       overwrite: false,
     });
-    assert.deepEqual(config.saver, { flush_interval_ms: 1000, buffer_mb: 512 });
+    assert.deepEqual(config.saver, { flush_interval_ms: 1000, buffer_mb: 512, mode: 'local', remote_timeout_s: 10 });
+    assert.deepEqual(config.security, {});
   });
 
   test('an empty file, a comment-only file and an empty section all mean the defaults', () => {
@@ -74,7 +75,7 @@ describe('defaults', () => {
     assert.ok(config.camera.driver === 'sim');
     assert.equal(config.camera.width, 128);
     assert.equal(config.camera.height, 480);
-    assert.deepEqual(config.saver, { flush_interval_ms: 1000, buffer_mb: 64 });
+    assert.deepEqual(config.saver, { flush_interval_ms: 1000, buffer_mb: 64, mode: 'local', remote_timeout_s: 10 });
   });
 });
 

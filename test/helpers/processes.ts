@@ -83,10 +83,70 @@ export async function processesMatching(needle: string): Promise<number[]> {
   return pids;
 }
 
+/** Live processes whose parent is `parentPid` and whose command line has `needle`. */
+export async function childProcessesOf(parentPid: number, needle = ''): Promise<number[]> {
+  const { readFileSync } = await import('node:fs');
+  return (await processesMatching(needle)).filter((pid) => {
+    try {
+      // Field 4 of /proc/PID/stat is the parent; the command name (field 2) has no spaces in ours.
+      return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[3] === String(parentPid);
+    } catch {
+      return false;
+    }
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The Python block of a doc whose first line is `# labcast-example: NAME`, verbatim. */
 export function pythonExampleFromDoc(docPath: string, name: string): string {
   const doc = readFileSync(docPath, 'utf8');
   const block = new RegExp('```python\\n(# labcast-example: ' + name + '\\n[\\s\\S]*?)```').exec(doc);
   if (block === null) throw new Error(`${docPath} has no Python example marked "# labcast-example: ${name}"`);
   return block[1]!;
+}
+
+/**
+ * Resolves once the child's output (stdout or stderr) has a line where `pattern`
+ * matches and `accept` agrees: tests wait for what a process says, not for a
+ * fixed time that a busy machine may not honour.
+ */
+export function waitForOutput(
+  child: ChildProcess,
+  pattern: RegExp,
+  accept: (match: RegExpExecArray) => boolean = () => true,
+  timeoutMs = 60_000,
+): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    const timer = setTimeout(() => finish(new Error(`no output matching ${pattern} within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      pending += chunk.toString();
+      const lines = pending.split(/[\r\n]/);
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const match = pattern.exec(line);
+        if (match !== null && accept(match)) return finish(null, match);
+      }
+    };
+    const onClose = (): void => finish(new Error(`the process ended before printing ${pattern}`));
+    function finish(error: Error | null, match?: RegExpExecArray): void {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('close', onClose);
+      if (error !== null) reject(error);
+      else resolve(match!);
+    }
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('close', onClose);
+  });
 }

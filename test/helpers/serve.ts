@@ -10,6 +10,9 @@ export interface RunningServe {
   readonly control: string;
   readonly status: string;
   readonly data: string;
+  /** Analysis results: subscribe here (XPUB); publish to resultsIn (XSUB). */
+  readonly results: string;
+  readonly resultsIn: string;
   /** Base URL of the web UI, e.g. http://127.0.0.1:41234 (no trailing slash). */
   readonly web: string;
   readonly dataDir: string;
@@ -24,6 +27,13 @@ export interface RunningServe {
 }
 
 const STOP_GRACE_MS = 20_000;
+
+export interface ServeOptions {
+  /** Extra environment of serve (and so of its children), e.g. a test hook. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The serve's CURVE public key file, for `ctl` (--server-key) when it has security keys. */
+  readonly serverKeyFile?: string;
+}
 
 /**
  * A serve for the tests of the calling suite: started before them in a
@@ -48,9 +58,19 @@ export function serveForSuite(camera: Record<string, unknown> = {}): { readonly 
   };
 }
 
-/** Starts `labcast serve` on free loopback ports with a config written into `dir`. */
-export async function startServe(dir: string, camera: Record<string, unknown> = {}): Promise<RunningServe> {
-  const [data, control, record, status, web] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+/**
+ * Starts `labcast serve` on free loopback ports with a config written into `dir`;
+ * `sections` adds or replaces top-level config sections (e.g. analysis, settings).
+ */
+export async function startServe(
+  dir: string,
+  camera: Record<string, unknown> = {},
+  sections: Record<string, unknown> = {},
+  options: ServeOptions = {},
+): Promise<RunningServe> {
+  const [data, control, record, status, web, results, resultsIn] = await Promise.all([
+    freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
+  ]);
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const config = {
@@ -61,20 +81,25 @@ export async function startServe(dir: string, camera: Record<string, unknown> = 
       control: `tcp://127.0.0.1:${control}`,
       record: `tcp://127.0.0.1:${record}`,
       status: `tcp://127.0.0.1:${status}`,
+      results: `tcp://127.0.0.1:${results}`,
+      results_in: `tcp://127.0.0.1:${resultsIn}`,
     },
     web: { host: '127.0.0.1', port: web },
     storage: { data_dir: dataDir },
+    ...sections,
   };
   const configPath = join(dir, 'lab.yaml');
   // JSON is valid YAML.
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const child = startLabcast(['serve', '--config', configPath]);
+  const child = startLabcast(['serve', '--config', configPath], options.env);
   const finished = collect(child);
   const serve: RunningServe = {
     child,
     control: config.endpoints.control,
     status: config.endpoints.status,
     data: config.endpoints.data,
+    results: config.endpoints.results,
+    resultsIn: config.endpoints.results_in,
     web: `http://127.0.0.1:${web}`,
     dataDir,
     finished,
@@ -88,7 +113,8 @@ export async function startServe(dir: string, camera: Record<string, unknown> = 
       return finished;
     },
     async ctl(args) {
-      const ran = await runLabcast(['ctl', '--control', config.endpoints.control, '--json', ...args]);
+      const key = options.serverKeyFile === undefined ? [] : ['--server-key', options.serverKeyFile];
+      const ran = await runLabcast(['ctl', '--control', config.endpoints.control, ...key, '--json', ...args]);
       let result: unknown = null;
       if (ran.stdout.trim() !== '') result = JSON.parse(ran.stdout);
       return { code: ran.code, result, stderr: ran.stderr };

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { isLabcastError } from '../../src/protocol/errors.js';
 import { formatRecordingSummary, inspectRecording, type RecordingSummary } from '../../src/storage/file-inspector.js';
-import { openH5wasmWriter } from '../../src/storage/h5wasm-writer.js';
 import {
   appendFrames,
   FRAME_PERIOD_NS,
@@ -17,74 +16,80 @@ import {
   START_NS,
   tempDir,
 } from './fixtures.js';
+import { WRITERS } from './writer-backends.js';
 
-test('inspectRecording reports what the writer wrote', async () => {
-  const { dir, remove } = tempDir();
-  try {
-    const path = join(dir, 'run.h5');
-    const start = makeRunStart({ frames_requested: 12 });
-    const writer = await openH5wasmWriter(path, start, { overwrite: false });
-    appendFrames(writer, start, [0, 1, 2, 3, 4, 7, 8, 9]);
-    writer.finish(makeRunEnd(start, { reason: 'stopped', frames_acquired: 11, frames_dropped: 2 }));
+for (const backend of WRITERS) {
+  test(`inspectRecording reports what the ${backend.name} writer wrote`, { skip: backend.skip }, async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const path = join(dir, 'run.h5');
+      const start = makeRunStart({ frames_requested: 12 });
+      const writer = await backend.open(path, start, { overwrite: false });
+      appendFrames(writer, start, [0, 1, 2, 3, 4, 7, 8, 9]);
+      writer.finish(makeRunEnd(start, { reason: 'stopped', frames_acquired: 11, frames_dropped: 2 }));
 
-    const summary = await inspectRecording(path);
-    assert.equal(summary.path, path);
-    assert.ok(summary.fileBytes > 0);
-    assert.equal(summary.finished, true);
-    assert.equal(summary.frameCount, 8);
-    assert.deepEqual(summary.frameShape, [6, 8]);
-    assert.equal(summary.dtype, 'uint16');
-    assert.equal(summary.firstFrameId, 0);
-    assert.equal(summary.lastFrameId, 9);
-    assert.equal(summary.durationS, Number(9n * FRAME_PERIOD_NS) / 1e9);
-    assert.ok(Math.abs((summary.fps ?? 0) - 100) < 1e-9, `fps ${summary.fps}`);
-    assert.deepEqual(summary.gaps, [[5, 2], [10, 1]]);
-    assert.equal(summary.missingFrames, 3);
-    assert.deepEqual(summary.acquisition, {
-      framesRequested: 12,
-      durationRequestedS: null,
-      framesAcquired: 11,
-      framesDropped: 2,
-      framesWritten: 8,
-      endReason: 'stopped',
-      error: null,
-    });
-    assert.deepEqual(summary.camera, { driver: start.camera.driver, model: start.camera.model, settings: start.camera.settings });
-    assert.deepEqual(summary.provenance, {
-      labcastVersion: '0.1.0-test',
-      nodeVersion: process.version,
-      host: 'test-host',
-      runId: 'run-test-1',
-      startTime: '2024-05-01T12:51:30.123456789Z',
-      endTime: '2024-05-01T12:51:35.123456789Z',
-      startTimeNs: START_NS,
-      endTimeNs: START_NS + 5_000_000_000n,
-      config: start.config,
-    });
-  } finally {
-    remove();
-  }
-});
+      const summary = await inspectRecording(path);
+      assert.equal(summary.path, path);
+      assert.ok(summary.fileBytes > 0);
+      assert.equal(summary.finished, true);
+      assert.equal(summary.frameCount, 8);
+      assert.deepEqual(summary.frameShape, [6, 8]);
+      assert.equal(summary.dtype, 'uint16');
+      assert.equal(summary.firstFrameId, 0);
+      assert.equal(summary.lastFrameId, 9);
+      assert.equal(summary.durationS, Number(9n * FRAME_PERIOD_NS) / 1e9);
+      assert.ok(Math.abs((summary.fps ?? 0) - 100) < 1e-9, `fps ${summary.fps}`);
+      assert.deepEqual(summary.gaps, [[5, 2], [10, 1]]);
+      assert.equal(summary.missingFrames, 3);
+      assert.deepEqual(summary.acquisition, {
+        framesRequested: 12,
+        durationRequestedS: null,
+        framesAcquired: 11,
+        framesDropped: 2,
+        framesWritten: 8,
+        endReason: 'stopped',
+        error: null,
+      });
+      assert.deepEqual(summary.camera, { driver: start.camera.driver, model: start.camera.model, settings: start.camera.settings });
+      assert.deepEqual(summary.provenance, {
+        labcastVersion: '0.1.0-test',
+        nodeVersion: process.version,
+        host: 'test-host',
+        runId: 'run-test-1',
+        startTime: '2024-05-01T12:51:30.123456789Z',
+        endTime: '2024-05-01T12:51:35.123456789Z',
+        startTimeNs: START_NS,
+        endTimeNs: START_NS + 5_000_000_000n,
+        config: start.config,
+        hdf5Writer: summary.provenance.hdf5Writer,
+      });
+      assert.match(summary.provenance.hdf5Writer ?? '', new RegExp(`^${backend.name} `));
+      assert.match(formatRecordingSummary(summary), new RegExp(`^hdf5 writer +${backend.name} `, 'm'));
+    } finally {
+      remove();
+    }
+  });
 
-test('a file with fewer than two frames has no duration or fps', async () => {
-  const { dir, remove } = tempDir();
-  try {
-    const path = join(dir, 'one.h5');
-    const start = makeRunStart();
-    const writer = await openH5wasmWriter(path, start, { overwrite: false });
-    appendFrames(writer, start, [0]);
-    writer.finish(null);
-    const summary = await inspectRecording(path);
-    assert.equal(summary.frameCount, 1);
-    assert.equal(summary.durationS, null);
-    assert.equal(summary.fps, null);
-    assert.equal(summary.acquisition.endReason, 'unknown');
-    assert.equal(summary.acquisition.framesAcquired, null);
-    assert.match(formatRecordingSummary(summary), /^duration {3,}n\/a/m);
-  } finally {
-    remove();
-  }
-});
+  test(`a file with fewer than two frames has no duration or fps (${backend.name} writer)`, { skip: backend.skip }, async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const path = join(dir, 'one.h5');
+      const start = makeRunStart();
+      const writer = await backend.open(path, start, { overwrite: false });
+      appendFrames(writer, start, [0]);
+      writer.finish(null);
+      const summary = await inspectRecording(path);
+      assert.equal(summary.frameCount, 1);
+      assert.equal(summary.durationS, null);
+      assert.equal(summary.fps, null);
+      assert.equal(summary.acquisition.endReason, 'unknown');
+      assert.equal(summary.acquisition.framesAcquired, null);
+      assert.match(formatRecordingSummary(summary), /^duration {3,}n\/a/m);
+    } finally {
+      remove();
+    }
+  });
+}
 
 function expectFileFormatError(path: string, message: RegExp): Promise<void> {
   return assert.rejects(inspectRecording(path), (error: unknown) => {
@@ -157,6 +162,7 @@ function sampleSummary(overrides: Partial<RecordingSummary> = {}): RecordingSumm
       startTimeNs: START_NS,
       endTimeNs: START_NS + 5_000_000_000n,
       config: { camera: { driver: 'sim' }, t_ns: START_NS },
+      hdf5Writer: 'native (libhdf5 1.10.8)',
     },
     ...overrides,
   };

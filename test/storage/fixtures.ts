@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { PixelDtype } from '../../src/protocol/dtype.js';
@@ -167,22 +168,32 @@ export function runH5dump(args: string[]): { status: number | null; stdout: stri
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const WRITER_MODULE = fileURLToPath(new URL('../../src/storage/h5wasm-writer.js', import.meta.url));
+const H5WASM_WRITER = {
+  module: fileURLToPath(new URL('../../src/storage/h5wasm-writer.js', import.meta.url)),
+  exportName: 'openH5wasmWriter',
+};
 const FIXTURES_MODULE = fileURLToPath(new URL('./fixtures.js', import.meta.url));
 const JSON_NS_MODULE = fileURLToPath(new URL('../../src/protocol/json-ns.js', import.meta.url));
 
 /**
  * Writes `flushed` frames and flushes, then appends `unflushed` more without a
  * flush, in a child process that is then killed with SIGKILL: the state a hard
- * kill of the saver leaves behind.
+ * kill of the saver leaves behind. `writer` names the module and export that
+ * open the writer (h5wasm by default).
  */
-export async function writeKilledRecording(path: string, start: RunStart, flushed: number, unflushed: number): Promise<void> {
+export async function writeKilledRecording(
+  path: string,
+  start: RunStart,
+  flushed: number,
+  unflushed: number,
+  writer: { readonly module: string; readonly exportName: string } = H5WASM_WRITER,
+): Promise<void> {
   const childCode = `
-    const { openH5wasmWriter } = await import(${JSON.stringify(WRITER_MODULE)});
+    const { ${writer.exportName}: openWriter } = await import(${JSON.stringify(writer.module)});
     const fx = await import(${JSON.stringify(FIXTURES_MODULE)});
     const { parseWithNs } = await import(${JSON.stringify(JSON_NS_MODULE)});
     const start = parseWithNs(process.argv[1]);
-    const writer = await openH5wasmWriter(process.argv[2], start, { overwrite: false });
+    const writer = await openWriter(process.argv[2], start, { overwrite: false });
     fx.appendFrames(writer, start, fx.range(0, ${flushed}));
     writer.flush();
     fx.appendFrames(writer, start, fx.range(${flushed}, ${flushed + unflushed}));
@@ -203,4 +214,39 @@ export async function writeKilledRecording(path: string, start: RunStart, flushe
   const exited = new Promise((resolve) => child.on('exit', resolve));
   child.kill('SIGKILL');
   await exited;
+}
+
+/**
+ * A small tmpfs of our own to fill up. Mounting needs root (which CI has);
+ * elsewhere the reason comes back so the test can say why it did not run.
+ */
+export function mountSmallDisk(dir: string, megabytes: number): string | null {
+  mkdirSync(dir, { recursive: true });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m`, 'tmpfs', dir], { encoding: 'utf8' });
+  return mounted.status === 0 ? null : `cannot mount a tmpfs here (${mounted.stderr.trim() || mounted.error?.message}); run as root`;
+}
+
+/** Lazy, so that a file HDF5 could not close does not keep the mount busy. */
+export function unmountSmallDisk(dir: string): void {
+  spawnSync('umount', ['-l', dir]);
+}
+
+const VALID_FRAMES_READER = String.raw`
+import hashlib, json, sys
+import h5py, numpy as np
+with h5py.File(sys.argv[1], 'r') as f:
+    frames = f['entry/data/frames']
+    valid = int(frames.attrs['valid_frames'])
+    print(json.dumps({
+        'valid': valid,
+        'frameSha256': [hashlib.sha256(np.ascontiguousarray(frames[i]).tobytes()).hexdigest() for i in range(valid)],
+        'frameIds': f['entry/data/frame_id'][:valid].tolist(),
+    }))
+`;
+
+/** The frames a crashed or failed file vouches for (its valid_frames), as h5py reads them. */
+export function readValidFrames(path: string): { valid: number; frameSha256: string[]; frameIds: number[] } {
+  const result = spawnSync(PYTHON, ['-c', VALID_FRAMES_READER, path], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`h5py could not read ${path}:\n${result.stderr}`);
+  return JSON.parse(result.stdout) as { valid: number; frameSha256: string[]; frameIds: number[] };
 }

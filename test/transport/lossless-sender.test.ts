@@ -1,6 +1,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pull } from 'zeromq';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Pull, Subscriber } from 'zeromq';
+import { decodeDataMessages, encodeFrame } from '../../src/protocol/codec.js';
+import type { FrameHeader } from '../../src/protocol/messages.js';
 import { LosslessSender } from '../../src/transport/lossless-sender.js';
 import { LivePublisher } from '../../src/transport/live-publisher.js';
 import { scratchDir } from '../helpers/processes.js';
@@ -69,5 +72,84 @@ describe('lossless sender (real sockets)', () => {
       return true;
     });
     first.close();
+  });
+});
+
+describe('lossless sender batches small frames under load', () => {
+  const header = (seq: number, shape: number[]): FrameHeader => ({
+    protocol: 1, run_id: 'b', seq, camera_ts_ns: BigInt(seq), wall_ts_ns: BigInt(seq), shape, dtype: 'uint8',
+  });
+
+  test('queued small frames travel as batches; every frame arrives once, in order, pixels intact', async () => {
+    const sender = await LosslessSender.bind('tcp://127.0.0.1:*', 64 * 1024 * 1024);
+    // No reader yet: everything queues, so batches form.
+    for (let seq = 0; seq < 3000; seq++) {
+      const pixels = new Uint8Array(64 * 64).fill(seq & 0xff);
+      assert.ok(sender.offer(encodeFrame(header(seq, [64, 64]), pixels), pixels.byteLength, seq));
+    }
+    const pull = new Pull();
+    pull.connect(sender.endpoint);
+    const seqs: number[] = [];
+    let messages = 0;
+    while (seqs.length < 3000) {
+      const decoded = decodeDataMessages(await pull.receive());
+      assert.ok(decoded.ok, decoded.ok ? '' : decoded.reason);
+      messages += 1;
+      for (const message of decoded.messages) {
+        assert.equal(message.topic, 'frame');
+        if (message.topic !== 'frame') continue;
+        assert.ok(message.pixels.every((v) => v === (message.header.seq & 0xff)));
+        seqs.push(message.header.seq);
+      }
+    }
+    await sender.drain();
+    assert.deepEqual(seqs, Array.from({ length: 3000 }, (_, i) => i));
+    assert.ok(messages < 3000 / 10, `${messages} messages for 3000 frames`);
+    pull.close();
+    sender.close(0);
+  });
+
+  test('large frames and run messages are never batched', async () => {
+    const sender = await LosslessSender.bind('tcp://127.0.0.1:*', 64 * 1024 * 1024);
+    for (let seq = 0; seq < 5; seq++) {
+      const pixels = new Uint8Array(512 * 512);
+      assert.ok(sender.offer(encodeFrame(header(seq, [512, 512]), pixels), pixels.byteLength, seq));
+    }
+    const pull = new Pull();
+    pull.connect(sender.endpoint);
+    for (let seq = 0; seq < 5; seq++) {
+      const parts = await pull.receive();
+      assert.equal(parts[0]!.toString(), 'frame');
+    }
+    await sender.drain();
+    pull.close();
+    sender.close(0);
+  });
+});
+
+describe('live publisher', () => {
+  test('sends only while someone subscribes, and a subscriber gets what is published', async () => {
+    const live = await LivePublisher.bind('tcp://127.0.0.1:*');
+    assert.equal(live.subscribed, false);
+    assert.equal(live.publish([Buffer.from('frame'), Buffer.from('nobody')]), true, 'published to nobody, as PUB does');
+    const sub = new Subscriber();
+    sub.connect(live.endpoint);
+    sub.subscribe('frame');
+    const deadline = Date.now() + 5000;
+    while (!live.subscribed && Date.now() < deadline) await delay(5);
+    assert.equal(live.subscribed, true);
+    const receiving = sub.receive();
+    // Published until one arrives: a new subscription may need a moment to reach the socket's filter.
+    let got: Buffer[] | null = null;
+    void receiving.then((parts) => (got = parts));
+    while (got === null && Date.now() < deadline) {
+      live.publish([Buffer.from('frame'), Buffer.from('hello')]);
+      await delay(5);
+    }
+    assert.deepEqual(got!.map(String), ['frame', 'hello']);
+    sub.close();
+    while (live.subscribed && Date.now() < deadline) await delay(5);
+    assert.equal(live.subscribed, false, 'the subscription ends when the subscriber goes');
+    live.close();
   });
 });

@@ -81,3 +81,41 @@ function bounce(position: number, max: number): number {
   const folded = ((position % period) + period) % period;
   return folded <= max ? folded : period - folded;
 }
+
+/** What the `truth` field of a frame header holds; see FrameTruth in protocol/messages.ts. */
+export interface SimParticleTruth {
+  readonly x: number[];
+  readonly y: number[];
+  readonly amplitude: number[];
+  readonly intensity: number[];
+  readonly sigma: number;
+}
+
+/**
+ * Ground truth of frame `index` as the frame shows it: centres relative to the
+ * frame's window (the ROI at `windowX`, `windowY`), amplitude in DN (`signal` =
+ * DN per unit of irradiance, i.e. full scale × gain × exposure / reference) and
+ * the integrated intensity 2π·σ²·amplitude in DN·px. Rounded to 1e-4 px and
+ * 1e-3 DN, far below any localisation error, to keep headers short.
+ */
+export function simParticleTruth(
+  options: SimCameraOptions,
+  index: number,
+  window: { readonly x: number; readonly y: number },
+  signal: number,
+): SimParticleTruth {
+  const sigma = options.particleSigma;
+  const particles = simParticlePositions(options, index);
+  const spotArea = 2 * Math.PI * sigma * sigma;
+  return {
+    x: particles.map((p) => round(p.x - window.x, 1e4)),
+    y: particles.map((p) => round(p.y - window.y, 1e4)),
+    amplitude: particles.map((p) => round(p.amplitude * signal, 1e3)),
+    intensity: particles.map((p) => round(p.amplitude * signal * spotArea, 1e3)),
+    sigma,
+  };
+}
+
+function round(value: number, scale: number): number {
+  return Math.round(value * scale) / scale;
+}

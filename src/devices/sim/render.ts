@@ -4,7 +4,7 @@ import { bytesPerSample, maxSampleValue, type PixelDtype } from '../../protocol/
 import { LabcastError } from '../../protocol/errors.js';
 import { normalQuantiles } from './normal.js';
 import type { SimCameraOptions } from './options.js';
-import { simParticlePositions, type SimParticle } from './particles.js';
+import { simParticlePositions, simParticleTruth, type SimParticle, type SimParticleTruth } from './particles.js';
 import { GOLDEN_RATIO_32, hashKey, RANDOM_LEVEL_COUNT, randomLevel16 } from './prng.js';
 import { REFERENCE_EXPOSURE_MS, resolveSimSettings, type SimSettings } from './sim-settings.js';
 
@@ -115,6 +115,22 @@ export function renderSimFrame(
 }
 
 /**
+ * The ground truth of frame `cameraIndex` for the `particles` pattern (what the
+ * frame header's `truth` carries), undefined for the other patterns. Uses the
+ * same settings as renderSimFrame, so amplitudes are in the frame's DN.
+ */
+export function simFrameTruth(
+  options: SimCameraOptions,
+  settings: Readonly<Partial<SimSettings>>,
+  cameraIndex: number,
+): SimParticleTruth | undefined {
+  if (options.pattern !== 'particles') return undefined;
+  const resolved = resolveSimSettings(options, settings);
+  const tone = toneFor(options.dtype, resolved);
+  return simParticleTruth(options, cameraIndex, { x: resolved.roi_x, y: resolved.roi_y }, tone.signal);
+}
+
+/**
  * Every frame gets memory of its own, outside Buffer's shared pool, because it
  * is handed to ZeroMQ zero-copy. Unzeroed is fine: the renderers write every byte.
  */
@@ -208,18 +224,60 @@ function renderNoise(samples: Samples, window: Window, tone: Tone, frameKey: num
  * A noiseless diagonal sawtooth ramp moving GRADIENT_SPEED_PX_PER_FRAME along
  * the diagonal each frame: a dropped or repeated frame shows as a jump.
  */
+/**
+ * The ramp repeats every period/speed frames, so small frames are copied from
+ * the one rendered a cycle ago: a real camera hands over a frame at no CPU
+ * cost, and a benchmark of the pipeline should not measure the simulator.
+ */
+const GRADIENT_CACHE_MAX_BYTES = 64 * 1024;
+let gradientCache: { key: string; frames: Map<number, Samples> } | null = null;
+
 function renderGradient(samples: Samples, window: Window, tone: Tone, index: number): void {
+  if (samples.byteLength > GRADIENT_CACHE_MAX_BYTES) {
+    drawGradient(samples, window, tone, index);
+    return;
+  }
+  const key = `${tone.dtype} ${tone.signal} ${tone.offset} ${tone.max} ${window.sensorWidth} ${window.x} ${window.y} ${window.width} ${window.height}`;
+  if (gradientCache?.key !== key) gradientCache = { key, frames: new Map() };
+  const shift = gradientShift(index);
+  const cached = gradientCache.frames.get(shift);
+  if (cached !== undefined) {
+    samples.set(cached);
+    return;
+  }
+  drawGradient(samples, window, tone, index);
+  gradientCache.frames.set(shift, samples.slice());
+}
+
+function gradientShift(index: number): number {
+  const period = GRADIENT_PERIOD_PX;
+  return ((index % period) * GRADIENT_SPEED_PX_PER_FRAME) % period;
+}
+
+function drawGradient(samples: Samples, window: Window, tone: Tone, index: number): void {
   const period = GRADIENT_PERIOD_PX;
   // Each row is the row above shifted by one pixel: copy rows out of one long strip.
-  const strip = newSamples(tone.dtype, window.width + period);
-  for (let k = 0; k < strip.length; k++) {
-    strip[k] = toSample(tone.offset + (tone.signal * (k % period)) / period, tone.max);
-  }
-  const shift = ((index % period) * GRADIENT_SPEED_PX_PER_FRAME) % period;
+  const strip = gradientStrip(tone, window.width + period);
+  const shift = gradientShift(index);
   for (let row = 0; row < window.height; row++) {
     const phase = (window.x + window.y + row + period - shift) % period;
     samples.set(strip.subarray(phase, phase + window.width), row * window.width);
   }
+}
+
+let cachedStrip: { key: string; strip: Samples } | null = null;
+
+/** One period of the ramp, repeated; kept while the tone and width stay put (every frame, usually). */
+function gradientStrip(tone: Tone, length: number): Samples {
+  const key = `${tone.dtype} ${tone.signal} ${tone.offset} ${tone.max} ${length}`;
+  if (cachedStrip?.key === key) return cachedStrip.strip;
+  const period = GRADIENT_PERIOD_PX;
+  const strip = newSamples(tone.dtype, length);
+  for (let k = 0; k < strip.length; k++) {
+    strip[k] = toSample(tone.offset + (tone.signal * (k % period)) / period, tone.max);
+  }
+  cachedStrip = { key, strip };
+  return strip;
 }
 
 /**

@@ -4,7 +4,7 @@ import { findSettingSpec, validateSettingValue } from '../settings.js';
 import { CaptureClock } from '../clock.js';
 import { parseSimCameraOptions, type SimCameraOptions, type SimCameraOptionsInput } from './options.js';
 import { waitUntil, yieldToEventLoop } from '../pacing.js';
-import { renderSimFrame } from './render.js';
+import { renderSimFrame, simFrameTruth } from './render.js';
 import { defaultSimSettings, simSettingSpecs, type SimSettings } from './sim-settings.js';
 import { StreamSlot } from '../stream-slot.js';
 
@@ -106,12 +106,14 @@ export class SimCamera implements Camera {
     const settings = this.settings;
     if (this.clock === undefined) throw new LabcastError('CAMERA_STATE', 'the camera has never been opened');
     const timestampNs = this.clock.nextTimestampNs();
+    const truth = simFrameTruth(this.options, settings, cameraIndex);
     return Object.freeze({
       pixels: renderSimFrame(this.options, settings, cameraIndex),
       shape: Object.freeze([settings.roi_height, settings.roi_width]),
       dtype: this.options.dtype,
       timestampNs,
       cameraIndex,
+      ...(truth === undefined ? {} : { truth }),
     });
   }
 

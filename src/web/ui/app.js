@@ -1,6 +1,7 @@
 // labcast web UI: wires the live view, controls, status panel, plots and recordings list.
 
 import { command, getJson, watchStatus } from './api.js';
+import { AnalysisPanel, Overlay, StatsPlots, watchResults } from './analysis.js';
 import { LiveView, liveStats } from './live.js';
 import { Plots } from './plots.js';
 import { refreshRecordings } from './recordings.js';
@@ -95,6 +96,7 @@ function showStatus(next) {
       : `${last.path.split('/').pop()}: ${last.frames_written} frames saved, ${last.frames_dropped} dropped (${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
   );
   if (next.camera) showSettings(next.camera.settings);
+  analysisPanel.update(next.analyses);
   ui.save.setAttribute('aria-pressed', String(next.state === 'recording' && savingStream(next)));
   updateButtons();
   // A recording that ended or started changes the list.
@@ -210,6 +212,14 @@ function levelsChanged() {
 // ---- wiring ----
 
 const plots = new Plots($('histogram-plot'), $('mean-plot'));
+const analysisPanel = new AnalysisPanel($('analysis-list'), say);
+const overlay = new Overlay($('overlay-canvas'), { showSpots: $('show-spots'), showTracks: $('show-tracks'), readout: $('display-spots') });
+const statsPlots = new StatsPlots($('stats-mean-plot'), $('stats-histogram-plot'));
+watchResults((message) => {
+  window.labcastOverlay.results += 1;
+  overlay.addResult(message);
+  statsPlots.add(message);
+});
 let liveConnected = false;
 let statusConnected = false;
 function showConnection() {
@@ -221,6 +231,7 @@ const live = new LiveView($('live-canvas'), $('canvas-box'), {
     lastFrame = header;
     ui.noFrames.hidden = true;
     plots.add(header);
+    overlay.frameShown(header);
     const fullScale = header.stats.full_scale;
     ui.black.max = ui.white.max = String(fullScale);
   },

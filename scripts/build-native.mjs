@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * Builds the native HDF5 writer (native/labcast_hdf5.c) with gcc against the
+ * system libhdf5, into build/native/labcast_hdf5.node. No node-gyp and nothing
+ * downloaded: the Node-API headers come from the node-api-headers package (or
+ * Node's own include directory), HDF5's from the system (Debian: libhdf5-dev).
+ *
+ * Optional by design: without a compiler or the HDF5 headers, or if anything
+ * fails, it prints one line saying so and exits 0, and labcast writes through
+ * h5wasm. `npm ci` must work on a machine that has neither.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const source = join(root, 'native', 'labcast_hdf5.c');
+// LABCAST_NATIVE_BUILD_DIR: build elsewhere (the tests of this script use it).
+const outDir = resolve(process.env.LABCAST_NATIVE_BUILD_DIR ?? join(root, 'build', 'native'));
+const target = join(outDir, 'labcast_hdf5.node');
+
+class NotBuilt extends Error {}
+
+function run(command, args) {
+  return spawnSync(command, args, { encoding: 'utf8' });
+}
+
+function requireCompiler() {
+  const probe = run('gcc', ['--version']);
+  if (probe.error !== undefined || probe.status !== 0) throw new NotBuilt('gcc not found');
+}
+
+function nodeApiIncludeDir() {
+  try {
+    const { include_dir: dir } = createRequire(import.meta.url)('node-api-headers');
+    if (existsSync(join(dir, 'node_api.h'))) return dir;
+  } catch {
+    // Not installed (e.g. a production install without devDependencies): try Node's own headers.
+  }
+  const nodeHeaders = resolve(dirname(process.execPath), '..', 'include', 'node');
+  if (existsSync(join(nodeHeaders, 'node_api.h'))) return nodeHeaders;
+  throw new NotBuilt('Node-API headers not found (npm package node-api-headers)');
+}
+
+/** Compiler and linker flags for libhdf5: pkg-config first, then the places Debian and others use. */
+function hdf5Flags() {
+  for (const name of ['hdf5-serial', 'hdf5']) {
+    const cflags = run('pkg-config', ['--cflags', name]);
+    const libs = run('pkg-config', ['--libs', name]);
+    if (cflags.status === 0 && libs.status === 0) {
+      const libFlags = libs.stdout.trim().split(/\s+/).filter(Boolean);
+      // An -L directory outside the loader's path must also be found at run time.
+      const rpath = libFlags.filter((flag) => flag.startsWith('-L')).map((flag) => `-Wl,-rpath,${flag.slice(2)}`);
+      return { cflags: cflags.stdout.trim().split(/\s+/).filter(Boolean), libs: [...libFlags, ...rpath] };
+    }
+  }
+  const multiarch = run('gcc', ['-print-multiarch']).stdout?.trim() || 'x86_64-linux-gnu';
+  const debianInclude = '/usr/include/hdf5/serial';
+  const debianLib = `/usr/lib/${multiarch}/hdf5/serial`;
+  if (existsSync(join(debianInclude, 'hdf5.h')) && existsSync(debianLib)) {
+    return { cflags: [`-I${debianInclude}`], libs: [`-L${debianLib}`, '-lhdf5'] };
+  }
+  if (existsSync('/usr/include/hdf5.h') || existsSync('/usr/local/include/hdf5.h')) {
+    return { cflags: [], libs: ['-lhdf5'] };
+  }
+  throw new NotBuilt('libhdf5 headers not found; install libhdf5-dev');
+}
+
+/** The first compiler error, which names the cause, rather than gcc's whole output. */
+function firstError(output) {
+  const lines = output.split('\n').map((line) => line.trim());
+  return lines.find((line) => / error: /.test(line) || /^\/usr\/bin\/ld: /.test(line)) ?? lines.find(Boolean) ?? 'no output';
+}
+
+function compile(includeDir, hdf5) {
+  mkdirSync(outDir, { recursive: true });
+  // Built beside the target and renamed, so a failed build never leaves half a file to load.
+  const partial = `${target}.${process.pid}.tmp`;
+  const args = ['-O2', '-Wall', '-shared', '-fPIC', `-I${includeDir}`, ...hdf5.cflags, source, '-o', partial, ...hdf5.libs];
+  const result = run('gcc', args);
+  if (result.error !== undefined || result.status !== 0) {
+    rmSync(partial, { force: true });
+    throw new NotBuilt(`compilation failed: ${firstError(`${result.stderr ?? ''}${result.error?.message ?? ''}`)}`);
+  }
+  renameSync(partial, target);
+}
+
+/** Loads the result in a fresh process: a library that cannot be found or initialised shows here, not in a saver. */
+function checkLoads() {
+  const probe = run(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(target)}).version())`]);
+  if (probe.status !== 0) {
+    rmSync(target, { force: true });
+    throw new NotBuilt(`built but does not load: ${firstError(probe.stderr)}`);
+  }
+  return probe.stdout.trim();
+}
+
+try {
+  // A stale addon from an earlier build must not outlive a failed one.
+  rmSync(target, { force: true });
+  requireCompiler();
+  const includeDir = nodeApiIncludeDir();
+  const hdf5 = hdf5Flags();
+  compile(includeDir, hdf5);
+  const version = checkLoads();
+  console.log(`labcast: native HDF5 writer built (libhdf5 ${version}): ${target}`);
+} catch (error) {
+  const reason = error instanceof NotBuilt ? error.message : `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
+  console.log(`labcast: native HDF5 writer not built (${reason}); using h5wasm`);
+}

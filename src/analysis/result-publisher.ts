@@ -1,0 +1,66 @@
+import { Publisher } from 'zeromq';
+import { curveClientOptions } from '../transport/curve.js';
+
+/** Results waiting for the socket; beyond this the oldest go (and are counted). */
+const MAX_QUEUED = 256;
+const CLOSE_LINGER_MS = 500;
+
+/**
+ * An analysis process's side of the results endpoint: a PUB connected to
+ * serve's results_in (XSUB), which forwards to every subscriber of `results`.
+ * Never waits and never throws: PUB drops for a subscriber that is full, and a
+ * backlog here (one send at a time in zeromq.js) is bounded.
+ */
+export class ResultPublisher {
+  private readonly queue: Buffer[][] = [];
+  private sending = false;
+  private closing: (() => void) | null = null;
+  sent = 0;
+  dropped = 0;
+
+  private constructor(private readonly socket: Publisher) {}
+
+  /** `serverKey`: serve's CURVE public key, when its endpoints have keys. */
+  static connect(endpoint: string, serverKey: string | null = null): ResultPublisher {
+    const socket = new Publisher({ sendHighWaterMark: 1000, linger: CLOSE_LINGER_MS, ...curveClientOptions(serverKey) });
+    socket.connect(endpoint);
+    return new ResultPublisher(socket);
+  }
+
+  publish(parts: Buffer[]): void {
+    if (this.closing !== null || this.socket.closed) return;
+    if (this.queue.length >= MAX_QUEUED) {
+      this.queue.shift();
+      this.dropped += 1;
+    }
+    this.queue.push(parts);
+    if (!this.sending) void this.pump();
+  }
+
+  /** Closes once what was published is handed to ZeroMQ (which then lingers briefly to send it). */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.closing = resolve;
+      if (!this.sending) this.finish();
+    });
+  }
+
+  private finish(): void {
+    if (!this.socket.closed) this.socket.close();
+    this.closing?.();
+  }
+
+  private async pump(): Promise<void> {
+    this.sending = true;
+    while (this.queue.length > 0) {
+      try {
+        await this.socket.send(this.queue.shift()!);
+        this.sent += 1;
+      } catch {
+        this.dropped += 1;
+      }
+    }
+    this.sending = false;
+    if (this.closing !== null) this.finish();
+  }
+}

@@ -1,0 +1,78 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { NumericArray, NumericDtype } from './hdf5-backend.js';
+
+/**
+ * The native addon's functions (native/labcast_hdf5.c). Handles are HDF5 ids
+ * as BigInts; every failure throws an Error whose message carries the HDF5
+ * error stack's cause (and `hdf5Stack`, the whole stack as lines).
+ */
+export interface Hdf5Addon {
+  /** The libhdf5 version in use, e.g. "1.10.8". */
+  version(): string;
+  /** Library-version bounds [v1.8, v1.10], no file locking; exclusive = fail if the file exists, else truncate. */
+  createFile(path: string, exclusive: boolean): bigint;
+  flush(file: bigint): void;
+  /** Also closes every dataset still open in the file. */
+  closeFile(file: bigint): void;
+  createGroup(file: bigint, path: string): void;
+  /** Creates or replaces an attribute. dtype "string": a string (shape []) or strings (shape [n]). */
+  setAttribute(
+    file: bigint,
+    objectPath: string,
+    name: string,
+    dtype: NumericDtype | 'string',
+    shape: readonly number[],
+    data: string | readonly string[] | NumericArray,
+  ): void;
+  /** maxShape null = fixed, -1 in it = unlimited; chunks null = contiguous. */
+  createDataset(
+    file: bigint,
+    path: string,
+    dtype: NumericDtype | 'string',
+    shape: readonly number[],
+    maxShape: readonly number[] | null,
+    chunks: readonly number[] | null,
+  ): bigint;
+  closeDataset(dataset: bigint): void;
+  /** Writes the whole dataset. */
+  writeDataset(dataset: bigint, data: string | readonly string[] | NumericArray): void;
+  setExtent(dataset: bigint, shape: readonly number[]): void;
+  /** One whole chunk of raw file bytes at a chunk-aligned offset, with H5Dwrite_chunk: no copy, no conversion. */
+  writeChunk(dataset: bigint, offset: readonly number[], data: ArrayBufferView): void;
+  writeHyperslab(dataset: bigint, start: readonly number[], count: readonly number[], data: NumericArray): void;
+}
+
+/** Where scripts/build-native.mjs puts the addon: build/native at the package root. */
+export const ADDON_PATH = fileURLToPath(new URL('../../../build/native/labcast_hdf5.node', import.meta.url));
+
+export const BUILD_COMMAND = 'node scripts/build-native.mjs';
+
+export type AddonLoad = { readonly addon: Hdf5Addon } | { readonly failure: string };
+
+let loaded: AddonLoad | null = null;
+
+/** Loads the addon once per process; a failure is kept as a reason, for the fallback and for error messages. */
+export function loadNativeAddon(): AddonLoad {
+  loaded ??= tryLoad();
+  return loaded;
+}
+
+function tryLoad(): AddonLoad {
+  if (!fs.existsSync(ADDON_PATH)) return { failure: `${ADDON_PATH} does not exist (it was not built)` };
+  try {
+    return { addon: createRequire(import.meta.url)(ADDON_PATH) as Hdf5Addon };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { failure: `${ADDON_PATH} does not load: ${message.split('\n')[0]}` };
+  }
+}
+
+/** The message for a run that asked for the native writer where it cannot be had. */
+export function nativeUnavailableMessage(failure: string): string {
+  return (
+    `the native HDF5 writer is not available: ${failure}. ` +
+    `Build it with \`${BUILD_COMMAND}\` (needs gcc and Debian's libhdf5-dev), or set LABCAST_HDF5=h5wasm`
+  );
+}

@@ -1,0 +1,312 @@
+// Analysis in the page: results from /ws/results, spot markers and tracks over the live view,
+// statistics plots from the stats analysis, and a switch per analysis (start/stop through /api/command).
+
+import uPlot from '/vendor/uplot/uPlot.esm.js';
+import { command, wsUrl } from './api.js';
+
+/** Localisation results kept to match frames as they are shown (results and frames travel separately). */
+const KEEP_RESULTS = 240;
+/** A result this many frames older than the frame shown is still drawn (marked as not exact). */
+const MAX_RESULT_AGE_FRAMES = 15;
+const TRACK_POINTS = 60;
+const STATS_WINDOW_S = 60;
+const REDRAW_MS = 200;
+
+/** For people and for tests: what the overlay drew last. */
+export const overlayStats = {
+  results: 0,
+  spotResults: 0,
+  statsResults: 0,
+  /** Points in the mean ± std plot, and bins in the histogram, at the last redraw. */
+  statsPoints: 0,
+  histogramBins: 0,
+  drawnSeq: null,
+  resultSeq: null,
+  exact: false,
+  spotsDrawn: 0,
+  tracksDrawn: 0,
+};
+window.labcastOverlay = overlayStats;
+
+/** Calls onResult with every result message; reconnects after a drop. */
+export function watchResults(onResult) {
+  const open = () => {
+    const socket = new WebSocket(wsUrl('/ws/results'));
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === 'result') onResult(message);
+    };
+    socket.onclose = () => setTimeout(open, 1000);
+  };
+  open();
+}
+
+/** Spot results: any analysis whose body has equal-length x and y lists (localize, the Python spot counter...). */
+function isSpotResult(message) {
+  const body = message.body;
+  return body !== null && typeof body === 'object' && Array.isArray(body.x) && Array.isArray(body.y) && body.x.length === body.y.length;
+}
+
+function isStatsResult(message) {
+  const body = message.body;
+  return message.kind === 'stats' && body !== null && typeof body === 'object' && typeof body.mean === 'number';
+}
+
+/** Markers and tracks on a canvas laid exactly over the live view's. */
+export class Overlay {
+  constructor(canvas, { showSpots, showTracks, readout }) {
+    this.canvas = canvas;
+    this.context = canvas.getContext('2d');
+    this.showSpots = showSpots;
+    this.showTracks = showTracks;
+    this.readout = readout;
+    /** Spot results by `${run_id}:${seq}`, oldest first. */
+    this.results = new Map();
+    /** track id → [{seq, x, y}] of the run shown. */
+    this.tracks = new Map();
+    this.run = null;
+    this.frame = null;
+    showSpots.addEventListener('change', () => this.draw());
+    showTracks.addEventListener('change', () => this.draw());
+  }
+
+  addResult(message) {
+    if (!isSpotResult(message)) return;
+    overlayStats.spotResults += 1;
+    if (message.run_id !== this.run) {
+      this.run = message.run_id;
+      this.results.clear();
+      this.tracks.clear();
+    }
+    this.results.set(`${message.run_id}:${message.seq}`, message);
+    while (this.results.size > KEEP_RESULTS) this.results.delete(this.results.keys().next().value);
+    const { x, y, track } = message.body;
+    if (Array.isArray(track)) {
+      for (let i = 0; i < track.length; i++) {
+        let points = this.tracks.get(track[i]);
+        if (points === undefined) this.tracks.set(track[i], (points = []));
+        points.push({ seq: message.seq, x: x[i], y: y[i] });
+        if (points.length > TRACK_POINTS) points.shift();
+      }
+      // Tracks not seen for a while go.
+      for (const [id, points] of this.tracks) {
+        if (message.seq - points[points.length - 1].seq > TRACK_POINTS) this.tracks.delete(id);
+      }
+    }
+    if (this.frame !== null && this.frame.run_id === message.run_id && message.seq <= this.frame.seq) this.draw();
+  }
+
+  /** The live view drew `header` (its display size and the frame's seq). */
+  frameShown(header) {
+    this.frame = header;
+    if (this.canvas.width !== header.width || this.canvas.height !== header.height) {
+      this.canvas.width = header.width;
+      this.canvas.height = header.height;
+    }
+    this.draw();
+  }
+
+  /** The result for the frame shown, or the newest one before it (within MAX_RESULT_AGE_FRAMES). */
+  resultFor(frame) {
+    const exact = this.results.get(`${frame.run_id}:${frame.seq}`);
+    if (exact !== undefined) return exact;
+    let best = null;
+    for (const result of this.results.values()) {
+      if (result.run_id !== frame.run_id || result.seq > frame.seq || frame.seq - result.seq > MAX_RESULT_AGE_FRAMES) continue;
+      if (best === null || result.seq > best.seq) best = result;
+    }
+    return best;
+  }
+
+  draw() {
+    const ctx = this.context;
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    const frame = this.frame;
+    overlayStats.spotsDrawn = 0;
+    overlayStats.tracksDrawn = 0;
+    if (frame === null) return;
+    const result = this.resultFor(frame);
+    overlayStats.drawnSeq = frame.seq;
+    overlayStats.resultSeq = result?.seq ?? null;
+    overlayStats.exact = result !== null && result.seq === frame.seq;
+    if (result === null) {
+      this.readout.textContent = '–';
+      return;
+    }
+    const [height, width] = frame.shape;
+    const sx = this.canvas.width / width;
+    const sy = this.canvas.height / height;
+    // Pixel centres are at integer coordinates: pixel i spans [i - 0.5, i + 0.5].
+    const px = (x) => (x + 0.5) * sx;
+    const py = (y) => (y + 0.5) * sy;
+    if (this.showTracks.checked && this.tracks.size > 0) {
+      ctx.strokeStyle = 'rgba(255, 196, 0, 0.9)';
+      ctx.lineWidth = Math.max(1, this.canvas.width / 400);
+      for (const points of this.tracks.values()) {
+        const shown = points.filter((p) => p.seq <= frame.seq);
+        if (shown.length < 2) continue;
+        ctx.beginPath();
+        ctx.moveTo(px(shown[0].x), py(shown[0].y));
+        for (const p of shown.slice(1)) ctx.lineTo(px(p.x), py(p.y));
+        ctx.stroke();
+        overlayStats.tracksDrawn += 1;
+      }
+    }
+    const { x, y, sigma } = result.body;
+    if (this.showSpots.checked) {
+      ctx.strokeStyle = overlayStats.exact ? 'rgb(0, 230, 64)' : 'rgba(0, 230, 64, 0.6)';
+      ctx.lineWidth = Math.max(1.5, this.canvas.width / 300);
+      for (let i = 0; i < x.length; i++) {
+        const s = Array.isArray(sigma) && typeof sigma[i] === 'number' ? sigma[i] : 2;
+        const r = Math.max(4, 2.5 * s * sx);
+        ctx.beginPath();
+        ctx.arc(px(x[i]), py(y[i]), r, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+      overlayStats.spotsDrawn = x.length;
+    }
+    const lag = frame.seq - result.seq;
+    this.readout.textContent = `${x.length} (${result.name}${lag === 0 ? '' : `, ${lag} frame${lag === 1 ? '' : 's'} earlier`})`;
+  }
+}
+
+/** Mean ± std over time and the histogram, from the stats analysis. */
+export class StatsPlots {
+  constructor(meanElement, histogramElement) {
+    const sizeOf = (element) => ({ width: Math.max(200, element.clientWidth), height: 200 });
+    this.mean = new uPlot(
+      {
+        ...sizeOf(meanElement),
+        legend: { show: true },
+        scales: { x: { time: true } },
+        axes: [{}, { label: 'DN', size: 60 }],
+        series: [
+          {},
+          { label: 'mean', stroke: '#1f6feb', width: 1.5, points: { show: false } },
+          { label: 'mean + std', stroke: '#8ab4f8', dash: [4, 4], points: { show: false } },
+          { label: 'mean − std', stroke: '#8ab4f8', dash: [4, 4], points: { show: false } },
+        ],
+      },
+      [[], [], [], []],
+      meanElement,
+    );
+    this.histogram = new uPlot(
+      {
+        ...sizeOf(histogramElement),
+        legend: { show: false },
+        cursor: { show: false },
+        scales: { x: { time: false } },
+        axes: [{ label: 'pixel value' }, { label: 'pixels', size: 60 }],
+        series: [{}, { stroke: '#1a7f37', fill: 'rgba(26,127,55,0.25)', paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }],
+      },
+      [[0], [0]],
+      histogramElement,
+    );
+    this.series = { t: [], mean: [], upper: [], lower: [] };
+    this.latest = null;
+    this.dirty = false;
+    setInterval(() => this.redraw(), REDRAW_MS);
+    new ResizeObserver(() => {
+      this.mean.setSize(sizeOf(meanElement));
+      this.histogram.setSize(sizeOf(histogramElement));
+    }).observe(meanElement.parentElement);
+  }
+
+  add(message) {
+    if (!isStatsResult(message)) return;
+    overlayStats.statsResults += 1;
+    const t = Number(BigInt(message.camera_ts_ns) / 1000000n) / 1000;
+    const { mean, std } = message.body;
+    const s = this.series;
+    // A new run with an earlier clock would break the time axis; start over.
+    if (s.t.length > 0 && t < s.t[s.t.length - 1]) for (const list of Object.values(s)) list.length = 0;
+    s.t.push(t);
+    s.mean.push(mean);
+    s.upper.push(mean + std);
+    s.lower.push(mean - std);
+    while (s.t.length > 0 && s.t[0] < t - STATS_WINDOW_S) for (const list of Object.values(s)) list.shift();
+    this.latest = message.body;
+    this.dirty = true;
+  }
+
+  redraw() {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const s = this.series;
+    this.mean.setData([s.t.slice(), s.mean.slice(), s.upper.slice(), s.lower.slice()]);
+    overlayStats.statsPoints = s.t.length;
+    const body = this.latest;
+    if (body !== null && Array.isArray(body.histogram)) {
+      this.histogram.setData([body.histogram.map((_, i) => body.low + i * body.bin_width), body.histogram]);
+      overlayStats.histogramBins = body.histogram.length;
+    }
+  }
+}
+
+/** One switch per analysis the server knows, with its state and rate; toggling starts or stops it. */
+export class AnalysisPanel {
+  constructor(list, say) {
+    this.list = list;
+    this.say = say;
+    this.rows = new Map();
+    this.busy = new Set();
+  }
+
+  update(analyses) {
+    if (!Array.isArray(analyses)) return;
+    for (const info of analyses) {
+      let row = this.rows.get(info.name);
+      if (row === undefined) row = this.addRow(info);
+      const running = info.state === 'running' || info.state === 'starting';
+      if (!this.busy.has(info.name)) row.toggle.checked = running;
+      row.toggle.disabled = this.busy.has(info.name) || info.state === 'stopping';
+      row.state.textContent =
+        info.state === 'running'
+          ? `running · ${info.results_per_s.toFixed(0)}/s · ${info.frames_analysed} analysed, ${info.frames_skipped} skipped`
+          : info.state === 'failed'
+            ? `failed: ${info.error ?? ''}`
+            : info.state;
+      row.state.classList.toggle('bad', info.state === 'failed');
+      row.element.dataset.state = info.state;
+    }
+  }
+
+  addRow(info) {
+    const element = document.createElement('li');
+    element.className = 'analysis-row';
+    const toggle = document.createElement('input');
+    toggle.type = 'checkbox';
+    toggle.id = `analysis-${info.name}`;
+    const label = document.createElement('label');
+    label.htmlFor = toggle.id;
+    label.textContent = info.name;
+    const kind = document.createElement('span');
+    kind.className = 'muted';
+    kind.textContent = info.kind === info.name ? '' : info.kind;
+    const state = document.createElement('span');
+    state.className = 'analysis-state';
+    element.append(toggle, label, kind, state);
+    this.list.append(element);
+    const row = { element, toggle, state };
+    this.rows.set(info.name, row);
+    toggle.addEventListener('change', () => this.toggled(info.name, toggle.checked));
+    return row;
+  }
+
+  async toggled(name, on) {
+    const row = this.rows.get(name);
+    this.busy.add(name);
+    row.toggle.disabled = true;
+    try {
+      const analyses = await command({ cmd: 'analysis', action: on ? 'start' : 'stop', name });
+      this.busy.delete(name);
+      this.update(analyses);
+      this.say(on ? `Analysis ${name} started.` : `Analysis ${name} stopped.`);
+    } catch (error) {
+      this.busy.delete(name);
+      row.toggle.checked = !on;
+      row.toggle.disabled = false;
+      this.say(error.message, true);
+    }
+  }
+}

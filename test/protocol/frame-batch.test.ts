@@ -1,0 +1,116 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  decodeDataMessage,
+  decodeDataMessages,
+  encodeFrame,
+  encodeFrameBatch,
+  encodeRunEnd,
+  isEncodedFrame,
+} from '../../src/protocol/codec.js';
+import { parseWithNs, stringifyWithNs } from '../../src/protocol/json-ns.js';
+import { frameHeaderSchema, type FrameHeader } from '../../src/protocol/messages.js';
+
+function frame(seq: number, shape: number[] = [2, 3]): [Buffer, Buffer, Uint8Array] {
+  const header: FrameHeader = {
+    protocol: 1,
+    run_id: 'run-7',
+    seq,
+    camera_ts_ns: 1_795_468_123_456_789_012n + BigInt(seq),
+    wall_ts_ns: 1_795_468_123_457_001_235n + BigInt(seq),
+    shape,
+    dtype: 'uint16',
+  };
+  const bytes = shape.reduce((a, b) => a * b, 2);
+  return encodeFrame(header, new Uint8Array(bytes).map((_, i) => (seq * 7 + i) & 0xff));
+}
+
+describe('frame batches', () => {
+  test('a batch decodes to its frames in order, headers and pixels intact', () => {
+    const frames = [frame(0), frame(1), frame(2, [4, 1]), frame(3)];
+    const decoded = decodeDataMessages(encodeFrameBatch(frames));
+    assert.ok(decoded.ok, decoded.ok ? '' : decoded.reason);
+    assert.equal(decoded.messages.length, 4);
+    decoded.messages.forEach((message, i) => {
+      const single = decodeDataMessage(frames[i]!);
+      assert.ok(single.ok && single.message.topic === 'frame' && message.topic === 'frame');
+      assert.deepEqual(message.header, single.message.header);
+      assert.equal(Buffer.compare(message.pixels, single.message.pixels), 0);
+    });
+  });
+
+  test('only frames as encodeFrame makes them can join a batch', () => {
+    assert.equal(isEncodedFrame(frame(0)), true);
+    assert.equal(isEncodedFrame([Buffer.from('frame'), Buffer.from('{}'), new Uint8Array(1)]), false);
+    assert.equal(isEncodedFrame(encodeRunEnd({
+      protocol: 1, run_id: 'r', reason: 'completed', error: null, end_wall_ns: 1n,
+      frames_acquired: 0, frames_dropped: 0, drops: [],
+    })), false);
+  });
+
+  test('a malformed batch is refused whole, with the reason', () => {
+    const good = encodeFrameBatch([frame(0), frame(1)]);
+    const cases: [string, Uint8Array[], RegExp][] = [
+      ['wrong part count', [good[0], good[1]], /parts, expected 3/],
+      ['header not an array', [good[0], Buffer.from('{"protocol":1}'), good[2]], /non-empty array/],
+      ['empty array', [good[0], Buffer.from('[]'), good[2]], /non-empty array/],
+      ['not JSON', [good[0], Buffer.from('[{'), good[2]], /not valid JSON/],
+      ['payload short', [good[0], good[1], good[2].subarray(1)], /payload is/],
+      ['payload long', [good[0], good[1], Buffer.concat([good[2], Buffer.alloc(1)])], /payload is/],
+      ['bad header inside', [good[0], Buffer.from(good[1].toString().replace('"seq":1', '"seq":-1')), good[2]], /frame 1 of the batch/],
+      ['other protocol', [good[0], Buffer.from(good[1].toString().replace('"protocol":1', '"protocol":2')), good[2]], /frame 0 of the batch/],
+    ];
+    for (const [name, parts, reason] of cases) {
+      const decoded = decodeDataMessages(parts);
+      assert.equal(decoded.ok, false, name);
+      if (!decoded.ok) assert.match(decoded.reason, reason, name);
+    }
+  });
+});
+
+/** Small random edits of a valid header: the fast check must never accept what the schema refuses. */
+function mutations(seed: number): unknown[] {
+  let state = seed;
+  const random = (): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+  const values: unknown[] = [0, -1, 1.5, 2 ** 53, '', 'x'.repeat(129), 'uint32', null, true, [], {}, [1], [1, 2, 3, 4], [0, 3], 1n, '1'];
+  const keys = ['protocol', 'run_id', 'seq', 'camera_ts_ns', 'wall_ts_ns', 'shape', 'dtype', 'extra'];
+  const out: unknown[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const base: Record<string, unknown> = { protocol: 1, run_id: 'r', seq: 3, camera_ts_ns: 5n, wall_ts_ns: 6n, shape: [2, 2], dtype: 'uint8' };
+    const edits = 1 + Math.floor(random() * 2);
+    for (let e = 0; e < edits; e++) {
+      const key = keys[Math.floor(random() * keys.length)]!;
+      if (random() < 0.15) delete base[key];
+      else base[key] = values[Math.floor(random() * values.length)];
+    }
+    out.push(base);
+  }
+  return out;
+}
+
+describe('frame header check', () => {
+  test('accepts exactly what the schema accepts (3000 edited headers)', () => {
+    let accepted = 0;
+    for (const header of mutations(42)) {
+      const bytes = Array.isArray((header as { shape?: unknown }).shape) ? 8 : 0;
+      const text = stringifyWithNs(header);
+      const parts = [Buffer.from('frame'), Buffer.from(text), new Uint8Array(bytes)];
+      // What the wire carries: an integer in an `_ns` field reads back as a bigint.
+      let schemaOk = false;
+      try {
+        schemaOk = frameHeaderSchema.safeParse(parseWithNs(text)).success;
+      } catch {
+        // Not JSON once read (a fractional `_ns`): refused as a whole, by both.
+      }
+      const decoded = decodeDataMessage(parts);
+      // The payload may not match a shape the schema accepts; only headers decide here.
+      const headerOk = decoded.ok || /payload is/.test(decoded.reason);
+      assert.equal(headerOk, schemaOk, `header ${stringifyWithNs(header)}: schema ${schemaOk}, decoder ${headerOk}`);
+      if (schemaOk) accepted += 1;
+    }
+    assert.ok(accepted > 100, `only ${accepted} valid headers among the edits: the test would prove little`);
+  });
+});

@@ -1,0 +1,145 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { delay, scratchDir } from '../helpers/processes.js';
+import { startServe, type RunningServe } from '../helpers/serve.js';
+
+const CHROMIUM = process.env.LABCAST_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+const PARTICLES = 15;
+
+async function waitUntil<T>(what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (accept(last)) return last;
+    await delay(50);
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+interface OverlayStats {
+  results: number;
+  spotResults: number;
+  statsResults: number;
+  statsPoints: number;
+  histogramBins: number;
+  drawnSeq: number | null;
+  resultSeq: number | null;
+  exact: boolean;
+  spotsDrawn: number;
+  tracksDrawn: number;
+}
+
+const overlayStats = (page: Page): Promise<OverlayStats> =>
+  page.evaluate(() => ({ ...(globalThis as unknown as { labcastOverlay: OverlayStats }).labcastOverlay }));
+
+/** Marker pixels on the overlay canvas: opaque and green. */
+function markerPixels(page: Page): Promise<number> {
+  return page.getByRole('img', { name: 'Analysis overlay' }).evaluate((element) => {
+    const canvas = element as unknown as {
+      width: number;
+      height: number;
+      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+    };
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let green = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 100 && data[i + 1]! > 150 && data[i]! < 120) green++;
+    return green;
+  });
+}
+
+describe('analysis in the web UI (headless Chromium, real labcast serve)', () => {
+  const scratch = scratchDir();
+  let serve: RunningServe;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    [serve, browser] = await Promise.all([
+      startServe(scratch.dir, { width: 256, height: 192, fps: 30, particleCount: PARTICLES, seed: 7 }),
+      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS }),
+    ]);
+    page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+    await page.goto(serve.web);
+    await page.getByRole('button', { name: 'Live', exact: true }).waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await serve?.stop();
+    scratch.cleanup();
+  });
+
+  test('the analysis panel lists every analysis serve knows, each with a switch', async () => {
+    const localize = page.getByLabel('localize', { exact: true });
+    await localize.waitFor();
+    assert.equal(await localize.isChecked(), false);
+    assert.equal(await page.getByLabel('stats', { exact: true }).isChecked(), false);
+  });
+
+  test('starting localize from the UI: the process runs and spot markers are drawn over the live view, on the frame shown', async () => {
+    await page.getByRole('button', { name: 'Live', exact: true }).click();
+    await waitUntil('the live view to show frames', () => page.locator('#display-seq').textContent(), (t) => /^\d+/.test(t ?? ''));
+    await page.getByLabel('localize', { exact: true }).check();
+    const status = await serve.waitFor((s) => s.analyses?.find((a) => a.name === 'localize')?.state === 'running');
+    assert.ok(status.analyses!.find((a) => a.name === 'localize')!.pid !== null);
+    const drawn = await waitUntil(
+      'markers drawn on the frame they were found in',
+      () => overlayStats(page),
+      (s) => s.exact && s.spotsDrawn > 0,
+    );
+    // One marker per bead (a pair that overlaps may be one spot).
+    assert.ok(drawn.spotsDrawn >= PARTICLES - 3 && drawn.spotsDrawn <= PARTICLES, `${drawn.spotsDrawn} markers for ${PARTICLES} beads`);
+    const green = await waitUntil('green marker pixels on the overlay', () => markerPixels(page), (n) => n > 0);
+    assert.ok(green > 100, `${green} marker pixels`);
+    await waitUntil('tracks drawn as the beads move', () => overlayStats(page), (s) => s.tracksDrawn > PARTICLES / 2);
+    await waitUntil('the spot readout', () => page.locator('#display-spots').textContent(), (t) => /^\d+ \(localize/.test(t ?? ''));
+    await waitUntil('the panel to say running', () => page.locator('.analysis-row[data-state="running"]').count(), (n) => n === 1);
+  });
+
+  test('stats from the UI: its plots fill (mean ± std over time, histogram)', async () => {
+    await page.getByLabel('stats', { exact: true }).check();
+    const plotted = await waitUntil('stats results plotted', () => overlayStats(page), (s) => s.statsPoints > 20 && s.histogramBins === 256);
+    assert.ok(plotted.statsResults >= plotted.statsPoints);
+    // The mean line (#1f6feb) is on the plot's canvas.
+    const blue = await page.locator('#stats-mean-plot canvas').evaluate((element) => {
+      const canvas = element as unknown as {
+        width: number;
+        height: number;
+        getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+      };
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let count = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 2]! > 200 && data[i]! < 80 && data[i + 3]! > 200) count++;
+      return count;
+    });
+    assert.ok(blue > 20, `${blue} pixels of the mean line`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'web-analysis.png'), fullPage: true });
+  });
+
+  test('stopping localize from the UI: the process ends and the markers go', async () => {
+    await page.getByLabel('localize', { exact: true }).uncheck();
+    await serve.waitFor((s) => s.analyses?.find((a) => a.name === 'localize')?.state === 'stopped');
+    await waitUntil('no markers once the last results are too old for the frames shown', () => overlayStats(page), (s) => s.spotsDrawn === 0);
+    assert.equal(await markerPixels(page), 0);
+    await page.getByLabel('stats', { exact: true }).uncheck();
+    await serve.waitFor((s) => s.analyses?.every((a) => a.state === 'stopped') === true);
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  });
+
+  test('no script errors in the page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
