@@ -7,7 +7,7 @@
  * frame (bench/web-latency.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAnalysis } from './analysis-localize.js';
@@ -27,12 +27,15 @@ interface Workload {
   readonly size: number;
 }
 
+/** A memory file system: the pipelines without the disk. */
+const MEMORY_FS = '/dev/shm';
 const MEGAPIXEL: Workload = { name: '1024x1024', frames: 1000, size: 1024 };
 const SMALL: Workload = { name: '64x64', frames: 200_000, size: 64 };
 const LARGE: Workload = { name: '2048x2048', frames: 250, size: 2048 };
 /** The Python recipe pays per message too: fewer small frames keep its run short. */
 const PYTHON_SMALL_FRAMES = 50_000;
 
+const fileSafe = (name: string): string => name.replace(/[^A-Za-z0-9]+/g, '_');
 const bytesOf = (w: Workload, frames = w.frames): number => frames * w.size * w.size * 2;
 
 interface RecordSummary {
@@ -65,7 +68,7 @@ function median(values: number[]): number {
 }
 
 function recordOnce(dir: string, w: Workload, run: number): Recorded {
-  const out = join(dir, `bench_${w.name}_${run}.h5`);
+  const out = join(dir, `bench_${fileSafe(w.name)}_${run}.h5`);
   const started = performance.now();
   const result = spawnSync(
     process.execPath,
@@ -91,7 +94,7 @@ function recordOnce(dir: string, w: Workload, run: number): Recorded {
 
 /** The classic pyzmq PUB/SUB + h5py recipe on the same workload (bench/python_pipeline.py, Debian's python3). */
 function pythonOnce(dir: string, w: Workload, frames: number, run: number): { mbps: number; fps: number; lost: number } {
-  const out = join(dir, `python_${w.name}_${run}.h5`);
+  const out = join(dir, `python_${fileSafe(w.name)}_${run}.h5`);
   const result = spawnSync(PYTHON, [PYTHON_PIPELINE, out, String(frames), String(w.size), String(w.size)], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`the Python pipeline failed (${result.status}): ${result.stderr}`);
   const summary = JSON.parse(result.stdout) as { frames: number; seconds: number; bytes: number };
@@ -136,12 +139,32 @@ function saverCpuPerGB(runs: Recorded[]): string {
   return perGB.length === 0 ? 'not reported' : `${median(perGB).toFixed(2)} s/GB`;
 }
 
+/** Rows for the megapixel work written to memory (tmpfs), when the machine has one. */
+function memoryRows(measured: Measured | null): [string, string][] {
+  if (measured === null) return [[`  in memory (${MEMORY_FS})`, 'not measured: no such file system']];
+  const labcast = medianOf(measured.labcast, (r) => r.mbps);
+  const python = median(measured.python.map((p) => p.mbps));
+  return [
+    [`  same, written to ${MEMORY_FS} (no disk): labcast`, `${labcast.toFixed(0)} MB/s, saver CPU ${saverCpuPerGB(measured.labcast)}`],
+    [`  same, written to ${MEMORY_FS}: python recipe`, `${python.toFixed(0)} MB/s`],
+    ['  labcast / python without the disk', `${(labcast / python).toFixed(2)}x`],
+  ];
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), '.bench-'));
   try {
     const mega = measure(dir, MEGAPIXEL, { raw: true, pythonFrames: MEGAPIXEL.frames });
     const small = measure(dir, SMALL, { raw: false, pythonFrames: PYTHON_SMALL_FRAMES });
     const large = measure(dir, LARGE, { raw: true, pythonFrames: null });
+    // The same megapixel work with the disk taken out: what each pipeline can carry.
+    const memoryDir = existsSync(MEMORY_FS) ? mkdtempSync(join(MEMORY_FS, 'labcast-bench-')) : null;
+    let inMemory: Measured | null = null;
+    try {
+      if (memoryDir !== null) inMemory = measure(memoryDir, { ...MEGAPIXEL, name: `${MEGAPIXEL.name} in ${MEMORY_FS}` }, { raw: false, pythonFrames: MEGAPIXEL.frames });
+    } finally {
+      if (memoryDir !== null) rmSync(memoryDir, { recursive: true, force: true });
+    }
     const megaMBps = medianOf(mega.labcast, (r) => r.mbps);
     const megaRaw = median(mega.raw);
     const megaPython = median(mega.python.map((p) => p.mbps));
@@ -162,6 +185,7 @@ async function main(): Promise<void> {
       ['  python pyzmq PUB/SUB + h5py (closed, fsync)', `${megaPython.toFixed(0)} MB/s, ${mega.python.reduce((n, p) => n + p.lost, 0)} frames lost`],
       ['  labcast / python (goal >= 2x)', `${(megaMBps / megaPython).toFixed(2)}x`],
       ['  saver CPU per GB written', saverCpuPerGB(mega.labcast)],
+      ...memoryRows(inMemory),
       [`${SMALL.name} uint16, ${SMALL.frames} frames`, ''],
       ['  labcast end to end (goal >= 50000)', `${smallFps.toFixed(0)} frames/s (${medianOf(small.labcast, (r) => r.mbps).toFixed(0)} MB/s)`],
       [`  python recipe (${PYTHON_SMALL_FRAMES} frames)`, `${smallPython.toFixed(0)} frames/s, ${small.python.reduce((n, p) => n + p.lost, 0)} frames lost`],
@@ -172,7 +196,7 @@ async function main(): Promise<void> {
       ['  labcast end to end', `${largeMBps.toFixed(0)} MB/s`],
       ['  ratio to raw disk (goal >= 80 %)', `${((largeMBps / largeRaw) * 100).toFixed(0)} %`],
       ['  saver CPU per GB written', saverCpuPerGB(large.labcast)],
-      ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + lostIn(small.labcast) + lostIn(large.labcast))],
+      ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + lostIn(small.labcast) + lostIn(large.labcast) + lostIn(inMemory?.labcast ?? []))],
       ['runs (median of)', String(RUNS)],
       ['analysis, 1024x1024 uint16, 50 particles, one core', `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`],
       ['web live view', `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, headless Chromium, drawn at ${web.displaySize}`],

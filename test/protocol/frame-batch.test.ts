@@ -103,7 +103,7 @@ describe('frame header check', () => {
       try {
         schemaOk = frameHeaderSchema.safeParse(parseWithNs(text)).success;
       } catch {
-        // Not JSON once read (a fractional `_ns`): refused as a whole, by both.
+        // Text that does not read back as JSON is refused as a whole, by both.
       }
       const decoded = decodeDataMessage(parts);
       // The payload may not match a shape the schema accepts; only headers decide here.
