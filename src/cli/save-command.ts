@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { namingPatternProblem, type StorageConfig } from '../config/schema.js';
 import { LabcastError } from '../protocol/errors.js';
+import type { RunStart } from '../protocol/messages.js';
 import type { RecordingResult } from '../experiment/recording.js';
 import { saveOneRun } from '../storage/saver.js';
 import { nextRecordingPath } from '../storage/recording-paths.js';
@@ -117,6 +118,8 @@ export async function saveCommand(argv: string[]): Promise<number> {
   let lost = false;
   let malformedBefore = 0;
   const delayPerFrameMs = Number(process.env.LABCAST_TEST_SAVER_DELAY_MS ?? 0);
+  // A run that began before the previous one's end arrived starts the next file.
+  let pendingRunStart: RunStart | null = null;
   try {
     while (!receiver.closed) {
       let openedAt = performance.now();
@@ -134,8 +137,10 @@ export async function saveCommand(argv: string[]): Promise<number> {
           }
         },
         ...(delayPerFrameMs > 0 ? { delayPerFrameMs } : {}),
+        pendingRunStart,
       });
       if (saved === null) break;
+      pendingRunStart = saved.nextRunStart;
       const inGaps = saved.summary.gaps.reduce((total, [, count]) => total + count, 0);
       const framesAcquired = saved.end?.frames_acquired ?? saved.summary.framesWritten + inGaps;
       const result: RecordingResult = {

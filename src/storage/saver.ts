@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { TOPICS } from '../protocol/messages.js';
-import type { RunEnd } from '../protocol/messages.js';
+import type { RunEnd, RunStart } from '../protocol/messages.js';
 import type { SavedFileSummary, SaverEvent } from '../protocol/process-messages.js';
 import type { DataReceiver } from '../transport/data-receiver.js';
 import type { FrameWriter, OpenFrameWriter } from './frame-writer.js';
@@ -25,6 +25,11 @@ export interface SaverOptions {
   readonly results?: ResultsSubscription | null;
   /** How long after the run end results are still taken (default RESULTS_GRACE_MS). */
   readonly resultsGraceMs?: number;
+  /**
+   * A run-start already received that begins this run: the `nextRunStart` of
+   * the previous call, when a new run began before the old one's end arrived.
+   */
+  readonly pendingRunStart?: RunStart | null;
 }
 
 /**
@@ -59,6 +64,12 @@ export interface SavedRun {
   readonly writer: string;
   /** Null when the saver had no results subscription. */
   readonly results: SavedResults | null;
+  /**
+   * The run-start of a run that began before this one's end arrived (the end
+   * was lost): pass it as `pendingRunStart` to the next call, or that run's
+   * frames would all be taken for strays.
+   */
+  readonly nextRunStart: RunStart | null;
 }
 
 /**
@@ -75,6 +86,7 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
   let strayFrames = 0;
   let bytesWritten = 0;
   let unflushed = 0;
+  let nextRunStart: RunStart | null = null;
   let cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
   const cpuS = (): number => {
     const used = process.cpuUsage(cpuAtStart);
@@ -127,17 +139,28 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
     if (writer !== null) onEvent({ type: 'progress', framesWritten: writer.framesWritten, bytesWritten });
   }, options.progressIntervalMs ?? 100);
 
+  const begin = async (start: RunStart): Promise<FrameWriter> => {
+    const opened = await options.openWriter(options.outPath, start, { overwrite: options.overwrite });
+    runId = start.run_id;
+    cpuAtStart = process.cpuUsage();
+    onEvent({ type: 'file-opened', path: opened.path, runId });
+    return opened;
+  };
+
   try {
+    if (options.pendingRunStart) {
+      writer = await begin(options.pendingRunStart);
+      for (const result of early.splice(0)) takeResult(result);
+    }
     for await (const message of receiver.messages()) {
       if (message.topic === TOPICS.runStart) {
         if (writer !== null) {
-          // A new run before this one ended: the old run's end was lost; close it as it is.
+          // A new run before this one ended: the old run's end was lost; close it
+          // as it is, and hand the new run's start to the next call.
+          nextRunStart = message.header;
           break;
         }
-        writer = await options.openWriter(options.outPath, message.header, { overwrite: options.overwrite });
-        runId = message.header.run_id;
-        cpuAtStart = process.cpuUsage();
-        onEvent({ type: 'file-opened', path: writer.path, runId });
+        writer = await begin(message.header);
         for (const result of early.splice(0)) takeResult(result);
       } else if (message.topic === TOPICS.frame) {
         if (writer === null || message.header.run_id !== runId) {
@@ -172,6 +195,7 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
       cpuS: cpuS(),
       writer: writer.hdf5Writer,
       results: results === null ? null : { receipt: receipt()!, account: null },
+      nextRunStart,
       error: new LabcastError(
         'WRITE_FAILED',
         `writing ${writer.path} failed: ${describeHdf5Error(error)}; the file keeps the ${kept} frames of its last flush`,
@@ -211,6 +235,7 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
     cpuS: cpuS(),
     writer: writer.hdf5Writer,
     results: results === null ? null : { receipt: receipt()!, account: finished.results ?? null },
+    nextRunStart,
   };
 }
 
