@@ -7,6 +7,7 @@ import { gapsInIds, type FrameGap } from './frame-gaps.js';
 import { describeHdf5Error, loadH5wasm } from './h5wasm-runtime.js';
 import {
   ACQUISITION,
+  ANALYSIS,
   ENTRY_ATTRS,
   LAYOUT_CREATOR,
   PATHS,
@@ -62,6 +63,20 @@ export interface RecordingSummary {
     /** The HDF5 writer and library that wrote the file; null in files from before it was recorded. */
     readonly hdf5Writer: string | null;
   };
+  /** Analysis results stored with the frames (/entry/analysis/NAME), by name. */
+  readonly analysis: readonly AnalysisSummary[];
+  /** Rows of the simulator's ground truth (one per frame and particle); null when the file has none. */
+  readonly truthRows: number | null;
+}
+
+export interface AnalysisSummary {
+  readonly name: string;
+  readonly kind: string | null;
+  /** Frames with a result. */
+  readonly results: number;
+  /** Rows of its per-item table (spots of localize, items of others); null without one. */
+  readonly items: number | null;
+  readonly itemsTable: string | null;
 }
 
 const PIXEL_DTYPE_OF: Record<string, PixelDtype> = { '<B': 'uint8', '<H': 'uint16' };
@@ -105,6 +120,11 @@ class LayoutReader {
     const found = this.optionalDataset(path);
     if (found === null) throw this.fail(`no dataset ${path}; not a labcast recording`);
     return found;
+  }
+
+  optionalGroup(path: string): Group | null {
+    const found = this.file.get(path);
+    return found instanceof Group ? found : null;
   }
 
   optionalDataset(path: string): Dataset | null {
@@ -245,7 +265,29 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
       config: parseJson(reader, reader.stringAttr(entry, ENTRY_ATTRS.configJson), ENTRY_ATTRS.configJson),
       hdf5Writer: reader.optionalStringAttr(entry, ENTRY_ATTRS.hdf5Writer),
     },
+    analysis: analysisSummaries(reader),
+    truthRows: reader.optionalDataset(`${PATHS.truth}/frame_id`)?.shape?.[0] ?? null,
   };
+}
+
+function analysisSummaries(reader: LayoutReader): AnalysisSummary[] {
+  const group = reader.optionalGroup(PATHS.analysis);
+  if (group === null) return [];
+  return group.keys().flatMap((name) => {
+    const results = reader.optionalDataset(`${PATHS.analysis}/${name}/${ANALYSIS.frameId}`);
+    if (results === null) return [];
+    const table = [ANALYSIS.spotsTable, ANALYSIS.itemsTable].find(
+      (t) => reader.optionalDataset(`${PATHS.analysis}/${name}/${t}/${ANALYSIS.frameId}`) !== null,
+    );
+    const analysis = reader.group(`${PATHS.analysis}/${name}`);
+    return [{
+      name,
+      kind: reader.optionalStringAttr(analysis, 'kind'),
+      results: results.shape?.[0] ?? 0,
+      items: table === undefined ? null : (reader.optionalDataset(`${PATHS.analysis}/${name}/${table}/${ANALYSIS.frameId}`)?.shape?.[0] ?? 0),
+      itemsTable: table ?? null,
+    }];
+  });
 }
 
 function timing(
@@ -315,6 +357,11 @@ export function formatRecordingSummary(summary: RecordingSummary): string {
     ['host', prov.host],
   );
   if (prov.hdf5Writer !== null) rows.push(['hdf5 writer', prov.hdf5Writer]);
+  for (const a of summary.analysis) {
+    const items = a.items === null ? '' : `, ${a.items} ${a.itemsTable ?? 'items'}`;
+    rows.push([`analysis ${a.name}`, `${a.kind ?? 'unknown kind'}: ${a.results} frames analysed${items} (/entry/analysis/${a.name})`]);
+  }
+  if (summary.truthRows !== null) rows.push(['ground truth', `${summary.truthRows} rows, one per frame and particle (/entry/instrument/simulation/truth)`]);
   rows.push(['config', formatConfig(prov.config)]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';

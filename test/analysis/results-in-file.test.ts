@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Publisher } from 'zeromq';
 import { REFERENCE_EXPOSURE_MS } from '../../src/devices/sim/sim-settings.js';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
-import { delay, runPython, scratchDir } from '../helpers/processes.js';
+import { delay, runLabcast, runPython, scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
 /**
@@ -220,6 +220,14 @@ describe(`serve records ${FRAMES} frames while stats and localize run: results a
     assert.ok(localize.rms! < 0.1, `RMS ${localize.rms} px`);
     assert.ok(localize.found >= 0.95 * localize.scored, `found ${localize.found} of ${localize.scored}`);
     assert.ok(localize.false < 0.05 * localize.detections, `${localize.false} false of ${localize.detections} detections`);
+  });
+
+  test('labcast inspect lists the stored analyses and the ground truth, with the counts the file holds', async () => {
+    const inspected = await runLabcast(['inspect', status.last_recording!.path]);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.match(inspected.stdout, new RegExp(`^analysis stats +stats: ${checked.stats.rows} frames analysed \\(/entry/analysis/stats\\)$`, 'm'));
+    assert.match(inspected.stdout, new RegExp(`^analysis localize +localize: ${checked.localize.rows} frames analysed, \\d+ spots`, 'm'));
+    assert.match(inspected.stdout, new RegExp(`^ground truth +${checked.truth_rows} rows`, 'm'));
   });
 
   test('malformed messages on the results endpoint are counted and skipped; the results of the run are all stored', () => {

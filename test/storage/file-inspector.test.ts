@@ -164,6 +164,8 @@ function sampleSummary(overrides: Partial<RecordingSummary> = {}): RecordingSumm
       config: { camera: { driver: 'sim' }, t_ns: START_NS },
       hdf5Writer: 'native (libhdf5 1.10.8)',
     },
+    analysis: [],
+    truthRows: null,
     ...overrides,
   };
 }
@@ -192,6 +194,20 @@ test('formatRecordingSummary prints aligned label/value lines', () => {
   assert.equal(valueOf(text, 'settings'), 'exposure_ms=10, pattern=particles');
   assert.equal(valueOf(text, 'config'), `{"camera":{"driver":"sim"},"t_ns":${START_NS}}`);
   assert.ok(!lines.some((line) => line.startsWith('error ')), 'no error line when there is no error');
+});
+
+test('formatRecordingSummary lists the analyses stored with the frames and the ground truth', () => {
+  const text = formatRecordingSummary(sampleSummary({
+    analysis: [
+      { name: 'stats', kind: 'stats', results: 174, items: null, itemsTable: null },
+      { name: 'spots', kind: 'localize', results: 151, items: 3803, itemsTable: 'spots' },
+    ],
+    truthRows: 6000,
+  }));
+  assert.equal(valueOf(text, 'analysis stats'), 'stats: 174 frames analysed (/entry/analysis/stats)');
+  assert.equal(valueOf(text, 'analysis spots'), 'localize: 151 frames analysed, 3803 spots (/entry/analysis/spots)');
+  assert.equal(valueOf(text, 'ground truth'), '6000 rows, one per frame and particle (/entry/instrument/simulation/truth)');
+  assert.ok(!/^(analysis|ground truth) /m.test(formatRecordingSummary(sampleSummary())), 'no such lines without them');
 });
 
 test('formatRecordingSummary lists gaps as id ranges and shortens long lists', () => {
