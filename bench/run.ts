@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAnalysis } from './analysis-localize.js';
+import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-analysis.js';
 import { rawWriteMBps } from './raw-disk.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 
@@ -173,6 +174,8 @@ async function main(): Promise<void> {
     const largeMBps = medianOf(large.labcast, (r) => r.mbps);
     const largeRaw = median(large.raw);
     const analysis = benchAnalysis();
+    process.stderr.write(`saver with stats and localize running: ${SAVER_ANALYSIS_BENCH.frames} frames through labcast serve...\n`);
+    const withAnalysis = await measureSaverWithAnalysis();
     process.stderr.write(`web live view: ${WEB_BENCH.durationS} s in headless Chromium...\n`);
     const web = await measureWebLatency();
     const rows: [string, string][] = [
@@ -199,6 +202,14 @@ async function main(): Promise<void> {
       ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + lostIn(small.labcast) + lostIn(large.labcast) + lostIn(inMemory?.labcast ?? []))],
       ['runs (median of)', String(RUNS)],
       ['analysis, 1024x1024 uint16, 50 particles, one core', `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`],
+      [
+        `saver while analyses run (serve, ${SAVER_ANALYSIS_BENCH.width}x${SAVER_ANALYSIS_BENCH.height} at ${SAVER_ANALYSIS_BENCH.fps} fps, ${SAVER_ANALYSIS_BENCH.particleCount} particles)`,
+        `${withAnalysis.framesWritten} of ${SAVER_ANALYSIS_BENCH.frames} frames saved, ${withAnalysis.framesDropped} dropped (goal 0)`,
+      ],
+      ...withAnalysis.analyses.map((a): [string, string] => [
+        `  ${a.name}`,
+        `${a.analysed} frames analysed, ${a.skipped} skipped (lossy by design: analysis never holds up the camera or the saver)`,
+      ]),
       ['web live view', `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, headless Chromium, drawn at ${web.displaySize}`],
       ['  latency camera -> painted, p50', `${web.p50Ms.toFixed(1)} ms`],
       ['  latency camera -> painted, p95 (goal < 50)', `${web.p95Ms.toFixed(1)} ms`],
