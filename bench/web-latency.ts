@@ -7,12 +7,10 @@
  * the page in headless Chromium, frames through the whole path: acquisition →
  * ZeroMQ data stream → web server (8-bit, downscaled) → WebSocket → canvas.
  */
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/helpers/chromium.js';
 import { delay, scratchDir } from '../test/helpers/processes.js';
 import { startServe } from '../test/helpers/serve.js';
 
-const CHROMIUM = process.env.LABCAST_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 export const WEB_BENCH = { width: 1024, height: 1024, fps: 30, warmupS: 3, durationS: Number(process.env.LABCAST_BENCH_WEB_S ?? 10) };
 
@@ -59,7 +57,7 @@ export async function measureWebLatency(): Promise<WebLatencyResult> {
     fps: WEB_BENCH.fps,
     pattern: 'gradient',
   });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(serve.web);

@@ -29,6 +29,35 @@ export function openWebSocket(url: string, headers: Record<string, string> = {})
   });
 }
 
+/**
+ * Opens `url` and resolves with its first text message. The listener is in
+ * place before the connection opens: a server that sends at once (as
+ * /ws/status does) may deliver its message in the same read as the upgrade.
+ */
+export function firstTextMessage(url: string, headers: Record<string, string> = {}, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no message from ${url} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      clearTimeout(timer);
+      socket.close();
+      resolve(data.toString());
+    });
+    socket.on('unexpected-response', (_request, response) => {
+      clearTimeout(timer);
+      reject(new Error(String(response.statusCode)));
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
 /** The JSON header of a /ws/live message: [u32 LE length][JSON][pixels]. */
 export function liveHeader(message: Buffer): { seq: number; run_id: string; width: number; height: number } {
   return JSON.parse(message.subarray(4, 4 + message.readUInt32LE(0)).toString('utf8')) as {

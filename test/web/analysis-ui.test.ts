@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { delay, scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
-const CHROMIUM = process.env.LABCAST_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const PARTICLES = 15;
 
@@ -64,7 +63,7 @@ describe('analysis in the web UI (headless Chromium, real labcast serve)', () =>
   before(async () => {
     [serve, browser] = await Promise.all([
       startServe(scratch.dir, { width: 256, height: 192, fps: 30, particleCount: PARTICLES, seed: 7 }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS }),
+      launchChromium(),
     ]);
     page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));

@@ -3,22 +3,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
 import { delay, runPython, scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
-/** Debian's chromium; no browser download is possible in CI. */
-export const CHROMIUM = process.env.LABCAST_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
 /** Polls `probe` until it returns a value `accept` takes, or fails with the last value seen. */
@@ -83,7 +73,7 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
   before(async () => {
     [serve, browser] = await Promise.all([
       startServe(scratch.dir, { width: 160, height: 120, fps: 50 }),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS }),
+      launchChromium(),
     ]);
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));

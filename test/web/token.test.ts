@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import type { ControlRequest } from '../../src/protocol/control.js';
 import type { LabcastError } from '../../src/protocol/errors.js';
 import { TOKEN_COOKIE, webAccessToken } from '../../src/web/origin.js';
 import { createWebServer } from '../../src/web/server.js';
 import { collect, delay, freePort, scratchDir, startLabcast, type Finished } from '../helpers/processes.js';
-import { openWebSocket } from '../helpers/ws-client.js';
+import { firstTextMessage, openWebSocket } from '../helpers/ws-client.js';
 
 const TOKEN = 'Zq3_tok-en_for-the-tests_0123456789';
 
@@ -177,16 +177,14 @@ describe('labcast serve with web.host 0.0.0.0 (reached over 127.0.0.1 only)', ()
     const status = await fetch(`${base}/api/status`, { headers: { cookie } });
     assert.equal(status.status, 200);
     assert.equal(((await status.json()) as { result: { state: string } }).result.state, 'idle');
-    const socket = await openWebSocket(`${base.replace('http', 'ws')}/ws/status`, { cookie });
-    const first = await new Promise<string>((resolve) => socket.on('message', (data) => resolve(data.toString())));
-    socket.close();
+    const first = await firstTextMessage(`${base.replace('http', 'ws')}/ws/status`, { cookie });
     assert.match(first, /"type":"status"/);
     assert.equal(serve.exitCode, null);
   });
 
   test('in Chromium: the printed address opens the UI, whose own requests and WebSockets then work; another browser without it gets 401', async () => {
     const token = /\?token=([A-Za-z0-9_-]+)/.exec(stderr)![1]!;
-    const browser = await chromium.launch({ executablePath: process.env.LABCAST_CHROMIUM ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${base}/?token=${token}`);
