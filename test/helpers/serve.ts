@@ -58,6 +58,20 @@ export function serveForSuite(camera: Record<string, unknown> = {}): { readonly 
   };
 }
 
+export type ServeEndpoints = Record<'data' | 'control' | 'record' | 'status' | 'results' | 'results_in', string>;
+
+/** Loopback endpoints on free ports for every socket serve binds, and a free port for the web UI. */
+export async function freeServePorts(): Promise<{ endpoints: ServeEndpoints; webPort: number }> {
+  const [data, control, record, status, web, results, resultsIn] = await Promise.all([
+    freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
+  ]);
+  const at = (port: number): string => `tcp://127.0.0.1:${port}`;
+  return {
+    endpoints: { data: at(data), control: at(control), record: at(record), status: at(status), results: at(results), results_in: at(resultsIn) },
+    webPort: web,
+  };
+}
+
 /**
  * Starts `labcast serve` on free loopback ports with a config written into `dir`;
  * `sections` adds or replaces top-level config sections (e.g. analysis, settings).
@@ -68,22 +82,13 @@ export async function startServe(
   sections: Record<string, unknown> = {},
   options: ServeOptions = {},
 ): Promise<RunningServe> {
-  const [data, control, record, status, web, results, resultsIn] = await Promise.all([
-    freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
-  ]);
+  const { endpoints, webPort: web } = await freeServePorts();
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const config = {
     // Another driver's options replace the simulator's; sim options are merged into small fast defaults.
     camera: camera.driver === undefined || camera.driver === 'sim' ? { driver: 'sim', width: 128, height: 96, fps: 100, ...camera } : camera,
-    endpoints: {
-      data: `tcp://127.0.0.1:${data}`,
-      control: `tcp://127.0.0.1:${control}`,
-      record: `tcp://127.0.0.1:${record}`,
-      status: `tcp://127.0.0.1:${status}`,
-      results: `tcp://127.0.0.1:${results}`,
-      results_in: `tcp://127.0.0.1:${resultsIn}`,
-    },
+    endpoints,
     web: { host: '127.0.0.1', port: web },
     storage: { data_dir: dataDir },
     ...sections,

@@ -7,7 +7,7 @@ import { Subscriber } from 'zeromq';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
 import { curveClientOptions, readPublicKeyFile } from '../../src/transport/curve.js';
 import { delay, freePort, pythonExampleFromDoc, runLabcast, runPython, runPythonFile, scratchDir } from '../helpers/processes.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { freeServePorts, startServe, type RunningServe } from '../helpers/serve.js';
 import { openWebSocket, watchLive } from '../helpers/ws-client.js';
 
 const PROTOCOL_DOC = fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url));
@@ -160,21 +160,11 @@ describe('binding beyond loopback', () => {
   after(() => scratch.cleanup());
 
   async function writeConfig(name: string, endpoints: Record<string, string>, security?: Record<string, string>): Promise<string> {
-    const [data, control, record, status, web, results, resultsIn] = await Promise.all([
-      freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
-    ]);
+    const free = await freeServePorts();
     const config = {
       camera: { driver: 'sim', width: 64, height: 48, fps: 50 },
-      endpoints: {
-        data: `tcp://127.0.0.1:${data}`,
-        control: `tcp://127.0.0.1:${control}`,
-        record: `tcp://127.0.0.1:${record}`,
-        status: `tcp://127.0.0.1:${status}`,
-        results: `tcp://127.0.0.1:${results}`,
-        results_in: `tcp://127.0.0.1:${resultsIn}`,
-        ...endpoints,
-      },
-      web: { port: web },
+      endpoints: { ...free.endpoints, ...endpoints },
+      web: { port: free.webPort },
       storage: { data_dir: join(scratch.dir, 'data') },
       ...(security === undefined ? {} : { security }),
     };

@@ -9,7 +9,8 @@ import type { ControlRequest } from '../../src/protocol/control.js';
 import type { LabcastError } from '../../src/protocol/errors.js';
 import { TOKEN_COOKIE, webAccessToken } from '../../src/web/origin.js';
 import { createWebServer } from '../../src/web/server.js';
-import { collect, delay, freePort, scratchDir, startLabcast, type Finished } from '../helpers/processes.js';
+import { collect, delay, scratchDir, startLabcast, type Finished } from '../helpers/processes.js';
+import { freeServePorts } from '../helpers/serve.js';
 import { firstTextMessage, openWebSocket } from '../helpers/ws-client.js';
 
 const TOKEN = 'Zq3_tok-en_for-the-tests_0123456789';
@@ -127,20 +128,11 @@ describe('labcast serve with web.host 0.0.0.0 (reached over 127.0.0.1 only)', ()
   let stderr = '';
 
   before(async () => {
-    const [data, control, record, status, results, resultsIn, web] = await Promise.all([
-      freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
-    ]);
+    const { endpoints, webPort: web } = await freeServePorts();
     base = `http://127.0.0.1:${web}`;
     const config = {
       camera: { driver: 'sim', width: 64, height: 48, fps: 30 },
-      endpoints: {
-        data: `tcp://127.0.0.1:${data}`,
-        control: `tcp://127.0.0.1:${control}`,
-        record: `tcp://127.0.0.1:${record}`,
-        status: `tcp://127.0.0.1:${status}`,
-        results: `tcp://127.0.0.1:${results}`,
-        results_in: `tcp://127.0.0.1:${resultsIn}`,
-      },
+      endpoints,
       web: { host: '0.0.0.0', port: web },
       storage: { data_dir: join(scratch.dir, 'data') },
     };
