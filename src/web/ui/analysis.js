@@ -3,6 +3,7 @@
 
 import uPlot from '/vendor/uplot/uPlot.esm.js';
 import { command, wsUrl } from './api.js';
+import { histogramPlot, sizeOf } from './plots.js';
 
 /** Localisation results kept to match frames as they are shown (results and frames travel separately). */
 const KEEP_RESULTS = 240;
@@ -173,7 +174,6 @@ export class Overlay {
 /** Mean ± std over time and the histogram, from the stats analysis. */
 export class StatsPlots {
   constructor(meanElement, histogramElement) {
-    const sizeOf = (element) => ({ width: Math.max(200, element.clientWidth), height: 200 });
     this.mean = new uPlot(
       {
         ...sizeOf(meanElement),
@@ -190,18 +190,7 @@ export class StatsPlots {
       [[], [], [], []],
       meanElement,
     );
-    this.histogram = new uPlot(
-      {
-        ...sizeOf(histogramElement),
-        legend: { show: false },
-        cursor: { show: false },
-        scales: { x: { time: false } },
-        axes: [{ label: 'pixel value' }, { label: 'pixels', size: 60 }],
-        series: [{}, { stroke: '#1a7f37', fill: 'rgba(26,127,55,0.25)', paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }],
-      },
-      [[0], [0]],
-      histogramElement,
-    );
+    this.histogram = histogramPlot(histogramElement, [26, 127, 55]);
     this.series = { t: [], mean: [], upper: [], lower: [] };
     this.latest = null;
     this.dirty = false;

@@ -5,26 +5,31 @@ import uPlot from '/vendor/uplot/uPlot.esm.js';
 const MEAN_WINDOW_S = 60;
 const REDRAW_MS = 200;
 
-function sizeOf(element) {
+export function sizeOf(element) {
   return { width: Math.max(200, element.clientWidth), height: 200 };
+}
+
+/** A stepped histogram of pixel values in `element`, drawn in `colour` (r, g, b). */
+export function histogramPlot(element, [r, g, b]) {
+  return new uPlot(
+    {
+      ...sizeOf(element),
+      legend: { show: false },
+      cursor: { show: false },
+      scales: { x: { time: false } },
+      axes: [{ label: 'pixel value' }, { label: 'pixels', size: 60 }],
+      series: [{}, { stroke: `rgb(${r},${g},${b})`, fill: `rgba(${r},${g},${b},0.25)`, paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }],
+    },
+    [[0], [0]],
+    element,
+  );
 }
 
 export class Plots {
   constructor(histogramElement, meanElement) {
     this.histogramElement = histogramElement;
     this.meanElement = meanElement;
-    this.histogram = new uPlot(
-      {
-        ...sizeOf(histogramElement),
-        legend: { show: false },
-        cursor: { show: false },
-        scales: { x: { time: false } },
-        axes: [{ label: 'pixel value' }, { label: 'pixels', size: 60 }],
-        series: [{}, { stroke: '#1f6feb', fill: 'rgba(31,111,235,0.25)', paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } }],
-      },
-      [[0], [0]],
-      histogramElement,
-    );
+    this.histogram = histogramPlot(histogramElement, [31, 111, 235]);
     this.mean = new uPlot(
       {
         ...sizeOf(meanElement),
