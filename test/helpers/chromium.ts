@@ -1,4 +1,4 @@
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's chromium; no browser download is possible in CI. */
 export const CHROMIUM = process.env.LABCAST_CHROMIUM ?? '/usr/bin/chromium';
@@ -19,4 +19,19 @@ export const CHROMIUM_FLAGS = [
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+}
+
+/**
+ * A page of `browser` at `url`, once its Live button is there; every page
+ * error and console error goes into `errors`, for the test to assert none.
+ */
+export async function openLabcastPage(browser: Browser, url: string, viewport: { width: number; height: number }, errors: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(url);
+  await page.getByRole('button', { name: 'Live', exact: true }).waitFor();
+  return page;
 }

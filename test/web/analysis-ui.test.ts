@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, openLabcastPage } from '../helpers/chromium.js';
 import { waitUntil } from '../helpers/poll.js';
 import { scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
@@ -55,13 +55,7 @@ describe('analysis in the web UI (headless Chromium, real labcast serve)', () =>
       startServe(scratch.dir, { width: 256, height: 192, fps: 30, particleCount: PARTICLES, seed: 7 }),
       launchChromium(),
     ]);
-    page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
-    await page.goto(serve.web);
-    await page.getByRole('button', { name: 'Live', exact: true }).waitFor();
+    page = await openLabcastPage(browser, serve.web, { width: 1400, height: 1100 }, pageErrors);
   });
 
   after(async () => {

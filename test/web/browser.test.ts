@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, openLabcastPage } from '../helpers/chromium.js';
 import { waitUntil } from '../helpers/poll.js';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
@@ -64,13 +64,7 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
       startServe(scratch.dir, { width: 160, height: 120, fps: 50 }),
       launchChromium(),
     ]);
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
-    await page.goto(serve.web);
-    await page.getByRole('button', { name: 'Live', exact: true }).waitFor();
+    page = await openLabcastPage(browser, serve.web, { width: 1400, height: 1000 }, pageErrors);
   });
 
   after(async () => {
