@@ -16,7 +16,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'native', 'labcast_hdf5.c');
+// The binding, and the HDF5 file driver that writes frame chunks with O_DIRECT.
+const sources = ['labcast_hdf5.c', 'direct_vfd.c'].map((name) => join(root, 'native', name));
 // LABCAST_NATIVE_BUILD_DIR: build elsewhere (the tests of this script use it).
 const outDir = resolve(process.env.LABCAST_NATIVE_BUILD_DIR ?? join(root, 'build', 'native'));
 const target = join(outDir, 'labcast_hdf5.node');
@@ -78,7 +79,7 @@ function compile(includeDir, hdf5) {
   mkdirSync(outDir, { recursive: true });
   // Built beside the target and renamed, so a failed build never leaves half a file to load.
   const partial = `${target}.${process.pid}.tmp`;
-  const args = ['-O2', '-Wall', '-shared', '-fPIC', `-I${includeDir}`, ...hdf5.cflags, source, '-o', partial, ...hdf5.libs];
+  const args = ['-O2', '-Wall', '-shared', '-fPIC', '-pthread', `-I${includeDir}`, ...hdf5.cflags, ...sources, '-o', partial, ...hdf5.libs];
   const result = run('gcc', args);
   if (result.error !== undefined || result.status !== 0) {
     rmSync(partial, { force: true });

@@ -11,8 +11,14 @@ import type { NumericArray, NumericDtype } from './hdf5-backend.js';
 export interface Hdf5Addon {
   /** The libhdf5 version in use, e.g. "1.10.8". */
   version(): string;
-  /** Library-version bounds [v1.8, v1.10], no file locking; exclusive = fail if the file exists, else truncate. */
-  createFile(path: string, exclusive: boolean): bigint;
+  /**
+   * Library-version bounds [v1.8, v1.10], no file locking; exclusive = fail if
+   * the file exists, else truncate; directIo = large raw-data writes (frame
+   * chunks) with O_DIRECT, past the page cache (native/direct_vfd.c).
+   */
+  createFile(path: string, exclusive: boolean, directIo: boolean): bigint;
+  /** This process's bytes written so far by files with directIo, and how many went with O_DIRECT. */
+  ioCounters(): { directBytes: number; bufferedBytes: number; directRefused: number };
   flush(file: bigint): void;
   /** Also closes every dataset still open in the file. */
   closeFile(file: bigint): void;

@@ -9,18 +9,34 @@ import {
   type NumericArray,
   type NumericDtype,
 } from './hdf5-backend.js';
+import { LabcastError } from '../protocol/errors.js';
 import type { Hdf5Addon } from './native-addon.js';
+
+/**
+ * "0" writes frame chunks through the page cache like every other write
+ * (HDF5's sec2 driver); unset or "1" writes them with O_DIRECT
+ * (native/direct_vfd.c), for A/B measurements and file systems where
+ * O_DIRECT misbehaves without refusing.
+ */
+export const DIRECT_IO_ENV = 'LABCAST_DIRECT_IO';
+
+export function directIoWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env[DIRECT_IO_ENV]?.trim() ?? '';
+  if (value === '' || value === '1') return true;
+  if (value === '0') return false;
+  throw new LabcastError('BAD_CONFIG', `${DIRECT_IO_ENV}=${value}: use 1 (frames written with O_DIRECT, the default) or 0`);
+}
 
 /**
  * The HDF5 backend over the native addon and the system libhdf5. Frames go to
  * HDF5 with H5Dwrite_chunk straight from the received buffer: no copy in
  * JavaScript, none into a wasm heap, no type conversion.
  */
-export function nativeBackend(addon: Hdf5Addon): Hdf5Backend {
+export function nativeBackend(addon: Hdf5Addon, directIo = directIoWanted()): Hdf5Backend {
   return {
     name: 'native',
     description: `native (libhdf5 ${addon.version()})`,
-    createFile: (path, mode) => new NativeFile(addon, addon.createFile(path, mode === 'exclusive')),
+    createFile: (path, mode) => new NativeFile(addon, addon.createFile(path, mode === 'exclusive', directIo)),
   };
 }
 

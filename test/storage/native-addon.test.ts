@@ -15,7 +15,7 @@ function addon(): Hdf5Addon {
 function withFile(run: (hdf5: Hdf5Addon, file: bigint, dir: string) => void): void {
   const { dir, remove } = tempDir();
   const hdf5 = addon();
-  const file = hdf5.createFile(join(dir, 'a.h5'), true);
+  const file = hdf5.createFile(join(dir, 'a.h5'), true, true);
   try {
     run(hdf5, file, dir);
   } finally {
@@ -35,9 +35,9 @@ describe('the native addon', { skip: writerNamed('native').skip }, () => {
       const hdf5 = require(${JSON.stringify(ADDON_PATH)});
       const out = [];
       const attempt = (f) => { try { f(); out.push(null); } catch (e) { out.push({ message: e.message, stack: e.hdf5Stack }); } };
-      attempt(() => hdf5.createFile(process.argv[1] + '/missing/a.h5', true));
-      const file = hdf5.createFile(process.argv[1] + '/a.h5', true);
-      attempt(() => hdf5.createFile(process.argv[1] + '/a.h5', true));
+      attempt(() => hdf5.createFile(process.argv[1] + '/missing/a.h5', true, true));
+      const file = hdf5.createFile(process.argv[1] + '/a.h5', true, true);
+      attempt(() => hdf5.createFile(process.argv[1] + '/a.h5', true, true));
       hdf5.createGroup(file, '/g');
       attempt(() => hdf5.createGroup(file, '/g'));
       attempt(() => hdf5.setAttribute(file, '/nowhere', 'a', 'int32', [], Int32Array.of(1)));
@@ -91,7 +91,7 @@ describe('the native addon', { skip: writerNamed('native').skip }, () => {
     try {
       const hdf5 = addon();
       const path = join(dir, 'attrs.h5');
-      const file = hdf5.createFile(path, true);
+      const file = hdf5.createFile(path, true, true);
       hdf5.setAttribute(file, '/', 'n', 'int64', [], BigInt64Array.of(1n));
       hdf5.setAttribute(file, '/', 'n', 'int64', [], BigInt64Array.of(2n));
       hdf5.setAttribute(file, '/', 'm', 'int64', [], BigInt64Array.of(3n));

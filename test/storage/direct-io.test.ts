@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { RunStart } from '../../src/protocol/messages.js';
+import { loadNativeAddon, type Hdf5Addon } from '../../src/storage/native-addon.js';
+import { DIRECT_IO_ENV, directIoWanted } from '../../src/storage/native-backend.js';
+import { openNativeWriter } from '../../src/storage/native-writer.js';
+import {
+  appendFrames,
+  framePixels,
+  h5pyMissing,
+  makeRunEnd,
+  makeRunStart,
+  range,
+  readValidFrames,
+  sha256,
+  tempDir,
+  writeKilledRecording,
+} from './fixtures.js';
+import { writerNamed } from './writer-backends.js';
+
+const native = writerNamed('native');
+const skip = native.skip || h5pyMissing();
+
+function addon(): Hdf5Addon {
+  const loaded = loadNativeAddon();
+  if ('failure' in loaded) throw new Error(loaded.failure);
+  return loaded.addon;
+}
+
+const expectedSha = (start: RunStart, seqs: number[]): string[] => seqs.map((seq) => sha256(framePixels(start.shape, start.dtype, seq)));
+const frameBytes = (start: RunStart): number => start.shape.reduce((n, d) => n * d, 1) * (start.dtype === 'uint16' ? 2 : 1);
+
+/** Writes `frames` frames with a flush every `flushEvery`, finishes, and returns the addon's counters' growth. */
+async function recordCounting(path: string, start: RunStart, frames: number, flushEvery: number, env: string | undefined) {
+  const before = addon().ioCounters();
+  const saved = process.env[DIRECT_IO_ENV];
+  if (env === undefined) delete process.env[DIRECT_IO_ENV];
+  else process.env[DIRECT_IO_ENV] = env;
+  try {
+    const writer = await openNativeWriter(path, start, { overwrite: false });
+    for (let seq = 0; seq < frames; seq++) {
+      appendFrames(writer, start, [seq]);
+      if (seq % flushEvery === flushEvery - 1) writer.flush();
+    }
+    writer.finish(makeRunEnd(start, { frames_acquired: frames }));
+  } finally {
+    if (saved === undefined) delete process.env[DIRECT_IO_ENV];
+    else process.env[DIRECT_IO_ENV] = saved;
+  }
+  const after = addon().ioCounters();
+  return { direct: after.directBytes - before.directBytes, buffered: after.bufferedBytes - before.bufferedBytes };
+}
+
+describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, () => {
+  const cases: Array<[string, RunStart, number]> = [
+    // A whole number of pages: all of it direct.
+    ['1 MiB frames, one chunk each', makeRunStart({ shape: [1024, 512], frames_requested: 24 }), 24],
+    // 2 000 000 bytes, not a whole number of pages: the last page of each chunk goes through the page cache.
+    ['1000x1000 frames, chunks that end mid-page', makeRunStart({ shape: [1000, 1000], frames_requested: 12 }), 12],
+    // 8 KiB frames, 128 to a 1 MiB chunk, the partly filled chunk rewritten at each flush.
+    ['64x64 frames sharing chunks', makeRunStart({ shape: [64, 64], frames_requested: 700 }), 700],
+  ];
+  for (const [label, start, frames] of cases) {
+    test(`every frame reads back byte for byte, and the frames bypassed the page cache: ${label}`, async () => {
+      const { dir, remove } = tempDir();
+      try {
+        const path = join(dir, 'direct.h5');
+        const counted = await recordCounting(path, start, frames, 5, undefined);
+        const read = readValidFrames(path);
+        assert.equal(read.valid, frames);
+        assert.deepEqual(read.frameSha256, expectedSha(start, range(0, frames)));
+        assert.deepEqual(read.frameIds, range(0, frames));
+        const total = frames * frameBytes(start);
+        assert.ok(counted.direct >= 0.9 * total, `${counted.direct} of ${total} frame bytes went with O_DIRECT`);
+      } finally {
+        remove();
+      }
+    });
+  }
+
+  test(`${DIRECT_IO_ENV}=0: every byte through the page cache, the same frames in the file`, async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const start = makeRunStart({ shape: [1024, 512], frames_requested: 8 });
+      const path = join(dir, 'buffered.h5');
+      const counted = await recordCounting(path, start, 8, 3, '0');
+      assert.equal(counted.direct, 0);
+      assert.equal(counted.buffered, 0, 'sec2, not the direct driver, wrote the file');
+      assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, 8)));
+    } finally {
+      remove();
+    }
+  });
+
+  test('a reader sees every flushed frame while the recording goes on', async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const start = makeRunStart({ shape: [1024, 512], frames_requested: null });
+      const path = join(dir, 'live.h5');
+      const writer = await openNativeWriter(path, start, { overwrite: false });
+      appendFrames(writer, start, range(0, 10));
+      writer.flush();
+      // Queued but not flushed: the reader must not be shown them, nor be confused by them.
+      appendFrames(writer, start, range(10, 13));
+      const during = readValidFrames(path);
+      assert.equal(during.valid, 10);
+      assert.deepEqual(during.frameSha256, expectedSha(start, range(0, 10)));
+      writer.finish(makeRunEnd(start, { frames_acquired: 13 }));
+      assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, 13)));
+    } finally {
+      remove();
+    }
+  });
+
+  test('kill -9 with direct writes queued keeps exactly the flushed frames', async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const start = makeRunStart({ shape: [1024, 1024], frames_requested: null });
+      const path = join(dir, 'killed.h5');
+      await writeKilledRecording(path, start, 20, 6, native);
+      const read = readValidFrames(path);
+      assert.equal(read.valid, 20);
+      assert.deepEqual(read.frameSha256, expectedSha(start, range(0, 20)));
+    } finally {
+      remove();
+    }
+  });
+});
+
+test(`${DIRECT_IO_ENV} takes 1 or 0 and names itself when it is anything else`, () => {
+  assert.equal(directIoWanted({}), true);
+  assert.equal(directIoWanted({ [DIRECT_IO_ENV]: '1' }), true);
+  assert.equal(directIoWanted({ [DIRECT_IO_ENV]: ' 0 ' }), false);
+  assert.throws(() => directIoWanted({ [DIRECT_IO_ENV]: 'yes' }), { code: 'BAD_CONFIG', message: /LABCAST_DIRECT_IO=yes/ });
+});
