@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAnalysis } from './analysis-localize.js';
 import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-analysis.js';
-import { rawWriteMBps } from './raw-disk.js';
+import { rawDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -68,7 +68,7 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function recordOnce(dir: string, w: Workload, run: number): Recorded {
+function recordOnce(dir: string, w: Workload, run: number, env: NodeJS.ProcessEnv = process.env): Recorded {
   const out = join(dir, `bench_${fileSafe(w.name)}_${run}.h5`);
   const started = performance.now();
   const result = spawnSync(
@@ -78,7 +78,7 @@ function recordOnce(dir: string, w: Workload, run: number): Recorded {
       '--dtype', 'uint16', '--fps', '0', '--pattern', 'gradient', '--out', out, '--json',
       '--publish', 'tcp://127.0.0.1:*',
     ],
-    { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+    { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env },
   );
   const wallS = (performance.now() - started) / 1000;
   if (result.status !== 0) throw new Error(`labcast record failed (${result.status}): ${result.stderr}`);
@@ -105,22 +105,40 @@ function pythonOnce(dir: string, w: Workload, frames: number, run: number): { mb
 
 interface Measured {
   raw: number[];
+  /** The same bytes with O_DIRECT (dd), when measured and available. */
+  rawDirect: number[];
   labcast: Recorded[];
+  /** labcast with frames through the page cache (LABCAST_DIRECT_IO=0), when measured. */
+  labcastBuffered: Recorded[];
   python: { mbps: number; fps: number; lost: number }[];
 }
 
 /** RUNS rounds of raw disk, labcast and (optionally) Python, interleaved so that drift hits all alike. */
-function measure(dir: string, w: Workload, options: { raw: boolean; pythonFrames: number | null }): Measured {
-  const measured: Measured = { raw: [], labcast: [], python: [] };
+function measure(
+  dir: string,
+  w: Workload,
+  options: { raw: boolean; pythonFrames: number | null; buffered?: boolean },
+): Measured {
+  const measured: Measured = { raw: [], rawDirect: [], labcast: [], labcastBuffered: [], python: [] };
   for (let run = 0; run < RUNS; run++) {
     const line: string[] = [];
     if (options.raw) {
       measured.raw.push(rawWriteMBps(join(dir, 'raw.bin'), bytesOf(w)));
       line.push(`raw ${measured.raw.at(-1)!.toFixed(0)} MB/s`);
+      const direct = rawDirectWriteMBps(join(dir, 'raw-direct.bin'), bytesOf(w));
+      if (direct !== null) {
+        measured.rawDirect.push(direct);
+        line.push(`raw O_DIRECT ${direct.toFixed(0)} MB/s`);
+      }
     }
     const recorded = recordOnce(dir, w, run);
     measured.labcast.push(recorded);
     line.push(`labcast ${recorded.mbps.toFixed(0)} MB/s ${recorded.fps.toFixed(0)} frames/s`);
+    if (options.buffered === true) {
+      const buffered = recordOnce(dir, w, run, { ...process.env, LABCAST_DIRECT_IO: '0' });
+      measured.labcastBuffered.push(buffered);
+      line.push(`labcast buffered ${buffered.mbps.toFixed(0)} MB/s`);
+    }
     if (options.pythonFrames !== null) {
       const python = pythonOnce(dir, w, options.pythonFrames, run);
       measured.python.push(python);
@@ -140,6 +158,21 @@ function saverCpuPerGB(runs: Recorded[]): string {
   return perGB.length === 0 ? 'not reported' : `${median(perGB).toFixed(2)} s/GB`;
 }
 
+/** What O_DIRECT brings: the disk past the page cache, and labcast with its frames through the page cache. */
+function directRows(measured: Measured, labcastMBps: number): [string, string][] {
+  const rows: [string, string][] = [];
+  if (measured.rawDirect.length > 0) {
+    const rawDirect = median(measured.rawDirect);
+    rows.push(['  raw disk past the page cache (dd oflag=direct + fdatasync)', `${rawDirect.toFixed(0)} MB/s`]);
+    rows.push(['  labcast / raw past the page cache', `${((labcastMBps / rawDirect) * 100).toFixed(0)} %`]);
+  }
+  if (measured.labcastBuffered.length > 0) {
+    const buffered = medianOf(measured.labcastBuffered, (r) => r.mbps);
+    rows.push(['  labcast, frames through the page cache (LABCAST_DIRECT_IO=0)', `${buffered.toFixed(0)} MB/s, saver CPU ${saverCpuPerGB(measured.labcastBuffered)}`]);
+  }
+  return rows;
+}
+
 /** Rows for the megapixel work written to memory (tmpfs), when the machine has one. */
 function memoryRows(measured: Measured | null): [string, string][] {
   if (measured === null) return [[`  in memory (${MEMORY_FS})`, 'not measured: no such file system']];
@@ -155,7 +188,7 @@ function memoryRows(measured: Measured | null): [string, string][] {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), '.bench-'));
   try {
-    const mega = measure(dir, MEGAPIXEL, { raw: true, pythonFrames: MEGAPIXEL.frames });
+    const mega = measure(dir, MEGAPIXEL, { raw: true, pythonFrames: MEGAPIXEL.frames, buffered: true });
     const small = measure(dir, SMALL, { raw: false, pythonFrames: PYTHON_SMALL_FRAMES });
     const large = measure(dir, LARGE, { raw: true, pythonFrames: null });
     // The same megapixel work with the disk taken out: what each pipeline can carry.
@@ -188,6 +221,7 @@ async function main(): Promise<void> {
       ['  python pyzmq PUB/SUB + h5py (closed, fsync)', `${megaPython.toFixed(0)} MB/s, ${mega.python.reduce((n, p) => n + p.lost, 0)} frames lost`],
       ['  labcast / python (goal >= 2x)', `${(megaMBps / megaPython).toFixed(2)}x`],
       ['  saver CPU per GB written', saverCpuPerGB(mega.labcast)],
+      ...directRows(mega, megaMBps),
       ...memoryRows(inMemory),
       [`${SMALL.name} uint16, ${SMALL.frames} frames`, ''],
       ['  labcast end to end (goal >= 50000)', `${smallFps.toFixed(0)} frames/s (${medianOf(small.labcast, (r) => r.mbps).toFixed(0)} MB/s)`],
@@ -199,7 +233,8 @@ async function main(): Promise<void> {
       ['  labcast end to end', `${largeMBps.toFixed(0)} MB/s`],
       ['  ratio to raw disk (goal >= 80 %)', `${((largeMBps / largeRaw) * 100).toFixed(0)} %`],
       ['  saver CPU per GB written', saverCpuPerGB(large.labcast)],
-      ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + lostIn(small.labcast) + lostIn(large.labcast) + lostIn(inMemory?.labcast ?? []))],
+      ...directRows(large, largeMBps),
+      ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + lostIn(mega.labcastBuffered) + lostIn(small.labcast) + lostIn(large.labcast) + lostIn(inMemory?.labcast ?? []))],
       ['runs (median of)', String(RUNS)],
       ['analysis, 1024x1024 uint16, 50 particles, one core', `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`],
       [

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { directIoWanted } from '../storage/native-backend.js';
 import { selectFrameWriter } from '../storage/select-writer.js';
 import { softwareInfo } from '../config/software.js';
 import { isLabcastError } from '../protocol/errors.js';
@@ -81,9 +82,11 @@ main(process.argv.slice(2)).then(
 function hdf5WriterLine(): string {
   try {
     const choice = selectFrameWriter();
-    return choice.fallbackReason === null
-      ? `hdf5 writer: ${choice.backend}`
-      : `hdf5 writer: ${choice.backend} (native not available: ${choice.fallbackReason})`;
+    if (choice.fallbackReason !== null) return `hdf5 writer: ${choice.backend} (native not available: ${choice.fallbackReason})`;
+    if (choice.backend !== 'native') return `hdf5 writer: ${choice.backend}`;
+    return directIoWanted()
+      ? 'hdf5 writer: native, frame chunks with O_DIRECT'
+      : 'hdf5 writer: native, frame chunks through the page cache (LABCAST_DIRECT_IO=0)';
   } catch (error) {
     return `hdf5 writer: ${(error as Error).message}`;
   }

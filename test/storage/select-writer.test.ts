@@ -58,6 +58,15 @@ describe('choosing the HDF5 writer', () => {
     const bad = await runLabcast(['version'], { LABCAST_HDF5: 'h5py' });
     assert.match(bad.stdout, /hdf5 writer: LABCAST_HDF5=h5py is not a writer/);
   });
+
+  test('labcast version says how the native writer writes frames', { skip: writerNamed('native').skip }, async () => {
+    const direct = await runLabcast(['version'], { LABCAST_HDF5: 'native' });
+    assert.match(direct.stdout, /\nhdf5 writer: native, frame chunks with O_DIRECT\n$/);
+    const buffered = await runLabcast(['version'], { LABCAST_HDF5: 'native', LABCAST_DIRECT_IO: '0' });
+    assert.match(buffered.stdout, /\nhdf5 writer: native, frame chunks through the page cache \(LABCAST_DIRECT_IO=0\)\n$/);
+    const bad = await runLabcast(['version'], { LABCAST_HDF5: 'native', LABCAST_DIRECT_IO: 'on' });
+    assert.match(bad.stdout, /hdf5 writer: LABCAST_DIRECT_IO=on: use 1/);
+  });
 });
 
 const WRITER_ATTR = `
