@@ -21,9 +21,16 @@
  * H5Pset_alignment puts large allocations on page boundaries, so a frame's
  * chunk is almost all body.
  *
+ * The direct writes are queued to a writer thread that only calls pwrite
+ * (never HDF5, which is not thread-safe). Queued writes land before HDF5
+ * reads or rewrites their pages, before the file is truncated or closed, and
+ * before the addon flushes (direct_vfd_drain_file). A queued write's failure
+ * (a full disk) is reported by the next write or flush, after which nothing
+ * more is written.
+ *
  * Durability is unchanged: direct writes reach the device, but its cache
  * still needs the fdatasync the saver issues at every flush and at the end;
- * a killed process loses nothing written (the page cache keeps the metadata,
+ * a killed process loses nothing flushed (the page cache keeps the metadata,
  * the device the frames). Where the file system refuses O_DIRECT (tmpfs on
  * older kernels, some network file systems) or a direct write is refused,
  * the file carries on buffered only, like sec2.
@@ -32,10 +39,10 @@
 #include "direct_vfd.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

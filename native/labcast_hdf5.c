@@ -12,7 +12,9 @@
  * src/storage/native-backend.ts prevents.
  *
  * Every call is synchronous and runs on the JavaScript thread: Debian's serial
- * libhdf5 is not thread-safe, and the saver is a process of its own.
+ * libhdf5 is not thread-safe, and the saver is a process of its own. The one
+ * other thread is the file driver's writer (direct_vfd.c), which never calls
+ * HDF5.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
