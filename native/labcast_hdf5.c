@@ -22,6 +22,7 @@
 #include <hdf5.h>
 
 #include "direct_vfd.h"
+#include "shared_memory.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -946,6 +947,8 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor functions[] = {
       {"version", NULL, library_version, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ioCounters", NULL, io_counters, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"createSharedMemory", NULL, create_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openSharedMemory", NULL, open_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createFile", NULL, create_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flush", NULL, flush_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFile", NULL, close_file, NULL, NULL, NULL, napi_enumerable, NULL},

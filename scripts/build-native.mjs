@@ -16,8 +16,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// The binding, and the HDF5 file driver that writes frame chunks with O_DIRECT.
-const sources = ['labcast_hdf5.c', 'direct_vfd.c'].map((name) => join(root, 'native', name));
+// The binding, the HDF5 file driver that writes frame chunks with O_DIRECT, and the frame ring's shared memory.
+const sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c'].map((name) => join(root, 'native', name));
 // LABCAST_NATIVE_BUILD_DIR: build elsewhere (the tests of this script use it).
 const outDir = resolve(process.env.LABCAST_NATIVE_BUILD_DIR ?? join(root, 'build', 'native'));
 const target = join(outDir, 'labcast_hdf5.node');

@@ -12,6 +12,7 @@ import type { Camera } from '../devices/camera.js';
 import type { AcquisitionCommand, AcquisitionEvent, SettingSpecPayload } from '../protocol/process-messages.js';
 import { LivePublisher } from '../transport/live-publisher.js';
 import { readServerKeyFiles } from '../transport/curve.js';
+import { senderSharedMemory } from '../transport/frame-ring.js';
 import { LosslessSender } from '../transport/lossless-sender.js';
 import { errorPayload, ParentChannel, readInitArgument } from '../transport/parent-channel.js';
 import { Acquisition } from './acquisition.js';
@@ -30,6 +31,7 @@ const initSchema = z
     bufferBytes: z.number().int().positive(),
     config: z.unknown(),
     curve: z.object({ publicKeyFile: z.string(), secretKeyFile: z.string() }).strict().nullable().optional(),
+    sharedFrames: z.boolean().optional(),
   })
   .strict();
 
@@ -44,7 +46,10 @@ async function main(): Promise<void> {
   // With CURVE keys, both endpoints are CURVE servers: only holders of the public key connect.
   const curve = init.curve ? readServerKeyFiles(init.curve) : null;
   const live = await LivePublisher.bind(init.dataEndpoint, undefined, curve);
-  const lossless = init.recordEndpoint === null ? null : await LosslessSender.bind(init.recordEndpoint, init.bufferBytes, curve);
+  const lossless =
+    init.recordEndpoint === null
+      ? null
+      : await LosslessSender.bind(init.recordEndpoint, init.bufferBytes, curve, senderSharedMemory(init.sharedFrames === true));
   const acquisition = new Acquisition({
     camera,
     live,

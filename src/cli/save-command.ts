@@ -9,6 +9,7 @@ import { nextRecordingPath } from '../storage/recording-paths.js';
 import { selectFrameWriter } from '../storage/select-writer.js';
 import { handshakeFailedMessage } from '../transport/curve.js';
 import { DataReceiver } from '../transport/data-receiver.js';
+import { receiverSharedMemory } from '../transport/frame-ring.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag } from './args.js';
 import { EXIT } from './exit-codes.js';
@@ -84,7 +85,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
   const writer = selectFrameWriter();
   process.title = 'labcast-save';
 
-  const receiver = DataReceiver.pull(endpoint, serverKey);
+  const receiver = DataReceiver.pull(endpoint, serverKey, receiverSharedMemory());
   let handshakeFailure: LabcastError | null = null;
   const failureTimes: number[] = [];
   receiver.onHandshakeFailure((code) => {

@@ -473,6 +473,8 @@ function startAcquisition(config: LabcastConfig): Promise<AcquisitionHandle> {
     bufferBytes: Math.round(config.saver.buffer_mb * MIB),
     config,
     curve: curveKeyFiles(config.security),
+    // A local saver is serve's own child; a remote one may be on another host.
+    sharedFrames: config.saver.mode === 'local',
   });
 }
 

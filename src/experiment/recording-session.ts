@@ -53,6 +53,8 @@ export class RecordingSession {
       recordEndpoint: `ipc://${socketPath}`,
       bufferBytes: request.bufferBytes,
       config: request.config,
+      // The saver is this session's own child on this host.
+      sharedFrames: true,
     });
     let recording: Recording;
     try {

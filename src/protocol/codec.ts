@@ -30,6 +30,7 @@ const TOPIC_BYTES = {
   runStart: Buffer.from(TOPICS.runStart),
   runEnd: Buffer.from(TOPICS.runEnd),
   batch: Buffer.from(TOPICS.batch),
+  sharedFrame: Buffer.from(TOPICS.sharedFrame),
 };
 
 const STANDARD_HEADER_KEYS = 7;
@@ -52,6 +53,21 @@ function frameHeaderText(header: FrameHeader): string {
 export function encodeFrame(header: FrameHeader, pixels: Uint8Array): [Buffer, Buffer, Uint8Array] {
   return [TOPIC_BYTES.frame, Buffer.from(frameHeaderText(header)), pixels];
 }
+
+/**
+ * A frame message whose pixels went into shared memory: the same header part,
+ * and instead of the pixels the JSON reference to where they are
+ * (src/transport/frame-ring.ts).
+ */
+export function encodeSharedFrame(frameParts: readonly Uint8Array[], reference: unknown): [Buffer, Uint8Array, Buffer] {
+  return [TOPIC_BYTES.sharedFrame, frameParts[1]!, Buffer.from(JSON.stringify(reference))];
+}
+
+/**
+ * Turns a shared-frame reference (parsed JSON) into the frame's pixels, in
+ * place; throws with the reason when it cannot (the message is then malformed).
+ */
+export type SharedPixels = (reference: unknown) => Uint8Array;
 
 /** Whether `parts` are a frame message as encodeFrame makes them (and so can join a batch). */
 export function isEncodedFrame(parts: readonly Uint8Array[]): boolean {
@@ -167,11 +183,37 @@ function topicOf(parts: readonly Uint8Array[]): string | null {
   return Buffer.from(topicPart.buffer, topicPart.byteOffset, topicPart.byteLength).toString('utf8');
 }
 
-/** Like decodeDataMessage, and a batch becomes its frames. Never throws. */
-export function decodeDataMessages(parts: readonly Uint8Array[]): DecodeManyResult {
-  if (topicOf(parts) === TOPICS.batch) return decodeBatch(parts);
+/**
+ * Like decodeDataMessage, and a batch becomes its frames. A shared-frame
+ * message becomes its frame through `sharedPixels`; without it, it is
+ * malformed. Never throws.
+ */
+export function decodeDataMessages(parts: readonly Uint8Array[], sharedPixels: SharedPixels | null = null): DecodeManyResult {
+  const topic = topicOf(parts);
+  if (topic === TOPICS.batch) return decodeBatch(parts);
+  if (topic === TOPICS.sharedFrame) return decodeSharedFrame(parts, sharedPixels);
   const one = decodeDataMessage(parts);
   return one.ok ? { ok: true, messages: [one.message] } : one;
+}
+
+function decodeSharedFrame(parts: readonly Uint8Array[], sharedPixels: SharedPixels | null): DecodeManyResult {
+  if (sharedPixels === null) return { ok: false, reason: `${TOPICS.sharedFrame} message on a receiver without shared memory` };
+  if (parts.length !== 3) return { ok: false, reason: `${TOPICS.sharedFrame} message has ${parts.length} parts, expected 3` };
+  const parsed = parseHeader(parts[1]);
+  if (!parsed.ok) return parsed;
+  const checked = checkFrameHeader(parsed.value);
+  if (!checked.ok) return checked;
+  let pixels: Uint8Array;
+  try {
+    pixels = sharedPixels(JSON.parse(Buffer.from(parts[2]!.buffer, parts[2]!.byteOffset, parts[2]!.byteLength).toString('utf8')));
+  } catch (error) {
+    return { ok: false, reason: `${TOPICS.sharedFrame} reference: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const expected = frameByteLength(checked.header.shape, checked.header.dtype);
+  if (pixels.byteLength !== expected) {
+    return { ok: false, reason: `shared frame is ${pixels.byteLength} bytes, header says ${expected}` };
+  }
+  return { ok: true, messages: [{ topic: TOPICS.frame, header: checked.header, pixels }] };
 }
 
 /** Never throws: a malformed message is reported, not fatal. */

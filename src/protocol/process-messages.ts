@@ -29,6 +29,12 @@ export interface AcquisitionInit {
   readonly config: unknown;
   /** CURVE key files of the server (paths, so the secret never shows on a command line); absent = plain ZeroMQ. */
   readonly curve?: { readonly publicKeyFile: string; readonly secretKeyFile: string } | null;
+  /**
+   * The saver is a process of the same controller on this host, so large
+   * frames may reach it through shared memory (src/transport/frame-ring.ts).
+   * Absent or false: every frame goes on the record socket.
+   */
+  readonly sharedFrames?: boolean;
 }
 
 export type AcquisitionCommand =

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { SharedMemoryAddon } from '../transport/frame-ring.js';
 import type { NumericArray, NumericDtype } from './hdf5-backend.js';
 
 /**
@@ -8,7 +9,7 @@ import type { NumericArray, NumericDtype } from './hdf5-backend.js';
  * as BigInts; every failure throws an Error whose message carries the HDF5
  * error stack's cause (and `hdf5Stack`, the whole stack as lines).
  */
-export interface Hdf5Addon {
+export interface Hdf5Addon extends SharedMemoryAddon {
   /** The libhdf5 version in use, e.g. "1.10.8". */
   version(): string;
   /**

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { SaverCommand, SaverEvent } from '../protocol/process-messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
+import { receiverSharedMemory } from '../transport/frame-ring.js';
 import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
 import { ResultsSubscription } from './results-subscription.js';
 import { saveOneRun } from './saver.js';
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const init = initSchema.parse(readInitArgument('saver'));
   // Chosen before anything starts, so that a forced but missing native writer fails the run at once.
   const writer = selectFrameWriter();
-  const receiver = DataReceiver.pull(init.endpoint, init.serverKey ?? null);
+  const receiver = DataReceiver.pull(init.endpoint, init.serverKey ?? null, receiverSharedMemory());
   // Subscribed before ready, so that results of the run's first frames can arrive.
   const results = init.resultsEndpoint ? ResultsSubscription.connect(init.resultsEndpoint, init.serverKey ?? null) : null;
   // Ending the stream ends the run as it stands; the file is still finished

@@ -1,6 +1,7 @@
 import { Pull, Subscriber, type Socket } from 'zeromq';
 import { decodeDataMessages, type DataMessage } from '../protocol/codec.js';
 import { curveClientOptions, onHandshakeFailure } from './curve.js';
+import { FrameRingReaders, ringRefSchema, type SharedMemoryAddon } from './frame-ring.js';
 import { receiveUnlessClosed } from './receive.js';
 
 export interface MalformedReport {
@@ -19,13 +20,25 @@ export class DataReceiver {
   private idleTimer: NodeJS.Timeout | null = null;
   private lastMalformedReason: string | null = null;
 
-  private constructor(private readonly socket: Pull | Subscriber) {}
+  private readonly rings: FrameRingReaders | null;
 
-  /** The lossless path (the saver's): PULL from the acquisition's record endpoint. */
-  static pull(endpoint: string, serverKey: string | null = null): DataReceiver {
+  private constructor(
+    private readonly socket: Pull | Subscriber,
+    sharedMemory: SharedMemoryAddon | null = null,
+  ) {
+    this.rings = sharedMemory === null ? null : new FrameRingReaders(sharedMemory);
+  }
+
+  /**
+   * The lossless path (the saver's): PULL from the acquisition's record
+   * endpoint. With `sharedMemory`, frames sent through shared memory are
+   * taken too (src/transport/frame-ring.ts): each is valid until the consumer
+   * asks for the next message.
+   */
+  static pull(endpoint: string, serverKey: string | null = null, sharedMemory: SharedMemoryAddon | null = null): DataReceiver {
     const socket = new Pull({ receiveHighWaterMark: 4, linger: 0, ...curveClientOptions(serverKey) });
     socket.connect(endpoint);
-    return new DataReceiver(socket);
+    return new DataReceiver(socket, sharedMemory);
   }
 
   /** The live path (viewers, analysis): SUB to the data endpoint. */
@@ -51,17 +64,25 @@ export class DataReceiver {
 
   /** Valid messages until the socket is closed. */
   async *messages(): AsyncGenerator<DataMessage> {
-    while (!this.socket.closed) {
-      const parts = await receiveUnlessClosed(this.socket);
-      if (parts === null) return;
-      this.lastActivity = Date.now();
-      const decoded = decodeDataMessages(parts);
-      if (decoded.ok) {
-        yield* decoded.messages;
-      } else {
-        this.malformedCount += 1;
-        this.lastMalformedReason = decoded.reason;
+    const rings = this.rings;
+    const sharedPixels = rings === null ? null : (reference: unknown) => rings.view(ringRefSchema.parse(reference));
+    try {
+      while (!this.socket.closed) {
+        const parts = await receiveUnlessClosed(this.socket);
+        if (parts === null) return;
+        this.lastActivity = Date.now();
+        const decoded = decodeDataMessages(parts, sharedPixels);
+        if (decoded.ok) {
+          yield* decoded.messages;
+        } else {
+          this.malformedCount += 1;
+          this.lastMalformedReason = decoded.reason;
+        }
+        // The consumer is done with the frame (or it was refused): its shared-memory slot goes back.
+        rings?.release();
       }
+    } finally {
+      rings?.release();
     }
   }
 

@@ -1,9 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Push } from 'zeromq';
-import { encodeFrameBatch, isEncodedFrame } from '../protocol/codec.js';
+import { encodeFrameBatch, encodeSharedFrame, isEncodedFrame } from '../protocol/codec.js';
 import { LabcastError } from '../protocol/errors.js';
 import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
+import { FrameRingWriter, RING_FRAME_BYTES, type SharedMemoryAddon } from './frame-ring.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
 
@@ -12,6 +13,8 @@ export interface LosslessSenderStats {
   readonly queuedBytes: number;
   readonly peakQueuedBytes: number;
   readonly sentMessages: number;
+  /** Frames whose pixels went through shared memory rather than the socket. */
+  readonly sharedFrames: number;
   readonly peers: number;
 }
 
@@ -31,6 +34,15 @@ const BATCH_FRAME_BYTES = 256 * 1024;
 const BATCH_MAX_BYTES = 1024 * 1024;
 const BATCH_MAX_FRAMES = 1024;
 
+/** How often a sender waiting for a shared-memory slot looks again. */
+const RING_POLL_MS = 1;
+/**
+ * A saver that releases no slot for this long while the ring is full may be
+ * unable to map it (another user, say): frames then go on the socket again.
+ * The ring only ever speeds frames up; none depends on it.
+ */
+const RING_STALL_MS = 2000;
+
 const REBIND_ATTEMPTS = 50;
 const REBIND_PAUSE_MS = 20;
 
@@ -45,28 +57,44 @@ export class LosslessSender {
   private queuedBytes = 0;
   private peakQueuedBytes = 0;
   private sentMessages = 0;
+  private sharedFrames = 0;
   private peers = 0;
   private pumping = false;
   private idleWaiters: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
   private peerWaiters: (() => void)[] = [];
   private failure: Error | null = null;
+  /** The shared-memory ring for the current saver; null until a large frame needs one. */
+  private ring: FrameRingWriter | null = null;
+  /** Set when the current saver stopped releasing slots: its frames go on the socket. */
+  private ringStalled = false;
+  private ringReleasedSeen = 0;
 
   private constructor(
     socket: Push,
     readonly endpoint: string,
     readonly maxQueuedBytes: number,
     private readonly curve: CurveKeyPair | null = null,
+    private readonly sharedMemory: SharedMemoryAddon | null = null,
   ) {
     this.socket = socket;
     this.watchPeers(socket);
   }
 
-  /** With `curve`, a CURVE server: only savers holding its public key get frames. */
-  static async bind(endpoint: string, maxQueuedBytes: number, curve: CurveKeyPair | null = null): Promise<LosslessSender> {
+  /**
+   * With `curve`, a CURVE server: only savers holding its public key get
+   * frames. With `sharedMemory` (a saver on this host), large frames cross
+   * through a shared-memory ring rather than the socket (frame-ring.ts).
+   */
+  static async bind(
+    endpoint: string,
+    maxQueuedBytes: number,
+    curve: CurveKeyPair | null = null,
+    sharedMemory: SharedMemoryAddon | null = null,
+  ): Promise<LosslessSender> {
     const socket = LosslessSender.newSocket(curve);
     const bound = await bindEndpoint(socket, endpoint, 'record');
-    return new LosslessSender(socket, bound, maxQueuedBytes, curve);
+    return new LosslessSender(socket, bound, maxQueuedBytes, curve, sharedMemory);
   }
 
   private static newSocket(curve: CurveKeyPair | null): Push {
@@ -81,6 +109,7 @@ export class LosslessSender {
       queuedBytes: this.queuedBytes,
       peakQueuedBytes: this.peakQueuedBytes,
       sentMessages: this.sentMessages,
+      sharedFrames: this.sharedFrames,
       peers: this.peers,
     };
   }
@@ -159,6 +188,9 @@ export class LosslessSender {
     old.linger = 0;
     old.close();
     this.peers = 0;
+    // The next saver gets a ring of its own: the old one may hold slots the gone saver never released.
+    this.ring = null;
+    this.ringStalled = false;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.socket.bind(this.endpoint);
@@ -221,7 +253,15 @@ export class LosslessSender {
     try {
       while (this.queue.length > 0 && socket === this.socket) {
         const batch = this.nextBatch();
-        const parts = batch.length === 1 ? batch[0]!.parts : encodeFrameBatch(batch.map((q) => q.parts));
+        let parts = batch.length === 1 ? batch[0]!.parts : encodeFrameBatch(batch.map((q) => q.parts));
+        if (batch.length === 1 && this.sharesMemory(batch[0]!)) {
+          const ring = await this.ringSlotFor(batch[0]!.bytes, socket);
+          if (socket !== this.socket) break;
+          if (ring !== null) {
+            parts = encodeSharedFrame(parts, ring.put(parts[2]!));
+            this.sharedFrames += 1;
+          }
+        }
         await socket.send(parts as (Buffer | Uint8Array)[]);
         if (socket !== this.socket) break;
         this.queue.splice(0, batch.length);
@@ -240,6 +280,37 @@ export class LosslessSender {
       this.wake(this.idleWaiters);
       if (this.queue.length > 0 && socket !== this.socket) void this.pump();
     }
+  }
+
+  private sharesMemory(item: Queued): boolean {
+    return this.sharedMemory !== null && !this.ringStalled && item.seq !== null && item.bytes >= RING_FRAME_BYTES && isEncodedFrame(item.parts);
+  }
+
+  /**
+   * A ring with a free slot for a frame of `bytes`, once there is one; null
+   * when the saver stopped releasing slots (the frame then goes on the
+   * socket). A ring for another frame size replaces the current one once the
+   * saver has released all of its slots.
+   */
+  private async ringSlotFor(bytes: number, socket: Push): Promise<FrameRingWriter | null> {
+    const sharedMemory = this.sharedMemory!;
+    let waitingSince: number | null = null;
+    while (socket === this.socket) {
+      if (this.ring === null || (!this.ring.fits(bytes) && this.ring.idle)) {
+        this.ring = FrameRingWriter.create(sharedMemory, bytes);
+      }
+      if (this.ring.fits(bytes) && this.ring.hasFreeSlot()) return this.ring;
+      const released = this.ring.releasedCount;
+      if (waitingSince === null || released !== this.ringReleasedSeen) {
+        waitingSince = performance.now();
+        this.ringReleasedSeen = released;
+      } else if (performance.now() - waitingSince > RING_STALL_MS) {
+        this.ringStalled = true;
+        return null;
+      }
+      await delay(RING_POLL_MS);
+    }
+    return null;
   }
 
   /** The head of the queue: one message, or a run of small frames that go as one batch. */

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { LabcastError } from '../protocol/errors.js';
+import { loadNativeAddon } from '../storage/native-addon.js';
+
+/**
+ * Large frames from the acquisition to a saver on the same host through
+ * shared memory instead of through the record socket: the acquisition copies
+ * the pixels into the next slot of a ring and sends only the frame header and
+ * a reference to the slot (a `shared-frame` message, protocol.md); the saver
+ * views the slot in place, writes it, and releases it. On the development VM
+ * the two socket copies and the saver's fresh 2 MiB Buffer per frame (with
+ * the garbage collection they bring) were most of the pipeline's CPU
+ * (docs/performance.md).
+ *
+ * The ring is memory of the native addon's (native/shared_memory.c): an
+ * anonymous memfd that lives as long as a process maps it. Its first page
+ * holds the count of slots the saver has released; the acquisition alone
+ * counts what it wrote. Slots are written and released in order (one saver,
+ * PUSH/PULL keeps order), so a slot is free when written - released < slots.
+ * The ring is not a buffer in which frames can be lost: a frame waits in the
+ * lossless sender's counted queue until a slot is free, as it would wait for
+ * the socket.
+ */
+
+/** The native addon's shared-memory functions. */
+export interface SharedMemoryAddon {
+  createSharedMemory(bytes: number): { buffer: ArrayBuffer; path: string };
+  openSharedMemory(path: string, bytes: number): ArrayBuffer;
+}
+
+const PAGE_BYTES = 4096;
+/** Page 0: [0] released slot count (a double: exact to 2^53, one aligned store). */
+const HEADER_BYTES = PAGE_BYTES;
+const RING_TARGET_BYTES = 32 * 1024 * 1024;
+const MIN_SLOTS = 4;
+const MAX_SLOTS = 64;
+
+/** Frames at least this large go through the ring: below it, batching on the socket wins. */
+export const RING_FRAME_BYTES = 256 * 1024;
+
+/** What a `shared-frame` message carries besides the frame header. */
+export const ringRefSchema = z.object({
+  ring: z.string().min(1).max(64),
+  path: z.string().min(1).max(128),
+  ring_bytes: z.number().int().positive(),
+  slot_bytes: z.number().int().positive(),
+  slots: z.number().int().min(1).max(MAX_SLOTS),
+  slot: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+export type RingRef = z.infer<typeof ringRefSchema>;
+
+const roundToPage = (bytes: number): number => Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES;
+
+/** The acquisition's side: one ring for frames up to `slotBytes`. */
+export class FrameRingWriter {
+  private written = 0;
+  private readonly released: Float64Array;
+  private readonly memory: Uint8Array;
+
+  private constructor(
+    private readonly id: string,
+    private readonly path: string,
+    private readonly buffer: ArrayBuffer,
+    readonly slotBytes: number,
+    readonly slots: number,
+  ) {
+    this.released = new Float64Array(buffer, 0, 1);
+    this.memory = new Uint8Array(buffer);
+  }
+
+  static create(addon: SharedMemoryAddon, frameBytes: number): FrameRingWriter {
+    const slotBytes = roundToPage(frameBytes);
+    const slots = Math.min(MAX_SLOTS, Math.max(MIN_SLOTS, Math.floor(RING_TARGET_BYTES / slotBytes)));
+    const { buffer, path } = addon.createSharedMemory(HEADER_BYTES + slots * slotBytes);
+    return new FrameRingWriter(randomUUID(), path, buffer, slotBytes, slots);
+  }
+
+  fits(bytes: number): boolean {
+    return bytes <= this.slotBytes;
+  }
+
+  hasFreeSlot(): boolean {
+    return this.written - this.released[0]! < this.slots;
+  }
+
+  /** How many slots the saver has released so far. */
+  get releasedCount(): number {
+    return this.released[0]!;
+  }
+
+  /** Every slot written has been released: the saver has mapped and finished with this ring. */
+  get idle(): boolean {
+    return this.written === this.released[0];
+  }
+
+  /** Copies `pixels` into the next slot; call only when hasFreeSlot(). */
+  put(pixels: Uint8Array): RingRef {
+    const slot = this.written % this.slots;
+    this.memory.set(pixels, HEADER_BYTES + slot * this.slotBytes);
+    this.written += 1;
+    return {
+      ring: this.id,
+      path: this.path,
+      ring_bytes: this.buffer.byteLength,
+      slot_bytes: this.slotBytes,
+      slots: this.slots,
+      slot,
+      bytes: pixels.byteLength,
+    };
+  }
+}
+
+/** The saver's side: the rings it has been sent, mapped on first use. */
+export class FrameRingReaders {
+  private rings = new Map<string, { memory: Uint8Array; released: Float64Array }>();
+  private toRelease: Float64Array | null = null;
+
+  constructor(private readonly addon: SharedMemoryAddon) {}
+
+  /** The slot's pixels, in place; valid until release(). Throws (with the reason) when the ring cannot be used. */
+  view(ref: RingRef): Uint8Array {
+    const ring = this.ring(ref);
+    if (ref.slot >= ref.slots || ref.bytes > ref.slot_bytes || HEADER_BYTES + ref.slots * ref.slot_bytes > ref.ring_bytes) {
+      throw new Error(`slot ${ref.slot} of ${ref.slots} (${ref.bytes} of ${ref.slot_bytes} bytes) does not lie in ring ${ref.ring}`);
+    }
+    this.release();
+    this.toRelease = ring.released;
+    const offset = HEADER_BYTES + ref.slot * ref.slot_bytes;
+    return ring.memory.subarray(offset, offset + ref.bytes);
+  }
+
+  /** Hands the last viewed slot back to the acquisition. */
+  release(): void {
+    if (this.toRelease === null) return;
+    this.toRelease[0] = this.toRelease[0]! + 1;
+    this.toRelease = null;
+  }
+
+  private ring(ref: RingRef): { memory: Uint8Array; released: Float64Array } {
+    const known = this.rings.get(ref.ring);
+    if (known !== undefined) return known;
+    const buffer = this.addon.openSharedMemory(ref.path, ref.ring_bytes);
+    const ring = { memory: new Uint8Array(buffer), released: new Float64Array(buffer, 0, 1) };
+    // A new ring replaces the old ones: the acquisition moves on only once they are idle.
+    this.rings = new Map([[ref.ring, ring]]);
+    return ring;
+  }
+}
+
+/** "0" keeps every frame on the record socket (for A/B measurements); unset or "1" uses the ring where it can. */
+export const SHARED_FRAMES_ENV = 'LABCAST_SHARED_FRAMES';
+
+/**
+ * The shared memory for large frames on the record path, or null to send them
+ * on the socket: only when the saver is known to be a process of the same
+ * controller on this host (`local`), the native addon is built, and not with
+ * LABCAST_SHARED_FRAMES=0. A saver that connects from elsewhere (`labcast
+ * save --connect`) could not map the ring.
+ */
+export function senderSharedMemory(local: boolean, env: NodeJS.ProcessEnv = process.env): SharedMemoryAddon | null {
+  const wanted = env[SHARED_FRAMES_ENV]?.trim() ?? '';
+  if (wanted !== '' && wanted !== '0' && wanted !== '1') {
+    throw new LabcastError('BAD_CONFIG', `${SHARED_FRAMES_ENV}=${wanted}: use 1 (large frames through shared memory, the default) or 0`);
+  }
+  if (wanted === '0' || !local) return null;
+  return receiverSharedMemory();
+}
+
+/** A receiver takes shared frames whenever it can map them, whatever the sender chose. */
+export function receiverSharedMemory(): SharedMemoryAddon | null {
+  // The addon is the native HDF5 writer's; it also carries the shared-memory calls.
+  const loaded = loadNativeAddon();
+  return 'addon' in loaded ? loaded.addon : null;
+}

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { decodeDataMessages, encodeFrame, encodeSharedFrame } from '../../src/protocol/codec.js';
+import type { FrameHeader } from '../../src/protocol/messages.js';
+import { DataReceiver } from '../../src/transport/data-receiver.js';
+import { receiverSharedMemory, senderSharedMemory, SHARED_FRAMES_ENV } from '../../src/transport/frame-ring.js';
+import { LosslessSender } from '../../src/transport/lossless-sender.js';
+import { scratchDir } from '../helpers/processes.js';
+import { writerNamed } from '../storage/writer-backends.js';
+
+const scratch = scratchDir();
+after(() => scratch.cleanup());
+
+const sharedMemory = receiverSharedMemory();
+const skip = writerNamed('native').skip || (sharedMemory === null ? 'the native addon is not built' : false);
+
+const header = (seq: number, shape: number[]): FrameHeader => ({
+  protocol: 1,
+  run_id: 'ring',
+  seq,
+  camera_ts_ns: BigInt(seq),
+  wall_ts_ns: BigInt(seq),
+  shape,
+  dtype: 'uint16',
+});
+
+/** Distinct pixels per frame, so a slot reused too early or read twice shows. */
+function pixelsOf(seq: number, shape: number[]): Uint8Array {
+  const samples = new Uint16Array(shape[0]! * shape[1]!);
+  for (let i = 0; i < samples.length; i += 97) samples[i] = (seq * 131 + i) & 0xffff;
+  samples[0] = seq;
+  return new Uint8Array(samples.buffer);
+}
+
+const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+const RECEIVER_MODULE = fileURLToPath(new URL('../../src/transport/data-receiver.js', import.meta.url));
+const RING_MODULE = fileURLToPath(new URL('../../src/transport/frame-ring.js', import.meta.url));
+
+/** A saver-like process: takes `count` frames from `endpoint` with shared memory, prints their seq and hash. */
+function receiveInChild(endpoint: string, count: number): Promise<{ frames: [number, string][]; malformed: { count: number } }> {
+  const code = `
+    const { DataReceiver } = await import(${JSON.stringify(RECEIVER_MODULE)});
+    const { receiverSharedMemory } = await import(${JSON.stringify(RING_MODULE)});
+    const { createHash } = await import('node:crypto');
+    const receiver = DataReceiver.pull(process.argv[1], null, receiverSharedMemory());
+    const frames = [];
+    for await (const m of receiver.messages()) {
+      frames.push([m.header.seq, createHash('sha256').update(m.pixels).digest('hex')]);
+      // As slow as a busy saver now and then, so the ring fills and slots are reused.
+      if (frames.length % 10 === 0) await new Promise((r) => setTimeout(r, 20));
+      if (frames.length === Number(process.argv[2])) break;
+    }
+    process.stdout.write(JSON.stringify({ frames, malformed: receiver.malformed }));
+    receiver.close();
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, endpoint, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`receiver exited ${code}: ${err}`))));
+  });
+}
+
+describe('large frames through the shared-memory ring (real processes, real sockets)', { skip }, () => {
+  test('every frame arrives once, in order, byte for byte, through reused slots; a new frame size gets a new ring', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring.sock`;
+    const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
+    // 1 MiB frames: 32 slots; 300 of them reuse each slot ~9 times. Then 2 MiB frames: a second ring.
+    const shapes = [...Array.from({ length: 300 }, () => [1024, 512]), ...Array.from({ length: 40 }, () => [1024, 1024])];
+    const receiving = receiveInChild(sender.endpoint, shapes.length);
+    await sender.waitForPeers(1, 10_000);
+    const expected: [number, string][] = [];
+    for (const [seq, shape] of shapes.entries()) {
+      const pixels = pixelsOf(seq, shape);
+      expected.push([seq, sha(pixels)]);
+      await sender.waitForRoom(pixels.byteLength);
+      assert.ok(sender.offer(encodeFrame(header(seq, shape), pixels), pixels.byteLength, seq));
+    }
+    await sender.drain();
+    const received = await receiving;
+    assert.deepEqual(received.frames, expected);
+    assert.equal(received.malformed.count, 0);
+    assert.equal(sender.stats.sharedFrames, shapes.length, 'every frame went through shared memory');
+    sender.close(0);
+  });
+
+  test('small frames stay on the socket, batched as before', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring-small.sock`;
+    const sender = await LosslessSender.bind(endpoint, 64 * 1024 * 1024, null, sharedMemory);
+    const receiving = receiveInChild(sender.endpoint, 500);
+    await sender.waitForPeers(1, 10_000);
+    const expected: [number, string][] = [];
+    for (let seq = 0; seq < 500; seq++) {
+      const pixels = pixelsOf(seq, [64, 64]);
+      expected.push([seq, sha(pixels)]);
+      assert.ok(sender.offer(encodeFrame(header(seq, [64, 64]), pixels), pixels.byteLength, seq));
+    }
+    await sender.drain();
+    assert.deepEqual((await receiving).frames, expected);
+    assert.equal(sender.stats.sharedFrames, 0);
+    sender.close(0);
+  });
+
+  test('a saver that cannot map the ring: the frames it could not read are counted as malformed, the rest come by socket', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring-blind.sock`;
+    const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
+    // Without shared memory, as a saver of another user would be.
+    const receiver = DataReceiver.pull(sender.endpoint);
+    await sender.waitForPeers(1, 10_000);
+    const total = 50;
+    for (let seq = 0; seq < total; seq++) {
+      const pixels = pixelsOf(seq, [1024, 512]);
+      assert.ok(sender.offer(encodeFrame(header(seq, [1024, 512]), pixels), pixels.byteLength, seq));
+    }
+    const seqs: number[] = [];
+    const shared = (): number => sender.stats.sharedFrames;
+    for await (const message of receiver.messages()) {
+      if (message.topic === 'frame') seqs.push(message.header.seq);
+      if (seqs.length + receiver.malformed.count === total) break;
+    }
+    await sender.drain();
+    // The ring's 32 slots filled, nothing was released for the stall time, and the sender fell back.
+    assert.equal(shared(), 32);
+    assert.equal(receiver.malformed.count, 32);
+    assert.match(receiver.malformed.lastReason ?? '', /shared-frame message on a receiver without shared memory/);
+    assert.deepEqual(seqs, Array.from({ length: total - 32 }, (_, i) => 32 + i));
+    receiver.close();
+    sender.close(0);
+  });
+});
+
+test('a shared-frame message whose reference does not fit is malformed, with the reason', () => {
+  const parts = encodeSharedFrame(encodeFrame(header(0, [4, 4]), new Uint8Array(32)), { ring: 'x' });
+  const withoutMemory = decodeDataMessages(parts);
+  assert.equal(withoutMemory.ok, false);
+  const refused = decodeDataMessages(parts, () => {
+    throw new Error('ring x is not mapped');
+  });
+  assert.deepEqual(refused, { ok: false, reason: 'shared-frame reference: ring x is not mapped' });
+  const wrongSize = decodeDataMessages(parts, () => new Uint8Array(10));
+  assert.deepEqual(wrongSize, { ok: false, reason: 'shared frame is 10 bytes, header says 32' });
+});
+
+test(`${SHARED_FRAMES_ENV}=0 keeps frames on the socket; other values are refused naming it`, () => {
+  assert.equal(senderSharedMemory(true, { [SHARED_FRAMES_ENV]: '0' }), null);
+  assert.equal(senderSharedMemory(false, {}), null, 'never for a saver that may be elsewhere');
+  assert.equal(senderSharedMemory(true, {}), sharedMemory);
+  assert.throws(() => senderSharedMemory(true, { [SHARED_FRAMES_ENV]: 'yes' }), { code: 'BAD_CONFIG', message: /LABCAST_SHARED_FRAMES=yes/ });
+});
