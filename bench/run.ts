@@ -28,6 +28,12 @@ interface Workload {
   readonly size: number;
 }
 
+/** labcast's two large-frame speed-ups, each turned off in turn at 1024² (environment variable = 0). */
+const SPEED_UPS: Record<string, string> = {
+  'with frames through the page cache': 'LABCAST_DIRECT_IO',
+  'with frames on the record socket': 'LABCAST_SHARED_FRAMES',
+};
+
 /** A memory file system: the pipelines without the disk. */
 const MEMORY_FS = '/dev/shm';
 const MEGAPIXEL: Workload = { name: '1024x1024', frames: 1000, size: 1024 };
@@ -108,8 +114,8 @@ interface Measured {
   /** The same bytes with O_DIRECT (dd), when measured and available. */
   rawDirect: number[];
   labcast: Recorded[];
-  /** labcast with frames through the page cache (LABCAST_DIRECT_IO=0), when measured. */
-  labcastBuffered: Recorded[];
+  /** labcast with one of its speed-ups turned off, when measured: what each one brings, in the same run. */
+  labcastWithout: Record<string, Recorded[]>;
   python: { mbps: number; fps: number; lost: number }[];
 }
 
@@ -117,9 +123,9 @@ interface Measured {
 function measure(
   dir: string,
   w: Workload,
-  options: { raw: boolean; pythonFrames: number | null; buffered?: boolean },
+  options: { raw: boolean; pythonFrames: number | null; without?: boolean },
 ): Measured {
-  const measured: Measured = { raw: [], rawDirect: [], labcast: [], labcastBuffered: [], python: [] };
+  const measured: Measured = { raw: [], rawDirect: [], labcast: [], labcastWithout: {}, python: [] };
   for (let run = 0; run < RUNS; run++) {
     const line: string[] = [];
     if (options.raw) {
@@ -134,10 +140,12 @@ function measure(
     const recorded = recordOnce(dir, w, run);
     measured.labcast.push(recorded);
     line.push(`labcast ${recorded.mbps.toFixed(0)} MB/s ${recorded.fps.toFixed(0)} frames/s`);
-    if (options.buffered === true) {
-      const buffered = recordOnce(dir, w, run, { ...process.env, LABCAST_DIRECT_IO: '0' });
-      measured.labcastBuffered.push(buffered);
-      line.push(`labcast buffered ${buffered.mbps.toFixed(0)} MB/s`);
+    if (options.without === true) {
+      for (const [name, variable] of Object.entries(SPEED_UPS)) {
+        const without = recordOnce(dir, w, run, { ...process.env, [variable]: '0' });
+        (measured.labcastWithout[name] ??= []).push(without);
+        line.push(`labcast ${variable}=0 ${without.mbps.toFixed(0)} MB/s`);
+      }
     }
     if (options.pythonFrames !== null) {
       const python = pythonOnce(dir, w, options.pythonFrames, run);
@@ -158,7 +166,7 @@ function saverCpuPerGB(runs: Recorded[]): string {
   return perGB.length === 0 ? 'not reported' : `${median(perGB).toFixed(2)} s/GB`;
 }
 
-/** What O_DIRECT brings: the disk past the page cache, and labcast with its frames through the page cache. */
+/** The disk past the page cache, and labcast with each of its large-frame speed-ups turned off. */
 function directRows(measured: Measured, labcastMBps: number): [string, string][] {
   const rows: [string, string][] = [];
   if (measured.rawDirect.length > 0) {
@@ -166,9 +174,9 @@ function directRows(measured: Measured, labcastMBps: number): [string, string][]
     rows.push(['  raw disk past the page cache (dd oflag=direct + fdatasync)', `${rawDirect.toFixed(0)} MB/s`]);
     rows.push(['  labcast / raw past the page cache', `${((labcastMBps / rawDirect) * 100).toFixed(0)} %`]);
   }
-  if (measured.labcastBuffered.length > 0) {
-    const buffered = medianOf(measured.labcastBuffered, (r) => r.mbps);
-    rows.push(['  labcast, frames through the page cache (LABCAST_DIRECT_IO=0)', `${buffered.toFixed(0)} MB/s, saver CPU ${saverCpuPerGB(measured.labcastBuffered)}`]);
+  for (const [name, runs] of Object.entries(measured.labcastWithout)) {
+    const mbps = medianOf(runs, (r) => r.mbps);
+    rows.push([`  labcast ${name} (${SPEED_UPS[name]}=0)`, `${mbps.toFixed(0)} MB/s, saver CPU ${saverCpuPerGB(runs)}`]);
   }
   return rows;
 }
@@ -188,7 +196,7 @@ function memoryRows(measured: Measured | null): [string, string][] {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), '.bench-'));
   try {
-    const mega = measure(dir, MEGAPIXEL, { raw: true, pythonFrames: MEGAPIXEL.frames, buffered: true });
+    const mega = measure(dir, MEGAPIXEL, { raw: true, pythonFrames: MEGAPIXEL.frames, without: true });
     const small = measure(dir, SMALL, { raw: false, pythonFrames: PYTHON_SMALL_FRAMES });
     const large = measure(dir, LARGE, { raw: true, pythonFrames: null });
     // The same megapixel work with the disk taken out: what each pipeline can carry.
@@ -234,7 +242,7 @@ async function main(): Promise<void> {
       ['  ratio to raw disk (goal >= 80 %)', `${((largeMBps / largeRaw) * 100).toFixed(0)} %`],
       ['  saver CPU per GB written', saverCpuPerGB(large.labcast)],
       ...directRows(large, largeMBps),
-      ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + lostIn(mega.labcastBuffered) + lostIn(small.labcast) + lostIn(large.labcast) + lostIn(inMemory?.labcast ?? []))],
+      ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + Object.values(mega.labcastWithout).reduce((n, runs) => n + lostIn(runs), 0) + lostIn(small.labcast) + lostIn(large.labcast) + lostIn(inMemory?.labcast ?? []))],
       ['runs (median of)', String(RUNS)],
       ['analysis, 1024x1024 uint16, 50 particles, one core', `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`],
       [

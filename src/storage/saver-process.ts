@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { SaverCommand, SaverEvent } from '../protocol/process-messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
-import { receiverSharedMemory } from '../transport/frame-ring.js';
+import { receiverSharedMemory } from './shared-frames.js';
 import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
 import { ResultsSubscription } from './results-subscription.js';
 import { saveOneRun } from './saver.js';

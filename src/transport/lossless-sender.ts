@@ -38,8 +38,8 @@ const BATCH_MAX_FRAMES = 1024;
 const RING_POLL_MS = 1;
 /**
  * A saver that releases no slot for this long while the ring is full may be
- * unable to map it (another user, say): frames then go on the socket again.
- * The ring only ever speeds frames up; none depends on it.
+ * unable to map it (another user, say): frames then go on the socket again,
+ * until it releases one. The ring only ever speeds frames up; none depends on it.
  */
 const RING_STALL_MS = 2000;
 
@@ -283,7 +283,10 @@ export class LosslessSender {
   }
 
   private sharesMemory(item: Queued): boolean {
-    return this.sharedMemory !== null && !this.ringStalled && item.seq !== null && item.bytes >= RING_FRAME_BYTES && isEncodedFrame(item.parts);
+    if (this.sharedMemory === null || item.seq === null || item.bytes < RING_FRAME_BYTES || !isEncodedFrame(item.parts)) return false;
+    // A saver that was only slow releases its slots in the end: then the ring is used again.
+    if (this.ringStalled && this.ring !== null && this.ring.releasedCount !== this.ringReleasedSeen) this.ringStalled = false;
+    return !this.ringStalled;
   }
 
   /**

@@ -1,0 +1,30 @@
+// Where the shared memory of the frame ring (src/transport/frame-ring.ts)
+// comes from: the native addon, which carries it beside the HDF5 writer.
+import { LabcastError } from '../protocol/errors.js';
+import type { SharedMemoryAddon } from '../transport/frame-ring.js';
+import { loadNativeAddon } from './native-addon.js';
+
+/** "0" keeps every frame on the record socket (for A/B measurements); unset or "1" uses the ring where it can. */
+export const SHARED_FRAMES_ENV = 'LABCAST_SHARED_FRAMES';
+
+/**
+ * The shared memory for large frames on the record path, or null to send them
+ * on the socket: only when the saver is known to be a process of the same
+ * controller on this host (`local`), the native addon is built, and not with
+ * LABCAST_SHARED_FRAMES=0. A saver that connects from elsewhere (`labcast
+ * save --connect`) could not map the ring.
+ */
+export function senderSharedMemory(local: boolean, env: NodeJS.ProcessEnv = process.env): SharedMemoryAddon | null {
+  const wanted = env[SHARED_FRAMES_ENV]?.trim() ?? '';
+  if (wanted !== '' && wanted !== '0' && wanted !== '1') {
+    throw new LabcastError('BAD_CONFIG', `${SHARED_FRAMES_ENV}=${wanted}: use 1 (large frames through shared memory, the default) or 0`);
+  }
+  if (wanted === '0' || !local) return null;
+  return receiverSharedMemory();
+}
+
+/** A receiver takes shared frames whenever it can map them, whatever the sender chose. */
+export function receiverSharedMemory(): SharedMemoryAddon | null {
+  const loaded = loadNativeAddon();
+  return 'addon' in loaded ? loaded.addon : null;
+}

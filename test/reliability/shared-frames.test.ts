@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import type { ProcessInfo } from '../../src/protocol/control.js';
+import { receiverSharedMemory } from '../../src/storage/shared-frames.js';
+import { runPython } from '../helpers/processes.js';
+import { serveForSuite } from '../helpers/serve.js';
+
+/**
+ * Large frames reach serve's own saver through the shared-memory ring
+ * (src/transport/frame-ring.ts). The guarantees of the socket path must hold
+ * on it too: every frame in the file, and a saver killed mid-run reported with
+ * what it saved kept, after which a new saver gets a ring of its own.
+ */
+
+const READ_FILE = `
+import sys, json, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    frames = f["entry/data/frames"]
+    print(json.dumps({
+        "frames": frames.shape[0],
+        "ids": f["entry/data/frame_id"][:].tolist(),
+        # The gradient moves every frame: equal neighbours would mean a slot reused too early.
+        "distinct": all(not np.array_equal(frames[i], frames[i + 1]) for i in range(frames.shape[0] - 1)),
+    }))
+`;
+
+async function readFile(path: string): Promise<{ frames: number; ids: number[]; distinct: boolean }> {
+  const read = await runPython(READ_FILE, [path]);
+  assert.equal(read.code, 0, read.stderr);
+  return JSON.parse(read.stdout) as { frames: number; ids: number[]; distinct: boolean };
+}
+
+/** The memfds a process holds: how the ring shows from outside. */
+function ringsOf(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fd`)
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })
+    .filter((target) => target.startsWith('/memfd:labcast-frames'));
+}
+
+describe('serve with 512x512 uint16 frames: through shared memory to its saver', { skip: receiverSharedMemory() === null ? 'native addon not built' : false }, () => {
+  const suite = serveForSuite({ width: 512, height: 512, fps: 100, pattern: 'gradient' });
+
+  test('a recording holds every frame, distinct and in order, and went through a ring', async () => {
+    const serve = suite.serve();
+    assert.equal((await serve.ctl(['record', '--frames', '300'])).code, 0);
+    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 10);
+    const acquisition = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).find((p) => p.role === 'acquisition');
+    assert.ok(acquisition?.pid !== undefined);
+    assert.equal(ringsOf(acquisition.pid!).length, 1, 'the acquisition holds one frame ring');
+    const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording !== null, 30_000);
+    const saved = done.last_recording!;
+    assert.equal(saved.error, null);
+    assert.equal(saved.frames_written, 300);
+    assert.equal(saved.frames_dropped, 0);
+    const file = await readFile(saved.path);
+    assert.equal(file.frames, 300);
+    assert.deepEqual(file.ids, Array.from({ length: 300 }, (_, i) => i));
+    assert.ok(file.distinct);
+  });
+
+  test('a saver killed mid-recording: reported, what it saved kept; after reset the next saver records through a new ring', async () => {
+    const serve = suite.serve();
+    await serve.ctl(['record']);
+    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
+    const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
+    const saver = processes.find((p) => p.role === 'saver');
+    assert.ok(saver?.pid);
+    process.kill(saver.pid, 'SIGKILL');
+    const failed = await serve.waitFor((s) => s.state === 'error');
+    const lost = failed.last_recording!;
+    assert.ok(lost.error !== null);
+    const file = await readFile(lost.path);
+    assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
+    assert.deepEqual(file.ids, Array.from({ length: file.frames }, (_, i) => i));
+
+    assert.equal((await serve.ctl(['reset'])).code, 0);
+    await serve.ctl(['record', '--frames', '40']);
+    const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording?.frames_written === 40, 30_000);
+    assert.equal(done.last_recording!.error, null);
+    const next = await readFile(done.last_recording!.path);
+    assert.equal(next.frames, 40);
+    assert.ok(next.distinct);
+  });
+});
