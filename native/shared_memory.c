@@ -22,6 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The name every ring gets; /proc shows its descriptor as "/memfd:labcast-frames (deleted)". */
+#define MEMFD_NAME "labcast-frames"
+#define MEMFD_PREFIX "/memfd:" MEMFD_NAME
+
 typedef struct {
   void *address;
   size_t bytes;
@@ -82,7 +86,7 @@ napi_value create_shared_memory(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!get_size(env, args[0], &bytes)) return NULL;
-  int fd = memfd_create("labcast-frames", MFD_CLOEXEC);
+  int fd = memfd_create(MEMFD_NAME, MFD_CLOEXEC);
   if (fd < 0) return throw_errno(env, "memfd_create", errno);
   if (ftruncate(fd, (off_t)bytes) < 0) {
     int error = errno;
@@ -129,6 +133,19 @@ napi_value open_shared_memory(napi_env env, napi_callback_info info) {
   if (!get_size(env, args[1], &bytes)) return NULL;
   int fd = open(path, O_RDWR | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, path, errno);
+  /*
+   * Only ever a ring of labcast's: the path comes in a message, and mapping
+   * some other file read-write (then writing the release count into it)
+   * would damage it.
+   */
+  char link[64], target[128];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t length_read = readlink(link, target, sizeof target - 1);
+  if (length_read < 0 || (target[length_read] = '\0', strncmp(target, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) != 0)) {
+    close(fd);
+    napi_throw_error(env, NULL, "shared memory: not a labcast frame ring");
+    return NULL;
+  }
   struct stat status;
   if (fstat(fd, &status) < 0 || (size_t)status.st_size < bytes) {
     int error = errno == 0 ? EINVAL : errno;

@@ -33,15 +33,19 @@ const HEADER_BYTES = PAGE_BYTES;
 const RING_TARGET_BYTES = 32 * 1024 * 1024;
 const MIN_SLOTS = 4;
 const MAX_SLOTS = 64;
+/** A receiver maps no more than this, whatever a message says. */
+const MAX_RING_BYTES = 1024 * 1024 * 1024;
 
 /** Frames at least this large go through the ring: below it, batching on the socket wins. */
 export const RING_FRAME_BYTES = 256 * 1024;
+/** Larger frames stay on the socket: a ring of MIN_SLOTS of them would pass what a receiver maps. */
+export const RING_MAX_FRAME_BYTES = Math.floor((MAX_RING_BYTES - HEADER_BYTES) / MIN_SLOTS / PAGE_BYTES) * PAGE_BYTES;
 
 /** What a `shared-frame` message carries besides the frame header. */
 export const ringRefSchema = z.object({
   ring: z.string().min(1).max(64),
-  path: z.string().min(1).max(128),
-  ring_bytes: z.number().int().positive(),
+  path: z.string().regex(/^\/proc\/\d+\/fd\/\d+$/, 'a /proc/PID/fd/FD path'),
+  ring_bytes: z.number().int().positive().max(MAX_RING_BYTES),
   slot_bytes: z.number().int().positive(),
   slots: z.number().int().min(1).max(MAX_SLOTS),
   slot: z.number().int().nonnegative(),

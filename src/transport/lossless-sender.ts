@@ -4,7 +4,7 @@ import { encodeFrameBatch, encodeSharedFrame, isEncodedFrame } from '../protocol
 import { LabcastError } from '../protocol/errors.js';
 import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
-import { FrameRingWriter, RING_FRAME_BYTES, type SharedMemoryAddon } from './frame-ring.js';
+import { FrameRingWriter, RING_FRAME_BYTES, RING_MAX_FRAME_BYTES, type SharedMemoryAddon } from './frame-ring.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
 
@@ -38,8 +38,10 @@ const BATCH_MAX_FRAMES = 1024;
 const RING_POLL_MS = 1;
 /**
  * A saver that releases no slot for this long while the ring is full may be
- * unable to map it (another user, say): frames then go on the socket again,
- * until it releases one. The ring only ever speeds frames up; none depends on it.
+ * unable to map it (another user, say): later frames go on the socket again,
+ * until it releases one. A safety net, not a path: the frames already in the
+ * ring are lost to such a saver (counted as malformed, gaps in its file), and
+ * only savers the controller started itself on this host get the ring.
  */
 const RING_STALL_MS = 2000;
 
@@ -69,6 +71,7 @@ export class LosslessSender {
   /** Set when the current saver stopped releasing slots: its frames go on the socket. */
   private ringStalled = false;
   private ringReleasedSeen = 0;
+  private ringUnavailable = false;
 
   private constructor(
     socket: Push,
@@ -283,7 +286,8 @@ export class LosslessSender {
   }
 
   private sharesMemory(item: Queued): boolean {
-    if (this.sharedMemory === null || item.seq === null || item.bytes < RING_FRAME_BYTES || !isEncodedFrame(item.parts)) return false;
+    if (this.sharedMemory === null || this.ringUnavailable || item.seq === null || item.bytes < RING_FRAME_BYTES || item.bytes > RING_MAX_FRAME_BYTES) return false;
+    if (!isEncodedFrame(item.parts)) return false;
     // A saver that was only slow releases its slots in the end: then the ring is used again.
     if (this.ringStalled && this.ring !== null && this.ring.releasedCount !== this.ringReleasedSeen) this.ringStalled = false;
     return !this.ringStalled;
@@ -300,7 +304,13 @@ export class LosslessSender {
     let waitingSince: number | null = null;
     while (socket === this.socket) {
       if (this.ring === null || (!this.ring.fits(bytes) && this.ring.idle)) {
-        this.ring = FrameRingWriter.create(sharedMemory, bytes);
+        try {
+          this.ring = FrameRingWriter.create(sharedMemory, bytes);
+        } catch {
+          // No shared memory to be had (memfd refused, out of memory): the socket still works.
+          this.ringUnavailable = true;
+          return null;
+        }
       }
       if (this.ring.fits(bytes) && this.ring.hasFreeSlot()) return this.ring;
       const released = this.ring.releasedCount;

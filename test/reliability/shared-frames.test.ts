@@ -63,6 +63,15 @@ describe('serve with 512x512 uint16 frames: through shared memory to its saver',
     assert.equal(file.frames, 300);
     assert.deepEqual(file.ids, Array.from({ length: 300 }, (_, i) => i));
     assert.ok(file.distinct);
+
+    // The next recording's saver is a new process: it maps the same ring and carries on where the last left off.
+    assert.equal((await serve.ctl(['record', '--frames', '50'])).code, 0);
+    const next = await serve.waitFor((s) => s.state === 'idle' && s.last_recording !== null && s.last_recording.path !== saved.path, 30_000);
+    assert.equal(next.last_recording!.frames_written, 50);
+    assert.equal(ringsOf(acquisition.pid!).length, 1, 'still one ring');
+    const nextFile = await readFile(next.last_recording!.path);
+    assert.deepEqual(nextFile.ids, Array.from({ length: 50 }, (_, i) => i));
+    assert.ok(nextFile.distinct);
   });
 
   test('a saver killed mid-recording: reported, what it saved kept; after reset the next saver records through a new ring', async () => {

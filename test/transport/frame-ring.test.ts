@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeDataMessages, encodeFrame, encodeSharedFrame } from '../../src/protocol/codec.js';
@@ -145,6 +146,15 @@ test('a shared-frame message whose reference does not fit is malformed, with the
   assert.deepEqual(refused, { ok: false, reason: 'shared-frame reference: ring x is not mapped' });
   const wrongSize = decodeDataMessages(parts, () => new Uint8Array(10));
   assert.deepEqual(wrongSize, { ok: false, reason: 'shared frame is 10 bytes, header says 32' });
+});
+
+test('a receiver maps only labcast frame rings, whatever path a message gives', { skip }, () => {
+  const path = `${scratch.dir}/not-a-ring.bin`;
+  writeFileSync(path, Buffer.alloc(8192, 7));
+  assert.throws(() => sharedMemory!.openSharedMemory(path, 8192), /not a labcast frame ring/);
+  assert.deepEqual(readFileSync(path), Buffer.alloc(8192, 7), 'the file is untouched');
+  const ring = sharedMemory!.createSharedMemory(8192);
+  assert.equal(sharedMemory!.openSharedMemory(ring.path, 8192).byteLength, 8192);
 });
 
 test(`${SHARED_FRAMES_ENV}=0 keeps frames on the socket; other values are refused naming it`, () => {
