@@ -9,8 +9,8 @@ import {
   type NumericArray,
   type NumericDtype,
 } from './hdf5-backend.js';
-import { LabcastError } from '../protocol/errors.js';
 import type { Hdf5Addon } from './native-addon.js';
+import { speedUpOn } from './speed-switch.js';
 
 /**
  * "0" writes frame chunks through the page cache like every other write
@@ -21,16 +21,14 @@ import type { Hdf5Addon } from './native-addon.js';
 export const DIRECT_IO_ENV = 'LABCAST_DIRECT_IO';
 
 export function directIoWanted(env: NodeJS.ProcessEnv = process.env): boolean {
-  const value = env[DIRECT_IO_ENV]?.trim() ?? '';
-  if (value === '' || value === '1') return true;
-  if (value === '0') return false;
-  throw new LabcastError('BAD_CONFIG', `${DIRECT_IO_ENV}=${value}: use 1 (frames written with O_DIRECT, the default) or 0`);
+  return speedUpOn(env, DIRECT_IO_ENV, 'frames written with O_DIRECT');
 }
 
 /**
  * The HDF5 backend over the native addon and the system libhdf5. Frames go to
  * HDF5 with H5Dwrite_chunk straight from the received buffer: no copy in
- * JavaScript, none into a wasm heap, no type conversion.
+ * JavaScript, none into a wasm heap, no type conversion; the file driver
+ * copies them once, into its page-aligned buffers for O_DIRECT.
  */
 export function nativeBackend(addon: Hdf5Addon, directIo = directIoWanted()): Hdf5Backend {
   return {

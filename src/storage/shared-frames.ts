@@ -1,8 +1,8 @@
 // Where the shared memory of the frame ring (src/transport/frame-ring.ts)
 // comes from: the native addon, which carries it beside the HDF5 writer.
-import { LabcastError } from '../protocol/errors.js';
 import type { SharedMemoryAddon } from '../transport/frame-ring.js';
 import { loadNativeAddon } from './native-addon.js';
+import { speedUpOn } from './speed-switch.js';
 
 /** "0" keeps every frame on the record socket (for A/B measurements); unset or "1" uses the ring where it can. */
 export const SHARED_FRAMES_ENV = 'LABCAST_SHARED_FRAMES';
@@ -15,12 +15,8 @@ export const SHARED_FRAMES_ENV = 'LABCAST_SHARED_FRAMES';
  * save --connect`) could not map the ring.
  */
 export function senderSharedMemory(local: boolean, env: NodeJS.ProcessEnv = process.env): SharedMemoryAddon | null {
-  const wanted = env[SHARED_FRAMES_ENV]?.trim() ?? '';
-  if (wanted !== '' && wanted !== '0' && wanted !== '1') {
-    throw new LabcastError('BAD_CONFIG', `${SHARED_FRAMES_ENV}=${wanted}: use 1 (large frames through shared memory, the default) or 0`);
-  }
-  if (wanted === '0' || !local) return null;
-  return receiverSharedMemory();
+  const on = speedUpOn(env, SHARED_FRAMES_ENV, 'large frames through shared memory');
+  return on && local ? receiverSharedMemory() : null;
 }
 
 /** A receiver takes shared frames whenever it can map them, whatever the sender chose. */

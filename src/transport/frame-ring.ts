@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 
 /**
@@ -36,10 +37,21 @@ const MAX_SLOTS = 64;
 /** A receiver maps no more than this, whatever a message says. */
 const MAX_RING_BYTES = 1024 * 1024 * 1024;
 
+/** How often an acquisition waiting for a free slot looks again. */
+const RING_POLL_MS = 1;
+/**
+ * A saver that releases no slot for this long while the ring is full may be
+ * unable to map it (another user, say): later frames go on the socket again,
+ * until it releases one. A safety net, not a path: the frames already in the
+ * ring are lost to such a saver (counted as malformed, gaps in its file), and
+ * only savers the controller started itself on this host get the ring.
+ */
+const RING_STALL_MS = 2000;
+
 /** Frames at least this large go through the ring: below it, batching on the socket wins. */
-export const RING_FRAME_BYTES = 256 * 1024;
+const RING_FRAME_BYTES = 256 * 1024;
 /** Larger frames stay on the socket: a ring of MIN_SLOTS of them would pass what a receiver maps. */
-export const RING_MAX_FRAME_BYTES = Math.floor((MAX_RING_BYTES - HEADER_BYTES) / MIN_SLOTS / PAGE_BYTES) * PAGE_BYTES;
+const RING_MAX_FRAME_BYTES = Math.floor((MAX_RING_BYTES - HEADER_BYTES) / MIN_SLOTS / PAGE_BYTES) * PAGE_BYTES;
 
 /** What a `shared-frame` message carries besides the frame header. */
 export const ringRefSchema = z.object({
@@ -114,19 +126,82 @@ export class FrameRingWriter {
   }
 }
 
-/** The saver's side: the rings it has been sent, mapped on first use. */
+/**
+ * The acquisition's rings for one saver (a new saver gets a new outlet): which
+ * frames go through a ring, and a free slot for them.
+ */
+export class SharedFrameOutlet {
+  private ring: FrameRingWriter | null = null;
+  /** Set when the saver stopped releasing slots: its frames go on the socket until it releases one. */
+  private stalled = false;
+  private releasedSeen = 0;
+  /** No shared memory to be had (memfd refused, out of memory): the socket still works. */
+  private unavailable = false;
+
+  constructor(private readonly addon: SharedMemoryAddon) {}
+
+  /** Whether a frame of `bytes` goes through a ring (else on the socket, as before). */
+  wants(bytes: number): boolean {
+    if (this.unavailable || bytes < RING_FRAME_BYTES || bytes > RING_MAX_FRAME_BYTES) return false;
+    // A saver that was only slow releases its slots in the end: then the ring is used again.
+    if (this.stalled && this.ring !== null && this.ring.releasedCount !== this.releasedSeen) this.stalled = false;
+    return !this.stalled;
+  }
+
+  /**
+   * Copies `pixels` into a slot once one is free and returns where; null when
+   * the frame must go on the socket instead (the saver stopped releasing
+   * slots, or there is no shared memory) or when `cancelled()` (the saver
+   * went away). A ring for another frame size replaces the current one once
+   * the saver has released all of its slots.
+   */
+  async put(pixels: Uint8Array, cancelled: () => boolean): Promise<RingRef | null> {
+    const bytes = pixels.byteLength;
+    let waitingSince: number | null = null;
+    while (!cancelled()) {
+      if (this.ring === null || (!this.ring.fits(bytes) && this.ring.idle)) {
+        try {
+          this.ring = FrameRingWriter.create(this.addon, bytes);
+        } catch {
+          this.unavailable = true;
+          return null;
+        }
+      }
+      if (this.ring.fits(bytes) && this.ring.hasFreeSlot()) return this.ring.put(pixels);
+      const released = this.ring.releasedCount;
+      if (waitingSince === null || released !== this.releasedSeen) {
+        waitingSince = performance.now();
+        this.releasedSeen = released;
+      } else if (performance.now() - waitingSince > RING_STALL_MS) {
+        this.stalled = true;
+        return null;
+      }
+      await delay(RING_POLL_MS);
+    }
+    return null;
+  }
+}
+
+interface MappedRing {
+  readonly id: string;
+  readonly memory: Uint8Array;
+  readonly released: Float64Array;
+}
+
+/** The saver's side: the ring it is being sent, mapped on first use. */
 export class FrameRingReaders {
-  private rings = new Map<string, { memory: Uint8Array; released: Float64Array }>();
+  /** One at a time: the acquisition moves to a new ring only once the old one is idle. */
+  private current: MappedRing | null = null;
   private toRelease: Float64Array | null = null;
 
   constructor(private readonly addon: SharedMemoryAddon) {}
 
   /** The slot's pixels, in place; valid until release(). Throws (with the reason) when the ring cannot be used. */
   view(ref: RingRef): Uint8Array {
-    const ring = this.ring(ref);
     if (ref.slot >= ref.slots || ref.bytes > ref.slot_bytes || HEADER_BYTES + ref.slots * ref.slot_bytes > ref.ring_bytes) {
       throw new Error(`slot ${ref.slot} of ${ref.slots} (${ref.bytes} of ${ref.slot_bytes} bytes) does not lie in ring ${ref.ring}`);
     }
+    const ring = this.ring(ref);
     this.release();
     this.toRelease = ring.released;
     const offset = HEADER_BYTES + ref.slot * ref.slot_bytes;
@@ -140,14 +215,10 @@ export class FrameRingReaders {
     this.toRelease = null;
   }
 
-  private ring(ref: RingRef): { memory: Uint8Array; released: Float64Array } {
-    const known = this.rings.get(ref.ring);
-    if (known !== undefined) return known;
+  private ring(ref: RingRef): MappedRing {
+    if (this.current?.id === ref.ring) return this.current;
     const buffer = this.addon.openSharedMemory(ref.path, ref.ring_bytes);
-    const ring = { memory: new Uint8Array(buffer), released: new Float64Array(buffer, 0, 1) };
-    // A new ring replaces the old ones: the acquisition moves on only once they are idle.
-    this.rings = new Map([[ref.ring, ring]]);
-    return ring;
+    this.current = { id: ref.ring, memory: new Uint8Array(buffer), released: new Float64Array(buffer, 0, 1) };
+    return this.current;
   }
 }
-

@@ -4,7 +4,7 @@ import { encodeFrameBatch, encodeSharedFrame, isEncodedFrame } from '../protocol
 import { LabcastError } from '../protocol/errors.js';
 import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
-import { FrameRingWriter, RING_FRAME_BYTES, RING_MAX_FRAME_BYTES, type SharedMemoryAddon } from './frame-ring.js';
+import { SharedFrameOutlet, type SharedMemoryAddon } from './frame-ring.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
 
@@ -34,17 +34,6 @@ const BATCH_FRAME_BYTES = 256 * 1024;
 const BATCH_MAX_BYTES = 1024 * 1024;
 const BATCH_MAX_FRAMES = 1024;
 
-/** How often a sender waiting for a shared-memory slot looks again. */
-const RING_POLL_MS = 1;
-/**
- * A saver that releases no slot for this long while the ring is full may be
- * unable to map it (another user, say): later frames go on the socket again,
- * until it releases one. A safety net, not a path: the frames already in the
- * ring are lost to such a saver (counted as malformed, gaps in its file), and
- * only savers the controller started itself on this host get the ring.
- */
-const RING_STALL_MS = 2000;
-
 const REBIND_ATTEMPTS = 50;
 const REBIND_PAUSE_MS = 20;
 
@@ -66,12 +55,8 @@ export class LosslessSender {
   private roomWaiters: (() => void)[] = [];
   private peerWaiters: (() => void)[] = [];
   private failure: Error | null = null;
-  /** The shared-memory ring for the current saver; null until a large frame needs one. */
-  private ring: FrameRingWriter | null = null;
-  /** Set when the current saver stopped releasing slots: its frames go on the socket. */
-  private ringStalled = false;
-  private ringReleasedSeen = 0;
-  private ringUnavailable = false;
+  /** Large frames' way through shared memory to the current saver; null without shared memory. */
+  private outlet: SharedFrameOutlet | null;
 
   private constructor(
     socket: Push,
@@ -81,6 +66,7 @@ export class LosslessSender {
     private readonly sharedMemory: SharedMemoryAddon | null = null,
   ) {
     this.socket = socket;
+    this.outlet = sharedMemory === null ? null : new SharedFrameOutlet(sharedMemory);
     this.watchPeers(socket);
   }
 
@@ -191,9 +177,8 @@ export class LosslessSender {
     old.linger = 0;
     old.close();
     this.peers = 0;
-    // The next saver gets a ring of its own: the old one may hold slots the gone saver never released.
-    this.ring = null;
-    this.ringStalled = false;
+    // The next saver gets rings of its own: the old one may hold slots the gone saver never released.
+    this.outlet = this.sharedMemory === null ? null : new SharedFrameOutlet(this.sharedMemory);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.socket.bind(this.endpoint);
@@ -257,11 +242,12 @@ export class LosslessSender {
       while (this.queue.length > 0 && socket === this.socket) {
         const batch = this.nextBatch();
         let parts = batch.length === 1 ? batch[0]!.parts : encodeFrameBatch(batch.map((q) => q.parts));
-        if (batch.length === 1 && this.sharesMemory(batch[0]!)) {
-          const ring = await this.ringSlotFor(batch[0]!.bytes, socket);
+        const only = batch.length === 1 ? batch[0]! : null;
+        if (only !== null && only.seq !== null && this.outlet?.wants(only.bytes) === true && isEncodedFrame(parts)) {
+          const ref = await this.outlet.put(parts[2]!, () => socket !== this.socket);
           if (socket !== this.socket) break;
-          if (ring !== null) {
-            parts = encodeSharedFrame(parts, ring.put(parts[2]!));
+          if (ref !== null) {
+            parts = encodeSharedFrame(parts, ref);
             this.sharedFrames += 1;
           }
         }
@@ -283,47 +269,6 @@ export class LosslessSender {
       this.wake(this.idleWaiters);
       if (this.queue.length > 0 && socket !== this.socket) void this.pump();
     }
-  }
-
-  private sharesMemory(item: Queued): boolean {
-    if (this.sharedMemory === null || this.ringUnavailable || item.seq === null || item.bytes < RING_FRAME_BYTES || item.bytes > RING_MAX_FRAME_BYTES) return false;
-    if (!isEncodedFrame(item.parts)) return false;
-    // A saver that was only slow releases its slots in the end: then the ring is used again.
-    if (this.ringStalled && this.ring !== null && this.ring.releasedCount !== this.ringReleasedSeen) this.ringStalled = false;
-    return !this.ringStalled;
-  }
-
-  /**
-   * A ring with a free slot for a frame of `bytes`, once there is one; null
-   * when the saver stopped releasing slots (the frame then goes on the
-   * socket). A ring for another frame size replaces the current one once the
-   * saver has released all of its slots.
-   */
-  private async ringSlotFor(bytes: number, socket: Push): Promise<FrameRingWriter | null> {
-    const sharedMemory = this.sharedMemory!;
-    let waitingSince: number | null = null;
-    while (socket === this.socket) {
-      if (this.ring === null || (!this.ring.fits(bytes) && this.ring.idle)) {
-        try {
-          this.ring = FrameRingWriter.create(sharedMemory, bytes);
-        } catch {
-          // No shared memory to be had (memfd refused, out of memory): the socket still works.
-          this.ringUnavailable = true;
-          return null;
-        }
-      }
-      if (this.ring.fits(bytes) && this.ring.hasFreeSlot()) return this.ring;
-      const released = this.ring.releasedCount;
-      if (waitingSince === null || released !== this.ringReleasedSeen) {
-        waitingSince = performance.now();
-        this.ringReleasedSeen = released;
-      } else if (performance.now() - waitingSince > RING_STALL_MS) {
-        this.ringStalled = true;
-        return null;
-      }
-      await delay(RING_POLL_MS);
-    }
-    return null;
   }
 
   /** The head of the queue: one message, or a run of small frames that go as one batch. */
