@@ -1,4 +1,4 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 /** Debian's chromium; no browser download is possible in CI. */
 export const CHROMIUM = process.env.LABCAST_CHROMIUM ?? '/usr/bin/chromium';
@@ -34,4 +34,26 @@ export async function openLabcastPage(browser: Browser, url: string, viewport: {
   await page.goto(url);
   await page.getByRole('button', { name: 'Live', exact: true }).waitFor();
   return page;
+}
+
+/** Inclusive bounds per channel (0-255); a channel left out takes any value. */
+export type PixelRule = Partial<Record<'r' | 'g' | 'b' | 'a', readonly [number, number]>>;
+
+/** How many pixels of the canvas `canvas` points at fall within `rule`, counted in the page. */
+export function countCanvasPixels(canvas: Locator, rule: PixelRule): Promise<number> {
+  return canvas.evaluate((element, bounds) => {
+    // The tests are compiled without the DOM library; this is the part of HTMLCanvasElement used.
+    const target = element as unknown as {
+      width: number;
+      height: number;
+      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+    };
+    const data = target.getContext('2d').getImageData(0, 0, target.width, target.height).data;
+    const channels = (['r', 'g', 'b', 'a'] as const).map((name, offset) => ({ offset, range: bounds[name] ?? [0, 255] }));
+    let count = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (channels.every(({ offset, range }) => data[i + offset]! >= range[0] && data[i + offset]! <= range[1])) count++;
+    }
+    return count;
+  }, rule);
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openLabcastPage } from '../helpers/chromium.js';
+import { countCanvasPixels, launchChromium, openLabcastPage } from '../helpers/chromium.js';
 import { waitUntil } from '../helpers/poll.js';
 import { scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
@@ -30,17 +30,7 @@ const overlayStats = (page: Page): Promise<OverlayStats> =>
 
 /** Marker pixels on the overlay canvas: opaque and green. */
 function markerPixels(page: Page): Promise<number> {
-  return page.getByRole('img', { name: 'Analysis overlay' }).evaluate((element) => {
-    const canvas = element as unknown as {
-      width: number;
-      height: number;
-      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
-    };
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let green = 0;
-    for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 100 && data[i + 1]! > 150 && data[i]! < 120) green++;
-    return green;
-  });
+  return countCanvasPixels(page.getByRole('img', { name: 'Analysis overlay' }), { r: [0, 119], g: [151, 255], a: [101, 255] });
 }
 
 describe('analysis in the web UI (headless Chromium, real labcast serve)', () => {
@@ -96,17 +86,7 @@ describe('analysis in the web UI (headless Chromium, real labcast serve)', () =>
     const plotted = await waitUntil('stats results plotted', () => overlayStats(page), (s) => s.statsPoints > 20 && s.histogramBins === 256);
     assert.ok(plotted.statsResults >= plotted.statsPoints);
     // The mean line (#1f6feb) is on the plot's canvas.
-    const blue = await page.locator('#stats-mean-plot canvas').evaluate((element) => {
-      const canvas = element as unknown as {
-        width: number;
-        height: number;
-        getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
-      };
-      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-      let count = 0;
-      for (let i = 0; i < data.length; i += 4) if (data[i + 2]! > 200 && data[i]! < 80 && data[i + 3]! > 200) count++;
-      return count;
-    });
+    const blue = await countCanvasPixels(page.locator('#stats-mean-plot canvas'), { r: [0, 79], b: [201, 255], a: [201, 255] });
     assert.ok(blue > 20, `${blue} pixels of the mean line`);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'web-analysis.png'), fullPage: true });
