@@ -5,7 +5,7 @@
  *
  * Why: copying frames into the page cache was the saver's bottleneck. On the
  * development VM a plain loop of 2 MiB buffered writes reaches 340-490 MB/s
- * (with or without the final fsync), the same writes with O_DIRECT 1.7-1.8
+ * (with or without the final fsync), the same writes with O_DIRECT 1.2-2.8
  * GB/s; `npm run bench` and docs/performance.md have the pipeline figures.
  * Debian's libhdf5 is built without HDF5's own "direct" driver, which would
  * also send metadata through O_DIRECT, a synchronous device round trip for

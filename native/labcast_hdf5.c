@@ -809,7 +809,8 @@ static napi_value set_extent(napi_env env, napi_callback_info info) {
 /*
  * writeChunk(dataset, offset, data): one whole chunk of raw file bytes at
  * `offset` (a multiple of the chunk shape), through H5Dwrite_chunk: no
- * hyperslab selection, no type conversion, no copy of the data.
+ * hyperslab selection, no type conversion, no copy here (the file driver,
+ * direct_vfd.c, makes the one copy O_DIRECT needs).
  */
 static napi_value write_chunk(napi_env env, napi_callback_info info) {
   napi_value args[3];

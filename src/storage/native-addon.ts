@@ -46,7 +46,7 @@ export interface Hdf5Addon extends SharedMemoryAddon {
   /** Writes the whole dataset. */
   writeDataset(dataset: bigint, data: string | readonly string[] | NumericArray): void;
   setExtent(dataset: bigint, shape: readonly number[]): void;
-  /** One whole chunk of raw file bytes at a chunk-aligned offset, with H5Dwrite_chunk: no copy, no conversion. */
+  /** One whole chunk of raw file bytes at a chunk-aligned offset, with H5Dwrite_chunk: no conversion, no copy but the file driver's. */
   writeChunk(dataset: bigint, offset: readonly number[], data: ArrayBufferView): void;
   writeHyperslab(dataset: bigint, start: readonly number[], count: readonly number[], data: NumericArray): void;
 }

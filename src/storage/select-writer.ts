@@ -17,7 +17,7 @@ export interface WriterChoice {
 
 /**
  * The writer for recordings. The native one is ~2.5x cheaper in CPU and
- * copies nothing, so it is preferred; h5wasm keeps labcast working where the
+ * writes frames past the page cache, so it is preferred; h5wasm keeps labcast working where the
  * addon could not be built (no compiler, no libhdf5-dev).
  */
 export function selectFrameWriter(

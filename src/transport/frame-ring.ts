@@ -9,8 +9,8 @@ import { z } from 'zod';
  * a reference to the slot (a `shared-frame` message, protocol.md); the saver
  * views the slot in place, writes it, and releases it. On the development VM
  * the two socket copies and the saver's fresh 2 MiB Buffer per frame (with
- * the garbage collection they bring) were most of the pipeline's CPU
- * (docs/performance.md).
+ * the garbage collection they bring) were a large share of the pipeline's
+ * CPU (docs/performance.md).
  *
  * The ring is memory of the native addon's (native/shared_memory.c): an
  * anonymous memfd that lives as long as a process maps it. Its first page
