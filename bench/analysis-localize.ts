@@ -7,7 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { frameStats } from '../src/analysis/frame-stats.js';
 import { localizeSpots } from '../src/analysis/localize.js';
-import { parseSimCameraOptions } from '../src/devices/sim/options.js';
+import { parseSimCameraOptions } from '../src/camera-spec/sim-options.js';
 import { renderSimFrame } from '../src/devices/sim/render.js';
 
 const RUNS = Number(process.env.LABCAST_BENCH_RUNS ?? 5);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExperimentStatus, RecordingInfo } from '../src/protocol/control.js';
-import { inspectRecording } from '../src/storage/file-inspector.js';
+import { inspectRecording } from '../src/hdf5/file-inspector.js';
 import { ControlClient } from '../src/transport/control-client.js';
 import { DataReceiver } from '../src/transport/data-receiver.js';
 import { freePort } from '../test/helpers/processes.js';

@@ -21,7 +21,7 @@ import type { FrameHeader, RunStart } from '../src/protocol/messages.js';
 import type { OpenFrameWriter } from '../src/storage/frame-writer.js';
 import { openH5wasmWriter } from '../src/storage/h5wasm-writer.js';
 import type { Hdf5BackendName } from '../src/storage/hdf5-backend.js';
-import { loadNativeAddon } from '../src/storage/native-addon.js';
+import { loadNativeAddon } from '../src/native/native-addon.js';
 import { openNativeWriter } from '../src/storage/native-writer.js';
 import { rawWriteMBps } from './raw-disk.js';
 

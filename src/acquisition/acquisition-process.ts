@@ -10,7 +10,7 @@ import { createCamera } from '../devices/registry.js';
 import { softwareInfo } from '../config/software.js';
 import type { Camera } from '../devices/camera.js';
 import type { AcquisitionCommand, AcquisitionEvent, SettingSpecPayload } from '../protocol/process-messages.js';
-import { senderSharedMemory } from '../storage/shared-frames.js';
+import { senderSharedMemory } from '../native/shared-frames.js';
 import { LivePublisher } from '../transport/live-publisher.js';
 import { readServerKeyFiles } from '../transport/curve.js';
 import { LosslessSender } from '../transport/lossless-sender.js';

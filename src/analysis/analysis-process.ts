@@ -10,14 +10,14 @@
 import { setPriority } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
-import { ANALYSIS_KINDS, encodeAnalysisResult, splitResultArrays, type AnalysisCommand, type AnalysisEvent } from '../protocol/analysis.js';
+import { ANALYSIS_KINDS, splitResultArrays, type AnalysisCommand, type AnalysisEvent } from '../protocol/analysis.js';
 import type { DataMessage } from '../protocol/codec.js';
 import { epochNowNs } from '../devices/clock.js';
 import { PROTOCOL_VERSION, TOPICS, type FrameHeader, type RunEnd } from '../protocol/messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
 import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
+import { ResultsPublisher } from '../transport/results-publisher.js';
 import { createAnalyser, type Analyser } from './analysers.js';
-import { ResultPublisher } from './result-publisher.js';
 
 const initSchema = z
   .object({
@@ -75,7 +75,7 @@ class AnalysisLoop {
     private readonly name: string,
     private readonly kind: string,
     private readonly analyse: Analyser,
-    private readonly results: ResultPublisher,
+    private readonly results: ResultsPublisher,
   ) {}
 
   /** Mean ms per frame since the last call. */
@@ -158,9 +158,8 @@ class AnalysisLoop {
     this.intervalFrames += 1;
     if (result === null || result === undefined) return;
     const { body, arrays } = splitResultArrays(result);
-    let parts: Buffer[];
     try {
-      parts = encodeAnalysisResult(
+      this.results.publish(
         {
           protocol: PROTOCOL_VERSION,
           name: this.name,
@@ -179,9 +178,7 @@ class AnalysisLoop {
       // E.g. a user result that JSON cannot hold (a cycle).
       this.counters.errors += 1;
       this.counters.lastError = `frame ${header.seq}: the result cannot be sent: ${(error as Error).message}`;
-      return;
     }
-    this.results.publish(parts);
   }
 }
 
@@ -195,7 +192,7 @@ async function main(): Promise<void> {
     // Not permitted here (e.g. already nicer): run as we are.
   }
   const analyse = await createAnalyser(init.kind, init.options, init.module);
-  const results = ResultPublisher.connect(init.resultsEndpoint, init.serverKey);
+  const results = ResultsPublisher.connect(init.resultsEndpoint, init.serverKey);
   const receiver = DataReceiver.subscribe(init.dataEndpoint, [TOPICS.frame, 'run-'], init.serverKey);
   const loop = new AnalysisLoop(init.name, init.kind, analyse, results);
 

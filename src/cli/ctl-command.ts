@@ -11,7 +11,7 @@ import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import type { SettingSpecPayload } from '../protocol/process-messages.js';
 import { ControlClient } from '../transport/control-client.js';
-import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
+import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { StatusSubscriber } from '../transport/status-channel.js';
 import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';

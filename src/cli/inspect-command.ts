@@ -1,5 +1,5 @@
 import { LabcastError } from '../protocol/errors.js';
-import { formatRecordingSummary, inspectRecording } from '../storage/file-inspector.js';
+import { formatRecordingSummary, inspectRecording } from '../hdf5/file-inspector.js';
 import { booleanFlag, parseFlags } from './args.js';
 import { EXIT } from './exit-codes.js';
 

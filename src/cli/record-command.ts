@@ -3,7 +3,7 @@ import { CAMERA_STRING_FORMS, cameraSpecFromString, parseCameraSpec } from '../d
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { RecordingSession, type RecordingResult } from '../experiment/recording-session.js';
 import { resolveOutputPath } from '../storage/output-path.js';
-import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
+import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { ProgressView } from './progress.js';

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load-config.js';
 import { LabcastError } from '../protocol/errors.js';
 import { ExperimentController } from '../experiment/controller.js';
-import { ResultsProxy } from '../experiment/analysis-results-proxy.js';
+import { ResultsProxy } from '../transport/results-proxy.js';
 import { curveKeyFiles } from '../experiment/recording.js';
 import { ControlServer } from '../transport/control-server.js';
 import { readServerKeyFiles } from '../transport/curve.js';

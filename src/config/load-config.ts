@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z, type ZodIssue, type ZodTypeAny } from 'zod';
 import { LabcastError } from '../protocol/errors.js';
-import { isLoopbackEndpoint } from '../transport/curve.js';
+import { isLoopbackEndpoint } from '../protocol/endpoints.js';
 import { labcastConfigSchema, type LabcastConfig } from './schema.js';
 
 /**

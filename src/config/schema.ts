@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { cameraSpecSchema } from '../devices/registry.js';
-import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
+import { cameraSpecSchema } from '../camera-spec/camera-spec.js';
+import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { ANALYSIS_NAME_PATTERN, ANALYSIS_NAME_RULE } from '../protocol/analysis.js';
 
 /**

@@ -1,142 +1,32 @@
-import { z } from 'zod';
-import { LabcastError } from '../protocol/errors.js';
+import { parseCameraSpec, type CameraSpec, type ResolvedCameraSpec } from '../camera-spec/camera-spec.js';
 import type { Camera } from './camera.js';
 import { FfmpegCamera } from './ffmpeg/ffmpeg-camera.js';
-import {
-  fileCameraSpecSchema,
-  lavfiCameraSpecSchema,
-  urlCameraSpecSchema,
-  v4l2CameraSpecSchema,
-} from './ffmpeg/source.js';
-import { replayCameraSpecSchema, ReplayCamera } from './replay/replay-camera.js';
-import { parseSimCameraOptions, simCameraOptionsSchema } from './sim/options.js';
+import { ReplayCamera } from './replay/replay-camera.js';
 import { SimCamera } from './sim/sim-camera.js';
 
 /**
  * The one door from runtime code to the drivers: callers name a driver and its
- * options, and get a Camera. A new driver adds a member to cameraSpecUnionSchema,
- * a case to createCamera and, if it has one, a string form to cameraSpecFromString.
+ * options, and get a Camera. A new driver adds its spec to camera-spec/ (a member
+ * of cameraSpecUnionSchema and, if it has one, a string form) and a case to
+ * createCamera. The spec functions are re-exported so that a driver's caller
+ * needs this module only.
  */
 
-export { simCameraOptionsSchema, type SimCameraOptions, type SimCameraOptionsInput } from './sim/options.js';
+export {
+  CAMERA_DRIVERS,
+  CAMERA_STRING_FORMS,
+  cameraSpecFromString,
+  cameraSpecSchema,
+  cameraSpecUnionSchema,
+  parseCameraSpec,
+  simCameraSpecSchema,
+  type CameraDriver,
+  type CameraSpec,
+  type ResolvedCameraSpec,
+} from '../camera-spec/camera-spec.js';
+export { simCameraOptionsSchema, type SimCameraOptions, type SimCameraOptionsInput } from '../camera-spec/sim-options.js';
 // Ground truth of the simulated particles, for runs that store it next to the frames.
 export { simParticlePositions, type SimParticle } from './sim/particles.js';
-
-export const simCameraSpecSchema = simCameraOptionsSchema.extend({ driver: z.literal('sim') });
-
-/** Strict per driver, defaults applied. */
-export const cameraSpecUnionSchema = z.discriminatedUnion('driver', [
-  simCameraSpecSchema,
-  v4l2CameraSpecSchema,
-  fileCameraSpecSchema,
-  urlCameraSpecSchema,
-  lavfiCameraSpecSchema,
-  replayCameraSpecSchema,
-]);
-
-/** The string forms, as `labcast record --camera` and the config file take them. */
-export const CAMERA_STRING_FORMS = [
-  'sim',
-  'v4l2:DEVICE',
-  'file:PATH',
-  'url:URL',
-  'lavfi:GRAPH',
-  'replay:FILE.h5',
-] as const;
-
-/** As a user writes it: a string form, or `driver` plus that driver's options, each optional. */
-export type CameraSpec = z.input<typeof cameraSpecUnionSchema> | string;
-/** Validated, defaults applied. */
-export type ResolvedCameraSpec = Readonly<z.output<typeof cameraSpecUnionSchema>>;
-export type CameraDriver = z.input<typeof cameraSpecUnionSchema>['driver'];
-
-export const CAMERA_DRIVERS: readonly CameraDriver[] = cameraSpecUnionSchema.options.map((option) => option.shape.driver.value);
-
-/**
- * A string form as a spec object: `sim`, `v4l2:/dev/video0` (or `v4l2:0`),
- * `file:clip.mp4`, `url:rtsp://host/stream`, `lavfi:testsrc2=size=320x240:rate=30`,
- * `replay:run.h5`, or a JSON object. Throws BAD_ARGUMENT (field "camera").
- */
-export function cameraSpecFromString(text: string): Record<string, unknown> {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch (error) {
-      throw new LabcastError('BAD_ARGUMENT', `camera ${JSON.stringify(text)} is not valid JSON (${(error as Error).message})`, 'camera');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new LabcastError('BAD_ARGUMENT', 'a camera given as JSON must be an object with a "driver" field', 'camera');
-    }
-    return parsed as Record<string, unknown>;
-  }
-  if (trimmed === 'sim') return { driver: 'sim' };
-  const colon = trimmed.indexOf(':');
-  const kind = colon < 0 ? trimmed : trimmed.slice(0, colon);
-  const rest = colon < 0 ? '' : trimmed.slice(colon + 1);
-  const key = ({ v4l2: 'device', file: 'path', url: 'url', lavfi: 'graph', replay: 'path' } as Record<string, string>)[kind];
-  if (key === undefined) {
-    throw new LabcastError(
-      'BAD_ARGUMENT',
-      `unknown camera ${JSON.stringify(text)}; expected one of: ${CAMERA_STRING_FORMS.join(', ')}`,
-      'camera',
-    );
-  }
-  if (rest === '') throw new LabcastError('BAD_ARGUMENT', `camera ${JSON.stringify(text)}: nothing after "${kind}:"; expected ${kind}:${key.toUpperCase()}`, 'camera');
-  const value = kind === 'v4l2' && /^\d+$/.test(rest) ? `/dev/video${rest}` : rest;
-  return { driver: kind, [key]: value };
-}
-
-/** The registry's schema for config files: a string form or an object, strict per driver. */
-export const cameraSpecSchema = z.preprocess((value, ctx) => {
-  if (typeof value !== 'string') return value;
-  try {
-    return cameraSpecFromString(value);
-  } catch (error) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message, fatal: true });
-    return z.NEVER;
-  }
-}, cameraSpecUnionSchema);
-
-const SCHEMA_OF: Record<string, z.ZodTypeAny> = Object.fromEntries(
-  cameraSpecUnionSchema.options.map((option) => [option.shape.driver.value, option]),
-);
-
-/**
- * Validates a spec from any source (config file, command line, IPC). Throws
- * LabcastError BAD_ARGUMENT whose `field` is the option's name ("driver", "width"...),
- * or "camera" for a string form that cannot be read.
- */
-export function parseCameraSpec(input: unknown): ResolvedCameraSpec {
-  const spec = typeof input === 'string' ? cameraSpecFromString(input) : input;
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-    throw new LabcastError('BAD_ARGUMENT', `a camera spec must be an object with a "driver" field, or one of: ${CAMERA_STRING_FORMS.join(', ')}`);
-  }
-  const { driver, ...options } = spec as Record<string, unknown>;
-  if (driver === 'sim') return Object.freeze({ driver, ...parseSimCameraOptions(options) });
-  const schema = typeof driver === 'string' ? SCHEMA_OF[driver] : undefined;
-  if (schema === undefined) {
-    throw new LabcastError(
-      'BAD_ARGUMENT',
-      `unknown camera driver ${describeDriver(driver)}; known drivers: ${CAMERA_DRIVERS.join(', ')}`,
-      'driver',
-    );
-  }
-  const result = schema.safeParse(spec);
-  if (result.success) return Object.freeze(result.data as ResolvedCameraSpec);
-  const issue = result.error.issues[0];
-  if (issue?.code === 'unrecognized_keys') {
-    const known = Object.keys((schema as z.AnyZodObject).shape).filter((key) => key !== 'driver').join(', ');
-    throw new LabcastError(
-      'BAD_ARGUMENT',
-      `unknown ${String(driver)} camera option ${issue.keys.map((key) => `"${key}"`).join(', ')}; known options: ${known}`,
-      issue.keys[0],
-    );
-  }
-  const field = issue?.path.join('.') ?? 'driver';
-  throw new LabcastError('BAD_ARGUMENT', `${String(driver)} camera option "${field}": ${issue?.message ?? 'invalid'}`, field);
-}
 
 /** A closed camera for `spec` (a CameraSpec, validated here as by parseCameraSpec). */
 export function createCamera(spec: CameraSpec | ResolvedCameraSpec | unknown): Camera {
@@ -154,8 +44,4 @@ export function createCamera(spec: CameraSpec | ResolvedCameraSpec | unknown): C
     case 'replay':
       return new ReplayCamera(resolved);
   }
-}
-
-function describeDriver(value: unknown): string {
-  return value === undefined ? '(none)' : (JSON.stringify(value) ?? String(value));
 }

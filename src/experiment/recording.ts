@@ -3,13 +3,13 @@ import { frameByteLength } from '../protocol/dtype.js';
 import { isLabcastError, LabcastError } from '../protocol/errors.js';
 import type { RunEnd, RunEndReason } from '../protocol/messages.js';
 import type { SavedFileSummary, SavedResultsPayload, SaverCommand, SaverEvent, SaverInit } from '../protocol/process-messages.js';
-import { inspectRecording } from '../storage/file-inspector.js';
+import { inspectRecording } from '../hdf5/file-inspector.js';
 import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-paths.js';
 import { readPublicKeyFile } from '../transport/curve.js';
 import type { AcquisitionHandle } from './acquisition-handle.js';
 import { LabcastChild } from './child-process.js';
 
-const SAVER_SCRIPT = new URL('../storage/saver-process.js', import.meta.url);
+const SAVER_SCRIPT = new URL('../saver/saver-process.js', import.meta.url);
 const SAVER_EXIT_GRACE_MS = 10_000;
 
 export interface RecordingParameters {

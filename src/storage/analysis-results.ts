@@ -2,7 +2,7 @@ import type { AnalysisResult, ResultArray, ResultArrayDtype } from '../protocol/
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import { ColumnTable } from './column-table.js';
 import { int64, type Hdf5File, type NumericDtype } from './hdf5-backend.js';
-import { ANALYSIS, PATHS } from './hdf5-layout.js';
+import { ANALYSIS, PATHS } from '../hdf5/hdf5-layout.js';
 
 /**
  * Analysis results of one run, stored under /entry/analysis/NAME aligned to

@@ -12,8 +12,8 @@ import {
   type NumericArray,
   type NumericDtype,
 } from './hdf5-backend.js';
-import { loadH5wasm, type H5wasm } from './h5wasm-runtime.js';
-import { LIBVER_BOUNDS } from './hdf5-layout.js';
+import { loadH5wasm, type H5wasm } from '../hdf5/h5wasm-runtime.js';
+import { LIBVER_BOUNDS } from '../hdf5/hdf5-layout.js';
 
 /**
  * The HDF5 backend over h5wasm: HDF5 compiled to WebAssembly, which works

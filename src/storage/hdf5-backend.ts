@@ -1,3 +1,5 @@
+import type { NumericArray, NumericDtype } from '../native/native-addon.js';
+
 /**
  * The few HDF5 operations the recording layout needs, behind one interface
  * with two implementations: the native addon over the system libhdf5
@@ -10,19 +12,8 @@
 
 export type Hdf5BackendName = 'native' | 'h5wasm';
 
-/** Numeric element types. Stored little-endian. */
-export type NumericDtype = 'uint8' | 'int8' | 'uint16' | 'uint32' | 'int32' | 'int64' | 'uint64' | 'float32' | 'float64';
-
-export type NumericArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Uint32Array
-  | Int32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
+// The element types are the native addon's (the lower module); h5wasm takes the same.
+export type { NumericArray, NumericDtype };
 
 /** Numbers with their HDF5 type stated: a JavaScript number does not say whether it is an int32 or a float64. */
 export interface NumericValue {

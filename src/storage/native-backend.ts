@@ -9,8 +9,8 @@ import {
   type NumericArray,
   type NumericDtype,
 } from './hdf5-backend.js';
-import type { Hdf5Addon } from './native-addon.js';
-import { speedUpOn } from './speed-switch.js';
+import type { Hdf5Addon } from '../native/native-addon.js';
+import { speedUpOn } from '../native/speed-switch.js';
 
 /**
  * "0" writes frame chunks through the page cache like every other write

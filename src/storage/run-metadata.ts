@@ -1,7 +1,7 @@
 import { frameByteLength, type PixelDtype } from '../protocol/dtype.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import type { RunEnd, RunStart } from '../protocol/messages.js';
-import type { FrameGap } from './frame-gaps.js';
+import type { FrameGap } from '../hdf5/frame-gaps.js';
 import { FramesDataset, framesPerChunk } from './frames-dataset.js';
 import { float64, int32, int64, int8, type ExtendibleDataset, type Hdf5File, type NumericDtype } from './hdf5-backend.js';
 import {
@@ -13,7 +13,7 @@ import {
   SETTINGS_JSON_ATTR,
   UNKNOWN_COUNT,
   VALID_FRAMES_ATTR,
-} from './hdf5-layout.js';
+} from '../hdf5/hdf5-layout.js';
 import type { FrameIndexDatasets } from './pending-frame-index.js';
 
 /**

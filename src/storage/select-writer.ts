@@ -2,7 +2,7 @@ import { LabcastError } from '../protocol/errors.js';
 import type { OpenFrameWriter } from './frame-writer.js';
 import { openH5wasmWriter } from './h5wasm-writer.js';
 import type { Hdf5BackendName } from './hdf5-backend.js';
-import { loadNativeAddon, nativeUnavailableMessage, type AddonLoad } from './native-addon.js';
+import { loadNativeAddon, nativeUnavailableMessage, type AddonLoad } from '../native/native-addon.js';
 import { openNativeWriter } from './native-writer.js';
 
 /** Forces one HDF5 writer: "native" or "h5wasm". Unset: native when its addon loads, else h5wasm. */

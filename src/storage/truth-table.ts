@@ -1,7 +1,7 @@
 import type { FrameTruth } from '../protocol/messages.js';
 import { ColumnTable } from './column-table.js';
 import { float64, type Hdf5File } from './hdf5-backend.js';
-import { PATHS, TRUTH_COLUMNS } from './hdf5-layout.js';
+import { PATHS, TRUTH_COLUMNS } from '../hdf5/hdf5-layout.js';
 
 /**
  * The simulator's ground truth (frame header `truth`, pattern `particles`) as

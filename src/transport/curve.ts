@@ -7,8 +7,8 @@ import { LabcastError } from '../protocol/errors.js';
 /**
  * ZeroMQ CURVE for labcast's sockets, in one place: the socket options of a
  * CURVE server (every socket labcast binds) and of a CURVE client (every
- * socket that connects to one), key files, and the loopback rule that decides
- * when CURVE is required.
+ * socket that connects to one) and key files. Which endpoints need CURVE (those
+ * beyond loopback) is decided by isLoopbackEndpoint in protocol/endpoints.ts.
  *
  * Keys are ZeroMQ's Z85 text: 40 characters for 32 bytes. A server is known by
  * its public key; a client makes a key pair of its own for each socket (the
@@ -235,26 +235,4 @@ export function writeKeyFiles(dir: string, name: string, pair: CurveKeyPair, ove
   chmodSync(secretKeyFile, 0o600);
   chmodSync(publicKeyFile, 0o644);
   return { publicKeyFile, secretKeyFile };
-}
-
-// ---- when CURVE is required ----
-
-/**
- * True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost.
- * Anything else (0.0.0.0, *, an interface name, another address) may be
- * reachable from the network.
- */
-export function isLoopbackHost(host: string): boolean {
-  let bare = (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).toLowerCase();
-  if (bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
-  if (bare.startsWith('::ffff:')) bare = bare.slice('::ffff:'.length);
-  const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(bare);
-  return v4 !== null && v4.slice(1).every((part) => Number(part) <= 255);
-}
-
-/** True when only processes on this machine can connect: ipc://, inproc://, or tcp:// on a loopback address. */
-export function isLoopbackEndpoint(endpoint: string): boolean {
-  if (endpoint.startsWith('ipc://') || endpoint.startsWith('inproc://')) return true;
-  const tcp = /^tcp:\/\/(.+):(\d+|\*)$/.exec(endpoint);
-  return tcp !== null && isLoopbackHost(tcp[1]!);
 }

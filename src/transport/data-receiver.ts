@@ -1,7 +1,8 @@
 import { Pull, Subscriber, type Socket } from 'zeromq';
 import { decodeDataMessages, type DataMessage } from '../protocol/codec.js';
 import { curveClientOptions, onHandshakeFailure } from './curve.js';
-import { FrameRingReaders, ringRefSchema, type SharedMemoryAddon } from './frame-ring.js';
+import type { SharedMemoryAddon } from '../native/native-addon.js';
+import { FrameRingReaders, ringRefSchema } from './frame-ring.js';
 import { receiveUnlessClosed } from './receive.js';
 
 export interface MalformedReport {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
+import type { SharedMemoryAddon } from '../native/native-addon.js';
 
 /**
  * Large frames from the acquisition to a saver on the same host through
@@ -21,12 +22,6 @@ import { z } from 'zod';
  * lossless sender's counted queue until a slot is free, as it would wait for
  * the socket.
  */
-
-/** The native addon's shared-memory functions. */
-export interface SharedMemoryAddon {
-  createSharedMemory(bytes: number): { buffer: ArrayBuffer; path: string };
-  openSharedMemory(path: string, bytes: number): ArrayBuffer;
-}
 
 const PAGE_BYTES = 4096;
 /** Page 0: [0] released slot count (a double: exact to 2^53, one aligned store). */

@@ -4,7 +4,8 @@ import { encodeFrameBatch, encodeSharedFrame, isEncodedFrame } from '../protocol
 import { LabcastError } from '../protocol/errors.js';
 import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
-import { SharedFrameOutlet, type SharedMemoryAddon } from './frame-ring.js';
+import type { SharedMemoryAddon } from '../native/native-addon.js';
+import { SharedFrameOutlet } from './frame-ring.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
 

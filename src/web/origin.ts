@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LabcastError } from '../protocol/errors.js';
-import { isLoopbackHost } from '../transport/curve.js';
+import { isLoopbackHost } from '../protocol/endpoints.js';
 
 /**
  * Same-origin check for requests that change something (POST) and for

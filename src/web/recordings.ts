@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { inspectRecording, type RecordingSummary } from '../storage/file-inspector.js';
+import { inspectRecording, type RecordingSummary } from '../hdf5/file-inspector.js';
 
 /** One file of the data directory as the recordings list shows it: what `labcast inspect` reports. */
 export interface RecordingEntry {

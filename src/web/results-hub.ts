@@ -1,8 +1,5 @@
-import { curveClientOptions } from '../transport/curve.js';
-import { Subscriber } from 'zeromq';
-import { decodeAnalysisResult, type AnalysisResult } from '../protocol/analysis.js';
-import { ANALYSIS_TOPIC_PREFIX } from '../protocol/messages.js';
-import { receiveUnlessClosed } from '../transport/receive.js';
+import type { AnalysisResult } from '../protocol/analysis.js';
+import { ResultsSubscriber } from '../transport/results-subscriber.js';
 
 /**
  * The web server's subscription to analysis results (serve's results
@@ -36,10 +33,10 @@ export class ResultsClient {
 }
 
 export class ResultsHub {
-  received = 0;
-  malformed = 0;
   private readonly clients = new Set<ResultsClient>();
-  private socket: Subscriber | null = null;
+  private subscriber: ResultsSubscriber | null = null;
+  /** Counts of the subscribers closed so far (one per spell with a browser attached). */
+  private earlier = { received: 0, malformed: 0 };
   private closed = false;
 
   /** `serverKey`: the CURVE public key of the results endpoint's server, when it has one. */
@@ -48,6 +45,14 @@ export class ResultsHub {
     private readonly serverKey: string | null = null,
   ) {}
 
+  get received(): number {
+    return this.earlier.received + (this.subscriber?.received ?? 0);
+  }
+
+  get malformed(): number {
+    return this.earlier.malformed + (this.subscriber?.malformed ?? 0);
+  }
+
   get available(): boolean {
     return this.endpoint !== null;
   }
@@ -55,7 +60,7 @@ export class ResultsHub {
   attach(socket: ResultsSocket): ResultsClient {
     const client = new ResultsClient(socket);
     this.clients.add(client);
-    if (this.socket === null && !this.closed && this.endpoint !== null) this.subscribe(this.endpoint);
+    if (this.subscriber === null && !this.closed && this.endpoint !== null) this.subscribe(this.endpoint);
     return client;
   }
 
@@ -71,28 +76,19 @@ export class ResultsHub {
   }
 
   private subscribe(endpoint: string): void {
-    const socket = new Subscriber({ receiveHighWaterMark: 1000, linger: 0, ...curveClientOptions(this.serverKey) });
-    socket.connect(endpoint);
-    socket.subscribe(ANALYSIS_TOPIC_PREFIX);
-    this.socket = socket;
+    const subscriber = ResultsSubscriber.connect(endpoint, this.serverKey);
+    this.subscriber = subscriber;
     void (async () => {
-      for (;;) {
-        const parts = await receiveUnlessClosed(socket).catch(() => null);
-        if (parts === null) return;
-        const decoded = decodeAnalysisResult(parts);
-        if (!decoded.ok) {
-          this.malformed += 1;
-          continue;
-        }
-        this.received += 1;
-        this.dispatch(browserMessage(decoded.result));
-      }
+      for await (const result of subscriber) this.dispatch(browserMessage(result));
     })();
   }
 
   private unsubscribe(): void {
-    if (this.socket !== null && !this.socket.closed) this.socket.close();
-    this.socket = null;
+    if (this.subscriber === null) return;
+    this.subscriber.close();
+    this.earlier.received += this.subscriber.received;
+    this.earlier.malformed += this.subscriber.malformed;
+    this.subscriber = null;
   }
 
   private dispatch(message: string): void {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { AnalysisResult } from '../../src/protocol/analysis.js';
 import type { AnalysisInfo, ProcessInfo } from '../../src/protocol/control.js';
 import { LabcastError } from '../../src/protocol/errors.js';
-import { parseSimCameraOptions } from '../../src/devices/sim/options.js';
+import { parseSimCameraOptions } from '../../src/camera-spec/sim-options.js';
 import { renderSimFrame } from '../../src/devices/sim/render.js';
 import { ControlClient } from '../../src/transport/control-client.js';
 import { delay, scratchDir } from '../helpers/processes.js';

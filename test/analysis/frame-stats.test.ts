@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frameStats } from '../../src/analysis/frame-stats.js';
-import { parseSimCameraOptions, SIM_PATTERNS } from '../../src/devices/sim/options.js';
+import { parseSimCameraOptions, SIM_PATTERNS } from '../../src/camera-spec/sim-options.js';
 import { renderSimFrame } from '../../src/devices/sim/render.js';
 import type { PixelDtype } from '../../src/protocol/dtype.js';
 

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Spot } from '../../src/analysis/localize.js';
-import { parseSimCameraOptions } from '../../src/devices/sim/options.js';
+import { parseSimCameraOptions } from '../../src/camera-spec/sim-options.js';
 import { simParticlePositions, type SimParticle } from '../../src/devices/sim/particles.js';
 import { REFERENCE_EXPOSURE_MS } from '../../src/devices/sim/sim-settings.js';
 import type { FrameHeader } from '../../src/protocol/messages.js';

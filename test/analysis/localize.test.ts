@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { estimateBackground, localizeSpots } from '../../src/analysis/localize.js';
-import { parseSimCameraOptions, type SimCameraOptionsInput } from '../../src/devices/sim/options.js';
+import { parseSimCameraOptions, type SimCameraOptionsInput } from '../../src/camera-spec/sim-options.js';
 import { simParticlePositions } from '../../src/devices/sim/particles.js';
 import { PARTICLE_BACKGROUND, READ_NOISE, renderSimFrame } from '../../src/devices/sim/render.js';
 import { REFERENCE_EXPOSURE_MS, type SimSettings } from '../../src/devices/sim/sim-settings.js';

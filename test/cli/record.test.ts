@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSimCameraOptions } from '../../src/devices/sim/options.js';
+import { parseSimCameraOptions } from '../../src/camera-spec/sim-options.js';
 import { renderSimFrame } from '../../src/devices/sim/render.js';
 import { runLabcast, runPython, scratchDir } from '../helpers/processes.js';
 

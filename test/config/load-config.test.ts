@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig, parseConfig } from '../../src/config/load-config.js';
 import { LabcastError } from '../../src/protocol/errors.js';
-import { DEFAULT_ENDPOINTS } from '../../src/transport/endpoints.js';
+import { DEFAULT_ENDPOINTS } from '../../src/protocol/endpoints.js';
 import { scratchDir } from '../helpers/processes.js';
 
 const scratch = scratchDir('labcast-config-');

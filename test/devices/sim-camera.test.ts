@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Frame } from '../../src/devices/camera.js';
 import { renderSimFrame } from '../../src/devices/sim/render.js';
 import { SimCamera } from '../../src/devices/sim/sim-camera.js';
-import type { SimCameraOptionsInput } from '../../src/devices/sim/options.js';
+import type { SimCameraOptionsInput } from '../../src/camera-spec/sim-options.js';
 
 const SMALL = { width: 64, height: 48 } as const;
 

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSimCameraOptions, SIM_PATTERNS, type SimCameraOptionsInput } from '../../src/devices/sim/options.js';
+import { parseSimCameraOptions, SIM_PATTERNS, type SimCameraOptionsInput } from '../../src/camera-spec/sim-options.js';
 import { simParticlePositions } from '../../src/devices/sim/particles.js';
 import { PARTICLE_BACKGROUND, READ_NOISE, renderSimFrame } from '../../src/devices/sim/render.js';
 import type { SimSettings } from '../../src/devices/sim/sim-settings.js';

@@ -9,7 +9,7 @@ import type { FrameHeader, RunStart } from '../../src/protocol/messages.js';
 import type { SaverCommand, SaverEvent } from '../../src/protocol/process-messages.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
 
-const SAVER = new URL('../../src/storage/saver-process.js', import.meta.url);
+const SAVER = new URL('../../src/saver/saver-process.js', import.meta.url);
 const scratch = scratchDir();
 after(() => scratch.cleanup());
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { ProcessInfo } from '../../src/protocol/control.js';
-import { receiverSharedMemory } from '../../src/storage/shared-frames.js';
+import { receiverSharedMemory } from '../../src/native/shared-frames.js';
 import { runPython } from '../helpers/processes.js';
 import { serveForSuite } from '../helpers/serve.js';
 

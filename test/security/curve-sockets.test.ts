@@ -10,9 +10,8 @@ import type { FrameHeader } from '../../src/protocol/messages.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { ControlClient } from '../../src/transport/control-client.js';
 import { ControlServer } from '../../src/transport/control-server.js';
+import { isLoopbackEndpoint, isLoopbackHost } from '../../src/protocol/endpoints.js';
 import {
-  isLoopbackEndpoint,
-  isLoopbackHost,
   publicKeyOf,
   readPublicKeyFile,
   readServerKeyFiles,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { RunStart } from '../../src/protocol/messages.js';
-import { loadNativeAddon, type Hdf5Addon } from '../../src/storage/native-addon.js';
+import { loadNativeAddon, type Hdf5Addon } from '../../src/native/native-addon.js';
 import { DIRECT_IO_ENV, directIoWanted } from '../../src/storage/native-backend.js';
 import { openNativeWriter } from '../../src/storage/native-writer.js';
 import {

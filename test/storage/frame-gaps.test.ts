@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FrameGapTracker, gapsInIds } from '../../src/storage/frame-gaps.js';
+import { FrameGapTracker, gapsInIds } from '../../src/hdf5/frame-gaps.js';
 
 test('contiguous ids from 0 have no gaps', () => {
   assert.deepEqual(gapsInIds([0, 1, 2, 3]), []);

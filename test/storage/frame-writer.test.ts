@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isLabcastError } from '../../src/protocol/errors.js';
 import { parseWithNs } from '../../src/protocol/json-ns.js';
-import { inspectRecording } from '../../src/storage/file-inspector.js';
+import { inspectRecording } from '../../src/hdf5/file-inspector.js';
 import { MAX_FRAMES_PER_CHUNK } from '../../src/storage/frames-dataset.js';
-import { describeHdf5Error } from '../../src/storage/h5wasm-runtime.js';
+import { describeHdf5Error } from '../../src/hdf5/h5wasm-runtime.js';
 import { isoFromNs } from '../../src/storage/run-metadata.js';
 import {
   appendFrames,

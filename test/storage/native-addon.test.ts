@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ADDON_PATH, loadNativeAddon, type Hdf5Addon } from '../../src/storage/native-addon.js';
+import { ADDON_PATH, loadNativeAddon, type Hdf5Addon } from '../../src/native/native-addon.js';
 import { h5pyMissing, PYTHON, tempDir } from './fixtures.js';
 import { writerNamed } from './writer-backends.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isLabcastError } from '../../src/protocol/errors.js';
 import { openH5wasmWriter } from '../../src/storage/h5wasm-writer.js';
-import { BUILD_COMMAND, loadNativeAddon, type AddonLoad } from '../../src/storage/native-addon.js';
+import { BUILD_COMMAND, loadNativeAddon, type AddonLoad } from '../../src/native/native-addon.js';
 import { openNativeWriter } from '../../src/storage/native-writer.js';
 import { selectFrameWriter } from '../../src/storage/select-writer.js';
 import { runLabcast, runPython } from '../helpers/processes.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { OpenFrameWriter } from '../../src/storage/frame-writer.js';
 import { openH5wasmWriter } from '../../src/storage/h5wasm-writer.js';
 import type { Hdf5BackendName } from '../../src/storage/hdf5-backend.js';
-import { loadNativeAddon } from '../../src/storage/native-addon.js';
+import { loadNativeAddon } from '../../src/native/native-addon.js';
 import { openNativeWriter } from '../../src/storage/native-writer.js';
 
 export interface WriterUnderTest {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeDataMessages, encodeFrame, encodeSharedFrame } from '../../src/protocol/codec.js';
 import type { FrameHeader } from '../../src/protocol/messages.js';
 import { DataReceiver } from '../../src/transport/data-receiver.js';
-import { receiverSharedMemory, senderSharedMemory, SHARED_FRAMES_ENV } from '../../src/storage/shared-frames.js';
+import { receiverSharedMemory, senderSharedMemory, SHARED_FRAMES_ENV } from '../../src/native/shared-frames.js';
 import { LosslessSender } from '../../src/transport/lossless-sender.js';
 import { scratchDir } from '../helpers/processes.js';
 import { writerNamed } from '../storage/writer-backends.js';
@@ -39,7 +39,7 @@ function pixelsOf(seq: number, shape: number[]): Uint8Array {
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 const RECEIVER_MODULE = fileURLToPath(new URL('../../src/transport/data-receiver.js', import.meta.url));
-const RING_MODULE = fileURLToPath(new URL('../../src/storage/shared-frames.js', import.meta.url));
+const RING_MODULE = fileURLToPath(new URL('../../src/native/shared-frames.js', import.meta.url));
 
 /** A saver-like process: takes `count` frames from `endpoint` with shared memory, prints their seq and hash. */
 function receiveInChild(endpoint: string, count: number): Promise<{ frames: [number, string][]; malformed: { count: number } }> {

@@ -7,14 +7,8 @@ import { epochNowNs } from '../clock.js';
 import { findSettingSpec } from '../settings.js';
 import { FFMPEG_LOG_ARGS, FfmpegRun, ptsFilter } from './ffmpeg-run.js';
 import { frameLayout, outputPixelFormat, probeSource, type ProbedStream } from './probe.js';
-import {
-  describeSource,
-  ffmpegInputArgs,
-  isFreeRunning,
-  readsAtNativeRate,
-  type FfmpegCameraSpec,
-  type FfmpegPixelFormat,
-} from './source.js';
+import type { FfmpegCameraSpec, FfmpegPixelFormat } from '../../camera-spec/ffmpeg-spec.js';
+import { describeSource, ffmpegInputArgs, isFreeRunning, readsAtNativeRate } from './source.js';
 import { V4l2Controls, v4l2CtlRunner } from './v4l2-controls.js';
 import { StreamSlot } from '../stream-slot.js';
 

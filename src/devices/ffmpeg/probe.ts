@@ -1,6 +1,7 @@
 import { LabcastError } from '../../protocol/errors.js';
 import type { PixelDtype } from '../../protocol/dtype.js';
-import { describeSource, ffmpegInputArgs, type FfmpegCameraSpec, type FfmpegPixelFormat } from './source.js';
+import type { FfmpegCameraSpec, FfmpegPixelFormat } from '../../camera-spec/ffmpeg-spec.js';
+import { describeSource, ffmpegInputArgs } from './source.js';
 import { ffprobeBeside, lastLines, runTool } from './tools.js';
 
 /** What ffprobe says about a source's first video stream. */

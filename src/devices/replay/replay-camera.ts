@@ -1,28 +1,12 @@
-import { z } from 'zod';
 import type { Dataset, File as H5File } from 'h5wasm/node';
+import type { ReplayCameraSpec } from '../../camera-spec/replay-spec.js';
 import { LabcastError } from '../../protocol/errors.js';
-import type { RecordingSummary } from '../../storage/file-inspector.js';
-import { PATHS } from '../../storage/hdf5-layout.js';
+import type { RecordingSummary } from '../../hdf5/file-inspector.js';
+import { PATHS } from '../../hdf5/hdf5-layout.js';
 import type { Camera, CameraInfo, Frame, FrameFormat, SettingSpec, SettingValue } from '../camera.js';
 import { epochNowNs } from '../clock.js';
 import { waitUntil, yieldToEventLoop } from '../pacing.js';
 import { StreamSlot } from '../stream-slot.js';
-
-export const replayCameraSpecSchema = z
-  .object({
-    driver: z.literal('replay'),
-    path: z.string().min(1).describe('a labcast HDF5 recording'),
-    fps: z
-      .number()
-      .finite()
-      .min(0)
-      .max(1000)
-      .optional()
-      .describe('playback rate; absent = the recorded timing, 0 = as fast as the saver takes the frames'),
-  })
-  .strict();
-
-export type ReplayCameraSpec = z.output<typeof replayCameraSpecSchema>;
 
 /**
  * A labcast recording played back as a camera: its frames, in order, with
@@ -66,8 +50,8 @@ export class ReplayCamera implements Camera {
     const path = this.spec.path;
     // Loaded on first use: HDF5 (WebAssembly) costs every other driver's process ~70 ms at start.
     const [{ inspectRecording }, { describeHdf5Error, loadH5wasm }, { Dataset }] = await Promise.all([
-      import('../../storage/file-inspector.js'),
-      import('../../storage/h5wasm-runtime.js'),
+      import('../../hdf5/file-inspector.js'),
+      import('../../hdf5/h5wasm-runtime.js'),
       import('h5wasm/node'),
     ]);
     let summary: RecordingSummary;

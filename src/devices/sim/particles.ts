@@ -1,4 +1,4 @@
-import type { SimCameraOptions } from './options.js';
+import type { SimCameraOptions } from '../../camera-spec/sim-options.js';
 import { hashKey, uniformSequence } from './prng.js';
 
 /** Where one spot is in a given frame: the ground truth for spot-finding analyses. */

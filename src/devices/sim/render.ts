@@ -3,7 +3,7 @@ import { endianness } from 'node:os';
 import { bytesPerSample, maxSampleValue, type PixelDtype } from '../../protocol/dtype.js';
 import { LabcastError } from '../../protocol/errors.js';
 import { normalQuantiles } from './normal.js';
-import type { SimCameraOptions } from './options.js';
+import type { SimCameraOptions } from '../../camera-spec/sim-options.js';
 import { simParticlePositions, simParticleTruth, type SimParticle, type SimParticleTruth } from './particles.js';
 import { GOLDEN_RATIO_32, hashKey, RANDOM_LEVEL_COUNT, randomLevel16 } from './prng.js';
 import { REFERENCE_EXPOSURE_MS, resolveSimSettings, type SimSettings } from './sim-settings.js';

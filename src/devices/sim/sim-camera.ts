@@ -2,7 +2,7 @@ import { LabcastError } from '../../protocol/errors.js';
 import type { Camera, CameraInfo, Frame, FrameFormat, SettingSpec, SettingValue } from '../camera.js';
 import { findSettingSpec, validateSettingValue } from '../settings.js';
 import { CaptureClock } from '../clock.js';
-import { parseSimCameraOptions, type SimCameraOptions, type SimCameraOptionsInput } from './options.js';
+import { parseSimCameraOptions, type SimCameraOptions, type SimCameraOptionsInput } from '../../camera-spec/sim-options.js';
 import { waitUntil, yieldToEventLoop } from '../pacing.js';
 import { renderSimFrame, simFrameTruth } from './render.js';
 import { defaultSimSettings, simSettingSpecs, type SimSettings } from './sim-settings.js';

@@ -1,6 +1,6 @@
 import type { SettingSpec } from '../camera.js';
 import { validateSettingValue } from '../settings.js';
-import type { SimCameraOptions } from './options.js';
+import type { SimCameraOptions } from '../../camera-spec/sim-options.js';
 
 /**
  * The simulated camera's settings. A type alias rather than an interface so that

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { PIXEL_DTYPES } from '../../protocol/dtype.js';
-import { LabcastError } from '../../protocol/errors.js';
+import { PIXEL_DTYPES } from '../protocol/dtype.js';
+import { LabcastError } from '../protocol/errors.js';
 
 export const SIM_PATTERNS = ['noise', 'gradient', 'particles'] as const;
 export type SimPattern = (typeof SIM_PATTERNS)[number];
@@ -10,7 +10,7 @@ export const SIM_MAX_SIDE = 8192;
 
 /**
  * What a simulated camera is built with. Fixed for the camera's life; what can
- * change while it runs is a setting (see sim-settings.ts).
+ * change while it runs is a setting (see devices/sim/sim-settings.ts).
  */
 export const simCameraOptionsSchema = z
   .object({

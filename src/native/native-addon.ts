@@ -1,8 +1,26 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { SharedMemoryAddon } from '../transport/frame-ring.js';
-import type { NumericArray, NumericDtype } from './hdf5-backend.js';
+
+/** Numeric element types. Stored little-endian. */
+export type NumericDtype = 'uint8' | 'int8' | 'uint16' | 'uint32' | 'int32' | 'int64' | 'uint64' | 'float32' | 'float64';
+
+export type NumericArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Uint32Array
+  | Int32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+/** The native addon's shared-memory functions (native/shared_memory.c), for the frame ring (transport/frame-ring.ts). */
+export interface SharedMemoryAddon {
+  createSharedMemory(bytes: number): { buffer: ArrayBuffer; path: string };
+  openSharedMemory(path: string, bytes: number): ArrayBuffer;
+}
 
 /**
  * The native addon's functions (native/labcast_hdf5.c). Handles are HDF5 ids

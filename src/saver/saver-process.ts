@@ -7,11 +7,11 @@
 import { z } from 'zod';
 import type { SaverCommand, SaverEvent } from '../protocol/process-messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
-import { receiverSharedMemory } from './shared-frames.js';
+import { receiverSharedMemory } from '../native/shared-frames.js';
 import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
 import { ResultsSubscription } from './results-subscription.js';
 import { saveOneRun } from './saver.js';
-import { selectFrameWriter } from './select-writer.js';
+import { selectFrameWriter } from '../storage/select-writer.js';
 
 process.title = 'labcast-saver';
 

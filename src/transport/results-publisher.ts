@@ -1,5 +1,6 @@
 import { Publisher } from 'zeromq';
-import { curveClientOptions } from '../transport/curve.js';
+import { encodeAnalysisResult, type AnalysisResultHeaderInput, type ResultArray } from '../protocol/analysis.js';
+import { curveClientOptions } from './curve.js';
 
 /** Results waiting for the socket; beyond this the oldest go (and are counted). */
 const MAX_QUEUED = 256;
@@ -8,10 +9,11 @@ const CLOSE_LINGER_MS = 500;
 /**
  * An analysis process's side of the results endpoint: a PUB connected to
  * serve's results_in (XSUB), which forwards to every subscriber of `results`.
- * Never waits and never throws: PUB drops for a subscriber that is full, and a
- * backlog here (one send at a time in zeromq.js) is bounded.
+ * Never waits, and throws only for a result that cannot be encoded: PUB drops
+ * for a subscriber that is full, and a backlog here (one send at a time in
+ * zeromq.js) is bounded.
  */
-export class ResultPublisher {
+export class ResultsPublisher {
   private readonly queue: Buffer[][] = [];
   private sending = false;
   private closing: (() => void) | null = null;
@@ -21,13 +23,15 @@ export class ResultPublisher {
   private constructor(private readonly socket: Publisher) {}
 
   /** `serverKey`: serve's CURVE public key, when its endpoints have keys. */
-  static connect(endpoint: string, serverKey: string | null = null): ResultPublisher {
+  static connect(endpoint: string, serverKey: string | null = null): ResultsPublisher {
     const socket = new Publisher({ sendHighWaterMark: 1000, linger: CLOSE_LINGER_MS, ...curveClientOptions(serverKey) });
     socket.connect(endpoint);
-    return new ResultPublisher(socket);
+    return new ResultsPublisher(socket);
   }
 
-  publish(parts: Buffer[]): void {
+  /** Throws (before anything is queued) when the result cannot be encoded, e.g. a body JSON cannot hold. */
+  publish(header: AnalysisResultHeaderInput, body: unknown, arrays: readonly (readonly [string, ResultArray])[] = []): void {
+    const parts = encodeAnalysisResult(header, body, arrays);
     if (this.closing !== null || this.socket.closed) return;
     if (this.queue.length >= MAX_QUEUED) {
       this.queue.shift();

@@ -1,7 +1,6 @@
 // Where the shared memory of the frame ring (src/transport/frame-ring.ts)
 // comes from: the native addon, which carries it beside the HDF5 writer.
-import type { SharedMemoryAddon } from '../transport/frame-ring.js';
-import { loadNativeAddon } from './native-addon.js';
+import { loadNativeAddon, type SharedMemoryAddon } from './native-addon.js';
 import { speedUpOn } from './speed-switch.js';
 
 /** "0" keeps every frame on the record socket (for A/B measurements); unset or "1" uses the ring where it can. */

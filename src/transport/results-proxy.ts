@@ -1,7 +1,7 @@
-import { curveServerOptions, type CurveKeyPair } from '../transport/curve.js';
+import { curveServerOptions, type CurveKeyPair } from './curve.js';
 import { XPublisher, XSubscriber } from 'zeromq';
-import { bindEndpoint } from '../transport/endpoints.js';
-import { receiveUnlessClosed } from '../transport/receive.js';
+import { bindEndpoint } from './endpoints.js';
+import { receiveUnlessClosed } from './receive.js';
 
 /**
  * The results hub of labcast serve: analysis processes (labcast's, or a

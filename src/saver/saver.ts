@@ -3,11 +3,11 @@ import { TOPICS } from '../protocol/messages.js';
 import type { RunEnd, RunStart } from '../protocol/messages.js';
 import type { SavedFileSummary, SaverEvent } from '../protocol/process-messages.js';
 import type { DataReceiver } from '../transport/data-receiver.js';
-import type { FrameWriter, OpenFrameWriter } from './frame-writer.js';
-import { describeHdf5Error } from './h5wasm-runtime.js';
+import type { FrameWriter, OpenFrameWriter } from '../storage/frame-writer.js';
+import { describeHdf5Error } from '../hdf5/h5wasm-runtime.js';
 import { LabcastError } from '../protocol/errors.js';
 import type { AnalysisResult } from '../protocol/analysis.js';
-import type { ResultsAccount, ResultsReceipt } from './analysis-results.js';
+import type { ResultsAccount, ResultsReceipt } from '../storage/analysis-results.js';
 import type { ResultsSubscription } from './results-subscription.js';
 
 export interface SaverOptions {
