@@ -9,10 +9,10 @@
 const LAYERS = {
   // The bottom: pure modules without I/O, or with only their own.
   protocol: { may: [], is: 'the wire format, pure and shared by every process' },
-  log: { may: [], is: 'the logger every process uses, so it may depend on nothing of labcast' },
+  log: { may: ['protocol'], is: 'the logger every process uses, below everything but the wire format' },
   'camera-spec': { may: ['protocol'], is: 'the pure camera-spec schemas the config and the drivers share' },
-  native: { may: ['protocol'], is: 'the native addon and its lookup, which storage, transport and devices use' },
-  config: { may: ['protocol', 'camera-spec'], is: 'the config file, parsed once below every module it configures' },
+  native: { may: ['protocol', 'log'], is: 'the native addon and its lookup, which storage, transport and devices use' },
+  config: { may: ['protocol', 'log', 'camera-spec'], is: 'the config file, parsed once below every module it configures' },
   hdf5: { may: ['protocol', 'log'], is: 'the recording file format (layout, h5wasm runtime, reader), below storage and devices' },
   // The building blocks; none of them knows the others.
   devices: { may: ['protocol', 'log', 'camera-spec', 'config', 'native', 'hdf5'], is: 'the camera drivers' },

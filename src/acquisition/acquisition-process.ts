@@ -6,6 +6,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
+import { startProcessLog } from '../log/logger.js';
 import { createCamera } from '../devices/registry.js';
 import { softwareInfo } from '../config/software.js';
 import type { Camera } from '../devices/camera.js';
@@ -18,6 +19,7 @@ import { errorPayload, ParentChannel, readInitArgument } from '../transport/pare
 import { Acquisition } from './acquisition.js';
 
 process.title = 'labcast-acquisition';
+const log = startProcessLog('acquisition');
 
 const SAVER_LINGER_MS = 30_000;
 const DRAIN_LIMIT_MS = 15_000;
@@ -87,6 +89,8 @@ async function main(): Promise<void> {
   channel.onCommand((command) => {
     switch (command.type) {
       case 'start-run':
+        log.setRun(command.runId);
+        log.debug(command.save ? 'run starts, saving' : 'run starts');
         try {
           acquisition
             .start({
@@ -97,7 +101,11 @@ async function main(): Promise<void> {
               ...(command.saverWaitMs === undefined ? {} : { saverWaitMs: command.saverWaitMs }),
               onStarted: () => channel.send({ type: 'run-started', runId: command.runId }),
             })
-            .then((end) => channel.send({ type: 'run-ended', end }))
+            .then((end) => {
+              log.debug(`run ends (${end.reason}): ${end.frames_acquired} frames acquired`);
+              log.setRun(null);
+              channel.send({ type: 'run-ended', end });
+            })
             .catch((error: unknown) => channel.send({ type: 'error', error: errorPayload(error) }));
         } catch (error) {
           channel.send({ type: 'error', error: errorPayload(error) });

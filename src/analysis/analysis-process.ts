@@ -10,6 +10,7 @@
 import { setPriority } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
+import { log, startProcessLog } from '../log/logger.js';
 import { ANALYSIS_KINDS, splitResultArrays, type AnalysisCommand, type AnalysisEvent } from '../protocol/analysis.js';
 import type { DataMessage } from '../protocol/codec.js';
 import { epochNowNs } from '../devices/clock.js';
@@ -125,6 +126,7 @@ class AnalysisLoop {
         } else if (this.run?.id === item.end.run_id) {
           this.counters.skipped += Math.max(0, item.end.frames_acquired - this.run.next);
           this.run = null;
+          log().setRun(null);
         }
       }
     } finally {
@@ -139,6 +141,7 @@ class AnalysisLoop {
     } else {
       // Joined mid-run (or missed its run-start): earlier frames were never ours to analyse.
       this.run = { id: header.run_id, next: header.seq + 1 };
+      log().setRun(header.run_id);
     }
     // A frame whose analysis throws counts as analysed (and as an error): it was not skipped.
     this.counters.analysed += 1;
@@ -186,6 +189,7 @@ async function main(): Promise<void> {
   channel.leaveSignalsToParent();
   const init = initSchema.parse(readInitArgument('analysis'));
   process.title = `labcast-analysis ${init.name}`;
+  startProcessLog(`analysis:${init.name}`);
   try {
     setPriority(ANALYSIS_NICENESS);
   } catch {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { startProcessLog } from '../log/logger.js';
 import { directIoWanted } from '../storage/native-backend.js';
 import { selectFrameWriter } from '../storage/select-writer.js';
 import { softwareInfo } from '../config/software.js';
@@ -64,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`labcast: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
     return EXIT.badInput;
   }
+  // A log tagged with the command (serve sets its own, with the config's level);
+  // a bad LABCAST_LOG_LEVEL is refused here, before anything starts.
+  startProcessLog(command);
   return run(rest);
 }
 

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/load-config.js';
+import { startProcessLog } from '../log/logger.js';
 import { LabcastError } from '../protocol/errors.js';
 import { ExperimentController } from '../experiment/controller.js';
 import { ResultsProxy } from '../transport/results-proxy.js';
@@ -28,6 +29,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const config = loadConfig(stringFlag(values, 'config'));
   process.title = 'labcast-serve';
+  // Before any child starts: they take their level from this process's.
+  const log = startProcessLog('serve', config.log.level);
   // CURVE keys (security.*): every endpoint serve binds is a CURVE server, its own clients CURVE clients.
   const curveFiles = curveKeyFiles(config.security);
   const curve =
@@ -117,10 +120,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts += 1;
     if (interrupts === 1) {
-      process.stderr.write(`labcast serve: ${signal}, stopping (draining any recording)...\n`);
+      log.info(`${signal}, stopping (draining any recording)...`);
       void running.shutdown();
     } else {
-      process.stderr.write('labcast serve: stopping now, without waiting for the drain\n');
+      log.warn('stopping now, without waiting for the drain');
       process.exit(EXIT.failed);
     }
   };
@@ -129,7 +132,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
 
   // Analyses marked autostart; one that fails is reported (and shown in the status), the rest carry on.
   void running.analyses.autostart().then((failures) => {
-    for (const failure of failures) process.stderr.write(`labcast serve: ${failure.error}\n`);
+    for (const failure of failures) log.error(failure.error);
   });
 
   await stopped;

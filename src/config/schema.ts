@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cameraSpecSchema } from '../camera-spec/camera-spec.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { ANALYSIS_NAME_PATTERN, ANALYSIS_NAME_RULE } from '../protocol/analysis.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from '../log/logger.js';
 
 /**
  * The whole `labcast serve` config: every section strict (an unknown key is an
@@ -182,6 +183,13 @@ const securitySchema = z
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: [missing], message: `is required with security.${other}: give both files of the key pair (labcast keys)` });
   });
 
+/** How much serve and the processes it starts write to stderr; LABCAST_LOG_LEVEL overrides it. */
+const logSchema = z
+  .object({
+    level: z.enum(LOG_LEVELS).default(DEFAULT_LOG_LEVEL).describe('debug, info, warn, error or silent'),
+  })
+  .strict();
+
 // ---- analysis (docs/analysis.md) ----
 
 const analysisCommon = {
@@ -246,6 +254,7 @@ export const labcastConfigSchema = z
     storage: storageSchema.default({}),
     saver: saverSchema.default({}),
     security: securitySchema.default({}),
+    log: logSchema.default({}),
     analysis: analysesSchema.default({}).describe('analysis processes by name'),
   })
   .strict();

@@ -1,5 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+import { log, LOG_LEVEL_ENV, TAGGED_LINE } from '../log/logger.js';
 import { errorFromJSON, LabcastError } from '../protocol/errors.js';
 import type { ErrorPayload } from '../protocol/process-messages.js';
 
@@ -38,16 +40,24 @@ export class LabcastChild<Command extends { type: string }, Event extends { type
     });
   }
 
-  /** Forks `script` with its init options as JSON; its stderr is ours. */
+  /**
+   * Forks `script` with its init options as JSON, at this process's log level.
+   * Its stderr is relayed to ours line by line: its logger's lines keep their
+   * tag, and anything else it writes there (a crash's stack, a library's
+   * message) gets `[logRole]`, so every line says which process wrote it.
+   */
   static start<C extends { type: string }, E extends { type: string }>(
     role: string,
     script: URL,
     init: unknown,
+    logRole: string = role,
   ): LabcastChild<C, E> {
     const child = fork(script, [JSON.stringify(init)], {
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      env: { ...process.env, [LOG_LEVEL_ENV]: log().level },
     });
+    relayStderr(child, logRole);
     return new LabcastChild<C, E>(role, child);
   }
 
@@ -122,4 +132,13 @@ export class LabcastChild<Command extends { type: string }, Event extends { type
     const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     return new LabcastError('CHILD_FAILED', `the ${this.role} process ${how}`);
   }
+}
+
+function relayStderr(child: ChildProcess, logRole: string): void {
+  if (child.stderr === null) return;
+  child.stderr.on('error', () => undefined);
+  createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+    const tagged = TAGGED_LINE.test(line) ? line : `${new Date().toISOString()} [${logRole}] ${line}`;
+    process.stderr.write(`${tagged}\n`);
+  });
 }

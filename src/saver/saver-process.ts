@@ -5,6 +5,7 @@
  * select-writer.ts), so they live here, away from the camera.
  */
 import { z } from 'zod';
+import { startProcessLog } from '../log/logger.js';
 import type { SaverCommand, SaverEvent } from '../protocol/process-messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
 import { receiverSharedMemory } from '../native/shared-frames.js';
@@ -14,6 +15,7 @@ import { saveOneRun } from './saver.js';
 import { selectFrameWriter } from '../storage/select-writer.js';
 
 process.title = 'labcast-saver';
+const log = startProcessLog('saver');
 
 const IDLE_BEFORE_CLOSE_MS = 250;
 
@@ -52,7 +54,13 @@ async function main(): Promise<void> {
     overwrite: init.overwrite,
     flushIntervalMs: init.flushIntervalMs,
     openWriter: writer.open,
-    onEvent: (event) => channel.send(event),
+    onEvent: (event) => {
+      if (event.type === 'file-opened') {
+        log.setRun(event.runId);
+        log.debug(`writing ${event.path}`);
+      }
+      channel.send(event);
+    },
     delayPerFrameMs: Number(process.env.LABCAST_TEST_SAVER_DELAY_MS ?? 0),
     results,
   });
@@ -82,7 +90,7 @@ async function main(): Promise<void> {
           }),
     });
     if (saved.error !== null) {
-      if (!channel.connected) console.error(`labcast-saver: ${saved.error.message}`);
+      if (!channel.connected) log.error(saved.error.message);
       process.exitCode = 1;
     }
   }

@@ -1,3 +1,4 @@
+import { log } from '../log/logger.js';
 import { LabcastError, type ErrorCode } from '../protocol/errors.js';
 import type { ErrorPayload } from '../protocol/process-messages.js';
 
@@ -21,7 +22,7 @@ export class ParentChannel<Command extends { type: string }, Event extends { typ
   failAndExit(error: unknown): void {
     const payload = errorPayload(error);
     if (!this.connected) {
-      console.error(`labcast-${this.role}: ${payload.message}`);
+      log().error(payload.message);
       process.exit(1);
     }
     process.send!({ type: 'error', error: payload }, () => process.exit(1));
