@@ -90,8 +90,9 @@ export class InProcessAcquisition implements AcquisitionPort {
     return new InProcessAcquisition(camera, live, lossless, socketPath);
   }
 
+  /** This process: the acquisition runs in it. */
   get pid(): number | undefined {
-    return undefined;
+    return process.pid;
   }
 
   get running(): boolean {
@@ -274,8 +275,9 @@ export class InProcessSaver implements SaverPort {
     );
   }
 
+  /** This process: the saver runs in it. */
   get pid(): number | undefined {
-    return undefined;
+    return process.pid;
   }
 
   get hasExited(): boolean {
@@ -373,6 +375,8 @@ export class InProcessExperiment {
   readonly published: ExperimentStatus[] = [];
   /** Every request `handle` was given, in order. */
   readonly handled: ControlRequest[] = [];
+  /** What `handle` answered, in order (refusals are not in it). */
+  readonly replies: { readonly request: ControlRequest; readonly result: unknown }[] = [];
   private controllerRef: ExperimentController | null = null;
 
   private constructor(readonly dir: string) {}
@@ -419,10 +423,20 @@ export class InProcessExperiment {
     return this.savers.at(-1);
   }
 
-  readonly handle = (request: ControlRequest): Promise<unknown> => {
+  /** The controller's handle, for a ControlServer: records each request and its answer. */
+  readonly handle = async (request: ControlRequest): Promise<unknown> => {
     this.handled.push(request);
-    return this.controller.handle(request);
+    const result = await this.controller.handle(request);
+    this.replies.push({ request, result });
+    return result;
   };
+
+  /** The last answer to a `cmd` request. */
+  lastReply<T = unknown>(cmd: ControlRequest['cmd']): T {
+    const reply = [...this.replies].reverse().find((candidate) => candidate.request.cmd === cmd);
+    if (reply !== undefined) return reply.result as T;
+    throw new Error(`no reply to ${cmd} yet`);
+  }
 
   status(): ExperimentStatus {
     return this.controller.status();
