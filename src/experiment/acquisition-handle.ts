@@ -7,6 +7,7 @@ import type {
   SettingSpecPayload,
 } from '../protocol/process-messages.js';
 import { LabcastChild, type ChildExit } from './child-process.js';
+import type { AcquisitionPort } from './ports.js';
 
 const ACQUISITION_SCRIPT = new URL('../acquisition/acquisition-process.js', import.meta.url);
 const EXIT_GRACE_MS = 10_000;
@@ -28,7 +29,7 @@ export interface RunParameters {
  * progress as promises and callbacks, so the experiment side never deals
  * with IPC messages directly.
  */
-export class AcquisitionHandle {
+export class AcquisitionHandle implements AcquisitionPort {
   private nextRequestId = 1;
   private currentSettings: Readonly<Record<string, number>>;
   private currentSpecs: readonly SettingSpecPayload[];

@@ -2,11 +2,14 @@ import { readPublicKeyFile } from '../transport/curve.js';
 import { randomUUID } from 'node:crypto';
 import type { LabcastConfig } from '../config/schema.js';
 import type {
+  ControlCommand,
   ControlRequest,
-  ExperimentState,
+  ControlResult,
   ExperimentStatus,
   ProcessInfo,
   RecordingInfo,
+  SettingResult,
+  SettingsResult,
 } from '../protocol/control.js';
 import { frameByteLength } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
@@ -17,22 +20,62 @@ import { AnalysisSupervisor, analysisDefinitions } from './analysis-supervisor.j
 import type { ChildExit } from './child-process.js';
 import { CommandQueue } from './command-queue.js';
 import { RateMeter } from './rate-meter.js';
-import { curveKeyFiles, plannedRecordingPath, Recording, type RecordingResult } from './recording.js';
+import type { AcquisitionPort, StartSaver } from './ports.js';
+import { curveKeyFiles, plannedRecordingPath, Recording, startSaverProcess, type RecordingResult } from './recording.js';
 
 const MIB = 1024 * 1024;
 /** How often status is pushed while frames flow (state changes are pushed at once). */
 const STATUS_INTERVAL_MS = 500;
 
-type Activity =
+/** A live view: frames to viewers, nothing saved. `ended` settles once the run is drained. */
+interface LiveRun {
+  readonly runId: string;
+  readonly ended: Promise<void>;
+}
+
+/** A recording: `finished` settles with what the file holds once it is closed. */
+interface RecordingRun {
+  readonly recording: Recording;
+  readonly finished: Promise<RecordingInfo>;
+}
+
+/**
+ * The experiment's one state, holding what each needs. `resumeLive`: go back
+ * to live view when the recording ends (it was started from live, or `save
+ * off` asked for it). In `error`, a run that was going when the failure came
+ * is still winding down (a recording closes its file); it is kept until it
+ * has, so status still names it and `stop` can wait for it.
+ */
+type ControllerState =
   | { readonly kind: 'idle' }
-  | { readonly kind: 'live'; readonly runId: string; readonly ended: Promise<void> }
-  | {
-      readonly kind: 'recording';
-      readonly recording: Recording;
-      /** Go back to live view when the recording ends by itself (it was started from live). */
-      resumeLive: boolean;
-      readonly finished: Promise<RecordingInfo>;
-    };
+  | { readonly kind: 'live'; readonly live: LiveRun }
+  | { readonly kind: 'recording'; readonly run: RecordingRun; readonly resumeLive: boolean }
+  | { readonly kind: 'stopping'; readonly run: RecordingRun; readonly resumeLive: boolean }
+  | { readonly kind: 'error'; readonly error: string; readonly live: LiveRun | null; readonly run: RecordingRun | null };
+
+/**
+ * One camera as the controller sees it: its acquisition and its frame
+ * counters. The controller owns one; with several cameras this becomes a
+ * Map<camera name, CameraSlot>, and the live and recording states hold one
+ * LiveRun or RecordingRun per slot (docs/architecture.md).
+ */
+interface CameraSlot {
+  acquisition: AcquisitionPort;
+  readonly frames: { acquired: number; published: number; live_skipped: number; dropped: number; saved: number };
+  readonly rate: RateMeter;
+}
+
+/** How the controller starts the processes it supervises; tests start in-process ones. */
+export interface ExperimentProcesses {
+  /** The camera's acquisition (at start, and again on `reset` after it died); resolves once the camera is open. */
+  startAcquisition(): Promise<AcquisitionPort>;
+  /** The saver of one local recording. */
+  startSaver: StartSaver;
+}
+
+type RequestOf<C extends ControlCommand> = Extract<ControlRequest, { cmd: C }>;
+/** One handler per command, each answering with what its command answers (CONTROL_RESULT_SCHEMAS). */
+type CommandHandlers = { readonly [C in ControlCommand]: (request: RequestOf<C>) => Promise<ControlResult<C>> | ControlResult<C> };
 
 export interface ControllerEndpoints {
   readonly control: string;
@@ -49,12 +92,9 @@ export interface ControllerEndpoints {
  * acquisition process (long-lived) and one saver process per recording.
  */
 export class ExperimentController {
-  private state: ExperimentState = 'idle';
-  private error: string | null = null;
-  private activity: Activity = { kind: 'idle' };
+  private state: ControllerState = { kind: 'idle' };
   private lastRecording: RecordingInfo | null = null;
-  private readonly frames = { acquired: 0, published: 0, live_skipped: 0, dropped: 0, saved: 0 };
-  private readonly rate = new RateMeter();
+  private readonly camera: CameraSlot;
   private readonly queue = new CommandQueue();
   private shuttingDown = false;
   private shutdownDone: Promise<void> | null = null;
@@ -64,26 +104,67 @@ export class ExperimentController {
   /** Analysis processes, started and stopped by name (analysis-supervisor.ts). */
   readonly analyses: AnalysisSupervisor;
 
+  private readonly handlers: CommandHandlers = {
+    status: () => this.status(),
+    settings: () => this.settings(),
+    get: (request) => this.getSetting(request.name),
+    set: (request) => this.setSetting(request.name, request.value),
+    subscribers: () => this.processes(),
+    stop: () => {
+      // The running activity stops now (within a frame); the queued part
+      // also stops whatever a command queued before this one started.
+      this.stopActivity();
+      return this.queue.run(() => this.stopAndWait());
+    },
+    live: () => this.queue.run(() => this.goLive()),
+    record: (request) =>
+      this.queue.run(() =>
+        this.record({ frames: request.frames ?? null, durationS: request.duration_s ?? null, path: request.path ?? null }),
+      ),
+    save: (request) => this.queue.run(() => (request.on ? this.saveOn() : this.saveOff())),
+    snap: (request) => this.queue.run(() => this.snap(request.path ?? null)),
+    subscriber: (request) => this.subscriber(request.action, request.name),
+    analysis: (request) => this.analyses.handle(request.action, request.name),
+    reset: () => this.queue.run(() => this.reset()),
+    shutdown: () => {
+      void this.shutdown();
+      return this.status();
+    },
+  };
+
   private constructor(
     private readonly config: LabcastConfig,
-    private acquisition: AcquisitionHandle,
+    acquisition: AcquisitionPort,
+    private readonly launch: ExperimentProcesses,
     private readonly publish: (status: ExperimentStatus) => void,
   ) {
+    this.camera = {
+      acquisition,
+      frames: { acquired: 0, published: 0, live_skipped: 0, dropped: 0, saved: 0 },
+      rate: new RateMeter(),
+    };
     this.watch(acquisition);
     this.analyses = new AnalysisSupervisor(
       analysisDefinitions(config.analysis),
-      () => ({ data: this.acquisition.ready.dataEndpoint, resultsIn: this.endpoints.results_in ?? null }),
+      () => ({ data: this.camera.acquisition.ready.dataEndpoint, resultsIn: this.endpoints.results_in ?? null }),
       () => this.publishStatus(),
       serverPublicKey(config),
     );
     this.statusTimer = setInterval(() => {
-      if (this.activity.kind !== 'idle') this.publishStatus();
+      if (this.isActive()) this.publishStatus();
     }, STATUS_INTERVAL_MS);
   }
 
-  /** Starts the acquisition process; resolves once the camera is open. */
-  static async start(config: LabcastConfig, publish: (status: ExperimentStatus) => void): Promise<ExperimentController> {
-    return new ExperimentController(config, await startAcquisition(config), publish);
+  /**
+   * Starts the acquisition; resolves once the camera is open. `processes`:
+   * how acquisition and savers are started (child processes unless given).
+   */
+  static async start(
+    config: LabcastConfig,
+    publish: (status: ExperimentStatus) => void,
+    processes: ExperimentProcesses = childProcesses(config),
+  ): Promise<ExperimentController> {
+    return new ExperimentController(config, await processes.startAcquisition(), processes, publish);
   }
 
   /** Where views reach this controller (for status reports). */
@@ -91,43 +172,10 @@ export class ExperimentController {
     this.endpoints = endpoints;
   }
 
-  async handle(request: ControlRequest): Promise<unknown> {
-    switch (request.cmd) {
-      case 'status':
-        return this.status();
-      case 'settings':
-        return this.settings();
-      case 'get':
-        return this.getSetting(request.name);
-      case 'set':
-        return this.setSetting(request.name, request.value);
-      case 'subscribers':
-        return this.processes();
-      case 'stop':
-        // The running activity stops now (within a frame); the queued part
-        // also stops whatever a command queued before this one started.
-        this.stopActivity();
-        return this.queue.run(() => this.stopAndWait());
-      case 'live':
-        return this.queue.run(() => this.goLive());
-      case 'record':
-        return this.queue.run(() =>
-          this.record({ frames: request.frames ?? null, durationS: request.duration_s ?? null, path: request.path ?? null }),
-        );
-      case 'save':
-        return this.queue.run(() => (request.on ? this.saveOn() : this.saveOff()));
-      case 'snap':
-        return this.queue.run(() => this.snap(request.path ?? null));
-      case 'subscriber':
-        return this.subscriber(request.action, request.name);
-      case 'analysis':
-        return this.analyses.handle(request.action, request.name);
-      case 'reset':
-        return this.queue.run(() => this.reset());
-      case 'shutdown':
-        void this.shutdown();
-        return this.status();
-    }
+  /** Answers one request with what its command answers (CONTROL_RESULT_SCHEMAS); a refusal is a LabcastError. */
+  async handle<R extends ControlRequest>(request: R): Promise<ControlResult<R['cmd']>> {
+    const handler = this.handlers[request.cmd] as (request: R) => Promise<ControlResult<R['cmd']>> | ControlResult<R['cmd']>;
+    return handler(request);
   }
 
   /** Called once shutdown has begun, whoever asked for it (a client or a signal). */
@@ -137,40 +185,42 @@ export class ExperimentController {
 
   /** Stops everything cleanly: a recording is drained and closed, every child reaped. Idempotent. */
   shutdown(): Promise<void> {
-    this.shutdownDone ??= this.shutDown();
+    this.shutdownDone ??= this.stopEverything();
     return this.shutdownDone;
   }
 
-  private async shutDown(): Promise<void> {
+  private async stopEverything(): Promise<void> {
     this.shuttingDown = true;
     for (const listener of this.shutdownListeners) listener();
     this.stopActivity();
     await this.queue.run(() => this.stopAndWait());
     clearInterval(this.statusTimer);
     await this.analyses.shutdown();
-    await this.acquisition.shutdown();
+    await this.camera.acquisition.shutdown();
   }
 
   status(): ExperimentStatus {
-    const format = this.acquisition.ready.format;
-    const fps = this.rate.perSecond();
-    const recording = this.activity.kind === 'recording' ? this.activity.recording : null;
+    const { acquisition, frames, rate } = this.camera;
+    const format = acquisition.ready.format;
+    const fps = rate.perSecond();
+    const live = this.liveRun();
+    const recording = this.recordingRun()?.recording ?? null;
     return {
       protocol: PROTOCOL_VERSION,
-      state: this.state,
-      error: this.error,
-      run_id: this.activity.kind === 'live' ? this.activity.runId : (recording?.parameters.runId ?? null),
+      state: this.state.kind,
+      error: this.state.kind === 'error' ? this.state.error : null,
+      run_id: live !== null ? live.runId : (recording?.parameters.runId ?? null),
       file: recording?.parameters.outPath ?? null,
-      frames: { ...this.frames },
+      frames: { ...frames },
       fps: round(fps, 2),
       mb_per_s: round((fps * frameByteLength(format.shape, format.dtype)) / 1e6, 2),
       camera: {
-        driver: this.acquisition.ready.camera.driver,
-        model: this.acquisition.ready.camera.model,
-        settings: this.acquisition.settings,
+        driver: acquisition.ready.camera.driver,
+        model: acquisition.ready.camera.model,
+        settings: acquisition.settings,
       },
       endpoints: {
-        data: this.acquisition.ready.dataEndpoint,
+        data: acquisition.ready.dataEndpoint,
         control: this.endpoints.control,
         status: this.endpoints.status,
         ...(this.endpoints.results === undefined ? {} : { results: this.endpoints.results }),
@@ -184,52 +234,55 @@ export class ExperimentController {
 
   // ---- commands ----
 
-  private settings(): { settings: Readonly<Record<string, number>>; specs: readonly SettingSpecPayload[] } {
-    return { settings: this.acquisition.settings, specs: this.acquisition.specs };
+  private settings(): SettingsResult {
+    const { acquisition } = this.camera;
+    return { settings: acquisition.settings, specs: [...acquisition.specs] };
   }
 
   private specOf(name: string): SettingSpecPayload {
-    const spec = this.acquisition.specs.find((s) => s.name === name);
+    const specs = this.camera.acquisition.specs;
+    const spec = specs.find((s) => s.name === name);
     if (spec === undefined) {
-      const known = this.acquisition.specs.map((s) => s.name).join(', ');
+      const known = specs.map((s) => s.name).join(', ');
       throw new LabcastError('BAD_SETTING', `unknown setting "${name}"; this camera has: ${known}`, name);
     }
     return spec;
   }
 
-  private getSetting(name: string): { name: string; value: number; spec: SettingSpecPayload } {
+  private getSetting(name: string): SettingResult {
     const spec = this.specOf(name);
-    return { name, value: this.acquisition.settings[name] ?? spec.default, spec };
+    return { name, value: this.camera.acquisition.settings[name] ?? spec.default, spec };
   }
 
-  private async setSetting(name: string, value: number): Promise<unknown> {
+  private async setSetting(name: string, value: number): Promise<SettingsResult> {
     this.requireAcquisition();
     const spec = this.specOf(name);
-    if (!spec.changeableWhileStreaming && this.state !== 'idle') {
+    if (!spec.changeableWhileStreaming && this.state.kind !== 'idle') {
       throw new LabcastError(
         'CAMERA_STATE',
-        `${name} changes the frame shape, so it cannot change while ${this.state}; stop first`,
+        `${name} changes the frame shape, so it cannot change while ${this.state.kind}; stop first`,
         name,
       );
     }
-    await this.acquisition.setSetting(name, value);
+    await this.camera.acquisition.setSetting(name, value);
     this.publishStatus();
     return this.settings();
   }
 
   private processes(): ProcessInfo[] {
+    const { acquisition } = this.camera;
     const list: ProcessInfo[] = [
-      { role: 'acquisition', title: 'labcast-acquisition', pid: this.acquisition.pid ?? null, running: this.acquisition.running },
+      { role: 'acquisition', title: 'labcast-acquisition', pid: acquisition.pid ?? null, running: acquisition.running },
     ];
-    if (this.activity.kind === 'recording') {
-      const recording = this.activity.recording;
+    const recording = this.recordingRun()?.recording;
+    if (recording !== undefined) {
       list.push({ role: 'saver', title: recording.saverTitle, pid: recording.saverPid ?? null, running: recording.saverRunning });
     }
     list.push(...this.analyses.processes());
     return list;
   }
 
-  private async subscriber(action: 'start' | 'stop', name: string): Promise<unknown> {
+  private async subscriber(action: 'start' | 'stop', name: string): Promise<ExperimentStatus> {
     if (name !== 'saver') {
       throw new LabcastError('BAD_ARGUMENT', `unknown subscriber "${name}"; known subscribers: saver`, 'name');
     }
@@ -237,64 +290,62 @@ export class ExperimentController {
   }
 
   private async goLive(): Promise<ExperimentStatus> {
-    this.requireNoError('live');
-    if (this.activity.kind === 'recording') {
+    const state = this.requireNoError('live');
+    if (state.kind === 'recording' || state.kind === 'stopping') {
       throw new LabcastError(
         'CAMERA_STATE',
         'a recording is in progress; stop it first, or use `save off` to keep the stream live',
       );
     }
-    if (this.activity.kind === 'idle') this.startLive();
+    if (state.kind === 'idle') this.startLive();
     return this.status();
   }
 
   private async record(request: { frames: number | null; durationS: number | null; path: string | null }): Promise<ExperimentStatus> {
-    this.requireNoError('record');
-    if (this.activity.kind === 'recording') {
-      throw new LabcastError('CAMERA_STATE', `already recording to ${this.activity.recording.parameters.outPath}; stop it first`);
+    const state = this.requireNoError('record');
+    if (state.kind === 'recording' || state.kind === 'stopping') {
+      throw new LabcastError('CAMERA_STATE', `already recording to ${state.run.recording.parameters.outPath}; stop it first`);
     }
-    await this.startRecording({ ...request, resumeLive: this.activity.kind === 'live' });
+    await this.startRecording({ ...request, resumeLive: state.kind === 'live' });
     return this.status();
   }
 
   private async saveOn(): Promise<ExperimentStatus> {
-    this.requireNoError('save on');
-    if (this.activity.kind === 'idle') {
+    const state = this.requireNoError('save on');
+    if (state.kind === 'idle') {
       throw new LabcastError('CAMERA_STATE', 'nothing to save: the camera is idle; start `live` first, or use `record`');
     }
-    if (this.activity.kind === 'live') await this.startRecording({ frames: null, durationS: null, path: null, resumeLive: true });
+    if (state.kind === 'live') await this.startRecording({ frames: null, durationS: null, path: null, resumeLive: true });
     return this.status();
   }
 
   private async saveOff(): Promise<ExperimentStatus> {
-    if (this.activity.kind === 'recording') {
-      const activity = this.activity;
-      activity.resumeLive = true;
-      this.setState('stopping');
-      activity.recording.stop();
-      await activity.finished;
+    const run = this.recordingRun();
+    if (run !== null) {
+      if (this.state.kind !== 'error') this.setState({ kind: 'stopping', run, resumeLive: true });
+      run.recording.stop();
+      await run.finished;
     }
     return this.status();
   }
 
   private async snap(path: string | null): Promise<RecordingInfo> {
-    this.requireNoError('snap');
-    if (this.activity.kind === 'recording') {
+    const state = this.requireNoError('snap');
+    if (state.kind === 'recording' || state.kind === 'stopping') {
       throw new LabcastError('CAMERA_STATE', 'a recording is in progress; snap when it has ended');
     }
-    const activity = await this.startRecording({ frames: 1, durationS: null, path, resumeLive: this.activity.kind === 'live' });
-    return activity.finished;
+    const run = await this.startRecording({ frames: 1, durationS: null, path, resumeLive: state.kind === 'live' });
+    return run.finished;
   }
 
   private async reset(): Promise<ExperimentStatus> {
-    if (this.state !== 'error') return this.status();
-    if (!this.acquisition.running) {
-      this.acquisition = await startAcquisition(this.config);
-      this.watch(this.acquisition);
+    if (this.state.kind !== 'error') return this.status();
+    if (!this.camera.acquisition.running) {
+      this.camera.acquisition = await this.launch.startAcquisition();
+      this.watch(this.camera.acquisition);
     }
-    this.error = null;
-    this.activity = { kind: 'idle' };
-    this.setState('idle');
+    // A run still winding down finishes on its own; its file is still reported in last_recording.
+    this.setState({ kind: 'idle' });
     return this.status();
   }
 
@@ -303,21 +354,25 @@ export class ExperimentController {
   private startLive(): void {
     const runId = randomUUID();
     this.resetCounters();
-    const ended = this.acquisition
-      .startRun({ runId, frames: null, durationS: null, save: false })
-      .then(
-        (end) => this.liveEnded(runId, end),
-        (error: Error) => this.liveEnded(runId, null, error),
-      );
-    this.activity = { kind: 'live', runId, ended };
-    this.setState('live');
+    const live: LiveRun = {
+      runId,
+      ended: this.camera.acquisition
+        .startRun({ runId, frames: null, durationS: null, save: false })
+        .then(
+          (end) => this.liveEnded(live, end),
+          (error: Error) => this.liveEnded(live, null, error),
+        ),
+    };
+    this.setState({ kind: 'live', live });
   }
 
-  private liveEnded(runId: string, end: RunEnd | null, error?: Error): void {
-    if (this.activity.kind !== 'live' || this.activity.runId !== runId) return;
-    this.activity = { kind: 'idle' };
-    if (error !== undefined || end?.reason === 'error') this.fail(`live view ended: ${error?.message ?? end?.error}`);
-    else this.setState('idle');
+  private liveEnded(live: LiveRun, end: RunEnd | null, error?: Error): void {
+    const state = this.state;
+    if ((state.kind !== 'live' && state.kind !== 'error') || state.live !== live) return;
+    const failure = error !== undefined || end?.reason === 'error' ? `live view ended: ${error?.message ?? end?.error}` : null;
+    if (state.kind === 'error') this.setState({ ...state, error: failure ?? state.error, live: null });
+    else if (failure !== null) this.setState({ kind: 'error', error: failure, live: null, run: null });
+    else this.setState({ kind: 'idle' });
   }
 
   private async startRecording(request: {
@@ -325,20 +380,20 @@ export class ExperimentController {
     durationS: number | null;
     path: string | null;
     resumeLive: boolean;
-  }): Promise<Extract<Activity, { kind: 'recording' }>> {
+  }): Promise<RecordingRun> {
     const runId = randomUUID();
     // Decide the file before touching the stream, so a bad name changes nothing.
     const outPath = plannedRecordingPath(this.config, runId, request.path);
-    if (this.activity.kind === 'live') {
-      const live = this.activity;
-      this.acquisition.stopRun();
+    const live = this.liveRun();
+    if (live !== null) {
+      this.camera.acquisition.stopRun();
       await live.ended;
     }
     this.resetCounters();
     let recording: Recording;
     try {
       recording = await Recording.start(
-        this.acquisition,
+        this.camera.acquisition,
         {
           runId,
           frames: request.frames,
@@ -351,104 +406,133 @@ export class ExperimentController {
           resultsEndpoint: this.endpoints.results ?? null,
         },
         (progress) => {
-          this.frames.saved = progress.framesWritten;
+          this.camera.frames.saved = progress.framesWritten;
         },
+        this.launch.startSaver,
       );
     } catch (error) {
-      if (request.resumeLive && this.state !== 'error') this.startLive();
+      if (request.resumeLive && this.state.kind !== 'error') this.startLive();
       throw error;
     }
-    const finished = recording.result.then((result) => this.recordingEnded(activity, result));
-    const activity: Extract<Activity, { kind: 'recording' }> = {
-      kind: 'recording',
+    const run: RecordingRun = {
       recording,
-      resumeLive: request.resumeLive,
-      finished,
+      finished: recording.result.then((result) => this.recordingEnded(run, result)),
     };
-    this.activity = activity;
-    this.setState('recording');
-    return activity;
+    const state = this.state;
+    // The acquisition failed while the saver started: the run only winds down.
+    if (state.kind === 'error') this.state = { ...state, run };
+    else this.setState({ kind: 'recording', run, resumeLive: request.resumeLive });
+    return run;
   }
 
-  private recordingEnded(activity: Extract<Activity, { kind: 'recording' }>, result: RecordingResult): RecordingInfo {
-    const info = recordingInfo(result, activity.recording.parameters.outPath);
+  private recordingEnded(run: RecordingRun, result: RecordingResult): RecordingInfo {
+    const info = recordingInfo(result, run.recording.parameters.outPath);
     this.lastRecording = info;
-    this.frames.saved = result.framesWritten;
-    if (this.activity === activity) {
-      this.activity = { kind: 'idle' };
-      if (result.error !== null) {
-        this.fail(`recording ${info.path} failed: ${result.error} (${result.framesWritten} frames were saved)`);
-      } else if (activity.resumeLive && this.state !== 'error' && !this.shuttingDown) {
-        this.startLive();
-      } else if (this.state !== 'error') {
-        this.setState('idle');
-      }
+    this.camera.frames.saved = result.framesWritten;
+    const state = this.state;
+    if (this.recordingRun() !== run) return info;
+    if (result.error !== null) {
+      const error = `recording ${info.path} failed: ${result.error} (${result.framesWritten} frames were saved)`;
+      this.setState({ kind: 'error', error, live: null, run: null });
+    } else if (state.kind === 'error') {
+      this.setState({ ...state, run: null });
+    } else if (state.kind !== 'idle' && state.kind !== 'live' && state.resumeLive && !this.shuttingDown) {
+      this.startLive();
+    } else {
+      this.setState({ kind: 'idle' });
     }
     return info;
   }
 
   /** Asks the running activity to end, without waiting. */
   private stopActivity(): void {
-    const activity = this.activity;
-    if (activity.kind === 'live') {
-      this.acquisition.stopRun();
-    } else if (activity.kind === 'recording') {
-      activity.resumeLive = false;
-      if (this.state === 'recording') this.setState('stopping');
-      activity.recording.stop();
+    const state = this.state;
+    if (this.liveRun() !== null) {
+      this.camera.acquisition.stopRun();
+    } else if (state.kind === 'recording' || state.kind === 'stopping') {
+      const stopping = { kind: 'stopping', run: state.run, resumeLive: false } as const;
+      if (state.kind === 'recording') this.setState(stopping);
+      else this.state = stopping;
+      state.run.recording.stop();
+    } else if (state.kind === 'error' && state.run !== null) {
+      state.run.recording.stop();
     }
   }
 
   private async stopAndWait(): Promise<ExperimentStatus> {
     this.stopActivity();
-    const activity = this.activity;
-    if (activity.kind === 'live') await activity.ended;
-    else if (activity.kind === 'recording') await activity.finished;
+    const live = this.liveRun();
+    const run = this.recordingRun();
+    if (live !== null) await live.ended;
+    else if (run !== null) await run.finished;
     return this.status();
   }
 
   // ---- state ----
 
-  private watch(acquisition: AcquisitionHandle): void {
+  /** The live run going (or, in error, winding down), if any. */
+  private liveRun(): LiveRun | null {
+    const state = this.state;
+    return state.kind === 'live' || state.kind === 'error' ? state.live : null;
+  }
+
+  /** The recording going (or, in error, still closing its file), if any. */
+  private recordingRun(): RecordingRun | null {
+    const state = this.state;
+    return state.kind === 'recording' || state.kind === 'stopping' || state.kind === 'error' ? state.run : null;
+  }
+
+  /** Frames flow (or a run winds down): status is pushed on a timer, not only on changes. */
+  private isActive(): boolean {
+    return this.state.kind !== 'idle' && (this.state.kind !== 'error' || this.liveRun() !== null || this.recordingRun() !== null);
+  }
+
+  private watch(acquisition: AcquisitionPort): void {
     acquisition.onProgress((progress) => {
-      this.frames.acquired = progress.acquired;
-      this.frames.published = progress.published;
-      this.frames.live_skipped = progress.liveSkipped;
-      this.frames.dropped = progress.dropped;
-      this.rate.sample(progress.acquired);
+      const { frames, rate } = this.camera;
+      frames.acquired = progress.acquired;
+      frames.published = progress.published;
+      frames.live_skipped = progress.liveSkipped;
+      frames.dropped = progress.dropped;
+      rate.sample(progress.acquired);
     });
     acquisition.onExit((exit) => {
-      if (!this.shuttingDown && acquisition === this.acquisition) this.fail(`the acquisition process ${describeExit(exit)}`);
+      if (!this.shuttingDown && acquisition === this.camera.acquisition) {
+        this.fail(`the acquisition process ${describeExit(exit)}`);
+      }
     });
   }
 
-  private requireNoError(command: string): void {
-    if (this.state === 'error') {
-      throw new LabcastError('CAMERA_STATE', `cannot ${command}: ${this.error ?? 'error'}; send \`reset\` first`);
+  private requireNoError(command: string): Exclude<ControllerState, { kind: 'error' }> {
+    const state = this.state;
+    if (state.kind === 'error') {
+      throw new LabcastError('CAMERA_STATE', `cannot ${command}: ${state.error}; send \`reset\` first`);
     }
+    return state;
   }
 
   private requireAcquisition(): void {
-    if (!this.acquisition.running) {
+    if (!this.camera.acquisition.running) {
       throw new LabcastError('CAMERA_STATE', 'the acquisition process is not running; send `reset` to restart it');
     }
   }
 
   private resetCounters(): void {
-    this.frames.acquired = 0;
-    this.frames.published = 0;
-    this.frames.live_skipped = 0;
-    this.frames.dropped = 0;
-    this.frames.saved = 0;
-    this.rate.reset();
+    const { frames, rate } = this.camera;
+    frames.acquired = 0;
+    frames.published = 0;
+    frames.live_skipped = 0;
+    frames.dropped = 0;
+    frames.saved = 0;
+    rate.reset();
   }
 
+  /** Into error; a run that is going keeps winding down (and is reported) until it has ended. */
   private fail(message: string): void {
-    this.error = message;
-    this.setState('error');
+    this.setState({ kind: 'error', error: message, live: this.liveRun(), run: this.recordingRun() });
   }
 
-  private setState(state: ExperimentState): void {
+  private setState(state: ControllerState): void {
     this.state = state;
     this.publishStatus();
   }
@@ -462,6 +546,11 @@ export class ExperimentController {
 function serverPublicKey(config: LabcastConfig): string | null {
   const files = curveKeyFiles(config.security);
   return files === null ? null : readPublicKeyFile(files.publicKeyFile, 'security.server_public_key_file');
+}
+
+/** The real processes: an acquisition process, and a saver process per local recording. */
+export function childProcesses(config: LabcastConfig): ExperimentProcesses {
+  return { startAcquisition: () => startAcquisition(config), startSaver: startSaverProcess };
 }
 
 function startAcquisition(config: LabcastConfig): Promise<AcquisitionHandle> {

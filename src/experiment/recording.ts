@@ -6,8 +6,8 @@ import type { SavedFileSummary, SavedResultsPayload, SaverCommand, SaverEvent, S
 import { inspectRecording } from '../hdf5/file-inspector.js';
 import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-paths.js';
 import { readPublicKeyFile } from '../transport/curve.js';
-import type { AcquisitionHandle } from './acquisition-handle.js';
 import { LabcastChild } from './child-process.js';
+import type { AcquisitionPort, SaverPort, StartSaver } from './ports.js';
 
 const SAVER_SCRIPT = new URL('../saver/saver-process.js', import.meta.url);
 const SAVER_EXIT_GRACE_MS = 10_000;
@@ -61,7 +61,6 @@ export interface RecordingResult {
   readonly analysisResults?: SavedResultsPayload;
 }
 
-type SaverChild = LabcastChild<SaverCommand, SaverEvent>;
 type FileClosed = Extract<SaverEvent, { type: 'file-closed' }>;
 
 /**
@@ -109,15 +108,20 @@ export abstract class Recording {
   /** Gives up on the drain: the file is closed with what has arrived. */
   abstract abandon(): void;
 
-  /** Starts the saving side, then the run; rejects (nothing recorded) if no saver can take the frames. */
+  /**
+   * Starts the saving side, then the run; rejects (nothing recorded) if no
+   * saver can take the frames. `startSaver` starts a local saver (by default
+   * a saver process of its own).
+   */
   static start(
-    acquisition: AcquisitionHandle,
+    acquisition: AcquisitionPort,
     parameters: RecordingParameters,
     onProgress: (progress: RecordingProgress) => void,
+    startSaver: StartSaver = startSaverProcess,
   ): Promise<Recording> {
     return parameters.saver?.mode === 'remote'
       ? RemoteRecording.start(acquisition, parameters, onProgress)
-      : LocalRecording.start(acquisition, parameters, onProgress);
+      : LocalRecording.start(acquisition, parameters, onProgress, startSaver);
   }
 }
 
@@ -132,8 +136,8 @@ class LocalRecording extends Recording {
   readonly result: Promise<RecordingResult>;
 
   private constructor(
-    private readonly acquisition: AcquisitionHandle,
-    private readonly saver: SaverChild,
+    private readonly acquisition: AcquisitionPort,
+    private readonly saver: SaverPort,
     readonly parameters: RecordingParameters,
     onProgress: (progress: RecordingProgress) => void,
   ) {
@@ -162,9 +166,10 @@ class LocalRecording extends Recording {
 
   /** Starts the saver, then the run; rejects (nothing recorded) if the saver cannot start. */
   static override async start(
-    acquisition: AcquisitionHandle,
+    acquisition: AcquisitionPort,
     parameters: RecordingParameters,
     onProgress: (progress: RecordingProgress) => void,
+    startSaver: StartSaver = startSaverProcess,
   ): Promise<Recording> {
     if (acquisition.ready.recordEndpoint === null) throw new Error('the acquisition process has no record endpoint');
     const publicKeyFile = parameters.security?.server_public_key_file;
@@ -176,7 +181,7 @@ class LocalRecording extends Recording {
       serverKey: publicKeyFile === undefined ? null : readPublicKeyFile(publicKeyFile, 'security.server_public_key_file'),
       resultsEndpoint: parameters.resultsEndpoint ?? null,
     };
-    const saver = LabcastChild.start<SaverCommand, SaverEvent>('saver', SAVER_SCRIPT, init);
+    const saver = startSaver(init);
     try {
       await saver.waitFor('ready');
     } catch (error) {
@@ -319,7 +324,7 @@ class RemoteRecording extends Recording {
   readonly result: Promise<RecordingResult>;
 
   private constructor(
-    private readonly acquisition: AcquisitionHandle,
+    private readonly acquisition: AcquisitionPort,
     readonly parameters: RecordingParameters,
     private readonly endpoint: string,
     private readonly timeoutMs: number,
@@ -348,7 +353,7 @@ class RemoteRecording extends Recording {
   }
 
   static override async start(
-    acquisition: AcquisitionHandle,
+    acquisition: AcquisitionPort,
     parameters: RecordingParameters,
     onProgress: (progress: RecordingProgress) => void,
   ): Promise<Recording> {
@@ -455,6 +460,11 @@ class RemoteRecording extends Recording {
       error: errors.length > 0 ? errors.join('; ') : null,
     };
   }
+}
+
+/** A saver process of its own (saver-process.js), the real SaverPort. */
+export function startSaverProcess(init: SaverInit): SaverPort {
+  return LabcastChild.start<SaverCommand, SaverEvent>('saver', SAVER_SCRIPT, init);
 }
 
 function seconds(ms: number): string {

@@ -11,7 +11,7 @@ import { DataReceiver } from '../transport/data-receiver.js';
 import { receiverSharedMemory } from '../native/shared-frames.js';
 import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
 import { ResultsSubscription } from './results-subscription.js';
-import { saveOneRun } from './saver.js';
+import { fileClosedEvent, saveOneRun } from './saver.js';
 import { selectFrameWriter } from '../storage/select-writer.js';
 
 process.title = 'labcast-saver';
@@ -67,28 +67,7 @@ async function main(): Promise<void> {
   receiver.close();
   results?.close();
   if (saved !== null) {
-    channel.send({
-      type: 'file-closed',
-      summary: saved.summary,
-      end: saved.end,
-      malformedMessages: saved.malformedMessages,
-      error: saved.error === null ? null : saved.error.toJSON(),
-      saverCpuS: saved.cpuS,
-      writer: saved.writer,
-      ...(saved.results === null
-        ? {}
-        : {
-            results: {
-              received: saved.results.receipt.received,
-              stored: saved.results.account?.stored ?? {},
-              otherRun: saved.results.receipt.otherRun,
-              malformed: saved.results.receipt.malformed,
-              writeErrors: saved.results.account?.writeErrors ?? 0,
-              lastError: saved.results.account?.lastError ?? null,
-              graceMs: saved.results.receipt.graceMs,
-            },
-          }),
-    });
+    channel.send(fileClosedEvent(saved));
     if (saved.error !== null) {
       if (!channel.connected) log.error(saved.error.message);
       process.exitCode = 1;

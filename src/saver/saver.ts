@@ -256,3 +256,29 @@ async function awaitLastResults(wait: {
   }
 }
 
+
+/** The saver's report of a saved run to its supervisor. */
+export function fileClosedEvent(saved: SavedRun): Extract<SaverEvent, { type: 'file-closed' }> {
+  return {
+    type: 'file-closed',
+    summary: saved.summary,
+    end: saved.end,
+    malformedMessages: saved.malformedMessages,
+    error: saved.error === null ? null : saved.error.toJSON(),
+    saverCpuS: saved.cpuS,
+    writer: saved.writer,
+    ...(saved.results === null
+      ? {}
+      : {
+          results: {
+            received: saved.results.receipt.received,
+            stored: saved.results.account?.stored ?? {},
+            otherRun: saved.results.receipt.otherRun,
+            malformed: saved.results.receipt.malformed,
+            writeErrors: saved.results.account?.writeErrors ?? 0,
+            lastError: saved.results.account?.lastError ?? null,
+            graceMs: saved.results.receipt.graceMs,
+          },
+        }),
+  };
+}

@@ -3,31 +3,37 @@ import assert from 'node:assert/strict';
 import { ControlServer } from '../../src/transport/control-server.js';
 import { StatusPublisher } from '../../src/transport/status-channel.js';
 import { collect, delay, freePort, runLabcast, startLabcast } from '../helpers/processes.js';
-import { ToyController } from '../helpers/toy-controller.js';
+import type { ExperimentStatus, RecordingInfo } from '../../src/protocol/control.js';
+import { InProcessExperiment } from '../helpers/in-process-experiment.js';
 
 describe('labcast ctl against a control server', () => {
-  let toy: ToyController;
+  let experiment: InProcessExperiment;
   let server: ControlServer;
   let publisher: StatusPublisher;
   const ctl = (args: string[]) => runLabcast(['ctl', '--control', server.endpoint, ...args]);
 
   before(async () => {
     publisher = await StatusPublisher.bind('tcp://127.0.0.1:*');
-    const endpoints = { data: 'tcp://127.0.0.1:5555', control: 'tcp://127.0.0.1:5556', status: publisher.endpoint };
-    toy = new ToyController({ endpoints });
-    server = await ControlServer.bind('tcp://127.0.0.1:*', toy.handle);
+    experiment = await InProcessExperiment.start();
+    server = await ControlServer.bind('tcp://127.0.0.1:*', experiment.handle);
+    experiment.controller.setEndpoints({ control: server.endpoint, status: publisher.endpoint });
   });
   after(async () => {
     publisher.close();
     await server.close();
+    await experiment.close();
   });
 
   test('status prints aligned lines: state, frames, rates, settings, last recording, processes', async () => {
     await ctl(['record', '--out', 'beads.h5']);
+    await experiment.waitFor((s) => s.frames.saved > 5);
     await ctl(['stop']);
     await ctl(['live']);
+    await experiment.waitFor((s) => s.fps > 0);
     const run = await ctl(['status']);
     assert.equal(run.code, 0, run.stderr);
+    // Exactly the status the controller answered this request with.
+    const shown = experiment.lastReply<ExperimentStatus>('status');
     const lines = run.stdout.trimEnd().split('\n');
     const valueColumn = lines[0]!.indexOf('live');
     assert.ok(valueColumn > 'state'.length, run.stdout);
@@ -37,21 +43,33 @@ describe('labcast ctl against a control server', () => {
       assert.ok(line, `a "${label}" line in\n${run.stdout}`);
       return line.slice(valueColumn);
     };
+    const { frames } = shown;
     assert.equal(field('state'), 'live');
     assert.equal(field('error'), 'none');
-    assert.equal(field('frames'), 'acquired 120, published 120 (0 skipped), saved 0, dropped 0');
-    assert.equal(field('rate'), '30.0 fps, 18.4 MB/s');
-    assert.equal(field('camera'), 'toy camera, driver sim');
-    assert.equal(field('settings'), 'exposure_ms 10, brightness 0, roi_width 640');
-    assert.equal(field('last recording'), 'beads.h5: 118 of 118 frames written, 0 dropped (stopped)');
-    assert.equal(field('processes'), 'acquisition (pid 1001, running)');
+    assert.equal(field('run id'), shown.run_id);
+    assert.ok(frames.acquired > 0 && shown.fps > 0 && shown.mb_per_s > 0, JSON.stringify(shown));
+    assert.equal(
+      field('frames'),
+      `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved 0, dropped 0`,
+    );
+    assert.equal(field('rate'), `${shown.fps.toFixed(1)} fps, ${shown.mb_per_s.toFixed(1)} MB/s`);
+    assert.equal(field('camera'), 'labcast simulated camera (noise), driver sim');
+    assert.equal(field('settings'), 'exposure_ms 10, gain 1, brightness 0, roi_x 0, roi_y 0, roi_width 64, roi_height 48');
+    const beads = shown.last_recording!;
+    assert.ok(beads.path.endsWith('/beads.h5') && beads.frames_written > 5, JSON.stringify(beads));
+    assert.equal(
+      field('last recording'),
+      `${beads.path}: ${beads.frames_written} of ${beads.frames_written} frames written, 0 dropped (stopped)`,
+    );
+    assert.equal(field('processes'), `acquisition (pid ${process.pid}, running)`);
+    assert.equal(field('endpoints'), `control ${server.endpoint}, status ${publisher.endpoint}, data ${shown.endpoints.data}`);
     await ctl(['stop']);
   });
 
   test('--json prints the raw result, which is what the server answered', async () => {
     const run = await ctl(['--json', 'status']);
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(JSON.parse(run.stdout), JSON.parse(JSON.stringify(toy.status())));
+    assert.deepEqual(JSON.parse(run.stdout), JSON.parse(JSON.stringify(experiment.lastReply('status'))));
     const settings = await ctl(['settings', '--json']);
     assert.deepEqual(Object.keys(JSON.parse(settings.stdout) as object), ['settings', 'specs']);
   });
@@ -59,14 +77,16 @@ describe('labcast ctl against a control server', () => {
   test('record and snap send their flags as request arguments', async () => {
     const run = await ctl(['record', '--frames', '50', '--duration', '2.5', '--out', 'x.h5']);
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(toy.handled.at(-1), { cmd: 'record', frames: 50, duration_s: 2.5, path: 'x.h5' });
+    assert.deepEqual(experiment.handled.at(-1), { cmd: 'record', frames: 50, duration_s: 2.5, path: 'x.h5' });
     assert.match(run.stdout, /^state +recording$/m);
-    assert.match(run.stdout, /^file +x\.h5$/m);
+    assert.match(run.stdout, /^file +\/.+\/x\.h5$/m);
     await ctl(['stop']);
     const snap = await ctl(['snap', '--out', 'one.h5']);
     assert.equal(snap.code, 0, snap.stderr);
-    assert.deepEqual(toy.handled.at(-1), { cmd: 'snap', path: 'one.h5' });
-    assert.match(snap.stdout, /^Snapped one\.h5/);
+    assert.deepEqual(experiment.handled.at(-1), { cmd: 'snap', path: 'one.h5' });
+    const one = experiment.lastReply<RecordingInfo>('snap');
+    assert.equal(snap.stdout, `Snapped ${one.path} (run ${one.run_id})\n`);
+    assert.ok(one.path.endsWith('/one.h5'));
   });
 
   test('settings is a table; get and set show one setting with its range; negative values are values', async () => {
@@ -75,12 +95,12 @@ describe('labcast ctl against a control server', () => {
     const rows = table.stdout.trimEnd().split('\n').map((row) => row.split(/ {2,}/));
     assert.deepEqual(rows[0], ['setting', 'value', 'unit', 'range', 'while streaming']);
     assert.deepEqual(rows[1], ['exposure_ms', '10', 'ms', '0.01..10000', 'changeable']);
-    assert.deepEqual(rows[3], ['roi_width', '640', 'px', '1..640 (whole)', 'fixed']);
+    assert.deepEqual(rows[6], ['roi_width', '64', 'px', '1..64 (whole)', 'fixed']);
 
     const set = await ctl(['set', 'brightness', '-5']);
     assert.equal(set.code, 0, set.stderr);
-    assert.equal(set.stdout, 'brightness = -5 %  (range -100..100 %; changeable while streaming)\n');
-    assert.equal(toy.settings.brightness, -5);
+    assert.equal(set.stdout, 'brightness = -5 % of full scale  (range -100..100 % of full scale; changeable while streaming)\n');
+    assert.equal(experiment.status().camera?.settings.brightness, -5);
     const get = await ctl(['get', 'brightness']);
     assert.equal(get.stdout, set.stdout);
   });
@@ -90,7 +110,7 @@ describe('labcast ctl against a control server', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(run.stdout.trimEnd().split('\n').map((row) => row.split(/ {2,}/)), [
       ['process', 'pid', 'running', 'title'],
-      ['acquisition', '1001', 'yes', 'labcast-acquisition'],
+      ['acquisition', String(process.pid), 'yes', 'labcast-acquisition'],
     ]);
   });
 
@@ -101,11 +121,11 @@ describe('labcast ctl against a control server', () => {
     assert.equal(run.stderr, 'labcast ctl set: setting "exposure_ms" is out of range: must be in 0.01..10000 ms, got 1000000000\n');
     run = await ctl(['get', 'shutter']);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /^labcast ctl get: unknown setting "shutter"; known settings: exposure_ms/);
+    assert.match(run.stderr, /^labcast ctl get: unknown setting "shutter"; this camera has: exposure_ms/);
     await ctl(['live']);
     run = await ctl(['set', 'roi_width', '64']);
     assert.equal(run.code, 2, 'refused in the current state');
-    assert.match(run.stderr, /roi_width cannot change while live/);
+    assert.match(run.stderr, /roi_width changes the frame shape, so it cannot change while live/);
     await ctl(['stop']);
 
     const failing = await ControlServer.bind('tcp://127.0.0.1:*', async () => {
@@ -173,17 +193,17 @@ describe('labcast ctl against a control server', () => {
     const deadline = Date.now() + 10_000;
     while (lines().length === 0 && Date.now() < deadline) await delay(50);
     assert.equal(lines()[0]?.state, 'idle', 'the current status comes first');
-    await toy.handle({ cmd: 'live' });
+    await experiment.controller.handle({ cmd: 'live' });
     // The subscription may not be live yet: publish until one arrives.
     while (!lines().some((status) => status.state === 'live') && Date.now() < deadline) {
-      publisher.publish(toy.status());
+      publisher.publish(experiment.status());
       await delay(100);
     }
     assert.ok(lines().some((status) => status.state === 'live'), stdout);
     child.kill('SIGINT');
     const done = await finished;
     assert.equal(done.code, 0, done.stderr);
-    await toy.handle({ cmd: 'stop' });
+    await experiment.controller.handle({ cmd: 'stop' });
   });
 
   test('watch without --json prints one line per status', async () => {
@@ -196,6 +216,11 @@ describe('labcast ctl against a control server', () => {
     child.kill('SIGINT');
     const done = await finished;
     assert.equal(done.code, 0, done.stderr);
-    assert.match(stdout.split('\n')[0]!, /^\d\d:\d\d:\d\d  idle +acquired 0  saved 0  dropped 0  0\.0 fps  0\.0 MB\/s$/);
+    // The current status, which the controller answered ctl's status request with.
+    const { frames, fps, mb_per_s: mbPerS } = experiment.lastReply<ExperimentStatus>('status');
+    assert.match(
+      stdout.split('\n')[0]!,
+      new RegExp(`^\\d\\d:\\d\\d:\\d\\d  idle +acquired ${frames.acquired}  saved ${frames.saved}  dropped ${frames.dropped}  ${fps.toFixed(1)} fps  ${mbPerS.toFixed(1)} MB/s$`),
+    );
   });
 });

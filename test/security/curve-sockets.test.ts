@@ -22,7 +22,7 @@ import { LivePublisher } from '../../src/transport/live-publisher.js';
 import { LosslessSender } from '../../src/transport/lossless-sender.js';
 import { StatusPublisher, StatusSubscriber } from '../../src/transport/status-channel.js';
 import { delay, scratchDir } from '../helpers/processes.js';
-import { ToyController } from '../helpers/toy-controller.js';
+import { InProcessExperiment } from '../helpers/in-process-experiment.js';
 
 const scratch = scratchDir();
 after(() => scratch.cleanup());
@@ -113,8 +113,8 @@ describe('every labcast socket as a CURVE server (real sockets)', () => {
   });
 
   test('control (ROUTER): the right key gets replies; a wrong key or none gets HANDSHAKE_FAILED, and the server keeps answering', async () => {
-    const toy = new ToyController();
-    const control = await ControlServer.bind('tcp://127.0.0.1:*', toy.handle, server);
+    const experiment = await InProcessExperiment.start();
+    const control = await ControlServer.bind('tcp://127.0.0.1:*', experiment.handle, server);
     const clients: ControlClient[] = [];
     const connect = (serverKey: string | null): ControlClient => {
       const client = ControlClient.connect(control.endpoint, { timeoutMs: 5000, connectTimeoutMs: 1000, serverKey });
@@ -136,7 +136,7 @@ describe('every labcast socket as a CURVE server (real sockets)', () => {
         });
       }
       assert.deepEqual(
-        toy.handled.map((request) => request.cmd),
+        experiment.handled.map((request) => request.cmd),
         ['status'],
         'nothing from a client without the right key reached the handler',
       );
@@ -145,6 +145,7 @@ describe('every labcast socket as a CURVE server (real sockets)', () => {
     } finally {
       for (const client of clients) client.close();
       await control.close();
+      await experiment.close();
     }
   });
 
@@ -153,8 +154,8 @@ describe('every labcast socket as a CURVE server (real sockets)', () => {
     const right = StatusSubscriber.connect(publisher.endpoint, server.publicKey);
     const wrong = StatusSubscriber.connect(publisher.endpoint, wrongKey);
     const none = StatusSubscriber.connect(publisher.endpoint);
-    const toy = new ToyController();
-    const ticker = setInterval(() => publisher.publish(toy.status()), 20);
+    const experiment = await InProcessExperiment.start();
+    const ticker = setInterval(() => publisher.publish(experiment.status()), 20);
     try {
       const [gotRight, gotWrong, gotNone] = await Promise.all([
         collectStatuses(right, 1200),
@@ -167,6 +168,7 @@ describe('every labcast socket as a CURVE server (real sockets)', () => {
     } finally {
       clearInterval(ticker);
       publisher.close();
+      await experiment.close();
     }
   });
 });

@@ -27,7 +27,6 @@ const contiguous = (n: number): number[] => Array.from({ length: n }, (_, i) => 
 describe('labcast serve driven through labcast ctl', () => {
   const scratch = scratchDir();
   let serve: RunningServe;
-  let childPids: number[] = [];
 
   before(async () => {
     serve = await startServe(scratch.dir);
@@ -47,7 +46,7 @@ describe('labcast serve driven through labcast ctl', () => {
     const saving = (reply.result as ExperimentStatus);
     assert.equal(saving.state, 'recording');
     assert.ok(saving.file !== null && saving.file.startsWith(serve.dataDir), `file ${saving.file} is in the data dir`);
-    childPids = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).map((p) => p.pid!).filter(Boolean);
+    const childPids = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).map((p) => p.pid!).filter(Boolean);
     assert.equal(childPids.length, 2, 'acquisition and saver');
     await serve.waitFor((s) => s.frames.saved > 30);
 
@@ -156,9 +155,19 @@ describe('labcast serve driven through labcast ctl', () => {
     assert.match(second.stderr, /in use/);
   });
 
-  test('SIGTERM stops serve cleanly and leaves no child process', async () => {
-    await serve.ctl(['live']);
-    await delay(200);
+});
+
+describe('labcast serve on SIGTERM', () => {
+  const suite = serveForSuite();
+
+  test('SIGTERM during a recording stops serve cleanly and leaves no child process', async () => {
+    const serve = suite.serve();
+    assert.equal((await serve.ctl(['live'])).code, 0);
+    assert.equal((await serve.ctl(['save', 'on'])).code, 0);
+    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 5);
+    // Its own serve's children, so the test never passes on pids it did not collect.
+    const childPids = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).map((p) => p.pid!).filter(Boolean);
+    assert.equal(childPids.length, 2, 'acquisition and saver');
     serve.child.kill('SIGTERM');
     const ended = await serve.finished;
     assert.equal(ended.code, 0, ended.stderr);

@@ -4,7 +4,7 @@ import type { ControlRequest } from '../../src/protocol/control.js';
 import { LabcastError } from '../../src/protocol/errors.js';
 import { ControlClient } from '../../src/transport/control-client.js';
 import { delay, freePort } from '../helpers/processes.js';
-import { ToyController } from '../helpers/toy-controller.js';
+import { InProcessExperiment } from '../helpers/in-process-experiment.js';
 import { closedAfterEachTest } from '../helpers/sockets.js';
 
 const { open, serveControl: serve } = closedAfterEachTest();
@@ -15,10 +15,17 @@ function connect(endpoint: string, timeoutMs = 5000, connectTimeoutMs?: number):
   return client;
 }
 
+/** The real controller (camera and saver in this process), closed after the test. */
+async function startExperiment(): Promise<InProcessExperiment> {
+  const experiment = await InProcessExperiment.start();
+  open.push(experiment);
+  return experiment;
+}
+
 describe('control client (real sockets)', () => {
   test('an invalid request is refused before it is sent, naming the field', async () => {
-    const toy = new ToyController();
-    const client = connect((await serve(toy.handle)).endpoint);
+    const experiment = await startExperiment();
+    const client = connect((await serve(experiment.handle)).endpoint);
     await assert.rejects(client.request({ cmd: 'record', frames: -3 }), (error: LabcastError) => {
       assert.equal(error.code, 'BAD_REQUEST');
       assert.equal(error.field, 'frames');
@@ -26,12 +33,12 @@ describe('control client (real sockets)', () => {
       return true;
     });
     await assert.rejects(client.request({ cmd: 'warp' } as unknown as ControlRequest), { code: 'BAD_REQUEST', field: 'cmd' });
-    assert.deepEqual(toy.handled, []);
+    assert.deepEqual(experiment.handled, []);
     assert.deepEqual(await client.request({ cmd: 'get', name: 'exposure_ms' }).then((r) => (r as { value: number }).value), 10);
   });
 
   test("an error reply becomes a LabcastError with the server's code, message and field", async () => {
-    const client = connect((await serve(new ToyController().handle)).endpoint);
+    const client = connect((await serve((await startExperiment()).handle)).endpoint);
     await assert.rejects(client.request({ cmd: 'set', name: 'exposure_ms', value: 1e9 }), (error: LabcastError) => {
       assert.ok(error instanceof LabcastError);
       assert.equal(error.code, 'BAD_SETTING');
@@ -61,7 +68,7 @@ describe('control client (real sockets)', () => {
     const client = connect(endpoint, 5000, 3000);
     const answer = client.request({ cmd: 'status' });
     await delay(300);
-    await serve(new ToyController().handle, endpoint);
+    await serve((await startExperiment()).handle, endpoint);
     assert.equal((await answer as { state: string }).state, 'idle');
   });
 

@@ -6,7 +6,7 @@ import { LabcastError } from '../../src/protocol/errors.js';
 import { ControlClient } from '../../src/transport/control-client.js';
 import { ControlServer, MAX_REQUESTS_IN_FLIGHT } from '../../src/transport/control-server.js';
 import { delay, runPython } from '../helpers/processes.js';
-import { ToyController } from '../helpers/toy-controller.js';
+import { InProcessExperiment, type InProcessExperimentOptions } from '../helpers/in-process-experiment.js';
 import { closedAfterEachTest } from '../helpers/sockets.js';
 
 interface ErrorBody {
@@ -18,6 +18,13 @@ type Reply = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
 
 
 const { open, serveControl: serve } = closedAfterEachTest();
+
+/** The real controller (camera and saver in this process), closed after the test. */
+async function startExperiment(options: InProcessExperimentOptions = {}): Promise<InProcessExperiment> {
+  const experiment = await InProcessExperiment.start(options);
+  open.push(experiment);
+  return experiment;
+}
 
 function rawDealer(endpoint: string): Dealer {
   const socket = new Dealer({ linger: 0, receiveTimeout: 5000 });
@@ -47,8 +54,8 @@ function errorOf(reply: Reply): ErrorBody {
 
 describe('control server (real sockets)', () => {
   test('valid requests round-trip and results follow the protocol', async () => {
-    const toy = new ToyController();
-    const server = await serve(toy.handle);
+    const experiment = await startExperiment();
+    const server = await serve(experiment.handle);
     const socket = rawDealer(server.endpoint);
     const status = await ask(socket, JSON.stringify({ cmd: 'status' }));
     assert.equal(status.ok, true);
@@ -57,12 +64,12 @@ describe('control server (real sockets)', () => {
     assert.equal(parseControlResult('live', (live as { result: unknown }).result).state, 'live');
     const set = await ask(socket, JSON.stringify({ cmd: 'set', name: 'exposure_ms', value: 20 }));
     assert.equal(parseControlResult('set', (set as { result: unknown }).result).settings.exposure_ms, 20);
-    assert.deepEqual(toy.handled.map((r) => r.cmd), ['status', 'live', 'set']);
+    assert.deepEqual(experiment.handled.map((r) => r.cmd), ['status', 'live', 'set']);
   });
 
   test('an unknown command is refused with every known command listed', async () => {
-    const toy = new ToyController();
-    const server = await serve(toy.handle);
+    const experiment = await startExperiment();
+    const server = await serve(experiment.handle);
     const socket = rawDealer(server.endpoint);
     for (const request of [{ cmd: 'fly' }, { cmd: 42 }, { command: 'status' }]) {
       const error = errorOf(await ask(socket, JSON.stringify(request)));
@@ -71,12 +78,12 @@ describe('control server (real sockets)', () => {
       for (const known of CONTROL_COMMANDS) assert.ok(error.message.includes(known), `${error.message} lists ${known}`);
     }
     assert.match(errorOf(await ask(socket, '{"cmd":"fly"}')).message, /^unknown command "fly"; known commands: status, live/);
-    assert.deepEqual(toy.handled, []);
+    assert.deepEqual(experiment.handled, []);
   });
 
   test('wrong types, out-of-range values, missing and unknown arguments name the field and what it accepts', async () => {
-    const toy = new ToyController();
-    const server = await serve(toy.handle);
+    const experiment = await startExperiment();
+    const server = await serve(experiment.handle);
     const socket = rawDealer(server.endpoint);
     const cases: [unknown, string, RegExp][] = [
       [{ cmd: 'record', frames: 'ten' }, 'frames', /^record: "frames" must be a whole number from 1 to 1e12, got "ten"$/],
@@ -103,12 +110,12 @@ describe('control server (real sockets)', () => {
     const huge = errorOf(await ask(socket, '{"cmd":"set","name":"gain","value":1e400}'));
     assert.equal(huge.field, 'value');
     assert.match(huge.message, /finite number, got Infinity/);
-    assert.deepEqual(toy.handled, [], 'the handler never saw an invalid request');
+    assert.deepEqual(experiment.handled, [], 'the handler never saw an invalid request');
   });
 
   test('invalid JSON, non-objects, bad UTF-8, empty, multi-part and oversized messages each get an error reply', async () => {
-    const toy = new ToyController();
-    const server = await serve(toy.handle);
+    const experiment = await startExperiment();
+    const server = await serve(experiment.handle);
     const socket = rawDealer(server.endpoint);
     const cases: [string | Buffer, RegExp][] = [
       ['{"cmd":', /not valid JSON/],
@@ -137,12 +144,12 @@ describe('control server (real sockets)', () => {
     assert.match(errorOf(JSON.parse(twoParts.at(-1)!.toString()) as Reply).message, /2 message parts/);
     const onlyDelimiter = await exchangeRaw(socket, ['']);
     assert.match(errorOf(JSON.parse(onlyDelimiter.at(-1)!.toString()) as Reply).message, /empty/);
-    assert.deepEqual(toy.handled.map((r) => r.cmd), ['status']);
+    assert.deepEqual(experiment.handled.map((r) => r.cmd), ['status']);
   });
 
   test('2000 random garbage requests: every one gets an error reply, the state is unchanged, and status still works', async () => {
-    const toy = new ToyController();
-    const server = await serve(toy.handle);
+    const experiment = await startExperiment();
+    const server = await serve(experiment.handle);
     const client = ControlClient.connect(server.endpoint, { timeoutMs: 5000 });
     open.push(client);
     await client.request({ cmd: 'live' });
@@ -156,17 +163,19 @@ describe('control server (real sockets)', () => {
       assert.equal(error.code, 'BAD_REQUEST', `request ${i}: ${JSON.stringify(parts.map(String)).slice(0, 200)}`);
       assert.ok(error.message.length > 10 && error.message.length < 1000, error.message);
     }
-    assert.deepEqual(toy.handled.map((r) => r.cmd), ['live'], 'no garbage reached the handler');
+    assert.deepEqual(experiment.handled.map((r) => r.cmd), ['live'], 'no garbage reached the handler');
     assert.equal(parseControlResult('status', await client.request({ cmd: 'status' })).state, 'live');
   });
 
   test('a slow request does not hold up another client, and every reply reaches the client that asked', async () => {
-    const toy = new ToyController({ stopDelayMs: 600 });
-    const server = await serve(toy.handle);
-    const slow = ControlClient.connect(server.endpoint, { timeoutMs: 5000 });
+    // A saver slower than the camera: stopping drains a backlog, so stop takes a while.
+    const experiment = await startExperiment({ saver: { delayPerFrameMs: 20 } });
+    const server = await serve(experiment.handle);
+    const slow = ControlClient.connect(server.endpoint, { timeoutMs: 20_000 });
     const fast = ControlClient.connect(server.endpoint, { timeoutMs: 5000 });
     open.push(slow, fast);
-    await fast.request({ cmd: 'live' });
+    await fast.request({ cmd: 'record' });
+    await experiment.waitFor((s) => s.frames.acquired - s.frames.saved > 60);
     let stopAnsweredAt = 0;
     const stopping = slow.request({ cmd: 'stop' }).then((result) => {
       stopAnsweredAt = Date.now();
@@ -174,7 +183,7 @@ describe('control server (real sockets)', () => {
     });
     for (let i = 0; i < 20; i++) {
       const status = parseControlResult('status', await fast.request({ cmd: 'status' }));
-      assert.equal(status.state, 'live', 'status answered while stop is still in progress');
+      assert.equal(status.state, 'stopping', 'status answered while stop is still in progress');
     }
     assert.equal(stopAnsweredAt, 0, 'twenty statuses came back before the slow stop');
     assert.equal(parseControlResult('stop', await stopping).state, 'idle');
@@ -243,8 +252,8 @@ describe('control server (real sockets)', () => {
   });
 
   test('a pyzmq REQ client gets proper replies, errors included', async () => {
-    const toy = new ToyController();
-    const server = await serve(toy.handle);
+    const experiment = await startExperiment();
+    const server = await serve(experiment.handle);
     const python = await runPython(
       `
 import json, sys, zmq

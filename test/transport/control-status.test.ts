@@ -4,12 +4,19 @@ import { Publisher } from 'zeromq';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
 import { StatusPublisher, StatusSubscriber } from '../../src/transport/status-channel.js';
 import { delay } from '../helpers/processes.js';
-import { ToyController } from '../helpers/toy-controller.js';
+import { InProcessExperiment } from '../helpers/in-process-experiment.js';
 
 const open: { close(): unknown }[] = [];
-afterEach(() => {
-  for (const thing of open.splice(0)) thing.close();
+afterEach(async () => {
+  for (const thing of open.splice(0)) await thing.close();
 });
+
+/** The real controller (camera and saver in this process), closed after the test. */
+async function startExperiment(): Promise<InProcessExperiment> {
+  const experiment = await InProcessExperiment.start();
+  open.push(experiment);
+  return experiment;
+}
 
 /** Publishes `send()` until the subscriber has its first status: PUB/SUB drops what is sent before the connection. */
 async function firstStatus(statuses: AsyncIterator<ExperimentStatus>, send: () => void): Promise<ExperimentStatus> {
@@ -30,16 +37,17 @@ describe('status channel (real sockets)', () => {
     const publisher = await StatusPublisher.bind('tcp://127.0.0.1:*');
     const subscriber = StatusSubscriber.connect(publisher.endpoint);
     open.push(subscriber, publisher);
-    const toy = new ToyController();
+    const experiment = await startExperiment();
     const statuses = subscriber[Symbol.asyncIterator]();
-    assert.deepEqual(await firstStatus(statuses, () => publisher.publish(toy.status())), toy.status());
+    const idle = experiment.status();
+    assert.deepEqual(await firstStatus(statuses, () => publisher.publish(idle)), idle);
     // Drain what the warm-up left in flight, then watch a sequence of changes.
     await delay(100);
     const expected: ExperimentStatus[] = [];
     for (const command of [{ cmd: 'live' }, { cmd: 'record', path: 'beads.h5' }, { cmd: 'stop' }] as const) {
-      await toy.handle(command);
-      expected.push(toy.status());
-      publisher.publish(toy.status());
+      const status = await experiment.controller.handle(command);
+      expected.push(status);
+      publisher.publish(status);
     }
     const received: ExperimentStatus[] = [];
     while (received.length < expected.length) {
@@ -53,7 +61,7 @@ describe('status channel (real sockets)', () => {
   test('statuses published in bursts are all handed to ZeroMQ, one send at a time', async () => {
     const publisher = await StatusPublisher.bind('tcp://127.0.0.1:*');
     open.push(publisher);
-    const status = new ToyController().status();
+    const status = (await startExperiment()).status();
     // 2000 in all: past the 512 sends zeromq.js completes at once, after which a
     // send made while another is in progress throws EBUSY.
     for (let burst = 0; burst < 50; burst++) {
@@ -69,7 +77,7 @@ describe('status channel (real sockets)', () => {
     await raw.bind('tcp://127.0.0.1:*');
     const subscriber = StatusSubscriber.connect(raw.lastEndpoint!);
     open.push(subscriber, raw);
-    const valid = new ToyController().status();
+    const valid = (await startExperiment()).status();
     const statuses = subscriber[Symbol.asyncIterator]();
     await firstStatus(statuses, () => void raw.send(['status', JSON.stringify(valid)]));
     await delay(100);

@@ -8,7 +8,7 @@ import { ControlServer } from '../../src/transport/control-server.js';
 import { StatusPublisher } from '../../src/transport/status-channel.js';
 import { startWebServer, type RunningWebServer } from '../../src/web/server.js';
 import { delay, scratchDir } from '../helpers/processes.js';
-import { ToyController } from '../helpers/toy-controller.js';
+import { InProcessExperiment } from '../helpers/in-process-experiment.js';
 import { openWebSocket, watchLive, type TestWebSocket } from '../helpers/ws-client.js';
 
 /**
@@ -57,6 +57,7 @@ function malformed(i: number): Buffer[] {
 
 const scratch = scratchDir();
 let publisher: Publisher;
+let experiment: InProcessExperiment;
 let control: ControlServer;
 let status: StatusPublisher;
 let web: RunningWebServer;
@@ -65,8 +66,8 @@ let socket: TestWebSocket | null = null;
 before(async () => {
   publisher = new Publisher({ sendHighWaterMark: 1000, linger: 0 });
   await publisher.bind('tcp://127.0.0.1:*');
-  const toy = new ToyController();
-  control = await ControlServer.bind('tcp://127.0.0.1:*', toy.handle);
+  experiment = await InProcessExperiment.start();
+  control = await ControlServer.bind('tcp://127.0.0.1:*', experiment.handle);
   status = await StatusPublisher.bind('tcp://127.0.0.1:*');
   web = await startWebServer({
     host: '127.0.0.1',
@@ -82,6 +83,7 @@ after(async () => {
   await web?.close();
   status?.close();
   await control?.close();
+  await experiment?.close();
   publisher?.close();
   scratch.cleanup();
 });

@@ -1,0 +1,49 @@
+import type { RunEnd } from '../protocol/messages.js';
+import type { SaverCommand, SaverEvent, SaverInit, SettingSpecPayload } from '../protocol/process-messages.js';
+import type { AcquisitionProgress, AcquisitionReady, RunParameters } from './acquisition-handle.js';
+import type { ChildExit } from './child-process.js';
+
+/**
+ * What the controller and a recording need of one camera's acquisition.
+ * AcquisitionHandle is the real one (a child process); anything with the same
+ * promises and callbacks will do (the controller's tests run one in-process).
+ */
+export interface AcquisitionPort {
+  readonly ready: AcquisitionReady;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  readonly settings: Readonly<Record<string, number>>;
+  readonly specs: readonly SettingSpecPayload[];
+  /** Starts a run; resolves with its run-end once it is drained, rejects if the acquisition dies first. */
+  startRun(run: RunParameters): Promise<RunEnd>;
+  /** Resolves once the run is under way (a saving run: its saver connected); rejects if it fails to start. */
+  runStarted(runId: string): Promise<void>;
+  stopRun(): void;
+  /** The saver is gone: end the run without waiting for it; what it did not get counts as dropped. */
+  abandonSaving(): void;
+  setSetting(name: string, value: number): Promise<void>;
+  onProgress(listener: (progress: AcquisitionProgress) => void): () => void;
+  onExit(listener: (exit: ChildExit) => void): void;
+  shutdown(): Promise<ChildExit>;
+}
+
+type SaverEventOf<T extends SaverEvent['type']> = Extract<SaverEvent, { type: T }>;
+
+/**
+ * What a local recording needs of its saver: its events, a shutdown, and an
+ * exit that is never missed (waitFor rejects when the saver dies). A
+ * LabcastChild running saver-process.js is the real one.
+ */
+export interface SaverPort {
+  readonly pid: number | undefined;
+  readonly hasExited: boolean;
+  onEvent(listener: (event: SaverEvent) => void): () => void;
+  /** The next event of `type`; rejects on an error event or if the saver exits first. */
+  waitFor<T extends SaverEvent['type']>(type: T, accept?: (event: SaverEventOf<T>) => boolean): Promise<SaverEventOf<T>>;
+  send(command: SaverCommand): void;
+  /** Asks with `command`, then kills the saver if it is still there after `graceMs`. */
+  shutdown(command: SaverCommand, graceMs: number): Promise<ChildExit>;
+}
+
+/** Starts the saver of one recording. */
+export type StartSaver = (init: SaverInit) => SaverPort;
