@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import {
   parseControlResult,
+  replyTimeoutMs,
+  type ControlCommand,
   type AnalysisInfo,
   type ControlRequest,
   type ExperimentStatus,
@@ -47,9 +49,9 @@ options
   --server-key FILE    the public key of a labcast serve that uses ZeroMQ CURVE (its
                        security.server_public_key_file, made by labcast keys)
   --json               print the result as JSON (watch: one status per line)
-  --timeout S          seconds to wait for the reply (default 10; 60 for stop, save and
-                       subscriber, which may drain a recording); a missing server is
-                       reported after at most 3 s
+  --timeout S          seconds to wait for the reply (default 10; 60 for stop, save,
+                       subscriber and analysis, which may drain a recording or wait
+                       for a process); a missing server is reported after at most 3 s
 
 exit codes: 0 ok, 1 failed or no server, 2 bad input or a request labcast serve refused
 `;
@@ -66,8 +68,6 @@ const FLAGS: FlagSpec = {
   help: { type: 'boolean', short: 'h' },
 };
 
-const DEFAULT_TIMEOUT_S = 10;
-const DRAINING_TIMEOUT_S = 60;
 
 /** What a command takes on the command line. */
 interface CommandShape {
@@ -81,8 +81,6 @@ interface CommandShape {
 
 /** A command that is one request: what it sends and how it shows the result. */
 interface CtlCommand extends CommandShape {
-  /** Commands that may wait for a recording to drain get longer to reply. */
-  readonly draining?: boolean;
   request(args: readonly string[], values: FlagValues): ControlRequest;
   show(result: unknown, sent: ControlRequest, endpoint: string): string;
 }
@@ -90,13 +88,12 @@ interface CtlCommand extends CommandShape {
 type StatusCommand = 'status' | 'live' | 'stop' | 'save' | 'record' | 'subscriber' | 'reset';
 const showStatus = (cmd: StatusCommand) => (result: unknown) => formatStatus(parseControlResult(cmd, result));
 
-const COMMANDS: Record<string, CtlCommand> = {
+const COMMANDS: Record<ControlCommand, CtlCommand> = {
   status: { args: [], request: () => ({ cmd: 'status' }), show: showStatus('status') },
   live: { args: [], request: () => ({ cmd: 'live' }), show: showStatus('live') },
-  stop: { args: [], draining: true, request: () => ({ cmd: 'stop' }), show: showStatus('stop') },
+  stop: { args: [], request: () => ({ cmd: 'stop' }), show: showStatus('stop') },
   save: {
     args: ['on|off'],
-    draining: true,
     request: ([onOff]) => ({ cmd: 'save', on: oneOf('save', 'on|off', onOff!, ['on', 'off']) === 'on' }),
     show: showStatus('save'),
   },
@@ -161,7 +158,6 @@ const COMMANDS: Record<string, CtlCommand> = {
   },
   subscriber: {
     args: ['start|stop', 'NAME'],
-    draining: true,
     request: ([action, name]) => ({
       cmd: 'subscriber',
       action: oneOf('subscriber', 'start|stop', action!, ['start', 'stop'] as const),
@@ -172,7 +168,6 @@ const COMMANDS: Record<string, CtlCommand> = {
   analysis: {
     args: ['start|stop|list'],
     optional: ['NAME'],
-    draining: true,
     request: ([action, name]) => {
       const checked = oneOf('analysis', 'start|stop|list', action!, ['start', 'stop', 'list'] as const);
       if (checked !== 'list' && name === undefined) {
@@ -220,10 +215,11 @@ export async function ctlCommand(argv: string[]): Promise<number> {
     commandName = name;
     checkCommandFlags(name, shape, values);
     checkArity(name, shape.args, args, shape.optional ?? []);
-    const command = COMMANDS[name];
+    // Every name in SHAPES but watch is a control command; watch asks for the status only.
+    const cmd = name === 'watch' ? 'status' : (name as ControlCommand);
+    const command = name === 'watch' ? undefined : COMMANDS[cmd];
     const control = checkEndpoint(stringFlag(values, 'control') ?? DEFAULT_ENDPOINTS.control, '--control');
-    const timeoutS =
-      numberFlag(values, 'timeout', { min: 0.1, max: 86_400 }) ?? (command?.draining ? DRAINING_TIMEOUT_S : DEFAULT_TIMEOUT_S);
+    const timeoutS = numberFlag(values, 'timeout', { min: 0.1, max: 86_400 }) ?? replyTimeoutMs(cmd) / 1000;
     const json = booleanFlag(values, 'json');
     const serverKey = serverKeyFlag(values);
     const client = ControlClient.connect(control, { timeoutMs: timeoutS * 1000, serverKey });
