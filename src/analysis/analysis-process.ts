@@ -9,8 +9,7 @@
  */
 import { setPriority } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { z } from 'zod';
-import { ANALYSIS_KINDS, encodeAnalysisResult, splitResultArrays, type AnalysisCommand, type AnalysisEvent } from '../protocol/analysis.js';
+import { analysisInitSchema, encodeAnalysisResult, splitResultArrays, type AnalysisCommand, type AnalysisEvent } from '../protocol/analysis.js';
 import type { DataMessage } from '../protocol/codec.js';
 import { epochNowNs } from '../devices/clock.js';
 import { PROTOCOL_VERSION, TOPICS, type FrameHeader, type RunEnd } from '../protocol/messages.js';
@@ -18,19 +17,6 @@ import { DataReceiver } from '../transport/data-receiver.js';
 import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
 import { createAnalyser, type Analyser } from './analysers.js';
 import { ResultPublisher } from './result-publisher.js';
-
-const initSchema = z
-  .object({
-    name: z.string(),
-    kind: z.enum(ANALYSIS_KINDS),
-    options: z.unknown(),
-    module: z.string().nullable(),
-    dataEndpoint: z.string(),
-    resultsEndpoint: z.string(),
-    serverKey: z.string().nullable(),
-    progressIntervalMs: z.number().int().positive(),
-  })
-  .strict();
 
 /**
  * Frames that may wait for the analysis: enough to ride out a burst (a busy
@@ -187,7 +173,7 @@ class AnalysisLoop {
 
 async function main(): Promise<void> {
   channel.leaveSignalsToParent();
-  const init = initSchema.parse(readInitArgument('analysis'));
+  const init = analysisInitSchema.parse(readInitArgument('analysis'));
   process.title = `labcast-analysis ${init.name}`;
   try {
     setPriority(ANALYSIS_NICENESS);
