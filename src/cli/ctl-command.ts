@@ -3,20 +3,25 @@ import {
   parseControlResult,
   replyTimeoutMs,
   type ControlCommand,
-  type AnalysisInfo,
   type ControlRequest,
   type ExperimentStatus,
-  type ProcessInfo,
-  type RecordingInfo,
 } from '../protocol/control.js';
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
-import type { SettingSpecPayload } from '../protocol/process-messages.js';
 import { ControlClient } from '../transport/control-client.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
 import { StatusSubscriber } from '../transport/status-channel.js';
 import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import {
+  formatAnalyses,
+  formatProcesses,
+  formatSetting,
+  formatSettingsTable,
+  formatSnap,
+  formatStatus,
+  formatStatusLine,
+} from './format.js';
 import { serverKeyFlag } from './keys-command.js';
 
 export const CTL_USAGE = `usage: labcast ctl [--control ENDPOINT] [--server-key FILE] [--json] [--timeout S] COMMAND [args]
@@ -318,137 +323,4 @@ async function watch(client: ControlClient, statuses: StatusSubscriber, json: bo
     statuses.close();
   }
   return EXIT.ok;
-}
-
-// ---- output ----
-
-function alignedRows(rows: ReadonlyArray<readonly [string, string]>): string {
-  const width = Math.max(...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`.trimEnd()).join('\n') + '\n';
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-export function formatStatus(status: ExperimentStatus): string {
-  const { frames, camera } = status;
-  const rows: [string, string][] = [
-    ['state', status.state],
-    ['error', status.error ?? 'none'],
-    ['run id', status.run_id ?? 'none'],
-    ['file', status.file ?? 'none'],
-    ['frames', `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`],
-    ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
-    ['camera', camera === null ? 'none' : `${camera.model}, driver ${camera.driver}`],
-    ['settings', camera === null ? 'none' : formatSettingValues(camera.settings)],
-    ['last recording', status.last_recording === null ? 'none' : formatRecordingInfo(status.last_recording)],
-    ['processes', status.processes.length === 0 ? 'none' : status.processes.map(formatProcess).join(', ')],
-    ['analyses', formatAnalysisSummary(status.analyses ?? [])],
-    ['endpoints', `control ${status.endpoints.control}, status ${status.endpoints.status}, data ${status.endpoints.data}`],
-  ];
-  return alignedRows(rows);
-}
-
-/** One line per status for `watch`. */
-export function formatStatusLine(status: ExperimentStatus, at: Date): string {
-  const { frames } = status;
-  const parts = [
-    at.toTimeString().slice(0, 8),
-    status.state.padEnd(9),
-    `acquired ${frames.acquired}`,
-    `saved ${frames.saved}`,
-    `dropped ${frames.dropped}`,
-    `${status.fps.toFixed(1)} fps`,
-    `${status.mb_per_s.toFixed(1)} MB/s`,
-  ];
-  if (status.file !== null) parts.push(`file ${status.file}`);
-  if (status.error !== null) parts.push(`error: ${status.error}`);
-  return `${parts.join('  ')}\n`;
-}
-
-function formatSettingValues(settings: Readonly<Record<string, number>>): string {
-  const entries = Object.entries(settings);
-  return entries.length === 0 ? 'none' : entries.map(([name, value]) => `${name} ${value}`).join(', ');
-}
-
-function formatRecordingInfo(info: RecordingInfo): string {
-  const summary = `${info.path}: ${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_dropped} dropped (${info.end_reason})`;
-  return info.error === null ? summary : `${summary}; error: ${info.error}`;
-}
-
-function formatSnap(info: RecordingInfo): string {
-  return info.error === null ? `Snapped ${info.path} (run ${info.run_id})\n` : `Snap failed: ${formatRecordingInfo(info)}\n`;
-}
-
-function formatProcess(info: ProcessInfo): string {
-  // A process serve did not start (a remote saver) has no pid here; its title says where it is.
-  const which = info.pid !== null ? `pid ${info.pid}` : info.title.startsWith('labcast-') ? 'no pid' : info.title;
-  return `${info.role} (${which}, ${info.running ? 'running' : 'not running'})`;
-}
-
-/** For `status`: the running (or failed) analyses on one line. */
-function formatAnalysisSummary(analyses: readonly AnalysisInfo[]): string {
-  const shown = analyses.filter((a) => a.state !== 'stopped');
-  if (shown.length === 0) return analyses.length === 0 ? 'none' : `none running (${analyses.map((a) => a.name).join(', ')} available)`;
-  return shown
-    .map((a) =>
-      a.state === 'failed'
-        ? `${a.name} failed: ${a.error ?? 'unknown error'}`
-        : `${a.name} ${a.state} (pid ${a.pid ?? '-'}, ${a.frames_analysed} analysed, ${a.frames_skipped} skipped, ${a.results_per_s.toFixed(1)} results/s)`,
-    )
-    .join('; ');
-}
-
-function formatAnalyses(analyses: readonly AnalysisInfo[]): string {
-  if (analyses.length === 0) return 'no analyses\n';
-  const rows = table(
-    ['analysis', 'kind', 'state', 'pid', 'analysed', 'skipped', 'results/s', 'ms/frame', 'topic'],
-    analyses.map((a) => [
-      a.name,
-      a.kind,
-      a.state,
-      a.pid === null ? '-' : String(a.pid),
-      String(a.frames_analysed),
-      String(a.frames_skipped),
-      a.results_per_s.toFixed(1),
-      a.analysis_ms.toFixed(2),
-      a.topic,
-    ]),
-  );
-  const errors = analyses.filter((a) => a.error !== null).map((a) => `${a.name}: ${a.error}\n`);
-  return rows + errors.join('');
-}
-
-function formatProcesses(processes: readonly ProcessInfo[]): string {
-  if (processes.length === 0) return 'no processes\n';
-  return table(
-    ['process', 'pid', 'running', 'title'],
-    processes.map((p) => [p.role, p.pid === null ? '-' : String(p.pid), p.running ? 'yes' : 'no', p.title]),
-  );
-}
-
-function formatRange(spec: SettingSpecPayload): string {
-  return `${spec.min}..${spec.max}${spec.integer ? ' (whole)' : ''}`;
-}
-
-function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Readonly<Record<string, number>>): string {
-  return table(
-    ['setting', 'value', 'unit', 'range', 'while streaming'],
-    specs.map((spec) => [
-      spec.name,
-      String(settings[spec.name] ?? spec.default),
-      spec.unit,
-      formatRange(spec),
-      spec.changeableWhileStreaming ? 'changeable' : 'fixed',
-    ]),
-  );
-}
-
-function formatSetting(spec: SettingSpecPayload, value: number): string {
-  const unit = spec.unit === '' ? '' : ` ${spec.unit}`;
-  const streaming = spec.changeableWhileStreaming ? 'changeable while streaming' : 'fixed while streaming';
-  return `${spec.name} = ${value}${unit}  (range ${formatRange(spec)}${unit}; ${streaming})\n`;
 }

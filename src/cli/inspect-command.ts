@@ -1,5 +1,6 @@
 import { LabcastError } from '../protocol/errors.js';
-import { formatRecordingSummary, inspectRecording } from '../storage/file-inspector.js';
+import { inspectRecording } from '../storage/file-inspector.js';
+import { formatRecordingSummary } from './format.js';
 import { booleanFlag, parseFlags } from './args.js';
 import { EXIT } from './exit-codes.js';
 
