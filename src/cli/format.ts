@@ -132,14 +132,14 @@ export function formatSettingsTable(specs: readonly SettingSpecPayload[], settin
       String(settings[spec.name] ?? spec.default),
       spec.unit,
       formatRange(spec),
-      spec.changeableWhileStreaming ? 'changeable' : 'fixed',
+      spec.changeable_while_streaming ? 'changeable' : 'fixed',
     ]),
   );
 }
 
 export function formatSetting(spec: SettingSpecPayload, value: number): string {
   const unit = spec.unit === '' ? '' : ` ${spec.unit}`;
-  const streaming = spec.changeableWhileStreaming ? 'changeable while streaming' : 'fixed while streaming';
+  const streaming = spec.changeable_while_streaming ? 'changeable while streaming' : 'fixed while streaming';
   return `${spec.name} = ${value}${unit}  (range ${formatRange(spec)}${unit}; ${streaming})\n`;
 }
 

@@ -205,7 +205,7 @@ export class ExperimentController {
   private async setSetting(name: string, value: number): Promise<unknown> {
     this.requireAcquisition();
     const spec = this.specOf(name);
-    if (!spec.changeableWhileStreaming && this.state !== 'idle') {
+    if (!spec.changeable_while_streaming && this.state !== 'idle') {
       throw new LabcastError(
         'CAMERA_STATE',
         `${name} changes the frame shape, so it cannot change while ${this.state}; stop first`,

@@ -192,7 +192,7 @@ export const settingSpecSchema: z.ZodType<SettingSpecPayload> = z.object({
   max: z.number(),
   integer: z.boolean(),
   default: z.number(),
-  changeableWhileStreaming: z.boolean(),
+  changeable_while_streaming: z.boolean(),
 });
 
 const settingValues = z.record(z.number());

@@ -74,7 +74,7 @@ export interface SettingSpecPayload {
   readonly integer: boolean;
   readonly default: number;
   /** False where a change would alter the frame shape (e.g. ROI) and so must wait for idle. */
-  readonly changeableWhileStreaming: boolean;
+  readonly changeable_while_streaming: boolean;
 }
 
 export interface FrameFormatPayload {

@@ -6,9 +6,9 @@ import { validateSettingValue } from '../../src/devices/settings.js';
 import { delay } from './processes.js';
 
 const SPECS: readonly SettingSpecPayload[] = [
-  { name: 'exposure_ms', description: 'exposure time', unit: 'ms', min: 0.01, max: 10_000, integer: false, default: 10, changeableWhileStreaming: true },
-  { name: 'brightness', description: 'black level', unit: '%', min: -100, max: 100, integer: false, default: 0, changeableWhileStreaming: true },
-  { name: 'roi_width', description: 'ROI width', unit: 'px', min: 1, max: 640, integer: true, default: 640, changeableWhileStreaming: false },
+  { name: 'exposure_ms', description: 'exposure time', unit: 'ms', min: 0.01, max: 10_000, integer: false, default: 10, changeable_while_streaming: true },
+  { name: 'brightness', description: 'black level', unit: '%', min: -100, max: 100, integer: false, default: 0, changeable_while_streaming: true },
+  { name: 'roi_width', description: 'ROI width', unit: 'px', min: 1, max: 640, integer: true, default: 640, changeable_while_streaming: false },
 ];
 
 /**
@@ -64,7 +64,7 @@ export class ToyController {
         return { name: request.name, value: this.settings[request.name] ?? this.spec(request.name).default, spec: this.spec(request.name) };
       case 'set': {
         const spec = this.spec(request.name);
-        if (!spec.changeableWhileStreaming && this.state !== 'idle') {
+        if (!spec.changeable_while_streaming && this.state !== 'idle') {
           throw new LabcastError('CAMERA_STATE', `${spec.name} cannot change while ${this.state}; stop first`, spec.name);
         }
         this.settings[spec.name] = validateSettingValue(SPECS, spec.name, request.value);

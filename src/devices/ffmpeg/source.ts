@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /**
  * What an ffmpeg-backed camera reads from, as registry specs (one per driver),
- * and how each becomes ffmpeg input arguments. Option names follow the rest of
- * the camera registry (camelCase).
+ * and how each becomes ffmpeg input arguments. Option names are snake_case,
+ * as every name in config files and on the wire.
  */
 
 /** Output pixel formats: 8-bit mono, 16-bit mono (little-endian), 8-bit RGB. */
@@ -11,12 +11,12 @@ export const FFMPEG_PIXEL_FORMATS = ['gray', 'gray16le', 'rgb24'] as const;
 export type FfmpegPixelFormat = (typeof FFMPEG_PIXEL_FORMATS)[number];
 
 const common = {
-  pixelFormat: z
+  pixel_format: z
     .enum(FFMPEG_PIXEL_FORMATS)
     .optional()
     .describe('frames as gray (uint8 [H,W]), gray16le (uint16 [H,W]) or rgb24 (uint8 [H,W,3]); default: from the source'),
-  ffmpegPath: z.string().min(1).default('ffmpeg').describe('the ffmpeg program (ffprobe is taken from beside it)'),
-  inputOptions: z
+  ffmpeg_path: z.string().min(1).default('ffmpeg').describe('the ffmpeg program (ffprobe is taken from beside it)'),
+  input_options: z
     .array(z.string())
     .default([])
     .describe('extra ffmpeg options placed before -i, e.g. ["-rtsp_transport", "tcp"]'),
@@ -26,13 +26,13 @@ export const v4l2CameraSpecSchema = z
   .object({
     driver: z.literal('v4l2'),
     device: z.string().min(1).default('/dev/video0').describe('V4L2 device node'),
-    videoSize: z
+    video_size: z
       .string()
       .regex(/^\d+x\d+$/, 'must be WIDTHxHEIGHT, e.g. 640x480')
       .optional()
       .describe('capture size asked of the device (see labcast cameras)'),
     framerate: z.number().positive().max(1000).optional().describe('frame rate asked of the device'),
-    inputFormat: z.string().min(1).optional().describe('device format, e.g. yuyv422 or mjpeg (see labcast cameras)'),
+    input_format: z.string().min(1).optional().describe('device format, e.g. yuyv422 or mjpeg (see labcast cameras)'),
     ...common,
   })
   .strict();
@@ -77,12 +77,12 @@ export type FfmpegCameraSpec = V4l2CameraSpec | FileCameraSpec | UrlCameraSpec |
 
 /** ffmpeg/ffprobe arguments that select the source (everything up to and including -i). */
 export function ffmpegInputArgs(spec: FfmpegCameraSpec): string[] {
-  const extra = [...spec.inputOptions];
+  const extra = [...spec.input_options];
   switch (spec.driver) {
     case 'v4l2': {
       const args = ['-f', 'v4l2'];
-      if (spec.inputFormat !== undefined) args.push('-input_format', spec.inputFormat);
-      if (spec.videoSize !== undefined) args.push('-video_size', spec.videoSize);
+      if (spec.input_format !== undefined) args.push('-input_format', spec.input_format);
+      if (spec.video_size !== undefined) args.push('-video_size', spec.video_size);
       if (spec.framerate !== undefined) args.push('-framerate', String(spec.framerate));
       // Frame pts = the kernel's capture timestamp, converted to the Unix epoch.
       args.push('-ts', 'mono2abs');
