@@ -36,7 +36,7 @@ function fps(label: string, frames: readonly Uint8Array[], analyse: (pixels: Uin
 }
 
 export function benchAnalysis(): { localizeFps: number; statsFps: number } {
-  const options = parseSimCameraOptions({ width: SIDE, height: SIDE, dtype: 'uint16', pattern: 'particles', particleCount: 50, seed: 1 });
+  const options = parseSimCameraOptions({ width: SIDE, height: SIDE, dtype: 'uint16', pattern: 'particles', particle_count: 50, seed: 1 });
   const frames = Array.from({ length: FRAMES }, (_, index) => renderSimFrame(options, {}, index));
   const shape = [SIDE, SIDE];
   console.log(`analysis: ${SIDE}×${SIDE} uint16, 50 particles, one core (node ${process.version})`);

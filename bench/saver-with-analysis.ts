@@ -8,7 +8,7 @@ import type { ExperimentStatus } from '../src/protocol/control.js';
 import { scratchDir } from '../test/helpers/processes.js';
 import { startServe } from '../test/helpers/serve.js';
 
-export const SAVER_ANALYSIS_BENCH = { width: 1024, height: 1024, fps: 30, particleCount: 50, frames: 300 } as const;
+export const SAVER_ANALYSIS_BENCH = { width: 1024, height: 1024, fps: 30, particle_count: 50, frames: 300 } as const;
 const ANALYSES = ['stats', 'localize'] as const;
 
 export interface SaverWithAnalysisResult {

@@ -5,12 +5,16 @@
  * talks to the supervisor over IPC and publishes frames over ZeroMQ.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { z } from 'zod';
 import { startProcessLog } from '../log/logger.js';
 import { createCamera } from '../devices/registry.js';
 import { softwareInfo } from '../config/software.js';
 import type { Camera } from '../devices/camera.js';
-import type { AcquisitionCommand, AcquisitionEvent, SettingSpecPayload } from '../protocol/process-messages.js';
+import {
+  acquisitionInitSchema,
+  type AcquisitionCommand,
+  type AcquisitionEvent,
+  type SettingSpecPayload,
+} from '../protocol/process-messages.js';
 import { senderSharedMemory } from '../native/shared-frames.js';
 import { LivePublisher } from '../transport/live-publisher.js';
 import { readServerKeyFiles } from '../transport/curve.js';
@@ -24,24 +28,11 @@ const log = startProcessLog('acquisition');
 const SAVER_LINGER_MS = 30_000;
 const DRAIN_LIMIT_MS = 15_000;
 
-const initSchema = z
-  .object({
-    camera: z.unknown(),
-    settings: z.record(z.number()),
-    dataEndpoint: z.string(),
-    recordEndpoint: z.string().nullable(),
-    bufferBytes: z.number().int().positive(),
-    config: z.unknown(),
-    curve: z.object({ publicKeyFile: z.string(), secretKeyFile: z.string() }).strict().nullable().optional(),
-    sharedFrames: z.boolean().optional(),
-  })
-  .strict();
-
 const channel = new ParentChannel<AcquisitionCommand, AcquisitionEvent>('acquisition');
 
 async function main(): Promise<void> {
   channel.leaveSignalsToParent();
-  const init = initSchema.parse(readInitArgument('acquisition'));
+  const init = acquisitionInitSchema.parse(readInitArgument('acquisition'));
   const camera = createCamera(init.camera);
   await camera.open();
   for (const [name, value] of Object.entries(init.settings)) await camera.setSetting(name, value);

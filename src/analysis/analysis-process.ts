@@ -9,9 +9,8 @@
  */
 import { setPriority } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { z } from 'zod';
 import { log, startProcessLog } from '../log/logger.js';
-import { ANALYSIS_KINDS, splitResultArrays, type AnalysisCommand, type AnalysisEvent } from '../protocol/analysis.js';
+import { analysisInitSchema, splitResultArrays, type AnalysisCommand, type AnalysisEvent } from '../protocol/analysis.js';
 import type { DataMessage } from '../protocol/codec.js';
 import { epochNowNs } from '../devices/clock.js';
 import { PROTOCOL_VERSION, TOPICS, type FrameHeader, type RunEnd } from '../protocol/messages.js';
@@ -19,19 +18,6 @@ import { DataReceiver } from '../transport/data-receiver.js';
 import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
 import { ResultsPublisher } from '../transport/results-publisher.js';
 import { createAnalyser, type Analyser } from './analysers.js';
-
-const initSchema = z
-  .object({
-    name: z.string(),
-    kind: z.enum(ANALYSIS_KINDS),
-    options: z.unknown(),
-    module: z.string().nullable(),
-    dataEndpoint: z.string(),
-    resultsEndpoint: z.string(),
-    serverKey: z.string().nullable(),
-    progressIntervalMs: z.number().int().positive(),
-  })
-  .strict();
 
 /**
  * Frames that may wait for the analysis: enough to ride out a burst (a busy
@@ -187,7 +173,7 @@ class AnalysisLoop {
 
 async function main(): Promise<void> {
   channel.leaveSignalsToParent();
-  const init = initSchema.parse(readInitArgument('analysis'));
+  const init = analysisInitSchema.parse(readInitArgument('analysis'));
   process.title = `labcast-analysis ${init.name}`;
   startProcessLog(`analysis:${init.name}`);
   try {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * What an ffmpeg-backed camera reads from, as camera specs (one per driver).
  * devices/ffmpeg/source.ts turns each into ffmpeg input arguments. Option names
- * follow the rest of the camera specs (camelCase).
+ * are snake_case, as every name in config files and on the wire.
  */
 
 /** Output pixel formats: 8-bit mono, 16-bit mono (little-endian), 8-bit RGB. */
@@ -11,12 +11,12 @@ export const FFMPEG_PIXEL_FORMATS = ['gray', 'gray16le', 'rgb24'] as const;
 export type FfmpegPixelFormat = (typeof FFMPEG_PIXEL_FORMATS)[number];
 
 const common = {
-  pixelFormat: z
+  pixel_format: z
     .enum(FFMPEG_PIXEL_FORMATS)
     .optional()
     .describe('frames as gray (uint8 [H,W]), gray16le (uint16 [H,W]) or rgb24 (uint8 [H,W,3]); default: from the source'),
-  ffmpegPath: z.string().min(1).default('ffmpeg').describe('the ffmpeg program (ffprobe is taken from beside it)'),
-  inputOptions: z
+  ffmpeg_path: z.string().min(1).default('ffmpeg').describe('the ffmpeg program (ffprobe is taken from beside it)'),
+  input_options: z
     .array(z.string())
     .default([])
     .describe('extra ffmpeg options placed before -i, e.g. ["-rtsp_transport", "tcp"]'),
@@ -26,13 +26,13 @@ export const v4l2CameraSpecSchema = z
   .object({
     driver: z.literal('v4l2'),
     device: z.string().min(1).default('/dev/video0').describe('V4L2 device node'),
-    videoSize: z
+    video_size: z
       .string()
       .regex(/^\d+x\d+$/, 'must be WIDTHxHEIGHT, e.g. 640x480')
       .optional()
       .describe('capture size asked of the device (see labcast cameras)'),
     framerate: z.number().positive().max(1000).optional().describe('frame rate asked of the device'),
-    inputFormat: z.string().min(1).optional().describe('device format, e.g. yuyv422 or mjpeg (see labcast cameras)'),
+    input_format: z.string().min(1).optional().describe('device format, e.g. yuyv422 or mjpeg (see labcast cameras)'),
     ...common,
   })
   .strict();

@@ -1,20 +1,27 @@
 import { parseArgs } from 'node:util';
 import {
   parseControlResult,
-  type AnalysisInfo,
+  replyTimeoutMs,
+  type ControlCommand,
   type ControlRequest,
   type ExperimentStatus,
-  type ProcessInfo,
-  type RecordingInfo,
 } from '../protocol/control.js';
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
-import type { SettingSpecPayload } from '../protocol/process-messages.js';
 import { ControlClient } from '../transport/control-client.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { StatusSubscriber } from '../transport/status-channel.js';
 import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import {
+  formatAnalyses,
+  formatProcesses,
+  formatSetting,
+  formatSettingsTable,
+  formatSnap,
+  formatStatus,
+  formatStatusLine,
+} from './format.js';
 import { serverKeyFlag } from './keys-command.js';
 
 export const CTL_USAGE = `usage: labcast ctl [--control ENDPOINT] [--server-key FILE] [--json] [--timeout S] COMMAND [args]
@@ -47,9 +54,9 @@ options
   --server-key FILE    the public key of a labcast serve that uses ZeroMQ CURVE (its
                        security.server_public_key_file, made by labcast keys)
   --json               print the result as JSON (watch: one status per line)
-  --timeout S          seconds to wait for the reply (default 10; 60 for stop, save and
-                       subscriber, which may drain a recording); a missing server is
-                       reported after at most 3 s
+  --timeout S          seconds to wait for the reply (default 10; 60 for stop, save,
+                       subscriber and analysis, which may drain a recording or wait
+                       for a process); a missing server is reported after at most 3 s
 
 exit codes: 0 ok, 1 failed or no server, 2 bad input or a request labcast serve refused
 `;
@@ -66,8 +73,6 @@ const FLAGS: FlagSpec = {
   help: { type: 'boolean', short: 'h' },
 };
 
-const DEFAULT_TIMEOUT_S = 10;
-const DRAINING_TIMEOUT_S = 60;
 
 /** What a command takes on the command line. */
 interface CommandShape {
@@ -81,8 +86,6 @@ interface CommandShape {
 
 /** A command that is one request: what it sends and how it shows the result. */
 interface CtlCommand extends CommandShape {
-  /** Commands that may wait for a recording to drain get longer to reply. */
-  readonly draining?: boolean;
   request(args: readonly string[], values: FlagValues): ControlRequest;
   show(result: unknown, sent: ControlRequest, endpoint: string): string;
 }
@@ -90,13 +93,12 @@ interface CtlCommand extends CommandShape {
 type StatusCommand = 'status' | 'live' | 'stop' | 'save' | 'record' | 'subscriber' | 'reset';
 const showStatus = (cmd: StatusCommand) => (result: unknown) => formatStatus(parseControlResult(cmd, result));
 
-const COMMANDS: Record<string, CtlCommand> = {
+const COMMANDS: Record<ControlCommand, CtlCommand> = {
   status: { args: [], request: () => ({ cmd: 'status' }), show: showStatus('status') },
   live: { args: [], request: () => ({ cmd: 'live' }), show: showStatus('live') },
-  stop: { args: [], draining: true, request: () => ({ cmd: 'stop' }), show: showStatus('stop') },
+  stop: { args: [], request: () => ({ cmd: 'stop' }), show: showStatus('stop') },
   save: {
     args: ['on|off'],
-    draining: true,
     request: ([onOff]) => ({ cmd: 'save', on: oneOf('save', 'on|off', onOff!, ['on', 'off']) === 'on' }),
     show: showStatus('save'),
   },
@@ -161,7 +163,6 @@ const COMMANDS: Record<string, CtlCommand> = {
   },
   subscriber: {
     args: ['start|stop', 'NAME'],
-    draining: true,
     request: ([action, name]) => ({
       cmd: 'subscriber',
       action: oneOf('subscriber', 'start|stop', action!, ['start', 'stop'] as const),
@@ -172,7 +173,6 @@ const COMMANDS: Record<string, CtlCommand> = {
   analysis: {
     args: ['start|stop|list'],
     optional: ['NAME'],
-    draining: true,
     request: ([action, name]) => {
       const checked = oneOf('analysis', 'start|stop|list', action!, ['start', 'stop', 'list'] as const);
       if (checked !== 'list' && name === undefined) {
@@ -220,10 +220,11 @@ export async function ctlCommand(argv: string[]): Promise<number> {
     commandName = name;
     checkCommandFlags(name, shape, values);
     checkArity(name, shape.args, args, shape.optional ?? []);
-    const command = COMMANDS[name];
+    // Every name in SHAPES but watch is a control command; watch asks for the status only.
+    const cmd = name === 'watch' ? 'status' : (name as ControlCommand);
+    const command = name === 'watch' ? undefined : COMMANDS[cmd];
     const control = checkEndpoint(stringFlag(values, 'control') ?? DEFAULT_ENDPOINTS.control, '--control');
-    const timeoutS =
-      numberFlag(values, 'timeout', { min: 0.1, max: 86_400 }) ?? (command?.draining ? DRAINING_TIMEOUT_S : DEFAULT_TIMEOUT_S);
+    const timeoutS = numberFlag(values, 'timeout', { min: 0.1, max: 86_400 }) ?? replyTimeoutMs(cmd) / 1000;
     const json = booleanFlag(values, 'json');
     const serverKey = serverKeyFlag(values);
     const client = ControlClient.connect(control, { timeoutMs: timeoutS * 1000, serverKey });
@@ -322,137 +323,4 @@ async function watch(client: ControlClient, statuses: StatusSubscriber, json: bo
     statuses.close();
   }
   return EXIT.ok;
-}
-
-// ---- output ----
-
-function alignedRows(rows: ReadonlyArray<readonly [string, string]>): string {
-  const width = Math.max(...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`.trimEnd()).join('\n') + '\n';
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
-
-export function formatStatus(status: ExperimentStatus): string {
-  const { frames, camera } = status;
-  const rows: [string, string][] = [
-    ['state', status.state],
-    ['error', status.error ?? 'none'],
-    ['run id', status.run_id ?? 'none'],
-    ['file', status.file ?? 'none'],
-    ['frames', `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`],
-    ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
-    ['camera', camera === null ? 'none' : `${camera.model}, driver ${camera.driver}`],
-    ['settings', camera === null ? 'none' : formatSettingValues(camera.settings)],
-    ['last recording', status.last_recording === null ? 'none' : formatRecordingInfo(status.last_recording)],
-    ['processes', status.processes.length === 0 ? 'none' : status.processes.map(formatProcess).join(', ')],
-    ['analyses', formatAnalysisSummary(status.analyses ?? [])],
-    ['endpoints', `control ${status.endpoints.control}, status ${status.endpoints.status}, data ${status.endpoints.data}`],
-  ];
-  return alignedRows(rows);
-}
-
-/** One line per status for `watch`. */
-export function formatStatusLine(status: ExperimentStatus, at: Date): string {
-  const { frames } = status;
-  const parts = [
-    at.toTimeString().slice(0, 8),
-    status.state.padEnd(9),
-    `acquired ${frames.acquired}`,
-    `saved ${frames.saved}`,
-    `dropped ${frames.dropped}`,
-    `${status.fps.toFixed(1)} fps`,
-    `${status.mb_per_s.toFixed(1)} MB/s`,
-  ];
-  if (status.file !== null) parts.push(`file ${status.file}`);
-  if (status.error !== null) parts.push(`error: ${status.error}`);
-  return `${parts.join('  ')}\n`;
-}
-
-function formatSettingValues(settings: Readonly<Record<string, number>>): string {
-  const entries = Object.entries(settings);
-  return entries.length === 0 ? 'none' : entries.map(([name, value]) => `${name} ${value}`).join(', ');
-}
-
-function formatRecordingInfo(info: RecordingInfo): string {
-  const summary = `${info.path}: ${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_dropped} dropped (${info.end_reason})`;
-  return info.error === null ? summary : `${summary}; error: ${info.error}`;
-}
-
-function formatSnap(info: RecordingInfo): string {
-  return info.error === null ? `Snapped ${info.path} (run ${info.run_id})\n` : `Snap failed: ${formatRecordingInfo(info)}\n`;
-}
-
-function formatProcess(info: ProcessInfo): string {
-  // A process serve did not start (a remote saver) has no pid here; its title says where it is.
-  const which = info.pid !== null ? `pid ${info.pid}` : info.title.startsWith('labcast-') ? 'no pid' : info.title;
-  return `${info.role} (${which}, ${info.running ? 'running' : 'not running'})`;
-}
-
-/** For `status`: the running (or failed) analyses on one line. */
-function formatAnalysisSummary(analyses: readonly AnalysisInfo[]): string {
-  const shown = analyses.filter((a) => a.state !== 'stopped');
-  if (shown.length === 0) return analyses.length === 0 ? 'none' : `none running (${analyses.map((a) => a.name).join(', ')} available)`;
-  return shown
-    .map((a) =>
-      a.state === 'failed'
-        ? `${a.name} failed: ${a.error ?? 'unknown error'}`
-        : `${a.name} ${a.state} (pid ${a.pid ?? '-'}, ${a.frames_analysed} analysed, ${a.frames_skipped} skipped, ${a.results_per_s.toFixed(1)} results/s)`,
-    )
-    .join('; ');
-}
-
-function formatAnalyses(analyses: readonly AnalysisInfo[]): string {
-  if (analyses.length === 0) return 'no analyses\n';
-  const rows = table(
-    ['analysis', 'kind', 'state', 'pid', 'analysed', 'skipped', 'results/s', 'ms/frame', 'topic'],
-    analyses.map((a) => [
-      a.name,
-      a.kind,
-      a.state,
-      a.pid === null ? '-' : String(a.pid),
-      String(a.frames_analysed),
-      String(a.frames_skipped),
-      a.results_per_s.toFixed(1),
-      a.analysis_ms.toFixed(2),
-      a.topic,
-    ]),
-  );
-  const errors = analyses.filter((a) => a.error !== null).map((a) => `${a.name}: ${a.error}\n`);
-  return rows + errors.join('');
-}
-
-function formatProcesses(processes: readonly ProcessInfo[]): string {
-  if (processes.length === 0) return 'no processes\n';
-  return table(
-    ['process', 'pid', 'running', 'title'],
-    processes.map((p) => [p.role, p.pid === null ? '-' : String(p.pid), p.running ? 'yes' : 'no', p.title]),
-  );
-}
-
-function formatRange(spec: SettingSpecPayload): string {
-  return `${spec.min}..${spec.max}${spec.integer ? ' (whole)' : ''}`;
-}
-
-function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Readonly<Record<string, number>>): string {
-  return table(
-    ['setting', 'value', 'unit', 'range', 'while streaming'],
-    specs.map((spec) => [
-      spec.name,
-      String(settings[spec.name] ?? spec.default),
-      spec.unit,
-      formatRange(spec),
-      spec.changeableWhileStreaming ? 'changeable' : 'fixed',
-    ]),
-  );
-}
-
-function formatSetting(spec: SettingSpecPayload, value: number): string {
-  const unit = spec.unit === '' ? '' : ` ${spec.unit}`;
-  const streaming = spec.changeableWhileStreaming ? 'changeable while streaming' : 'fixed while streaming';
-  return `${spec.name} = ${value}${unit}  (range ${formatRange(spec)}${unit}; ${streaming})\n`;
 }

@@ -1,4 +1,4 @@
-import { isLabcastError, type ErrorCode } from '../protocol/errors.js';
+import { errorCodeSpec, isLabcastError } from '../protocol/errors.js';
 
 /** Exit codes of every labcast command (documented in the README). */
 export const EXIT = {
@@ -9,22 +9,7 @@ export const EXIT = {
   framesLost: 3,
 } as const;
 
-const INPUT_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'BAD_ARGUMENT',
-  'BAD_SETTING',
-  'OUTPUT_EXISTS',
-  'OUTPUT_UNWRITABLE',
-  'ENDPOINT_IN_USE',
-  'FILE_FORMAT',
-  'BAD_CONFIG',
-  'PATH_OUTSIDE_DATA_DIR',
-  'BAD_REQUEST',
-  // The --camera value names a device or file that is missing, busy or unreadable: nothing was started.
-  'CAMERA_UNAVAILABLE',
-  // A request labcast serve refused in its current state: nothing was changed.
-  'CAMERA_STATE',
-]);
-
+/** Input errors (the catalogue's exit class `input`) exit 2; every other failure 1. */
 export function exitCodeFor(error: unknown): number {
-  return isLabcastError(error) && INPUT_ERRORS.has(error.code) ? EXIT.badInput : EXIT.failed;
+  return isLabcastError(error) && errorCodeSpec(error.code).exit === 'input' ? EXIT.badInput : EXIT.failed;
 }

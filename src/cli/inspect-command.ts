@@ -1,5 +1,6 @@
 import { LabcastError } from '../protocol/errors.js';
-import { formatRecordingSummary, inspectRecording } from '../hdf5/file-inspector.js';
+import { inspectRecording } from '../hdf5/file-inspector.js';
+import { formatRecordingSummary } from './format.js';
 import { booleanFlag, parseFlags } from './args.js';
 import { EXIT } from './exit-codes.js';
 

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { renamedKeyWarning, withCurrentCameraOptionNames } from '../config/renamed-keys.js';
 import { CAMERA_STRING_FORMS, cameraSpecFromString, parseCameraSpec } from '../devices/registry.js';
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { RecordingSession, type RecordingResult } from '../experiment/recording-session.js';
@@ -68,7 +69,7 @@ const SIM_FLAG_OF_OPTION: Record<string, string> = {
   dtype: 'dtype',
   fps: 'fps',
   pattern: 'pattern',
-  particleCount: 'particles',
+  particle_count: 'particles',
   seed: 'seed',
 };
 
@@ -82,7 +83,10 @@ async function cameraSpecFromFlags(values: FlagValues): Promise<unknown> {
   const text = stringFlag(values, 'camera') ?? 'sim';
   let base: Record<string, unknown>;
   try {
-    base = cameraSpecFromString(text);
+    // A JSON spec may still use the old camelCase option names (for one more version).
+    base = withCurrentCameraOptionNames(cameraSpecFromString(text), (oldKey, newKey) => {
+      process.stderr.write(`labcast record: warning: ${renamedKeyWarning('--camera: ', oldKey, newKey)}\n`);
+    });
   } catch (error) {
     throw onCameraFlag(error);
   }

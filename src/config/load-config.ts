@@ -5,6 +5,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import { z, type ZodIssue, type ZodTypeAny } from 'zod';
 import { LabcastError } from '../protocol/errors.js';
 import { isLoopbackEndpoint } from '../protocol/endpoints.js';
+import { renamedKeyWarning, withCurrentCameraOptionNames } from './renamed-keys.js';
 import { labcastConfigSchema, type LabcastConfig } from './schema.js';
 
 /**
@@ -15,9 +16,16 @@ import { labcastConfigSchema, type LabcastConfig } from './schema.js';
  * and what is allowed.
  */
 
+/** Says something about the config that is not an error: a deprecated key, for now. */
+export type ConfigWarn = (message: string) => void;
+
+const warnOnStderr: ConfigWarn = (message) => {
+  process.stderr.write(`labcast: warning: ${message}\n`);
+};
+
 /** The config in the YAML file at `path`, or the defaults when there is no path. */
-export function loadConfig(path?: string): LabcastConfig {
-  if (path === undefined) return parseConfig({}, 'the default config');
+export function loadConfig(path?: string, warn: ConfigWarn = warnOnStderr): LabcastConfig {
+  if (path === undefined) return parseConfig({}, 'the default config', process.cwd(), warn);
   const file = resolve(path);
   const text = readConfigText(path, file);
   const lines = new LineCounter();
@@ -34,15 +42,15 @@ export function loadConfig(path?: string): LabcastConfig {
     // An alias to an anchor that is not defined, or one that expands too much.
     throw new LabcastError('BAD_CONFIG', `${path}: ${(error as Error).message}`);
   }
-  return validate(value, path, dirname(file), (fieldPath, key) => positionIn(document, lines, fieldPath, key));
+  return validate(value, path, dirname(file), (fieldPath, key) => positionIn(document, lines, fieldPath, key), warn);
 }
 
 /**
  * Validates an already-parsed config (from YAML, JSON or a test). `source` names
  * it in messages; a relative storage.data_dir is taken relative to `baseDir`.
  */
-export function parseConfig(value: unknown, source: string, baseDir: string = process.cwd()): LabcastConfig {
-  return validate(value, source, baseDir, () => undefined);
+export function parseConfig(value: unknown, source: string, baseDir: string = process.cwd(), warn: ConfigWarn = warnOnStderr): LabcastConfig {
+  return validate(value, source, baseDir, () => undefined, warn);
 }
 
 type FieldPath = readonly (string | number)[];
@@ -66,12 +74,13 @@ function readConfigText(given: string, file: string): string {
   }
 }
 
-function validate(value: unknown, source: string, baseDir: string, locate: Locate): LabcastConfig {
+function validate(value: unknown, source: string, baseDir: string, locate: Locate, warn: ConfigWarn): LabcastConfig {
   // An empty file is the default config.
-  const input = value === null || value === undefined ? {} : value;
-  if (!isPlainObject(input)) {
-    throw new LabcastError('BAD_CONFIG', `${source}: the config must be a mapping of sections (camera, storage, ...), got ${describeGiven(input)}`);
+  const given = value === null || value === undefined ? {} : value;
+  if (!isPlainObject(given)) {
+    throw new LabcastError('BAD_CONFIG', `${source}: the config must be a mapping of sections (camera, storage, ...), got ${describeGiven(given)}`);
   }
+  const input = withRenamedKeys(given, source, locate, warn);
   const result = labcastConfigSchema.safeParse(withEmptySectionsDropped(input));
   if (!result.success) throw configError(result.error.issues, input, source, locate);
   const config = result.data;
@@ -84,6 +93,16 @@ function validate(value: unknown, source: string, baseDir: string, locate: Locat
   if (security.server_secret_key_file !== undefined) security.server_secret_key_file = resolveDataDir(security.server_secret_key_file, baseDir);
   if (web.token_file !== undefined) web.token_file = resolveDataDir(web.token_file, baseDir);
   return deepFreeze(config);
+}
+
+/** `input` with old camera option names (camelCase) renamed, each with a warning saying where it is. */
+function withRenamedKeys(input: Record<string, unknown>, source: string, locate: Locate, warn: ConfigWarn): Record<string, unknown> {
+  if (!isPlainObject(input.camera)) return input;
+  const camera = withCurrentCameraOptionNames(input.camera, (oldKey, newKey) => {
+    const position = locate(['camera'], oldKey);
+    warn(renamedKeyWarning(`${position === undefined ? source : `${source}:${position}`}: camera: `, oldKey, newKey));
+  });
+  return { ...input, camera };
 }
 
 /** Endpoints whose sockets serve binds and that ZeroMQ CURVE must guard. */

@@ -257,7 +257,7 @@ export class ExperimentController {
   private async setSetting(name: string, value: number): Promise<SettingsResult> {
     this.requireAcquisition();
     const spec = this.specOf(name);
-    if (!spec.changeableWhileStreaming && this.state.kind !== 'idle') {
+    if (!spec.changeable_while_streaming && this.state.kind !== 'idle') {
       throw new LabcastError(
         'CAMERA_STATE',
         `${name} changes the frame shape, so it cannot change while ${this.state.kind}; stop first`,

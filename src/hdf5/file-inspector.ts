@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Dataset, Group, type File as H5File } from 'h5wasm/node';
 import type { PixelDtype } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
-import { parseWithNs, stringifyWithNs } from '../protocol/json-ns.js';
+import { parseWithNs } from '../protocol/json-ns.js';
 import { gapsInIds, type FrameGap } from './frame-gaps.js';
 import { describeHdf5Error, loadH5wasm } from './h5wasm-runtime.js';
 import {
@@ -323,87 +323,4 @@ function parseJson(reader: LayoutReader, text: string, name: string): unknown {
   } catch {
     throw reader.fail(`attribute ${name} is not valid JSON`);
   }
-}
-
-const GAPS_LISTED = 10;
-const CONFIG_SHOWN_CHARS = 160;
-
-/** The summary as aligned "label  value" lines for `labcast inspect`. */
-export function formatRecordingSummary(summary: RecordingSummary): string {
-  const { acquisition: acq, camera, provenance: prov } = summary;
-  const rows: Array<[string, string]> = [
-    ['file', `${summary.path} (${formatBytes(summary.fileBytes)})`],
-    ['status', summary.finished ? 'finished' : 'NOT FINISHED (writer stopped without closing it); frames up to its last flush'],
-    ['run id', prov.runId],
-    ['frames', `${summary.frameCount} x [${summary.frameShape.join(' x ')}] ${summary.dtype}`],
-    ['frame ids', summary.firstFrameId === null ? 'none' : `${summary.firstFrameId} .. ${summary.lastFrameId}`],
-    ['duration', summary.durationS === null ? 'n/a (fewer than 2 frames)' : `${summary.durationS.toFixed(3)} s`],
-    ['fps', summary.fps === null ? 'n/a' : summary.fps.toFixed(2)],
-    ['gaps', formatGaps(summary.gaps, summary.missingFrames)],
-    ['requested', formatRequested(acq.framesRequested, acq.durationRequestedS)],
-    ['acquired', countOrUnknown(acq.framesAcquired)],
-    ['dropped', countOrUnknown(acq.framesDropped)],
-    ['written', String(acq.framesWritten)],
-    ['end reason', acq.endReason ?? 'none recorded (file not finished)'],
-  ];
-  if (acq.error !== null) rows.push(['error', acq.error]);
-  rows.push(
-    ['camera', `${camera.driver} (${camera.model})`],
-    ['settings', formatSettings(camera.settings)],
-    ['start time', prov.startTime],
-    ['end time', prov.endTime ?? 'unknown'],
-    ['labcast', prov.labcastVersion],
-    ['node', prov.nodeVersion],
-    ['host', prov.host],
-  );
-  if (prov.hdf5Writer !== null) rows.push(['hdf5 writer', prov.hdf5Writer]);
-  for (const a of summary.analysis) {
-    const items = a.items === null ? '' : `, ${a.items} ${a.itemsTable ?? 'items'}`;
-    rows.push([`analysis ${a.name}`, `${a.kind ?? 'unknown kind'}: ${a.results} frames analysed${items} (/entry/analysis/${a.name})`]);
-  }
-  if (summary.truthRows !== null) rows.push(['ground truth', `${summary.truthRows} rows, one per frame and particle (/entry/instrument/simulation/truth)`]);
-  rows.push(['config', formatConfig(prov.config)]);
-  const width = Math.max(...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
-}
-
-function formatGaps(gaps: readonly FrameGap[], missing: number): string {
-  if (gaps.length === 0) return 'none';
-  const ranges = gaps.slice(0, GAPS_LISTED).map(([first, count]) => (count === 1 ? `${first}` : `${first}-${first + count - 1}`));
-  const more = gaps.length > GAPS_LISTED ? `, ... and ${gaps.length - GAPS_LISTED} more` : '';
-  return `${ranges.join(', ')}${more} (${missing} frame${missing === 1 ? '' : 's'} missing in ${gaps.length} gap${gaps.length === 1 ? '' : 's'})`;
-}
-
-function formatRequested(frames: number | null, durationS: number | null): string {
-  const parts = [];
-  if (frames !== null) parts.push(`${frames} frames`);
-  if (durationS !== null) parts.push(`${durationS} s`);
-  return parts.length === 0 ? 'until stopped' : parts.join(', ');
-}
-
-function countOrUnknown(count: number | null): string {
-  return count === null ? 'unknown (no run end recorded)' : String(count);
-}
-
-function formatSettings(settings: Readonly<Record<string, number | string | boolean>>): string {
-  const entries = Object.entries(settings);
-  return entries.length === 0 ? 'none' : entries.map(([key, value]) => `${key}=${String(value)}`).join(', ');
-}
-
-function formatConfig(config: unknown): string {
-  const text = stringifyWithNs(config ?? null);
-  return text.length <= CONFIG_SHOWN_CHARS
-    ? text
-    : `${text.slice(0, CONFIG_SHOWN_CHARS)}... (${text.length} chars; full text in /entry@${ENTRY_ATTRS.configJson})`;
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }

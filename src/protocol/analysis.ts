@@ -215,21 +215,25 @@ function text(part: Uint8Array): string {
 
 // ---- analysis child process ----
 
-export interface AnalysisInit {
-  readonly name: string;
-  readonly kind: AnalysisKind;
-  /** Kind-specific options, already validated by the config schema. */
-  readonly options: unknown;
-  /** Absolute path of the user module (kind `module`); null otherwise. */
-  readonly module: string | null;
-  /** The data endpoint to subscribe to (frames). */
-  readonly dataEndpoint: string;
-  /** Where to publish results: serve's results_in (XSUB) endpoint; the process connects a PUB. */
-  readonly resultsEndpoint: string;
-  /** The CURVE public key of serve's endpoints when it has keys (security.*); null otherwise. */
-  readonly serverKey: string | null;
-  readonly progressIntervalMs: number;
-}
+/** What an analysis process is started with (JSON in its argv); validated there. */
+export const analysisInitSchema = z
+  .object({
+    name: z.string(),
+    kind: z.enum(ANALYSIS_KINDS),
+    /** Kind-specific options, already validated by the config schema. */
+    options: z.unknown(),
+    /** Absolute path of the user module (kind `module`); null otherwise. */
+    module: z.string().nullable(),
+    /** The data endpoint to subscribe to (frames). */
+    dataEndpoint: z.string(),
+    /** Where to publish results: serve's results_in (XSUB) endpoint; the process connects a PUB. */
+    resultsEndpoint: z.string(),
+    /** The CURVE public key of serve's endpoints when it has keys (security.*); null otherwise. */
+    serverKey: z.string().nullable(),
+    progressIntervalMs: z.number().int().positive(),
+  })
+  .strict();
+export type AnalysisInit = Readonly<z.infer<typeof analysisInitSchema>>;
 
 export type AnalysisCommand = { readonly type: 'shutdown' };
 

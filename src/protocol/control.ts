@@ -60,6 +60,41 @@ export const CONTROL_COMMANDS: readonly ControlCommand[] = controlRequestSchema.
   (option) => option.shape.cmd.value,
 );
 
+/**
+ * How long a view waits for each command's reply. `query`: answered at once,
+ * even while a recording drains (views send these on their own connection so
+ * they never wait behind a `stop`); `prompt`: a state change answered within
+ * seconds; `draining`: may wait for a recording to drain and close, or for a
+ * process to start or stop. One table for `labcast ctl` and the web server.
+ */
+export type ReplyKind = 'query' | 'prompt' | 'draining';
+export const COMMAND_REPLY_KIND = {
+  status: 'query',
+  settings: 'query',
+  get: 'query',
+  subscribers: 'query',
+  live: 'prompt',
+  record: 'prompt',
+  snap: 'prompt',
+  set: 'prompt',
+  reset: 'prompt',
+  shutdown: 'prompt',
+  stop: 'draining',
+  save: 'draining',
+  subscriber: 'draining',
+  analysis: 'draining',
+} as const satisfies Record<ControlCommand, ReplyKind>;
+export const REPLY_TIMEOUT_MS: Readonly<Record<ReplyKind, number>> = { query: 10_000, prompt: 10_000, draining: 60_000 };
+
+/** The default reply timeout of `cmd`. */
+export function replyTimeoutMs(cmd: ControlCommand): number {
+  return REPLY_TIMEOUT_MS[COMMAND_REPLY_KIND[cmd]];
+}
+
+export function isQuery(cmd: ControlCommand): boolean {
+  return COMMAND_REPLY_KIND[cmd] === 'query';
+}
+
 export interface ProcessInfo {
   readonly role: string;
   readonly title: string;
@@ -157,7 +192,7 @@ export const settingSpecSchema: z.ZodType<SettingSpecPayload> = z.object({
   max: z.number(),
   integer: z.boolean(),
   default: z.number(),
-  changeableWhileStreaming: z.boolean(),
+  changeable_while_streaming: z.boolean(),
 });
 
 const settingValues = z.record(z.number());

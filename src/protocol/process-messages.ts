@@ -1,10 +1,12 @@
+import { z } from 'zod';
 import type { PixelDtype } from './dtype.js';
 import type { RunEnd } from './messages.js';
 
 /**
  * Messages between a supervising process (the experiment side) and its
  * labcast children over Node's IPC channel (forked with serialization
- * 'advanced', so bigint fields cross intact). Views never see these.
+ * 'advanced', so bigint fields cross intact). Views never see these. A
+ * child's init arrives as JSON in its argv: its schema is here, checked in the child.
  */
 
 export interface ErrorPayload {
@@ -15,27 +17,31 @@ export interface ErrorPayload {
 
 // ---- acquisition child ----
 
-export interface AcquisitionInit {
-  /** Camera spec, validated by the driver registry in the child. */
-  readonly camera: unknown;
-  /** Camera settings applied after open, before the first run (checked against the camera's ranges). */
-  readonly settings: Readonly<Record<string, number>>;
-  readonly dataEndpoint: string;
-  /** Lossless endpoint for the saver; null when nothing is to be recorded. */
-  readonly recordEndpoint: string | null;
-  /** Bound of the acquisition-side buffer on the lossless path. */
-  readonly bufferBytes: number;
-  /** The configuration to carry into run-start for provenance. */
-  readonly config: unknown;
-  /** CURVE key files of the server (paths, so the secret never shows on a command line); absent = plain ZeroMQ. */
-  readonly curve?: { readonly publicKeyFile: string; readonly secretKeyFile: string } | null;
-  /**
-   * The saver is a process of the same controller on this host, so large
-   * frames may reach it through shared memory (src/transport/frame-ring.ts).
-   * Absent or false: every frame goes on the record socket.
-   */
-  readonly sharedFrames?: boolean;
-}
+/** What the acquisition process is started with (JSON in its argv); validated there. */
+export const acquisitionInitSchema = z
+  .object({
+    /** Camera spec, validated by the driver registry in the child. */
+    camera: z.unknown(),
+    /** Camera settings applied after open, before the first run (checked against the camera's ranges). */
+    settings: z.record(z.number()),
+    dataEndpoint: z.string(),
+    /** Lossless endpoint for the saver; null when nothing is to be recorded. */
+    recordEndpoint: z.string().nullable(),
+    /** Bound of the acquisition-side buffer on the lossless path. */
+    bufferBytes: z.number().int().positive(),
+    /** The configuration to carry into run-start for provenance. */
+    config: z.unknown(),
+    /** CURVE key files of the server (paths, so the secret never shows on a command line); absent = plain ZeroMQ. */
+    curve: z.object({ publicKeyFile: z.string(), secretKeyFile: z.string() }).strict().nullable().optional(),
+    /**
+     * The saver is a process of the same controller on this host, so large
+     * frames may reach it through shared memory (src/transport/frame-ring.ts).
+     * Absent or false: every frame goes on the record socket.
+     */
+    sharedFrames: z.boolean().optional(),
+  })
+  .strict();
+export type AcquisitionInit = Readonly<z.infer<typeof acquisitionInitSchema>>;
 
 export type AcquisitionCommand =
   | {
@@ -68,7 +74,7 @@ export interface SettingSpecPayload {
   readonly integer: boolean;
   readonly default: number;
   /** False where a change would alter the frame shape (e.g. ROI) and so must wait for idle. */
-  readonly changeableWhileStreaming: boolean;
+  readonly changeable_while_streaming: boolean;
 }
 
 export interface FrameFormatPayload {
@@ -112,22 +118,26 @@ export type AcquisitionEvent =
 
 // ---- saver child ----
 
-export interface SaverInit {
-  readonly endpoint: string;
-  readonly outPath: string;
-  readonly overwrite: boolean;
-  /** Upper bound on how long written frames stay unflushed. */
-  readonly flushIntervalMs: number;
-  /** The CURVE public key of the record endpoint's server; absent or null = plain ZeroMQ. */
-  readonly serverKey?: string | null;
-  /**
-   * serve's analysis results endpoint (XPUB): the saver subscribes to `analysis/`
-   * and stores the results of its run in the file. Absent or null: no results.
-   * With `serverKey` it connects as a CURVE client of that key (serve secures
-   * both endpoints with the same key pair).
-   */
-  readonly resultsEndpoint?: string | null;
-}
+/** What the saver process is started with (JSON in its argv); validated there. */
+export const saverInitSchema = z
+  .object({
+    endpoint: z.string(),
+    outPath: z.string(),
+    overwrite: z.boolean(),
+    /** Upper bound on how long written frames stay unflushed. */
+    flushIntervalMs: z.number().int().positive(),
+    /** The CURVE public key of the record endpoint's server; absent or null = plain ZeroMQ. */
+    serverKey: z.string().nullable().optional(),
+    /**
+     * serve's analysis results endpoint (XPUB): the saver subscribes to `analysis/`
+     * and stores the results of its run in the file. Absent or null: no results.
+     * With `serverKey` it connects as a CURVE client of that key (serve secures
+     * both endpoints with the same key pair).
+     */
+    resultsEndpoint: z.string().nullable().optional(),
+  })
+  .strict();
+export type SaverInit = Readonly<z.infer<typeof saverInitSchema>>;
 
 /** What the saver did with analysis results (file-closed), when it subscribed to them. */
 export interface SavedResultsPayload {

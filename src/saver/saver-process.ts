@@ -4,9 +4,8 @@
  * HDF5. HDF5 writes are synchronous (native libhdf5 or h5wasm, see
  * select-writer.ts), so they live here, away from the camera.
  */
-import { z } from 'zod';
 import { startProcessLog } from '../log/logger.js';
-import type { SaverCommand, SaverEvent } from '../protocol/process-messages.js';
+import { saverInitSchema, type SaverCommand, type SaverEvent } from '../protocol/process-messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
 import { receiverSharedMemory } from '../native/shared-frames.js';
 import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
@@ -19,22 +18,11 @@ const log = startProcessLog('saver');
 
 const IDLE_BEFORE_CLOSE_MS = 250;
 
-const initSchema = z
-  .object({
-    endpoint: z.string(),
-    outPath: z.string(),
-    overwrite: z.boolean(),
-    flushIntervalMs: z.number().int().positive(),
-    serverKey: z.string().nullable().optional(),
-    resultsEndpoint: z.string().nullable().optional(),
-  })
-  .strict();
-
 const channel = new ParentChannel<SaverCommand, SaverEvent>('saver');
 
 async function main(): Promise<void> {
   channel.leaveSignalsToParent();
-  const init = initSchema.parse(readInitArgument('saver'));
+  const init = saverInitSchema.parse(readInitArgument('saver'));
   // Chosen before anything starts, so that a forced but missing native writer fails the run at once.
   const writer = selectFrameWriter();
   const receiver = DataReceiver.pull(init.endpoint, init.serverKey ?? null, receiverSharedMemory());

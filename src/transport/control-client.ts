@@ -1,6 +1,6 @@
 import { Dealer } from 'zeromq';
 import { controlReplySchema, parseControlRequest, type ControlRequest } from '../protocol/control.js';
-import { ERROR_CODES, LabcastError, type ErrorCode } from '../protocol/errors.js';
+import { isErrorCode, LabcastError } from '../protocol/errors.js';
 import { parseWithNs } from '../protocol/json-ns.js';
 import { curveClientOptions, handshakeFailedMessage, onHandshakeFailure } from './curve.js';
 
@@ -173,6 +173,6 @@ function resultOf(parts: Buffer[]): unknown {
   if (reply.data.ok) return reply.data.result ?? null;
   const { code, message, field } = reply.data.error;
   // A newer server may know codes this client does not; the message still says what happened.
-  if (code in ERROR_CODES) throw new LabcastError(code as ErrorCode, message, field);
+  if (isErrorCode(code)) throw new LabcastError(code, message, field);
   throw new LabcastError('INTERNAL', `${code}: ${message}`, field);
 }

@@ -7,7 +7,7 @@ import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { parseControlRequest } from '../protocol/control.js';
-import { isLabcastError, LabcastError } from '../protocol/errors.js';
+import { errorCodeSpec, isLabcastError, LabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import { LiveView, type LiveSocket } from './live-view.js';
 import { isOwnOrigin, presentedToken, TOKEN_COOKIE, tokenMatches } from './origin.js';
@@ -65,27 +65,12 @@ function findUiRoot(): string {
   throw new Error(`labcast: the web UI files are missing (looked in ${candidates.map((c) => fileURLToPath(c)).join(', ')})`);
 }
 
-/** HTTP status for each error code of the control API (input errors are 4xx). */
-const HTTP_STATUS: Readonly<Record<string, number>> = {
-  BAD_REQUEST: 400,
-  BAD_ARGUMENT: 400,
-  BAD_SETTING: 400,
-  PATH_OUTSIDE_DATA_DIR: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN_ORIGIN: 403,
-  CAMERA_STATE: 409,
-  OUTPUT_EXISTS: 409,
-  OUTPUT_UNWRITABLE: 409,
-  NO_SERVER: 503,
-  TIMEOUT: 504,
-};
-
 function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   const labcast = isLabcastError(error)
     ? error
     : new LabcastError('INTERNAL', error instanceof Error ? error.message : String(error));
   return reply
-    .code(HTTP_STATUS[labcast.code] ?? 500)
+    .code(errorCodeSpec(labcast.code).http)
     .type('application/json')
     .send(JSON.stringify({ ok: false, error: labcast.toJSON() }));
 }

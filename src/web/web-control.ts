@@ -1,4 +1,4 @@
-import type { ControlRequest } from '../protocol/control.js';
+import { isQuery, REPLY_TIMEOUT_MS, type ControlRequest } from '../protocol/control.js';
 import { ControlClient } from '../transport/control-client.js';
 
 /** How the web server reaches the experiment controller: the control API, nothing else. */
@@ -7,11 +7,8 @@ export interface CommandChannel {
   close(): void;
 }
 
-/** Quick questions; they must not wait behind a `stop` that drains a recording. */
-const QUERIES: ReadonlySet<string> = new Set(['status', 'settings', 'get', 'subscribers']);
-const QUERY_TIMEOUT_MS = 10_000;
-/** As `labcast ctl`: a stop or save off may drain a long recording. */
-const COMMAND_TIMEOUT_MS = 60_000;
+/** One client sends every state change, so it waits as long as the slowest (a `stop` draining a recording). */
+const COMMAND_TIMEOUT_MS = Math.max(REPLY_TIMEOUT_MS.prompt, REPLY_TIMEOUT_MS.draining);
 
 /**
  * Two ControlClients (each sends one request at a time): one for state
@@ -19,10 +16,10 @@ const COMMAND_TIMEOUT_MS = 60_000;
  * the status panel keeps answering while a recording drains.
  */
 export function connectControl(endpoint: string, serverKey: string | null = null): CommandChannel {
-  const queries = ControlClient.connect(endpoint, { timeoutMs: QUERY_TIMEOUT_MS, serverKey });
+  const queries = ControlClient.connect(endpoint, { timeoutMs: REPLY_TIMEOUT_MS.query, serverKey });
   const commands = ControlClient.connect(endpoint, { timeoutMs: COMMAND_TIMEOUT_MS, serverKey });
   return {
-    request: (request) => (QUERIES.has(request.cmd) ? queries : commands).request(request),
+    request: (request) => (isQuery(request.cmd) ? queries : commands).request(request),
     close() {
       queries.close();
       commands.close();

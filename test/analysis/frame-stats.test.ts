@@ -42,7 +42,7 @@ describe('frameStats against a direct computation', () => {
   for (const dtype of ['uint8', 'uint16'] as const) {
     for (const pattern of SIM_PATTERNS) {
       test(`${dtype} ${pattern}, several frames, default and custom histograms`, () => {
-        const options = parseSimCameraOptions({ width: 97, height: 61, dtype, pattern, particleCount: 15, seed: 3 });
+        const options = parseSimCameraOptions({ width: 97, height: 61, dtype, pattern, particle_count: 15, seed: 3 });
         const top = dtype === 'uint8' ? 256 : 65536;
         for (const index of [0, 1, 7]) {
           const pixels = renderSimFrame(options, { gain: 1.5, brightness: 3 }, index);

@@ -10,7 +10,7 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
 import { FrameCollector, frameKey, ResultsSubscriber } from './results.js';
 import { scoreFrame, summarise } from './scoring.js';
 
-const CAMERA = { width: 256, height: 256, fps: 50, particleCount: 30, seed: 3 };
+const CAMERA = { width: 256, height: 256, fps: 50, particle_count: 30, seed: 3 };
 /** A third of the reference exposure: spot SNR 10..23 (peak over read-noise sigma). */
 const EXPOSURE_MS = REFERENCE_EXPOSURE_MS / 3;
 const RESULTS = 120;

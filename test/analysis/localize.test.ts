@@ -41,11 +41,11 @@ function assertGoals(summary: Summary, rmsLimit = 0.1): void {
 
 describe('localisation against the simulator ground truth (50 frames, 256×256 uint16)', () => {
   const cases: { name: string; input: SimCameraOptionsInput; settings: Partial<SimSettings> }[] = [
-    { name: '20 particles, SNR 30..70', input: { particleCount: 20, seed: 1 }, settings: {} },
-    { name: '50 particles, SNR 30..70', input: { particleCount: 50, seed: 2 }, settings: {} },
-    { name: '35 particles, SNR 10..23 (exposure 1/3)', input: { particleCount: 35, seed: 3 }, settings: { exposure_ms: REFERENCE_EXPOSURE_MS / 3 } },
-    { name: '30 particles, sigma 1.2, SNR 30..70', input: { particleCount: 30, particleSigma: 1.2, seed: 4 }, settings: {} },
-    { name: '30 particles, gain 2, brightness 5 %', input: { particleCount: 30, seed: 5 }, settings: { gain: 2, brightness: 5 } },
+    { name: '20 particles, SNR 30..70', input: { particle_count: 20, seed: 1 }, settings: {} },
+    { name: '50 particles, SNR 30..70', input: { particle_count: 50, seed: 2 }, settings: {} },
+    { name: '35 particles, SNR 10..23 (exposure 1/3)', input: { particle_count: 35, seed: 3 }, settings: { exposure_ms: REFERENCE_EXPOSURE_MS / 3 } },
+    { name: '30 particles, sigma 1.2, SNR 30..70', input: { particle_count: 30, particle_sigma: 1.2, seed: 4 }, settings: {} },
+    { name: '30 particles, gain 2, brightness 5 %', input: { particle_count: 30, seed: 5 }, settings: { gain: 2, brightness: 5 } },
   ];
   for (const { name, input, settings } of cases) {
     test(name, () => {
@@ -56,7 +56,7 @@ describe('localisation against the simulator ground truth (50 frames, 256×256 u
   }
 
   test('uint8 frames too (coarser: 1 DN of quantisation is 0.4 noise sigma)', () => {
-    const summary = run({ particleCount: 30, dtype: 'uint8', seed: 6 }, {}, 20);
+    const summary = run({ particle_count: 30, dtype: 'uint8', seed: 6 }, {}, 20);
     if (process.env.LABCAST_ANALYSIS_VERBOSE) console.log("uint8", summary);
     assertGoals(summary);
   });
@@ -64,7 +64,7 @@ describe('localisation against the simulator ground truth (50 frames, 256×256 u
 
 describe('coordinates and details', () => {
   test('a single noiseless-ish spot is found at its true centre, pixel (0,0) centre at (0,0)', () => {
-    const options = parseSimCameraOptions({ width: 64, height: 48, particleCount: 1, seed: 9 });
+    const options = parseSimCameraOptions({ width: 64, height: 48, particle_count: 1, seed: 9 });
     for (let index = 0; index < 20; index++) {
       const [truth] = simParticlePositions(options, index);
       if (truth === undefined || truth.x < 5 || truth.y < 5 || truth.x > 58 || truth.y > 42) continue;
@@ -72,14 +72,14 @@ describe('coordinates and details', () => {
       assert.equal(spots.length, 1, `frame ${index}: ${JSON.stringify(spots)}`);
       const [spot] = spots;
       assert.ok(Math.abs(spot!.x - truth.x) < 0.1 && Math.abs(spot!.y - truth.y) < 0.1, `${JSON.stringify(spot)} vs ${JSON.stringify(truth)}`);
-      assert.ok(Math.abs(spot!.sigma! - options.particleSigma) < 0.1, `sigma ${spot!.sigma}`);
+      assert.ok(Math.abs(spot!.sigma! - options.particle_sigma) < 0.1, `sigma ${spot!.sigma}`);
       const expectedAmplitude = truth.amplitude * 65535;
       assert.ok(Math.abs(spot!.amplitude / expectedAmplitude - 1) < 0.05, `amplitude ${spot!.amplitude} vs ${expectedAmplitude}`);
     }
   });
 
   test('background estimate matches the simulator model', () => {
-    const options = parseSimCameraOptions({ width: 256, height: 256, particleCount: 20 });
+    const options = parseSimCameraOptions({ width: 256, height: 256, particle_count: 20 });
     const pixels = renderSimFrame(options, {}, 0);
     const samples = new Uint16Array(pixels.buffer, pixels.byteOffset, 256 * 256);
     const { level, noise } = estimateBackground(samples, 'uint16');
@@ -88,7 +88,7 @@ describe('coordinates and details', () => {
   });
 
   test('a pure noise frame (no particles) gives no spots', () => {
-    const options = parseSimCameraOptions({ width: 256, height: 256, particleCount: 0 });
+    const options = parseSimCameraOptions({ width: 256, height: 256, particle_count: 0 });
     for (let index = 0; index < 10; index++) {
       assert.deepEqual(localizeSpots(renderSimFrame(options, {}, index), [256, 256], 'uint16').spots, []);
     }
@@ -96,7 +96,7 @@ describe('coordinates and details', () => {
 
   test('a flat frame gives no spots; an unaligned uint16 buffer decodes the same', () => {
     assert.deepEqual(localizeSpots(new Uint8Array(2 * 32 * 32).fill(7), [32, 32], 'uint16').spots, []);
-    const options = parseSimCameraOptions({ width: 96, height: 64, particleCount: 5 });
+    const options = parseSimCameraOptions({ width: 96, height: 64, particle_count: 5 });
     const pixels = renderSimFrame(options, {}, 2);
     const shifted = new Uint8Array(pixels.byteLength + 1).subarray(1);
     shifted.set(pixels);

@@ -10,7 +10,7 @@ import { FrameCollector, frameKey, ResultsSubscriber } from './results.js';
 
 const SPOT_COUNTER = fileURLToPath(new URL('../../../examples/python/spot_counter.py', import.meta.url));
 const PROTOCOL_DOC = fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url));
-const CAMERA = { width: 256, height: 256, fps: 30, particleCount: 20, seed: 4 };
+const CAMERA = { width: 256, height: 256, fps: 30, particle_count: 20, seed: 4 };
 
 describe('Python and the results endpoint, against a real labcast serve', () => {
   const scratch = scratchDir();

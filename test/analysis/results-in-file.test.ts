@@ -14,7 +14,7 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
  * and scores the stored spots against the stored truth.
  */
 
-const CAMERA = { width: 256, height: 256, fps: 50, particleCount: 30, seed: 3 };
+const CAMERA = { width: 256, height: 256, fps: 50, particle_count: 30, seed: 3 };
 /** A third of the reference exposure: spot SNR 10..23 (peak over read-noise sigma). */
 const EXPOSURE_MS = REFERENCE_EXPOSURE_MS / 3;
 const FRAMES = 200;
@@ -189,7 +189,7 @@ describe(`serve records ${FRAMES} frames while stats and localize run: results a
 
   test('the truth table covers every frame in the file', () => {
     assert.ok(checked.truth_frames, 'truth rows for exactly the frames in the file');
-    assert.equal(checked.truth_rows, FRAMES * CAMERA.particleCount);
+    assert.equal(checked.truth_rows, FRAMES * CAMERA.particle_count);
   });
 
   test('/entry/analysis/stats: one row per analysed frame of the run, equal to numpy on the stored frames', () => {

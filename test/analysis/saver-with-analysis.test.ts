@@ -6,7 +6,7 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
 import { ResultsSubscriber } from './results.js';
 
 /** The benchmark's frames: 1024×1024 uint16, 50 particles, at a camera's 30 fps. */
-const CAMERA = { width: 1024, height: 1024, fps: 30, particleCount: 50 };
+const CAMERA = { width: 1024, height: 1024, fps: 30, particle_count: 50 };
 const FRAMES = 300;
 
 const READ_FILE = `

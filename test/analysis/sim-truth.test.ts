@@ -7,7 +7,7 @@ import { decodeDataMessage, encodeFrame } from '../../src/protocol/codec.js';
 import { localizeSpots } from '../../src/analysis/localize.js';
 
 test('the particles pattern gives each frame its truth; ROI-relative, amplitudes in the frame DN', async () => {
-  const camera = new SimCamera({ width: 200, height: 150, fps: 0, particleCount: 12, seed: 5 });
+  const camera = new SimCamera({ width: 200, height: 150, fps: 0, particle_count: 12, seed: 5 });
   await camera.open();
   await camera.setSetting('gain', 1.1); // no bead reaches full scale (the truth is before clipping)
   await camera.setSetting('roi_width', 160);
@@ -48,7 +48,7 @@ test('the particles pattern gives each frame its truth; ROI-relative, amplitudes
 test('other patterns carry no truth; the header field survives the wire', () => {
   const noise = new SimCamera({ pattern: 'noise' });
   assert.equal(simFrameTruth(noise.options, {}, 0), undefined);
-  const camera = new SimCamera({ width: 32, height: 24, particleCount: 2 });
+  const camera = new SimCamera({ width: 32, height: 24, particle_count: 2 });
   const truth = simFrameTruth(camera.options, {}, 4)!;
   const header = {
     protocol: 1 as const,

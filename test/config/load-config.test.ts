@@ -42,8 +42,8 @@ describe('defaults', () => {
       dtype: 'uint16',
       fps: 30,
       pattern: 'particles',
-      particleCount: 20,
-      particleSigma: 2,
+      particle_count: 20,
+      particle_sigma: 2,
       seed: 1,
     });
     assert.deepEqual(config.settings, {});
@@ -176,7 +176,7 @@ describe('unknown keys are errors listing the known keys at that level', () => {
     assertBadConfig(
       () => parseConfig({ camera: { driver: 'sim', widht: 64 } }, 'lab.yaml'),
       'camera.widht',
-      /camera\.widht: unknown key "widht" \(did you mean "width"\?\); known keys here: width, height, dtype, fps, pattern, particleCount, particleSigma, seed, driver/,
+      /camera\.widht: unknown key "widht" \(did you mean "width"\?\); known keys here: width, height, dtype, fps, pattern, particle_count, particle_sigma, seed, driver/,
     );
   });
 
@@ -255,5 +255,38 @@ describe('reading the file', () => {
 
   test('a directory instead of a file is said so', () => {
     assertBadConfig(() => loadConfig(scratch.dir), undefined, /is a directory, not a file/);
+  });
+});
+
+describe('camelCase camera options of the previous version', () => {
+  test('are accepted for now, each with a warning naming the new key and where the old one is', () => {
+    const warnings: string[] = [];
+    const path = configFile('camera:\n  driver: sim\n  particleCount: 7\n  particleSigma: 3\n');
+    const config = loadConfig(path, (message) => warnings.push(message));
+    assert.equal(config.camera.driver === 'sim' && config.camera.particle_count, 7);
+    assert.equal(config.camera.driver === 'sim' && config.camera.particle_sigma, 3);
+    assert.deepEqual(warnings, [
+      `${path}:3:3: camera: "particleCount" is deprecated; use "particle_count" (the old name is accepted until the next version)`,
+      `${path}:4:3: camera: "particleSigma" is deprecated; use "particle_sigma" (the old name is accepted until the next version)`,
+    ]);
+  });
+
+  test('of the ffmpeg drivers too', () => {
+    const warnings: string[] = [];
+    const config = parseConfig({ camera: { driver: 'lavfi', graph: 'testsrc2', pixelFormat: 'gray', inputOptions: ['-re'] } }, 'test', undefined, (m) => warnings.push(m));
+    assert.deepEqual(config.camera, { driver: 'lavfi', graph: 'testsrc2', realtime: true, pixel_format: 'gray', ffmpeg_path: 'ffmpeg', input_options: ['-re'] });
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, /^test: camera: "pixelFormat" is deprecated; use "pixel_format"/);
+  });
+
+  test('the new names give no warning; both spellings at once is an error', () => {
+    const warnings: string[] = [];
+    parseConfig({ camera: { driver: 'sim', particle_count: 4 } }, 'test', undefined, (m) => warnings.push(m));
+    assert.deepEqual(warnings, []);
+    assertBadConfig(
+      () => parseConfig({ camera: { driver: 'sim', particle_count: 4, particleCount: 5 } }, 'test', undefined, () => undefined),
+      'camera.particleCount',
+      /unknown key/,
+    );
   });
 });

@@ -36,14 +36,14 @@ describe('camera specs: string forms and objects', () => {
 
   test('defaults are applied and unknown forms and options are refused with the field', () => {
     const v4l2 = parseCameraSpec('v4l2:/dev/video0');
-    assert.deepEqual(v4l2, { driver: 'v4l2', device: '/dev/video0', ffmpegPath: 'ffmpeg', inputOptions: [] });
+    assert.deepEqual(v4l2, { driver: 'v4l2', device: '/dev/video0', ffmpeg_path: 'ffmpeg', input_options: [] });
     assert.equal((parseCameraSpec('lavfi:testsrc') as { realtime: boolean }).realtime, true);
     assert.equal((parseCameraSpec('file:x.mp4') as { realtime: boolean }).realtime, false);
     assert.throws(() => parseCameraSpec('webcam:0'), (error: LabcastError) => error.code === 'BAD_ARGUMENT' && error.field === 'camera');
     assert.throws(() => parseCameraSpec('file:'), /nothing after "file:"/);
     assert.throws(() => parseCameraSpec({ driver: 'file', path: 'x', width: 3 }), (error: LabcastError) =>
       error.code === 'BAD_ARGUMENT' && /unknown file camera option "width"/.test(error.message));
-    assert.throws(() => parseCameraSpec({ driver: 'v4l2', pixelFormat: 'yuv' }), (error: LabcastError) => error.field === 'pixelFormat');
+    assert.throws(() => parseCameraSpec({ driver: 'v4l2', pixel_format: 'yuv' }), (error: LabcastError) => error.field === 'pixel_format');
   });
 
   test('pixel formats: 8-bit mono → gray, deeper mono → gray16le, colour → rgb24', () => {
@@ -93,7 +93,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
     assert.deepEqual(frames[0]!.shape, [480, 640, 3]);
     await rgb.close();
 
-    const deep = createCamera({ driver: 'lavfi', graph: 'testsrc2=size=64x32:rate=25', pixelFormat: 'gray16le', realtime: false });
+    const deep = createCamera({ driver: 'lavfi', graph: 'testsrc2=size=64x32:rate=25', pixel_format: 'gray16le', realtime: false });
     await deep.open();
     assert.equal(deep.freeRunning, false);
     assert.deepEqual(deep.frameFormat(), { shape: [32, 64], dtype: 'uint16' });
@@ -172,7 +172,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
     await assert.rejects(createCamera(`file:${join(scratch.dir, 'nope.mp4')}`).open(), isCode('CAMERA_UNAVAILABLE'));
     await assert.rejects(createCamera(`file:${scratch.dir}`).open(), isCode('CAMERA_UNAVAILABLE'));
     await assert.rejects(
-      createCamera({ driver: 'lavfi', graph: 'testsrc2', ffmpegPath: join(scratch.dir, 'bin', 'ffmpeg') }).open(),
+      createCamera({ driver: 'lavfi', graph: 'testsrc2', ffmpeg_path: join(scratch.dir, 'bin', 'ffmpeg') }).open(),
       (error: LabcastError) => error.code === 'MISSING_TOOL' && /apt-get install ffmpeg/.test(error.message),
     );
     await assert.rejects(createCamera('lavfi:nosuchfilter=1').open(), isCode('CAMERA_UNAVAILABLE'));

@@ -60,7 +60,7 @@ describe('V4L2 controls as camera settings', () => {
     const byName = new Map(specs.map((spec) => [spec.name, spec]));
     assert.deepEqual(byName.get('brightness'), {
       name: 'brightness', description: 'V4L2 int control', unit: '', min: -64, max: 64, integer: true, default: 0,
-      changeableWhileStreaming: true,
+      changeable_while_streaming: true,
     });
     assert.deepEqual([byName.get('gain')?.min, byName.get('gain')?.max], [0, 100]);
     assert.match(byName.get('power_line_frequency')?.description ?? '', /0 = Disabled, 1 = 50 Hz, 2 = 60 Hz/);

@@ -45,8 +45,8 @@ test('parseCameraSpec applies defaults and freezes the result', () => {
     dtype: 'uint16',
     fps: 30,
     pattern: 'particles',
-    particleCount: 20,
-    particleSigma: 2,
+    particle_count: 20,
+    particle_sigma: 2,
     seed: 4,
   });
   assert.ok(Object.isFrozen(spec));
@@ -64,7 +64,7 @@ test('errors name the field: unknown driver, bad values, unknown options', () =>
   assertBadArgument(() => createCamera({ driver: 'sim', height: 2.5 }), 'height', /integer/);
   assertBadArgument(() => parseCameraSpec({ driver: 'sim', pattern: 'stars' }), 'pattern', /noise/, /got "stars"/);
   assertBadArgument(() => parseCameraSpec({ driver: 'sim', dtype: 'float32' }), 'dtype', /uint8/);
-  assertBadArgument(() => parseCameraSpec({ driver: 'sim', particles: 5 }), 'particles', /unknown simulated camera option "particles"/, /particleCount/);
+  assertBadArgument(() => parseCameraSpec({ driver: 'sim', particles: 5 }), 'particles', /unknown simulated camera option "particles"/, /particle_count/);
   assertBadArgument(() => parseCameraSpec(42), undefined, /must be an object/);
   // Strings are the --camera forms.
   assert.deepEqual(parseCameraSpec('sim'), parseCameraSpec({ driver: 'sim' }));

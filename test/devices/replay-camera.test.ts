@@ -86,7 +86,7 @@ describe('replay camera', () => {
     writeFileSync(config, `camera: "replay:${gray}"\n`);
     assert.deepEqual(loadConfig(config).camera, { driver: 'replay', path: gray });
     writeFileSync(config, 'camera: v4l2:/dev/video2\n');
-    assert.deepEqual(loadConfig(config).camera, { driver: 'v4l2', device: '/dev/video2', ffmpegPath: 'ffmpeg', inputOptions: [] });
+    assert.deepEqual(loadConfig(config).camera, { driver: 'v4l2', device: '/dev/video2', ffmpeg_path: 'ffmpeg', input_options: [] });
     writeFileSync(config, 'camera: webcam:0\n');
     assert.throws(() => loadConfig(config), (error: LabcastError) =>
       error.code === 'BAD_CONFIG' && /camera: unknown camera "webcam:0"; expected one of: sim, v4l2:DEVICE/.test(error.message) && !/camera\.driver/.test(error.message));

@@ -13,7 +13,7 @@ const SPECS: readonly SettingSpec[] = [
     max: 1000,
     integer: false,
     default: 10,
-    changeableWhileStreaming: true,
+    changeable_while_streaming: true,
   },
   {
     name: 'roi_x',
@@ -23,7 +23,7 @@ const SPECS: readonly SettingSpec[] = [
     max: 100,
     integer: true,
     default: 0,
-    changeableWhileStreaming: false,
+    changeable_while_streaming: false,
   },
   {
     name: 'level',
@@ -33,7 +33,7 @@ const SPECS: readonly SettingSpec[] = [
     max: 1,
     integer: false,
     default: 0,
-    changeableWhileStreaming: true,
+    changeable_while_streaming: true,
   },
 ];
 

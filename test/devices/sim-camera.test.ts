@@ -201,7 +201,7 @@ describe('settings', () => {
       assert.deepEqual(camera.frameFormat().shape, [10, 32]);
       const roiX = camera.settingSpecs().find((spec) => spec.name === 'roi_x');
       assert.equal(roiX?.max, 32);
-      assert.equal(roiX?.changeableWhileStreaming, false);
+      assert.equal(roiX?.changeable_while_streaming, false);
       const snap = await camera.snap();
       assert.deepEqual(snap.shape, [10, 32]);
       assert.equal(snap.pixels.byteLength, 10 * 32 * 2);

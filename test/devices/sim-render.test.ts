@@ -45,8 +45,8 @@ describe('determinism', () => {
   }
 
   test('frames render at random access: order and other renders in between do not matter', () => {
-    const particles = options({ pattern: 'particles', particleCount: 40, seed: 5 });
-    const big = options({ pattern: 'particles', width: 200, height: 150, particleCount: 80 });
+    const particles = options({ pattern: 'particles', particle_count: 40, seed: 5 });
+    const big = options({ pattern: 'particles', width: 200, height: 150, particle_count: 80 });
     const first = renderSimFrame(particles, {}, 9);
     renderSimFrame(big, { roi_x: 3, roi_width: 101 }, 2);
     renderSimFrame(particles, { exposure_ms: 3 }, 1);
@@ -139,7 +139,7 @@ describe('region of interest', () => {
     for (const dtype of ['uint8', 'uint16'] as const) {
       test(`${pattern} ${dtype}: a ROI frame is exactly the crop of the full frame`, () => {
         // Odd sensor width and odd ROI offset: rows start on both even and odd sensor indices.
-        const resolved = options({ pattern, dtype, width: 97, height: 61, particleCount: 60, particleSigma: 3 });
+        const resolved = options({ pattern, dtype, width: 97, height: 61, particle_count: 60, particle_sigma: 3 });
         const roi = { roi_x: 13, roi_y: 7, roi_width: 51, roi_height: 30 };
         const full = samplesOf(renderSimFrame(resolved, {}, 4), dtype);
         const crop = samplesOf(renderSimFrame(resolved, roi, 4), dtype);
@@ -158,7 +158,7 @@ describe('region of interest', () => {
 });
 
 describe('particles', () => {
-  const particles = options({ pattern: 'particles', width: 320, height: 240, particleCount: 20, seed: 3 });
+  const particles = options({ pattern: 'particles', width: 320, height: 240, particle_count: 20, seed: 3 });
 
   test('positions are a pure function of (options, index), stay on the sensor and drift smoothly', () => {
     assert.deepEqual(simParticlePositions(particles, 123), simParticlePositions(particles, 123));
@@ -181,7 +181,7 @@ describe('particles', () => {
   test('spots sit at the ground-truth positions with SNR well above 10', () => {
     const index = 17;
     const pixels = samplesOf(renderSimFrame(particles, {}, index), 'uint16');
-    const background = samplesOf(renderSimFrame({ ...particles, particleCount: 0 }, {}, index), 'uint16');
+    const background = samplesOf(renderSimFrame({ ...particles, particle_count: 0 }, {}, index), 'uint16');
     const backgroundMean = mean(background);
     const noise = standardDeviation(background);
     assert.ok(Math.abs(backgroundMean - 65535 * PARTICLE_BACKGROUND) < 0.01 * 65535);

@@ -151,7 +151,7 @@ describe('the experiment controller, in-process', () => {
       const set = await controller.handle({ cmd: 'set', name: 'exposure_ms', value: 5 });
       assert.equal(set.settings.exposure_ms, 5);
       assert.equal((await controller.handle({ cmd: 'get', name: 'exposure_ms' })).value, 5);
-      const shapeSetting = settings.specs.find((spec) => !spec.changeableWhileStreaming);
+      const shapeSetting = settings.specs.find((spec) => !spec.changeable_while_streaming);
       assert.ok(shapeSetting, 'the simulator has a setting that changes the frame shape');
       await controller.handle({ cmd: 'live' });
       await controller.handle({ cmd: 'set', name: 'exposure_ms', value: 6 });

@@ -19,7 +19,7 @@ function ffmpegChildOf(pid: number): number | undefined {
   return undefined;
 }
 
-const suite = serveForSuite({ driver: 'lavfi', graph: 'testsrc2=size=160x120:rate=30', pixelFormat: 'rgb24' });
+const suite = serveForSuite({ driver: 'lavfi', graph: 'testsrc2=size=160x120:rate=30', pixel_format: 'rgb24' });
 
 test('serve with an ffmpeg camera: colour frames recorded; ffmpeg dying mid-recording puts the controller in error with a valid file', async () => {
   const serve = suite.serve();

@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isLabcastError } from '../../src/protocol/errors.js';
-import { formatRecordingSummary, inspectRecording, type RecordingSummary } from '../../src/hdf5/file-inspector.js';
+import { formatRecordingSummary } from '../../src/cli/format.js';
+import { inspectRecording, type RecordingSummary } from '../../src/hdf5/file-inspector.js';
 import {
   appendFrames,
   FRAME_PERIOD_NS,

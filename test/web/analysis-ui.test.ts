@@ -42,7 +42,7 @@ describe('analysis in the web UI (headless Chromium, real labcast serve)', () =>
 
   before(async () => {
     [serve, browser] = await Promise.all([
-      startServe(scratch.dir, { width: 256, height: 192, fps: 30, particleCount: PARTICLES, seed: 7 }),
+      startServe(scratch.dir, { width: 256, height: 192, fps: 30, particle_count: PARTICLES, seed: 7 }),
       launchChromium(),
     ]);
     page = await openLabcastPage(browser, serve.web, { width: 1400, height: 1100 }, pageErrors);

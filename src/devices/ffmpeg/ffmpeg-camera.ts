@@ -63,7 +63,7 @@ export class FfmpegCamera implements Camera {
     if (spec.driver === 'v4l2') checkDevice(spec.device);
     if (spec.driver === 'file') checkFile(spec.path);
     this.probed = await probeSource(spec);
-    this.pixelFormat = spec.pixelFormat ?? outputPixelFormat(this.probed.pixFmt);
+    this.pixelFormat = spec.pixel_format ?? outputPixelFormat(this.probed.pixFmt);
     const { width, height, pixFmt } = this.probed;
     const name = spec.driver === 'v4l2' ? v4l2CardName(spec.device) : null;
     this.model = `${name === null ? '' : `${name} `}(${spec.driver} ${describeSource(spec)}, ${width}x${height} ${pixFmt} as ${this.pixelFormat})`;
@@ -109,7 +109,7 @@ export class FfmpegCamera implements Camera {
       throw new LabcastError('BAD_SETTING', `setting "${name}" is not supported by this camera (${this.spec.driver})`, name);
     }
     const spec = findSettingSpec(this.controls.specs(), name);
-    if (this.streaming && !spec.changeableWhileStreaming) {
+    if (this.streaming && !spec.changeable_while_streaming) {
       throw new LabcastError('CAMERA_STATE', `setting "${name}" cannot change while streaming; stop the stream first`, name);
     }
     await this.controls.set(name, value);
@@ -155,7 +155,7 @@ export class FfmpegCamera implements Camera {
 
     const format = this.frameFormat();
     const shape = Object.freeze([...format.shape]);
-    const run = new FfmpegRun(this.spec.ffmpegPath, this.ffmpegArgs(maxFrames), frameByteLength(format.shape, format.dtype));
+    const run = new FfmpegRun(this.spec.ffmpeg_path, this.ffmpegArgs(maxFrames), frameByteLength(format.shape, format.dtype));
     const stamp = this.timestamper();
     try {
       for (let cameraIndex = 0; ; cameraIndex++) {

@@ -27,7 +27,7 @@ export async function probeSource(spec: FfmpegCameraSpec, timeoutMs = 20_000): P
     '-show_entries', 'stream=width,height,pix_fmt,avg_frame_rate,r_frame_rate',
     '-of', 'json',
   ];
-  const result = await runTool('ffprobe', ffprobeBeside(spec.ffmpegPath), args, timeoutMs);
+  const result = await runTool('ffprobe', ffprobeBeside(spec.ffmpeg_path), args, timeoutMs);
   const source = describeSource(spec);
   if (result.code !== 0) throw unavailable(source, result.stderr, spec.driver === 'v4l2');
   let parsed: unknown;

@@ -4,12 +4,12 @@ import type { FfmpegCameraSpec } from '../../camera-spec/ffmpeg-spec.js';
 
 /** ffmpeg/ffprobe arguments that select the source (everything up to and including -i). */
 export function ffmpegInputArgs(spec: FfmpegCameraSpec): string[] {
-  const extra = [...spec.inputOptions];
+  const extra = [...spec.input_options];
   switch (spec.driver) {
     case 'v4l2': {
       const args = ['-f', 'v4l2'];
-      if (spec.inputFormat !== undefined) args.push('-input_format', spec.inputFormat);
-      if (spec.videoSize !== undefined) args.push('-video_size', spec.videoSize);
+      if (spec.input_format !== undefined) args.push('-input_format', spec.input_format);
+      if (spec.video_size !== undefined) args.push('-video_size', spec.video_size);
       if (spec.framerate !== undefined) args.push('-framerate', String(spec.framerate));
       // Frame pts = the kernel's capture timestamp, converted to the Unix epoch.
       args.push('-ts', 'mono2abs');

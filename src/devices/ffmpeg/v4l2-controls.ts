@@ -118,7 +118,7 @@ export function v4l2SettingSpecs(controls: readonly V4l2Control[]): SettingSpec[
       max: exposure.max / 10,
       integer: false,
       default: exposure.default / 10,
-      changeableWhileStreaming: true,
+      changeable_while_streaming: true,
     });
   }
   for (const control of controls) {
@@ -132,7 +132,7 @@ export function v4l2SettingSpecs(controls: readonly V4l2Control[]): SettingSpec[
       integer: true,
       default: control.default,
       // A "grabbed" control is locked while the device streams.
-      changeableWhileStreaming: !control.flags.includes('grabbed'),
+      changeable_while_streaming: !control.flags.includes('grabbed'),
     });
   }
   return specs;

@@ -39,7 +39,7 @@ const trackCache = new WeakMap<SimCameraOptions, readonly ParticleTrack[]>();
 function particleTracks(options: SimCameraOptions): readonly ParticleTrack[] {
   let tracks = trackCache.get(options);
   if (tracks === undefined) {
-    tracks = Array.from({ length: options.particleCount }, (_, particle) => drawTrack(options, particle));
+    tracks = Array.from({ length: options.particle_count }, (_, particle) => drawTrack(options, particle));
     trackCache.set(options, tracks);
   }
   return tracks;
@@ -104,7 +104,7 @@ export function simParticleTruth(
   window: { readonly x: number; readonly y: number },
   signal: number,
 ): SimParticleTruth {
-  const sigma = options.particleSigma;
+  const sigma = options.particle_sigma;
   const particles = simParticlePositions(options, index);
   const spotArea = 2 * Math.PI * sigma * sigma;
   return {

@@ -105,7 +105,7 @@ export function renderSimFrame(
         window,
         tone,
         simParticlePositions(options, cameraIndex),
-        options.particleSigma,
+        options.particle_sigma,
         hashKey(options.seed, READ_NOISE_SALT, cameraIndex),
       );
       break;

@@ -65,7 +65,7 @@ export class SimCamera implements Camera {
     this.requireOpen(`set "${name}"`);
     const specs = this.settingSpecs();
     const checked = validateSettingValue(specs, name, value);
-    if (this.streaming && !findSettingSpec(specs, name).changeableWhileStreaming) {
+    if (this.streaming && !findSettingSpec(specs, name).changeable_while_streaming) {
       throw new LabcastError('CAMERA_STATE', `setting "${name}" cannot change while streaming; stop the stream first`, name);
     }
     // A new object rather than a mutation: a frame renders from one consistent snapshot.

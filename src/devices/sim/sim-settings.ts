@@ -37,7 +37,7 @@ export function simSettingSpecs(options: SimCameraOptions, current: SimSettings)
       max: 10_000,
       integer: false,
       default: REFERENCE_EXPOSURE_MS,
-      changeableWhileStreaming: true,
+      changeable_while_streaming: true,
     },
     {
       name: 'gain',
@@ -47,7 +47,7 @@ export function simSettingSpecs(options: SimCameraOptions, current: SimSettings)
       max: 64,
       integer: false,
       default: 1,
-      changeableWhileStreaming: true,
+      changeable_while_streaming: true,
     },
     {
       name: 'brightness',
@@ -57,7 +57,7 @@ export function simSettingSpecs(options: SimCameraOptions, current: SimSettings)
       max: 100,
       integer: false,
       default: 0,
-      changeableWhileStreaming: true,
+      changeable_while_streaming: true,
     },
     roiSpec('roi_x', 'left edge of the region of interest; roi_x + roi_width <= sensor width', 0, options.width - current.roi_width, 0),
     roiSpec('roi_y', 'top edge of the region of interest; roi_y + roi_height <= sensor height', 0, options.height - current.roi_height, 0),
@@ -76,7 +76,7 @@ function roiSpec(name: SimSettingName, description: string, min: number, max: nu
     integer: true,
     default: defaultValue,
     // The frame shape follows the ROI, and a stream keeps one shape.
-    changeableWhileStreaming: false,
+    changeable_while_streaming: false,
   };
 }
 

@@ -1,0 +1,229 @@
+import type { AnalysisInfo, ExperimentStatus, ProcessInfo, RecordingInfo } from '../protocol/control.js';
+import { stringifyWithNs } from '../protocol/json-ns.js';
+import type { SettingSpecPayload } from '../protocol/process-messages.js';
+import type { FrameGap } from '../hdf5/frame-gaps.js';
+import type { RecordingSummary } from '../hdf5/file-inspector.js';
+import { ENTRY_ATTRS } from '../hdf5/hdf5-layout.js';
+
+/**
+ * Output for people: the tables and summaries `labcast ctl` and `labcast
+ * inspect` print. Scripts use --json, which prints the protocol's own objects.
+ */
+
+// ---- labcast ctl ----
+
+function alignedRows(rows: ReadonlyArray<readonly [string, string]>): string {
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`.trimEnd()).join('\n') + '\n';
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function formatStatus(status: ExperimentStatus): string {
+  const { frames, camera } = status;
+  const rows: [string, string][] = [
+    ['state', status.state],
+    ['error', status.error ?? 'none'],
+    ['run id', status.run_id ?? 'none'],
+    ['file', status.file ?? 'none'],
+    ['frames', `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`],
+    ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
+    ['camera', camera === null ? 'none' : `${camera.model}, driver ${camera.driver}`],
+    ['settings', camera === null ? 'none' : formatSettingValues(camera.settings)],
+    ['last recording', status.last_recording === null ? 'none' : formatRecordingInfo(status.last_recording)],
+    ['processes', status.processes.length === 0 ? 'none' : status.processes.map(formatProcess).join(', ')],
+    ['analyses', formatAnalysisSummary(status.analyses ?? [])],
+    ['endpoints', `control ${status.endpoints.control}, status ${status.endpoints.status}, data ${status.endpoints.data}`],
+  ];
+  return alignedRows(rows);
+}
+
+/** One line per status for `watch`. */
+export function formatStatusLine(status: ExperimentStatus, at: Date): string {
+  const { frames } = status;
+  const parts = [
+    at.toTimeString().slice(0, 8),
+    status.state.padEnd(9),
+    `acquired ${frames.acquired}`,
+    `saved ${frames.saved}`,
+    `dropped ${frames.dropped}`,
+    `${status.fps.toFixed(1)} fps`,
+    `${status.mb_per_s.toFixed(1)} MB/s`,
+  ];
+  if (status.file !== null) parts.push(`file ${status.file}`);
+  if (status.error !== null) parts.push(`error: ${status.error}`);
+  return `${parts.join('  ')}\n`;
+}
+
+function formatSettingValues(settings: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(settings);
+  return entries.length === 0 ? 'none' : entries.map(([name, value]) => `${name} ${value}`).join(', ');
+}
+
+function formatRecordingInfo(info: RecordingInfo): string {
+  const summary = `${info.path}: ${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_dropped} dropped (${info.end_reason})`;
+  return info.error === null ? summary : `${summary}; error: ${info.error}`;
+}
+
+export function formatSnap(info: RecordingInfo): string {
+  return info.error === null ? `Snapped ${info.path} (run ${info.run_id})\n` : `Snap failed: ${formatRecordingInfo(info)}\n`;
+}
+
+function formatProcess(info: ProcessInfo): string {
+  // A process serve did not start (a remote saver) has no pid here; its title says where it is.
+  const which = info.pid !== null ? `pid ${info.pid}` : info.title.startsWith('labcast-') ? 'no pid' : info.title;
+  return `${info.role} (${which}, ${info.running ? 'running' : 'not running'})`;
+}
+
+/** For `status`: the running (or failed) analyses on one line. */
+function formatAnalysisSummary(analyses: readonly AnalysisInfo[]): string {
+  const shown = analyses.filter((a) => a.state !== 'stopped');
+  if (shown.length === 0) return analyses.length === 0 ? 'none' : `none running (${analyses.map((a) => a.name).join(', ')} available)`;
+  return shown
+    .map((a) =>
+      a.state === 'failed'
+        ? `${a.name} failed: ${a.error ?? 'unknown error'}`
+        : `${a.name} ${a.state} (pid ${a.pid ?? '-'}, ${a.frames_analysed} analysed, ${a.frames_skipped} skipped, ${a.results_per_s.toFixed(1)} results/s)`,
+    )
+    .join('; ');
+}
+
+export function formatAnalyses(analyses: readonly AnalysisInfo[]): string {
+  if (analyses.length === 0) return 'no analyses\n';
+  const rows = table(
+    ['analysis', 'kind', 'state', 'pid', 'analysed', 'skipped', 'results/s', 'ms/frame', 'topic'],
+    analyses.map((a) => [
+      a.name,
+      a.kind,
+      a.state,
+      a.pid === null ? '-' : String(a.pid),
+      String(a.frames_analysed),
+      String(a.frames_skipped),
+      a.results_per_s.toFixed(1),
+      a.analysis_ms.toFixed(2),
+      a.topic,
+    ]),
+  );
+  const errors = analyses.filter((a) => a.error !== null).map((a) => `${a.name}: ${a.error}\n`);
+  return rows + errors.join('');
+}
+
+export function formatProcesses(processes: readonly ProcessInfo[]): string {
+  if (processes.length === 0) return 'no processes\n';
+  return table(
+    ['process', 'pid', 'running', 'title'],
+    processes.map((p) => [p.role, p.pid === null ? '-' : String(p.pid), p.running ? 'yes' : 'no', p.title]),
+  );
+}
+
+function formatRange(spec: SettingSpecPayload): string {
+  return `${spec.min}..${spec.max}${spec.integer ? ' (whole)' : ''}`;
+}
+
+export function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Readonly<Record<string, number>>): string {
+  return table(
+    ['setting', 'value', 'unit', 'range', 'while streaming'],
+    specs.map((spec) => [
+      spec.name,
+      String(settings[spec.name] ?? spec.default),
+      spec.unit,
+      formatRange(spec),
+      spec.changeable_while_streaming ? 'changeable' : 'fixed',
+    ]),
+  );
+}
+
+export function formatSetting(spec: SettingSpecPayload, value: number): string {
+  const unit = spec.unit === '' ? '' : ` ${spec.unit}`;
+  const streaming = spec.changeable_while_streaming ? 'changeable while streaming' : 'fixed while streaming';
+  return `${spec.name} = ${value}${unit}  (range ${formatRange(spec)}${unit}; ${streaming})\n`;
+}
+
+// ---- labcast inspect ----
+
+const GAPS_LISTED = 10;
+const CONFIG_SHOWN_CHARS = 160;
+
+/** The summary as aligned "label  value" lines for `labcast inspect`. */
+export function formatRecordingSummary(summary: RecordingSummary): string {
+  const { acquisition: acq, camera, provenance: prov } = summary;
+  const rows: Array<[string, string]> = [
+    ['file', `${summary.path} (${formatBytes(summary.fileBytes)})`],
+    ['status', summary.finished ? 'finished' : 'NOT FINISHED (writer stopped without closing it); frames up to its last flush'],
+    ['run id', prov.runId],
+    ['frames', `${summary.frameCount} x [${summary.frameShape.join(' x ')}] ${summary.dtype}`],
+    ['frame ids', summary.firstFrameId === null ? 'none' : `${summary.firstFrameId} .. ${summary.lastFrameId}`],
+    ['duration', summary.durationS === null ? 'n/a (fewer than 2 frames)' : `${summary.durationS.toFixed(3)} s`],
+    ['fps', summary.fps === null ? 'n/a' : summary.fps.toFixed(2)],
+    ['gaps', formatGaps(summary.gaps, summary.missingFrames)],
+    ['requested', formatRequested(acq.framesRequested, acq.durationRequestedS)],
+    ['acquired', countOrUnknown(acq.framesAcquired)],
+    ['dropped', countOrUnknown(acq.framesDropped)],
+    ['written', String(acq.framesWritten)],
+    ['end reason', acq.endReason ?? 'none recorded (file not finished)'],
+  ];
+  if (acq.error !== null) rows.push(['error', acq.error]);
+  rows.push(
+    ['camera', `${camera.driver} (${camera.model})`],
+    ['settings', formatSettings(camera.settings)],
+    ['start time', prov.startTime],
+    ['end time', prov.endTime ?? 'unknown'],
+    ['labcast', prov.labcastVersion],
+    ['node', prov.nodeVersion],
+    ['host', prov.host],
+  );
+  if (prov.hdf5Writer !== null) rows.push(['hdf5 writer', prov.hdf5Writer]);
+  for (const a of summary.analysis) {
+    const items = a.items === null ? '' : `, ${a.items} ${a.itemsTable ?? 'items'}`;
+    rows.push([`analysis ${a.name}`, `${a.kind ?? 'unknown kind'}: ${a.results} frames analysed${items} (/entry/analysis/${a.name})`]);
+  }
+  if (summary.truthRows !== null) rows.push(['ground truth', `${summary.truthRows} rows, one per frame and particle (/entry/instrument/simulation/truth)`]);
+  rows.push(['config', formatConfig(prov.config)]);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
+}
+
+function formatGaps(gaps: readonly FrameGap[], missing: number): string {
+  if (gaps.length === 0) return 'none';
+  const ranges = gaps.slice(0, GAPS_LISTED).map(([first, count]) => (count === 1 ? `${first}` : `${first}-${first + count - 1}`));
+  const more = gaps.length > GAPS_LISTED ? `, ... and ${gaps.length - GAPS_LISTED} more` : '';
+  return `${ranges.join(', ')}${more} (${missing} frame${missing === 1 ? '' : 's'} missing in ${gaps.length} gap${gaps.length === 1 ? '' : 's'})`;
+}
+
+function formatRequested(frames: number | null, durationS: number | null): string {
+  const parts = [];
+  if (frames !== null) parts.push(`${frames} frames`);
+  if (durationS !== null) parts.push(`${durationS} s`);
+  return parts.length === 0 ? 'until stopped' : parts.join(', ');
+}
+
+function countOrUnknown(count: number | null): string {
+  return count === null ? 'unknown (no run end recorded)' : String(count);
+}
+
+function formatSettings(settings: Readonly<Record<string, number | string | boolean>>): string {
+  const entries = Object.entries(settings);
+  return entries.length === 0 ? 'none' : entries.map(([key, value]) => `${key}=${String(value)}`).join(', ');
+}
+
+function formatConfig(config: unknown): string {
+  const text = stringifyWithNs(config ?? null);
+  return text.length <= CONFIG_SHOWN_CHARS
+    ? text
+    : `${text.slice(0, CONFIG_SHOWN_CHARS)}... (${text.length} chars; full text in /entry@${ENTRY_ATTRS.configJson})`;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
