@@ -13,7 +13,7 @@ import type { SettingSpecPayload } from '../protocol/process-messages.js';
 import { ControlClient } from '../transport/control-client.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
 import { StatusSubscriber } from '../transport/status-channel.js';
-import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args.js';
+import { booleanFlag, negativeValuesJoined, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { serverKeyFlag } from './keys-command.js';
 
@@ -249,7 +249,7 @@ export async function ctlCommand(argv: string[]): Promise<number> {
 /** parseArgs in strict mode, with its errors turned into ones naming the flag. */
 function parseCtlArgs(argv: string[]): { values: FlagValues; positionals: string[] } {
   try {
-    const parsed = parseArgs({ args: negativeNumbersAsValues(argv), options: FLAGS, strict: true, allowPositionals: true });
+    const parsed = parseArgs({ args: negativeNumbersAsValues(negativeValuesJoined(argv, FLAGS)), options: FLAGS, strict: true, allowPositionals: true });
     return { values: parsed.values as FlagValues, positionals: parsed.positionals };
   } catch (error) {
     throw new LabcastError('BAD_ARGUMENT', (error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
