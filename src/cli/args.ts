@@ -8,7 +8,7 @@ export type FlagValues = Record<string, string | boolean | undefined>;
 export function parseFlags(command: string, argv: string[], options: FlagSpec, positionals = 0): { values: FlagValues; positionals: string[] } {
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals > 0 });
+    parsed = parseArgs({ args: negativeValuesJoined(argv, options), options, strict: true, allowPositionals: positionals > 0 });
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new LabcastError('BAD_ARGUMENT', `labcast ${command}: ${message}`);
@@ -21,6 +21,30 @@ export function parseFlags(command: string, argv: string[], options: FlagSpec, p
   }
   return { values: parsed.values as FlagValues, positionals: parsed.positionals };
 }
+
+/**
+ * `--brightness -20` as `--brightness=-20`: parseArgs refuses a value that
+ * starts with "-" as ambiguous, but no labcast flag looks like a number, so a
+ * negative number after a flag that takes a value is that flag's value.
+ */
+export function negativeValuesJoined(argv: readonly string[], options: FlagSpec): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const next = argv[i + 1];
+    if (token === '--') return [...joined, ...argv.slice(i)];
+    const name = /^--([^=]+)$/.exec(token)?.[1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      joined.push(`${token}=${next}`);
+      i++;
+    } else {
+      joined.push(token);
+    }
+  }
+  return joined;
+}
+
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity)/;
 
 interface NumberRule {
   readonly integer?: boolean;

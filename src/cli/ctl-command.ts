@@ -11,7 +11,7 @@ import { stringifyWithNs } from '../protocol/json-ns.js';
 import { ControlClient } from '../transport/control-client.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { StatusSubscriber } from '../transport/status-channel.js';
-import { booleanFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args.js';
+import { booleanFlag, negativeValuesJoined, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import {
   formatAnalyses,
@@ -250,7 +250,7 @@ export async function ctlCommand(argv: string[]): Promise<number> {
 /** parseArgs in strict mode, with its errors turned into ones naming the flag. */
 function parseCtlArgs(argv: string[]): { values: FlagValues; positionals: string[] } {
   try {
-    const parsed = parseArgs({ args: negativeNumbersAsValues(argv), options: FLAGS, strict: true, allowPositionals: true });
+    const parsed = parseArgs({ args: negativeNumbersAsValues(negativeValuesJoined(argv, FLAGS)), options: FLAGS, strict: true, allowPositionals: true });
     return { values: parsed.values as FlagValues, positionals: parsed.positionals };
   } catch (error) {
     throw new LabcastError('BAD_ARGUMENT', (error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));

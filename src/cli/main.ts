@@ -12,12 +12,15 @@ import { KEYS_USAGE, keysCommand } from './keys-command.js';
 import { RECORD_USAGE, recordCommand } from './record-command.js';
 import { SAVE_USAGE, saveCommand } from './save-command.js';
 import { SERVE_USAGE, serveCommand } from './serve-command.js';
+import { SNAP_USAGE, snapCommand } from './snap-command.js';
+import { closestName } from './suggest.js';
 
 const USAGE = `usage: labcast <command> [options]
 
 commands
   serve      run the experiment: camera, controller, savers (Ctrl-C stops cleanly)
   record     record frames from a camera into an HDF5 file
+  snap       take one frame from a camera into an HDF5 file
   inspect    show what a labcast HDF5 file holds
   cameras    list the cameras: the simulator and every /dev/video* with its formats
   ctl        send a command to a running labcast serve (status, live, record, stop, set, watch, ...)
@@ -26,11 +29,13 @@ commands
   help       show this help, or help for a command (labcast help record)
   version    print the labcast version
 
-exit codes: 0 ok, 1 failed, 2 bad input, 3 finished but frames were lost
+exit codes: 0 ok (also after a clean stop by Ctrl-C), 1 failed, 2 bad input,
+3 finished but frames were lost
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   record: recordCommand,
+  snap: snapCommand,
   inspect: inspectCommand,
   ctl: ctlCommand,
   serve: serveCommand,
@@ -41,6 +46,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
 
 const HELP: Record<string, string> = {
   record: RECORD_USAGE,
+  snap: SNAP_USAGE,
   inspect: INSPECT_USAGE,
   ctl: CTL_USAGE,
   serve: SERVE_USAGE,
@@ -49,11 +55,27 @@ const HELP: Record<string, string> = {
   keys: KEYS_USAGE,
 };
 
+const COMMAND_NAMES = [...Object.keys(COMMANDS), 'help', 'version'];
+
+function suggestion(typed: string): string {
+  const closest = closestName(typed, COMMAND_NAMES);
+  return closest === null ? '' : ` (did you mean "${closest}"?)`;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     const topic = command === 'help' ? rest[0] : undefined;
-    process.stdout.write(topic !== undefined && HELP[topic] !== undefined ? HELP[topic] : USAGE);
+    if (topic === undefined || topic === 'help') {
+      process.stdout.write(USAGE);
+      return EXIT.ok;
+    }
+    const help = HELP[topic];
+    if (help === undefined) {
+      process.stderr.write(`labcast help: no command ${JSON.stringify(topic)}${suggestion(topic)}; the commands: ${COMMAND_NAMES.join(', ')}\n`);
+      return EXIT.badInput;
+    }
+    process.stdout.write(help);
     return EXIT.ok;
   }
   if (command === 'version' || command === '--version') {
@@ -62,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[command];
   if (run === undefined) {
-    process.stderr.write(`labcast: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+    process.stderr.write(`labcast: unknown command ${JSON.stringify(command)}${suggestion(command)}\n\n${USAGE}`);
     return EXIT.badInput;
   }
   // A log tagged with the command (serve sets its own, with the config's level);

@@ -40,7 +40,7 @@ transport
   --json                print the summary as JSON on stdout
 `;
 
-const FLAGS: FlagSpec = {
+export const FLAGS: FlagSpec = {
   camera: { type: 'string' },
   frames: { type: 'string' },
   duration: { type: 'string' },
@@ -162,15 +162,35 @@ export async function recordCommand(argv: string[]): Promise<number> {
   }
   const frames = numberFlag(values, 'frames', { integer: true, min: 1, max: 1e12 }) ?? null;
   const durationS = numberFlag(values, 'duration', { min: 0.001, max: 1e7 }) ?? null;
+  const outcome = await recordFromFlags('record', values, frames, durationS, DEFAULT_ENDPOINTS.data);
+  process.stdout.write(booleanFlag(values, 'json') ? `${JSON.stringify(outcome)}\n` : formatRecordingResult(outcome));
+  return recordingExitCode(outcome);
+}
+
+export function recordingExitCode(outcome: RecordingResult): number {
+  if (outcome.error !== null) return EXIT.failed;
+  return outcome.framesLost > 0 ? EXIT.framesLost : EXIT.ok;
+}
+
+/**
+ * One run with processes of its own, from record's camera, output and
+ * transport flags (those absent from `values` take their defaults).
+ */
+export async function recordFromFlags(
+  command: 'record' | 'snap',
+  values: FlagValues,
+  frames: number | null,
+  durationS: number | null,
+  defaultEndpoint: string,
+): Promise<RecordingResult> {
   const camera = await cameraSpecFromFlags(values);
   const settings = settingsFromFlags(values);
-  const dataEndpoint = checkEndpoint(stringFlag(values, 'publish') ?? DEFAULT_ENDPOINTS.data, '--publish');
+  const dataEndpoint = checkEndpoint(stringFlag(values, 'publish') ?? defaultEndpoint, '--publish');
   const bufferMb = numberFlag(values, 'buffer-mb', { min: 0.1, max: 1_000_000 }) ?? 512;
   const overwrite = booleanFlag(values, 'overwrite');
   const outPath = resolveOutputPath(stringFlag(values, 'out') ?? '.', overwrite);
-  const json = booleanFlag(values, 'json');
 
-  const progress = new ProgressView(process.stderr, 'recording');
+  const progress = new ProgressView(process.stderr, command === 'snap' ? 'snapping' : 'recording');
   // Listen before anything starts: a Ctrl-C during start-up must still end in
   // an orderly stop, not leave the child processes behind.
   let session: RecordingSession | null = null;
@@ -204,7 +224,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
       dataEndpoint,
       bufferBytes: Math.round(bufferMb * 1024 * 1024),
       flushIntervalMs: 1000,
-      config: { command: 'record', camera, settings, frames, duration_s: durationS, out: outPath, data_endpoint: dataEndpoint, buffer_mb: bufferMb },
+      config: { command, camera, settings, frames, duration_s: durationS, out: outPath, data_endpoint: dataEndpoint, buffer_mb: bufferMb },
     },
     (p) => progress.update({ done: p.framesWritten, total: frames, elapsedS: p.elapsedS, bytes: p.bytesWritten, dropped: p.dropped }),
     ));
@@ -227,9 +247,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
     bytes: outcome.bytesWritten,
     dropped: outcome.framesLost,
   });
-  process.stdout.write(json ? `${JSON.stringify(outcome)}\n` : formatRecordingResult(outcome));
-  if (outcome.error !== null) return EXIT.failed;
-  return outcome.framesLost > 0 ? EXIT.framesLost : EXIT.ok;
+  return outcome;
 }
 
 export function formatRecordingResult(r: RecordingResult): string {

@@ -1,4 +1,5 @@
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, extname, join, resolve } from 'node:path';
 import { namingPatternProblem, type NamingPlaceholder } from '../config/schema.js';
 import { LabcastError } from '../protocol/errors.js';
@@ -47,7 +48,18 @@ export function nextNumberedFileName(dir: string, pattern: string, values: Parti
  */
 export function resolveOutputPath(out: string, overwrite: boolean, field = '--out'): string {
   let path = resolve(out);
-  if (existsSync(path) && statSync(path).isDirectory()) path = join(path, nextRunFileName(path));
+  const isFolder = existsSync(path) && statSync(path).isDirectory();
+  // "runs/" names a folder: never a file called "runs" next to it.
+  if (!isFolder && /[\\/]$/.test(out)) {
+    throw new LabcastError(
+      'OUTPUT_UNWRITABLE',
+      existsSync(path)
+        ? `${field}: ${out} ends with "/", so it names a folder, but ${path} is a file`
+        : `${field}: folder ${path} does not exist (a path ending with "/" names a folder; create it first)`,
+      field,
+    );
+  }
+  if (isFolder) path = join(path, nextRunFileName(path));
   return checkOutputFile(path, { overwrite, field, overwriteHint: 'pass --overwrite to replace it' });
 }
 
@@ -88,8 +100,40 @@ export function checkOutputFile(path: string, check: OutputFileCheck): string {
   } catch {
     throw new LabcastError('OUTPUT_UNWRITABLE', `${prefix}${path} cannot be written (permission denied)`, field);
   }
+  const refusal = creationRefusal(dir);
+  if (refusal !== null) throw new LabcastError('OUTPUT_UNWRITABLE', `${prefix}${path} cannot be created: ${refusal}`, field);
   return path;
 }
+
+/**
+ * Why no file can be created in `dir`, or null if one can. Permission bits
+ * are not enough: root passes access() in /proc or /sys, or on a read-only
+ * mount, where creating still fails; so a file is created and removed.
+ */
+function creationRefusal(dir: string): string | null {
+  const probe = join(dir, `.labcast-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    return CREATE_ERRORS[code ?? ''] ?? message;
+  }
+  try {
+    unlinkSync(probe);
+  } catch {
+    // Created but not removable: the folder is writable, which is what was asked.
+  }
+  return null;
+}
+
+const CREATE_ERRORS: Record<string, string> = {
+  ENOENT: 'files cannot be created in that folder',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+};
 
 type Token = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'placeholder'; readonly name: NamingPlaceholder };
 

@@ -66,7 +66,9 @@ export class FfmpegCamera implements Camera {
     this.pixelFormat = spec.pixel_format ?? outputPixelFormat(this.probed.pixFmt);
     const { width, height, pixFmt } = this.probed;
     const name = spec.driver === 'v4l2' ? v4l2CardName(spec.device) : null;
-    this.model = `${name === null ? '' : `${name} `}(${spec.driver} ${describeSource(spec)}, ${width}x${height} ${pixFmt} as ${this.pixelFormat})`;
+    const source = `${spec.driver} ${describeSource(spec)}, ${width}x${height} ${pixFmt} as ${this.pixelFormat}`;
+    // Brackets only around the details of a named device: readers print the model in brackets of their own.
+    this.model = name === null ? source : `${name} (${source})`;
     if (spec.driver === 'v4l2') {
       const controls = new V4l2Controls(v4l2CtlRunner(spec.device));
       try {
