@@ -129,7 +129,12 @@ async function main(): Promise<void> {
     dataEndpoint: live.endpoint,
     recordEndpoint: lossless?.endpoint ?? null,
     format: { shape: [...format.shape], dtype: format.dtype },
-    camera: { driver: camera.info.driver, model: camera.info.model, freeRunning: camera.freeRunning },
+    camera: {
+      driver: camera.info.driver,
+      model: camera.info.model,
+      freeRunning: camera.freeRunning,
+      fpsRequested: camera.requestedFps?.() ?? null,
+    },
     ...settingsOf(camera),
   });
 }

@@ -7,7 +7,9 @@ import type {
   ExperimentStatus,
   ProcessInfo,
   RecordingInfo,
+  WaitResult,
 } from '../protocol/control.js';
+import { rateShortfall } from '../acquisition/rate-watch.js';
 import { frameByteLength } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type RunEnd } from '../protocol/messages.js';
@@ -22,6 +24,10 @@ import { curveKeyFiles, plannedRecordingPath, Recording, type RecordingResult } 
 const MIB = 1024 * 1024;
 /** How often status is pushed while frames flow (state changes are pushed at once). */
 const STATUS_INTERVAL_MS = 500;
+/** How long a `wait` without timeout_s waits before answering `ended: false`. */
+const DEFAULT_WAIT_S = 60;
+/** Ended recordings a `wait` can still ask about by run id. */
+const ENDED_RECORDINGS_KEPT = 100;
 
 type Activity =
   | { readonly kind: 'idle' }
@@ -55,6 +61,9 @@ export class ExperimentController {
   private lastRecording: RecordingInfo | null = null;
   private readonly frames = { acquired: 0, published: 0, live_skipped: 0, dropped: 0, saved: 0 };
   private readonly rate = new RateMeter();
+  /** The camera's requested rate and the rate it delivered over the last second, from the acquisition's progress. */
+  private cameraRate: { requested: number | null; achieved: number | null } = { requested: null, achieved: null };
+  private readonly endedRecordings = new Map<string, RecordingInfo>();
   private readonly queue = new CommandQueue();
   private shuttingDown = false;
   private shutdownDone: Promise<void> | null = null;
@@ -69,6 +78,7 @@ export class ExperimentController {
     private acquisition: AcquisitionHandle,
     private readonly publish: (status: ExperimentStatus) => void,
   ) {
+    this.cameraRate = { requested: acquisition.ready.camera.fpsRequested ?? null, achieved: null };
     this.watch(acquisition);
     this.analyses = new AnalysisSupervisor(
       analysisDefinitions(config.analysis),
@@ -127,6 +137,8 @@ export class ExperimentController {
       case 'shutdown':
         void this.shutdown();
         return this.status();
+      case 'wait':
+        return this.waitForRecording(request.run_id ?? null, request.timeout_s ?? DEFAULT_WAIT_S);
     }
   }
 
@@ -164,6 +176,10 @@ export class ExperimentController {
       frames: { ...this.frames },
       fps: round(fps, 2),
       mb_per_s: round((fps * frameByteLength(format.shape, format.dtype)) / 1e6, 2),
+      fps_requested: this.cameraRate.requested,
+      fps_achieved: this.activity.kind === 'idle' ? null : this.cameraRate.achieved,
+      rate_warning: this.activity.kind === 'idle' ? null : rateShortfall(this.cameraRate),
+      saved_bytes: recording?.progress.bytesWritten ?? 0,
       camera: {
         driver: this.acquisition.ready.camera.driver,
         model: this.acquisition.ready.camera.model,
@@ -286,6 +302,32 @@ export class ExperimentController {
     return activity.finished;
   }
 
+  /**
+   * The recording `runId` (default: the current one, else the last) once it
+   * has ended, or `ended: false` after `timeoutS`. Not queued: it changes
+   * nothing, and the server answers other clients meanwhile.
+   */
+  private async waitForRecording(runId: string | null, timeoutS: number): Promise<WaitResult> {
+    const activity = this.activity;
+    const current = activity.kind === 'recording' ? activity : null;
+    const id = runId ?? current?.recording.parameters.runId ?? this.lastRecording?.run_id ?? null;
+    if (id === null) throw new LabcastError('BAD_ARGUMENT', 'no recording to wait for: none is running and none has run', 'run_id');
+    const ended = this.endedRecordings.get(id);
+    if (ended !== undefined) return { ended: true, recording: ended, status: this.status() };
+    if (current === null || current.recording.parameters.runId !== id) {
+      const what = activity.kind === 'live' && activity.runId === id ? 'is live view, not a recording' : 'is not a recent recording of this server';
+      throw new LabcastError('BAD_ARGUMENT', `run ${JSON.stringify(id)} ${what}; wait takes the run_id of a recording`, 'run_id');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<null>((resolve) => (timer = setTimeout(resolve, timeoutS * 1000, null)));
+    try {
+      const recording = await Promise.race([current.finished, timedOut]);
+      return { ended: recording !== null, recording, status: this.status() };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async reset(): Promise<ExperimentStatus> {
     if (this.state !== 'error') return this.status();
     if (!this.acquisition.running) {
@@ -373,6 +415,8 @@ export class ExperimentController {
   private recordingEnded(activity: Extract<Activity, { kind: 'recording' }>, result: RecordingResult): RecordingInfo {
     const info = recordingInfo(result, activity.recording.parameters.outPath);
     this.lastRecording = info;
+    this.endedRecordings.set(info.run_id, info);
+    if (this.endedRecordings.size > ENDED_RECORDINGS_KEPT) this.endedRecordings.delete(this.endedRecordings.keys().next().value!);
     this.frames.saved = result.framesWritten;
     if (this.activity === activity) {
       this.activity = { kind: 'idle' };
@@ -416,6 +460,7 @@ export class ExperimentController {
       this.frames.live_skipped = progress.liveSkipped;
       this.frames.dropped = progress.dropped;
       this.rate.sample(progress.acquired);
+      this.cameraRate = { requested: progress.fpsRequested === undefined ? this.cameraRate.requested : progress.fpsRequested, achieved: progress.fpsAchieved ?? null };
     });
     acquisition.onExit((exit) => {
       if (!this.shuttingDown && acquisition === this.acquisition) this.fail(`the acquisition process ${describeExit(exit)}`);
@@ -441,6 +486,7 @@ export class ExperimentController {
     this.frames.dropped = 0;
     this.frames.saved = 0;
     this.rate.reset();
+    this.cameraRate = { ...this.cameraRate, achieved: null };
   }
 
   private fail(message: string): void {
@@ -488,6 +534,10 @@ function recordingInfo(result: RecordingResult, plannedPath: string): RecordingI
     gaps: result.gaps,
     end_reason: result.endReason,
     error: result.error,
+    duration_s: round(result.durationS, 3),
+    bytes_written: result.bytesWritten,
+    fps_requested: result.fpsRequested,
+    fps_achieved: result.fpsAchieved,
   };
 }
 
