@@ -7,6 +7,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { startProcessLog } from '../log/logger.js';
 import { createCamera } from '../devices/registry.js';
+import { applyCollectingProblems } from '../devices/settings-check.js';
+import { LabcastError } from '../protocol/errors.js';
 import { softwareInfo } from '../config/software.js';
 import type { Camera } from '../devices/camera.js';
 import {
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
   const init = acquisitionInitSchema.parse(readInitArgument('acquisition'));
   const camera = createCamera(init.camera);
   await camera.open();
-  for (const [name, value] of Object.entries(init.settings)) await camera.setSetting(name, value);
+  await applyInitialSettings(camera, init.settings);
   // With CURVE keys, both endpoints are CURVE servers: only holders of the public key connect.
   const curve = init.curve ? readServerKeyFiles(init.curve) : null;
   const live = await LivePublisher.bind(init.dataEndpoint, undefined, curve);
@@ -128,9 +130,23 @@ async function main(): Promise<void> {
     dataEndpoint: live.endpoint,
     recordEndpoint: lossless?.endpoint ?? null,
     format: { shape: [...format.shape], dtype: format.dtype },
-    camera: { driver: camera.info.driver, model: camera.info.model, freeRunning: camera.freeRunning },
+    camera: {
+      driver: camera.info.driver,
+      model: camera.info.model,
+      freeRunning: camera.freeRunning,
+      fpsRequested: camera.requestedFps?.() ?? null,
+    },
     ...settingsOf(camera),
   });
+}
+
+/** Every setting the camera refuses, in one error naming each (`settings.NAME: ...`), rather than the first alone. */
+async function applyInitialSettings(camera: Camera, settings: Readonly<Record<string, number>>): Promise<void> {
+  const problems = await applyCollectingProblems(camera, settings);
+  const first = problems[0];
+  if (first === undefined) return;
+  const message = problems.map((problem) => `settings.${problem.name}: ${problem.message}`).join('; ');
+  throw new LabcastError('BAD_SETTING', problems.length === 1 ? message : `${problems.length} problems: ${message}`, first.name);
 }
 
 function settingsOf(camera: Camera): { settings: Record<string, number>; specs: SettingSpecPayload[] } {

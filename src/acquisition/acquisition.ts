@@ -7,6 +7,7 @@ import { PROTOCOL_VERSION, type RunEnd, type RunEndReason, type RunStart } from 
 import type { LivePublisher } from '../transport/live-publisher.js';
 import type { LosslessSender } from '../transport/lossless-sender.js';
 import { DropLedger } from './drop-ledger.js';
+import { RateWatch } from './rate-watch.js';
 
 /** Abort reason that marks a timed run as completed rather than stopped. */
 const DURATION_ELAPSED = 'duration elapsed';
@@ -45,6 +46,9 @@ export interface RunProgress {
   readonly queuedBytes: number;
   /** Savers connected to the record endpoint. */
   readonly savers: number;
+  /** The rate the camera was asked for, and what it delivered over the last second (null until then). */
+  readonly fpsRequested: number | null;
+  readonly fpsAchieved: number | null;
 }
 
 export interface AcquisitionOptions {
@@ -140,16 +144,21 @@ export class Acquisition {
 
     const drops = new DropLedger();
     const shown = { published: 0, skipped: 0 };
+    const rate = new RateWatch(camera.requestedFps?.() ?? null);
     let acquired = 0;
     let reason: RunEndReason = 'completed';
     let error: string | null = null;
     const durationTimer =
       request.durationS === null ? null : setTimeout(() => abort.abort(DURATION_ELAPSED), request.durationS * 1000);
-    const report = (): void => this.reportProgress(acquired, drops.count, shown);
+    const report = (): void => {
+      rate.sample(performance.now());
+      this.reportProgress(acquired, drops.count, shown, rate);
+    };
     const progressTimer = setInterval(report, this.options.progressIntervalMs ?? 100);
 
     try {
       for await (const frame of camera.stream(abort.signal)) {
+        rate.frame(performance.now());
         const seq = acquired;
         acquired += 1;
         const parts = encodeFrame(
@@ -192,6 +201,7 @@ export class Acquisition {
     // Drain before announcing the end: run-end must follow every frame.
     if (lossless !== null && !control.saverLost) await lossless.drain();
     for (const seq of control.lostToSaver) drops.record(seq);
+    const runRate = rate.overall();
     const end: RunEnd = {
       protocol: PROTOCOL_VERSION,
       run_id: request.runId,
@@ -201,6 +211,8 @@ export class Acquisition {
       frames_acquired: acquired,
       frames_dropped: drops.count,
       drops: drops.snapshot(),
+      fps_requested: runRate.requested,
+      fps_achieved: runRate.achieved === null ? null : Math.round(runRate.achieved * 100) / 100,
     };
     const endParts = encodeRunEnd(end);
     live.publish(endParts);
@@ -212,8 +224,11 @@ export class Acquisition {
     return end;
   }
 
-  private reportProgress(acquired: number, dropped: number, shown: { published: number; skipped: number }): void {
+  private reportProgress(acquired: number, dropped: number, shown: { published: number; skipped: number }, rate: RateWatch): void {
+    const current = rate.current();
     this.options.onProgress?.({
+      fpsRequested: current.requested,
+      fpsAchieved: current.achieved === null ? null : Math.round(current.achieved * 100) / 100,
       acquired,
       dropped,
       published: shown.published,

@@ -5,7 +5,10 @@ import {
   type ControlCommand,
   type ControlRequest,
   type ExperimentStatus,
+  type RecordingInfo,
+  type WaitResult,
 } from '../protocol/control.js';
+import type { RecordingResult } from '../experiment/recording.js';
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import { ControlClient } from '../transport/control-client.js';
@@ -23,6 +26,8 @@ import {
   formatStatusLine,
 } from './format.js';
 import { serverKeyFlag } from './keys-command.js';
+import { ProgressView } from './progress.js';
+import { formatRecordingResult } from './record-command.js';
 
 export const CTL_USAGE = `usage: labcast ctl [--control ENDPOINT] [--server-key FILE] [--json] [--timeout S] COMMAND [args]
 
@@ -33,9 +38,13 @@ commands
   live                          stream frames to viewers (nothing is saved)
   stop                          end live view or recording (a recording is drained and closed first)
   save on|off                   while live: start or stop saving the stream
-  record [--frames N] [--duration S] [--out NAME]
+  record [--frames N] [--duration S] [--out NAME] [--wait]
                                 record N frames, for S seconds, or until stop;
-                                NAME is a file in the data directory (default: the next numbered one)
+                                NAME is a file in the data directory (default: the next numbered one);
+                                --wait: show progress until the recording ends, then its summary
+                                (Ctrl-C stops the recording), and exit as labcast record does
+  wait [RUN_ID]                 wait for a recording (default: the current one, else the last) to
+                                end, then print its summary; exit codes as record --wait
   snap [--out NAME]             one frame into its own file
   settings                      every camera setting: value, unit, range, changeable while streaming
   get NAME                      one camera setting
@@ -58,7 +67,8 @@ options
                        subscriber and analysis, which may drain a recording or wait
                        for a process); a missing server is reported after at most 3 s
 
-exit codes: 0 ok, 1 failed or no server, 2 bad input or a request labcast serve refused
+exit codes: 0 ok, 1 failed or no server, 2 bad input or a request labcast serve refused;
+record --wait and wait: 0 recorded, 1 the recording failed, 3 it finished but frames were lost
 `;
 
 const FLAGS: FlagSpec = {
@@ -70,9 +80,12 @@ const FLAGS: FlagSpec = {
   frames: { type: 'string' },
   duration: { type: 'string' },
   out: { type: 'string' },
+  wait: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
+/** Each `wait` request of record --wait returns after at most this long, so progress updates twice a second. */
+const WAIT_POLL_S = 0.5;
 
 /** What a command takes on the command line. */
 interface CommandShape {
@@ -93,7 +106,7 @@ interface CtlCommand extends CommandShape {
 type StatusCommand = 'status' | 'live' | 'stop' | 'save' | 'record' | 'subscriber' | 'reset';
 const showStatus = (cmd: StatusCommand) => (result: unknown) => formatStatus(parseControlResult(cmd, result));
 
-const COMMANDS: Record<ControlCommand, CtlCommand> = {
+const COMMANDS: Record<Exclude<ControlCommand, 'wait'>, CtlCommand> = {
   status: { args: [], request: () => ({ cmd: 'status' }), show: showStatus('status') },
   live: { args: [], request: () => ({ cmd: 'live' }), show: showStatus('live') },
   stop: { args: [], request: () => ({ cmd: 'stop' }), show: showStatus('stop') },
@@ -104,7 +117,7 @@ const COMMANDS: Record<ControlCommand, CtlCommand> = {
   },
   record: {
     args: [],
-    flags: ['frames', 'duration', 'out'],
+    flags: ['frames', 'duration', 'out', 'wait'],
     request: (_args, values) => {
       const frames = numberFlag(values, 'frames', { integer: true, min: 1, max: 1e12 });
       const durationS = numberFlag(values, 'duration', { min: 0.001, max: 1e7 });
@@ -197,7 +210,8 @@ const COMMANDS: Record<ControlCommand, CtlCommand> = {
 };
 
 const WATCH: CommandShape = { args: [], flags: ['status'] };
-const SHAPES: Readonly<Record<string, CommandShape>> = { ...COMMANDS, watch: WATCH };
+const WAIT: CommandShape = { args: [], optional: ['RUN_ID'] };
+const SHAPES: Readonly<Record<string, CommandShape>> = { ...COMMANDS, watch: WATCH, wait: WAIT };
 const COMMAND_NAMES = Object.keys(SHAPES);
 const COMMAND_FLAGS: ReadonlySet<string> = new Set(Object.values(SHAPES).flatMap((shape) => shape.flags ?? []));
 
@@ -222,19 +236,26 @@ export async function ctlCommand(argv: string[]): Promise<number> {
     checkArity(name, shape.args, args, shape.optional ?? []);
     // Every name in SHAPES but watch is a control command; watch asks for the status only.
     const cmd = name === 'watch' ? 'status' : (name as ControlCommand);
-    const command = name === 'watch' ? undefined : COMMANDS[cmd];
+    // watch and wait have their own loops below; every other name is one request.
+    const command = cmd === 'wait' || name === 'watch' ? undefined : COMMANDS[cmd];
     const control = checkEndpoint(stringFlag(values, 'control') ?? DEFAULT_ENDPOINTS.control, '--control');
-    const timeoutS = numberFlag(values, 'timeout', { min: 0.1, max: 86_400 }) ?? replyTimeoutMs(cmd) / 1000;
+    const waits = name === 'wait' || (name === 'record' && booleanFlag(values, 'wait'));
+    const timeoutS = numberFlag(values, 'timeout', { min: 0.1, max: 86_400 }) ?? replyTimeoutMs(waits ? 'wait' : cmd) / 1000;
     const json = booleanFlag(values, 'json');
     const serverKey = serverKeyFlag(values);
     const client = ControlClient.connect(control, { timeoutMs: timeoutS * 1000, serverKey });
     try {
+      if (name === 'wait') return await waitForRecording(client, args[0] ?? null, null, json);
       if (command === undefined) {
         const statusEndpoint = checkEndpoint(stringFlag(values, 'status') ?? DEFAULT_ENDPOINTS.status, '--status');
         return await watch(client, StatusSubscriber.connect(statusEndpoint, serverKey), json);
       }
       const request = command.request(args, values);
       const result = await client.request(request);
+      if (waits && request.cmd === 'record') {
+        const started = parseControlResult('record', result);
+        return await waitForRecording(client, started.run_id, request.frames ?? null, json);
+      }
       process.stdout.write(json ? `${stringifyWithNs(result)}\n` : command.show(result, request, control));
       return EXIT.ok;
     } finally {
@@ -324,3 +345,87 @@ async function watch(client: ControlClient, statuses: StatusSubscriber, json: bo
   }
   return EXIT.ok;
 }
+
+// ---- record --wait, wait ----
+
+/**
+ * Waits for a recording to end with a progress bar on a terminal (plain lines
+ * otherwise), then prints its summary as `labcast record` does, and returns
+ * its exit code: 0 recorded, 1 failed, 3 frames lost. The first Ctrl-C stops
+ * the recording (drained and closed); a second one stops waiting.
+ */
+async function waitForRecording(client: ControlClient, runId: string | null, frames: number | null, json: boolean): Promise<number> {
+  const progress = new ProgressView(process.stderr, 'recording');
+  const startedAt = performance.now();
+  let interrupts = 0;
+  let giveUp: () => void = () => undefined;
+  const givenUp = new Promise<null>((resolve) => (giveUp = () => resolve(null)));
+  const onInterrupt = (): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      progress.note('stopping: the recording is drained and closed (Ctrl-C again to stop waiting)');
+      client.request({ cmd: 'stop' }).catch((error: unknown) => progress.note(`stop failed: ${(error as Error).message}`));
+    } else {
+      giveUp();
+    }
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+  try {
+    for (;;) {
+      const request = { cmd: 'wait' as const, timeout_s: WAIT_POLL_S, ...(runId === null ? {} : { run_id: runId }) };
+      const reply = await Promise.race([client.request(request), givenUp]);
+      if (reply === null) {
+        progress.note(`stopped waiting; labcast serve carries on (labcast ctl status)`);
+        return EXIT.failed;
+      }
+      const waited: WaitResult = parseControlResult('wait', reply);
+      const { status } = waited;
+      if (!waited.ended || waited.recording === null) {
+        progress.update({
+          done: status.frames.saved,
+          total: frames,
+          elapsedS: (performance.now() - startedAt) / 1000,
+          bytes: status.saved_bytes ?? 0,
+          dropped: status.frames.dropped,
+        });
+        continue;
+      }
+      const recording = waited.recording;
+      progress.finish({
+        done: recording.frames_written,
+        total: frames,
+        elapsedS: recording.duration_s ?? (performance.now() - startedAt) / 1000,
+        bytes: recording.bytes_written ?? 0,
+        dropped: recording.frames_dropped,
+      });
+      process.stdout.write(
+        json ? `${stringifyWithNs(waited)}\n` : `${formatRecordingResult(recordingResultOf(recording))}  serve now       ${status.state}\n`,
+      );
+      if (recording.error !== null) return EXIT.failed;
+      return recording.frames_dropped > 0 ? EXIT.framesLost : EXIT.ok;
+    }
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  }
+}
+
+/** The control API's account of a recording, in the shape `labcast record` prints. */
+function recordingResultOf(info: RecordingInfo): RecordingResult {
+  return {
+    path: info.path,
+    runId: info.run_id,
+    framesWritten: info.frames_written,
+    framesAcquired: info.frames_acquired,
+    framesLost: info.frames_dropped,
+    gaps: info.gaps,
+    bytesWritten: info.bytes_written ?? 0,
+    durationS: info.duration_s ?? 0,
+    endReason: info.end_reason as RecordingResult['endReason'],
+    error: info.error,
+    fpsRequested: info.fps_requested ?? null,
+    fpsAchieved: info.fps_achieved ?? null,
+  };
+}
+

@@ -32,6 +32,7 @@ export function formatStatus(status: ExperimentStatus): string {
     ['file', status.file ?? 'none'],
     ['frames', `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`],
     ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
+    ['camera rate', formatCameraRate(status)],
     ['camera', camera === null ? 'none' : `${camera.model}, driver ${camera.driver}`],
     ['settings', camera === null ? 'none' : formatSettingValues(camera.settings)],
     ['last recording', status.last_recording === null ? 'none' : formatRecordingInfo(status.last_recording)],
@@ -40,6 +41,15 @@ export function formatStatus(status: ExperimentStatus): string {
     ['endpoints', `control ${status.endpoints.control}, status ${status.endpoints.status}, data ${status.endpoints.data}`],
   ];
   return alignedRows(rows);
+}
+
+/** Requested vs achieved; a shortfall is said as a warning. */
+function formatCameraRate(status: ExperimentStatus): string {
+  if (status.rate_warning) return `WARNING: ${status.rate_warning}`;
+  const requested = status.fps_requested ?? null;
+  const achieved = status.fps_achieved ?? null;
+  if (requested === null) return achieved === null ? 'none requested' : `none requested, achieved ${achieved.toFixed(1)} fps`;
+  return `requested ${requested} fps${achieved === null ? '' : `, achieved ${achieved.toFixed(1)} fps`}`;
 }
 
 /** One line per status for `watch`. */
@@ -54,6 +64,7 @@ export function formatStatusLine(status: ExperimentStatus, at: Date): string {
     `${status.fps.toFixed(1)} fps`,
     `${status.mb_per_s.toFixed(1)} MB/s`,
   ];
+  if (status.rate_warning) parts.push(`WARNING ${status.rate_warning}`);
   if (status.file !== null) parts.push(`file ${status.file}`);
   if (status.error !== null) parts.push(`error: ${status.error}`);
   return `${parts.join('  ')}\n`;

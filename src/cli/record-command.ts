@@ -7,6 +7,7 @@ import { resolveOutputPath } from '../storage/output-path.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { rateShortfall } from '../acquisition/rate-watch.js';
 import { ProgressView } from './progress.js';
 
 export const RECORD_USAGE = `usage: labcast record [options]
@@ -250,6 +251,14 @@ export async function recordFromFlags(
   return outcome;
 }
 
+/** Requested vs achieved frame rate: a camera that could not keep the rate asked of it says so. */
+function formatRate(r: RecordingResult): string[] {
+  const shortfall = rateShortfall({ requested: r.fpsRequested, achieved: r.fpsAchieved });
+  if (shortfall !== null) return [`  camera rate     WARNING: ${shortfall}: the camera did not deliver the rate asked of it`];
+  if (r.fpsRequested === null) return [];
+  return [`  camera rate     requested ${r.fpsRequested} fps${r.fpsAchieved === null ? '' : `, achieved ${r.fpsAchieved.toFixed(1)} fps`}`];
+}
+
 export function formatRecordingResult(r: RecordingResult): string {
   const fps = r.durationS > 0 ? r.framesWritten / r.durationS : 0;
   const mbps = r.durationS > 0 ? r.bytesWritten / 1e6 / r.durationS : 0;
@@ -263,6 +272,7 @@ export function formatRecordingResult(r: RecordingResult): string {
     `  frames written  ${r.framesWritten} of ${r.framesAcquired} acquired`,
     `  frames dropped  ${r.framesLost}${r.gaps.length > 0 ? `  (missing frame ids: ${gaps})` : ''}`,
     `  duration        ${r.durationS.toFixed(2)} s  (${fps.toFixed(1)} fps)`,
+    ...formatRate(r),
     `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB)`,
     `  run             ${r.runId}  (${r.endReason})`,
   ];

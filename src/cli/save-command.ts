@@ -155,6 +155,8 @@ export async function saveCommand(argv: string[]): Promise<number> {
         durationS: (performance.now() - openedAt) / 1000,
         endReason: saved.end?.reason ?? 'unknown',
         error: saved.error?.message ?? (saved.end === null ? 'the run had not ended when this saver stopped; the file holds every frame received' : (saved.end.error ?? null)),
+        fpsRequested: saved.end?.fps_requested ?? null,
+        fpsAchieved: saved.end?.fps_achieved ?? null,
       };
       if (result.framesLost > 0) lost = true;
       process.stdout.write(json ? `${JSON.stringify(result)}\n` : formatRecordingResult(result));

@@ -1,4 +1,5 @@
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, settingsConfigError } from '../config/load-config.js';
+import { checkSettingsBeforeStart } from '../devices/settings-check.js';
 import { startProcessLog } from '../log/logger.js';
 import { LabcastError } from '../protocol/errors.js';
 import { ExperimentController } from '../experiment/controller.js';
@@ -27,7 +28,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_USAGE);
     return EXIT.ok;
   }
-  const config = loadConfig(stringFlag(values, 'config'));
+  const configPath = stringFlag(values, 'config');
+  const config = loadConfig(configPath);
+  // The settings against the camera's own ranges, all at once and before anything starts.
+  const settingProblems = await checkSettingsBeforeStart(config.camera, config.settings);
+  if (settingProblems !== null && settingProblems.length > 0) throw settingsConfigError(configPath, settingProblems);
   process.title = 'labcast-serve';
   // Before any child starts: they take their level from this process's.
   const log = startProcessLog('serve', config.log.level);

@@ -46,6 +46,24 @@ export function loadConfig(path?: string, warn: ConfigWarn = warnOnStderr): Labc
 }
 
 /**
+ * A config error about camera settings found once the camera is known
+ * (src/devices/settings-check.ts): every problem as `settings.NAME`, at its
+ * file:line:column, as every other config error.
+ */
+export function settingsConfigError(path: string | undefined, problems: readonly { name: string; message: string }[]): LabcastError {
+  const issues: ZodIssue[] = problems.map((problem) => ({
+    code: z.ZodIssueCode.custom,
+    path: ['settings', problem.name],
+    message: problem.message,
+    params: { complete: true },
+  }));
+  if (path === undefined) return configError(issues, {}, 'the default config', () => undefined);
+  const lines = new LineCounter();
+  const document = parseDocument(readConfigText(path, resolve(path)), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  return configError(issues, document.toJS(), path, (fieldPath, key) => positionIn(document, lines, fieldPath, key));
+}
+
+/**
  * Validates an already-parsed config (from YAML, JSON or a test). `source` names
  * it in messages; a relative storage.data_dir is taken relative to `baseDir`.
  */
@@ -181,7 +199,9 @@ function describeIssue(issue: ZodIssue, input: unknown): Problem[] {
   const got = given === undefined ? '' : ` (got ${describeGiven(given)})`;
   const expected = schemaAt(path, input);
   let message: string;
-  if (issue.code === 'invalid_union_discriminator' || issue.code === 'invalid_enum_value') {
+  if (issue.code === 'custom' && issue.params?.['complete'] === true) {
+    message = issue.message;
+  } else if (issue.code === 'invalid_union_discriminator' || issue.code === 'invalid_enum_value') {
     const options = issue.options.map((option) => String(option)).join(', ');
     message = given === undefined ? `is required; one of: ${options}` : `must be one of: ${options}${got}`;
   } else if (expected instanceof z.ZodNumber && (typeof given === 'number' || issue.code === 'invalid_type')) {
@@ -232,7 +252,12 @@ function describeGiven(value: unknown): string {
 
 /** ` (did you mean "x"?)` for a near miss of one known key: the usual typo. */
 function suggestion(key: string, known: readonly string[]): string {
-  const quoted = ` "${key}"`;
+  const close = closestKey(key, known);
+  return close !== undefined ? ` "${key}" (did you mean "${close}"?)` : ` "${key}"`;
+}
+
+/** The known key `key` is a near miss of (a typo), if there is one. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
@@ -242,8 +267,7 @@ function suggestion(key: string, known: readonly string[]): string {
       bestDistance = distance;
     }
   }
-  const close = best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3));
-  return close ? `${quoted} (did you mean "${best}"?)` : quoted;
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

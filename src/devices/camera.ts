@@ -56,6 +56,12 @@ export interface Camera {
 
   /** Shape and dtype of frames under the current settings. */
   frameFormat(): FrameFormat;
+  /**
+   * The frame rate the camera was asked for (fps), to compare with what it
+   * delivers; null or absent when nothing sets a rate (frames on demand, a
+   * source at its own unknown pace).
+   */
+  requestedFps?(): number | null;
   settingSpecs(): readonly SettingSpec[];
   getSettings(): Readonly<Record<string, SettingValue>>;
   /** Validates against settingSpecs(); throws LabcastError BAD_SETTING naming the setting and its range. */

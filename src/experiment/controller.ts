@@ -10,7 +10,9 @@ import type {
   RecordingInfo,
   SettingResult,
   SettingsResult,
+  WaitResult,
 } from '../protocol/control.js';
+import { rateShortfall } from '../acquisition/rate-watch.js';
 import { frameByteLength } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type RunEnd } from '../protocol/messages.js';
@@ -26,6 +28,10 @@ import { curveKeyFiles, plannedRecordingPath, Recording, startSaverProcess, type
 const MIB = 1024 * 1024;
 /** How often status is pushed while frames flow (state changes are pushed at once). */
 const STATUS_INTERVAL_MS = 500;
+/** How long a `wait` without timeout_s waits before answering `ended: false`. */
+const DEFAULT_WAIT_S = 60;
+/** Ended recordings a `wait` can still ask about by run id. */
+const ENDED_RECORDINGS_KEPT = 100;
 
 /** A live view: frames to viewers, nothing saved. `ended` settles once the run is drained. */
 interface LiveRun {
@@ -63,6 +69,8 @@ interface CameraSlot {
   acquisition: AcquisitionPort;
   readonly frames: { acquired: number; published: number; live_skipped: number; dropped: number; saved: number };
   readonly rate: RateMeter;
+  /** The camera's requested rate and the rate it delivered over the last second, from the acquisition's progress. */
+  cameraRate: { requested: number | null; achieved: number | null };
 }
 
 /** How the controller starts the processes it supervises; tests start in-process ones. */
@@ -95,6 +103,7 @@ export class ExperimentController {
   private state: ControllerState = { kind: 'idle' };
   private lastRecording: RecordingInfo | null = null;
   private readonly camera: CameraSlot;
+  private readonly endedRecordings = new Map<string, RecordingInfo>();
   private readonly queue = new CommandQueue();
   private shuttingDown = false;
   private shutdownDone: Promise<void> | null = null;
@@ -130,6 +139,8 @@ export class ExperimentController {
       void this.shutdown();
       return this.status();
     },
+    // Not queued: it changes nothing, and the server answers other clients meanwhile.
+    wait: (request) => this.waitForRecording(request.run_id ?? null, request.timeout_s ?? DEFAULT_WAIT_S),
   };
 
   private constructor(
@@ -142,6 +153,7 @@ export class ExperimentController {
       acquisition,
       frames: { acquired: 0, published: 0, live_skipped: 0, dropped: 0, saved: 0 },
       rate: new RateMeter(),
+      cameraRate: { requested: acquisition.ready.camera.fpsRequested ?? null, achieved: null },
     };
     this.watch(acquisition);
     this.analyses = new AnalysisSupervisor(
@@ -214,6 +226,10 @@ export class ExperimentController {
       frames: { ...frames },
       fps: round(fps, 2),
       mb_per_s: round((fps * frameByteLength(format.shape, format.dtype)) / 1e6, 2),
+      fps_requested: this.camera.cameraRate.requested,
+      fps_achieved: this.state.kind === 'idle' ? null : this.camera.cameraRate.achieved,
+      rate_warning: this.state.kind === 'idle' ? null : rateShortfall(this.camera.cameraRate),
+      saved_bytes: recording?.progress.bytesWritten ?? 0,
       camera: {
         driver: acquisition.ready.camera.driver,
         model: acquisition.ready.camera.model,
@@ -338,6 +354,30 @@ export class ExperimentController {
     return run.finished;
   }
 
+  /**
+   * The recording `runId` (default: the current one, else the last) once it
+   * has ended, or `ended: false` after `timeoutS`.
+   */
+  private async waitForRecording(runId: string | null, timeoutS: number): Promise<WaitResult> {
+    const current = this.recordingRun();
+    const id = runId ?? current?.recording.parameters.runId ?? this.lastRecording?.run_id ?? null;
+    if (id === null) throw new LabcastError('BAD_ARGUMENT', 'no recording to wait for: none is running and none has run', 'run_id');
+    const ended = this.endedRecordings.get(id);
+    if (ended !== undefined) return { ended: true, recording: ended, status: this.status() };
+    if (current === null || current.recording.parameters.runId !== id) {
+      const what = this.liveRun()?.runId === id ? 'is live view, not a recording' : 'is not a recent recording of this server';
+      throw new LabcastError('BAD_ARGUMENT', `run ${JSON.stringify(id)} ${what}; wait takes the run_id of a recording`, 'run_id');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<null>((resolve) => (timer = setTimeout(resolve, timeoutS * 1000, null)));
+    try {
+      const recording = await Promise.race([current.finished, timedOut]);
+      return { ended: recording !== null, recording, status: this.status() };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async reset(): Promise<ExperimentStatus> {
     if (this.state.kind !== 'error') return this.status();
     if (!this.camera.acquisition.running) {
@@ -428,6 +468,8 @@ export class ExperimentController {
   private recordingEnded(run: RecordingRun, result: RecordingResult): RecordingInfo {
     const info = recordingInfo(result, run.recording.parameters.outPath);
     this.lastRecording = info;
+    this.endedRecordings.set(info.run_id, info);
+    if (this.endedRecordings.size > ENDED_RECORDINGS_KEPT) this.endedRecordings.delete(this.endedRecordings.keys().next().value!);
     this.camera.frames.saved = result.framesWritten;
     const state = this.state;
     if (this.recordingRun() !== run) return info;
@@ -495,6 +537,10 @@ export class ExperimentController {
       frames.live_skipped = progress.liveSkipped;
       frames.dropped = progress.dropped;
       rate.sample(progress.acquired);
+      this.camera.cameraRate = {
+        requested: progress.fpsRequested === undefined ? this.camera.cameraRate.requested : progress.fpsRequested,
+        achieved: progress.fpsAchieved ?? null,
+      };
     });
     acquisition.onExit((exit) => {
       if (!this.shuttingDown && acquisition === this.camera.acquisition) {
@@ -525,6 +571,7 @@ export class ExperimentController {
     frames.dropped = 0;
     frames.saved = 0;
     rate.reset();
+    this.camera.cameraRate = { ...this.camera.cameraRate, achieved: null };
   }
 
   /** Into error; a run that is going keeps winding down (and is reported) until it has ended. */
@@ -577,6 +624,10 @@ function recordingInfo(result: RecordingResult, plannedPath: string): RecordingI
     gaps: result.gaps,
     end_reason: result.endReason,
     error: result.error,
+    duration_s: round(result.durationS, 3),
+    bytes_written: result.bytesWritten,
+    fps_requested: result.fpsRequested,
+    fps_achieved: result.fpsAchieved,
   };
 }
 

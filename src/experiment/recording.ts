@@ -53,6 +53,9 @@ export interface RecordingResult {
   readonly endReason: RunEndReason | 'unknown';
   /** Why the run failed, if it did (a process died, the disk filled...). */
   readonly error: string | null;
+  /** The frame rate the camera was asked for (null: none set), and what it delivered over the run (null: under a second). */
+  readonly fpsRequested: number | null;
+  readonly fpsAchieved: number | null;
   /** The saver's CPU time (user + system) for the run, s; absent if it never reported (died, remote). */
   readonly saverCpuS?: number;
   /** The HDF5 writer that wrote the file (its /entry@hdf5_writer); absent if the saver never reported. */
@@ -298,6 +301,7 @@ class LocalRecording extends Recording {
       durationS,
       endReason: runEnd?.reason ?? 'unknown',
       error: errors.length > 0 ? [...new Set(errors)].join('; ') : null,
+      ...runRate(runEnd),
       ...(saved?.saverCpuS === undefined ? {} : { saverCpuS: saved.saverCpuS }),
       ...(saved?.writer === undefined ? {} : { writer: saved.writer }),
       ...(saved?.results === undefined ? {} : { analysisResults: saved.results }),
@@ -458,6 +462,7 @@ class RemoteRecording extends Recording {
       durationS: (performance.now() - this.startedAt) / 1000,
       endReason: end?.reason ?? 'unknown',
       error: errors.length > 0 ? errors.join('; ') : null,
+      ...runRate(end),
     };
   }
 }
@@ -465,6 +470,10 @@ class RemoteRecording extends Recording {
 /** A saver process of its own (saver-process.js), the real SaverPort. */
 export function startSaverProcess(init: SaverInit): SaverPort {
   return LabcastChild.start<SaverCommand, SaverEvent>('saver', SAVER_SCRIPT, init);
+}
+
+function runRate(end: RunEnd | null): Pick<RecordingResult, 'fpsRequested' | 'fpsAchieved'> {
+  return { fpsRequested: end?.fps_requested ?? null, fpsAchieved: end?.fps_achieved ?? null };
 }
 
 function seconds(ms: number): string {

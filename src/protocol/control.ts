@@ -53,6 +53,18 @@ export const controlRequestSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('reset') }).strict(),
   /** Stops everything cleanly and ends `labcast serve`. */
   z.object({ cmd: z.literal('shutdown') }).strict(),
+  /**
+   * Answers once the recording `run_id` (default: the current one, else the
+   * last) has ended, or after `timeout_s` with `ended: false`: a long poll, so
+   * a script waits without polling and without a reply timeout of hours.
+   */
+  z
+    .object({
+      cmd: z.literal('wait'),
+      run_id: z.string().min(1).max(200).optional(),
+      timeout_s: z.number().min(0).max(3600).optional(),
+    })
+    .strict(),
 ]);
 export type ControlRequest = z.infer<typeof controlRequestSchema>;
 export type ControlCommand = ControlRequest['cmd'];
@@ -67,7 +79,7 @@ export const CONTROL_COMMANDS: readonly ControlCommand[] = controlRequestSchema.
  * seconds; `draining`: may wait for a recording to drain and close, or for a
  * process to start or stop. One table for `labcast ctl` and the web server.
  */
-export type ReplyKind = 'query' | 'prompt' | 'draining';
+export type ReplyKind = 'query' | 'prompt' | 'draining' | 'waiting';
 export const COMMAND_REPLY_KIND = {
   status: 'query',
   settings: 'query',
@@ -83,8 +95,10 @@ export const COMMAND_REPLY_KIND = {
   save: 'draining',
   subscriber: 'draining',
   analysis: 'draining',
+  wait: 'waiting',
 } as const satisfies Record<ControlCommand, ReplyKind>;
-export const REPLY_TIMEOUT_MS: Readonly<Record<ReplyKind, number>> = { query: 10_000, prompt: 10_000, draining: 60_000 };
+// `wait` answers when a recording ends or after its timeout_s (at most an hour); ctl's record --wait asks every 0.5 s.
+export const REPLY_TIMEOUT_MS: Readonly<Record<ReplyKind, number>> = { query: 10_000, prompt: 10_000, draining: 60_000, waiting: 3_610_000 };
 
 /** The default reply timeout of `cmd`. */
 export function replyTimeoutMs(cmd: ControlCommand): number {
@@ -111,6 +125,21 @@ export interface RecordingInfo {
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly end_reason: string;
   readonly error: string | null;
+  /** From run start until the file was closed, drain included (absent from older servers). */
+  readonly duration_s?: number;
+  readonly bytes_written?: number;
+  /** The frame rate the camera was asked for; null when it sets none (fps 0, a source's own pace). */
+  readonly fps_requested?: number | null;
+  /** The rate the camera delivered over the run (frames over the span of their timestamps); null for < 2 frames. */
+  readonly fps_achieved?: number | null;
+}
+
+/** Result of `wait`: the recording once it has ended, and the status after it (the state it went back to). */
+export interface WaitResult {
+  /** False: `timeout_s` passed first; ask again. */
+  readonly ended: boolean;
+  readonly recording: RecordingInfo | null;
+  readonly status: ExperimentStatus;
 }
 
 export const ANALYSIS_STATES = ['stopped', 'starting', 'running', 'stopping', 'failed'] as const;
@@ -161,6 +190,14 @@ export interface ExperimentStatus {
   };
   readonly fps: number;
   readonly mb_per_s: number;
+  /** The frame rate the camera was asked for; null when it sets none (absent from older servers). */
+  readonly fps_requested?: number | null;
+  /** The rate the camera delivers, over the last second or more of the current run; null when no run or too short. */
+  readonly fps_achieved?: number | null;
+  /** Set while the camera stays more than 5 % below the rate asked of it: "requested 1000 fps, achieved 160 fps (camera-bound)". */
+  readonly rate_warning?: string | null;
+  /** Bytes in the file of the current recording (as `frames.saved`). */
+  readonly saved_bytes?: number;
   readonly camera: { readonly driver: string; readonly model: string; readonly settings: Readonly<Record<string, number>> } | null;
   readonly endpoints: {
     readonly data: string;
@@ -221,6 +258,10 @@ export const recordingInfoSchema: z.ZodType<RecordingInfo> = z.object({
   gaps: z.array(z.tuple([z.number(), z.number()])),
   end_reason: z.string(),
   error: z.string().nullable(),
+  duration_s: z.number().optional(),
+  bytes_written: z.number().optional(),
+  fps_requested: z.number().nullable().optional(),
+  fps_achieved: z.number().nullable().optional(),
 });
 
 export const analysisInfoSchema: z.ZodType<AnalysisInfo> = z.object({
@@ -254,6 +295,10 @@ export const experimentStatusSchema: z.ZodType<ExperimentStatus> = z.object({
   }),
   fps: z.number(),
   mb_per_s: z.number(),
+  fps_requested: z.number().nullable().optional(),
+  fps_achieved: z.number().nullable().optional(),
+  rate_warning: z.string().nullable().optional(),
+  saved_bytes: z.number().optional(),
   camera: z.object({ driver: z.string(), model: z.string(), settings: settingValues }).nullable(),
   endpoints: z.object({
     data: z.string(),
@@ -286,6 +331,7 @@ export const CONTROL_RESULT_SCHEMAS = {
   reset: experimentStatusSchema,
   /** The status as shutdown begins; the server closes once the recording is drained. */
   shutdown: experimentStatusSchema,
+  wait: z.object({ ended: z.boolean(), recording: recordingInfoSchema.nullable(), status: experimentStatusSchema }),
 } as const satisfies Record<ControlCommand, z.ZodTypeAny>;
 export type ControlResult<C extends ControlCommand> = z.infer<(typeof CONTROL_RESULT_SCHEMAS)[C]>;
 

@@ -108,6 +108,10 @@ export const runEndSchema = z
     frames_dropped: z.number().int().nonnegative(),
     /** Each dropped run of sequence numbers as [first_seq, count]. */
     drops: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().positive()])),
+    /** The frame rate the camera was asked for; null when nothing set one. */
+    fps_requested: z.number().positive().nullable().optional(),
+    /** The rate it delivered: frame intervals over the time from first to last frame; null for runs under a second. */
+    fps_achieved: z.number().nonnegative().nullable().optional(),
   })
   .strict();
 export type RunEnd = z.infer<typeof runEndSchema>;

@@ -88,7 +88,7 @@ export type AcquisitionEvent =
       readonly dataEndpoint: string;
       readonly recordEndpoint: string | null;
       readonly format: FrameFormatPayload;
-      readonly camera: { readonly driver: string; readonly model: string; readonly freeRunning: boolean };
+      readonly camera: { readonly driver: string; readonly model: string; readonly freeRunning: boolean; readonly fpsRequested?: number | null };
       readonly settings: Readonly<Record<string, number>>;
       readonly specs: readonly SettingSpecPayload[];
     }
@@ -112,6 +112,9 @@ export type AcquisitionEvent =
       readonly queuedBytes: number;
       /** Savers connected to the record endpoint (handshake done). */
       readonly savers?: number;
+      /** The frame rate the camera was asked for (null: none), and what it delivered over the last second (null until then). */
+      readonly fpsRequested?: number | null;
+      readonly fpsAchieved?: number | null;
     }
   | { readonly type: 'run-ended'; readonly end: RunEnd }
   | { readonly type: 'error'; readonly error: ErrorPayload };

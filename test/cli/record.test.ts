@@ -98,3 +98,47 @@ describe('labcast record → HDF5, read back by h5py', () => {
     assert.ok(existsSync(out));
   });
 });
+
+describe('labcast record: requested vs achieved frame rate', () => {
+  const scratch = scratchDir();
+  after(() => scratch.cleanup());
+
+  interface RateSummary {
+    fpsRequested: number | null;
+    fpsAchieved: number | null;
+  }
+
+  async function recordJson(args: string[], name: string): Promise<{ summary: RateSummary; stdout: string }> {
+    const ran = await runLabcast(['record', ...args, '--out', join(scratch.dir, name), '--publish', 'tcp://127.0.0.1:*', '--json']);
+    assert.equal(ran.code, 0, ran.stderr);
+    return { summary: JSON.parse(ran.stdout) as RateSummary, stdout: ran.stdout };
+  }
+
+  test('a rate the simulator cannot reach (1024x1024 at 1000 fps): the JSON carries both, the achieved one well short', async () => {
+    const { summary } = await recordJson(
+      ['--width', '1024', '--height', '1024', '--dtype', 'uint8', '--fps', '1000', '--duration', '1.5'],
+      'fast.h5',
+    );
+    assert.equal(summary.fpsRequested, 1000);
+    assert.ok(summary.fpsAchieved !== null && summary.fpsAchieved < 950, `achieved ${summary.fpsAchieved} fps`);
+  });
+
+  test('a rate it can reach (64x48 at 50 fps): achieved within 5 %, and the summary gives no warning', async () => {
+    const { summary } = await recordJson(['--width', '64', '--height', '48', '--fps', '50', '--duration', '1.5'], 'slow.h5');
+    assert.equal(summary.fpsRequested, 50);
+    assert.ok(summary.fpsAchieved !== null && Math.abs(summary.fpsAchieved - 50) < 2.5, `achieved ${summary.fpsAchieved} fps`);
+    const text = await runLabcast([
+      'record', '--width', '64', '--height', '48', '--fps', '50', '--duration', '1.5',
+      '--out', join(scratch.dir, 'slow-text.h5'), '--publish', 'tcp://127.0.0.1:*',
+    ]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /camera rate\s+requested 50 fps, achieved \d+\.\d fps\n/);
+    assert.doesNotMatch(text.stdout, /WARNING/);
+  });
+
+  test('fps 0 (as fast as the saver takes them) requests no rate, so nothing is compared', async () => {
+    const { summary, stdout } = await recordJson(['--width', '64', '--height', '48', '--fps', '0', '--frames', '50'], 'free.h5');
+    assert.equal(summary.fpsRequested, null);
+    assert.doesNotMatch(stdout, /WARNING/);
+  });
+});

@@ -84,4 +84,12 @@ describe('driving labcast serve from Python (pyzmq)', () => {
     assert.equal(out.final_state, 'idle');
     assert.match(out.range_error ?? '', /BAD_SETTING: .*gain.*64/);
   });
+
+  test('the wait example in docs/protocol.md records, waits for the end and prints what it says', async () => {
+    const script = join(suite.dir, 'wait.py');
+    writeFileSync(script, pythonExampleFromDoc(PROTOCOL_DOC, 'wait'));
+    const ran = await runPythonFile(script, [suite.serve().control]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(ran.stdout.trim(), '100 0 None idle');
+  });
 });

@@ -53,6 +53,12 @@ export class FfmpegCamera implements Camera {
     });
   }
 
+  /** A V4L2 framerate asked of the device, or the rate a file or graph is played at (as probed). */
+  requestedFps(): number | null {
+    if (this.spec.driver === 'v4l2') return this.spec.framerate ?? null;
+    return readsAtNativeRate(this.spec) ? (this.probed?.fps ?? null) : null;
+  }
+
   get streaming(): boolean {
     return this.streamSlot.busy;
   }

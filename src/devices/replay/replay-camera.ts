@@ -36,6 +36,11 @@ export class ReplayCamera implements Camera {
     this.info = Object.freeze({ driver: 'replay', model: `replay of ${spec.path}` });
   }
 
+  /** Only a rate given as fps; the recorded timing is followed, not asked for. */
+  requestedFps(): number | null {
+    return this.spec.fps !== undefined && this.spec.fps > 0 ? this.spec.fps : null;
+  }
+
   get streaming(): boolean {
     return this.streamSlot.busy;
   }

@@ -53,6 +53,10 @@ export class SimCamera implements Camera {
     return { shape: [this.settings.roi_height, this.settings.roi_width], dtype: this.options.dtype };
   }
 
+  requestedFps(): number | null {
+    return this.options.fps > 0 ? this.options.fps : null;
+  }
+
   settingSpecs(): readonly SettingSpec[] {
     return simSettingSpecs(this.options, this.settings);
   }

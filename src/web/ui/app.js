@@ -87,6 +87,7 @@ function showStatus(next) {
   text('status-dropped', String(next.frames.dropped));
   text('status-fps', next.fps.toFixed(1));
   text('status-mbps', next.mb_per_s.toFixed(1));
+  showCameraRate(next);
   text('status-file', next.file ?? '–');
   const last = next.last_recording;
   text(
@@ -105,6 +106,18 @@ function showStatus(next) {
     lastRecordingKey = key;
     void refreshRecordings(ui.recordingsBody);
   }
+}
+
+/** Requested vs achieved frame rate; a camera that cannot keep its rate is flagged, not silent. */
+function showCameraRate(next) {
+  const cell = $('status-camera-rate');
+  const requested = next.fps_requested ?? null;
+  const achieved = next.fps_achieved ?? null;
+  const warning = next.rate_warning ?? null;
+  cell.dataset.warning = String(warning !== null);
+  if (warning !== null) cell.textContent = `⚠ ${warning}`;
+  else if (requested === null) cell.textContent = achieved === null ? 'as fast as frames are taken' : `${achieved.toFixed(1)} fps`;
+  else cell.textContent = `requested ${requested} fps${achieved === null ? '' : `, achieved ${achieved.toFixed(1)} fps`}`;
 }
 
 /** "Save" is on while a recording runs that `save on` started (until stopped, no frame count). */

@@ -1,0 +1,77 @@
+import { closestKey } from '../config/load-config.js';
+import { isLabcastError } from '../protocol/errors.js';
+import type { Camera, SettingSpec } from './camera.js';
+import { createCamera } from './registry.js';
+import { describeRange } from './settings.js';
+
+/** One setting the camera would refuse, and what it accepts. */
+export interface SettingProblem {
+  readonly name: string;
+  readonly message: string;
+}
+
+/**
+ * Drivers whose settings are known without opening a device: the simulator's
+ * come from its options, and files, streams, lavfi graphs and replays have
+ * none. A V4L2 device's controls are known only once it is open, so its
+ * settings are checked in the acquisition process (applyInitialSettings).
+ */
+const KNOWN_WITHOUT_DEVICE: ReadonlySet<string> = new Set(['sim', 'file', 'url', 'lavfi', 'replay']);
+
+/**
+ * Every problem with `settings` for the camera `cameraSpec`, checked as the
+ * camera will apply them (in order: one setting's range may depend on
+ * another's value, as the simulator's ROI does); null when this camera's
+ * settings cannot be known before its device is opened.
+ */
+export async function checkSettingsBeforeStart(
+  cameraSpec: unknown,
+  settings: Readonly<Record<string, number>>,
+): Promise<SettingProblem[] | null> {
+  if (Object.keys(settings).length === 0) return [];
+  const camera = createCamera(cameraSpec);
+  if (!KNOWN_WITHOUT_DEVICE.has(camera.info.driver)) return null;
+  if (camera.settingSpecs().length === 0) {
+    return Object.keys(settings).map((name) => ({ name, message: `unknown setting: this camera (${camera.info.driver}) has no settings` }));
+  }
+  await camera.open();
+  try {
+    return await applyCollectingProblems(camera, settings);
+  } finally {
+    await camera.close();
+  }
+}
+
+/**
+ * Applies `settings` to an open camera, going on past a refused one, and
+ * returns what was refused (empty when all were applied). Errors other than
+ * a refused setting (a device that fails) are thrown.
+ */
+export async function applyCollectingProblems(camera: Camera, settings: Readonly<Record<string, number>>): Promise<SettingProblem[]> {
+  const problems: SettingProblem[] = [];
+  for (const [name, value] of Object.entries(settings)) {
+    const specs = camera.settingSpecs();
+    const spec = specs.find((candidate) => candidate.name === name);
+    if (spec === undefined) {
+      const known = specs.map((s) => s.name);
+      const close = closestKey(name, known);
+      const hint = close === undefined ? '' : ` (did you mean "${close}"?)`;
+      problems.push({ name, message: `unknown setting${hint}; this camera has: ${known.join(', ') || 'none'}` });
+      continue;
+    }
+    try {
+      await camera.setSetting(name, value);
+    } catch (error) {
+      if (!isLabcastError(error) || (error.code !== 'BAD_SETTING' && error.code !== 'CAMERA_STATE')) throw error;
+      problems.push({ name, message: `${acceptedBy(spec, error.message)} (got ${value})` });
+    }
+  }
+  return problems;
+}
+
+/** "must be a number in 0.01..10000 ms", or the camera's own words when the range is not the reason. */
+function acceptedBy(spec: SettingSpec, cameraMessage: string): string {
+  const kind = spec.integer ? 'an integer' : 'a number';
+  return /out of range|must be (a|an) /.test(cameraMessage) ? `must be ${kind} in ${describeRange(spec)}` : cameraMessage;
+}
+
