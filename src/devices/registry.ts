@@ -127,7 +127,7 @@ export function parseCameraSpec(input: unknown): ResolvedCameraSpec {
   if (result.success) return Object.freeze(result.data as ResolvedCameraSpec);
   const issue = result.error.issues[0];
   if (issue?.code === 'unrecognized_keys') {
-    const known = Object.keys((schema as z.AnyZodObject).shape).filter((key) => key !== 'driver').join(', ');
+    const known = Object.keys((schema as z.AnyZodObject).shape as z.ZodRawShape).filter((key) => key !== 'driver').join(', ');
     throw new LabcastError(
       'BAD_ARGUMENT',
       `unknown ${String(driver)} camera option ${issue.keys.map((key) => `"${key}"`).join(', ')}; known options: ${known}`,
@@ -139,7 +139,7 @@ export function parseCameraSpec(input: unknown): ResolvedCameraSpec {
 }
 
 /** A closed camera for `spec` (a CameraSpec, validated here as by parseCameraSpec). */
-export function createCamera(spec: CameraSpec | ResolvedCameraSpec | unknown): Camera {
+export function createCamera(spec: unknown): Camera {
   const resolved = parseCameraSpec(spec);
   switch (resolved.driver) {
     case 'sim': {
@@ -157,5 +157,5 @@ export function createCamera(spec: CameraSpec | ResolvedCameraSpec | unknown): C
 }
 
 function describeDriver(value: unknown): string {
-  return value === undefined ? '(none)' : (JSON.stringify(value) ?? String(value));
+  return value === undefined ? '(none)' : (JSON.stringify(value) ?? typeof value);
 }

@@ -196,6 +196,7 @@ describe('labcast ctl against a control server', () => {
     child.kill('SIGINT');
     const done = await finished;
     assert.equal(done.code, 0, done.stderr);
+    // eslint-disable-next-line no-regex-spaces -- the runs of spaces are the output's column gaps, as printed
     assert.match(stdout.split('\n')[0]!, /^\d\d:\d\d:\d\d  idle +acquired 0  saved 0  dropped 0  0\.0 fps  0\.0 MB\/s$/);
   });
 });

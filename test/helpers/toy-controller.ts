@@ -80,6 +80,9 @@ export class ToyController {
         return this.status();
       case 'shutdown':
         return this.status();
+      case 'analysis':
+        // The toy runs no analyses: it answers with nothing.
+        return undefined;
     }
   };
 
