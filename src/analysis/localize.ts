@@ -300,14 +300,14 @@ class GaussianFitter {
     p[4] = sigmaCount > 0 ? Math.max(0.5, Math.min(r, sigmaSum / sigmaCount)) : 1.5;
 
     if (this.spanX * this.spanY > 2 * P && this.levenbergMarquardt()) {
-      const sigma = p[4]!;
+      const sigma = p[4];
       return {
-        x: this.left + p[0]!,
-        y: this.top + p[1]!,
-        amplitude: p[2]!,
-        background: p[3]!,
+        x: this.left + p[0],
+        y: this.top + p[1],
+        amplitude: p[2],
+        background: p[3],
         sigma,
-        intensity: 2 * Math.PI * sigma * sigma * p[2]!,
+        intensity: 2 * Math.PI * sigma * sigma * p[2],
       };
     }
     return this.centroid(globalBackground);

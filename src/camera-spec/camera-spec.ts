@@ -122,7 +122,7 @@ export function parseCameraSpec(input: unknown): ResolvedCameraSpec {
   if (result.success) return Object.freeze(result.data as ResolvedCameraSpec);
   const issue = result.error.issues[0];
   if (issue?.code === 'unrecognized_keys') {
-    const known = Object.keys((schema as z.AnyZodObject).shape).filter((key) => key !== 'driver').join(', ');
+    const known = Object.keys((schema as z.AnyZodObject).shape as z.ZodRawShape).filter((key) => key !== 'driver').join(', ');
     throw new LabcastError(
       'BAD_ARGUMENT',
       `unknown ${String(driver)} camera option ${issue.keys.map((key) => `"${key}"`).join(', ')}; known options: ${known}`,
@@ -134,5 +134,5 @@ export function parseCameraSpec(input: unknown): ResolvedCameraSpec {
 }
 
 function describeDriver(value: unknown): string {
-  return value === undefined ? '(none)' : (JSON.stringify(value) ?? String(value));
+  return value === undefined ? '(none)' : (JSON.stringify(value) ?? typeof value);
 }

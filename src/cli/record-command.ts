@@ -7,7 +7,7 @@ import { resolveOutputPath } from '../storage/output-path.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT } from './exit-codes.js';
-import { rateShortfall } from '../acquisition/rate-watch.js';
+import { rateShortfall } from '../protocol/camera-rate.js';
 import { ProgressView } from './progress.js';
 
 export const RECORD_USAGE = `usage: labcast record [options]

@@ -86,7 +86,8 @@ export async function saveCommand(argv: string[]): Promise<number> {
   process.title = 'labcast-save';
 
   const receiver = DataReceiver.pull(endpoint, serverKey, receiverSharedMemory());
-  let handshakeFailure: LabcastError | null = null;
+  // Set from a socket callback, so TypeScript must not narrow it to null here.
+  let handshakeFailure = null as LabcastError | null;
   const failureTimes: number[] = [];
   receiver.onHandshakeFailure((code) => {
     const now = Date.now();

@@ -247,7 +247,8 @@ function describeGiven(value: unknown): string {
   if (typeof value === 'object') return 'a mapping';
   // JSON.stringify would print NaN and Infinity as null.
   if (typeof value === 'number') return String(value);
-  return JSON.stringify(value) ?? String(value);
+  // Only undefined, a function or a symbol has no JSON; none comes from YAML or JSON.
+  return JSON.stringify(value) ?? typeof value;
 }
 
 /** ` (did you mean "x"?)` for a near miss of one known key: the usual typo. */

@@ -36,6 +36,7 @@ export function namingPatternProblem(pattern: string): string | undefined {
     return 'must be a file name, not a path (storage.date_folders gives a folder per day)';
   }
   // Control characters (NUL above all) make names that filesystems refuse or shells mangle.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(pattern)) return 'must not contain control characters';
   const used: string[] = [];
   for (const match of pattern.matchAll(/\{([^{}]*)\}/g)) {

@@ -1,4 +1,4 @@
-import { parseCameraSpec, type CameraSpec, type ResolvedCameraSpec } from '../camera-spec/camera-spec.js';
+import { parseCameraSpec } from '../camera-spec/camera-spec.js';
 import type { Camera } from './camera.js';
 import { FfmpegCamera } from './ffmpeg/ffmpeg-camera.js';
 import { ReplayCamera } from './replay/replay-camera.js';
@@ -29,7 +29,7 @@ export { simCameraOptionsSchema, type SimCameraOptions, type SimCameraOptionsInp
 export { simParticlePositions, type SimParticle } from './sim/particles.js';
 
 /** A closed camera for `spec` (a CameraSpec, validated here as by parseCameraSpec). */
-export function createCamera(spec: CameraSpec | ResolvedCameraSpec | unknown): Camera {
+export function createCamera(spec: unknown): Camera {
   const resolved = parseCameraSpec(spec);
   switch (resolved.driver) {
     case 'sim': {

@@ -12,7 +12,7 @@ import type {
   SettingsResult,
   WaitResult,
 } from '../protocol/control.js';
-import { rateShortfall } from '../acquisition/rate-watch.js';
+import { rateShortfall } from '../protocol/camera-rate.js';
 import { frameByteLength } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type RunEnd } from '../protocol/messages.js';

@@ -198,7 +198,7 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
 
   const dtype = PIXEL_DTYPE_OF[frames.dtype as string];
   const shape = frames.shape;
-  if (dtype === undefined) throw reader.fail(`${PATHS.frames} has dtype ${String(frames.dtype)}, not uint8 or uint16`);
+  if (dtype === undefined) throw reader.fail(`${PATHS.frames} has dtype ${typeof frames.dtype === 'string' ? frames.dtype : JSON.stringify(frames.dtype)}, not uint8 or uint16`);
   if (shape === null || shape.length < 3) throw reader.fail(`${PATHS.frames} is not a stack of frames`);
 
   // In a finished or flushed file these agree; the minimum is the count every part vouches for.

@@ -159,7 +159,7 @@ class AnalysisGroup {
       const dtype = NUMERIC_OF_RESULT[descriptor?.dtype ?? dtypeOf(array)];
       if (oneDimensional && !used.has(column) && array.length === itemCount && this.fits(this.items, column, [])) {
         this.items.ensureColumn(column, { dtype, rowShape: [] });
-        itemColumns.set(column, array as unknown as Values);
+        itemColumns.set(column, array);
         used.add(column);
       } else {
         leftover[key] = { dtype: descriptor?.dtype, shape: descriptor?.shape ?? [array.length], values: Array.from(array) };

@@ -74,15 +74,15 @@ class Column {
 }
 
 const TYPED: Record<NumericDtype, { from(values: ArrayLike<number> | ArrayLike<bigint>): NumericArray }> = {
-  uint8: Uint8Array as never,
-  int8: Int8Array as never,
-  uint16: Uint16Array as never,
-  uint32: Uint32Array as never,
-  int32: Int32Array as never,
-  int64: BigInt64Array as never,
-  uint64: BigUint64Array as never,
-  float32: Float32Array as never,
-  float64: Float64Array as never,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
 };
 
 export class ColumnTable {
@@ -159,7 +159,7 @@ export class ColumnTable {
         }
       }
       column.dataset.resize(total);
-      column.dataset.writeRows(firstRow, TYPED[column.spec.dtype].from(values as ArrayLike<number>));
+      column.dataset.writeRows(firstRow, TYPED[column.spec.dtype].from(values));
     }
     for (const column of this.columns.values()) column.pending = [];
     this.committed = total;

@@ -142,7 +142,7 @@ function decodeRequest(body: Buffer[]): ControlRequest {
   }
   let text: string;
   try {
-    text = utf8.decode(body[0]!);
+    text = utf8.decode(body[0]);
   } catch {
     throw badRequest('the request is not UTF-8 text; send a JSON object such as {"cmd":"status"}');
   }

@@ -56,7 +56,7 @@ export class DataReceiver {
 
   /** Calls `listener` when the peer refuses the security handshake (a wrong or missing CURVE server key). */
   onHandshakeFailure(listener: (code: string) => void): void {
-    onHandshakeFailure(this.socket as Socket, listener);
+    onHandshakeFailure(this.socket, listener);
   }
 
   get closed(): boolean {

@@ -132,9 +132,9 @@ describe('analysis processes of a real labcast serve, driven through labcast ctl
         assert.equal(body.count, samples.length);
         assert.equal(body.min, min);
         assert.equal(body.max, max);
-        assert.ok(Math.abs((body.mean as number) - mean) < 1e-9 * mean, `mean ${body.mean} vs ${mean}`);
+        assert.ok(Math.abs((body.mean as number) - mean) < 1e-9 * mean, `mean ${String(body.mean)} vs ${mean}`);
         const std = Math.sqrt(squares / samples.length);
-        assert.ok(Math.abs((body.std as number) - std) < 1e-9 * std, `std ${body.std} vs ${std}`);
+        assert.ok(Math.abs((body.std as number) - std) < 1e-9 * std, `std ${String(body.std)} vs ${std}`);
         assert.deepEqual(body.histogram, histogram);
         assert.equal(body.bins, 256);
         assert.equal(body.bin_width, 256);
@@ -161,7 +161,7 @@ describe('analysis processes of a real labcast serve, driven through labcast ctl
       assert.equal(after.state, 'stopped');
       assert.equal(after.pid, null);
       assert.equal(after.error, null);
-      assert.ok(!alive(info.pid!), 'the process is gone');
+      assert.ok(!alive(info.pid), 'the process is gone');
       const count = results.of('stats').length;
       await delay(500);
       assert.equal(results.of('stats').length, count, 'no results after stop');

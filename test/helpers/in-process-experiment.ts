@@ -112,7 +112,7 @@ export class InProcessAcquisition implements AcquisitionPort {
       new Promise<RunEnd>((resolve, reject) => {
         const failed = (error: unknown): void => {
           this.events.emit('run-failed', run.runId, error);
-          reject(error as Error);
+          reject(error);
         };
         try {
           this.acquisition
@@ -328,7 +328,8 @@ export class InProcessSaver implements SaverPort {
   async shutdown(command: SaverCommand, graceMs: number): Promise<ChildExit> {
     if (this.exitInfo !== null) return this.exitInfo;
     this.send(command);
-    const timer = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    // kill() settles `exited`, which this awaits; its own promise adds nothing.
+    const timer = setTimeout(() => void this.kill('SIGKILL'), graceMs);
     const exit = await this.exited;
     clearTimeout(timer);
     return exit;

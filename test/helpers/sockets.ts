@@ -11,7 +11,7 @@ interface Closable {
  */
 export function closedAfterEachTest(): {
   readonly open: Closable[];
-  serveControl(handler: ControlHandler, endpoint?: string): Promise<ControlServer>;
+  readonly serveControl: (handler: ControlHandler, endpoint?: string) => Promise<ControlServer>;
 } {
   const open: Closable[] = [];
   afterEach(async () => {

@@ -129,7 +129,7 @@ describe('across machines: serve in one network namespace, labcast save in anoth
       await delay(200);
     }
     assert.equal(status?.code, 0, `serve answers from the other host: ${status?.stderr}\nserve: ${serve.output()}`);
-    assert.equal((JSON.parse(status!.stdout) as ExperimentStatus).state, 'idle');
+    assert.equal((JSON.parse(status.stdout) as ExperimentStatus).state, 'idle');
 
     const withoutKey = await ctlFrom(NS_SAVE, ['--timeout', '3', 'status']);
     assert.equal(withoutKey.code, 1, 'without the server key nothing is answered');

@@ -21,12 +21,11 @@ class ScriptedBackend implements Hdf5Backend {
 
   createFile(path: string): Hdf5File {
     const calls = this.calls;
-    const backend = this;
     writeFileSync(path, '');
     const dataset = (name: string): ExtendibleDataset => ({
       resize: (rows) => void calls.push(`resize ${name} ${rows}`),
       writeChunk: (firstRow, rows) => {
-        if (++backend.chunkWrites >= backend.failOnChunkWrite) throw new Error('file write failed: No space left on device');
+        if (++this.chunkWrites >= this.failOnChunkWrite) throw new Error('file write failed: No space left on device');
         calls.push(`chunk ${name} ${firstRow}+${rows}`);
       },
       writeRows: (firstRow, values) => void calls.push(`rows ${name} ${firstRow}+${values.length}`),

@@ -93,7 +93,7 @@ describe('native writer against h5wasm and independent readers', { skip }, () =>
       const config = { notes: 'x'.repeat(100_000) };
       const start = makeRunStart({ config });
       const path = await record(native, dir, start, range(0, 3));
-      assert.equal(JSON.parse(dumpWithH5py(path)['/entry']!.attrs.config_json as string).notes, config.notes);
+      assert.equal((JSON.parse(dumpWithH5py(path)['/entry']!.attrs.config_json as string) as { notes: unknown }).notes, config.notes);
     } finally {
       remove();
     }

@@ -234,6 +234,7 @@ describe('control server (real sockets)', () => {
     const server = await serve(async (request: ControlRequest) => {
       if (request.cmd === 'get') throw new LabcastError('BAD_SETTING', `unknown setting "${request.name}"; known settings: gain`, request.name);
       if (request.cmd === 'stop') throw new TypeError('cannot read properties of undefined');
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test: a handler throwing a non-Error
       if (request.cmd === 'reset') throw 'a string, not an Error';
       if (request.cmd === 'live') return undefined;
       return { first_ns: 1795468123456789012n, nested: { seq: 3 } };

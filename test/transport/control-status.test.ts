@@ -51,7 +51,7 @@ describe('status channel (real sockets)', () => {
     }
     const received: ExperimentStatus[] = [];
     while (received.length < expected.length) {
-      const { value } = await statuses.next();
+      const value = (await statuses.next()).value as ExperimentStatus;
       if (value.state !== 'idle' || received.length > 0) received.push(value);
     }
     assert.deepEqual(received, expected);
@@ -91,9 +91,9 @@ describe('status channel (real sockets)', () => {
     const before = subscriber.malformed.count;
     for (const parts of bad) await raw.send(parts);
     await raw.send(['status', JSON.stringify({ ...valid, state: 'live' })]);
-    let next = await statuses.next();
-    while (next.value.state === 'idle') next = await statuses.next();
-    assert.equal(next.value.state, 'live');
+    let next = (await statuses.next()).value as ExperimentStatus;
+    while (next.state === 'idle') next = (await statuses.next()).value as ExperimentStatus;
+    assert.equal(next.state, 'live');
     assert.equal(subscriber.malformed.count - before, bad.length);
     assert.match(subscriber.malformed.lastReason ?? '', /status topic/);
   });

@@ -64,7 +64,7 @@ function receiveInChild(endpoint: string, count: number): Promise<{ frames: [num
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   return new Promise((resolve, reject) => {
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`receiver exited ${code}: ${err}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { frames: [number, string][]; malformed: { count: number } }) : reject(new Error(`receiver exited ${code}: ${err}`))));
   });
 }
 

@@ -12,7 +12,7 @@ class FakeSocket implements LiveSocket {
     callback();
   }
   headers(): Array<Record<string, unknown>> {
-    return this.sent.map((message) => JSON.parse(message.subarray(4, 4 + message.readUInt32LE(0)).toString('utf8')));
+    return this.sent.map((message) => JSON.parse(message.subarray(4, 4 + message.readUInt32LE(0)).toString('utf8')) as Record<string, unknown>);
   }
 }
 

@@ -12,6 +12,9 @@ import { createWebServer } from '../../src/web/server.js';
 import { scratchDir } from '../helpers/processes.js';
 import { appendFrames, makeRunEnd, makeRunStart } from '../storage/fixtures.js';
 
+/** The body of every /api reply (server.ts sendResult/sendError). */
+type ApiReply = { ok: boolean; result?: unknown; error: { code: string; message: string } };
+
 /** Stands in for the controller: answers each command with `answer`, records what it was sent. */
 class FakeControl {
   readonly requests: ControlRequest[] = [];
@@ -70,7 +73,7 @@ describe('web server (fastify inject, no port opened)', () => {
       payload: { cmd: 'live' },
     });
     assert.equal(reply.statusCode, 403);
-    const body = reply.json();
+    const body = reply.json<ApiReply>();
     assert.equal(body.ok, false);
     assert.equal(body.error.code, 'FORBIDDEN_ORIGIN');
     assert.match(body.error.message, /evil\.example/);
@@ -115,12 +118,12 @@ describe('web server (fastify inject, no port opened)', () => {
     for (const [payload, message] of cases) {
       const reply = await app.inject({ method: 'POST', url: '/api/command', payload: payload as object });
       assert.equal(reply.statusCode, 400, reply.body);
-      assert.equal(reply.json().error.code, 'BAD_REQUEST');
-      assert.match(reply.json().error.message, message);
+      assert.equal(reply.json<ApiReply>().error.code, 'BAD_REQUEST');
+      assert.match(reply.json<ApiReply>().error.message, message);
     }
     const notJson = await app.inject({ method: 'POST', url: '/api/command', headers: { 'content-type': 'application/json' }, payload: '{cmd' });
     assert.equal(notJson.statusCode, 400);
-    assert.equal(notJson.json().error.code, 'BAD_REQUEST');
+    assert.equal(notJson.json<ApiReply>().error.code, 'BAD_REQUEST');
     assert.equal(control.requests.length, before);
   });
 
@@ -147,8 +150,8 @@ describe('web server (fastify inject, no port opened)', () => {
     };
     const reply = await app.inject({ method: 'GET', url: '/api/status' });
     assert.equal(reply.statusCode, 500);
-    assert.equal(reply.json().error.code, 'INTERNAL');
-    assert.match(reply.json().error.message, /socket exploded/);
+    assert.equal(reply.json<ApiReply>().error.code, 'INTERNAL');
+    assert.match(reply.json<ApiReply>().error.message, /socket exploded/);
   });
 
   test('the recordings list: every .h5 under the data directory, newest first, unreadable ones with the reason', async () => {
@@ -165,7 +168,7 @@ describe('web server (fastify inject, no port opened)', () => {
 
     const reply = await app.inject({ method: 'GET', url: '/api/recordings' });
     assert.equal(reply.statusCode, 200, reply.body);
-    const entries = reply.json().result as RecordingEntry[];
+    const entries = reply.json<ApiReply>().result as RecordingEntry[];
     assert.deepEqual(entries.map((entry) => entry.name), ['broken.h5', '2026-11-23/run_0001.h5']);
     const [broken, run] = entries;
     assert.equal(broken!.summary, null);

@@ -50,14 +50,14 @@ describe('web UI off loopback: the access token (fastify inject)', () => {
       const reply = await app.inject({ method, url, ...(method === 'POST' ? { payload: { cmd: 'live' } } : {}) });
       assert.equal(reply.statusCode, 401, `${method} ${url}`);
       assert.match(reply.headers['content-type'] as string, /application\/json/);
-      const body = reply.json() as { ok: boolean; error: { code: string; message: string } };
+      const body = reply.json<{ ok: boolean; error: { code: string; message: string } }>();
       assert.equal(body.ok, false);
       assert.equal(body.error.code, 'UNAUTHORIZED');
       assert.match(body.error.message, /access token: open the address labcast serve printed \(http:\/\/HOST:PORT\/\?token=\.\.\.\)/);
     }
     const wrong = await app.inject({ method: 'GET', url: '/api/status?token=guess' });
     assert.equal(wrong.statusCode, 401);
-    assert.match(wrong.json().error.message, /wrong access token/);
+    assert.match(wrong.json<{ error: { message: string } }>().error.message, /wrong access token/);
     const wrongCookie = await app.inject({ method: 'GET', url: '/api/status', headers: { cookie: `${TOKEN_COOKIE}=${TOKEN}x` } });
     assert.equal(wrongCookie.statusCode, 401);
     assert.equal(control.requests.length, before);
@@ -79,7 +79,7 @@ describe('web UI off loopback: the access token (fastify inject)', () => {
     assert.equal(status.statusCode, 200);
     const command = await app.inject({ method: 'POST', url: '/api/command', headers, payload: { cmd: 'record', frames: 5 } });
     assert.equal(command.statusCode, 200, command.body);
-    assert.deepEqual(command.json().result.echoed, { cmd: 'record', frames: 5 });
+    assert.deepEqual(command.json<{ result: { echoed: unknown } }>().result.echoed, { cmd: 'record', frames: 5 });
   });
 
   test('scripts send Authorization: Bearer TOKEN', async () => {

@@ -44,11 +44,11 @@ export class FfmpegCamera implements Camera {
   constructor(readonly spec: Readonly<FfmpegCameraSpec>) {
     this.freeRunning = isFreeRunning(spec);
     this.model = `${spec.driver} ${describeSource(spec)}`;
-    const self = this;
+    const currentModel = (): string => this.model;
     this.info = Object.freeze({
       driver: spec.driver,
       get model(): string {
-        return self.model;
+        return currentModel();
       },
     });
   }

@@ -58,7 +58,7 @@ export function runTool(tool: ToolName, binary: string, args: readonly string[],
         }
       }
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-      resolve({ code, signal: (error?.signal as NodeJS.Signals | undefined) ?? null, stdout, stderr });
+      resolve({ code, signal: error?.signal ?? null, stdout, stderr });
     });
   });
 }

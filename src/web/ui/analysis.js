@@ -1,9 +1,31 @@
+// @ts-check
 // Analysis in the page: results from /ws/results, spot markers and tracks over the live view,
 // statistics plots from the stats analysis, and a switch per analysis (start/stop through /api/command).
 
 import uPlot from '/vendor/uplot/uPlot.esm.js';
-import { command, wsUrl } from './api.js';
+import { command, messageOf, parseJson, wsUrl } from './api.js';
 import { histogramPlot, sizeOf } from './plots.js';
+
+/** @typedef {import('./api.js').AnalysisInfo} AnalysisInfo */
+/** @typedef {import('./live.js').LiveFrameHeader} LiveFrameHeader */
+
+/**
+ * A result as /ws/results sends it (web/results-hub.ts browserMessage).
+ * @typedef {object} ResultMessage
+ * @property {'result'} type
+ * @property {string} name
+ * @property {string | null} kind
+ * @property {string} run_id
+ * @property {number} seq
+ * @property {string} camera_ts_ns decimal: it exceeds 2^53
+ * @property {number[] | null} shape
+ * @property {number | null} analysis_ms
+ * @property {unknown} body what the analysis returned
+ * @property {Record<string, number[] | { length: number }>} arrays
+ */
+/** @typedef {ResultMessage & { body: { x: number[], y: number[], track?: unknown, sigma?: unknown } }} SpotResult */
+/** @typedef {{ mean: number, std: number, histogram?: number[], low: number, bin_width: number }} StatsBody */
+/** @typedef {ResultMessage & { body: StatsBody }} StatsResult */
 
 /** Localisation results kept to match frames as they are shown (results and frames travel separately). */
 const KEEP_RESULTS = 240;
@@ -21,20 +43,27 @@ export const overlayStats = {
   /** Points in the mean ± std plot, and bins in the histogram, at the last redraw. */
   statsPoints: 0,
   histogramBins: 0,
+  /** @type {number | null} */
   drawnSeq: null,
+  /** @type {number | null} */
   resultSeq: null,
   exact: false,
   spotsDrawn: 0,
   tracksDrawn: 0,
 };
-window.labcastOverlay = overlayStats;
+/** @type {Window & { labcastOverlay?: typeof overlayStats }} */ (window).labcastOverlay = overlayStats;
 
-/** Calls onResult with every result message; reconnects after a drop. */
+/**
+ * Calls onResult with every result message; reconnects after a drop.
+ * @param {(message: ResultMessage) => void} onResult
+ */
 export function watchResults(onResult) {
   const open = () => {
     const socket = new WebSocket(wsUrl('/ws/results'));
+    /** @param {MessageEvent<string>} event */
     socket.onmessage = (event) => {
-      const message = JSON.parse(event.data);
+      /** @type {ResultMessage} */
+      const message = parseJson(event.data);
       if (message.type === 'result') onResult(message);
     };
     socket.onclose = () => setTimeout(open, 1000);
@@ -43,34 +72,51 @@ export function watchResults(onResult) {
 }
 
 /** Spot results: any analysis whose body has equal-length x and y lists (localize, the Python spot counter...). */
+/**
+ * @param {ResultMessage} message
+ * @returns {message is SpotResult}
+ */
 function isSpotResult(message) {
-  const body = message.body;
+  const body = /** @type {{ x?: unknown, y?: unknown } | null} */ (message.body);
   return body !== null && typeof body === 'object' && Array.isArray(body.x) && Array.isArray(body.y) && body.x.length === body.y.length;
 }
 
+/**
+ * @param {ResultMessage} message
+ * @returns {message is StatsResult}
+ */
 function isStatsResult(message) {
-  const body = message.body;
+  const body = /** @type {{ mean?: unknown } | null} */ (message.body);
   return message.kind === 'stats' && body !== null && typeof body === 'object' && typeof body.mean === 'number';
 }
 
 /** Markers and tracks on a canvas laid exactly over the live view's. */
 export class Overlay {
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {{ showSpots: HTMLInputElement, showTracks: HTMLInputElement, readout: HTMLElement }} controls
+   */
   constructor(canvas, { showSpots, showTracks, readout }) {
     this.canvas = canvas;
-    this.context = canvas.getContext('2d');
+    const context = canvas.getContext('2d');
+    if (context === null) throw new Error('this browser has no 2D canvas');
+    this.context = context;
     this.showSpots = showSpots;
     this.showTracks = showTracks;
     this.readout = readout;
-    /** Spot results by `${run_id}:${seq}`, oldest first. */
+    /** Spot results by `${run_id}:${seq}`, oldest first. @type {Map<string, SpotResult>} */
     this.results = new Map();
-    /** track id → [{seq, x, y}] of the run shown. */
+    /** track id → [{seq, x, y}] of the run shown. @type {Map<unknown, { seq: number, x: number, y: number }[]>} */
     this.tracks = new Map();
+    /** @type {string | null} */
     this.run = null;
+    /** @type {LiveFrameHeader | null} */
     this.frame = null;
     showSpots.addEventListener('change', () => this.draw());
     showTracks.addEventListener('change', () => this.draw());
   }
 
+  /** @param {ResultMessage} message */
   addResult(message) {
     if (!isSpotResult(message)) return;
     overlayStats.spotResults += 1;
@@ -80,7 +126,7 @@ export class Overlay {
       this.tracks.clear();
     }
     this.results.set(`${message.run_id}:${message.seq}`, message);
-    while (this.results.size > KEEP_RESULTS) this.results.delete(this.results.keys().next().value);
+    while (this.results.size > KEEP_RESULTS) this.results.delete(/** @type {string} */ (this.results.keys().next().value));
     const { x, y, track } = message.body;
     if (Array.isArray(track)) {
       for (let i = 0; i < track.length; i++) {
@@ -98,6 +144,7 @@ export class Overlay {
   }
 
   /** The live view drew `header` (its display size and the frame's seq). */
+  /** @param {LiveFrameHeader} header */
   frameShown(header) {
     this.frame = header;
     if (this.canvas.width !== header.width || this.canvas.height !== header.height) {
@@ -108,9 +155,11 @@ export class Overlay {
   }
 
   /** The result for the frame shown, or the newest one before it (within MAX_RESULT_AGE_FRAMES). */
+  /** @param {LiveFrameHeader} frame */
   resultFor(frame) {
     const exact = this.results.get(`${frame.run_id}:${frame.seq}`);
     if (exact !== undefined) return exact;
+    /** @type {SpotResult | null} */
     let best = null;
     for (const result of this.results.values()) {
       if (result.run_id !== frame.run_id || result.seq > frame.seq || frame.seq - result.seq > MAX_RESULT_AGE_FRAMES) continue;
@@ -138,8 +187,8 @@ export class Overlay {
     const sx = this.canvas.width / width;
     const sy = this.canvas.height / height;
     // Pixel centres are at integer coordinates: pixel i spans [i - 0.5, i + 0.5].
-    const px = (x) => (x + 0.5) * sx;
-    const py = (y) => (y + 0.5) * sy;
+    const px = (/** @type {number} */ x) => (x + 0.5) * sx;
+    const py = (/** @type {number} */ y) => (y + 0.5) * sy;
     if (this.showTracks.checked && this.tracks.size > 0) {
       ctx.strokeStyle = 'rgba(255, 196, 0, 0.9)';
       ctx.lineWidth = Math.max(1, this.canvas.width / 400);
@@ -158,7 +207,9 @@ export class Overlay {
       ctx.strokeStyle = overlayStats.exact ? 'rgb(0, 230, 64)' : 'rgba(0, 230, 64, 0.6)';
       ctx.lineWidth = Math.max(1.5, this.canvas.width / 300);
       for (let i = 0; i < x.length; i++) {
-        const s = Array.isArray(sigma) && typeof sigma[i] === 'number' ? sigma[i] : 2;
+        /** @type {unknown} */
+        const sigmaOfSpot = Array.isArray(sigma) ? sigma[i] : undefined;
+        const s = typeof sigmaOfSpot === 'number' ? sigmaOfSpot : 2;
         const r = Math.max(4, 2.5 * s * sx);
         ctx.beginPath();
         ctx.arc(px(x[i]), py(y[i]), r, 0, 2 * Math.PI);
@@ -173,6 +224,10 @@ export class Overlay {
 
 /** Mean ± std over time and the histogram, from the stats analysis. */
 export class StatsPlots {
+  /**
+   * @param {HTMLElement} meanElement
+   * @param {HTMLElement} histogramElement
+   */
   constructor(meanElement, histogramElement) {
     this.mean = new uPlot(
       {
@@ -191,16 +246,19 @@ export class StatsPlots {
       meanElement,
     );
     this.histogram = histogramPlot(histogramElement, [26, 127, 55]);
+    /** @type {{ t: number[], mean: number[], upper: number[], lower: number[] }} */
     this.series = { t: [], mean: [], upper: [], lower: [] };
+    /** @type {StatsBody | null} */
     this.latest = null;
     this.dirty = false;
     setInterval(() => this.redraw(), REDRAW_MS);
     new ResizeObserver(() => {
       this.mean.setSize(sizeOf(meanElement));
       this.histogram.setSize(sizeOf(histogramElement));
-    }).observe(meanElement.parentElement);
+    }).observe(meanElement.parentElement ?? meanElement);
   }
 
+  /** @param {ResultMessage} message */
   add(message) {
     if (!isStatsResult(message)) return;
     overlayStats.statsResults += 1;
@@ -234,15 +292,23 @@ export class StatsPlots {
 
 /** One switch per analysis the server knows, with its state and rate; toggling starts or stops it. */
 export class AnalysisPanel {
+  /**
+   * @param {HTMLElement} list
+   * @param {(text: string, isError?: boolean) => void} say
+   */
   constructor(list, say) {
     this.list = list;
     this.say = say;
+    /** @type {Map<string, { element: HTMLLIElement, toggle: HTMLInputElement, state: HTMLSpanElement }>} */
     this.rows = new Map();
+    /** Analyses with a start or stop in flight. @type {Set<string>} */
     this.busy = new Set();
   }
 
+  /** @param {readonly AnalysisInfo[] | undefined} analyses */
   update(analyses) {
-    if (!Array.isArray(analyses)) return;
+    // Absent from servers without analysis.
+    if (analyses === undefined) return;
     for (const info of analyses) {
       let row = this.rows.get(info.name);
       if (row === undefined) row = this.addRow(info);
@@ -260,6 +326,7 @@ export class AnalysisPanel {
     }
   }
 
+  /** @param {AnalysisInfo} info */
   addRow(info) {
     const element = document.createElement('li');
     element.className = 'analysis-row';
@@ -278,12 +345,18 @@ export class AnalysisPanel {
     this.list.append(element);
     const row = { element, toggle, state };
     this.rows.set(info.name, row);
-    toggle.addEventListener('change', () => this.toggled(info.name, toggle.checked));
+    // toggled() shows a failed start or stop in the page and puts the switch back.
+    toggle.addEventListener('change', () => void this.toggled(info.name, toggle.checked));
     return row;
   }
 
+  /**
+   * @param {string} name
+   * @param {boolean} on
+   */
   async toggled(name, on) {
     const row = this.rows.get(name);
+    if (row === undefined) return;
     this.busy.add(name);
     row.toggle.disabled = true;
     try {
@@ -295,7 +368,7 @@ export class AnalysisPanel {
       this.busy.delete(name);
       row.toggle.checked = !on;
       row.toggle.disabled = false;
-      this.say(error.message, true);
+      this.say(messageOf(error), true);
     }
   }
 }

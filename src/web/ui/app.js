@@ -1,14 +1,35 @@
+// @ts-check
 // labcast web UI: wires the live view, controls, status panel, plots and recordings list.
 
-import { command, getJson, watchStatus } from './api.js';
-import { AnalysisPanel, Overlay, StatsPlots, watchResults } from './analysis.js';
+import { command, getJson, messageOf, watchStatus } from './api.js';
+import { AnalysisPanel, Overlay, overlayStats, StatsPlots, watchResults } from './analysis.js';
 import { LiveView, liveStats } from './live.js';
 import { Plots } from './plots.js';
 import { refreshRecordings } from './recordings.js';
 
-const $ = (id) => document.getElementById(id);
+/** @typedef {import('./api.js').ExperimentStatus} ExperimentStatus */
+/** @typedef {import('./api.js').SettingSpec} SettingSpec */
+/** @typedef {import('./live.js').LiveFrameHeader} LiveFrameHeader */
 
-/** [height, width(, channels)] as people write it: width×height (×channels). */
+/**
+ * The page's element with this id, of the kind the code expects; the page and this file are
+ * written together, so a missing one is a mistake to report at once, not a null to trip on later.
+ * @template {HTMLElement} [T=HTMLElement]
+ * @param {string} id
+ * @param {new () => T} [kind]
+ * @returns {T}
+ */
+function $(id, kind) {
+  const element = document.getElementById(id);
+  const expected = kind ?? HTMLElement;
+  if (!(element instanceof expected)) throw new Error(`the page has no ${expected.name} #${id}`);
+  return /** @type {T} */ (element);
+}
+
+/**
+ * [height, width(, channels)] as people write it: width×height (×channels).
+ * @param {readonly number[]} shape
+ */
 function frameSize(shape) {
   const [height, width, channels] = shape;
   return `${width}×${height}${channels === undefined ? '' : `×${channels}`}`;
@@ -21,45 +42,58 @@ const ui = {
   banner: $('error-banner'),
   message: $('command-message'),
   noFrames: $('no-frames'),
-  live: $('btn-live'),
-  stop: $('btn-stop'),
-  snap: $('btn-snap'),
-  save: $('btn-save'),
-  record: $('btn-record'),
-  recordFrames: $('record-frames'),
-  reset: $('btn-reset'),
-  brightness: $('brightness'),
+  live: $('btn-live', HTMLButtonElement),
+  stop: $('btn-stop', HTMLButtonElement),
+  snap: $('btn-snap', HTMLButtonElement),
+  save: $('btn-save', HTMLButtonElement),
+  record: $('btn-record', HTMLButtonElement),
+  recordFrames: $('record-frames', HTMLInputElement),
+  reset: $('btn-reset', HTMLButtonElement),
+  brightness: $('brightness', HTMLInputElement),
   brightnessValue: $('brightness-value'),
-  exposure: $('exposure'),
+  exposure: $('exposure', HTMLInputElement),
   exposureUnit: $('exposure-unit'),
-  autoLevels: $('auto-levels'),
-  black: $('level-black'),
-  white: $('level-white'),
-  recordingsBody: $('recordings-body'),
+  autoLevels: $('auto-levels', HTMLInputElement),
+  black: $('level-black', HTMLInputElement),
+  white: $('level-white', HTMLInputElement),
+  recordingsBody: $('recordings-body', HTMLTableSectionElement),
 };
 
+/** @type {ExperimentStatus | null} */
 let status = null;
+/** @type {LiveFrameHeader | null} */
 let lastFrame = null;
+/** @type {string | null} */
 let lastRecordingKey = null;
 
 // ---- messages ----
 
+/**
+ * @param {string} text
+ * @param {boolean} [isError]
+ */
 function say(text, isError = false) {
   ui.message.textContent = text;
   ui.message.classList.toggle('error', isError);
 }
 
-/** Runs a command from a button: disables it meanwhile, reports errors in words. */
+/**
+ * Runs a command from a button: disables it meanwhile, reports errors in words.
+ * @template {import('./api.js').ControlRequest} R
+ * @param {HTMLButtonElement} button
+ * @param {R} request
+ * @param {(result: import('./api.js').ControlResult<R['cmd']>) => string} [describe]
+ */
 async function run(button, request, describe) {
   button.disabled = true;
   say('');
   try {
     const result = await command(request);
-    if (result && typeof result === 'object' && 'state' in result) showStatus(result);
+    if (result && typeof result === 'object' && 'state' in result) showStatus(/** @type {ExperimentStatus} */ (result));
     if (describe) say(describe(result));
     return result;
   } catch (error) {
-    say(error.message, true);
+    say(messageOf(error), true);
     return null;
   } finally {
     updateButtons();
@@ -68,10 +102,15 @@ async function run(button, request, describe) {
 
 // ---- status ----
 
+/**
+ * @param {string} id
+ * @param {string} value
+ */
 function text(id, value) {
   $(id).textContent = value;
 }
 
+/** @param {ExperimentStatus} next */
 function showStatus(next) {
   status = next;
   ui.badge.textContent = next.state;
@@ -108,7 +147,10 @@ function showStatus(next) {
   }
 }
 
-/** Requested vs achieved frame rate; a camera that cannot keep its rate is flagged, not silent. */
+/**
+ * Requested vs achieved frame rate; a camera that cannot keep its rate is flagged, not silent.
+ * @param {ExperimentStatus} next
+ */
 function showCameraRate(next) {
   const cell = $('status-camera-rate');
   const requested = next.fps_requested ?? null;
@@ -120,10 +162,14 @@ function showCameraRate(next) {
   else cell.textContent = `requested ${requested} fps${achieved === null ? '' : `, achieved ${achieved.toFixed(1)} fps`}`;
 }
 
-/** "Save" is on while a recording runs that `save on` started (until stopped, no frame count). */
+/**
+ * "Save" is on while a recording runs that `save on` started (until stopped, no frame count).
+ * @type {string | null}
+ */
 let saveStartedRun = null;
+/** @param {ExperimentStatus | null} next */
 function savingStream(next) {
-  return saveStartedRun !== null && next.run_id === saveStartedRun;
+  return saveStartedRun !== null && next?.run_id === saveStartedRun;
 }
 
 function updateButtons() {
@@ -138,7 +184,9 @@ function updateButtons() {
 
 // ---- camera settings ----
 
+/** @type {Map<string, SettingSpec>} */
 let specs = new Map();
+/** The setting input being changed by the user: status updates do not overwrite it meanwhile. @type {HTMLInputElement | null} */
 let editing = null;
 
 async function loadSettings() {
@@ -146,14 +194,19 @@ async function loadSettings() {
     const result = await command({ cmd: 'settings' });
     specs = new Map(result.specs.map((spec) => [spec.name, spec]));
     bindRange(ui.brightness, specs.get('brightness'));
-    bindRange(ui.exposure, specs.get('exposure_ms'));
-    if (specs.has('exposure_ms')) ui.exposureUnit.textContent = specs.get('exposure_ms').unit;
+    const exposure = specs.get('exposure_ms');
+    bindRange(ui.exposure, exposure);
+    if (exposure !== undefined) ui.exposureUnit.textContent = exposure.unit;
     showSettings(result.settings);
   } catch (error) {
-    say(`cannot read the camera settings: ${error.message}`, true);
+    say(`cannot read the camera settings: ${messageOf(error)}`, true);
   }
 }
 
+/**
+ * @param {HTMLInputElement} input
+ * @param {SettingSpec | undefined} spec
+ */
 function bindRange(input, spec) {
   if (!spec) return;
   input.min = String(spec.min);
@@ -163,6 +216,7 @@ function bindRange(input, spec) {
   input.disabled = false;
 }
 
+/** @param {Readonly<Record<string, number>>} settings */
 function showSettings(settings) {
   if ('brightness' in settings && editing !== ui.brightness) {
     ui.brightness.value = String(settings.brightness);
@@ -173,6 +227,10 @@ function showSettings(settings) {
   }
 }
 
+/**
+ * @param {string} name
+ * @param {HTMLInputElement} input
+ */
 async function setSetting(name, input) {
   const value = Number(input.value);
   if (!Number.isFinite(value)) return;
@@ -180,7 +238,7 @@ async function setSetting(name, input) {
     const result = await command({ cmd: 'set', name, value });
     showSettings(result.settings);
   } catch (error) {
-    say(error.message, true);
+    say(messageOf(error), true);
   }
 }
 
@@ -226,10 +284,14 @@ function levelsChanged() {
 
 const plots = new Plots($('histogram-plot'), $('mean-plot'));
 const analysisPanel = new AnalysisPanel($('analysis-list'), say);
-const overlay = new Overlay($('overlay-canvas'), { showSpots: $('show-spots'), showTracks: $('show-tracks'), readout: $('display-spots') });
+const overlay = new Overlay($('overlay-canvas', HTMLCanvasElement), {
+  showSpots: $('show-spots', HTMLInputElement),
+  showTracks: $('show-tracks', HTMLInputElement),
+  readout: $('display-spots'),
+});
 const statsPlots = new StatsPlots($('stats-mean-plot'), $('stats-histogram-plot'));
 watchResults((message) => {
-  window.labcastOverlay.results += 1;
+  overlayStats.results += 1;
   overlay.addResult(message);
   statsPlots.add(message);
 });
@@ -239,7 +301,7 @@ function showConnection() {
   ui.connection.textContent = liveConnected && statusConnected ? 'connected' : 'reconnecting…';
 }
 
-const live = new LiveView($('live-canvas'), $('canvas-box'), {
+const live = new LiveView($('live-canvas', HTMLCanvasElement), $('canvas-box'), {
   onFrame(header) {
     lastFrame = header;
     ui.noFrames.hidden = true;
@@ -265,14 +327,17 @@ setInterval(() => {
   }
 }, 500);
 
-ui.live.addEventListener('click', () => run(ui.live, { cmd: 'live' }));
+// The async handlers below show their own failures in the page (run, setSetting and
+// refreshRecordings catch and say what went wrong), so a listener only starts them.
+ui.live.addEventListener('click', () => void run(ui.live, { cmd: 'live' }));
 ui.stop.addEventListener('click', () => {
   saveStartedRun = null;
-  return run(ui.stop, { cmd: 'stop' }, (s) => (s.last_recording ? `Stopped; ${s.last_recording.frames_written} frames saved.` : 'Stopped.'));
+  void run(ui.stop, { cmd: 'stop' }, (s) => (s.last_recording ? `Stopped; ${s.last_recording.frames_written} frames saved.` : 'Stopped.'));
 });
-ui.snap.addEventListener('click', () => run(ui.snap, { cmd: 'snap' }, (r) => `Snapped to ${r.path}`));
+ui.snap.addEventListener('click', () => void run(ui.snap, { cmd: 'snap' }, (r) => `Snapped to ${r.path}`));
 ui.record.addEventListener('click', () => {
   const raw = ui.recordFrames.value.trim();
+  /** @type {{ cmd: 'record', frames?: number }} */
   const request = { cmd: 'record' };
   if (raw !== '') {
     const frames = Number(raw);
@@ -282,28 +347,29 @@ ui.record.addEventListener('click', () => {
     }
     request.frames = frames;
   }
-  return run(ui.record, request, (s) => `Recording to ${s.file ?? 'file'}${request.frames ? ` (${request.frames} frames)` : ' until stopped'}.`);
+  void run(ui.record, request, (s) => `Recording to ${s.file ?? 'file'}${request.frames ? ` (${request.frames} frames)` : ' until stopped'}.`);
 });
-ui.save.addEventListener('click', async () => {
+ui.save.addEventListener('click', () => void saveClicked());
+async function saveClicked() {
   const on = ui.save.getAttribute('aria-pressed') !== 'true';
   const result = await run(ui.save, { cmd: 'save', on }, (s) => (on ? `Saving to ${s.file}.` : 'Saving stopped; still live.'));
   if (result !== null) {
     saveStartedRun = on ? result.run_id : null;
     showStatus(result);
   }
-});
-ui.reset.addEventListener('click', () => run(ui.reset, { cmd: 'reset' }, () => 'Back to idle.'));
-ui.brightness.addEventListener('input', brightnessMoved);
-ui.exposure.addEventListener('change', () => setSetting('exposure_ms', ui.exposure));
+}
+ui.reset.addEventListener('click', () => void run(ui.reset, { cmd: 'reset' }, () => 'Back to idle.'));
+ui.brightness.addEventListener('input', () => void brightnessMoved());
+ui.exposure.addEventListener('change', () => void setSetting('exposure_ms', ui.exposure));
 ui.autoLevels.addEventListener('change', levelsChanged);
 ui.black.addEventListener('change', levelsChanged);
 ui.white.addEventListener('change', levelsChanged);
-$('btn-refresh').addEventListener('click', () => refreshRecordings(ui.recordingsBody));
+$('btn-refresh').addEventListener('click', () => void refreshRecordings(ui.recordingsBody));
 
 watchStatus(showStatus, (connected) => {
   statusConnected = connected;
   showConnection();
 });
-getJson('/api/status').then(showStatus, (error) => say(error.message, true));
+getJson('/api/status').then(showStatus, (error) => say(messageOf(error), true));
 void loadSettings();
 updateButtons();

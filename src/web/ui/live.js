@@ -1,8 +1,31 @@
+// @ts-check
 // The live view: newest frame from /ws/live drawn on a canvas, one frame in flight at a time.
 
-import { wsUrl } from './api.js';
+import { parseJson, wsUrl } from './api.js';
 
 const LATENCY_KEEP = 5000;
+
+/**
+ * The JSON header of a /ws/live message (web/live-view.ts encodeLiveMessage); the pixels
+ * after it are width × height × channels bytes.
+ * @typedef {object} LiveFrameHeader
+ * @property {string} run_id
+ * @property {number} seq
+ * @property {string} camera_ts_ns decimal: it exceeds 2^53
+ * @property {string} wall_ts_ns
+ * @property {number} received_ms server clock, frame received from the data stream (ms since the epoch)
+ * @property {number} sent_ms server clock, frame sent to this page
+ * @property {number[]} shape the camera frame: [height, width] or [height, width, channels]
+ * @property {string} dtype
+ * @property {number} width as drawn
+ * @property {number} height
+ * @property {1 | 3} channels
+ * @property {number} black the display levels applied, in raw units
+ * @property {number} white
+ * @property {{ min: number, max: number, mean: number, full_scale: number, histogram: number[] }} stats
+ */
+
+/** @typedef {{ mode: 'auto' } | { mode: 'manual', black: number, white: number }} Levels */
 
 /**
  * Figures for people (the readout) and for the benchmark: latency is from the
@@ -13,25 +36,40 @@ export const liveStats = {
   painted: 0,
   /** Frames of the camera not shown (gaps in seq within a run). */
   skipped: 0,
+  /** @type {number[]} */
   latencies: [],
-  /** [server received, server sent, browser received] in ms after the camera timestamp, per frame. */
+  /** [server received, server sent, browser received] in ms after the camera timestamp, per frame. @type {[number, number, number][]} */
   stages: [],
+  /** @type {LiveFrameHeader | null} */
   last: null,
 };
-window.labcastLive = liveStats;
+/** @type {Window & { labcastLive?: typeof liveStats }} */ (window).labcastLive = liveStats;
 
 export class LiveView {
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {HTMLElement} box the element the canvas fills: its size is the display size asked of the server
+   * @param {{ onFrame: (header: LiveFrameHeader) => void, onConnection: (connected: boolean) => void }} callbacks
+   */
   constructor(canvas, box, { onFrame, onConnection }) {
     this.canvas = canvas;
     this.box = box;
-    this.context = canvas.getContext('2d', { alpha: false });
+    const context = canvas.getContext('2d', { alpha: false });
+    if (context === null) throw new Error('this browser has no 2D canvas');
+    this.context = context;
+    /** @type {ImageData | null} */
     this.image = null;
     this.onFrame = onFrame;
     this.onConnection = onConnection;
+    /** @type {Levels} */
     this.levels = { mode: 'auto' };
+    /** @type {WebSocket | null} */
     this.socket = null;
+    /** @type {number | null} */
     this.lastSeq = null;
+    /** @type {string | null} */
     this.lastRun = null;
+    /** @type {number[]} */
     this.paintTimes = [];
     new ResizeObserver(() => this.sendDisplay()).observe(box);
     this.connect();
@@ -44,7 +82,8 @@ export class LiveView {
       this.onConnection(true);
       this.sendDisplay();
     };
-    socket.onmessage = (event) => this.receive(event.data);
+    /** @param {MessageEvent<ArrayBuffer>} event */
+    socket.onmessage = (event) => this.receive(socket, event.data);
     socket.onclose = () => {
       this.onConnection(false);
       setTimeout(() => this.connect(), 1000);
@@ -52,6 +91,7 @@ export class LiveView {
     this.socket = socket;
   }
 
+  /** @param {Levels} levels */
   setLevels(levels) {
     this.levels = levels;
     this.sendDisplay();
@@ -71,18 +111,23 @@ export class LiveView {
     );
   }
 
-  receive(buffer) {
+  /**
+   * @param {WebSocket} socket the one the frame came on
+   * @param {ArrayBuffer} buffer
+   */
+  receive(socket, buffer) {
     const view = new DataView(buffer);
     const headerLength = view.getUint32(0, true);
-    const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, headerLength)));
+    /** @type {LiveFrameHeader} */
+    const header = parseJson(new TextDecoder().decode(new Uint8Array(buffer, 4, headerLength)));
     const pixels = new Uint8Array(buffer, 4 + headerLength);
     // Ready for the next one (the server sends nothing newer until we say so); at most one more
     // can then wait here while this one is drawn.
-    this.socket.send(JSON.stringify({ type: 'ack', seq: header.seq }));
+    socket.send(JSON.stringify({ type: 'ack', seq: header.seq }));
     const receivedMs = performance.timeOrigin + performance.now();
     this.draw(header, pixels);
     liveStats.received += 1;
-    if (this.lastRun === header.run_id && header.seq > this.lastSeq + 1) liveStats.skipped += header.seq - this.lastSeq - 1;
+    if (this.lastRun === header.run_id && this.lastSeq !== null && header.seq > this.lastSeq + 1) liveStats.skipped += header.seq - this.lastSeq - 1;
     this.lastRun = header.run_id;
     this.lastSeq = header.seq;
     liveStats.last = header;
@@ -101,6 +146,10 @@ export class LiveView {
     this.onFrame(header);
   }
 
+  /**
+   * @param {LiveFrameHeader} header
+   * @param {Uint8Array} pixels
+   */
   draw(header, pixels) {
     const { width, height, channels } = header;
     if (this.canvas.width !== width || this.canvas.height !== height) {
@@ -108,8 +157,8 @@ export class LiveView {
       this.canvas.height = height;
       this.image = null;
     }
-    this.image ??= this.context.createImageData(width, height);
-    const rgba = new Uint32Array(this.image.data.buffer);
+    const image = (this.image ??= this.context.createImageData(width, height));
+    const rgba = new Uint32Array(image.data.buffer);
     const count = width * height;
     if (channels === 3) {
       for (let i = 0, j = 0; i < count; i++, j += 3) {
@@ -121,7 +170,7 @@ export class LiveView {
         rgba[i] = 0xff000000 | (v << 16) | (v << 8) | v;
       }
     }
-    this.context.putImageData(this.image, 0, 0);
+    this.context.putImageData(image, 0, 0);
   }
 
   /** Frames painted per second over the last second. */

@@ -1,7 +1,35 @@
+// @ts-check
 // The recordings list: files in the data directory with what `labcast inspect` reports.
 
-import { getJson } from './api.js';
+import { getJson, messageOf } from './api.js';
 
+/**
+ * One file as GET /api/recordings lists it (web/recordings.ts RecordingEntry; that module reads
+ * the disk, so the page cannot import its types).
+ * @typedef {object} RecordingEntry
+ * @property {string} name relative to the data directory
+ * @property {string} path
+ * @property {number} bytes
+ * @property {string} modified
+ * @property {boolean} active the file being recorded now (not inspected)
+ * @property {string | null} error why it could not be read
+ * @property {RecordingSummary | null} summary
+ */
+/**
+ * @typedef {object} RecordingSummary
+ * @property {boolean} finished
+ * @property {number} frames
+ * @property {number[]} shape
+ * @property {string} dtype
+ * @property {number | null} duration_s
+ * @property {number | null} fps
+ * @property {number} missing_frames
+ * @property {number} gaps
+ * @property {number | null} frames_dropped
+ * @property {string | null} end_reason
+ */
+
+/** @param {number} bytes */
 function formatBytes(bytes) {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let value = bytes;
@@ -13,6 +41,11 @@ function formatBytes(bytes) {
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
+/**
+ * @param {HTMLTableRowElement} row
+ * @param {string} text
+ * @param {string} [className]
+ */
 function cell(row, text, className) {
   const td = document.createElement('td');
   td.textContent = text;
@@ -21,14 +54,16 @@ function cell(row, text, className) {
   return td;
 }
 
+/** @param {HTMLTableSectionElement} body */
 export async function refreshRecordings(body) {
+  /** @type {RecordingEntry[]} */
   let entries;
   try {
     entries = await getJson('/api/recordings');
   } catch (error) {
     body.replaceChildren();
     const row = body.insertRow();
-    const td = cell(row, `cannot list recordings: ${error.message}`, 'bad');
+    const td = cell(row, `cannot list recordings: ${messageOf(error)}`, 'bad');
     td.colSpan = 9;
     return;
   }
@@ -58,7 +93,7 @@ export async function refreshRecordings(body) {
       cell(row, s.fps === null ? '–' : s.fps.toFixed(1));
       const lost = s.missing_frames + (s.frames_dropped ?? 0);
       cell(row, s.missing_frames === 0 ? '0' : `${s.missing_frames} in ${s.gaps} gaps`, lost > 0 ? 'bad' : '');
-      cell(row, s.finished ? s.end_reason : 'not finished', s.finished ? '' : 'bad');
+      cell(row, s.finished ? (s.end_reason ?? '') : 'not finished', s.finished ? '' : 'bad');
     }
     cell(row, formatBytes(entry.bytes));
     cell(row, new Date(entry.modified).toLocaleString());
