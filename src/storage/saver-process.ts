@@ -12,6 +12,7 @@ import { ParentChannel, readInitArgument } from '../transport/parent-channel.js'
 import { ResultsSubscription } from './results-subscription.js';
 import { fileClosedEvent, saveOneRun } from './saver.js';
 import { selectFrameWriter } from './select-writer.js';
+import { slowWriterFromEnv } from './slow-writer.js';
 
 process.title = 'labcast-saver';
 
@@ -51,9 +52,8 @@ async function main(): Promise<void> {
     outPath: init.outPath,
     overwrite: init.overwrite,
     flushIntervalMs: init.flushIntervalMs,
-    openWriter: writer.open,
+    openWriter: slowWriterFromEnv(writer.open),
     onEvent: (event) => channel.send(event),
-    delayPerFrameMs: Number(process.env.LABCAST_TEST_SAVER_DELAY_MS ?? 0),
     results,
   });
   receiver.close();
