@@ -182,7 +182,7 @@ function releaseInChild(ref: RingRef, count: number): { ready: Promise<void>; do
 test('the release count is atomic across processes: two releasing at once lose no release, and the reader never sees it go back', { skip }, async () => {
   const ring = FrameRingWriter.create(sharedMemory!, 4096);
   const ref = ring.put(new Uint8Array(16));
-  const perProcess = 300_000;
+  const perProcess = 2_000_000;
   const releasers = [releaseInChild(ref, perProcess), releaseInChild(ref, perProcess)];
   await Promise.all(releasers.map((releaser) => releaser.ready));
   new Int32Array(sharedMemory!.openSharedMemory(ref.path, ref.ring_bytes), 64, 1)[0] = 1;
