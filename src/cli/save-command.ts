@@ -15,6 +15,7 @@ import { booleanFlag, numberFlag, parseFlags, stringFlag } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { serverKeyFlag } from './keys-command.js';
 import { formatRecordingResult } from './record-command.js';
+import { slowWriterFromEnv } from '../storage/slow-writer.js';
 
 export const SAVE_USAGE = `usage: labcast save --connect ENDPOINT --out DIR [--server-key FILE] [options]
 
@@ -119,7 +120,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
 
   let lost = false;
   let malformedBefore = 0;
-  const delayPerFrameMs = Number(process.env.LABCAST_TEST_SAVER_DELAY_MS ?? 0);
+  const openWriter = slowWriterFromEnv(writer.open);
   // A run that began before the previous one's end arrived starts the next file.
   let pendingRunStart: RunStart | null = null;
   try {
@@ -131,14 +132,13 @@ export async function saveCommand(argv: string[]): Promise<number> {
         outPath: storage.data_dir,
         overwrite: false,
         flushIntervalMs,
-        openWriter: (_unused, start, options) => writer.open(nextRecordingPath(storage, start.run_id, new Date()), start, options),
+        openWriter: (_unused, start, options) => openWriter(nextRecordingPath(storage, start.run_id, new Date()), start, options),
         onEvent: (event) => {
           if (event.type === 'file-opened') {
             openedAt = performance.now();
             process.stderr.write(`labcast save: run ${event.runId} → ${event.path}\n`);
           }
         },
-        ...(delayPerFrameMs > 0 ? { delayPerFrameMs } : {}),
         pendingRunStart,
       });
       if (saved === null) break;

@@ -63,7 +63,7 @@ type ControllerState =
  * One camera as the controller sees it: its acquisition and its frame
  * counters. The controller owns one; with several cameras this becomes a
  * Map<camera name, CameraSlot>, and the live and recording states hold one
- * LiveRun or RecordingRun per slot (docs/architecture.md).
+ * LiveRun or RecordingRun per slot.
  */
 interface CameraSlot {
   acquisition: AcquisitionPort;

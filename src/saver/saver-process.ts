@@ -12,6 +12,7 @@ import { ParentChannel, readInitArgument } from '../transport/parent-channel.js'
 import { ResultsSubscription } from './results-subscription.js';
 import { fileClosedEvent, saveOneRun } from './saver.js';
 import { selectFrameWriter } from '../storage/select-writer.js';
+import { slowWriterFromEnv } from '../storage/slow-writer.js';
 
 process.title = 'labcast-saver';
 const log = startProcessLog('saver');
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
     outPath: init.outPath,
     overwrite: init.overwrite,
     flushIntervalMs: init.flushIntervalMs,
-    openWriter: writer.open,
+    openWriter: slowWriterFromEnv(writer.open),
     onEvent: (event) => {
       if (event.type === 'file-opened') {
         log.setRun(event.runId);
@@ -49,7 +50,6 @@ async function main(): Promise<void> {
       }
       channel.send(event);
     },
-    delayPerFrameMs: Number(process.env.LABCAST_TEST_SAVER_DELAY_MS ?? 0),
     results,
   });
   receiver.close();

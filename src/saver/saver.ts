@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { TOPICS } from '../protocol/messages.js';
 import type { RunEnd, RunStart } from '../protocol/messages.js';
 import type { SavedFileSummary, SaverEvent } from '../protocol/process-messages.js';
+import type { DataMessage } from '../protocol/codec.js';
 import type { DataReceiver } from '../transport/data-receiver.js';
 import type { FrameWriter, OpenFrameWriter } from '../storage/frame-writer.js';
 import { describeHdf5Error } from '../hdf5/h5wasm-runtime.js';
@@ -19,8 +20,6 @@ export interface SaverOptions {
   readonly openWriter: OpenFrameWriter;
   readonly onEvent: (event: SaverEvent) => void;
   readonly progressIntervalMs?: number;
-  /** Test hook: a saver this much slower per frame, to prove that overload is accounted for. */
-  readonly delayPerFrameMs?: number;
   /** Analysis results to store with the frames (serve's results endpoint); absent: none. */
   readonly results?: ResultsSubscription | null;
   /** How long after the run end results are still taken (default RESULTS_GRACE_MS). */
@@ -78,165 +77,256 @@ export interface SavedRun {
  * closed before run-end (the supervisor gave up on the acquisition), the file
  * is still finished and valid, holding the frames received.
  */
-export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null> {
-  const { receiver, onEvent } = options;
-  let writer: FrameWriter | null = null;
-  let runId: string | null = null;
-  let end: RunEnd | null = null;
-  let strayFrames = 0;
-  let bytesWritten = 0;
-  let unflushed = 0;
-  let nextRunStart: RunStart | null = null;
-  let cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
-  const cpuS = (): number => {
-    const used = process.cpuUsage(cpuAtStart);
-    return Math.round((used.user + used.system) / 1e3) / 1e3;
-  };
+export function saveOneRun(options: SaverOptions): Promise<SavedRun | null> {
+  return new RunSaver(options).save();
+}
 
-  // Results: held until the file opens, then handed to it if they are of its run.
-  const results = options.results ?? null;
-  const early: AnalysisResult[] = [];
-  let otherRun = 0;
-  const lastSeq = new Map<string, number>();
-  let lastResultAt = 0;
-  const takeResult = (result: AnalysisResult): void => {
-    if (writer === null) {
-      if (early.length >= EARLY_RESULTS) {
-        early.shift();
-        otherRun += 1;
-      }
-      early.push(result);
-      return;
-    }
-    if (result.header.run_id !== runId) {
-      otherRun += 1;
-      return;
-    }
-    writer.addResult(result);
-    lastSeq.set(result.header.name, Math.max(lastSeq.get(result.header.name) ?? -1, result.header.seq));
-    lastResultAt = performance.now();
-  };
-  results?.onResult(takeResult);
-  let graceMs = 0;
-  const receipt = (): ResultsReceipt | null =>
-    results === null
-      ? null
-      : {
-          received: results.received,
-          otherRun: otherRun + early.length,
-          malformed: results.malformed,
-          lastMalformed: results.lastMalformed,
-          graceMs,
-        };
+/**
+ * Where one run's save is: waiting for its run-start (no file yet), writing
+ * frames, draining the analysis results that come after the run end, closed.
+ */
+type RunSaverState =
+  | { readonly kind: 'waiting-for-start' }
+  | { readonly kind: 'writing'; readonly writer: FrameWriter; readonly runId: string }
+  | { readonly kind: 'draining-results'; readonly writer: FrameWriter; readonly runId: string }
+  | { readonly kind: 'closed' };
 
-  const flushTimer = setInterval(() => {
-    if (writer !== null && unflushed > 0) {
-      writer.flush();
-      unflushed = 0;
-    }
-  }, options.flushIntervalMs);
-  const progressTimer = setInterval(() => {
-    if (writer !== null) onEvent({ type: 'progress', framesWritten: writer.framesWritten, bytesWritten });
-  }, options.progressIntervalMs ?? 100);
+/** The run being saved, through its states (RunSaverState); one instance per run. */
+class RunSaver {
+  private state: RunSaverState = { kind: 'waiting-for-start' };
+  private end: RunEnd | null = null;
+  /** The run-start of the next run, when it came before this run's end (that end was lost). */
+  private nextRunStart: RunStart | null = null;
+  private strayFrames = 0;
+  private bytesWritten = 0;
+  /** Frames appended since the last flush. */
+  private unflushed = 0;
+  private cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
+  private readonly results: RunResults | null;
 
-  const begin = async (start: RunStart): Promise<FrameWriter> => {
-    const opened = await options.openWriter(options.outPath, start, { overwrite: options.overwrite });
-    runId = start.run_id;
-    cpuAtStart = process.cpuUsage();
-    onEvent({ type: 'file-opened', path: opened.path, runId });
-    return opened;
-  };
+  constructor(private readonly options: SaverOptions) {
+    this.results = options.results ? new RunResults(options.results) : null;
+  }
 
-  try {
-    if (options.pendingRunStart) {
-      writer = await begin(options.pendingRunStart);
-      for (const result of early.splice(0)) takeResult(result);
-    }
-    for await (const message of receiver.messages()) {
-      if (message.topic === TOPICS.runStart) {
-        if (writer !== null) {
-          // A new run before this one ended: the old run's end was lost; close it
-          // as it is, and hand the new run's start to the next call.
-          nextRunStart = message.header;
-          break;
-        }
-        writer = await begin(message.header);
-        for (const result of early.splice(0)) takeResult(result);
-      } else if (message.topic === TOPICS.frame) {
-        if (writer === null || message.header.run_id !== runId) {
-          strayFrames += 1;
-          continue;
-        }
-        writer.append(message.header, message.pixels);
-        bytesWritten += message.pixels.byteLength;
-        unflushed += 1;
-        if (options.delayPerFrameMs) await delay(options.delayPerFrameMs);
-      } else if (message.header.run_id === runId) {
-        end = message.header;
-        break;
-      }
-    }
-  } catch (error) {
-    if (writer === null) throw error;
-    // Keep what was recorded: close the file as it stands, then report what it holds.
+  async save(): Promise<SavedRun | null> {
+    const { receiver } = this.options;
+    const stopTimers = this.startTimers();
     try {
-      writer.finish(end);
+      if (this.options.pendingRunStart) await this.begin(this.options.pendingRunStart);
+      for await (const message of receiver.messages()) {
+        if (!(await this.take(message))) break;
+      }
+    } catch (error) {
+      if (this.state.kind !== 'writing') throw error;
+      return this.closeAfterFailure(this.state.writer, error);
+    } finally {
+      stopTimers();
+    }
+    if (this.state.kind !== 'writing') return null;
+    const { writer, runId } = this.state;
+    if (this.results !== null && this.end !== null) {
+      this.state = { kind: 'draining-results', writer, runId };
+      await this.results.drain(this.end, this.options.resultsGraceMs ?? RESULTS_GRACE_MS, () => receiver.closed);
+    }
+    return this.close(writer);
+  }
+
+  /** One message of the stream; false once the run is over (its end, or the next run's start). */
+  private async take(message: DataMessage): Promise<boolean> {
+    const state = this.state;
+    if (message.topic === TOPICS.runStart) {
+      if (state.kind === 'writing') {
+        // A new run before this one ended: the old run's end was lost; close it
+        // as it is, and hand the new run's start to the next call.
+        this.nextRunStart = message.header;
+        return false;
+      }
+      await this.begin(message.header);
+    } else if (message.topic === TOPICS.frame) {
+      if (state.kind !== 'writing' || message.header.run_id !== state.runId) {
+        this.strayFrames += 1;
+        return true;
+      }
+      const appending = state.writer.append(message.header, message.pixels);
+      this.bytesWritten += message.pixels.byteLength;
+      this.unflushed += 1;
+      await appending;
+    } else if (state.kind === 'writing' && message.header.run_id === state.runId) {
+      this.end = message.header;
+      return false;
+    }
+    return true;
+  }
+
+  private async begin(start: RunStart): Promise<void> {
+    const { options } = this;
+    const writer = await options.openWriter(options.outPath, start, { overwrite: options.overwrite });
+    this.state = { kind: 'writing', writer, runId: start.run_id };
+    this.cpuAtStart = process.cpuUsage();
+    options.onEvent({ type: 'file-opened', path: writer.path, runId: start.run_id });
+    this.results?.attach(writer, start.run_id);
+  }
+
+  /** The flush and progress timers; returns what stops them. */
+  private startTimers(): () => void {
+    const { options } = this;
+    const writerNow = (): FrameWriter | null => (this.state.kind === 'writing' ? this.state.writer : null);
+    const flushTimer = setInterval(() => {
+      const writer = writerNow();
+      if (writer !== null && this.unflushed > 0) {
+        writer.flush();
+        this.unflushed = 0;
+      }
+    }, options.flushIntervalMs);
+    const progressTimer = setInterval(() => {
+      const writer = writerNow();
+      if (writer !== null) options.onEvent({ type: 'progress', framesWritten: writer.framesWritten, bytesWritten: this.bytesWritten });
+    }, options.progressIntervalMs ?? 100);
+    return () => {
+      clearInterval(flushTimer);
+      clearInterval(progressTimer);
+    };
+  }
+
+  private close(writer: FrameWriter): SavedRun {
+    const finished = writer.finish(this.end, this.results?.receipt() ?? null);
+    this.state = { kind: 'closed' };
+    const summary: SavedFileSummary = {
+      path: finished.path,
+      framesWritten: finished.framesWritten,
+      gaps: finished.gaps.map(([first, count]) => [first, count] as const),
+      bytesWritten: finished.bytesWritten,
+    };
+    this.options.onEvent({ type: 'progress', framesWritten: summary.framesWritten, bytesWritten: summary.bytesWritten });
+    return this.saved(writer, summary, null, finished.results ?? null);
+  }
+
+  /** Keeps what was recorded: closes the file as it stands, then reports what it holds. */
+  private closeAfterFailure(writer: FrameWriter, error: unknown): SavedRun {
+    try {
+      writer.finish(this.end);
     } catch {
       // The original error says more than a failure to close after it.
     }
+    this.state = { kind: 'closed' };
     // Read after the attempt to finish, which may still have committed more.
     const kept = writer.framesFlushed;
-    onEvent({ type: 'progress', framesWritten: kept, bytesWritten: kept * (bytesWritten / Math.max(1, writer.framesWritten)) });
-    return {
-      summary: { path: writer.path, framesWritten: kept, gaps: [], bytesWritten: Math.round(kept * (bytesWritten / Math.max(1, writer.framesWritten))) },
-      end,
-      malformedMessages: receiver.malformed.count,
-      strayFrames,
-      cpuS: cpuS(),
-      writer: writer.hdf5Writer,
-      results: results === null ? null : { receipt: receipt()!, account: null },
-      nextRunStart,
-      error: new LabcastError(
-        'WRITE_FAILED',
-        `writing ${writer.path} failed: ${describeHdf5Error(error)}; the file keeps the ${kept} frames of its last flush`,
-      ),
-    };
-  } finally {
-    clearInterval(flushTimer);
-    clearInterval(progressTimer);
+    const bytesPerFrame = this.bytesWritten / Math.max(1, writer.framesWritten);
+    this.options.onEvent({ type: 'progress', framesWritten: kept, bytesWritten: kept * bytesPerFrame });
+    const summary: SavedFileSummary = { path: writer.path, framesWritten: kept, gaps: [], bytesWritten: Math.round(kept * bytesPerFrame) };
+    const failure = new LabcastError(
+      'WRITE_FAILED',
+      `writing ${writer.path} failed: ${describeHdf5Error(error)}; the file keeps the ${kept} frames of its last flush`,
+    );
+    return this.saved(writer, summary, failure, null);
   }
 
-  if (writer === null) return null;
-  if (results !== null && end !== null && lastSeq.size > 0) {
+  private saved(writer: FrameWriter, summary: SavedFileSummary, error: LabcastError | null, account: ResultsAccount | null): SavedRun {
+    const used = process.cpuUsage(this.cpuAtStart);
+    return {
+      summary,
+      end: this.end,
+      malformedMessages: this.options.receiver.malformed.count,
+      strayFrames: this.strayFrames,
+      error,
+      cpuS: Math.round((used.user + used.system) / 1e3) / 1e3,
+      writer: writer.hdf5Writer,
+      results: this.results === null ? null : { receipt: this.results.receipt(), account },
+      nextRunStart: this.nextRunStart,
+    };
+  }
+}
+
+/**
+ * Analysis results for the run being saved: those that arrive before its
+ * file is open are held (EarlyResults), then handed to the file if they are
+ * of its run; after the run end, the last ones are waited for (drain).
+ */
+class RunResults {
+  private readonly early = new EarlyResults(EARLY_RESULTS);
+  private target: { writer: FrameWriter; runId: string } | null = null;
+  private otherRun = 0;
+  /** The highest frame seq each analysis has sent a result of. */
+  private readonly lastSeq = new Map<string, number>();
+  private lastResultAt = 0;
+  private graceMs = 0;
+
+  constructor(private readonly subscription: ResultsSubscription) {
+    subscription.onResult((result) => this.take(result));
+  }
+
+  /** The file is open: results of its run go to it from now on, the held ones first. */
+  attach(writer: FrameWriter, runId: string): void {
+    this.target = { writer, runId };
+    for (const result of this.early.takeAll()) this.take(result);
+  }
+
+  /** Waits for the results of the run's last frames (see RESULTS_GRACE_MS); not at all if none of the run came. */
+  async drain(end: RunEnd, graceMs: number, stopped: () => boolean): Promise<void> {
+    if (this.lastSeq.size === 0) return;
     const graceStart = performance.now();
     await awaitLastResults({
       lastSeq: end.frames_acquired - 1,
-      seen: lastSeq,
-      lastResultAt: () => lastResultAt,
-      graceMs: options.resultsGraceMs ?? RESULTS_GRACE_MS,
-      stopped: () => receiver.closed,
+      seen: this.lastSeq,
+      lastResultAt: () => this.lastResultAt,
+      graceMs,
+      stopped,
     });
-    graceMs = Math.round(performance.now() - graceStart);
+    this.graceMs = Math.round(performance.now() - graceStart);
   }
-  const finished = writer.finish(end, receipt());
-  const summary: SavedFileSummary = {
-    path: finished.path,
-    framesWritten: finished.framesWritten,
-    gaps: finished.gaps.map(([first, count]) => [first, count] as const),
-    bytesWritten: finished.bytesWritten,
-  };
-  onEvent({ type: 'progress', framesWritten: summary.framesWritten, bytesWritten: summary.bytesWritten });
-  return {
-    summary,
-    end,
-    malformedMessages: receiver.malformed.count,
-    strayFrames,
-    error: null,
-    cpuS: cpuS(),
-    writer: writer.hdf5Writer,
-    results: results === null ? null : { receipt: receipt()!, account: finished.results ?? null },
-    nextRunStart,
-  };
+
+  receipt(): ResultsReceipt {
+    const subscription = this.subscription;
+    return {
+      received: subscription.received,
+      otherRun: this.otherRun + this.early.held + this.early.evicted,
+      malformed: subscription.malformed,
+      lastMalformed: subscription.lastMalformed,
+      graceMs: this.graceMs,
+    };
+  }
+
+  private take(result: AnalysisResult): void {
+    const target = this.target;
+    if (target === null) {
+      this.early.hold(result);
+      return;
+    }
+    if (result.header.run_id !== target.runId) {
+      this.otherRun += 1;
+      return;
+    }
+    target.writer.addResult(result);
+    this.lastSeq.set(result.header.name, Math.max(this.lastSeq.get(result.header.name) ?? -1, result.header.seq));
+    this.lastResultAt = performance.now();
+  }
+}
+
+/** Results held until their file opens, at most `limit`: the oldest make way (and are counted). */
+class EarlyResults {
+  private results: AnalysisResult[] = [];
+  /** Results that made way for newer ones. */
+  evicted = 0;
+
+  constructor(private readonly limit: number) {}
+
+  get held(): number {
+    return this.results.length;
+  }
+
+  hold(result: AnalysisResult): void {
+    if (this.results.length >= this.limit) {
+      this.results.shift();
+      this.evicted += 1;
+    }
+    this.results.push(result);
+  }
+
+  takeAll(): AnalysisResult[] {
+    const taken = this.results;
+    this.results = [];
+    return taken;
+  }
 }
 
 /** Resolves once every analysis seen has sent its result of `lastSeq`, results went quiet, or the grace ran out. */

@@ -18,13 +18,24 @@ import type { SharedMemoryAddon } from '../native/native-addon.js';
  * holds the count of slots the saver has released; the acquisition alone
  * counts what it wrote. Slots are written and released in order (one saver,
  * PUSH/PULL keeps order), so a slot is free when written - released < slots.
+ *
+ * The release count is an int64 changed only with Atomics (add by the saver,
+ * load by the acquisition): no torn read, no lost update, and the saver's
+ * reads of a slot are ordered before the release the acquisition sees (the
+ * sequentially consistent read-modify-write is a full fence), so a slot is
+ * never overwritten while it is still being read. The mapping is an external
+ * ArrayBuffer, not a SharedArrayBuffer (Node-API cannot make one of foreign
+ * memory), so the JavaScript memory model does not formally cover it; V8
+ * performs Atomics on any ArrayBuffer with the processor's atomic
+ * instructions, and test/transport/frame-ring.test.ts checks that two
+ * processes incrementing the count at once lose nothing.
  * The ring is not a buffer in which frames can be lost: a frame waits in the
  * lossless sender's counted queue until a slot is free, as it would wait for
  * the socket.
  */
 
 const PAGE_BYTES = 4096;
-/** Page 0: [0] released slot count (a double: exact to 2^53, one aligned store). */
+/** Page 0: [0] released slot count (an int64, changed only with Atomics). */
 const HEADER_BYTES = PAGE_BYTES;
 const RING_TARGET_BYTES = 32 * 1024 * 1024;
 const MIN_SLOTS = 4;
@@ -65,7 +76,7 @@ const roundToPage = (bytes: number): number => Math.ceil(bytes / PAGE_BYTES) * P
 /** The acquisition's side: one ring for frames up to `slotBytes`. */
 export class FrameRingWriter {
   private written = 0;
-  private readonly released: Float64Array;
+  private readonly released: BigInt64Array;
   private readonly memory: Uint8Array;
 
   private constructor(
@@ -75,7 +86,7 @@ export class FrameRingWriter {
     readonly slotBytes: number,
     readonly slots: number,
   ) {
-    this.released = new Float64Array(buffer, 0, 1);
+    this.released = new BigInt64Array(buffer, 0, 1);
     this.memory = new Uint8Array(buffer);
   }
 
@@ -91,17 +102,17 @@ export class FrameRingWriter {
   }
 
   hasFreeSlot(): boolean {
-    return this.written - this.released[0]! < this.slots;
+    return this.written - this.releasedCount < this.slots;
   }
 
   /** How many slots the saver has released so far. */
   get releasedCount(): number {
-    return this.released[0]!;
+    return Number(Atomics.load(this.released, 0));
   }
 
   /** Every slot written has been released: the saver has mapped and finished with this ring. */
   get idle(): boolean {
-    return this.written === this.released[0];
+    return this.written === this.releasedCount;
   }
 
   /** Copies `pixels` into the next slot; call only when hasFreeSlot(). */
@@ -180,14 +191,14 @@ export class SharedFrameOutlet {
 interface MappedRing {
   readonly id: string;
   readonly memory: Uint8Array;
-  readonly released: Float64Array;
+  readonly released: BigInt64Array;
 }
 
 /** The saver's side: the ring it is being sent, mapped on first use. */
 export class FrameRingReaders {
   /** One at a time: the acquisition moves to a new ring only once the old one is idle. */
   private current: MappedRing | null = null;
-  private toRelease: Float64Array | null = null;
+  private toRelease: BigInt64Array | null = null;
 
   constructor(private readonly addon: SharedMemoryAddon) {}
 
@@ -206,14 +217,15 @@ export class FrameRingReaders {
   /** Hands the last viewed slot back to the acquisition. */
   release(): void {
     if (this.toRelease === null) return;
-    this.toRelease[0] = this.toRelease[0]! + 1;
+    // After every read of the slot: the add is a full fence (see the top of this file).
+    Atomics.add(this.toRelease, 0, 1n);
     this.toRelease = null;
   }
 
   private ring(ref: RingRef): MappedRing {
     if (this.current?.id === ref.ring) return this.current;
     const buffer = this.addon.openSharedMemory(ref.path, ref.ring_bytes);
-    this.current = { id: ref.ring, memory: new Uint8Array(buffer), released: new Float64Array(buffer, 0, 1) };
+    this.current = { id: ref.ring, memory: new Uint8Array(buffer), released: new BigInt64Array(buffer, 0, 1) };
     return this.current;
   }
 }

@@ -180,6 +180,9 @@ export class LosslessSender {
     this.peers = 0;
     // The next saver gets rings of its own: the old one may hold slots the gone saver never released.
     this.outlet = this.sharedMemory === null ? null : new SharedFrameOutlet(this.sharedMemory);
+    // Watched before it is bound: a saver already waiting connects the moment
+    // it is, and a handshake before the watch would never be counted.
+    this.watchPeers(this.socket);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.socket.bind(this.endpoint);
@@ -190,7 +193,6 @@ export class LosslessSender {
         await delay(REBIND_PAUSE_MS);
       }
     }
-    this.watchPeers(this.socket);
     this.failure = null;
     this.wake(this.roomWaiters);
     this.wake(this.idleWaiters);

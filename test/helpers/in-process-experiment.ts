@@ -19,6 +19,7 @@ import type { RunEnd } from '../../src/protocol/messages.js';
 import type { SaverCommand, SaverEvent, SaverInit, SettingSpecPayload } from '../../src/protocol/process-messages.js';
 import { fileClosedEvent, saveOneRun } from '../../src/saver/saver.js';
 import { selectFrameWriter } from '../../src/storage/select-writer.js';
+import { slowWriter } from '../../src/storage/slow-writer.js';
 import { DataReceiver } from '../../src/transport/data-receiver.js';
 import { LivePublisher } from '../../src/transport/live-publisher.js';
 import { LosslessSender } from '../../src/transport/lossless-sender.js';
@@ -228,7 +229,7 @@ export class InProcessAcquisition implements AcquisitionPort {
 }
 
 export interface InProcessSaverOptions {
-  /** The slow-saver test hook of saveOneRun. */
+  /** A writer this much slower per frame (the slow-writer test hook). */
   readonly delayPerFrameMs?: number;
 }
 
@@ -256,9 +257,8 @@ export class InProcessSaver implements SaverPort {
       outPath: init.outPath,
       overwrite: init.overwrite,
       flushIntervalMs: init.flushIntervalMs,
-      openWriter: writer.open,
+      openWriter: slowWriter(writer.open, options.delayPerFrameMs ?? 0),
       onEvent: (event) => this.emit(event),
-      ...(options.delayPerFrameMs === undefined ? {} : { delayPerFrameMs: options.delayPerFrameMs }),
       results: null,
     });
     this.exited = saving.then(

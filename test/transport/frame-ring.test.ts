@@ -3,11 +3,13 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
+import { setImmediate as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { decodeDataMessages, encodeFrame, encodeSharedFrame } from '../../src/protocol/codec.js';
 import type { FrameHeader } from '../../src/protocol/messages.js';
 import { DataReceiver } from '../../src/transport/data-receiver.js';
 import { receiverSharedMemory, senderSharedMemory, SHARED_FRAMES_ENV } from '../../src/native/shared-frames.js';
+import { FrameRingWriter, type RingRef } from '../../src/transport/frame-ring.js';
 import { LosslessSender } from '../../src/transport/lossless-sender.js';
 import { scratchDir } from '../helpers/processes.js';
 import { writerNamed } from '../storage/writer-backends.js';
@@ -38,6 +40,7 @@ function pixelsOf(seq: number, shape: number[]): Uint8Array {
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
+const FRAME_RING_MODULE = fileURLToPath(new URL('../../src/transport/frame-ring.js', import.meta.url));
 const RECEIVER_MODULE = fileURLToPath(new URL('../../src/transport/data-receiver.js', import.meta.url));
 const RING_MODULE = fileURLToPath(new URL('../../src/native/shared-frames.js', import.meta.url));
 
@@ -146,6 +149,54 @@ test('a shared-frame message whose reference does not fit is malformed, with the
   assert.deepEqual(refused, { ok: false, reason: 'shared-frame reference: ring x is not mapped' });
   const wrongSize = decodeDataMessages(parts, () => new Uint8Array(10));
   assert.deepEqual(wrongSize, { ok: false, reason: 'shared frame is 10 bytes, header says 32' });
+});
+
+/**
+ * A process that maps the ring of `ref`, says "ready", waits for the go flag
+ * (byte 64 of the ring's first page), then views and releases a slot `count`
+ * times as fast as it can.
+ */
+function releaseInChild(ref: RingRef, count: number): { ready: Promise<void>; done: Promise<void> } {
+  const code = `
+    const { FrameRingReaders } = await import(${JSON.stringify(FRAME_RING_MODULE)});
+    const { receiverSharedMemory } = await import(${JSON.stringify(RING_MODULE)});
+    const ref = JSON.parse(process.argv[1]);
+    const addon = receiverSharedMemory();
+    const go = new Int32Array(addon.openSharedMemory(ref.path, ref.ring_bytes), 64, 1);
+    const readers = new FrameRingReaders(addon);
+    process.stdout.write('ready\\n');
+    while (Atomics.load(go, 0) === 0) {}
+    for (let i = 0; i < Number(process.argv[2]); i++) readers.view(ref);
+    readers.release();
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, JSON.stringify(ref), String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const ready = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`releasing process exited ${code}: ${err}`))));
+  });
+  return { ready, done };
+}
+
+test('the release count is atomic across processes: two releasing at once lose no release, and the reader never sees it go back', { skip }, async () => {
+  const ring = FrameRingWriter.create(sharedMemory!, 4096);
+  const ref = ring.put(new Uint8Array(16));
+  const perProcess = 2_000_000;
+  const releasers = [releaseInChild(ref, perProcess), releaseInChild(ref, perProcess)];
+  await Promise.all(releasers.map((releaser) => releaser.ready));
+  new Int32Array(sharedMemory!.openSharedMemory(ref.path, ref.ring_bytes), 64, 1)[0] = 1;
+  let last = 0;
+  let finished = false;
+  const done = Promise.all(releasers.map((releaser) => releaser.done)).finally(() => (finished = true));
+  while (!finished) {
+    const seen = ring.releasedCount;
+    assert.ok(Number.isInteger(seen) && seen >= last, `the count went from ${last} to ${seen}`);
+    last = seen;
+    await delay(0);
+  }
+  await done;
+  assert.equal(ring.releasedCount, 2 * perProcess, 'every release counted');
 });
 
 test('a receiver maps only labcast frame rings, whatever path a message gives', { skip }, () => {

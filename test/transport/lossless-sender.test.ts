@@ -75,6 +75,32 @@ describe('lossless sender (real sockets)', () => {
   });
 });
 
+describe('lossless sender after its saver went away (rebind)', () => {
+  test('a saver that connects the moment the endpoint is bound again is counted', async () => {
+    const endpoint = `ipc://${scratch.dir}/rebind.sock`;
+    const sender = await LosslessSender.bind(endpoint, 1 << 20);
+    try {
+      // The window is short (the bind done, its peers not yet watched): try it many times.
+      for (let round = 0; round < 25; round++) {
+        const gone = new Pull();
+        gone.connect(endpoint);
+        await sender.waitForPeers(1, 5000);
+        gone.close();
+        const rebinding = sender.rebind();
+        // The next saver, connecting (and reconnecting) while the rebind is under way.
+        const next = new Pull();
+        next.connect(endpoint);
+        await rebinding;
+        await assert.doesNotReject(sender.waitForPeers(1, 3000), `round ${round}: the new saver is counted`);
+        next.close();
+        await sender.waitForPeers(0, 5000);
+      }
+    } finally {
+      sender.close(0);
+    }
+  });
+});
+
 describe('lossless sender batches small frames under load', () => {
   const header = (seq: number, shape: number[]): FrameHeader => ({
     protocol: 1, run_id: 'b', seq, camera_ts_ns: BigInt(seq), wall_ts_ns: BigInt(seq), shape, dtype: 'uint8',
