@@ -102,7 +102,7 @@ export class ExperimentController {
       case 'set':
         return this.setSetting(request.name, request.value);
       case 'subscribers':
-        return this.processes();
+        return this.processes().filter((process) => process.role !== 'acquisition');
       case 'stop':
         // The running activity stops now (within a frame); the queued part
         // also stops whatever a command queued before this one started.
@@ -160,7 +160,7 @@ export class ExperimentController {
       state: this.state,
       error: this.error,
       run_id: this.activity.kind === 'live' ? this.activity.runId : (recording?.parameters.runId ?? null),
-      file: recording?.parameters.outPath ?? null,
+      file: recording?.filePath ?? null,
       frames: { ...this.frames },
       fps: round(fps, 2),
       mb_per_s: round((fps * frameByteLength(format.shape, format.dtype)) / 1e6, 2),
@@ -371,13 +371,13 @@ export class ExperimentController {
   }
 
   private recordingEnded(activity: Extract<Activity, { kind: 'recording' }>, result: RecordingResult): RecordingInfo {
-    const info = recordingInfo(result, activity.recording.parameters.outPath);
+    const info = recordingInfo(result, activity.recording);
     this.lastRecording = info;
     this.frames.saved = result.framesWritten;
     if (this.activity === activity) {
       this.activity = { kind: 'idle' };
       if (result.error !== null) {
-        this.fail(`recording ${info.path} failed: ${result.error} (${result.framesWritten} frames were saved)`);
+        this.fail(`recording ${info.path ?? `by the ${info.saver}`} failed: ${result.error} (${result.framesWritten} frames were saved)`);
       } else if (activity.resumeLive && this.state !== 'error' && !this.shuttingDown) {
         this.startLive();
       } else if (this.state !== 'error') {
@@ -478,13 +478,14 @@ function startAcquisition(config: LabcastConfig): Promise<AcquisitionHandle> {
   });
 }
 
-function recordingInfo(result: RecordingResult, plannedPath: string): RecordingInfo {
+function recordingInfo(result: RecordingResult, recording: Recording): RecordingInfo {
   return {
-    path: result.path ?? plannedPath,
+    path: result.path ?? recording.filePath,
+    saver: recording.saverTitle,
     run_id: result.runId,
     frames_written: result.framesWritten,
     frames_acquired: result.framesAcquired,
-    frames_dropped: result.framesLost,
+    frames_lost: result.framesLost,
     gaps: result.gaps,
     end_reason: result.endReason,
     error: result.error,

@@ -43,7 +43,7 @@ describe('labcast ctl against a control server', () => {
     assert.equal(field('rate'), '30.0 fps, 18.4 MB/s');
     assert.equal(field('camera'), 'toy camera, driver sim');
     assert.equal(field('settings'), 'exposure_ms 10, brightness 0, roi_width 640');
-    assert.equal(field('last recording'), 'beads.h5: 118 of 118 frames written, 0 dropped (stopped)');
+    assert.equal(field('last recording'), 'beads.h5: 118 of 118 frames written, 0 lost (stopped)');
     assert.equal(field('processes'), 'acquisition (pid 1001, running)');
     await ctl(['stop']);
   });
@@ -85,12 +85,17 @@ describe('labcast ctl against a control server', () => {
     assert.equal(get.stdout, set.stdout);
   });
 
-  test('subscribers is a table of processes', async () => {
+  test('subscribers is a table of the subscriber processes: the saver while recording, never the acquisition', async () => {
+    const idle = await ctl(['subscribers']);
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.equal(idle.stdout, 'no processes\n');
+    await ctl(['record']);
     const run = await ctl(['subscribers']);
+    await ctl(['stop']);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(run.stdout.trimEnd().split('\n').map((row) => row.split(/ {2,}/)), [
       ['process', 'pid', 'running', 'title'],
-      ['acquisition', '1001', 'yes', 'labcast-acquisition'],
+      ['saver', '1002', 'yes', 'labcast-saver'],
     ]);
   });
 

@@ -71,7 +71,7 @@ export class ToyController {
         return { settings: { ...this.settings }, specs: SPECS };
       }
       case 'subscribers':
-        return this.processes();
+        return this.processes().filter((process) => process.role !== 'acquisition');
       case 'subscriber':
         if (request.name !== 'saver') throw new LabcastError('BAD_ARGUMENT', `unknown subscriber "${request.name}"; known subscribers: saver`, 'name');
         return this.handle({ cmd: 'save', on: request.action === 'start' });
@@ -138,10 +138,11 @@ export class ToyController {
   private recordingInfo(path: string, frames: number, reason: string): RecordingInfo {
     return {
       path,
+      saver: 'labcast-saver',
       run_id: `run-${this.runs}`,
       frames_written: frames,
       frames_acquired: frames,
-      frames_dropped: 0,
+      frames_lost: 0,
       gaps: [],
       end_reason: reason,
       error: null,

@@ -8,6 +8,11 @@ import { refreshRecordings } from './recordings.js';
 
 const $ = (id) => document.getElementById(id);
 
+/** A recording's file name, or who wrote it when a remote saver named the file. */
+function recordingPlace(recording) {
+  return recording.path === null ? `a file of the ${recording.saver}` : recording.path.split('/').pop();
+}
+
 /** [height, width(, channels)] as people write it: width×height (×channels). */
 function frameSize(shape) {
   const [height, width, channels] = shape;
@@ -93,14 +98,14 @@ function showStatus(next) {
     'status-last',
     last === null
       ? '–'
-      : `${last.path.split('/').pop()}: ${last.frames_written} frames saved, ${last.frames_dropped} dropped (${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
+      : `${recordingPlace(last)}: ${last.frames_written} frames saved, ${last.frames_lost} lost (${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
   );
   if (next.camera) showSettings(next.camera.settings);
   analysisPanel.update(next.analyses);
   ui.save.setAttribute('aria-pressed', String(next.state === 'recording' && savingStream(next)));
   updateButtons();
   // A recording that ended or started changes the list.
-  const key = `${last?.path}:${last?.frames_written}:${next.file}`;
+  const key = `${last?.run_id}:${last?.frames_written}:${next.file}`;
   if (key !== lastRecordingKey) {
     lastRecordingKey = key;
     void refreshRecordings(ui.recordingsBody);
@@ -257,7 +262,7 @@ ui.stop.addEventListener('click', () => {
   saveStartedRun = null;
   return run(ui.stop, { cmd: 'stop' }, (s) => (s.last_recording ? `Stopped; ${s.last_recording.frames_written} frames saved.` : 'Stopped.'));
 });
-ui.snap.addEventListener('click', () => run(ui.snap, { cmd: 'snap' }, (r) => `Snapped to ${r.path}`));
+ui.snap.addEventListener('click', () => run(ui.snap, { cmd: 'snap' }, (r) => `Snapped to ${r.path ?? recordingPlace(r)}`));
 ui.record.addEventListener('click', () => {
   const raw = ui.recordFrames.value.trim();
   const request = { cmd: 'record' };
