@@ -47,8 +47,10 @@ describe('labcast serve driven through labcast ctl', () => {
     const saving = (reply.result as ExperimentStatus);
     assert.equal(saving.state, 'recording');
     assert.ok(saving.file !== null && saving.file.startsWith(serve.dataDir), `file ${saving.file} is in the data dir`);
-    childPids = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).map((p) => p.pid!).filter(Boolean);
+    childPids = (await serve.statusNow()).processes.map((p) => p.pid!).filter(Boolean);
     assert.equal(childPids.length, 2, 'acquisition and saver');
+    const subscribers = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
+    assert.deepEqual(subscribers.map((p) => p.role), ['saver'], 'subscribers: the saver, not the acquisition');
     await serve.waitFor((s) => s.frames.saved > 30);
 
     reply = await serve.ctl(['save', 'off']);
