@@ -40,8 +40,8 @@ commands
   settings                      every camera setting: value, unit, range, changeable while streaming
   get NAME                      one camera setting
   set NAME VALUE                change a camera setting (its range is checked)
-  subscribers                   the processes labcast serve runs
-  subscriber start|stop NAME    start or stop one of them (saver)
+  subscribers                   the saver and the analyses reading serve's streams (status lists every process)
+  subscriber start|stop NAME    start or stop the saver (NAME: saver)
   analysis start|stop NAME      start or stop an analysis process (stats, localize, or one of the config)
   analysis list                 every analysis: state, pid, frames analysed and skipped, results/s
   reset                         from error back to idle
