@@ -112,7 +112,7 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     const last = await waitUntil(
       'the status to report 50 frames saved',
       () => page.locator('#status-last').textContent(),
-      (t) => /50 frames saved, 0 dropped \(completed\)/.test(t ?? ''),
+      (t) => /50 frames saved, 0 lost \(completed\)/.test(t ?? ''),
       20_000,
     );
     const name = /^(\S+\.h5):/.exec(last ?? '')![1]!;
