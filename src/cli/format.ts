@@ -70,7 +70,8 @@ export function recordingPlace(info: RecordingInfo): string {
 }
 
 function formatRecordingInfo(info: RecordingInfo): string {
-  const summary = `${recordingPlace(info)}: ${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_lost} lost (${info.end_reason})`;
+  const counts = `${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_lost} lost`;
+  const summary = `${recordingPlace(info)}: ${counts} (${info.end_reason})`;
   return info.error === null ? summary : `${summary}; error: ${info.error}`;
 }
 

@@ -51,7 +51,7 @@ describe('serve with 512x512 uint16 frames: through shared memory to its saver',
     const serve = suite.serve();
     assert.equal((await serve.ctl(['record', '--frames', '300'])).code, 0);
     await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 10);
-    const acquisition = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).find((p) => p.role === 'acquisition');
+    const acquisition = (await serve.statusNow()).processes.find((p) => p.role === 'acquisition');
     assert.ok(acquisition?.pid !== undefined);
     assert.equal(ringsOf(acquisition.pid!).length, 1, 'the acquisition holds one frame ring');
     const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording !== null, 30_000);
