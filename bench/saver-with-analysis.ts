@@ -13,7 +13,7 @@ const ANALYSES = ['stats', 'localize'] as const;
 
 export interface SaverWithAnalysisResult {
   readonly framesWritten: number;
-  readonly framesDropped: number;
+  readonly framesLost: number;
   /** Per analysis: frames analysed and skipped of the recording's frames. */
   readonly analyses: readonly { readonly name: string; readonly analysed: number; readonly skipped: number }[];
 }
@@ -40,7 +40,7 @@ export async function measureSaverWithAnalysis(): Promise<SaverWithAnalysisResul
     const last = done.last_recording!;
     return {
       framesWritten: last.frames_written,
-      framesDropped: last.frames_dropped,
+      framesLost: last.frames_lost,
       analyses: ANALYSES.map((name) => {
         const a = final.analyses?.find((candidate) => candidate.name === name);
         return { name, analysed: a?.frames_analysed ?? 0, skipped: a?.frames_skipped ?? 0 };

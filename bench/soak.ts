@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     }
     last = ((await client.request({ cmd: 'stop' })) as ExperimentStatus).last_recording;
     viewer.receiver.close();
-    const inFile = last === null ? 0 : (await inspectRecording(last.path)).frameCount;
+    const inFile = last?.path == null ? 0 : (await inspectRecording(last.path)).frameCount;
 
     const roles = [...new Set(samples.flatMap((s) => Object.keys(s.rss)))];
     const rows: [string, string][] = roles.map((role) => {

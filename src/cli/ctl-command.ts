@@ -49,8 +49,8 @@ commands
   settings                      every camera setting: value, unit, range, changeable while streaming
   get NAME                      one camera setting
   set NAME VALUE                change a camera setting (its range is checked)
-  subscribers                   the processes labcast serve runs
-  subscriber start|stop NAME    start or stop one of them (saver)
+  subscribers                   the saver and the analyses reading serve's streams (status lists every process)
+  subscriber start|stop NAME    start or stop the saver (NAME: saver)
   analysis start|stop NAME      start or stop an analysis process (stats, localize, or one of the config)
   analysis list                 every analysis: state, pid, frames analysed and skipped, results/s
   reset                         from error back to idle
@@ -397,13 +397,13 @@ async function waitForRecording(client: ControlClient, runId: string | null, fra
         total: frames,
         elapsedS: recording.duration_s ?? (performance.now() - startedAt) / 1000,
         bytes: recording.bytes_written ?? 0,
-        dropped: recording.frames_dropped,
+        dropped: recording.frames_lost,
       });
       process.stdout.write(
         json ? `${stringifyWithNs(waited)}\n` : `${formatRecordingResult(recordingResultOf(recording))}  serve now       ${status.state}\n`,
       );
       if (recording.error !== null) return EXIT.failed;
-      return recording.frames_dropped > 0 ? EXIT.framesLost : EXIT.ok;
+      return recording.frames_lost > 0 ? EXIT.framesLost : EXIT.ok;
     }
   } finally {
     process.off('SIGINT', onInterrupt);
@@ -418,7 +418,7 @@ function recordingResultOf(info: RecordingInfo): RecordingResult {
     runId: info.run_id,
     framesWritten: info.frames_written,
     framesAcquired: info.frames_acquired,
-    framesLost: info.frames_dropped,
+    framesLost: info.frames_lost,
     gaps: info.gaps,
     bytesWritten: info.bytes_written ?? 0,
     durationS: info.duration_s ?? 0,

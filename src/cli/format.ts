@@ -75,13 +75,19 @@ function formatSettingValues(settings: Readonly<Record<string, number>>): string
   return entries.length === 0 ? 'none' : entries.map(([name, value]) => `${name} ${value}`).join(', ');
 }
 
+/** Where a recording went: its file, or (a remote saver names its files) who wrote it. */
+export function recordingPlace(info: RecordingInfo): string {
+  return info.path ?? `(file named by the ${info.saver})`;
+}
+
 function formatRecordingInfo(info: RecordingInfo): string {
-  const summary = `${info.path}: ${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_dropped} dropped (${info.end_reason})`;
+  const counts = `${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_lost} lost`;
+  const summary = `${recordingPlace(info)}: ${counts} (${info.end_reason})`;
   return info.error === null ? summary : `${summary}; error: ${info.error}`;
 }
 
 export function formatSnap(info: RecordingInfo): string {
-  return info.error === null ? `Snapped ${info.path} (run ${info.run_id})\n` : `Snap failed: ${formatRecordingInfo(info)}\n`;
+  return info.error === null ? `Snapped ${recordingPlace(info)} (run ${info.run_id})\n` : `Snap failed: ${formatRecordingInfo(info)}\n`;
 }
 
 function formatProcess(info: ProcessInfo): string {

@@ -12,6 +12,7 @@ import { StatusPublisher } from '../transport/status-channel.js';
 import { startWebServer, type RunningWebServer } from '../web/server.js';
 import { booleanFlag, parseFlags, stringFlag } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { recordingPlace } from './format.js';
 
 export const SERVE_USAGE = `usage: labcast serve [--config FILE]
 
@@ -150,7 +151,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.off('SIGTERM', onSignal);
   const last = running.status().last_recording;
   process.stderr.write(
-    `labcast serve: stopped${last === null ? '' : `; last recording ${last.path}: ${last.frames_written} frames, ${last.frames_dropped} dropped`}\n`,
+    `labcast serve: stopped${last === null ? '' : `; last recording ${recordingPlace(last)}: ${last.frames_written} frames, ${last.frames_lost} lost`}\n`,
   );
   return EXIT.ok;
 }

@@ -67,7 +67,12 @@ export function settingsConfigError(path: string | undefined, problems: readonly
  * Validates an already-parsed config (from YAML, JSON or a test). `source` names
  * it in messages; a relative storage.data_dir is taken relative to `baseDir`.
  */
-export function parseConfig(value: unknown, source: string, baseDir: string = process.cwd(), warn: ConfigWarn = warnOnStderr): LabcastConfig {
+export function parseConfig(
+  value: unknown,
+  source: string,
+  baseDir: string = process.cwd(),
+  warn: ConfigWarn = warnOnStderr,
+): LabcastConfig {
   return validate(value, source, baseDir, () => undefined, warn);
 }
 
@@ -96,7 +101,10 @@ function validate(value: unknown, source: string, baseDir: string, locate: Locat
   // An empty file is the default config.
   const given = value === null || value === undefined ? {} : value;
   if (!isPlainObject(given)) {
-    throw new LabcastError('BAD_CONFIG', `${source}: the config must be a mapping of sections (camera, storage, ...), got ${describeGiven(given)}`);
+    throw new LabcastError(
+      'BAD_CONFIG',
+      `${source}: the config must be a mapping of sections (camera, storage, ...), got ${describeGiven(given)}`,
+    );
   }
   const input = withRenamedKeys(given, source, locate, warn);
   const result = labcastConfigSchema.safeParse(withEmptySectionsDropped(input));

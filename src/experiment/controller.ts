@@ -118,7 +118,7 @@ export class ExperimentController {
     settings: () => this.settings(),
     get: (request) => this.getSetting(request.name),
     set: (request) => this.setSetting(request.name, request.value),
-    subscribers: () => this.processes(),
+    subscribers: () => this.processes().filter((process) => process.role !== 'acquisition'),
     stop: () => {
       // The running activity stops now (within a frame); the queued part
       // also stops whatever a command queued before this one started.
@@ -222,7 +222,7 @@ export class ExperimentController {
       state: this.state.kind,
       error: this.state.kind === 'error' ? this.state.error : null,
       run_id: live !== null ? live.runId : (recording?.parameters.runId ?? null),
-      file: recording?.parameters.outPath ?? null,
+      file: recording?.filePath ?? null,
       frames: { ...frames },
       fps: round(fps, 2),
       mb_per_s: round((fps * frameByteLength(format.shape, format.dtype)) / 1e6, 2),
@@ -466,7 +466,7 @@ export class ExperimentController {
   }
 
   private recordingEnded(run: RecordingRun, result: RecordingResult): RecordingInfo {
-    const info = recordingInfo(result, run.recording.parameters.outPath);
+    const info = recordingInfo(result, run.recording);
     this.lastRecording = info;
     this.endedRecordings.set(info.run_id, info);
     if (this.endedRecordings.size > ENDED_RECORDINGS_KEPT) this.endedRecordings.delete(this.endedRecordings.keys().next().value!);
@@ -474,7 +474,7 @@ export class ExperimentController {
     const state = this.state;
     if (this.recordingRun() !== run) return info;
     if (result.error !== null) {
-      const error = `recording ${info.path} failed: ${result.error} (${result.framesWritten} frames were saved)`;
+      const error = `recording ${info.path ?? `by the ${info.saver}`} failed: ${result.error} (${result.framesWritten} frames were saved)`;
       this.setState({ kind: 'error', error, live: null, run: null });
     } else if (state.kind === 'error') {
       this.setState({ ...state, run: null });
@@ -614,13 +614,14 @@ function startAcquisition(config: LabcastConfig): Promise<AcquisitionHandle> {
   });
 }
 
-function recordingInfo(result: RecordingResult, plannedPath: string): RecordingInfo {
+function recordingInfo(result: RecordingResult, recording: Recording): RecordingInfo {
   return {
-    path: result.path ?? plannedPath,
+    path: result.path ?? recording.filePath,
+    saver: recording.saverTitle,
     run_id: result.runId,
     frames_written: result.framesWritten,
     frames_acquired: result.framesAcquired,
-    frames_dropped: result.framesLost,
+    frames_lost: result.framesLost,
     gaps: result.gaps,
     end_reason: result.endReason,
     error: result.error,

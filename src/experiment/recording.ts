@@ -106,6 +106,8 @@ export abstract class Recording {
   abstract get saverRunning(): boolean;
   /** Who saves, for the status: the saver process, or the remote saver and its endpoint. */
   abstract get saverTitle(): string;
+  /** The file being written; null when a remote saver writes it (it names its files on its own host). */
+  abstract get filePath(): string | null;
   /** Ends the run; everything acquired is drained to the saver first. */
   abstract stop(): void;
   /** Gives up on the drain: the file is closed with what has arrived. */
@@ -208,6 +210,10 @@ class LocalRecording extends Recording {
 
   get saverTitle(): string {
     return 'labcast-saver';
+  }
+
+  get filePath(): string {
+    return this.parameters.outPath;
   }
 
   /** Ends the run; everything acquired is drained into the file first. */
@@ -413,6 +419,10 @@ class RemoteRecording extends Recording {
     return `${REMOTE_LABEL} ${this.endpoint}`;
   }
 
+  get filePath(): null {
+    return null;
+  }
+
   stop(): void {
     this.acquisition.stopRun();
   }
@@ -444,7 +454,7 @@ class RemoteRecording extends Recording {
     }
     if (this.saverLost) {
       errors.push(
-        `the remote saver on ${this.endpoint} disconnected during the recording (none connected for ${seconds(this.timeoutMs)} s); the frames it did not get are counted as dropped, and its file ends where it stopped`,
+        `the remote saver on ${this.endpoint} disconnected during the recording (none connected for ${seconds(this.timeoutMs)} s); the frames it did not get are counted as lost, and its file ends where it stopped`,
       );
     } else if (end?.error) {
       errors.push(`acquisition: ${end.error}`);
@@ -452,7 +462,7 @@ class RemoteRecording extends Recording {
     const framesAcquired = end?.frames_acquired ?? this.counts.acquired;
     const framesWritten = end === null ? this.progress.framesWritten : Math.max(0, end.frames_acquired - end.frames_dropped);
     return {
-      path: this.parameters.outPath,
+      path: null,
       runId: this.parameters.runId,
       framesWritten,
       framesAcquired,

@@ -38,7 +38,7 @@ export const controlRequestSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('settings') }).strict(),
   z.object({ cmd: z.literal('get'), name: z.string().min(1).max(200) }).strict(),
   z.object({ cmd: z.literal('set'), name: z.string().min(1).max(200), value: z.number().finite() }).strict(),
-  /** The processes the controller supervises (acquisition, saver, ...). */
+  /** The subscribers of serve's streams it runs or sees: the saver (while recording) and the analyses. */
   z.object({ cmd: z.literal('subscribers') }).strict(),
   z.object({ cmd: z.literal('subscriber'), action: z.enum(['start', 'stop']), name: z.string().min(1).max(200) }).strict(),
   /** Analysis processes: start or stop one by name (the config's, or the built-in stats and localize), or list them. */
@@ -117,11 +117,15 @@ export interface ProcessInfo {
 }
 
 export interface RecordingInfo {
-  readonly path: string;
+  /** The file; null when a remote saver wrote it (`labcast save` names its files on its own host). */
+  readonly path: string | null;
+  /** Who wrote it: `labcast-saver` (serve's own saver process) or `remote saver on ENDPOINT`. */
+  readonly saver: string;
   readonly run_id: string;
   readonly frames_written: number;
   readonly frames_acquired: number;
-  readonly frames_dropped: number;
+  /** Acquired but not in the file (frames_acquired − frames_written): dropped at the buffer, or lost with a saver. */
+  readonly frames_lost: number;
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly end_reason: string;
   readonly error: string | null;
@@ -250,11 +254,12 @@ export const processInfoSchema: z.ZodType<ProcessInfo> = z.object({
 });
 
 export const recordingInfoSchema: z.ZodType<RecordingInfo> = z.object({
-  path: z.string(),
+  path: z.string().nullable(),
+  saver: z.string(),
   run_id: z.string(),
   frames_written: z.number(),
   frames_acquired: z.number(),
-  frames_dropped: z.number(),
+  frames_lost: z.number(),
   gaps: z.array(z.tuple([z.number(), z.number()])),
   end_reason: z.string(),
   error: z.string().nullable(),

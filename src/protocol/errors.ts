@@ -17,17 +17,23 @@
  */
 export const ERROR_CODES = {
   BAD_REQUEST: {
-    description: 'a control request breaks the protocol: not JSON, an unknown command, or an argument missing, unknown, mistyped or outside the range the protocol gives',
+    description:
+      'a control request breaks the protocol: not JSON, an unknown command, or an argument missing, unknown, mistyped or out of range',
     http: 400,
     exit: 'input',
   },
   BAD_ARGUMENT: {
-    description: 'a well-formed argument that cannot be used (an unknown subscriber, analysis or file name), or an invalid command-line flag or camera option',
+    description:
+      'a well-formed argument naming what does not exist or is not allowed (a subscriber, analysis, file), or a bad command-line flag',
     http: 400,
     exit: 'input',
   },
   BAD_SETTING: { description: 'a camera setting is unknown or out of range', http: 400, exit: 'input' },
-  BAD_MESSAGE: { description: 'a wire message is malformed (a reply or stream message that does not follow the protocol)', http: 500, exit: 'failure' },
+  BAD_MESSAGE: {
+    description: 'a wire message is malformed (a reply or stream message that does not follow the protocol)',
+    http: 500,
+    exit: 'failure',
+  },
   OUTPUT_EXISTS: { description: 'the output file exists and overwrite was not asked for', http: 409, exit: 'input' },
   OUTPUT_UNWRITABLE: { description: 'the output location cannot be written', http: 409, exit: 'input' },
   ENDPOINT_IN_USE: {

@@ -11,7 +11,7 @@ import { frameStats, renderDisplayFrame, type DisplayFrame, type DisplayOptions,
  * skipped), so the view never lags behind the camera. The data stream is
  * subscribed to only while a browser is watching.
  *
- * Browser → server (text JSON): {"type":"display","maxWidth","maxHeight","levels"},
+ * Browser → server (text JSON): {"type":"display","max_width","max_height","levels"},
  * {"type":"ack","seq"}. Server → browser (binary): see encodeLiveMessage.
  */
 
@@ -229,8 +229,8 @@ export function encodeLiveMessage(header: FrameHeader, display: DisplayFrame, st
 export function parseDisplay(message: Record<string, unknown>): DisplayOptions | null {
   const side = (value: unknown): number | null =>
     typeof value === 'number' && Number.isFinite(value) ? Math.min(MAX_DISPLAY_SIDE, Math.max(16, Math.round(value))) : null;
-  const maxWidth = side(message.maxWidth);
-  const maxHeight = side(message.maxHeight);
+  const maxWidth = side(message.max_width);
+  const maxHeight = side(message.max_height);
   if (maxWidth === null || maxHeight === null) return null;
   const levels = message.levels as Record<string, unknown> | undefined;
   let parsed: Levels = { mode: 'auto' };

@@ -166,7 +166,7 @@ describe(`serve records ${FRAMES} frames while stats and localize run: results a
     recording = false;
     await sending;
     garbage.close();
-    const read = await runPython(CHECK_FILE, [status.last_recording!.path]);
+    const read = await runPython(CHECK_FILE, [status.last_recording!.path!]);
     assert.equal(read.code, 0, read.stderr);
     checked = JSON.parse(read.stdout) as Checked;
     if (process.env.LABCAST_ANALYSIS_VERBOSE) console.log(JSON.stringify(checked, null, 2));
@@ -181,7 +181,7 @@ describe(`serve records ${FRAMES} frames while stats and localize run: results a
     const recording = status.last_recording!;
     assert.equal(recording.error, null);
     assert.equal(recording.end_reason, 'completed');
-    assert.equal(recording.frames_dropped, 0);
+    assert.equal(recording.frames_lost, 0);
     assert.equal(recording.frames_written, FRAMES);
     assert.equal(checked.frames, FRAMES);
     assert.ok(checked.ids_in_order);
@@ -223,7 +223,7 @@ describe(`serve records ${FRAMES} frames while stats and localize run: results a
   });
 
   test('labcast inspect lists the stored analyses and the ground truth, with the counts the file holds', async () => {
-    const inspected = await runLabcast(['inspect', status.last_recording!.path]);
+    const inspected = await runLabcast(['inspect', status.last_recording!.path!]);
     assert.equal(inspected.code, 0, inspected.stderr);
     assert.match(inspected.stdout, new RegExp(`^analysis stats +stats: ${checked.stats.rows} frames analysed \\(/entry/analysis/stats\\)$`, 'm'));
     assert.match(inspected.stdout, new RegExp(`^analysis localize +localize: ${checked.localize.rows} frames analysed, \\d+ spots`, 'm'));

@@ -45,9 +45,9 @@ describe(`recording ${FRAMES} frames of 1024×1024 at 30 fps while stats and loc
     assert.equal(recording.error, null);
     assert.equal(recording.end_reason, 'completed');
     assert.equal(recording.frames_acquired, FRAMES);
-    assert.equal(recording.frames_dropped, 0);
+    assert.equal(recording.frames_lost, 0);
     assert.equal(recording.frames_written, FRAMES);
-    const read = await runPython(READ_FILE, [recording.path]);
+    const read = await runPython(READ_FILE, [recording.path!]);
     assert.equal(read.code, 0, read.stderr);
     const file = JSON.parse(read.stdout) as { frames: number; ids: number[] };
     assert.equal(file.frames, FRAMES);

@@ -56,10 +56,10 @@ describe('labcast ctl against a control server', () => {
     assert.equal(field('camera'), 'labcast simulated camera (noise), driver sim');
     assert.equal(field('settings'), 'exposure_ms 10, gain 1, brightness 0, roi_x 0, roi_y 0, roi_width 64, roi_height 48');
     const beads = shown.last_recording!;
-    assert.ok(beads.path.endsWith('/beads.h5') && beads.frames_written > 5, JSON.stringify(beads));
+    assert.ok(beads.path!.endsWith('/beads.h5') && beads.frames_written > 5, JSON.stringify(beads));
     assert.equal(
       field('last recording'),
-      `${beads.path}: ${beads.frames_written} of ${beads.frames_written} frames written, 0 dropped (stopped)`,
+      `${beads.path}: ${beads.frames_written} of ${beads.frames_written} frames written, 0 lost (stopped)`,
     );
     assert.equal(field('processes'), `acquisition (pid ${process.pid}, running)`);
     assert.equal(field('endpoints'), `control ${server.endpoint}, status ${publisher.endpoint}, data ${shown.endpoints.data}`);
@@ -86,7 +86,7 @@ describe('labcast ctl against a control server', () => {
     assert.deepEqual(experiment.handled.at(-1), { cmd: 'snap', path: 'one.h5' });
     const one = experiment.lastReply<RecordingInfo>('snap');
     assert.equal(snap.stdout, `Snapped ${one.path} (run ${one.run_id})\n`);
-    assert.ok(one.path.endsWith('/one.h5'));
+    assert.ok(one.path!.endsWith('/one.h5'));
   });
 
   test('settings is a table; get and set show one setting with its range; negative values are values', async () => {
@@ -105,12 +105,17 @@ describe('labcast ctl against a control server', () => {
     assert.equal(get.stdout, set.stdout);
   });
 
-  test('subscribers is a table of processes', async () => {
+  test('subscribers is a table of the subscriber processes: the saver while recording, never the acquisition', async () => {
+    const idle = await ctl(['subscribers']);
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.equal(idle.stdout, 'no processes\n');
+    await ctl(['record']);
     const run = await ctl(['subscribers']);
+    await ctl(['stop']);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(run.stdout.trimEnd().split('\n').map((row) => row.split(/ {2,}/)), [
       ['process', 'pid', 'running', 'title'],
-      ['acquisition', String(process.pid), 'yes', 'labcast-acquisition'],
+      ['saver', String(process.pid), 'yes', 'labcast-saver'],
     ]);
   });
 

@@ -273,8 +273,16 @@ describe('camelCase camera options of the previous version', () => {
 
   test('of the ffmpeg drivers too', () => {
     const warnings: string[] = [];
-    const config = parseConfig({ camera: { driver: 'lavfi', graph: 'testsrc2', pixelFormat: 'gray', inputOptions: ['-re'] } }, 'test', undefined, (m) => warnings.push(m));
-    assert.deepEqual(config.camera, { driver: 'lavfi', graph: 'testsrc2', realtime: true, pixel_format: 'gray', ffmpeg_path: 'ffmpeg', input_options: ['-re'] });
+    const camera = { driver: 'lavfi', graph: 'testsrc2', pixelFormat: 'gray', inputOptions: ['-re'] };
+    const config = parseConfig({ camera }, 'test', undefined, (m) => warnings.push(m));
+    assert.deepEqual(config.camera, {
+      driver: 'lavfi',
+      graph: 'testsrc2',
+      realtime: true,
+      pixel_format: 'gray',
+      ffmpeg_path: 'ffmpeg',
+      input_options: ['-re'],
+    });
     assert.equal(warnings.length, 2);
     assert.match(warnings[0]!, /^test: camera: "pixelFormat" is deprecated; use "pixel_format"/);
   });

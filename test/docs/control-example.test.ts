@@ -48,7 +48,7 @@ try:
         with h5py.File(rec["path"], "r") as f:
             out[name] = {"reported": rec["frames_written"], "in_file": f["entry/data/frames"].shape[0],
                          "ids_contiguous": f["entry/data/frame_id"][:].tolist() == list(range(rec["frames_written"])),
-                         "dropped": rec["frames_dropped"]}
+                         "lost": rec["frames_lost"]}
     out["final_state"] = stopped["state"]
 finally:
     req.close(linger=0)
@@ -70,7 +70,7 @@ describe('driving labcast serve from Python (pyzmq)', () => {
   test('a Python script runs live → save on → save off → record → stop, and the files match what it was told', async () => {
     const ran = await runPython(PYTHON_SESSION, [suite.serve().control]);
     assert.equal(ran.code, 0, ran.stderr);
-    const out = JSON.parse(ran.stdout) as Record<string, { reported: number; in_file: number; ids_contiguous: boolean; dropped: number }> & {
+    const out = JSON.parse(ran.stdout) as Record<string, { reported: number; in_file: number; ids_contiguous: boolean; lost: number }> & {
       final_state: string;
       range_error: string | null;
     };
@@ -78,7 +78,7 @@ describe('driving labcast serve from Python (pyzmq)', () => {
       const rec = out[name]!;
       assert.equal(rec.in_file, rec.reported, `${name} recording: status and file agree`);
       assert.ok(rec.ids_contiguous, `${name} recording: ids 0..N-1`);
-      assert.equal(rec.dropped, 0);
+      assert.equal(rec.lost, 0);
     }
     assert.equal(out.second!.reported, 25);
     assert.equal(out.final_state, 'idle');

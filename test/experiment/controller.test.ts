@@ -36,7 +36,7 @@ async function refused(
 }
 
 async function framesInFile(info: RecordingInfo): Promise<number> {
-  return (await inspectRecording(info.path)).frameCount;
+  return (await inspectRecording(info.path!)).frameCount;
 }
 
 const states = (statuses: readonly ExperimentStatus[]): string[] =>
@@ -85,7 +85,7 @@ describe('the experiment controller, in-process', () => {
       assert.equal(recording.state, 'recording');
       const back = await experiment.waitFor((s) => s.state === 'live' && s.last_recording !== null);
       assert.equal(back.last_recording!.frames_written, 10);
-      assert.ok(back.last_recording!.path.endsWith('from-live.h5'));
+      assert.ok(back.last_recording!.path!.endsWith('from-live.h5'));
       assert.notEqual(back.run_id, recording.run_id, 'a new live run');
       assert.deepEqual(states(experiment.published), ['live', 'idle', 'recording', 'live']);
     }));
@@ -104,7 +104,7 @@ describe('the experiment controller, in-process', () => {
       const info = off.last_recording!;
       assert.equal(info.error, null);
       assert.equal(info.end_reason, 'stopped');
-      assert.equal(info.frames_dropped, 0);
+      assert.equal(info.frames_lost, 0);
       assert.equal(await framesInFile(info), info.frames_written);
       assert.ok(states(experiment.published).includes('stopping'));
 
@@ -134,7 +134,7 @@ describe('the experiment controller, in-process', () => {
       const { controller } = experiment;
       const one = await controller.handle({ cmd: 'snap', path: 'one.h5' });
       assert.equal(one.frames_written, 1);
-      assert.ok(one.path.endsWith('one.h5') && existsSync(one.path));
+      assert.ok(one.path!.endsWith("one.h5") && existsSync(one.path!));
       assert.equal(await framesInFile(one), 1);
       assert.equal(experiment.status().state, 'idle');
       await controller.handle({ cmd: 'live' });

@@ -74,7 +74,7 @@ export function liveHeader(message: Buffer): { seq: number; run_id: string; widt
  */
 export function watchLive(socket: TestWebSocket): { readonly frames: ReturnType<typeof liveHeader>[] } {
   const frames: ReturnType<typeof liveHeader>[] = [];
-  socket.send(JSON.stringify({ type: 'display', maxWidth: 256, maxHeight: 256, levels: { mode: 'auto' } }));
+  socket.send(JSON.stringify({ type: 'display', max_width: 256, max_height: 256, levels: { mode: 'auto' } }));
   socket.on('message', (data, isBinary) => {
     if (!isBinary) return;
     const header = liveHeader(data);

@@ -65,13 +65,15 @@ describe('saver.mode remote with `labcast save` (loopback)', () => {
     for (const frames of [60, 25]) {
       const started = await serve.ctl(['record', '--frames', String(frames)]);
       assert.equal(started.code, 0, started.stderr);
-      const during = started.result as { processes: { role: string; title: string; pid: number | null }[]; file: string };
+      const during = started.result as { processes: { role: string; title: string; pid: number | null }[]; file: string | null };
       assert.deepEqual(
         during.processes.filter((p) => p.role === 'saver').map((p) => [p.title, p.pid]),
         [[`remote saver on ${record}`, null]],
       );
-      assert.equal(during.file, `remote saver on ${record}`);
+      assert.equal(during.file, null, 'the remote saver names its files');
       const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording?.frames_acquired === frames);
+      assert.equal(done.last_recording?.path, null);
+      assert.equal(done.last_recording?.saver, `remote saver on ${record}`);
       assert.equal(done.last_recording?.frames_written, frames);
       assert.equal(done.last_recording?.error, null);
     }
@@ -113,7 +115,7 @@ describe('saver.mode remote with `labcast save` (loopback)', () => {
     const failed = await serve.waitFor((s) => s.state === 'error', 10_000);
     assert.match(failed.error ?? '', /the remote saver on .* disconnected during the recording \(none connected for 1\.5 s\)/);
     const last = failed.last_recording!;
-    assert.equal(last.frames_written + last.frames_dropped, last.frames_acquired, 'every frame acquired is either handed over or counted as dropped');
+    assert.equal(last.frames_written + last.frames_lost, last.frames_acquired, 'every frame acquired is either handed over or counted as lost');
     assert.ok(last.frames_written >= written, `serve handed over ${last.frames_written}; the file holds ${written}`);
     assert.equal(serve.child.exitCode, null);
     assert.equal((await serve.ctl(['reset'])).code, 0);

@@ -51,15 +51,15 @@ describe('serve with 512x512 uint16 frames: through shared memory to its saver',
     const serve = suite.serve();
     assert.equal((await serve.ctl(['record', '--frames', '300'])).code, 0);
     await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 10);
-    const acquisition = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).find((p) => p.role === 'acquisition');
+    const acquisition = (await serve.statusNow()).processes.find((p) => p.role === 'acquisition');
     assert.ok(acquisition?.pid !== undefined);
     assert.equal(ringsOf(acquisition.pid!).length, 1, 'the acquisition holds one frame ring');
     const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording !== null, 30_000);
     const saved = done.last_recording!;
     assert.equal(saved.error, null);
     assert.equal(saved.frames_written, 300);
-    assert.equal(saved.frames_dropped, 0);
-    const file = await readFile(saved.path);
+    assert.equal(saved.frames_lost, 0);
+    const file = await readFile(saved.path!);
     assert.equal(file.frames, 300);
     assert.deepEqual(file.ids, Array.from({ length: 300 }, (_, i) => i));
     assert.ok(file.distinct);
@@ -69,7 +69,7 @@ describe('serve with 512x512 uint16 frames: through shared memory to its saver',
     const next = await serve.waitFor((s) => s.state === 'idle' && s.last_recording !== null && s.last_recording.path !== saved.path, 30_000);
     assert.equal(next.last_recording!.frames_written, 50);
     assert.equal(ringsOf(acquisition.pid!).length, 1, 'still one ring');
-    const nextFile = await readFile(next.last_recording!.path);
+    const nextFile = await readFile(next.last_recording!.path!);
     assert.deepEqual(nextFile.ids, Array.from({ length: 50 }, (_, i) => i));
     assert.ok(nextFile.distinct);
   });
@@ -85,7 +85,7 @@ describe('serve with 512x512 uint16 frames: through shared memory to its saver',
     const failed = await serve.waitFor((s) => s.state === 'error');
     const lost = failed.last_recording!;
     assert.ok(lost.error !== null);
-    const file = await readFile(lost.path);
+    const file = await readFile(lost.path!);
     assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
     assert.deepEqual(file.ids, Array.from({ length: file.frames }, (_, i) => i));
 
@@ -93,7 +93,7 @@ describe('serve with 512x512 uint16 frames: through shared memory to its saver',
     await serve.ctl(['record', '--frames', '40']);
     const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording?.frames_written === 40, 30_000);
     assert.equal(done.last_recording!.error, null);
-    const next = await readFile(done.last_recording!.path);
+    const next = await readFile(done.last_recording!.path!);
     assert.equal(next.frames, 40);
     assert.ok(next.distinct);
   });

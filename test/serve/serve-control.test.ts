@@ -46,8 +46,10 @@ describe('labcast serve driven through labcast ctl', () => {
     const saving = (reply.result as ExperimentStatus);
     assert.equal(saving.state, 'recording');
     assert.ok(saving.file !== null && saving.file.startsWith(serve.dataDir), `file ${saving.file} is in the data dir`);
-    const childPids = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).map((p) => p.pid!).filter(Boolean);
+    const childPids = (await serve.statusNow()).processes.map((p) => p.pid!).filter(Boolean);
     assert.equal(childPids.length, 2, 'acquisition and saver');
+    const subscribers = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
+    assert.deepEqual(subscribers.map((p) => p.role), ['saver'], 'subscribers: the saver, not the acquisition');
     await serve.waitFor((s) => s.frames.saved > 30);
 
     reply = await serve.ctl(['save', 'off']);
@@ -56,15 +58,15 @@ describe('labcast serve driven through labcast ctl', () => {
     assert.equal(status.state, 'live', 'save off keeps the stream live');
     const saved = status.last_recording!;
     assert.equal(saved.error, null);
-    assert.equal(saved.frames_dropped, 0);
-    let file = await readFile(saved.path);
+    assert.equal(saved.frames_lost, 0);
+    let file = await readFile(saved.path!);
     assert.equal(file.frames, saved.frames_written);
     assert.deepEqual(file.ids, contiguous(saved.frames_written));
 
     reply = await serve.ctl(['record', '--frames', '50']);
     assert.equal(reply.code, 0, reply.stderr);
     status = await serve.waitFor((s) => s.state === 'live' && s.last_recording?.frames_written === 50);
-    file = await readFile(status.last_recording!.path);
+    file = await readFile(status.last_recording!.path!);
     assert.equal(file.frames, 50);
 
     reply = await serve.ctl(['stop']);
@@ -83,7 +85,7 @@ describe('labcast serve driven through labcast ctl', () => {
     const last = status.last_recording as RecordingInfo;
     assert.equal(last.end_reason, 'stopped');
     assert.equal(last.frames_written, last.frames_acquired);
-    const file = await readFile(last.path);
+    const file = await readFile(last.path!);
     assert.equal(file.frames, last.frames_written);
     assert.equal(file.dropped, 0);
     assert.deepEqual(file.ids, contiguous(last.frames_written));
@@ -134,7 +136,7 @@ describe('labcast serve driven through labcast ctl', () => {
     assert.match(failed.error ?? '', /saver/);
     const lost = failed.last_recording!;
     assert.ok(lost.error !== null);
-    const file = await readFile(lost.path);
+    const file = await readFile(lost.path!);
     assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
 
     const refused = await serve.ctl(['record', '--frames', '5']);
@@ -190,7 +192,7 @@ describe('labcast serve when the acquisition process dies', () => {
     process.kill(acquisition.pid, 'SIGKILL');
     const failed = await serve.waitFor((s) => s.state === 'error' && s.last_recording !== null);
     assert.match(failed.error ?? '', /acquisition process was killed by SIGKILL/);
-    const file = await readFile(failed.last_recording!.path);
+    const file = await readFile(failed.last_recording!.path!);
     assert.equal(file.frames, failed.last_recording!.frames_written);
     assert.ok(file.frames > 0);
     assert.deepEqual(file.ids, contiguous(file.frames));

@@ -112,7 +112,7 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     const last = await waitUntil(
       'the status to report 50 frames saved',
       () => page.locator('#status-last').textContent(),
-      (t) => /50 frames saved, 0 dropped \(completed\)/.test(t ?? ''),
+      (t) => /50 frames saved, 0 lost \(completed\)/.test(t ?? ''),
       20_000,
     );
     const name = /^(\S+\.h5):/.exec(last ?? '')![1]!;
@@ -123,7 +123,7 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     assert.equal(cells[1], '50', `frames column of ${cells.join(' | ')}`);
     assert.equal(cells[6], 'completed');
     const status = await serve.statusNow();
-    const path = status.last_recording!.path;
+    const path = status.last_recording!.path!;
     assert.equal(status.last_recording!.frames_written, 50);
     const file = await framesInFile(path);
     assert.equal(file.frames, 50);
@@ -140,13 +140,13 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     const last = await waitUntil('the stopped recording in the status', () => page.locator('#status-last').textContent(), (t) =>
       /\(stopped\)/.test(t ?? ''),
     );
-    const saved = Number(/: (\d+) frames saved, 0 dropped/.exec(last ?? '')![1]);
+    const saved = Number(/: (\d+) frames saved, 0 lost/.exec(last ?? '')![1]);
     assert.ok(saved >= 20, `saved ${saved}`);
     const status: ExperimentStatus = await serve.statusNow();
     assert.equal(status.last_recording!.frames_written, saved);
-    const file = await framesInFile(status.last_recording!.path);
+    const file = await framesInFile(status.last_recording!.path!);
     assert.equal(file.frames, saved);
-    const name = status.last_recording!.path.split('/').pop()!;
+    const name = status.last_recording!.path!.split('/').pop()!;
     const row = page.locator('#recordings-body tr', { hasText: name });
     await waitUntil('the list to show the stopped file', async () => (await row.count()) > 0 ? await row.locator('td').nth(1).textContent() : null, (t) => t === String(saved));
   });

@@ -63,10 +63,10 @@ test('display settings from the client are applied, and malformed messages ignor
   view.latest = frame(10, 100);
   client.offer();
   client.receive('not json');
-  client.receive(JSON.stringify({ type: 'display', maxWidth: 'wide' }));
+  client.receive(JSON.stringify({ type: 'display', max_width: 'wide' }));
   assert.equal(client.display.levels.mode, 'auto');
   client.receive(JSON.stringify({ type: 'ack', seq: 10 }));
-  client.receive(JSON.stringify({ type: 'display', maxWidth: 64, maxHeight: 64, levels: { mode: 'manual', black: 0, white: 255 } }));
+  client.receive(JSON.stringify({ type: 'display', max_width: 64, max_height: 64, levels: { mode: 'manual', black: 0, white: 255 } }));
   // The new levels are shown at once, on the same frame.
   assert.equal(socket.sent.length, 2);
   const last = socket.sent[1]!;

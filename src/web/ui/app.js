@@ -12,6 +12,14 @@ import { refreshRecordings } from './recordings.js';
 /** @typedef {import('./live.js').LiveFrameHeader} LiveFrameHeader */
 
 /**
+ * A recording's file name, or who wrote it when a remote saver named the file.
+ * @param {{ path: string | null, saver: string }} recording
+ */
+function recordingPlace(recording) {
+  return recording.path === null ? `a file of the ${recording.saver}` : (recording.path.split('/').pop() ?? recording.path);
+}
+
+/**
  * The page's element with this id, of the kind the code expects; the page and this file are
  * written together, so a missing one is a mistake to report at once, not a null to trip on later.
  * @template {HTMLElement} [T=HTMLElement]
@@ -133,14 +141,14 @@ function showStatus(next) {
     'status-last',
     last === null
       ? '–'
-      : `${last.path.split('/').pop()}: ${last.frames_written} frames saved, ${last.frames_dropped} dropped (${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
+      : `${recordingPlace(last)}: ${last.frames_written} frames saved, ${last.frames_lost} lost (${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
   );
   if (next.camera) showSettings(next.camera.settings);
   analysisPanel.update(next.analyses);
   ui.save.setAttribute('aria-pressed', String(next.state === 'recording' && savingStream(next)));
   updateButtons();
   // A recording that ended or started changes the list.
-  const key = `${last?.path}:${last?.frames_written}:${next.file}`;
+  const key = `${last?.run_id}:${last?.frames_written}:${next.file}`;
   if (key !== lastRecordingKey) {
     lastRecordingKey = key;
     void refreshRecordings(ui.recordingsBody);
@@ -334,7 +342,7 @@ ui.stop.addEventListener('click', () => {
   saveStartedRun = null;
   void run(ui.stop, { cmd: 'stop' }, (s) => (s.last_recording ? `Stopped; ${s.last_recording.frames_written} frames saved.` : 'Stopped.'));
 });
-ui.snap.addEventListener('click', () => void run(ui.snap, { cmd: 'snap' }, (r) => `Snapped to ${r.path}`));
+ui.snap.addEventListener('click', () => void run(ui.snap, { cmd: 'snap' }, (r) => `Snapped to ${r.path ?? recordingPlace(r)}`));
 ui.record.addEventListener('click', () => {
   const raw = ui.recordFrames.value.trim();
   /** @type {{ cmd: 'record', frames?: number }} */

@@ -104,8 +104,8 @@ export class LiveView {
     this.socket.send(
       JSON.stringify({
         type: 'display',
-        maxWidth: Math.max(16, Math.round(this.box.clientWidth * ratio)),
-        maxHeight: Math.max(16, Math.round(this.box.clientHeight * ratio)),
+        max_width: Math.max(16, Math.round(this.box.clientWidth * ratio)),
+        max_height: Math.max(16, Math.round(this.box.clientHeight * ratio)),
         levels: this.levels,
       }),
     );
