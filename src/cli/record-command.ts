@@ -6,6 +6,7 @@ import { resolveOutputPath } from '../storage/output-path.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { onInterrupts } from './interrupts.js';
 import { ProgressView } from './progress.js';
 
 export const RECORD_USAGE = `usage: labcast record [options]
@@ -191,22 +192,16 @@ export async function recordFromFlags(
   // an orderly stop, not leave the child processes behind.
   let session: RecordingSession | null = null;
   let interrupts = 0;
-  const onInterrupt = (): void => {
-    interrupts += 1;
-    if (interrupts === 1) {
+  const stopListening = onInterrupts((press) => {
+    interrupts = press;
+    if (press === 1) {
       progress.note('stopping: draining frames into the file (Ctrl-C again to abandon the drain)');
       session?.stop();
     } else {
       progress.note('abandoning the drain: closing the file with the frames received');
       session?.abort();
     }
-  };
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onInterrupt);
-  const stopListening = (): void => {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
-  };
+  });
   let started: Awaited<ReturnType<typeof RecordingSession.start>>;
   try {
     started = await withFlagNames(() => RecordingSession.start(

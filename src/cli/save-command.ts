@@ -13,6 +13,7 @@ import { DataReceiver } from '../transport/data-receiver.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { onInterrupts } from './interrupts.js';
 import { serverKeyFlag } from './keys-command.js';
 import { formatRecordingResult } from './record-command.js';
 
@@ -99,19 +100,15 @@ export async function saveCommand(argv: string[]): Promise<number> {
     }
   });
 
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupts += 1;
-    if (interrupts === 1) {
+  const stopListening = onInterrupts((press, signal) => {
+    if (press === 1) {
       process.stderr.write(`labcast save: ${signal}: closing the file being written (if any) with every frame received\n`);
       receiver.close();
     } else {
       process.stderr.write('labcast save: stopping now\n');
       process.exit(EXIT.failed);
     }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   process.stderr.write(
     `labcast save: waiting for runs from ${endpoint}${serverKey === null ? '' : ' (CURVE)'}; files go to ${storage.data_dir} (${writer.backend} HDF5 writer). Ctrl-C stops.\n`,
   );
@@ -168,8 +165,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
     }
   } finally {
     receiver.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
   }
   if (handshakeFailure !== null) throw handshakeFailure;
   process.stderr.write('labcast save: stopped\n');
