@@ -379,7 +379,8 @@ function formatSettingValues(settings: Readonly<Record<string, number>>): string
 }
 
 function formatRecordingInfo(info: RecordingInfo): string {
-  const summary = `${info.path}: ${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_dropped} dropped (${info.end_reason})`;
+  const timing = info.duration_s === undefined || info.duration_s === null ? '' : `, ${info.duration_s.toFixed(3)} s at ${info.fps?.toFixed(2) ?? 'n/a'} fps`;
+  const summary = `${info.path}: ${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_dropped} dropped${timing} (${info.end_reason})`;
   return info.error === null ? summary : `${summary}; error: ${info.error}`;
 }
 

@@ -234,7 +234,7 @@ export async function recordFromFlags(
   progress.finish({
     done: outcome.framesWritten,
     total: frames,
-    elapsedS: outcome.durationS,
+    elapsedS: outcome.elapsedS,
     bytes: outcome.bytesWritten,
     dropped: outcome.framesLost,
   });
@@ -242,8 +242,11 @@ export async function recordFromFlags(
 }
 
 export function formatRecordingResult(r: RecordingResult): string {
-  const fps = r.durationS > 0 ? r.framesWritten / r.durationS : 0;
-  const mbps = r.durationS > 0 ? r.bytesWritten / 1e6 / r.durationS : 0;
+  const mbps = r.elapsedS > 0 ? r.bytesWritten / 1e6 / r.elapsedS : 0;
+  const timing =
+    r.durationS === null
+      ? 'n/a (fewer than 2 frames in the file)'
+      : `${r.durationS.toFixed(3)} s  (${r.fps === null ? 'n/a' : r.fps.toFixed(2)} fps; first to last frame, as labcast inspect)`;
   const gaps = r.gaps.length === 0 ? 'none' : r.gaps.map(([first, n]) => (n === 1 ? `${first}` : `${first}-${first + n - 1}`)).join(', ');
   const lines = [
     r.path === null
@@ -253,8 +256,8 @@ export function formatRecordingResult(r: RecordingResult): string {
         : `Recorded ${r.path}`,
     `  frames written  ${r.framesWritten} of ${r.framesAcquired} acquired`,
     `  frames dropped  ${r.framesLost}${r.gaps.length > 0 ? `  (missing frame ids: ${gaps})` : ''}`,
-    `  duration        ${r.durationS.toFixed(2)} s  (${fps.toFixed(1)} fps)`,
-    `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB)`,
+    `  duration        ${timing}`,
+    `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB in ${r.elapsedS.toFixed(2)} s, start-up and drain included)`,
     `  run             ${r.runId}  (${r.endReason})`,
   ];
   if (r.writer !== undefined || r.saverCpuS !== undefined) {

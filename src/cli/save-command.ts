@@ -149,7 +149,9 @@ export async function saveCommand(argv: string[]): Promise<number> {
         framesLost: Math.max(0, framesAcquired - saved.summary.framesWritten),
         gaps: saved.summary.gaps,
         bytesWritten: saved.summary.bytesWritten,
-        durationS: (performance.now() - openedAt) / 1000,
+        durationS: saved.summary.durationS ?? null,
+        fps: saved.summary.fps ?? null,
+        elapsedS: (performance.now() - openedAt) / 1000,
         endReason: saved.end?.reason ?? 'unknown',
         error: saved.error?.message ?? (saved.end === null ? 'the run had not ended when this saver stopped; the file holds every frame received' : (saved.end.error ?? null)),
       };

@@ -488,6 +488,8 @@ function recordingInfo(result: RecordingResult, plannedPath: string): RecordingI
     gaps: result.gaps,
     end_reason: result.endReason,
     error: result.error,
+    duration_s: result.durationS,
+    fps: result.fps,
   };
 }
 

@@ -76,6 +76,9 @@ export interface RecordingInfo {
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly end_reason: string;
   readonly error: string | null;
+  /** The run's duration and frame rate as in the file (docs/hdf5-layout.md); null with fewer than two frames or a remote saver. */
+  readonly duration_s?: number | null;
+  readonly fps?: number | null;
 }
 
 export const ANALYSIS_STATES = ['stopped', 'starting', 'running', 'stopping', 'failed'] as const;
@@ -186,6 +189,8 @@ export const recordingInfoSchema: z.ZodType<RecordingInfo> = z.object({
   gaps: z.array(z.tuple([z.number(), z.number()])),
   end_reason: z.string(),
   error: z.string().nullable(),
+  duration_s: z.number().nullable().optional(),
+  fps: z.number().nullable().optional(),
 });
 
 export const analysisInfoSchema: z.ZodType<AnalysisInfo> = z.object({

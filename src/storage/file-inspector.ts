@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { runTiming } from './run-timing.js';
 import { Dataset, Group, type File as H5File } from 'h5wasm/node';
 import type { PixelDtype } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
@@ -302,8 +303,8 @@ function timing(
   const lastRow = cameraTimestamps.slice([[frameCount - 1, frameCount]]);
   const last = lastRow instanceof BigInt64Array ? lastRow[0] : undefined;
   if (first === undefined || last === undefined) throw reader.fail(`${PATHS.cameraTimestamp} is shorter than the frames`);
-  const durationS = Number(last - first) / 1e9;
-  return { durationS, fps: durationS > 0 ? (lastId - firstId) / durationS : null };
+  // Computed from the frames, not read from acquisition/duration_s: an unfinished file has none.
+  return runTiming({ id: firstId, cameraNs: first }, { id: lastId, cameraNs: last });
 }
 
 function readGaps(reader: LayoutReader, path: string): FrameGap[] {

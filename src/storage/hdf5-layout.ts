@@ -47,6 +47,8 @@ export const ACQUISITION = {
   framesAcquired: 'frames_acquired',
   framesDropped: 'frames_dropped',
   endReason: 'end_reason',
+  duration: 'duration_s',
+  frameRate: 'frame_rate',
   error: 'error',
   gaps: 'gaps',
 } as const;

@@ -224,6 +224,8 @@ export async function saveOneRun(options: SaverOptions): Promise<SavedRun | null
     framesWritten: finished.framesWritten,
     gaps: finished.gaps.map(([first, count]) => [first, count] as const),
     bytesWritten: finished.bytesWritten,
+    durationS: finished.timing.durationS,
+    fps: finished.timing.fps,
   };
   onEvent({ type: 'progress', framesWritten: summary.framesWritten, bytesWritten: summary.bytesWritten });
   return {
