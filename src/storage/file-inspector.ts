@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { parseWriterIdentity, writerLiveness, type WriterLiveness } from './writer-identity.js';
 import { runTiming } from './run-timing.js';
 import { Dataset, Group, type File as H5File } from 'h5wasm/node';
 import type { PixelDtype } from '../protocol/dtype.js';
@@ -22,6 +23,8 @@ export interface RecordingSummary {
   readonly fileBytes: number;
   /** False when the writer never finished the file (crash, kill): counts are those of its last flush. */
   readonly finished: boolean;
+  /** For an unfinished file: whether its writer is still at work (writer-identity.ts); null when finished. */
+  readonly writer: WriterLiveness | null;
   readonly frameCount: number;
   /** Shape of one frame: [height, width] or [height, width, channels]. */
   readonly frameShape: readonly number[];
@@ -217,6 +220,7 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
   const acquisitionPath = (name: string): string => `${PATHS.acquisition}/${name}`;
   const endReason = reader.optionalText(acquisitionPath(ACQUISITION.endReason));
   const finished = endReason !== null;
+  const writer = finished ? null : writerLiveness(parseWriterIdentity(reader.optionalStringAttr(entry, ENTRY_ATTRS.writerProcess)));
   const gaps = finished ? readGaps(reader, acquisitionPath(ACQUISITION.gaps)) : gapsInIds(Array.from(ids, Number));
 
   const camera = reader.group(PATHS.camera);
@@ -228,6 +232,7 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
     path: reader.path,
     fileBytes,
     finished,
+    writer,
     frameCount,
     frameShape: shape.slice(1),
     dtype,
@@ -334,7 +339,7 @@ export function formatRecordingSummary(summary: RecordingSummary): string {
   const { acquisition: acq, camera, provenance: prov } = summary;
   const rows: Array<[string, string]> = [
     ['file', `${summary.path} (${formatBytes(summary.fileBytes)})`],
-    ['status', summary.finished ? 'finished' : 'NOT FINISHED (writer stopped without closing it); frames up to its last flush'],
+    ['status', formatStatus(summary)],
     ['run id', prov.runId],
     ['frames', `${summary.frameCount} x [${summary.frameShape.join(' x ')}] ${summary.dtype}`],
     ['frame ids', summary.firstFrameId === null ? 'none' : `${summary.firstFrameId} .. ${summary.lastFrameId}`],
@@ -366,6 +371,20 @@ export function formatRecordingSummary(summary: RecordingSummary): string {
   rows.push(['config', formatConfig(prov.config)]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
+}
+
+function formatStatus(summary: RecordingSummary): string {
+  const writer = summary.writer;
+  if (summary.finished) return 'finished';
+  if (writer === null) return 'NOT FINISHED; frames up to its last flush';
+  switch (writer.state) {
+    case 'being-written':
+      return `BEING WRITTEN by process ${writer.pid} (not finished yet); frames up to its last flush`;
+    case 'abandoned':
+      return `ABANDONED: not finished, and its writer is gone (${writer.why}); frames up to its last flush`;
+    case 'unknown':
+      return `NOT FINISHED; ${writer.why}; frames up to its last flush`;
+  }
 }
 
 function formatGaps(gaps: readonly FrameGap[], missing: number): string {

@@ -16,6 +16,7 @@ import {
 } from './hdf5-layout.js';
 import type { FrameIndexDatasets } from './pending-frame-index.js';
 import type { RunTiming } from './run-timing.js';
+import { currentWriterIdentity } from './writer-identity.js';
 
 /**
  * Everything in a recording but the frames' contents: the tree of
@@ -53,6 +54,7 @@ export function writeRunStart(file: Hdf5File, start: RunStart, fileName: string,
     [ENTRY_ATTRS.runId]: start.run_id,
     [ENTRY_ATTRS.configJson]: stringifyWithNs(start.config ?? null),
     [ENTRY_ATTRS.hdf5Writer]: writerDescription,
+    [ENTRY_ATTRS.writerProcess]: JSON.stringify(currentWriterIdentity()),
   });
   file.setAttribute(PATHS.entry, ENTRY_ATTRS.startTimeNs, int64(start.start_wall_ns));
   file.createDataset(PATHS.startTime, isoFromNs(start.start_wall_ns));
