@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     // so this is the run-end and a few frames at most); bounded in case the
     // saver is gone, so this process can still exit.
     lossless?.close(SAVER_LINGER_MS);
-    process.disconnect?.();
+    if (process.connected) process.disconnect?.();
     // Nothing should keep this process alive now; if something does, end it.
     setTimeout(() => process.exit(0), SAVER_LINGER_MS + 1000).unref();
   };

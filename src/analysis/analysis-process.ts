@@ -206,7 +206,7 @@ async function main(): Promise<void> {
   clearInterval(timer);
   progress();
   await results.close();
-  process.disconnect?.();
+  if (process.connected) process.disconnect?.();
   // A user module's timers or sockets must not keep the process alive once it is told to stop.
   setTimeout(() => process.exit(0), 1000).unref();
 }

@@ -395,12 +395,12 @@ async function waitForRecording(client: ControlClient, runId: string | null, fra
       progress.finish({
         done: recording.frames_written,
         total: frames,
-        elapsedS: recording.duration_s ?? (performance.now() - startedAt) / 1000,
+        elapsedS: (performance.now() - startedAt) / 1000,
         bytes: recording.bytes_written ?? 0,
         dropped: recording.frames_lost,
       });
       process.stdout.write(
-        json ? `${stringifyWithNs(waited)}\n` : `${formatRecordingResult(recordingResultOf(recording))}  serve now       ${status.state}\n`,
+        json ? `${stringifyWithNs(waited)}\n` : `${formatRecordingResult(recordingResultOf(recording, (performance.now() - startedAt) / 1000))}  serve now       ${status.state}\n`,
       );
       if (recording.error !== null) return EXIT.failed;
       return recording.frames_lost > 0 ? EXIT.framesLost : EXIT.ok;
@@ -411,8 +411,8 @@ async function waitForRecording(client: ControlClient, runId: string | null, fra
   }
 }
 
-/** The control API's account of a recording, in the shape `labcast record` prints. */
-function recordingResultOf(info: RecordingInfo): RecordingResult {
+/** The control API's account of a recording, in the shape `labcast record` prints; `elapsedS` as this client waited. */
+function recordingResultOf(info: RecordingInfo, elapsedS: number): RecordingResult {
   return {
     path: info.path,
     runId: info.run_id,
@@ -421,7 +421,9 @@ function recordingResultOf(info: RecordingInfo): RecordingResult {
     framesLost: info.frames_lost,
     gaps: info.gaps,
     bytesWritten: info.bytes_written ?? 0,
-    durationS: info.duration_s ?? 0,
+    durationS: info.duration_s ?? null,
+    fps: info.fps ?? null,
+    elapsedS,
     endReason: info.end_reason as RecordingResult['endReason'],
     error: info.error,
     fpsRequested: info.fps_requested ?? null,

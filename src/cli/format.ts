@@ -81,7 +81,8 @@ export function recordingPlace(info: RecordingInfo): string {
 }
 
 function formatRecordingInfo(info: RecordingInfo): string {
-  const counts = `${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_lost} lost`;
+  const timing = info.duration_s === undefined || info.duration_s === null ? '' : `, ${info.duration_s.toFixed(3)} s at ${info.fps?.toFixed(2) ?? 'n/a'} fps`;
+  const counts = `${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_lost} lost${timing}`;
   const summary = `${recordingPlace(info)}: ${counts} (${info.end_reason})`;
   return info.error === null ? summary : `${summary}; error: ${info.error}`;
 }
@@ -170,7 +171,7 @@ export function formatRecordingSummary(summary: RecordingSummary): string {
   const { acquisition: acq, camera, provenance: prov } = summary;
   const rows: Array<[string, string]> = [
     ['file', `${summary.path} (${formatBytes(summary.fileBytes)})`],
-    ['status', summary.finished ? 'finished' : 'NOT FINISHED (writer stopped without closing it); frames up to its last flush'],
+    ['status', formatFileStatus(summary)],
     ['run id', prov.runId],
     ['frames', `${summary.frameCount} x [${summary.frameShape.join(' x ')}] ${summary.dtype}`],
     ['frame ids', summary.firstFrameId === null ? 'none' : `${summary.firstFrameId} .. ${summary.lastFrameId}`],
@@ -232,6 +233,21 @@ function formatConfig(config: unknown): string {
   return text.length <= CONFIG_SHOWN_CHARS
     ? text
     : `${text.slice(0, CONFIG_SHOWN_CHARS)}... (${text.length} chars; full text in /entry@${ENTRY_ATTRS.configJson})`;
+}
+
+/** Finished, or not: still being written by a live writer, or abandoned by one that is gone. */
+function formatFileStatus(summary: RecordingSummary): string {
+  const writer = summary.writer;
+  if (summary.finished) return 'finished';
+  if (writer === null) return 'NOT FINISHED; frames up to its last flush';
+  switch (writer.state) {
+    case 'being-written':
+      return `BEING WRITTEN by process ${writer.pid} (not finished yet); frames up to its last flush`;
+    case 'abandoned':
+      return `ABANDONED: not finished, and its writer is gone (${writer.why}); frames up to its last flush`;
+    case 'unknown':
+      return `NOT FINISHED; ${writer.why}; frames up to its last flush`;
+  }
 }
 
 function formatBytes(bytes: number): string {

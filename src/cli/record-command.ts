@@ -8,6 +8,7 @@ import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { rateShortfall } from '../protocol/camera-rate.js';
+import { onInterrupts } from './interrupts.js';
 import { ProgressView } from './progress.js';
 
 export const RECORD_USAGE = `usage: labcast record [options]
@@ -196,22 +197,16 @@ export async function recordFromFlags(
   // an orderly stop, not leave the child processes behind.
   let session: RecordingSession | null = null;
   let interrupts = 0;
-  const onInterrupt = (): void => {
-    interrupts += 1;
-    if (interrupts === 1) {
+  const stopListening = onInterrupts((press) => {
+    interrupts = press;
+    if (press === 1) {
       progress.note('stopping: draining frames into the file (Ctrl-C again to abandon the drain)');
       session?.stop();
     } else {
       progress.note('abandoning the drain: closing the file with the frames received');
       session?.abort();
     }
-  };
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onInterrupt);
-  const stopListening = (): void => {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
-  };
+  });
   let started: Awaited<ReturnType<typeof RecordingSession.start>>;
   try {
     started = await withFlagNames(() => RecordingSession.start(
@@ -244,7 +239,7 @@ export async function recordFromFlags(
   progress.finish({
     done: outcome.framesWritten,
     total: frames,
-    elapsedS: outcome.durationS,
+    elapsedS: outcome.elapsedS,
     bytes: outcome.bytesWritten,
     dropped: outcome.framesLost,
   });
@@ -260,8 +255,11 @@ function formatRate(r: RecordingResult): string[] {
 }
 
 export function formatRecordingResult(r: RecordingResult): string {
-  const fps = r.durationS > 0 ? r.framesWritten / r.durationS : 0;
-  const mbps = r.durationS > 0 ? r.bytesWritten / 1e6 / r.durationS : 0;
+  const mbps = r.elapsedS > 0 ? r.bytesWritten / 1e6 / r.elapsedS : 0;
+  const timing =
+    r.durationS === null
+      ? 'n/a (fewer than 2 frames in the file)'
+      : `${r.durationS.toFixed(3)} s  (${r.fps === null ? 'n/a' : r.fps.toFixed(2)} fps; first to last frame, as labcast inspect)`;
   const gaps = r.gaps.length === 0 ? 'none' : r.gaps.map(([first, n]) => (n === 1 ? `${first}` : `${first}-${first + n - 1}`)).join(', ');
   const lines = [
     r.path === null
@@ -271,9 +269,9 @@ export function formatRecordingResult(r: RecordingResult): string {
         : `Recorded ${r.path}`,
     `  frames written  ${r.framesWritten} of ${r.framesAcquired} acquired`,
     `  frames dropped  ${r.framesLost}${r.gaps.length > 0 ? `  (missing frame ids: ${gaps})` : ''}`,
-    `  duration        ${r.durationS.toFixed(2)} s  (${fps.toFixed(1)} fps)`,
+    `  duration        ${timing}`,
     ...formatRate(r),
-    `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB)`,
+    `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB in ${r.elapsedS.toFixed(2)} s, start-up and drain included)`,
     `  run             ${r.runId}  (${r.endReason})`,
   ];
   if (r.writer !== undefined || r.saverCpuS !== undefined) {

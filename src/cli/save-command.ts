@@ -13,6 +13,7 @@ import { DataReceiver } from '../transport/data-receiver.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { onInterrupts } from './interrupts.js';
 import { serverKeyFlag } from './keys-command.js';
 import { formatRecordingResult } from './record-command.js';
 import { slowWriterFromEnv } from '../storage/slow-writer.js';
@@ -101,19 +102,15 @@ export async function saveCommand(argv: string[]): Promise<number> {
     }
   });
 
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupts += 1;
-    if (interrupts === 1) {
+  const stopListening = onInterrupts((press, signal) => {
+    if (press === 1) {
       process.stderr.write(`labcast save: ${signal}: closing the file being written (if any) with every frame received\n`);
       receiver.close();
     } else {
       process.stderr.write('labcast save: stopping now\n');
       process.exit(EXIT.failed);
     }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   process.stderr.write(
     `labcast save: waiting for runs from ${endpoint}${serverKey === null ? '' : ' (CURVE)'}; files go to ${storage.data_dir} (${writer.backend} HDF5 writer). Ctrl-C stops.\n`,
   );
@@ -153,7 +150,9 @@ export async function saveCommand(argv: string[]): Promise<number> {
         framesLost: Math.max(0, framesAcquired - saved.summary.framesWritten),
         gaps: saved.summary.gaps,
         bytesWritten: saved.summary.bytesWritten,
-        durationS: (performance.now() - openedAt) / 1000,
+        durationS: saved.summary.durationS ?? null,
+        fps: saved.summary.fps ?? null,
+        elapsedS: (performance.now() - openedAt) / 1000,
         endReason: saved.end?.reason ?? 'unknown',
         error: saved.error?.message ?? (saved.end === null ? 'the run had not ended when this saver stopped; the file holds every frame received' : (saved.end.error ?? null)),
         fpsRequested: saved.end?.fps_requested ?? null,
@@ -171,8 +170,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
     }
   } finally {
     receiver.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
   }
   if (handshakeFailure !== null) throw handshakeFailure;
   process.stderr.write('labcast save: stopped\n');

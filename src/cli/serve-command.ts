@@ -13,6 +13,7 @@ import { startWebServer, type RunningWebServer } from '../web/server.js';
 import { booleanFlag, parseFlags, stringFlag } from './args.js';
 import { EXIT } from './exit-codes.js';
 import { recordingPlace } from './format.js';
+import { onInterrupts } from './interrupts.js';
 
 export const SERVE_USAGE = `usage: labcast serve [--config FILE]
 
@@ -122,19 +123,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
   );
 
   const stopped = new Promise<void>((resolve) => running.onShutdownRequested(resolve));
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    interrupts += 1;
-    if (interrupts === 1) {
+  const stopListening = onInterrupts((press, signal) => {
+    if (press === 1) {
       log.info(`${signal}, stopping (draining any recording)...`);
       void running.shutdown();
     } else {
       log.warn('stopping now, without waiting for the drain');
       process.exit(EXIT.failed);
     }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
 
   // Analyses marked autostart; one that fails is reported (and shown in the status), the rest carry on.
   void running.analyses.autostart().then((failures) => {
@@ -147,8 +144,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await resultsProxy.close();
   statusPublisher.close();
   await server.close();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  stopListening();
   const last = running.status().last_recording;
   process.stderr.write(
     `labcast serve: stopped${last === null ? '' : `; last recording ${recordingPlace(last)}: ${last.frames_written} frames, ${last.frames_lost} lost`}\n`,

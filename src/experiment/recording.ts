@@ -48,8 +48,12 @@ export interface RecordingResult {
   readonly framesLost: number;
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly bytesWritten: number;
-  /** From run start until the file was closed, drain included. */
-  readonly durationS: number;
+  /** The run's duration, first to last frame in the file by camera time (storage/run-timing.ts); null with fewer than two frames, or when a remote saver wrote the file. */
+  readonly durationS: number | null;
+  /** The run's frame rate (storage/run-timing.ts), null as durationS. */
+  readonly fps: number | null;
+  /** Wall-clock time from run start until the file was closed, start-up and drain included. */
+  readonly elapsedS: number;
   readonly endReason: RunEndReason | 'unknown';
   /** Why the run failed, if it did (a process died, the disk filled...). */
   readonly error: string | null;
@@ -258,9 +262,9 @@ class LocalRecording extends Recording {
       ),
     ]);
     await this.saver.shutdown({ type: 'shutdown' }, SAVER_EXIT_GRACE_MS);
-    const durationS = (performance.now() - this.startedAt) / 1000;
+    const elapsedS = (performance.now() - this.startedAt) / 1000;
     const summary = (saved as FileClosed | null)?.summary ?? (await this.whatTheFileHolds());
-    return this.account(end, saved, summary, errors, durationS);
+    return this.account(end, saved, summary, errors, elapsedS);
   }
 
   /** After a saver died: what reached the disk, read back from the file itself. */
@@ -272,6 +276,8 @@ class LocalRecording extends Recording {
         framesWritten: found.frameCount,
         gaps: found.gaps,
         bytesWritten: found.frameCount * frameByteLength(found.frameShape, found.dtype),
+        durationS: found.durationS,
+        fps: found.fps,
       };
     } catch {
       return null;
@@ -283,7 +289,7 @@ class LocalRecording extends Recording {
     saved: FileClosed | null,
     summary: SavedFileSummary | null,
     errors: string[],
-    durationS: number,
+    elapsedS: number,
   ): RecordingResult {
     const runEnd = end ?? saved?.end ?? null;
     const framesAcquired = runEnd?.frames_acquired ?? this.counts.acquired;
@@ -304,7 +310,9 @@ class LocalRecording extends Recording {
       framesLost: Math.max(0, framesAcquired - framesWritten),
       gaps: summary?.gaps ?? [],
       bytesWritten: summary?.bytesWritten ?? this.counts.bytesWritten,
-      durationS,
+      durationS: summary?.durationS ?? null,
+      fps: summary?.fps ?? null,
+      elapsedS,
       endReason: runEnd?.reason ?? 'unknown',
       error: errors.length > 0 ? [...new Set(errors)].join('; ') : null,
       ...runRate(runEnd),
@@ -469,7 +477,10 @@ class RemoteRecording extends Recording {
       framesLost: Math.max(0, framesAcquired - framesWritten),
       gaps: end?.drops ?? [],
       bytesWritten: framesWritten * this.frameBytes,
-      durationS: (performance.now() - this.startedAt) / 1000,
+      // The frames' timestamps are in the remote saver's file and summary.
+      durationS: null,
+      fps: null,
+      elapsedS: (performance.now() - this.startedAt) / 1000,
       endReason: end?.reason ?? 'unknown',
       error: errors.length > 0 ? errors.join('; ') : null,
       ...runRate(end),

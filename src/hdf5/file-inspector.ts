@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { parseWriterIdentity, writerLiveness, type WriterLiveness } from './writer-identity.js';
+import { runTiming } from './run-timing.js';
 import { Dataset, Group, type File as H5File } from 'h5wasm/node';
 import type { PixelDtype } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
@@ -21,6 +23,8 @@ export interface RecordingSummary {
   readonly fileBytes: number;
   /** False when the writer never finished the file (crash, kill): counts are those of its last flush. */
   readonly finished: boolean;
+  /** For an unfinished file: whether its writer is still at work (writer-identity.ts); null when finished. */
+  readonly writer: WriterLiveness | null;
   readonly frameCount: number;
   /** Shape of one frame: [height, width] or [height, width, channels]. */
   readonly frameShape: readonly number[];
@@ -216,6 +220,7 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
   const acquisitionPath = (name: string): string => `${PATHS.acquisition}/${name}`;
   const endReason = reader.optionalText(acquisitionPath(ACQUISITION.endReason));
   const finished = endReason !== null;
+  const writer = finished ? null : writerLiveness(parseWriterIdentity(reader.optionalStringAttr(entry, ENTRY_ATTRS.writerProcess)));
   const gaps = finished ? readGaps(reader, acquisitionPath(ACQUISITION.gaps)) : gapsInIds(Array.from(ids, Number));
 
   const camera = reader.group(PATHS.camera);
@@ -227,6 +232,7 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
     path: reader.path,
     fileBytes,
     finished,
+    writer,
     frameCount,
     frameShape: shape.slice(1),
     dtype,
@@ -302,8 +308,8 @@ function timing(
   const lastRow = cameraTimestamps.slice([[frameCount - 1, frameCount]]);
   const last = lastRow instanceof BigInt64Array ? lastRow[0] : undefined;
   if (first === undefined || last === undefined) throw reader.fail(`${PATHS.cameraTimestamp} is shorter than the frames`);
-  const durationS = Number(last - first) / 1e9;
-  return { durationS, fps: durationS > 0 ? (lastId - firstId) / durationS : null };
+  // Computed from the frames, not read from acquisition/duration_s: an unfinished file has none.
+  return runTiming({ id: firstId, cameraNs: first }, { id: lastId, cameraNs: last });
 }
 
 function readGaps(reader: LayoutReader, path: string): FrameGap[] {

@@ -47,6 +47,8 @@ export const ACQUISITION = {
   framesAcquired: 'frames_acquired',
   framesDropped: 'frames_dropped',
   endReason: 'end_reason',
+  duration: 'duration_s',
+  frameRate: 'frame_rate',
   error: 'error',
   gaps: 'gaps',
 } as const;
@@ -60,6 +62,8 @@ export const ENTRY_ATTRS = {
   configJson: 'config_json',
   /** Which HDF5 writer (native or h5wasm) and library wrote the file. */
   hdf5Writer: 'hdf5_writer',
+  /** The process writing the file (JSON: host, pid, boot_id, start_ticks), to tell a live writer from a dead one. */
+  writerProcess: 'writer_process',
   startTimeNs: 'start_time_ns',
   endTimeNs: 'end_time_ns',
 } as const;

@@ -129,12 +129,13 @@ export interface RecordingInfo {
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly end_reason: string;
   readonly error: string | null;
-  /** From run start until the file was closed, drain included (absent from older servers). */
-  readonly duration_s?: number;
+  /** The run's duration and frame rate as in the file (docs/hdf5-layout.md); null with fewer than two frames or a remote saver. */
+  readonly duration_s?: number | null;
+  readonly fps?: number | null;
   readonly bytes_written?: number;
   /** The frame rate the camera was asked for; null when it sets none (fps 0, a source's own pace). */
   readonly fps_requested?: number | null;
-  /** The rate the camera delivered over the run (frames over the span of their timestamps); null for < 2 frames. */
+  /** The rate frames reached the acquisition over the run, what a shortfall (rate_warning) is judged by; null for runs under a second. */
   readonly fps_achieved?: number | null;
 }
 
@@ -263,7 +264,8 @@ export const recordingInfoSchema: z.ZodType<RecordingInfo> = z.object({
   gaps: z.array(z.tuple([z.number(), z.number()])),
   end_reason: z.string(),
   error: z.string().nullable(),
-  duration_s: z.number().optional(),
+  duration_s: z.number().nullable().optional(),
+  fps: z.number().nullable().optional(),
   bytes_written: z.number().optional(),
   fps_requested: z.number().nullable().optional(),
   fps_achieved: z.number().nullable().optional(),

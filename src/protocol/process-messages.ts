@@ -166,6 +166,9 @@ export interface SavedFileSummary {
   readonly framesWritten: number;
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly bytesWritten: number;
+  /** run-timing.ts; absent when the saver could not finish the file. */
+  readonly durationS?: number | null;
+  readonly fps?: number | null;
 }
 
 export type SaverEvent =

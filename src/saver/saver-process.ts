@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   }
-  process.disconnect?.();
+  if (process.connected) process.disconnect?.();
 }
 
 main().catch((error: unknown) => channel.failAndExit(error));

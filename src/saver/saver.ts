@@ -196,6 +196,8 @@ class RunSaver {
       framesWritten: finished.framesWritten,
       gaps: finished.gaps.map(([first, count]) => [first, count] as const),
       bytesWritten: finished.bytesWritten,
+      durationS: finished.timing.durationS,
+      fps: finished.timing.fps,
     };
     this.options.onEvent({ type: 'progress', framesWritten: summary.framesWritten, bytesWritten: summary.bytesWritten });
     return this.saved(writer, summary, null, finished.results ?? null);

@@ -1,3 +1,4 @@
+import type { RunTiming } from '../hdf5/run-timing.js';
 import type { AnalysisResult } from '../protocol/analysis.js';
 import type { FrameHeader, RunEnd, RunStart } from '../protocol/messages.js';
 import type { ResultsAccount, ResultsReceipt } from './analysis-results.js';
@@ -9,6 +10,8 @@ export interface WriterSummary {
   /** Gaps in frame ids seen by the writer, as [first_missing_id, count]. */
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly bytesWritten: number;
+  /** The run's duration and frame rate from the frames written (run-timing.ts). */
+  readonly timing: RunTiming;
   /** Analysis results stored (absent when none were given to the writer). */
   readonly results?: ResultsAccount;
 }

@@ -14,6 +14,7 @@ import { int64, type Hdf5Backend, type Hdf5File } from './hdf5-backend.js';
 import { PATHS, VALID_FRAMES_ATTR } from '../hdf5/hdf5-layout.js';
 import { PendingFrameIndex, type FrameIndexDatasets } from './pending-frame-index.js';
 import { writeRunEnd, writeRunStart, type RunDatasets } from './run-metadata.js';
+import { RunTimingTracker } from '../hdf5/run-timing.js';
 import { TruthTable } from './truth-table.js';
 
 /**
@@ -97,6 +98,7 @@ class LayoutFrameWriter implements FrameWriter {
   private readonly frameBytes: number;
   private readonly pending = new PendingFrameIndex();
   private readonly gaps = new FrameGapTracker();
+  private readonly timing = new RunTimingTracker();
   /** The simulator's ground truth of the frames (pattern particles), committed with them. */
   private readonly truth = new TruthTable();
   private readonly results: AnalysisResultsStore;
@@ -148,6 +150,7 @@ class LayoutFrameWriter implements FrameWriter {
     this.guard(() => this.frames.append(this.written, pixels));
     this.gaps.observe(header.seq);
     this.pending.push(header.seq, header.camera_ts_ns, header.wall_ts_ns);
+    this.timing.observe(header.seq, header.camera_ts_ns);
     if (header.truth !== undefined) this.truth.add(header.seq, header.truth);
     this.written++;
     this.bytes += pixels.byteLength;
@@ -185,7 +188,7 @@ class LayoutFrameWriter implements FrameWriter {
         this.commit(file);
         // Never throws: results that cannot be written are counted, the frames kept.
         this.results.finish(file, results);
-        writeRunEnd(file, { framesWritten: this.written, gaps, end, closedAtNs: nowNs() });
+        writeRunEnd(file, { framesWritten: this.written, gaps, end, closedAtNs: nowNs(), timing: this.timing.timing });
         file.close();
       });
     } catch (error) {
@@ -199,6 +202,7 @@ class LayoutFrameWriter implements FrameWriter {
       framesWritten: this.written,
       gaps,
       bytesWritten: this.bytes,
+      timing: this.timing.timing,
       ...(Object.keys(account.stored).length === 0 && account.writeErrors === 0 ? {} : { results: account }),
     };
     return this.summary;

@@ -15,6 +15,8 @@ import {
   VALID_FRAMES_ATTR,
 } from '../hdf5/hdf5-layout.js';
 import type { FrameIndexDatasets } from './pending-frame-index.js';
+import type { RunTiming } from '../hdf5/run-timing.js';
+import { currentWriterIdentity } from '../hdf5/writer-identity.js';
 
 /**
  * Everything in a recording but the frames' contents: the tree of
@@ -52,6 +54,7 @@ export function writeRunStart(file: Hdf5File, start: RunStart, fileName: string,
     [ENTRY_ATTRS.runId]: start.run_id,
     [ENTRY_ATTRS.configJson]: stringifyWithNs(start.config ?? null),
     [ENTRY_ATTRS.hdf5Writer]: writerDescription,
+    [ENTRY_ATTRS.writerProcess]: JSON.stringify(currentWriterIdentity()),
   });
   file.setAttribute(PATHS.entry, ENTRY_ATTRS.startTimeNs, int64(start.start_wall_ns));
   file.createDataset(PATHS.startTime, isoFromNs(start.start_wall_ns));
@@ -131,6 +134,7 @@ export interface RunOutcome {
   readonly gaps: readonly FrameGap[];
   readonly end: RunEnd | null;
   readonly closedAtNs: bigint;
+  readonly timing: RunTiming;
 }
 
 /** What only the end of the run knows: end time, counts, end reason, gaps. */
@@ -145,6 +149,11 @@ export function writeRunEnd(file: Hdf5File, outcome: RunOutcome): void {
   file.createDataset(acquisitionPath(ACQUISITION.framesDropped), int64(end?.frames_dropped ?? UNKNOWN_COUNT));
   file.createDataset(acquisitionPath(ACQUISITION.endReason), end?.reason ?? END_REASON_UNKNOWN);
   file.createDataset(acquisitionPath(ACQUISITION.error), end?.error ?? '');
+  // run-timing.ts: first to last frame written, by camera time; -1 with fewer than two frames.
+  file.createDataset(acquisitionPath(ACQUISITION.duration), float64(outcome.timing.durationS ?? UNKNOWN_COUNT));
+  setAttrs(file, acquisitionPath(ACQUISITION.duration), { units: 's', long_name: 'camera time from the first frame in the file to the last' });
+  file.createDataset(acquisitionPath(ACQUISITION.frameRate), float64(outcome.timing.fps ?? UNKNOWN_COUNT));
+  setAttrs(file, acquisitionPath(ACQUISITION.frameRate), { units: 'Hz', long_name: '(last frame_id - first frame_id) / duration_s' });
   const gapRows = new BigInt64Array(outcome.gaps.length * 2);
   outcome.gaps.forEach(([first, count], i) => {
     gapRows[2 * i] = BigInt(first);

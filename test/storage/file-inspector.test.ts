@@ -134,6 +134,7 @@ function sampleSummary(overrides: Partial<RecordingSummary> = {}): RecordingSumm
     path: '/data/run_0001.h5',
     fileBytes: 1_048_600_000,
     finished: true,
+    writer: null,
     frameCount: 500,
     frameShape: [1024, 1024],
     dtype: 'uint16',

@@ -58,6 +58,8 @@ for (const backend of WRITERS) {
           framesWritten: 7,
           gaps: [[3, 2], [8, 1], [10, 2]],
           bytesWritten: 7 * 6 * 8 * 2,
+          // Frames 0..9, 10 ms apart: run-timing.ts's duration and rate.
+          timing: { durationS: 0.09, fps: 9 / 0.09 },
         });
 
         const h5 = dumpWithH5py(path);

@@ -1,0 +1,64 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import semver from 'semver';
+
+/**
+ * The README's "Node.js ≥ N" is a promise about every installed package, not
+ * only labcast's own engines field: npm ci warns (and a strict engine check
+ * fails) when a dependency several levels down wants a newer Node.
+ */
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+function readmeNodeMajor(): number {
+  const match = /Node\.js ≥ (\d+)/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  assert.ok(match, 'the README names the Node.js version it needs ("Node.js ≥ N")');
+  return Number(match[1]);
+}
+
+interface Installed {
+  readonly name: string;
+  readonly version: string;
+  readonly nodeRange: string;
+}
+
+/** Every package under node_modules (nested ones included) that states engines.node. */
+function installedEngines(dir: string, found: Installed[] = []): Installed[] {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name === '.bin') continue;
+    const path = join(dir, entry.name);
+    if (entry.name.startsWith('@')) {
+      installedEngines(path, found);
+      continue;
+    }
+    const manifest = join(path, 'package.json');
+    if (existsSync(manifest)) {
+      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string; engines?: { node?: unknown } };
+      if (typeof pkg.engines?.node === 'string') {
+        found.push({ name: pkg.name ?? entry.name, version: pkg.version ?? '?', nodeRange: pkg.engines.node });
+      }
+    }
+    if (existsSync(join(path, 'node_modules'))) installedEngines(join(path, 'node_modules'), found);
+  }
+  return found;
+}
+
+test("package.json's engines, the README and CI name the same Node.js", () => {
+  const major = readmeNodeMajor();
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+  assert.equal(semver.minVersion(pkg.engines.node)?.major, major, `engines.node ${pkg.engines.node} vs README's Node.js ≥ ${major}`);
+  assert.match(readFileSync(join(ROOT, '.ci/run'), 'utf8'), new RegExp(`Node ${major}\\b`), '.ci/run says which Node it runs');
+});
+
+test("every installed package admits the README's oldest Node.js", () => {
+  const oldest = `${readmeNodeMajor()}.0.0`;
+  const installed = installedEngines(join(ROOT, 'node_modules'));
+  assert.ok(installed.length > 10, `found the packages (${installed.length})`);
+  const refusing = installed
+    .filter((p) => !semver.satisfies(oldest, p.nodeRange))
+    .map((p) => `${p.name}@${p.version} wants node ${p.nodeRange}`);
+  assert.deepEqual(refusing, [], `packages that refuse Node ${oldest}`);
+});
