@@ -41,6 +41,7 @@ describe('labcast ctl against a control server', () => {
     assert.equal(field('error'), 'none');
     assert.equal(field('frames'), 'acquired 120, published 120 (0 skipped), saved 0, dropped 0');
     assert.equal(field('rate'), '30.0 fps, 18.4 MB/s');
+    assert.match(field('rate asked'), /^none \(/, 'a server that reports no requested rate');
     assert.equal(field('camera'), 'toy camera, driver sim');
     assert.equal(field('settings'), 'exposure_ms 10, brightness 0, roi_width 640');
     assert.equal(field('last recording'), 'beads.h5: 118 of 118 frames written, 0 dropped (stopped)');
@@ -134,6 +135,8 @@ describe('labcast ctl against a control server', () => {
       [['record', '--frames', '0'], /^labcast ctl record: --frames must be a whole number between 1 and 1000000000000/],
       [['status', '--timeout', 'soon'], /^labcast ctl status: --timeout must be a number/],
       [['subscriber', 'restart', 'saver'], /^labcast ctl subscriber: expected start or stop, got "restart"/],
+      [['live', '--wait'], /^labcast ctl live: --wait is an option of record, not of live/],
+      [['wait', 'run-a', 'run-b'], /^labcast ctl wait: unexpected argument "run-b" \(labcast ctl wait \[RUN_ID\]\)/],
     ];
     for (const [args, message] of cases) {
       const run = await runLabcast(['ctl', '--control', unreachable, ...args]);
