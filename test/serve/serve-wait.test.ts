@@ -123,6 +123,23 @@ describe('waiting for a recording of labcast serve', () => {
     assert.match(unknown.stderr, /run "no-such-run" is not a recent recording/);
   });
 
+  test('Ctrl-C during ctl wait stops waiting and leaves the recording running', async () => {
+    const started = await serve.ctl(['record']);
+    assert.equal(started.code, 0, started.stderr);
+    try {
+      const child = startLabcast(['ctl', '--control', serve.control, 'wait']);
+      const finished = collect(child);
+      await waitForOutput(child, /recording \d+ frames/);
+      child.kill('SIGINT');
+      const ran = await finished;
+      assert.equal(ran.code, 1, ran.stderr);
+      assert.match(ran.stderr, /stopped waiting; labcast serve carries on/);
+      assert.equal((await serve.statusNow()).state, 'recording');
+    } finally {
+      await serve.ctl(['stop']);
+    }
+  });
+
   test('Ctrl-C during ctl record --wait stops the recording, which is drained and summarised', async () => {
     const child = startLabcast(['ctl', '--control', serve.control, 'record', '--wait']);
     const finished = collect(child);
