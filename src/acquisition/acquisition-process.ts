@@ -7,7 +7,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { startProcessLog } from '../log/logger.js';
 import { createCamera } from '../devices/registry.js';
-import { applyCollectingProblems } from '../devices/settings-check.js';
+import { applyCollectingRefusals } from '../devices/settings-check.js';
 import { LabcastError } from '../protocol/errors.js';
 import { softwareInfo } from '../config/software.js';
 import type { Camera } from '../devices/camera.js';
@@ -140,13 +140,14 @@ async function main(): Promise<void> {
   });
 }
 
-/** Every setting the camera refuses, in one error naming each (`settings.NAME: ...`), rather than the first alone. */
+/** Every setting the camera refuses, in one error (one refused: the camera's own), rather than the first alone. */
 async function applyInitialSettings(camera: Camera, settings: Readonly<Record<string, number>>): Promise<void> {
-  const problems = await applyCollectingProblems(camera, settings);
-  const first = problems[0];
+  const refusals = await applyCollectingRefusals(camera, settings);
+  const first = refusals[0];
   if (first === undefined) return;
-  const message = problems.map((problem) => `settings.${problem.name}: ${problem.message}`).join('; ');
-  throw new LabcastError('BAD_SETTING', problems.length === 1 ? message : `${problems.length} problems: ${message}`, first.name);
+  if (refusals.length === 1) throw first.error;
+  const messages = refusals.map((refusal) => refusal.error.message).join('; ');
+  throw new LabcastError('BAD_SETTING', `${refusals.length} settings refused: ${messages}`, first.name);
 }
 
 function settingsOf(camera: Camera): { settings: Record<string, number>; specs: SettingSpecPayload[] } {

@@ -45,6 +45,7 @@ commands
                                 (Ctrl-C stops the recording), and exit as labcast record does
   wait [RUN_ID]                 wait for a recording (default: the current one, else the last) to
                                 end, then print its summary; exit codes as record --wait
+                                (Ctrl-C stops waiting; the recording goes on)
   snap [--out NAME]             one frame into its own file
   settings                      every camera setting: value, unit, range, changeable while streaming
   get NAME                      one camera setting
@@ -245,7 +246,7 @@ export async function ctlCommand(argv: string[]): Promise<number> {
     const serverKey = serverKeyFlag(values);
     const client = ControlClient.connect(control, { timeoutMs: timeoutS * 1000, serverKey });
     try {
-      if (name === 'wait') return await waitForRecording(client, args[0] ?? null, null, json);
+      if (name === 'wait') return await waitForRecording(client, args[0] ?? null, null, json, false);
       if (command === undefined) {
         const statusEndpoint = checkEndpoint(stringFlag(values, 'status') ?? DEFAULT_ENDPOINTS.status, '--status');
         return await watch(client, StatusSubscriber.connect(statusEndpoint, serverKey), json);
@@ -254,7 +255,7 @@ export async function ctlCommand(argv: string[]): Promise<number> {
       const result = await client.request(request);
       if (waits && request.cmd === 'record') {
         const started = parseControlResult('record', result);
-        return await waitForRecording(client, started.run_id, request.frames ?? null, json);
+        return await waitForRecording(client, started.run_id, request.frames ?? null, json, true);
       }
       process.stdout.write(json ? `${stringifyWithNs(result)}\n` : command.show(result, request, control));
       return EXIT.ok;
@@ -351,10 +352,18 @@ async function watch(client: ControlClient, statuses: StatusSubscriber, json: bo
 /**
  * Waits for a recording to end with a progress bar on a terminal (plain lines
  * otherwise), then prints its summary as `labcast record` does, and returns
- * its exit code: 0 recorded, 1 failed, 3 frames lost. The first Ctrl-C stops
- * the recording (drained and closed); a second one stops waiting.
+ * its exit code: 0 recorded, 1 failed, 3 frames lost. With `stopOnInterrupt`
+ * (record --wait) the first Ctrl-C stops the recording (drained and closed)
+ * and a second one stops waiting; otherwise (wait) Ctrl-C stops waiting and
+ * the recording goes on.
  */
-async function waitForRecording(client: ControlClient, runId: string | null, frames: number | null, json: boolean): Promise<number> {
+async function waitForRecording(
+  client: ControlClient,
+  runId: string | null,
+  frames: number | null,
+  json: boolean,
+  stopOnInterrupt: boolean,
+): Promise<number> {
   const progress = new ProgressView(process.stderr, 'recording');
   const startedAt = performance.now();
   let interrupts = 0;
@@ -362,7 +371,7 @@ async function waitForRecording(client: ControlClient, runId: string | null, fra
   const givenUp = new Promise<null>((resolve) => (giveUp = () => resolve(null)));
   const onInterrupt = (): void => {
     interrupts += 1;
-    if (interrupts === 1) {
+    if (interrupts === 1 && stopOnInterrupt) {
       progress.note('stopping: the recording is drained and closed (Ctrl-C again to stop waiting)');
       client.request({ cmd: 'stop' }).catch((error: unknown) => progress.note(`stop failed: ${(error as Error).message}`));
     } else {
@@ -376,7 +385,7 @@ async function waitForRecording(client: ControlClient, runId: string | null, fra
       const request = { cmd: 'wait' as const, timeout_s: WAIT_POLL_S, ...(runId === null ? {} : { run_id: runId }) };
       const reply = await Promise.race([client.request(request), givenUp]);
       if (reply === null) {
-        progress.note(`stopped waiting; labcast serve carries on (labcast ctl status)`);
+        progress.note('stopped waiting; labcast serve carries on (labcast ctl status)');
         return EXIT.failed;
       }
       const waited: WaitResult = parseControlResult('wait', reply);

@@ -32,7 +32,7 @@ export function formatStatus(status: ExperimentStatus): string {
     ['file', status.file ?? 'none'],
     ['frames', `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`],
     ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
-    ['camera rate', formatCameraRate(status)],
+    ['rate asked', formatCameraRate(status)],
     ['camera', camera === null ? 'none' : `${camera.model}, driver ${camera.driver}`],
     ['settings', camera === null ? 'none' : formatSettingValues(camera.settings)],
     ['last recording', status.last_recording === null ? 'none' : formatRecordingInfo(status.last_recording)],
@@ -48,8 +48,8 @@ function formatCameraRate(status: ExperimentStatus): string {
   if (status.rate_warning) return `WARNING: ${status.rate_warning}`;
   const requested = status.fps_requested ?? null;
   const achieved = status.fps_achieved ?? null;
-  if (requested === null) return achieved === null ? 'none requested' : `none requested, achieved ${achieved.toFixed(1)} fps`;
-  return `requested ${requested} fps${achieved === null ? '' : `, achieved ${achieved.toFixed(1)} fps`}`;
+  if (requested === null) return "none (frames as fast as they are taken, or at the source's own pace)";
+  return `${requested} fps${achieved === null ? '' : `, achieved ${achieved.toFixed(1)} fps`}`;
 }
 
 /** One line per status for `watch`. */

@@ -1,5 +1,5 @@
 import { closestKey } from '../config/load-config.js';
-import { isLabcastError } from '../protocol/errors.js';
+import { isLabcastError, type LabcastError } from '../protocol/errors.js';
 import type { Camera, SettingSpec } from './camera.js';
 import { createCamera } from './registry.js';
 import { describeRange } from './settings.js';
@@ -36,37 +36,49 @@ export async function checkSettingsBeforeStart(
   }
   await camera.open();
   try {
-    return await applyCollectingProblems(camera, settings);
+    const refusals = await applyCollectingRefusals(camera, settings);
+    return refusals.map((refusal) => ({ name: refusal.name, message: configMessage(refusal, camera.settingSpecs()) }));
   } finally {
     await camera.close();
   }
 }
 
+/** A setting the camera refused, with its error and (unless unknown) its spec at the time. */
+export interface RefusedSetting {
+  readonly name: string;
+  readonly value: number;
+  readonly spec: SettingSpec | undefined;
+  readonly error: LabcastError;
+}
+
 /**
- * Applies `settings` to an open camera, going on past a refused one, and
- * returns what was refused (empty when all were applied). Errors other than
- * a refused setting (a device that fails) are thrown.
+ * Applies `settings` to an open camera in order, going on past a refused one,
+ * and returns every refusal (empty when all were applied). Other errors (a
+ * device that fails) are thrown.
  */
-export async function applyCollectingProblems(camera: Camera, settings: Readonly<Record<string, number>>): Promise<SettingProblem[]> {
-  const problems: SettingProblem[] = [];
+export async function applyCollectingRefusals(camera: Camera, settings: Readonly<Record<string, number>>): Promise<RefusedSetting[]> {
+  const refusals: RefusedSetting[] = [];
   for (const [name, value] of Object.entries(settings)) {
-    const specs = camera.settingSpecs();
-    const spec = specs.find((candidate) => candidate.name === name);
-    if (spec === undefined) {
-      const known = specs.map((s) => s.name);
-      const close = closestKey(name, known);
-      const hint = close === undefined ? '' : ` (did you mean "${close}"?)`;
-      problems.push({ name, message: `unknown setting${hint}; this camera has: ${known.join(', ') || 'none'}` });
-      continue;
-    }
+    const spec = camera.settingSpecs().find((candidate) => candidate.name === name);
     try {
       await camera.setSetting(name, value);
     } catch (error) {
       if (!isLabcastError(error) || (error.code !== 'BAD_SETTING' && error.code !== 'CAMERA_STATE')) throw error;
-      problems.push({ name, message: `${acceptedBy(spec, error.message)} (got ${value})` });
+      refusals.push({ name, value, spec, error });
     }
   }
-  return problems;
+  return refusals;
+}
+
+/** What the config's reader is told, after `settings.NAME: `. */
+function configMessage(refusal: RefusedSetting, specs: readonly SettingSpec[]): string {
+  if (refusal.spec === undefined) {
+    const known = specs.map((s) => s.name);
+    const close = closestKey(refusal.name, known);
+    const hint = close === undefined ? '' : ` (did you mean "${close}"?)`;
+    return `unknown setting${hint}; this camera has: ${known.join(', ') || 'none'}`;
+  }
+  return `${acceptedBy(refusal.spec, refusal.error.message)} (got ${refusal.value})`;
 }
 
 /** "must be a number in 0.01..10000 ms", or the camera's own words when the range is not the reason. */

@@ -32,6 +32,12 @@ const STATUS_INTERVAL_MS = 500;
 const DEFAULT_WAIT_S = 60;
 /** Ended recordings a `wait` can still ask about by run id. */
 const ENDED_RECORDINGS_KEPT = 100;
+/**
+ * Waits pending at once, at most: each holds one of the control server's
+ * requests in flight (MAX_REQUESTS_IN_FLIGHT, 256), and the rest must stay
+ * free for every other client's requests.
+ */
+const MAX_PENDING_WAITS = 64;
 
 /** A live view: frames to viewers, nothing saved. `ended` settles once the run is drained. */
 interface LiveRun {
@@ -104,6 +110,7 @@ export class ExperimentController {
   private lastRecording: RecordingInfo | null = null;
   private readonly camera: CameraSlot;
   private readonly endedRecordings = new Map<string, RecordingInfo>();
+  private pendingWaits = 0;
   private readonly queue = new CommandQueue();
   private shuttingDown = false;
   private shutdownDone: Promise<void> | null = null;
@@ -368,6 +375,13 @@ export class ExperimentController {
       const what = this.liveRun()?.runId === id ? 'is live view, not a recording' : 'is not a recent recording of this server';
       throw new LabcastError('BAD_ARGUMENT', `run ${JSON.stringify(id)} ${what}; wait takes the run_id of a recording`, 'run_id');
     }
+    if (this.pendingWaits >= MAX_PENDING_WAITS) {
+      throw new LabcastError(
+        'CAMERA_STATE',
+        `${MAX_PENDING_WAITS} waits are pending already, the most labcast serve holds so that other requests are always answered; wait with fewer clients, or watch the status endpoint`,
+      );
+    }
+    this.pendingWaits += 1;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<null>((resolve) => (timer = setTimeout(resolve, timeoutS * 1000, null)));
     try {
@@ -375,6 +389,7 @@ export class ExperimentController {
       return { ended: recording !== null, recording, status: this.status() };
     } finally {
       clearTimeout(timer);
+      this.pendingWaits -= 1;
     }
   }
 

@@ -86,7 +86,7 @@ function createDataGroup(file: Hdf5File, start: RunStart): RunDatasets {
     rowShape: start.shape,
     chunkRows: chunkFrames,
   });
-  setAttrs(file, PATHS.frames, { interpretation: isColor && start.shape[2] === 3 ? 'rgb-image' : 'image' });
+  setAttrs(file, PATHS.frames, isColor ? COLOUR_IMAGE_ATTRS : { interpretation: 'image' });
   file.setAttribute(PATHS.frames, VALID_FRAMES_ATTR, int64(0));
 
   const perFrame = (path: string, description: string, units: string | null): ExtendibleDataset => {
@@ -167,6 +167,20 @@ export function writeRunEnd(file: Hdf5File, outcome: RunOutcome): void {
 function acquisitionPath(name: string): string {
   return `${PATHS.acquisition}/${name}`;
 }
+
+/**
+ * Colour frames [N, H, W, 3]: attributes that make both common viewers show
+ * them as colour images. Debian's silx (1.1) knows only "rgba-image" (for 3 or
+ * 4 channels; "rgb-image" is invalid to it); h5web shows "rgba-image" from
+ * v17 and, in every version, a signal with the HDF5 Image spec's CLASS=IMAGE
+ * (true colour, pixel-interlaced). silx ignores CLASS. See docs/hdf5-layout.md.
+ */
+const COLOUR_IMAGE_ATTRS = {
+  interpretation: 'rgba-image',
+  CLASS: 'IMAGE',
+  IMAGE_SUBCLASS: 'IMAGE_TRUECOLOR',
+  INTERLACE_MODE: 'INTERLACE_PIXEL',
+} as const;
 
 function setAttrs(file: Hdf5File, objectPath: string, attrs: Record<string, string | readonly string[]>): void {
   for (const [name, value] of Object.entries(attrs)) file.setAttribute(objectPath, name, value);

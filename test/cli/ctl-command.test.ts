@@ -57,9 +57,10 @@ describe('labcast ctl against a control server', () => {
     assert.equal(field('settings'), 'exposure_ms 10, gain 1, brightness 0, roi_x 0, roi_y 0, roi_width 64, roi_height 48');
     const beads = shown.last_recording!;
     assert.ok(beads.path!.endsWith('/beads.h5') && beads.frames_written > 5, JSON.stringify(beads));
+    assert.ok(field('rate asked').startsWith(`${shown.fps_requested} fps`), field('rate asked'));
     assert.equal(
       field('last recording'),
-      `${beads.path}: ${beads.frames_written} of ${beads.frames_written} frames written, 0 lost (stopped)`,
+      `${beads.path}: ${beads.frames_written} of ${beads.frames_written} frames written, 0 lost, ${beads.duration_s!.toFixed(3)} s at ${beads.fps!.toFixed(2)} fps (stopped)`,
     );
     assert.equal(field('processes'), `acquisition (pid ${process.pid}, running)`);
     assert.equal(field('endpoints'), `control ${server.endpoint}, status ${publisher.endpoint}, data ${shown.endpoints.data}`);
@@ -159,6 +160,8 @@ describe('labcast ctl against a control server', () => {
       [['record', '--frames', '0'], /^labcast ctl record: --frames must be a whole number between 1 and 1000000000000/],
       [['status', '--timeout', 'soon'], /^labcast ctl status: --timeout must be a number/],
       [['subscriber', 'restart', 'saver'], /^labcast ctl subscriber: expected start or stop, got "restart"/],
+      [['live', '--wait'], /^labcast ctl live: --wait is an option of record, not of live/],
+      [['wait', 'run-a', 'run-b'], /^labcast ctl wait: unexpected argument "run-b" \(labcast ctl wait \[RUN_ID\]\)/],
     ];
     for (const [args, message] of cases) {
       const run = await runLabcast(['ctl', '--control', unreachable, ...args]);

@@ -68,14 +68,14 @@ describe('labcast record --camera (ffmpeg and replay), read back by h5py', () =>
     assert.equal(file.end_reason, 'completed');
   });
 
-  test('lavfi colour: uint8 [N,H,W,3] stored as an rgb image', async () => {
+  test('lavfi colour: uint8 [N,H,W,3] stored as a colour image (interpretation rgba-image, see docs/hdf5-layout.md)', async () => {
     const out = join(scratch.dir, 'rgb.h5');
     const run = await runLabcast(['record', '--camera', 'lavfi:testsrc2=size=320x240:rate=30', '--frames', '30', '--out', out, ...ANY_PORT]);
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const file = await readBack(out);
     assert.deepEqual(file.shape, [30, 240, 320, 3]);
     assert.equal(file.dtype, 'uint8');
-    assert.equal(file.interpretation, 'rgb-image');
+    assert.equal(file.interpretation, 'rgba-image');
     assert.ok(file.ts_steps.every((step) => step > 0));
   });
 

@@ -40,7 +40,7 @@ describe('serve with a camera that cannot keep its rate (simulator 1024x1024 at 
     assert.match(status.rate_warning!, /^requested 1000 fps, achieved [\d.]+ fps \(camera-bound\)$/);
     const shown = await runLabcast(['ctl', '--control', serve.control, 'status']);
     assert.equal(shown.code, 0, shown.stderr);
-    assert.match(shown.stdout, /camera rate\s+WARNING: requested 1000 fps, achieved/);
+    assert.match(shown.stdout, /rate asked\s+WARNING: requested 1000 fps, achieved/);
   });
 
   test('the web UI status panel shows the shortfall', async () => {
@@ -78,6 +78,8 @@ describe('serve with a camera that keeps its rate (simulator 128x96 at 50 fps)',
     assert.equal(status.fps_requested, 50);
     assert.ok(Math.abs(status.fps_achieved! - 50) < 2.5, `achieved ${status.fps_achieved}`);
     assert.equal(status.rate_warning, null);
+    const shown = await runLabcast(['ctl', '--control', serve.control, 'status']);
+    assert.match(shown.stdout, /rate asked\s+50 fps, achieved [\d.]+ fps\n/);
     const ran = await runLabcast(['ctl', '--control', serve.control, 'record', '--duration', '1.5', '--wait']);
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stdout, /camera rate\s+requested 50 fps, achieved [\d.]+ fps\n/);

@@ -87,6 +87,33 @@ describe('waiting for a recording of labcast serve', () => {
     }
   });
 
+  test('at most 64 waits pend at once, so the server always has room for other requests', async () => {
+    const started = await serve.ctl(['record']);
+    assert.equal(started.code, 0, started.stderr);
+    const runId = (started.result as ExperimentStatus).run_id!;
+    const clients = Array.from({ length: 65 }, () => ControlClient.connect(serve.control, { timeoutMs: 30_000 }));
+    const other = ControlClient.connect(serve.control, { timeoutMs: 30_000 });
+    try {
+      // 65 at once: whichever arrives last is refused at once; the other 64 pend.
+      const settled = clients.map((client) => client.request({ cmd: 'wait', run_id: runId, timeout_s: 25 }).then(
+        (result) => ({ result: result as WaitResult, error: null }),
+        (error: Error & { code?: string }) => ({ result: null, error }),
+      ));
+      const refused = await Promise.race(settled);
+      assert.equal(refused.error?.code, 'CAMERA_STATE', `the first answer is a refusal: ${JSON.stringify(refused)}`);
+      assert.match(refused.error.message, /64 waits are pending already/);
+      assert.equal(((await other.request({ cmd: 'status' })) as ExperimentStatus).state, 'recording', 'other requests are answered');
+      await other.request({ cmd: 'stop' });
+      const answers = await Promise.all(settled);
+      assert.equal(answers.filter((answer) => answer.error !== null).length, 1);
+      assert.ok(answers.every((answer) => answer.error !== null || (answer.result!.ended && answer.result!.recording!.run_id === runId)));
+    } finally {
+      await other.request({ cmd: 'stop' }).catch(() => undefined);
+      for (const client of clients) client.close();
+      other.close();
+    }
+  });
+
   test('ctl wait prints the last recording; an unknown run id is refused with exit 2', async () => {
     const ran = await runLabcast(['ctl', '--control', serve.control, 'wait']);
     assert.equal(ran.code, 0, ran.stderr);
@@ -94,6 +121,23 @@ describe('waiting for a recording of labcast serve', () => {
     const unknown = await runLabcast(['ctl', '--control', serve.control, 'wait', 'no-such-run']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /run "no-such-run" is not a recent recording/);
+  });
+
+  test('Ctrl-C during ctl wait stops waiting and leaves the recording running', async () => {
+    const started = await serve.ctl(['record']);
+    assert.equal(started.code, 0, started.stderr);
+    try {
+      const child = startLabcast(['ctl', '--control', serve.control, 'wait']);
+      const finished = collect(child);
+      await waitForOutput(child, /recording \d+ frames/);
+      child.kill('SIGINT');
+      const ran = await finished;
+      assert.equal(ran.code, 1, ran.stderr);
+      assert.match(ran.stderr, /stopped waiting; labcast serve carries on/);
+      assert.equal((await serve.statusNow()).state, 'recording');
+    } finally {
+      await serve.ctl(['stop']);
+    }
   });
 
   test('Ctrl-C during ctl record --wait stops the recording, which is drained and summarised', async () => {

@@ -156,7 +156,7 @@ for (const backend of WRITERS) {
       }
     });
 
-    test('colour frames are stored as [N, H, W, C] uint8 with an rgb-image interpretation', { skip: noH5py }, async () => {
+    test('colour frames are stored as [N, H, W, C] uint8, marked as colour images for silx and h5web', { skip: noH5py }, async () => {
       const { dir, remove } = tempDir();
       try {
         const path = join(dir, 'colour.h5');
@@ -171,7 +171,9 @@ for (const backend of WRITERS) {
         assert.equal(frames.dtype, '|u1');
         assert.deepEqual(frames.chunks, [MAX_FRAMES_PER_CHUNK, 4, 5, 3]);
         assert.deepEqual(frames.maxshape, [null, 4, 5, 3]);
-        assert.equal(frames.attrs.interpretation, 'rgb-image');
+        assert.equal(frames.attrs.interpretation, 'rgba-image');
+        assert.equal(frames.attrs.CLASS, 'IMAGE');
+        assert.equal(frames.attrs.IMAGE_SUBCLASS, 'IMAGE_TRUECOLOR');
         assert.deepEqual(h5['/entry/data']!.attrs.axes, ['frame_id', '.', '.', '.']);
         assert.deepEqual(frames.frameSha256, expectedSha(start, range(0, 4)));
       } finally {
