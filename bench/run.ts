@@ -246,14 +246,17 @@ async function main(): Promise<void> {
       ['runs (median of)', String(RUNS)],
       ['analysis, 1024x1024 uint16, 50 particles, one core', `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`],
       [
-        `saver while analyses run (serve, ${SAVER_ANALYSIS_BENCH.width}x${SAVER_ANALYSIS_BENCH.height} at ${SAVER_ANALYSIS_BENCH.fps} fps, ${SAVER_ANALYSIS_BENCH.particleCount} particles)`,
+        `saver while analyses run (serve, ` +
+          `${SAVER_ANALYSIS_BENCH.width}x${SAVER_ANALYSIS_BENCH.height} at ${SAVER_ANALYSIS_BENCH.fps} fps, ` +
+          `${SAVER_ANALYSIS_BENCH.particleCount} particles)`,
         `${withAnalysis.framesWritten} of ${SAVER_ANALYSIS_BENCH.frames} frames saved, ${withAnalysis.framesDropped} dropped (goal 0)`,
       ],
       ...withAnalysis.analyses.map((a): [string, string] => [
         `  ${a.name}`,
         `${a.analysed} frames analysed, ${a.skipped} skipped (lossy by design: analysis never holds up the camera or the saver)`,
       ]),
-      ['web live view', `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, headless Chromium, drawn at ${web.displaySize}`],
+      ['web live view', `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, ` +
+        `headless Chromium, drawn at ${web.displaySize}`],
       ['  latency camera -> painted, p50', `${web.p50Ms.toFixed(1)} ms`],
       ['  latency camera -> painted, p95 (goal < 50)', `${web.p95Ms.toFixed(1)} ms`],
       ['  latency max', `${web.maxMs.toFixed(1)} ms`],

@@ -344,7 +344,8 @@ export function formatStatus(status: ExperimentStatus): string {
     ['error', status.error ?? 'none'],
     ['run id', status.run_id ?? 'none'],
     ['file', status.file ?? 'none'],
-    ['frames', `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`],
+    ['frames', `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), ` +
+      `saved ${frames.saved}, dropped ${frames.dropped}`],
     ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
     ['camera', camera === null ? 'none' : `${camera.model}, driver ${camera.driver}`],
     ['settings', camera === null ? 'none' : formatSettingValues(camera.settings)],
@@ -379,7 +380,8 @@ function formatSettingValues(settings: Readonly<Record<string, number>>): string
 }
 
 function formatRecordingInfo(info: RecordingInfo): string {
-  const summary = `${info.path}: ${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_dropped} dropped (${info.end_reason})`;
+  const summary = `${info.path}: ${info.frames_written} of ${info.frames_acquired} frames written, ` +
+    `${info.frames_dropped} dropped (${info.end_reason})`;
   return info.error === null ? summary : `${summary}; error: ${info.error}`;
 }
 
@@ -401,7 +403,8 @@ function formatAnalysisSummary(analyses: readonly AnalysisInfo[]): string {
     .map((a) =>
       a.state === 'failed'
         ? `${a.name} failed: ${a.error ?? 'unknown error'}`
-        : `${a.name} ${a.state} (pid ${a.pid ?? '-'}, ${a.frames_analysed} analysed, ${a.frames_skipped} skipped, ${a.results_per_s.toFixed(1)} results/s)`,
+        : `${a.name} ${a.state} (pid ${a.pid ?? '-'}, ${a.frames_analysed} analysed, ` +
+          `${a.frames_skipped} skipped, ${a.results_per_s.toFixed(1)} results/s)`,
     )
     .join('; ');
 }

@@ -114,7 +114,9 @@ export async function saveCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.stderr.write(
-    `labcast save: waiting for runs from ${endpoint}${serverKey === null ? '' : ' (CURVE)'}; files go to ${storage.data_dir} (${writer.backend} HDF5 writer). Ctrl-C stops.\n`,
+    `labcast save: waiting for runs from ${endpoint}${serverKey === null ? '' : ' (CURVE)'}; ` +
+      `files go to ${storage.data_dir} (${writer.backend} HDF5 writer). ` +
+      `Ctrl-C stops.\n`,
   );
 
   let lost = false;

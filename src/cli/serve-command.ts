@@ -99,14 +99,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
       `  status   ${statusPublisher.endpoint}`,
       `  results  ${resultsProxy.results}    (analysis results; publishers connect to ${resultsProxy.resultsIn})`,
       config.saver.mode === 'remote'
-        ? `  files    written by a remote saver: labcast save --connect <this host's ${config.endpoints.record}> --out DIR (saver.mode remote)`
+        ? `  files    written by a remote saver: ` +
+          `labcast save --connect <this host's ${config.endpoints.record}> --out DIR (saver.mode remote)`
         : `  files    ${config.storage.data_dir}`,
       access.token === null
         ? `  web      ${web.url}    (open in a browser)`
         : access.generated
           ? `  web      ${web.url}?token=${access.token}    (open in a browser; the token is asked for once, then kept in a cookie)`
           : `  web      ${web.url}    (open in a browser with ?token=<the token in ${config.web.token_file}>)`,
-      ...(curve === null ? [] : [`  security ZeroMQ CURVE on data, control, record and status; clients need the public key ${curveFiles!.publicKeyFile} (--server-key)`]),
+      ...(curve === null ? [] : [`  security ZeroMQ CURVE on data, control, record and status; ` +
+        `clients need the public key ${curveFiles!.publicKeyFile} (--server-key)`]),
       'Ctrl-C stops everything cleanly.',
       '',
     ].join('\n'),
@@ -142,7 +144,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.off('SIGTERM', onSignal);
   const last = running.status().last_recording;
   process.stderr.write(
-    `labcast serve: stopped${last === null ? '' : `; last recording ${last.path}: ${last.frames_written} frames, ${last.frames_dropped} dropped`}\n`,
+    `labcast serve: stopped` +
+      `${last === null ? '' : `; last recording ${last.path}: ${last.frames_written} frames, ${last.frames_dropped} dropped`}\n`,
   );
   return EXIT.ok;
 }

@@ -371,7 +371,8 @@ function formatGaps(gaps: readonly FrameGap[], missing: number): string {
   if (gaps.length === 0) return 'none';
   const ranges = gaps.slice(0, GAPS_LISTED).map(([first, count]) => (count === 1 ? `${first}` : `${first}-${first + count - 1}`));
   const more = gaps.length > GAPS_LISTED ? `, ... and ${gaps.length - GAPS_LISTED} more` : '';
-  return `${ranges.join(', ')}${more} (${missing} frame${missing === 1 ? '' : 's'} missing in ${gaps.length} gap${gaps.length === 1 ? '' : 's'})`;
+  return `${ranges.join(', ')}${more} ` +
+    `(${missing} frame${missing === 1 ? '' : 's'} missing in ${gaps.length} gap${gaps.length === 1 ? '' : 's'})`;
 }
 
 function formatRequested(frames: number | null, durationS: number | null): string {

@@ -60,7 +60,9 @@ describe(`a saver ten times slower than the camera for ${DURATION_S} s: nothing 
     const inGaps = file.gaps.reduce((total, [, count]) => total + count, 0);
 
     t.diagnostic(
-      `serve: acquired ${summary.frames_acquired}, saved ${summary.frames_written}, dropped ${summary.frames_dropped} (buffer ${BUFFER_MB} MiB = ${Math.floor((BUFFER_MB * 1024 * 1024) / FRAME_BYTES)} frames), gaps ${file.gaps.length}`,
+      `serve: acquired ${summary.frames_acquired}, saved ${summary.frames_written}, ` +
+        `dropped ${summary.frames_dropped} (buffer ${BUFFER_MB} MiB = ` +
+        `${Math.floor((BUFFER_MB * 1024 * 1024) / FRAME_BYTES)} frames), gaps ${file.gaps.length}`,
     );
     assert.ok(Math.abs(summary.frames_acquired - FPS * DURATION_S) <= FPS, `about ${FPS * DURATION_S} frames acquired (${summary.frames_acquired})`);
     assert.ok(summary.frames_dropped > 0, 'a saver this slow loses frames');
@@ -93,7 +95,8 @@ describe(`a saver ten times slower than the camera for ${DURATION_S} s: nothing 
     assert.equal(ran.code, 3, `frames were lost, and the exit code says so\n${ran.stderr}`);
     const summary = JSON.parse(ran.stdout) as { framesAcquired: number; framesWritten: number; framesLost: number; gaps: [number, number][]; error: string | null };
     const file = await readFileCounts(out);
-    t.diagnostic(`record: acquired ${summary.framesAcquired}, saved ${summary.framesWritten}, dropped ${summary.framesLost}, gaps ${summary.gaps.length}`);
+    t.diagnostic(`record: acquired ${summary.framesAcquired}, saved ${summary.framesWritten}, dropped ${summary.framesLost}, ` +
+      `gaps ${summary.gaps.length}`);
     assert.equal(summary.error, null);
     assert.ok(summary.framesLost > 0);
     assert.equal(file.acquired, summary.framesAcquired);

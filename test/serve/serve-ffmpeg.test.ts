@@ -21,7 +21,7 @@ function ffmpegChildOf(pid: number): number | undefined {
 
 const suite = serveForSuite({ driver: 'lavfi', graph: 'testsrc2=size=160x120:rate=30', pixelFormat: 'rgb24' });
 
-test('serve with an ffmpeg camera: colour frames recorded; ffmpeg dying mid-recording puts the controller in error with a valid file', async () => {
+test('serve with an ffmpeg camera: colour frames recorded; ffmpeg dying mid-recording: controller in error, file valid', async () => {
   const serve = suite.serve();
   await serve.ctl(['record']);
   await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 20);
@@ -38,7 +38,8 @@ test('serve with an ffmpeg camera: colour frames recorded; ffmpeg dying mid-reco
   assert.match(failed.error ?? '', /ffmpeg/);
   const recording = failed.last_recording!;
   const read = await runPython(
-    'import sys,h5py\nf=h5py.File(sys.argv[1],"r")\nd=f["entry/data"]\nprint(list(d["frames"].shape), d["frame_id"][:].tolist()==list(range(d["frames"].shape[0])))',
+    'import sys,h5py\nf=h5py.File(sys.argv[1],"r")\nd=f["entry/data"]\n' +
+      'print(list(d["frames"].shape), d["frame_id"][:].tolist()==list(range(d["frames"].shape[0])))',
     [recording.path],
   );
   assert.equal(read.code, 0, read.stderr);

@@ -72,7 +72,8 @@ export class FfmpegCamera implements Camera {
     this.pixelFormat = spec.pixelFormat ?? outputPixelFormat(this.probed.pixFmt);
     const { width, height, pixFmt } = this.probed;
     const name = spec.driver === 'v4l2' ? v4l2CardName(spec.device) : null;
-    this.model = `${name === null ? '' : `${name} `}(${spec.driver} ${describeSource(spec)}, ${width}x${height} ${pixFmt} as ${this.pixelFormat})`;
+    this.model = `${name === null ? '' : `${name} `}(${spec.driver} ${describeSource(spec)}, ` +
+      `${width}x${height} ${pixFmt} as ${this.pixelFormat})`;
     if (spec.driver === 'v4l2') {
       const controls = new V4l2Controls(v4l2CtlRunner(spec.device));
       try {

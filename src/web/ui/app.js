@@ -132,7 +132,8 @@ function showStatus(next) {
     'status-last',
     last === null
       ? '–'
-      : `${last.path.split('/').pop()}: ${last.frames_written} frames saved, ${last.frames_dropped} dropped (${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
+      : `${last.path.split('/').pop()}: ${last.frames_written} frames saved, ` +
+        `${last.frames_dropped} dropped (${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
   );
   if (next.camera) showSettings(next.camera.settings);
   analysisPanel.update(next.analyses);
