@@ -2,12 +2,13 @@
 // browser code (src/web/ui/*.js, typed with JSDoc and checked by src/web/ui/tsconfig.json).
 // Formatting is Prettier's job (`npm run format:check`), so no stylistic rules here.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 /** The Node globals the plain scripts use (they are not type-checked, so no-undef stays on). */
 const NODE_SCRIPT_GLOBALS = { process: 'readonly', console: 'readonly', URL: 'readonly', module: 'readonly' };
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/', 'build/', 'node_modules/', 'native/', 'bench-out/', 'test-artifacts/'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,

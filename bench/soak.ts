@@ -102,7 +102,8 @@ async function main(): Promise<void> {
       const series = samples.map((s) => s.rss[role] ?? 0);
       const first = series[0] ?? 0;
       const end = series.at(-1) ?? 0;
-      return [`RSS ${role} (MiB)`, `${sparkline(series)}  ${first.toFixed(0)} → ${end.toFixed(0)} (max ${Math.max(...series).toFixed(0)}, ${first > 0 ? (((end - first) / first) * 100).toFixed(0) : '?'} %)`];
+      return [`RSS ${role} (MiB)`, `${sparkline(series)}  ${first.toFixed(0)} → ${end.toFixed(0)} (max ${Math.max(...series).toFixed(0)}, ` +
+        `${first > 0 ? (((end - first) / first) * 100).toFixed(0) : '?'} %)`];
     });
     rows.push(
       ['recording', `${MINUTES} min, ${last?.frames_acquired ?? 0} frames acquired`],

@@ -142,7 +142,8 @@ export async function benchWriterBackends(
         byBackend.get(backend)!.push(measured);
         progress(
           `${workload.label}, run ${run + 1}/${runs}, ${backend}: ${measured.mbps.toFixed(0)} MB/s, ` +
-            `${measured.framesPerS.toFixed(0)} frames/s, ${measured.cpuSPerGB.toFixed(2)} CPU s/GB (user ${measured.userCpuSPerGB.toFixed(2)})`,
+            `${measured.framesPerS.toFixed(0)} frames/s, ${measured.cpuSPerGB.toFixed(2)} CPU s/GB ` +
+              `(user ${measured.userCpuSPerGB.toFixed(2)})`,
         );
       }
     }

@@ -109,7 +109,8 @@ async function cameraSpecFromFlags(values: FlagValues): Promise<unknown> {
   if (refused !== undefined) {
     throw new LabcastError(
       'BAD_ARGUMENT',
-      `--${refused} applies only to the simulated camera (--camera sim)${driver === 'replay' ? '; replay takes --fps' : ''}; the ${String(driver)} camera takes its frame format from the source`,
+      `--${refused} applies only to the simulated camera (--camera sim)${driver === 'replay' ? '; replay takes --fps' : ''}; ` +
+        `the ${String(driver)} camera takes its frame format from the source`,
       `--${refused}`,
     );
   }

@@ -112,7 +112,9 @@ export async function saveCommand(argv: string[]): Promise<number> {
     }
   });
   process.stderr.write(
-    `labcast save: waiting for runs from ${endpoint}${serverKey === null ? '' : ' (CURVE)'}; files go to ${storage.data_dir} (${writer.backend} HDF5 writer). Ctrl-C stops.\n`,
+    `labcast save: waiting for runs from ${endpoint}${serverKey === null ? '' : ' (CURVE)'}; ` +
+      `files go to ${storage.data_dir} (${writer.backend} HDF5 writer). ` +
+      `Ctrl-C stops.\n`,
   );
 
   let lost = false;

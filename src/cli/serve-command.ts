@@ -109,14 +109,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
       `  status   ${statusPublisher.endpoint}`,
       `  results  ${resultsProxy.results}    (analysis results; publishers connect to ${resultsProxy.resultsIn})`,
       config.saver.mode === 'remote'
-        ? `  files    written by a remote saver: labcast save --connect <this host's ${config.endpoints.record}> --out DIR (saver.mode remote)`
+        ? `  files    written by a remote saver: ` +
+          `labcast save --connect <this host's ${config.endpoints.record}> --out DIR (saver.mode remote)`
         : `  files    ${config.storage.data_dir}`,
       access.token === null
         ? `  web      ${web.url}    (open in a browser)`
         : access.generated
           ? `  web      ${web.url}?token=${access.token}    (open in a browser; the token is asked for once, then kept in a cookie)`
           : `  web      ${web.url}    (open in a browser with ?token=<the token in ${config.web.token_file}>)`,
-      ...(curve === null ? [] : [`  security ZeroMQ CURVE on data, control, record and status; clients need the public key ${curveFiles!.publicKeyFile} (--server-key)`]),
+      ...(curve === null ? [] : [`  security ZeroMQ CURVE on data, control, record and status; ` +
+        `clients need the public key ${curveFiles!.publicKeyFile} (--server-key)`]),
       'Ctrl-C stops everything cleanly.',
       '',
     ].join('\n'),

@@ -145,7 +145,9 @@ function endpointsNeedingCurve(config: z.output<typeof labcastConfigSchema>): Zo
     code: z.ZodIssueCode.custom,
     path: ['endpoints', name],
     message:
-      'binds an address other machines can reach, which needs ZeroMQ CURVE keys: set security.server_public_key_file and security.server_secret_key_file (make them with `labcast keys --out DIR`), or bind a loopback address (tcp://127.0.0.1:PORT) or ipc://PATH',
+      'binds an address other machines can reach, which needs ZeroMQ CURVE keys: ' +
+        'set security.server_public_key_file and security.server_secret_key_file (make them with `labcast keys --out DIR`), ' +
+        'or bind a loopback address (tcp://127.0.0.1:PORT) or ipc://PATH',
   }));
 }
 

@@ -80,7 +80,8 @@ export function plannedRecordingPath(config: LabcastConfig, runId: string, reque
     if (requested !== null) {
       throw new LabcastError(
         'BAD_ARGUMENT',
-        `saver.mode is remote: the remote saver (labcast save --out DIR) names the files, so a recording cannot be given a path (${JSON.stringify(requested)}); leave it out`,
+        `saver.mode is remote: the remote saver (labcast save --out DIR) names the files, ` +
+          `so a recording cannot be given a path (${JSON.stringify(requested)}); leave it out`,
         'path',
       );
     }
@@ -394,7 +395,9 @@ class RemoteRecording extends Recording {
       if (isLabcastError(error) && error.code === 'NO_SAVER') {
         throw new LabcastError(
           'NO_SAVER',
-          `saver.mode is remote, but no remote saver connected to the record endpoint ${endpoint} (endpoints.record) within ${seconds(timeoutMs)} s (saver.remote_timeout_s); start one on the saving machine with \`labcast save --connect tcp://THIS_HOST:PORT --out DIR\`, or set saver.mode: local`,
+          `saver.mode is remote, but no remote saver connected to the record endpoint ${endpoint} (endpoints.record) ` +
+            `within ${seconds(timeoutMs)} s (saver.remote_timeout_s); ` +
+            `start one on the saving machine with \`labcast save --connect tcp://THIS_HOST:PORT --out DIR\`, or set saver.mode: local`,
           'saver.mode',
         );
       }

@@ -312,7 +312,8 @@ export class AnalysisResultsStore {
     file.setAttribute(
       PATHS.analysis,
       'description',
-      'analysis results received while recording, one group per analysis, aligned to /entry/data/frame_id; lossy: an analysis skips frames under load',
+      'analysis results received while recording, one group per analysis, aligned to /entry/data/frame_id; ' +
+        'lossy: an analysis skips frames under load',
     );
     this.rootCreated = true;
   }

@@ -245,7 +245,8 @@ class LayoutFrameWriter implements FrameWriter {
         : header.dtype !== this.dtype || !sameShape(header.shape, this.frameShape)
           ? `frame ${header.seq} is ${header.dtype} [${header.shape.join(', ')}]; the run is ${this.dtype} [${this.frameShape.join(', ')}]`
           : pixels.byteLength !== this.frameBytes
-            ? `frame ${header.seq} has ${pixels.byteLength} bytes of pixels; ${this.dtype} [${this.frameShape.join(', ')}] needs ${this.frameBytes}`
+            ? `frame ${header.seq} has ${pixels.byteLength} bytes of pixels; ` +
+              `${this.dtype} [${this.frameShape.join(', ')}] needs ${this.frameBytes}`
             : this.gaps.check(header.seq);
     if (problem !== null) throw new LabcastError('BAD_MESSAGE', `${this.path}: ${problem}`);
   }

@@ -64,7 +64,8 @@ export function resolveRequestedPath(storage: StorageConfig, requested: string, 
     }
     if (!storage.allow_absolute_paths) {
       throw outside(
-        `${prefix}${requested} is outside the data directory ${root}; absolute paths elsewhere need storage.allow_absolute_paths: true in the config`,
+        `${prefix}${requested} is outside the data directory ${root}; ` +
+          `absolute paths elsewhere need storage.allow_absolute_paths: true in the config`,
         field,
       );
     }

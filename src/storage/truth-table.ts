@@ -63,7 +63,8 @@ export class TruthTable {
     file.setAttribute(
       PATHS.truth,
       'description',
-      'ground truth of the simulated particles: one row per (frame, particle); x the column, y the row, in pixels of the frame (pixel centres at integers)',
+      'ground truth of the simulated particles: one row per (frame, particle); ' +
+        'x the column, y the row, in pixels of the frame (pixel centres at integers)',
     );
     file.setAttribute(PATHS.truth, 'sigma', float64(this.sigma ?? NaN));
   }

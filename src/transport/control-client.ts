@@ -138,14 +138,16 @@ export class ControlClient {
     }
     return new LabcastError(
       'NO_SERVER',
-      `no labcast serve answered at ${this.endpoint} within ${seconds(waitedMs)} s; start one with \`labcast serve\`, or give the endpoint of the one running`,
+      `no labcast serve answered at ${this.endpoint} within ${seconds(waitedMs)} s; ` +
+        `start one with \`labcast serve\`, or give the endpoint of the one running`,
     );
   }
 
   private noReply(cmd: string): LabcastError {
     return new LabcastError(
       'TIMEOUT',
-      `labcast serve at ${this.endpoint} did not reply to "${cmd}" within ${seconds(this.timeoutMs)} s; it may still be working on it (allow longer, or check its log)`,
+      `labcast serve at ${this.endpoint} did not reply to "${cmd}" within ${seconds(this.timeoutMs)} s; ` +
+        `it may still be working on it (allow longer, or check its log)`,
     );
   }
 }

@@ -60,7 +60,8 @@ export function onHandshakeFailure(socket: Socket, listener: (code: string) => v
 /** A plain-words explanation of a client-side handshake failure with `endpoint`. */
 export function handshakeFailedMessage(endpoint: string, code: string, usingKey: boolean): string {
   const hint = usingKey
-    ? 'check the server key (--server-key FILE must be the public key of the labcast serve there), or leave it out if that server does not use CURVE'
+    ? 'check the server key (--server-key FILE must be the public key of the labcast serve there), ' +
+      'or leave it out if that server does not use CURVE'
     : 'that server uses CURVE: give its public key (--server-key FILE, the .key file made by `labcast keys`)';
   return `the secure handshake with ${endpoint} failed (${code}): ${hint}`;
 }
@@ -180,7 +181,9 @@ export function readServerKeyFiles(
   if ((mode & 0o077) !== 0) {
     throw new LabcastError(
       'BAD_CONFIG',
-      `${fields.secretKey}: the secret key file ${files.secretKeyFile} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); make it private with: chmod 600 ${files.secretKeyFile}`,
+      `${fields.secretKey}: the secret key file ${files.secretKeyFile} can be read by other users ` +
+        `(mode ${mode.toString(8).padStart(4, '0')}); ` +
+        `make it private with: chmod 600 ${files.secretKeyFile}`,
       fields.secretKey,
     );
   }
@@ -189,7 +192,9 @@ export function readServerKeyFiles(
   if (publicKeyOf(secretKey) !== publicKey) {
     throw new LabcastError(
       'BAD_CONFIG',
-      `${fields.publicKey}: ${files.publicKeyFile} is not the public key of the secret key in ${files.secretKeyFile} (${fields.secretKey}); give the two files of one pair`,
+      `${fields.publicKey}: ${files.publicKeyFile} is not the public key of the secret key ` +
+        `in ${files.secretKeyFile} (${fields.secretKey}); ` +
+        `give the two files of one pair`,
       fields.publicKey,
     );
   }
@@ -223,12 +228,15 @@ export function writeKeyFiles(dir: string, name: string, pair: CurveKeyPair, ove
   const stamp = `#   ****  Generated on ${new Date().toISOString()} by labcast keys  ****\n`;
   writeFileSync(
     publicKeyFile,
-    `${stamp}#   ZeroMQ CURVE Public Certificate\n#   The labcast serve's public key: give it to every client (labcast ctl/save --server-key).\n\nmetadata\ncurve\n    public-key = "${pair.publicKey}"\n`,
+    `${stamp}#   ZeroMQ CURVE Public Certificate\n` +
+      `#   The labcast serve's public key: give it to every client (labcast ctl/save --server-key).\n` +
+      `\nmetadata\ncurve\n    public-key = "${pair.publicKey}"\n`,
     { mode: 0o644 },
   );
   writeFileSync(
     secretKeyFile,
-    `${stamp}#   ZeroMQ CURVE **Secret** Certificate\n#   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.\n\nmetadata\ncurve\n    public-key = "${pair.publicKey}"\n    secret-key = "${pair.secretKey}"\n`,
+    `${stamp}#   ZeroMQ CURVE **Secret** Certificate\n#   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.\n` +
+      `\nmetadata\ncurve\n    public-key = "${pair.publicKey}"\n    secret-key = "${pair.secretKey}"\n`,
     { mode: 0o600 },
   );
   // The modes given above apply to new files only (and through the umask).

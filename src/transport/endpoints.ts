@@ -10,7 +10,8 @@ export async function bindEndpoint(socket: Socket, endpoint: string, role: strin
     if (code === 'EADDRINUSE') {
       throw new LabcastError(
         'ENDPOINT_IN_USE',
-        `the ${role} endpoint ${endpoint} is already in use (is another labcast running?); choose another one, or tcp://127.0.0.1:* for any free port`,
+        `the ${role} endpoint ${endpoint} is already in use (is another labcast running?); ` +
+          `choose another one, or tcp://127.0.0.1:* for any free port`,
         role,
       );
     }

@@ -73,7 +73,8 @@ function readTokenFile(path: string): string {
   if (!new RegExp(`^[A-Za-z0-9._~-]{${MIN_TOKEN_LENGTH},}$`).test(token)) {
     throw new LabcastError(
       'BAD_CONFIG',
-      `web.token_file: ${path} must hold one token of at least ${MIN_TOKEN_LENGTH} characters, each a letter, digit or one of . _ ~ - (e.g. the output of: openssl rand -hex 24)`,
+      `web.token_file: ${path} must hold one token of at least ${MIN_TOKEN_LENGTH} characters, ` +
+        `each a letter, digit or one of . _ ~ - (e.g. the output of: openssl rand -hex 24)`,
       'web.token_file',
     );
   }

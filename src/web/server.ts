@@ -113,7 +113,8 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
           new LabcastError(
             'UNAUTHORIZED',
             presented === null
-              ? 'this labcast web UI asks for its access token: open the address labcast serve printed (http://HOST:PORT/?token=...), or send the header Authorization: Bearer TOKEN'
+              ? 'this labcast web UI asks for its access token: open the address labcast serve printed (http://HOST:PORT/?token=...), ' +
+                'or send the header Authorization: Bearer TOKEN'
               : 'wrong access token; use the one labcast serve printed at start (or the one in web.token_file)',
           ),
         );
@@ -262,7 +263,8 @@ export async function startWebServer(options: WebServerStart): Promise<RunningWe
     if (code === 'EADDRINUSE') {
       throw new LabcastError(
         'ENDPOINT_IN_USE',
-        `the web port ${where} is already in use (is another labcast serve running?); set web.port in the config to another port, or 0 for any free port`,
+        `the web port ${where} is already in use (is another labcast serve running?); ` +
+          `set web.port in the config to another port, or 0 for any free port`,
         'web.port',
       );
     }

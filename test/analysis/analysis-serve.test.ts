@@ -84,7 +84,7 @@ describe('analysis processes of a real labcast serve, driven through labcast ctl
     assert.ok(status.endpoints.results === serve.results && status.endpoints.results_in === serve.resultsIn, JSON.stringify(status.endpoints));
   });
 
-  test('start at runtime: results of every analysed frame on analysis/stats, values right for the frame; stop ends the process', async () => {
+  test('start at runtime: results of every analysed frame on analysis/stats, right for the frame; stop ends the process', async () => {
     const results = new ResultsSubscriber(serve.results, ['analysis/stats']);
     try {
       const started = await serve.ctl(['analysis', 'start', 'stats']);

@@ -26,7 +26,7 @@ describe('Python and the results endpoint, against a real labcast serve', () => 
     scratch.cleanup();
   });
 
-  test('examples/python/spot_counter.py: subscribes to frames, publishes to results_in, its results reach the results endpoint', async () => {
+  test('examples/python/spot_counter.py: subscribes to frames, publishes to results_in; results reach the results endpoint', async () => {
     const results = new ResultsSubscriber(serve.results, ['analysis/spot_counter']);
     const frames = new FrameCollector(serve.data);
     const child = spawn(PYTHON, [SPOT_COUNTER, '--data', serve.data, '--results-in', serve.resultsIn, '--results', '40'], {

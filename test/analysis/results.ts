@@ -28,9 +28,9 @@ export class ResultsSubscriber {
 
   /** Resolves once `count` results of `name` have arrived; rejects after `timeoutMs` saying how many did. */
   async waitFor(name: string, count: number, timeoutMs = 20_000): Promise<AnalysisResult[]> {
-    await this.until(() => this.of(name).length >= count, timeoutMs, () =>
-      `${count} results of "${name}" (got ${this.of(name).length}${this.malformed.length === 0 ? '' : `; ${this.malformed.length} malformed, the last: ${this.malformed[this.malformed.length - 1]}`})`,
-    );
+    const malformed = (): string =>
+      this.malformed.length === 0 ? '' : `; ${this.malformed.length} malformed, the last: ${this.malformed[this.malformed.length - 1]}`;
+    await this.until(() => this.of(name).length >= count, timeoutMs, () => `${count} results of "${name}" (got ${this.of(name).length}${malformed()})`);
     return this.of(name);
   }
 

@@ -180,7 +180,8 @@ describe('labcast ctl against a control server', () => {
     assert.equal(run.stdout, '');
     assert.equal(
       run.stderr,
-      `labcast ctl status: no labcast serve answered at ${endpoint} within 0.5 s; start one with \`labcast serve\`, or give the endpoint of the one running\n`,
+      `labcast ctl status: no labcast serve answered at ${endpoint} within 0.5 s; ` +
+        `start one with \`labcast serve\`, or give the endpoint of the one running\n`,
     );
   });
 

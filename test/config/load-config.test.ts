@@ -163,7 +163,10 @@ describe('unknown keys are errors listing the known keys at that level', () => {
     assertBadConfig(
       () => loadConfig(path),
       'storgae',
-      /lab\.yaml:3:1: storgae: unknown key "storgae" \(did you mean "storage"\?\); known keys at the top level: camera, settings, endpoints, web, storage, saver/,
+      new RegExp(
+        /lab\.yaml:3:1: storgae: unknown key "storgae" \(did you mean "storage"\?\); /.source +
+          /known keys at the top level: camera, settings, endpoints, web, storage, saver/.source,
+      ),
     );
   });
 

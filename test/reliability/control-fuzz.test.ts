@@ -22,7 +22,8 @@ def fuzzed(i):
         value = random.choice([None, True, "20", [], {}, -1, 1e308, -1e308, 2**70, "x" * 1000])
         return json.dumps({"cmd": "set", "name": random.choice(["exposure_ms", "gain", "", "x" * 300, 5]), "value": value}).encode()
     if kind == 3:
-        return json.dumps({"cmd": "record", "frames": random.choice([0, -5, 2.5, "ten", 10**15, None]), "path": random.choice([1, "", "../../etc/passwd", "/tmp/x.h5"])}).encode()
+        return json.dumps({"cmd": "record", "frames": random.choice([0, -5, 2.5, "ten", 10**15, None]),
+                           "path": random.choice([1, "", "../../etc/passwd", "/tmp/x.h5"])}).encode()
     if kind == 4:
         return json.dumps(random.choice([[], 42, "status", None, {"cmd": random.choice(commands), "extra": 1}])).encode()
     return json.dumps({"cmd": "get", "name": "no_such_setting_%d" % i}).encode()
@@ -41,7 +42,8 @@ req.send_string(json.dumps({"cmd": "status"}))
 status = json.loads(req.recv())["result"]
 req.close(linger=0)
 ctx.term()
-print(json.dumps({"errors": errors, "ok": ok, "codes": codes, "state": status["state"], "exposure": status["camera"]["settings"]["exposure_ms"]}))
+print(json.dumps({"errors": errors, "ok": ok, "codes": codes, "state": status["state"],
+                  "exposure": status["camera"]["settings"]["exposure_ms"]}))
 `;
 
 const suite = serveForSuite();

@@ -74,7 +74,8 @@ test('10 000 malformed data messages are counted and skipped by the saver; the v
   assert.equal(result.summary.framesWritten, 20);
   assert.deepEqual(result.summary.gaps, []);
   const read = await runPython(
-    'import sys,h5py\nf=h5py.File(sys.argv[1],"r")\nd=f["entry/data"]\nprint(d["frames"].shape[0], d["frame_id"][:].tolist()==list(range(20)), int(d["frames"][19,0,0]))',
+    'import sys,h5py\nf=h5py.File(sys.argv[1],"r")\nd=f["entry/data"]\n' +
+      'print(d["frames"].shape[0], d["frame_id"][:].tolist()==list(range(20)), int(d["frames"][19,0,0]))',
     [outPath],
   );
   assert.equal(read.code, 0, read.stderr);

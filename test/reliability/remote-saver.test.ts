@@ -40,14 +40,16 @@ describe('saver.mode remote with `labcast save` (loopback)', () => {
     scratch.cleanup();
   });
 
-  test('no remote saver: record fails after saver.remote_timeout_s naming saver.mode and the endpoint; the state goes back (idle, or live)', async () => {
+  test('no remote saver: record fails after saver.remote_timeout_s naming saver.mode and endpoint; back to idle or live', async () => {
     for (const from of ['idle', 'live'] as const) {
       if (from === 'live') assert.equal((await serve.ctl(['live'])).code, 0);
       const started = Date.now();
       const refused = await serve.ctl(['record', '--frames', '10']);
       const waited = Date.now() - started;
       assert.equal(refused.code, 1);
-      assert.match(refused.stderr, new RegExp(`saver\\.mode is remote, but no remote saver connected to the record endpoint ${record.replace(/\./g, '\\.')} \\(endpoints\\.record\\) within 1\\.5 s \\(saver\\.remote_timeout_s\\); start one .*labcast save --connect`));
+      assert.match(refused.stderr, new RegExp(`saver\\.mode is remote, but no remote saver connected to the record endpoint ` +
+        `${record.replace(/\./g, '\\.')} \\(endpoints\\.record\\) within 1\\.5 s \\(saver\\.remote_timeout_s\\); ` +
+        `start one .*labcast save --connect`));
       assert.ok(waited >= 1400 && waited < 8000, `waited ${waited} ms`);
       const status = await serve.waitFor((s) => s.state === from);
       assert.equal(status.error, null);
@@ -94,7 +96,7 @@ describe('saver.mode remote with `labcast save` (loopback)', () => {
     assert.deepEqual(summaries.map((s) => [s.path, s.framesWritten, s.framesLost]), [[first, 60, 0], [second, 25, 0]]);
   });
 
-  test('the remote saver stopped mid-recording: its file is closed valid; serve reports the loss after the timeout, counts every frame, and reset recovers', async () => {
+  test('remote saver stops mid-recording: file valid; loss reported after the timeout, every frame counted; reset recovers', async () => {
     const dir = join(scratch.dir, 'interrupted');
     const saver = startSaver(['--connect', record, '--out', dir]);
     savers.push(saver.child);

@@ -93,7 +93,8 @@ describe(`a saver ten times slower than the camera for ${DURATION_S} s: nothing 
     assert.equal(ran.code, 3, `frames were lost, and the exit code says so\n${ran.stderr}`);
     const summary = JSON.parse(ran.stdout) as { framesAcquired: number; framesWritten: number; framesLost: number; gaps: [number, number][]; error: string | null };
     const file = await readFileCounts(out);
-    t.diagnostic(`record: acquired ${summary.framesAcquired}, saved ${summary.framesWritten}, dropped ${summary.framesLost}, gaps ${summary.gaps.length}`);
+    t.diagnostic(`record: acquired ${summary.framesAcquired}, saved ${summary.framesWritten}, dropped ${summary.framesLost}, ` +
+      `gaps ${summary.gaps.length}`);
     assert.equal(summary.error, null);
     assert.ok(summary.framesLost > 0);
     assert.equal(file.acquired, summary.framesAcquired);

@@ -64,7 +64,7 @@ async function collectStatuses(subscriber: StatusSubscriber, ms: number): Promis
 }
 
 describe('every labcast socket as a CURVE server (real sockets)', () => {
-  test('data (PUB): a subscriber with the right server key gets frames; a wrong key or none gets nothing, and the publisher carries on', async () => {
+  test('data (PUB): the right server key gets frames; a wrong key or none gets nothing; the publisher carries on', async () => {
     const publisher = await LivePublisher.bind('tcp://127.0.0.1:*', 16, server);
     const right = DataReceiver.subscribe(publisher.endpoint, ['frame'], server.publicKey);
     const wrong = DataReceiver.subscribe(publisher.endpoint, ['frame'], wrongKey);

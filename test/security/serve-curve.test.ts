@@ -48,7 +48,8 @@ describe('labcast serve with CURVE keys', () => {
     assert.equal(statSync(keys.secret_key_file).mode & 0o777, 0o600);
     assert.equal(statSync(keys.public_key_file).mode & 0o777, 0o644);
     const read = await runPython(
-      'import sys, zmq.auth\np, _ = zmq.auth.load_certificate(sys.argv[1])\np2, s = zmq.auth.load_certificate(sys.argv[2])\nprint(p.decode(), p2 == p, s is not None and len(s) == 40)',
+      'import sys, zmq.auth\np, _ = zmq.auth.load_certificate(sys.argv[1])\n' +
+        'p2, s = zmq.auth.load_certificate(sys.argv[2])\nprint(p.decode(), p2 == p, s is not None and len(s) == 40)',
       [keys.public_key_file, keys.secret_key_file],
     );
     assert.equal(read.code, 0, read.stderr);
@@ -82,7 +83,8 @@ describe('labcast serve with CURVE keys', () => {
     assert.equal(done.last_recording?.frames_written, 40);
     assert.equal(done.last_recording?.error, null);
     const read = await runPython(
-      'import sys, h5py\nf = h5py.File(sys.argv[1], "r")\nprint(f["entry/data/frames"].shape[0], f["entry/data/frame_id"][:].tolist() == list(range(40)))',
+      'import sys, h5py\nf = h5py.File(sys.argv[1], "r")\n' +
+        'print(f["entry/data/frames"].shape[0], f["entry/data/frame_id"][:].tolist() == list(range(40)))',
       [join(serve.dataDir, 'curve.h5')],
     );
     assert.equal(read.code, 0, read.stderr);
@@ -117,7 +119,10 @@ describe('labcast serve with CURVE keys', () => {
       assert.equal(lines.length, 5);
       for (const line of lines) assert.match(line, /^\d+ \[96, 128\] 24576$/);
       const plain = await runPython(
-        'import sys, zmq\nctx = zmq.Context()\ns = ctx.socket(zmq.SUB)\ns.setsockopt(zmq.RCVTIMEO, 1500)\ns.connect(sys.argv[1])\ns.setsockopt(zmq.SUBSCRIBE, b"")\ntry:\n    s.recv_multipart()\n    print("got a frame")\nexcept zmq.Again:\n    print("nothing")\ns.close(linger=0)\nctx.term()',
+        'import sys, zmq\nctx = zmq.Context()\ns = ctx.socket(zmq.SUB)\ns.setsockopt(zmq.RCVTIMEO, 1500)\n' +
+          's.connect(sys.argv[1])\ns.setsockopt(zmq.SUBSCRIBE, b"")\n' +
+            'try:\n    s.recv_multipart()\n    print("got a frame")\n' +
+              'except zmq.Again:\n    print("nothing")\ns.close(linger=0)\nctx.term()',
         [serve.data],
       );
       assert.equal(plain.code, 0, plain.stderr);
@@ -127,7 +132,7 @@ describe('labcast serve with CURVE keys', () => {
     }
   });
 
-  test('analyses reach the CURVE data endpoint and publish on the CURVE results endpoint; only a keyed subscriber gets results', async () => {
+  test('analyses read the CURVE data endpoint and publish on the CURVE results endpoint; only a keyed subscriber gets them', async () => {
     const serverKey = readPublicKeyFile(keys.public_key_file, 'test');
     const keyed = new Subscriber({ linger: 0, ...curveClientOptions(serverKey) });
     const plain = new Subscriber({ linger: 0, receiveTimeout: 1500 });
@@ -180,7 +185,13 @@ describe('binding beyond loopback', () => {
     const ran = await runLabcast(['serve', '--config', path]);
     assert.equal(ran.code, 2, ran.stderr);
     assert.ok(Date.now() - started < 5000, 'refused at once, before any process starts');
-    assert.match(ran.stderr, /endpoints\.data: binds an address other machines can reach, which needs ZeroMQ CURVE keys: set security\.server_public_key_file and security\.server_secret_key_file/);
+    assert.match(
+      ran.stderr,
+      new RegExp(
+        /endpoints\.data: binds an address other machines can reach, which needs ZeroMQ CURVE keys: /.source +
+          /set security\.server_public_key_file and security\.server_secret_key_file/.source,
+      ),
+    );
     assert.match(ran.stderr, /endpoints\.record: binds an address/);
     assert.match(ran.stderr, /open\.yaml:\d+:\d+/, 'with the line of the endpoint');
     assert.doesNotMatch(ran.stderr, /ready/);

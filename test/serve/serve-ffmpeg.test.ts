@@ -21,7 +21,7 @@ function ffmpegChildOf(pid: number): number | undefined {
 
 const suite = serveForSuite({ driver: 'lavfi', graph: 'testsrc2=size=160x120:rate=30', pixel_format: 'rgb24' });
 
-test('serve with an ffmpeg camera: colour frames recorded; ffmpeg dying mid-recording puts the controller in error with a valid file', async () => {
+test('serve with an ffmpeg camera: colour frames recorded; ffmpeg dying mid-recording: controller in error, file valid', async () => {
   const serve = suite.serve();
   await serve.ctl(['record']);
   await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 20);

@@ -47,7 +47,8 @@ function truthOf(seq: number): FrameTruth {
 const READ = `
 import sys, json, h5py, numpy as np
 def col(g):
-    return {k: (np.where(np.isnan(v[...]), None, v[...]).tolist() if v.dtype.kind == 'f' else v[...].tolist()) for k, v in g.items() if isinstance(v, h5py.Dataset) and v.dtype.kind in 'iuf'}
+    return {k: (np.where(np.isnan(v[...]), None, v[...]).tolist() if v.dtype.kind == 'f' else v[...].tolist())
+            for k, v in g.items() if isinstance(v, h5py.Dataset) and v.dtype.kind in 'iuf'}
 with h5py.File(sys.argv[1], "r") as f:
     out = {"frames": int(f["entry/data/frames"].shape[0])}
     t = f["entry/instrument/simulation/truth"]
@@ -55,7 +56,8 @@ with h5py.File(sys.argv[1], "r") as f:
     out["truth_sigma"] = float(t.attrs["sigma"])
     out["truth_dtypes"] = {k: str(v.dtype) for k, v in t.items()}
     a = f["entry/analysis"]
-    out["analysis_attrs"] = {k: (int(v) if np.ndim(v) == 0 and not isinstance(v, str) else v) for k, v in a.attrs.items() if k.startswith("results_")}
+    out["analysis_attrs"] = {k: (int(v) if np.ndim(v) == 0 and not isinstance(v, str) else v)
+                             for k, v in a.attrs.items() if k.startswith("results_")}
     out["analysis"] = {}
     for name, g in a.items():
         entry = {"attrs": {k: (v if isinstance(v, str) else int(v)) for k, v in g.attrs.items()}, "columns": col(g),

@@ -230,7 +230,7 @@ describe('control server (real sockets)', () => {
     assert.equal(peak, MAX_REQUESTS_IN_FLIGHT);
   });
 
-  test('handler errors: a LabcastError keeps its code, message and field; anything else is INTERNAL; bigints are JSON integers', async () => {
+  test('handler errors: a LabcastError keeps code, message and field; anything else is INTERNAL; bigints are JSON integers', async () => {
     const server = await serve(async (request: ControlRequest) => {
       if (request.cmd === 'get') throw new LabcastError('BAD_SETTING', `unknown setting "${request.name}"; known settings: gain`, request.name);
       if (request.cmd === 'stop') throw new TypeError('cannot read properties of undefined');

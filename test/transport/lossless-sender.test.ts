@@ -15,7 +15,7 @@ const endpoints = (name: string): string[] => [`ipc://${scratch.dir}/${name}.soc
 
 describe('lossless sender (real sockets)', () => {
   for (const transport of ['ipc', 'tcp']) {
-    test(`over ${transport}: with no reader it buffers up to its bound, refuses beyond, and delivers all it accepted in order`, async () => {
+    test(`over ${transport}: with no reader it buffers up to its bound, refuses beyond, delivers all it accepted in order`, async () => {
       const endpoint = endpoints(`bound-${transport}`)[transport === 'ipc' ? 0 : 1]!;
       const sender = await LosslessSender.bind(endpoint, 10 * 1000);
       const accepted: number[] = [];

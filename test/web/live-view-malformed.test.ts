@@ -105,7 +105,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-test('10 000 malformed data messages into the live view: counted and skipped, no crash, and the watcher keeps seeing real frames', async () => {
+test('10 000 malformed data messages into the live view: counted and skipped, no crash; the watcher keeps seeing real frames', async () => {
   socket = await openWebSocket(`${web.url.replace('http', 'ws')}ws/live`);
   const watched = watchLive(socket);
   let seq = 0;

@@ -44,7 +44,7 @@ describe('web UI off loopback: the access token (fastify inject)', () => {
     scratch.cleanup();
   });
 
-  test('without the token: 401 with a JSON error, for the page, the API and static files alike; nothing reaches the controller', async () => {
+  test('without the token: 401 with a JSON error, for the page, the API and static files; nothing reaches the controller', async () => {
     const before = control.requests.length;
     for (const [method, url] of [['GET', '/'], ['GET', '/api/status'], ['POST', '/api/command'], ['GET', '/app.js'], ['GET', '/api/recordings']] as const) {
       const reply = await app.inject({ method, url, ...(method === 'POST' ? { payload: { cmd: 'live' } } : {}) });
@@ -174,7 +174,7 @@ describe('labcast serve with web.host 0.0.0.0 (reached over 127.0.0.1 only)', ()
     assert.equal(serve.exitCode, null);
   });
 
-  test('in Chromium: the printed address opens the UI, whose own requests and WebSockets then work; another browser without it gets 401', async () => {
+  test('in Chromium: the printed address opens the UI, whose requests and WebSockets work; a browser without it gets 401', async () => {
     const token = /\?token=([A-Za-z0-9_-]+)/.exec(stderr)![1]!;
     const browser = await launchChromium();
     try {

@@ -16,7 +16,8 @@ export function missingTool(tool: ToolName, binary: string): LabcastError {
   const where = binary === tool ? 'on PATH' : `at ${binary}`;
   return new LabcastError(
     'MISSING_TOOL',
-    `${tool === 'ffprobe' ? 'ffprobe (part of ffmpeg)' : tool} is not installed (not found ${where}); install it with: sudo apt-get install ${PACKAGE_OF[tool]}`,
+    `${tool === 'ffprobe' ? 'ffprobe (part of ffmpeg)' : tool} is not installed (not found ${where}); ` +
+      `install it with: sudo apt-get install ${PACKAGE_OF[tool]}`,
   );
 }
 

@@ -237,7 +237,8 @@ function renderGradient(samples: Samples, window: Window, tone: Tone, index: num
     drawGradient(samples, window, tone, index);
     return;
   }
-  const key = `${tone.dtype} ${tone.signal} ${tone.offset} ${tone.max} ${window.sensorWidth} ${window.x} ${window.y} ${window.width} ${window.height}`;
+  const key = `${tone.dtype} ${tone.signal} ${tone.offset} ${tone.max} ` +
+    `${window.sensorWidth} ${window.x} ${window.y} ${window.width} ${window.height}`;
   if (gradientCache?.key !== key) gradientCache = { key, frames: new Map() };
   const shift = gradientShift(index);
   const cached = gradientCache.frames.get(shift);
