@@ -7,22 +7,12 @@ import type {
   SettingSpecPayload,
 } from '../protocol/process-messages.js';
 import { LabcastChild, type ChildExit } from './child-process.js';
-import type { AcquisitionPort } from './ports.js';
+import type { AcquisitionPort, AcquisitionProgress, AcquisitionReady, RunParameters } from './ports.js';
+
+export type { AcquisitionProgress, AcquisitionReady, RunParameters } from './ports.js';
 
 const ACQUISITION_SCRIPT = new URL('../acquisition/acquisition-process.js', import.meta.url);
 const EXIT_GRACE_MS = 10_000;
-
-export type AcquisitionReady = Extract<AcquisitionEvent, { type: 'ready' }>;
-export type AcquisitionProgress = Extract<AcquisitionEvent, { type: 'progress' }>;
-
-export interface RunParameters {
-  readonly runId: string;
-  readonly frames: number | null;
-  readonly durationS: number | null;
-  readonly save: boolean;
-  /** How long a saving run waits for its saver to connect. */
-  readonly saverWaitMs?: number;
-}
 
 /**
  * The supervisor's handle on the acquisition process: runs, settings and

@@ -1,7 +1,18 @@
 import type { RunEnd } from '../protocol/messages.js';
-import type { SaverCommand, SaverEvent, SaverInit, SettingSpecPayload } from '../protocol/process-messages.js';
-import type { AcquisitionProgress, AcquisitionReady, RunParameters } from './acquisition-handle.js';
+import type { AcquisitionEvent, SaverCommand, SaverEvent, SaverInit, SettingSpecPayload } from '../protocol/process-messages.js';
 import type { ChildExit } from './child-process.js';
+
+export type AcquisitionReady = Extract<AcquisitionEvent, { type: 'ready' }>;
+export type AcquisitionProgress = Extract<AcquisitionEvent, { type: 'progress' }>;
+
+export interface RunParameters {
+  readonly runId: string;
+  readonly frames: number | null;
+  readonly durationS: number | null;
+  readonly save: boolean;
+  /** How long a saving run waits for its saver to connect. */
+  readonly saverWaitMs?: number;
+}
 
 /**
  * What the controller and a recording need of one camera's acquisition.

@@ -4,7 +4,7 @@ import type { RunEnd, RunStart } from '../protocol/messages.js';
 import type { SavedFileSummary, SaverEvent } from '../protocol/process-messages.js';
 import type { DataMessage } from '../protocol/codec.js';
 import type { DataReceiver } from '../transport/data-receiver.js';
-import type { FrameWriter, OpenFrameWriter } from '../storage/frame-writer.js';
+import type { FrameSink, OpenFrameSink } from '../storage/frame-writer.js';
 import { describeHdf5Error } from '../hdf5/h5wasm-runtime.js';
 import { LabcastError } from '../protocol/errors.js';
 import type { AnalysisResult } from '../protocol/analysis.js';
@@ -17,7 +17,7 @@ export interface SaverOptions {
   readonly overwrite: boolean;
   /** Frames are flushed at least this often, bounding what a hard kill can lose. */
   readonly flushIntervalMs: number;
-  readonly openWriter: OpenFrameWriter;
+  readonly openWriter: OpenFrameSink;
   readonly onEvent: (event: SaverEvent) => void;
   readonly progressIntervalMs?: number;
   /** Analysis results to store with the frames (serve's results endpoint); absent: none. */
@@ -87,8 +87,8 @@ export function saveOneRun(options: SaverOptions): Promise<SavedRun | null> {
  */
 type RunSaverState =
   | { readonly kind: 'waiting-for-start' }
-  | { readonly kind: 'writing'; readonly writer: FrameWriter; readonly runId: string }
-  | { readonly kind: 'draining-results'; readonly writer: FrameWriter; readonly runId: string }
+  | { readonly kind: 'writing'; readonly writer: FrameSink; readonly runId: string }
+  | { readonly kind: 'draining-results'; readonly writer: FrameSink; readonly runId: string }
   | { readonly kind: 'closed' };
 
 /** The run being saved, through its states (RunSaverState); one instance per run. */
@@ -170,7 +170,7 @@ class RunSaver {
   /** The flush and progress timers; returns what stops them. */
   private startTimers(): () => void {
     const { options } = this;
-    const writerNow = (): FrameWriter | null => (this.state.kind === 'writing' ? this.state.writer : null);
+    const writerNow = (): FrameSink | null => (this.state.kind === 'writing' ? this.state.writer : null);
     const flushTimer = setInterval(() => {
       const writer = writerNow();
       if (writer !== null && this.unflushed > 0) {
@@ -188,7 +188,7 @@ class RunSaver {
     };
   }
 
-  private close(writer: FrameWriter): SavedRun {
+  private close(writer: FrameSink): SavedRun {
     const finished = writer.finish(this.end, this.results?.receipt() ?? null);
     this.state = { kind: 'closed' };
     const summary: SavedFileSummary = {
@@ -204,7 +204,7 @@ class RunSaver {
   }
 
   /** Keeps what was recorded: closes the file as it stands, then reports what it holds. */
-  private closeAfterFailure(writer: FrameWriter, error: unknown): SavedRun {
+  private closeAfterFailure(writer: FrameSink, error: unknown): SavedRun {
     try {
       writer.finish(this.end);
     } catch {
@@ -223,7 +223,7 @@ class RunSaver {
     return this.saved(writer, summary, failure, null);
   }
 
-  private saved(writer: FrameWriter, summary: SavedFileSummary, error: LabcastError | null, account: ResultsAccount | null): SavedRun {
+  private saved(writer: FrameSink, summary: SavedFileSummary, error: LabcastError | null, account: ResultsAccount | null): SavedRun {
     const used = process.cpuUsage(this.cpuAtStart);
     return {
       summary,
@@ -246,7 +246,7 @@ class RunSaver {
  */
 class RunResults {
   private readonly early = new EarlyResults(EARLY_RESULTS);
-  private target: { writer: FrameWriter; runId: string } | null = null;
+  private target: { writer: FrameSink; runId: string } | null = null;
   private otherRun = 0;
   /** The highest frame seq each analysis has sent a result of. */
   private readonly lastSeq = new Map<string, number>();
@@ -258,7 +258,7 @@ class RunResults {
   }
 
   /** The file is open: results of its run go to it from now on, the held ones first. */
-  attach(writer: FrameWriter, runId: string): void {
+  attach(writer: FrameSink, runId: string): void {
     this.target = { writer, runId };
     for (const result of this.early.takeAll()) this.take(result);
   }

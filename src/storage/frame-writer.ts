@@ -28,12 +28,8 @@ export interface FrameWriter {
   readonly framesFlushed: number;
   /** Which HDF5 writer and library write the file (the file's /entry@hdf5_writer). */
   readonly hdf5Writer: string;
-  /**
-   * Appends a frame; a `truth` in its header goes into the truth table with it.
-   * The HDF5 writers return nothing; a writer that must wait (the slow-writer
-   * test hook, slow-writer.ts) returns a promise, and the saver awaits it.
-   */
-  append(header: FrameHeader, pixels: Uint8Array): void | Promise<void>;
+  /** Appends a frame; a `truth` in its header goes into the truth table with it. */
+  append(header: FrameHeader, pixels: Uint8Array): void;
   /**
    * An analysis result of this run (the caller checks the run id), kept in
    * memory and written at the next flush. Never throws: a result that cannot
@@ -57,3 +53,13 @@ export interface FrameWriterOptions {
 }
 
 export type OpenFrameWriter = (path: string, start: RunStart, options: FrameWriterOptions) => Promise<FrameWriter>;
+
+/**
+ * What the saver writes frames through: a FrameWriter, or one whose append
+ * must be awaited (the slow-writer test hook, slow-writer.ts). Only the saver
+ * awaits appends; everything else holds a plain FrameWriter.
+ */
+export interface FrameSink extends Omit<FrameWriter, 'append'> {
+  append(header: FrameHeader, pixels: Uint8Array): void | Promise<void>;
+}
+export type OpenFrameSink = (path: string, start: RunStart, options: FrameWriterOptions) => Promise<FrameSink>;

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { AnalysisResult } from '../protocol/analysis.js';
 import type { FrameHeader, RunEnd } from '../protocol/messages.js';
 import type { ResultsReceipt } from './analysis-results.js';
-import type { FrameWriter, OpenFrameWriter, WriterSummary } from './frame-writer.js';
+import type { FrameSink, FrameWriter, OpenFrameSink, OpenFrameWriter, WriterSummary } from './frame-writer.js';
 
 /** Test hook: the saver's writer this much slower per frame, ms (0 or unset: as fast as it is). */
 export const SAVER_DELAY_ENV = 'LABCAST_TEST_SAVER_DELAY_MS';
@@ -12,17 +12,17 @@ export const SAVER_DELAY_ENV = 'LABCAST_TEST_SAVER_DELAY_MS';
  * that a saver slower than the camera is accounted for (every drop counted).
  * The wait does not block: the saver keeps flushing and reporting meanwhile.
  */
-export function slowWriter(open: OpenFrameWriter, delayPerFrameMs: number): OpenFrameWriter {
+export function slowWriter(open: OpenFrameWriter, delayPerFrameMs: number): OpenFrameSink {
   if (!(delayPerFrameMs > 0)) return open;
   return async (path, start, options) => new SlowFrameWriter(await open(path, start, options), delayPerFrameMs);
 }
 
 /** `open`, made slower by LABCAST_TEST_SAVER_DELAY_MS when it is set. */
-export function slowWriterFromEnv(open: OpenFrameWriter, env: NodeJS.ProcessEnv = process.env): OpenFrameWriter {
+export function slowWriterFromEnv(open: OpenFrameWriter, env: NodeJS.ProcessEnv = process.env): OpenFrameSink {
   return slowWriter(open, Number(env[SAVER_DELAY_ENV] ?? 0));
 }
 
-class SlowFrameWriter implements FrameWriter {
+class SlowFrameWriter implements FrameSink {
   constructor(
     private readonly inner: FrameWriter,
     private readonly delayPerFrameMs: number,
@@ -45,7 +45,7 @@ class SlowFrameWriter implements FrameWriter {
   }
 
   async append(header: FrameHeader, pixels: Uint8Array): Promise<void> {
-    await this.inner.append(header, pixels);
+    this.inner.append(header, pixels);
     await delay(this.delayPerFrameMs);
   }
 

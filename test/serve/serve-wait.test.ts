@@ -106,7 +106,7 @@ describe('waiting for a recording of labcast serve', () => {
       await other.request({ cmd: 'stop' });
       const answers = await Promise.all(settled);
       assert.equal(answers.filter((answer) => answer.error !== null).length, 1);
-      assert.ok(answers.every((answer) => answer.error !== null || (answer.result!.ended && answer.result!.recording!.run_id === runId)));
+      assert.ok(answers.every((answer) => answer.error !== null || (answer.result.ended && answer.result.recording!.run_id === runId)));
     } finally {
       await other.request({ cmd: 'stop' }).catch(() => undefined);
       for (const client of clients) client.close();
