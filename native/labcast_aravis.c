@@ -851,8 +851,7 @@ static napi_value start_stream(napi_env env, napi_callback_info info) {
     napi_release_threadsafe_function(run->tsfn, napi_tsfn_release);
     return throw_gerror(env, "cannot start the acquisition", error);
   }
-  /* The frames keep no event loop alive on their own: the JavaScript side holds a stream open. */
-  napi_unref_threadsafe_function(env, run->tsfn);
+  /* The thread-safe function stays referenced: a running stream keeps the process alive until stopStream. */
   run->thread = g_thread_new("labcast-aravis-pop", pop_loop, run);
   handle->run = run;
   return NULL;
