@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aravisOrSkip, FAKE_ONLY_ENV } from '../helpers/aravis.js';
-import { runLabcast, runPython, scratchDir } from '../helpers/processes.js';
+import { aravisOrSkip, FAKE_ONLY_ENV, runWithFakeGvCamera } from '../helpers/aravis.js';
+import { CLI, runLabcast, runPython, scratchDir } from '../helpers/processes.js';
 
 const READ_BACK = `
 import sys, json
@@ -66,4 +66,63 @@ test('labcast record --camera genicam:Fake_9 (no such camera) fails naming it', 
   const run = await runLabcast(['record', '--camera', 'genicam:Fake_9', '--frames', '1', '--out', join(scratch.dir, 'none.h5')], FAKE_ONLY_ENV);
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /Fake_9 not found/);
+});
+
+test('packet loss at a fake GigE Vision camera (in a network namespace): failed frames are counted gaps, file and summary agree', async (t) => {
+  if (aravisOrSkip(t) === null) return;
+  const out = join(scratch.dir, 'lossy.h5');
+  const camera = JSON.stringify({
+    driver: 'genicam',
+    id: '127.0.0.1',
+    interfaces: ['GigEVision'],
+    features: { Width: 256, Height: 256, AcquisitionFrameRate: 100 },
+  });
+  const script = `
+    import { spawnSync } from 'node:child_process';
+    import { setTimeout as sleep } from 'node:timers/promises';
+    for (let attempt = 0; ; attempt++) {
+      const run = spawnSync(process.execPath, [${JSON.stringify(CLI)}, 'record', '--camera', ${JSON.stringify(camera)},
+        '--frames', '80', '--out', ${JSON.stringify(out)}, '--overwrite', '--json'], { encoding: 'utf8' });
+      if (/not found/.test(run.stderr) && attempt < 50) { await sleep(100); continue; }
+      process.stdout.write(run.stdout);
+      process.stderr.write(run.stderr);
+      process.exit(run.status ?? 1);
+    }
+  `;
+  // -r 20: 2 % of the stream packets lost, so most 256x256 frames (~50 packets) arrive incomplete.
+  const run = runWithFakeGvCamera(t, script, ['-r', '20']);
+  if (run === null) return;
+  assert.equal(run.status, 3, `exit 3 (frames lost): ${run.stderr}`);
+  const summary = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+    framesWritten: number;
+    framesAcquired: number;
+    framesLost: number;
+    framesLostCamera: number;
+    gaps: [number, number][];
+    cameraStatistics: Record<string, number>;
+  };
+  assert.equal(summary.framesAcquired, 80);
+  assert.ok(summary.framesLostCamera > 0, 'the camera lost frames');
+  assert.equal(summary.framesLost, summary.framesLostCamera, 'all losses were at the camera');
+  assert.equal(summary.framesWritten + summary.framesLostCamera, 80);
+  assert.equal(summary.gaps.reduce((sum, [, count]) => sum + count, 0), summary.framesLostCamera);
+  assert.ok(summary.cameraStatistics.n_failures! > 0 && summary.cameraStatistics.n_missing_packets! > 0);
+
+  const read = await runPython(
+    `
+import sys, json, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    acq = f["entry/acquisition"]
+    print(json.dumps({"ids": f["entry/data/frame_id"][:].tolist(), "gaps": acq["gaps"][:].tolist(),
+      "lost": int(acq["frames_lost_camera"][()]), "acquired": int(acq["frames_acquired"][()])}))
+`,
+    [out],
+  );
+  assert.equal(read.code, 0, read.stderr);
+  const file = JSON.parse(read.stdout) as { ids: number[]; gaps: number[][]; lost: number; acquired: number };
+  assert.deepEqual(file.gaps, summary.gaps);
+  assert.equal(file.lost, summary.framesLostCamera);
+  assert.equal(file.acquired, 80);
+  const missing = new Set(file.gaps.flatMap(([first, count]) => Array.from({ length: count! }, (_, i) => first! + i)));
+  assert.deepEqual(file.ids, [...Array(80).keys()].filter((id) => !missing.has(id)));
 });
