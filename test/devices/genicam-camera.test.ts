@@ -268,6 +268,41 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
     assert.deepEqual([result.sent, result.missed, result.completed], [3, 0, 3]);
   });
 
+  test('a GigE Vision camera that stops answering mid-stream (fake camera killed) ends the stream with CAMERA_FAILED', (t) => {
+    if (aravisOrSkip(t) === null) return;
+    const driver = fileURLToPath(new URL('../../src/devices/genicam/genicam-camera.js', import.meta.url));
+    const options = fileURLToPath(new URL('../../src/devices/genicam/options.js', import.meta.url));
+    const script = `
+      import { setTimeout as sleep } from 'node:timers/promises';
+      const { GenicamCamera } = await import(${JSON.stringify(driver)});
+      const { genicamCameraSpecSchema } = await import(${JSON.stringify(options)});
+      const spec = genicamCameraSpecSchema.parse({ driver: 'genicam', id: '127.0.0.1', interfaces: ['GigEVision'], features: { Width: 64, Height: 48 } });
+      let camera;
+      for (let attempt = 0; ; attempt++) {
+        camera = new GenicamCamera(spec);
+        try { await camera.open(); break; } catch (error) { if (attempt === 50) throw error; await sleep(100); }
+      }
+      let frames = 0;
+      let outcome = 'ended without an error';
+      try {
+        for await (const frame of camera.stream(new AbortController().signal)) {
+          frames += 1;
+          if (frames === 5) process.kill(Number(process.env.FAKE_CAMERA_PID), 'SIGKILL');
+        }
+      } catch (error) {
+        outcome = error.code + ': ' + error.message;
+      }
+      await camera.close();
+      console.log(JSON.stringify({ frames, outcome }));
+    `;
+    const run = runWithFakeGvCamera(t, script);
+    if (run === null) return;
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as { frames: number; outcome: string };
+    assert.ok(result.frames >= 5);
+    assert.match(result.outcome, /^CAMERA_FAILED: GenICam camera 127\.0\.0\.1: the camera stopped answering/);
+  });
+
   test('a software trigger refused when the camera is free-running; a snap in software-trigger mode triggers itself', async (t) => {
     await withFake(t, { features: FAST }, async (camera) => {
       await take(camera, 1, async () => {

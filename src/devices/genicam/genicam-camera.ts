@@ -231,6 +231,8 @@ export class GenicamCamera implements Camera {
     this.refresh();
     let offsetNs: bigint | null = null;
     let cameraIndex = 0;
+    /** The camera is gone: every further request would wait out its timeouts. */
+    let failed = false;
     try {
       started?.();
       while (!stop.aborted) {
@@ -242,7 +244,10 @@ export class GenicamCamera implements Camera {
           wake = null;
           continue;
         }
-        if (event.error !== undefined) throw new LabcastError('CAMERA_FAILED', `GenICam camera ${this.spec.id}: ${event.error}`);
+        if (event.error !== undefined) {
+          failed = true;
+          throw new LabcastError('CAMERA_FAILED', `GenICam camera ${this.spec.id}: ${event.error}`);
+        }
         this.settleTrigger();
         const pixels = this.pixelsOf(event, format, width, height, counters);
         if (pixels === null) {
@@ -271,7 +276,7 @@ export class GenicamCamera implements Camera {
       if (this.handle === handle) addon.stopStream(handle);
       this.clearTriggers();
       release();
-      if (this.handle === handle) this.refresh();
+      if (this.handle === handle && !failed) this.refresh();
     }
   }
 
