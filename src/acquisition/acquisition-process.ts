@@ -16,6 +16,7 @@ import {
   type AcquisitionCommand,
   type AcquisitionEvent,
   type SettingSpecPayload,
+  type SettingValuePayload,
 } from '../protocol/process-messages.js';
 import { senderSharedMemory } from '../native/shared-frames.js';
 import { LivePublisher } from '../transport/live-publisher.js';
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
 }
 
 /** Every setting the camera refuses, in one error (one refused: the camera's own), rather than the first alone. */
-async function applyInitialSettings(camera: Camera, settings: Readonly<Record<string, number>>): Promise<void> {
+async function applyInitialSettings(camera: Camera, settings: Readonly<Record<string, SettingValuePayload>>): Promise<void> {
   const refusals = await applyCollectingRefusals(camera, settings);
   const first = refusals[0];
   if (first === undefined) return;
@@ -150,7 +151,7 @@ async function applyInitialSettings(camera: Camera, settings: Readonly<Record<st
   throw new LabcastError('BAD_SETTING', `${refusals.length} settings refused: ${messages}`, first.name);
 }
 
-function settingsOf(camera: Camera): { settings: Record<string, number>; specs: SettingSpecPayload[] } {
+function settingsOf(camera: Camera): { settings: Record<string, SettingValuePayload>; specs: SettingSpecPayload[] } {
   return { settings: { ...camera.getSettings() }, specs: camera.settingSpecs().map((spec) => ({ ...spec })) };
 }
 

@@ -37,7 +37,10 @@ interface RunControl {
 }
 
 export interface RunProgress {
+  /** Sequence numbers used so far, including frames the camera lost. */
   readonly acquired: number;
+  /** Frames the camera lost (GenICam: incomplete buffers, skipped frame ids): gaps before the lossless buffer. */
+  readonly cameraLost?: number;
   /** Refused by the lossless buffer (the saver's path). */
   readonly dropped: number;
   /** Sent on the data endpoint, and skipped there because the socket was busy. */
@@ -143,6 +146,8 @@ export class Acquisition {
     live.publish(startParts);
 
     const drops = new DropLedger();
+    // Frames the camera lost: their sequence numbers stay unused, so each loss is a counted gap in the file.
+    const cameraLosses = new DropLedger();
     const shown = { published: 0, skipped: 0 };
     const rate = new RateWatch(camera.requestedFps?.() ?? null);
     let acquired = 0;
@@ -152,13 +157,20 @@ export class Acquisition {
       request.durationS === null ? null : setTimeout(() => abort.abort(DURATION_ELAPSED), request.durationS * 1000);
     const report = (): void => {
       rate.sample(performance.now());
-      this.reportProgress(acquired, drops.count, shown, rate);
+      this.reportProgress(acquired, drops.count, shown, rate, cameraLosses.count);
     };
     const progressTimer = setInterval(report, this.options.progressIntervalMs ?? 100);
 
     try {
       for await (const frame of camera.stream(abort.signal)) {
         rate.frame(performance.now());
+        const lost = Math.min(frame.lostBefore ?? 0, request.frames === null ? Infinity : request.frames - acquired);
+        if (lost > 0) {
+          cameraLosses.recordRun(acquired, lost);
+          acquired += lost;
+        }
+        // The frames asked for may all be spent on frames the camera lost.
+        if (request.frames !== null && acquired >= request.frames) break;
         const seq = acquired;
         acquired += 1;
         const parts = encodeFrame(
@@ -167,7 +179,7 @@ export class Acquisition {
             run_id: request.runId,
             seq,
             camera_ts_ns: frame.timestampNs,
-            wall_ts_ns: epochNowNs(),
+            wall_ts_ns: frame.hostTimestampNs ?? epochNowNs(),
             shape: [...frame.shape],
             dtype: frame.dtype,
             ...(frame.truth === undefined ? {} : { truth: frame.truth }),
@@ -213,6 +225,10 @@ export class Acquisition {
       drops: drops.snapshot(),
       fps_requested: runRate.requested,
       fps_achieved: runRate.achieved === null ? null : Math.round(runRate.achieved * 100) / 100,
+      ...(cameraLosses.count === 0 && camera.streamStatistics === undefined
+        ? {}
+        : { frames_lost_camera: cameraLosses.count, camera_losses: cameraLosses.snapshot() }),
+      ...(camera.streamStatistics === undefined ? {} : { camera_statistics: { ...camera.streamStatistics() } }),
     };
     const endParts = encodeRunEnd(end);
     live.publish(endParts);
@@ -224,12 +240,19 @@ export class Acquisition {
     return end;
   }
 
-  private reportProgress(acquired: number, dropped: number, shown: { published: number; skipped: number }, rate: RateWatch): void {
+  private reportProgress(
+    acquired: number,
+    dropped: number,
+    shown: { published: number; skipped: number },
+    rate: RateWatch,
+    cameraLost: number,
+  ): void {
     const current = rate.current();
     this.options.onProgress?.({
       fpsRequested: current.requested,
       fpsAchieved: current.achieved === null ? null : Math.round(current.achieved * 100) / 100,
       acquired,
+      cameraLost,
       dropped,
       published: shown.published,
       liveSkipped: shown.skipped,

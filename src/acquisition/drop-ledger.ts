@@ -33,6 +33,11 @@ export class DropLedger {
     this.total += 1;
   }
 
+  /** `count` consecutive sequence numbers from `first` (in order, as a camera reports a loss, so each joins at the end). */
+  recordRun(first: number, count: number): void {
+    for (let seq = first; seq < first + count; seq++) this.record(seq);
+  }
+
   get count(): number {
     return this.total;
   }

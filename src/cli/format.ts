@@ -70,9 +70,9 @@ export function formatStatusLine(status: ExperimentStatus, at: Date): string {
   return `${parts.join('  ')}\n`;
 }
 
-function formatSettingValues(settings: Readonly<Record<string, number>>): string {
+function formatSettingValues(settings: Readonly<Record<string, number | string | boolean>>): string {
   const entries = Object.entries(settings);
-  return entries.length === 0 ? 'none' : entries.map(([name, value]) => `${name} ${value}`).join(', ');
+  return entries.length === 0 ? 'none' : entries.map(([name, value]) => `${name} ${String(value)}`).join(', ');
 }
 
 /** Where a recording went: its file, or (a remote saver names its files) who wrote it. */
@@ -139,10 +139,16 @@ export function formatProcesses(processes: readonly ProcessInfo[]): string {
 }
 
 function formatRange(spec: SettingSpecPayload): string {
-  return `${spec.min}..${spec.max}${spec.integer ? ' (whole)' : ''}`;
+  // GenICam features: what an enumeration, boolean or text accepts, and read-only ones marked.
+  const readOnly = spec.access === 'RO' ? ' (read-only)' : '';
+  if (spec.type === 'enumeration') return `${(spec.entries ?? []).join('|')}${readOnly}`;
+  if (spec.type === 'boolean') return `true|false${readOnly}`;
+  if (spec.type === 'string') return `text${readOnly}`;
+  const step = spec.increment !== undefined && spec.increment > 1 ? ` step ${spec.increment}` : '';
+  return `${spec.min}..${spec.max}${spec.integer ? ' (whole)' : ''}${step}${readOnly}`;
 }
 
-export function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Readonly<Record<string, number>>): string {
+export function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Readonly<Record<string, number | string | boolean>>): string {
   return table(
     ['setting', 'value', 'unit', 'range', 'while streaming'],
     specs.map((spec) => [
@@ -155,7 +161,7 @@ export function formatSettingsTable(specs: readonly SettingSpecPayload[], settin
   );
 }
 
-export function formatSetting(spec: SettingSpecPayload, value: number): string {
+export function formatSetting(spec: SettingSpecPayload, value: number | string | boolean): string {
   const unit = spec.unit === '' ? '' : ` ${spec.unit}`;
   const streaming = spec.changeable_while_streaming ? 'changeable while streaming' : 'fixed while streaming';
   return `${spec.name} = ${value}${unit}  (range ${formatRange(spec)}${unit}; ${streaming})\n`;

@@ -270,6 +270,9 @@ export function formatRecordingResult(r: RecordingResult): string {
         : `Recorded ${r.path}`,
     `  frames written  ${r.framesWritten} of ${r.framesAcquired} acquired`,
     `  frames dropped  ${r.framesLost}${r.gaps.length > 0 ? `  (missing frame ids: ${gaps})` : ''}`,
+    ...(r.framesLostCamera !== undefined && r.framesLostCamera > 0
+      ? [`  lost by camera  ${r.framesLostCamera} (incomplete or missing buffers; among the dropped)`]
+      : []),
     `  duration        ${timing}`,
     ...formatRate(r),
     `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB in ${r.elapsedS.toFixed(2)} s, start-up and drain included)`,

@@ -1,6 +1,7 @@
 import { parseCameraSpec } from '../camera-spec/camera-spec.js';
 import type { Camera } from './camera.js';
 import { FfmpegCamera } from './ffmpeg/ffmpeg-camera.js';
+import { GenicamCamera } from './genicam/genicam-camera.js';
 import { ReplayCamera } from './replay/replay-camera.js';
 import { SimCamera } from './sim/sim-camera.js';
 
@@ -43,5 +44,7 @@ export function createCamera(spec: unknown): Camera {
       return new FfmpegCamera(resolved);
     case 'replay':
       return new ReplayCamera(resolved);
+    case 'genicam':
+      return new GenicamCamera(resolved);
   }
 }

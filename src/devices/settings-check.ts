@@ -1,3 +1,4 @@
+import type { SettingValuePayload } from '../protocol/process-messages.js';
 import { closestKey } from '../config/load-config.js';
 import { isLabcastError, type LabcastError } from '../protocol/errors.js';
 import type { Camera, SettingSpec } from './camera.js';
@@ -26,7 +27,7 @@ const KNOWN_WITHOUT_DEVICE: ReadonlySet<string> = new Set(['sim', 'file', 'url',
  */
 export async function checkSettingsBeforeStart(
   cameraSpec: unknown,
-  settings: Readonly<Record<string, number>>,
+  settings: Readonly<Record<string, SettingValuePayload>>,
 ): Promise<SettingProblem[] | null> {
   if (Object.keys(settings).length === 0) return [];
   const camera = createCamera(cameraSpec);
@@ -46,7 +47,7 @@ export async function checkSettingsBeforeStart(
 /** A setting the camera refused, with its error and (unless unknown) its spec at the time. */
 export interface RefusedSetting {
   readonly name: string;
-  readonly value: number;
+  readonly value: SettingValuePayload;
   readonly spec: SettingSpec | undefined;
   readonly error: LabcastError;
 }
@@ -56,7 +57,7 @@ export interface RefusedSetting {
  * and returns every refusal (empty when all were applied). Other errors (a
  * device that fails) are thrown.
  */
-export async function applyCollectingRefusals(camera: Camera, settings: Readonly<Record<string, number>>): Promise<RefusedSetting[]> {
+export async function applyCollectingRefusals(camera: Camera, settings: Readonly<Record<string, SettingValuePayload>>): Promise<RefusedSetting[]> {
   const refusals: RefusedSetting[] = [];
   for (const [name, value] of Object.entries(settings)) {
     const spec = camera.settingSpecs().find((candidate) => candidate.name === name);

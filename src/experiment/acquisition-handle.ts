@@ -5,6 +5,7 @@ import type {
   AcquisitionEvent,
   AcquisitionInit,
   SettingSpecPayload,
+  SettingValuePayload,
 } from '../protocol/process-messages.js';
 import { LabcastChild, type ChildExit } from './child-process.js';
 import type { AcquisitionPort, AcquisitionProgress, AcquisitionReady, RunParameters } from './ports.js';
@@ -21,7 +22,7 @@ const EXIT_GRACE_MS = 10_000;
  */
 export class AcquisitionHandle implements AcquisitionPort {
   private nextRequestId = 1;
-  private currentSettings: Readonly<Record<string, number>>;
+  private currentSettings: Readonly<Record<string, SettingValuePayload>>;
   private currentSpecs: readonly SettingSpecPayload[];
 
   private constructor(
@@ -51,7 +52,7 @@ export class AcquisitionHandle implements AcquisitionPort {
     return !this.child.hasExited;
   }
 
-  get settings(): Readonly<Record<string, number>> {
+  get settings(): Readonly<Record<string, SettingValuePayload>> {
     return this.currentSettings;
   }
 
@@ -79,7 +80,7 @@ export class AcquisitionHandle implements AcquisitionPort {
     this.child.send({ type: 'abandon-saving' });
   }
 
-  async setSetting(name: string, value: number): Promise<void> {
+  async setSetting(name: string, value: SettingValuePayload): Promise<void> {
     const requestId = this.nextRequestId++;
     const reply = this.child.waitFor('reply', (event) => event.requestId === requestId);
     this.child.send({ type: 'set-setting', requestId, name, value });

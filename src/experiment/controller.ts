@@ -16,7 +16,7 @@ import { rateShortfall } from '../protocol/camera-rate.js';
 import { frameByteLength } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type RunEnd } from '../protocol/messages.js';
-import type { SettingSpecPayload } from '../protocol/process-messages.js';
+import type { SettingSpecPayload, SettingValuePayload } from '../protocol/process-messages.js';
 import { AcquisitionHandle } from './acquisition-handle.js';
 import { AnalysisSupervisor, analysisDefinitions } from './analysis-supervisor.js';
 import type { ChildExit } from './child-process.js';
@@ -277,7 +277,7 @@ export class ExperimentController {
     return { name, value: this.camera.acquisition.settings[name] ?? spec.default, spec };
   }
 
-  private async setSetting(name: string, value: number): Promise<SettingsResult> {
+  private async setSetting(name: string, value: SettingValuePayload): Promise<SettingsResult> {
     this.requireAcquisition();
     const spec = this.specOf(name);
     if (!spec.changeable_while_streaming && this.state.kind !== 'idle') {

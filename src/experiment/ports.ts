@@ -1,5 +1,5 @@
 import type { RunEnd } from '../protocol/messages.js';
-import type { AcquisitionEvent, SaverCommand, SaverEvent, SaverInit, SettingSpecPayload } from '../protocol/process-messages.js';
+import type { AcquisitionEvent, SaverCommand, SaverEvent, SaverInit, SettingSpecPayload, SettingValuePayload } from '../protocol/process-messages.js';
 import type { ChildExit } from './child-process.js';
 
 export type AcquisitionReady = Extract<AcquisitionEvent, { type: 'ready' }>;
@@ -23,7 +23,7 @@ export interface AcquisitionPort {
   readonly ready: AcquisitionReady;
   readonly pid: number | undefined;
   readonly running: boolean;
-  readonly settings: Readonly<Record<string, number>>;
+  readonly settings: Readonly<Record<string, SettingValuePayload>>;
   readonly specs: readonly SettingSpecPayload[];
   /** Starts a run; resolves with its run-end once it is drained, rejects if the acquisition dies first. */
   startRun(run: RunParameters): Promise<RunEnd>;
@@ -32,7 +32,7 @@ export interface AcquisitionPort {
   stopRun(): void;
   /** The saver is gone: end the run without waiting for it; what it did not get counts as dropped. */
   abandonSaving(): void;
-  setSetting(name: string, value: number): Promise<void>;
+  setSetting(name: string, value: SettingValuePayload): Promise<void>;
   onProgress(listener: (progress: AcquisitionProgress) => void): () => void;
   onExit(listener: (exit: ChildExit) => void): void;
   shutdown(): Promise<ChildExit>;

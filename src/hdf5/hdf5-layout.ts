@@ -51,6 +51,10 @@ export const ACQUISITION = {
   frameRate: 'frame_rate',
   error: 'error',
   gaps: 'gaps',
+  /** GenICam cameras: frames lost at the camera (absent for other cameras). */
+  framesLostCamera: 'frames_lost_camera',
+  /** GenICam cameras: a group of the stream's counters (absent for other cameras). */
+  cameraStatistics: 'camera_statistics',
 } as const;
 
 /** Attributes of /entry holding provenance. */

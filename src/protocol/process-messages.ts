@@ -23,7 +23,7 @@ export const acquisitionInitSchema = z
     /** Camera spec, validated by the driver registry in the child. */
     camera: z.unknown(),
     /** Camera settings applied after open, before the first run (checked against the camera's ranges). */
-    settings: z.record(z.number()),
+    settings: z.record(z.union([z.number(), z.string(), z.boolean()])),
     dataEndpoint: z.string(),
     /** Lossless endpoint for the saver; null when nothing is to be recorded. */
     recordEndpoint: z.string().nullable(),
@@ -57,7 +57,7 @@ export type AcquisitionCommand =
   | { readonly type: 'stop' }
   /** The saver died: end the run without it and get the record endpoint ready for the next one. */
   | { readonly type: 'abandon-saving' }
-  | { readonly type: 'set-setting'; readonly requestId: number; readonly name: string; readonly value: number }
+  | { readonly type: 'set-setting'; readonly requestId: number; readonly name: string; readonly value: SettingValuePayload }
   | { readonly type: 'shutdown' };
 
 /**
@@ -72,10 +72,22 @@ export interface SettingSpecPayload {
   readonly min: number;
   readonly max: number;
   readonly integer: boolean;
-  readonly default: number;
+  /** A string or boolean only for settings whose `type` says so (GenICam Enumeration, String, Boolean features). */
+  readonly default: SettingValuePayload;
   /** False where a change would alter the frame shape (e.g. ROI) and so must wait for idle. */
   readonly changeable_while_streaming: boolean;
+  /** GenICam features: the node's type. Absent = a number (min..max, `integer`). */
+  readonly type?: 'integer' | 'float' | 'enumeration' | 'boolean' | 'string';
+  /** Enumeration: the entry names it accepts now. */
+  readonly entries?: readonly string[];
+  /** GenICam features: RO settings are shown but cannot be set. Absent = RW. */
+  readonly access?: 'RO' | 'RW';
+  /** The step between accepted values, when the camera has one. */
+  readonly increment?: number;
 }
+
+/** A setting's value: a number, or for GenICam Enumeration/String/Boolean features an entry name, text or boolean. */
+export type SettingValuePayload = number | string | boolean;
 
 export interface FrameFormatPayload {
   readonly shape: readonly number[];
@@ -89,7 +101,7 @@ export type AcquisitionEvent =
       readonly recordEndpoint: string | null;
       readonly format: FrameFormatPayload;
       readonly camera: { readonly driver: string; readonly model: string; readonly freeRunning: boolean; readonly fpsRequested?: number | null };
-      readonly settings: Readonly<Record<string, number>>;
+      readonly settings: Readonly<Record<string, SettingValuePayload>>;
       readonly specs: readonly SettingSpecPayload[];
     }
   /** The run is under way: for a saving run, once its saver is connected. */
@@ -100,12 +112,14 @@ export type AcquisitionEvent =
       readonly requestId: number;
       readonly error: ErrorPayload | null;
       /** Settings and their specs after the command (they may depend on each other). */
-      readonly settings: Readonly<Record<string, number>>;
+      readonly settings: Readonly<Record<string, SettingValuePayload>>;
       readonly specs: readonly SettingSpecPayload[];
     }
   | {
       readonly type: 'progress';
       readonly acquired: number;
+      /** Frames the camera lost (counted gaps), when the camera reports them. */
+      readonly cameraLost?: number;
       readonly dropped: number;
       readonly published: number;
       readonly liveSkipped: number;

@@ -48,7 +48,7 @@ export class InProcessAcquisition implements AcquisitionPort {
   private readonly acquisition: Acquisition;
   private readonly onDeath = new Set<(error: LabcastError) => void>();
   private exitInfo: ChildExit | null = null;
-  private currentSettings: Readonly<Record<string, number>>;
+  private currentSettings: Readonly<Record<string, number | string | boolean>>;
   private currentSpecs: readonly SettingSpecPayload[];
   readonly ready: AcquisitionReady;
 
@@ -100,7 +100,7 @@ export class InProcessAcquisition implements AcquisitionPort {
     return this.exitInfo === null;
   }
 
-  get settings(): Readonly<Record<string, number>> {
+  get settings(): Readonly<Record<string, number | string | boolean>> {
     return this.currentSettings;
   }
 
@@ -164,7 +164,7 @@ export class InProcessAcquisition implements AcquisitionPort {
     if (this.running) this.acquisition.abandonSaving().catch(() => undefined);
   }
 
-  async setSetting(name: string, value: number): Promise<void> {
+  async setSetting(name: string, value: number | string | boolean): Promise<void> {
     if (!this.running) throw deathError('acquisition', this.exitInfo!);
     try {
       await this.camera.setSetting(name, value);

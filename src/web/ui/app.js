@@ -224,7 +224,7 @@ function bindRange(input, spec) {
   input.disabled = false;
 }
 
-/** @param {Readonly<Record<string, number>>} settings */
+/** @param {Readonly<Record<string, number | string | boolean>>} settings */
 function showSettings(settings) {
   if ('brightness' in settings && editing !== ui.brightness) {
     ui.brightness.value = String(settings.brightness);
