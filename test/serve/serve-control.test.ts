@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -175,10 +175,22 @@ describe('labcast serve on SIGTERM', () => {
     assert.equal(ended.code, 0, ended.stderr);
     await delay(200);
     for (const pid of childPids) assert.throws(() => process.kill(pid, 0), `process ${pid} is gone`);
-    assert.deepEqual(await processesMatching('labcast-acquisition'), []);
-    assert.deepEqual(await processesMatching('labcast-saver'), []);
+    assert.deepEqual(await processesHere('labcast-acquisition'), []);
+    assert.deepEqual(await processesHere('labcast-saver'), []);
   });
 });
+
+/** Live processes with `title` started from this checkout (other checkouts on the machine may run their own). */
+async function processesHere(title: string): Promise<number[]> {
+  const here = (pid: number): boolean => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`) === process.cwd();
+    } catch {
+      return false; // it ended while we looked
+    }
+  };
+  return (await processesMatching(title)).filter(here);
+}
 
 describe('labcast serve when the acquisition process dies', () => {
   const suite = serveForSuite();
