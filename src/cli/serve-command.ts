@@ -100,6 +100,19 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw error;
   }
 
+  // Ready for Ctrl-C before the banner says it stops everything: a press right after it
+  // (a test that signals as soon as it reads the banner) could find no handler, and SIGINT killed serve.
+  const stopped = new Promise<void>((resolve) => running.onShutdownRequested(resolve));
+  const stopListening = onInterrupts((press, signal) => {
+    if (press === 1) {
+      log.info(`${signal}, stopping (draining any recording)...`);
+      void running.shutdown();
+    } else {
+      log.warn('stopping now, without waiting for the drain');
+      process.exit(EXIT.failed);
+    }
+  });
+
   const status = running.status();
   process.stderr.write(
     [
@@ -123,17 +136,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
-
-  const stopped = new Promise<void>((resolve) => running.onShutdownRequested(resolve));
-  const stopListening = onInterrupts((press, signal) => {
-    if (press === 1) {
-      log.info(`${signal}, stopping (draining any recording)...`);
-      void running.shutdown();
-    } else {
-      log.warn('stopping now, without waiting for the drain');
-      process.exit(EXIT.failed);
-    }
-  });
 
   // Analyses marked autostart; one that fails is reported (and shown in the status), the rest carry on.
   void running.analyses.autostart().then((failures) => {

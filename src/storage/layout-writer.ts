@@ -74,7 +74,9 @@ function createFile(backend: Hdf5Backend, path: string, overwrite: boolean): Hdf
     if (!overwrite && fs.existsSync(path)) {
       throw new LabcastError('OUTPUT_EXISTS', `output file ${path} already exists (overwrite was not asked for)`);
     }
-    throw new LabcastError('OUTPUT_UNWRITABLE', `cannot create ${path}: ${describeHdf5Error(error)}`);
+    const described = describeHdf5Error(error);
+    // The native writer's own message already starts "cannot create PATH": say it once.
+    throw new LabcastError('OUTPUT_UNWRITABLE', described.startsWith(`cannot create ${path}`) ? described : `cannot create ${path}: ${described}`);
   }
 }
 

@@ -82,5 +82,6 @@ describe('Ctrl-C is a clean stop: exit 0', () => {
     const result = await finished;
     assert.equal((result.stderr.match(/stopping: draining/g) ?? []).length, 1);
     assert.equal((result.stderr.match(/abandoning the drain/g) ?? []).length, 1, result.stderr);
+    assert.equal(result.code, 1, 'an abandoned drain is a failed recording (README: exit codes)');
   });
 });

@@ -557,3 +557,14 @@ test('isoFromNs keeps all nine digits of the nanoseconds', () => {
   assert.equal(isoFromNs(1_714_567_890_123_456_789n), '2024-05-01T12:51:30.123456789Z');
   assert.equal(isoFromNs(5n), '1970-01-01T00:00:00.000000005Z');
 });
+
+for (const backend of WRITERS) {
+  test(`${backend.name} writer: a file that cannot be created is named once in the error`, { skip: backend.skip }, async () => {
+    // /proc passes the permission checks for root, and no file can be created in it.
+    await assert.rejects(backend.open('/proc/labcast-test.h5', makeRunStart(), { overwrite: false }), (error: Error) => {
+      assert.match(error.message, /cannot create \/proc\/labcast-test\.h5/);
+      assert.equal(error.message.split('/proc/labcast-test.h5').length - 1, 1, error.message);
+      return true;
+    });
+  });
+}
