@@ -99,7 +99,6 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^src/web/ui/' },
     // Count `import type` too: a type is a dependency as much as a value is.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },

@@ -194,7 +194,12 @@ export class AnalysisSupervisor {
     };
     Object.assign(entry, { state: 'starting', error: null, reported: null, analysed: 0, skipped: 0, frameErrors: 0, analysisMs: 0 });
     entry.rate.reset();
-    const child = LabcastChild.start<AnalysisCommand, AnalysisEvent>(`analysis ${definition.name}`, ANALYSIS_SCRIPT, init, `analysis:${definition.name}`);
+    const child = LabcastChild.start<AnalysisCommand, AnalysisEvent>(
+      `analysis ${definition.name}`,
+      ANALYSIS_SCRIPT,
+      init,
+      `analysis:${definition.name}`,
+    );
     entry.child = child;
     this.changed();
     child.onEvent((event) => {
