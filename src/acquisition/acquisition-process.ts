@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { createCamera } from '../devices/registry.js';
 import { softwareInfo } from '../config/software.js';
 import type { Camera } from '../devices/camera.js';
+import { LabcastError } from '../protocol/errors.js';
 import type { AcquisitionCommand, AcquisitionEvent, SettingSpecPayload } from '../protocol/process-messages.js';
 import { senderSharedMemory } from '../storage/shared-frames.js';
 import { LivePublisher } from '../transport/live-publisher.js';
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     lossless,
     config: init.config,
     software: softwareInfo(),
-    onProgress: (progress) => channel.send({ type: 'progress', ...progress }),
+    onProgress: (progress) => channel.send({ type: 'progress', ...progress, ...streamHealthOf(camera) }),
   });
 
   let shuttingDown = false;
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
               ...(command.saverWaitMs === undefined ? {} : { saverWaitMs: command.saverWaitMs }),
               onStarted: () => channel.send({ type: 'run-started', runId: command.runId }),
             })
-            .then((end) => channel.send({ type: 'run-ended', end }))
+            .then((end) => channel.send({ type: 'run-ended', end, ...streamHealthOf(camera) }))
             .catch((error: unknown) => channel.send({ type: 'error', error: errorPayload(error) }));
         } catch (error) {
           channel.send({ type: 'error', error: errorPayload(error) });
@@ -111,6 +112,13 @@ async function main(): Promise<void> {
         break;
       case 'set-setting':
         camera.setSetting(command.name, command.value).then(
+          () => channel.send({ type: 'reply', requestId: command.requestId, error: null, ...settingsOf(camera) }),
+          (error: unknown) =>
+            channel.send({ type: 'reply', requestId: command.requestId, error: errorPayload(error), ...settingsOf(camera) }),
+        );
+        break;
+      case 'trigger':
+        softwareTrigger(camera).then(
           () => channel.send({ type: 'reply', requestId: command.requestId, error: null, ...settingsOf(camera) }),
           (error: unknown) =>
             channel.send({ type: 'reply', requestId: command.requestId, error: errorPayload(error), ...settingsOf(camera) }),
@@ -136,6 +144,23 @@ async function main(): Promise<void> {
 
 function settingsOf(camera: Camera): { settings: Record<string, number>; specs: SettingSpecPayload[] } {
   return { settings: { ...camera.getSettings() }, specs: camera.settingSpecs().map((spec) => ({ ...spec })) };
+}
+
+/** What some drivers add to the camera model (GenICam): a software trigger and stream health counters. */
+type CameraExtras = { softwareTrigger?(): Promise<void>; streamStatistics?(): Readonly<Record<string, number>> };
+
+async function softwareTrigger(camera: Camera & CameraExtras): Promise<void> {
+  if (typeof camera.softwareTrigger !== 'function') {
+    throw new LabcastError(
+      'CAMERA_STATE',
+      `the ${camera.info.driver} camera (${camera.info.model}) has no software trigger; only GenICam cameras configured with trigger: {mode: software} take one`,
+    );
+  }
+  await camera.softwareTrigger();
+}
+
+function streamHealthOf(camera: Camera & CameraExtras): { stream?: Record<string, number> } {
+  return typeof camera.streamStatistics === 'function' ? { stream: { ...camera.streamStatistics() } } : {};
 }
 
 main().catch((error: unknown) => channel.failAndExit(error));

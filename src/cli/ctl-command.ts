@@ -30,6 +30,7 @@ commands
                                 record N frames, for S seconds, or until stop;
                                 NAME is a file in the data directory (default: the next numbered one)
   snap [--out NAME]             one frame into its own file
+  trigger                       one software trigger (a camera in software-trigger mode, while live or recording)
   settings                      every camera setting: value, unit, range, changeable while streaming
   get NAME                      one camera setting
   set NAME VALUE                change a camera setting (its range is checked)
@@ -87,7 +88,7 @@ interface CtlCommand extends CommandShape {
   show(result: unknown, sent: ControlRequest, endpoint: string): string;
 }
 
-type StatusCommand = 'status' | 'live' | 'stop' | 'save' | 'record' | 'subscriber' | 'reset';
+type StatusCommand = 'status' | 'live' | 'stop' | 'save' | 'record' | 'subscriber' | 'reset' | 'trigger';
 const showStatus = (cmd: StatusCommand) => (result: unknown) => formatStatus(parseControlResult(cmd, result));
 
 const COMMANDS: Record<string, CtlCommand> = {
@@ -125,6 +126,7 @@ const COMMANDS: Record<string, CtlCommand> = {
     },
     show: (result) => formatSnap(parseControlResult('snap', result)),
   },
+  trigger: { args: [], request: () => ({ cmd: 'trigger' }), show: showStatus('trigger') },
   settings: {
     args: [],
     request: () => ({ cmd: 'settings' }),
@@ -351,9 +353,15 @@ export function formatStatus(status: ExperimentStatus): string {
     ['last recording', status.last_recording === null ? 'none' : formatRecordingInfo(status.last_recording)],
     ['processes', status.processes.length === 0 ? 'none' : status.processes.map(formatProcess).join(', ')],
     ['analyses', formatAnalysisSummary(status.analyses ?? [])],
+    ...(status.stream === undefined ? [] : [['camera stream', formatCounters(status.stream)] as [string, string]]),
     ['endpoints', `control ${status.endpoints.control}, status ${status.endpoints.status}, data ${status.endpoints.data}`],
   ];
   return alignedRows(rows);
+}
+
+function formatCounters(counters: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(counters);
+  return entries.length === 0 ? 'none' : entries.map(([name, n]) => `${name} ${n}`).join(', ');
 }
 
 /** One line per status for `watch`. */

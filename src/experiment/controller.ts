@@ -118,6 +118,8 @@ export class ExperimentController {
         return this.queue.run(() => (request.on ? this.saveOn() : this.saveOff()));
       case 'snap':
         return this.queue.run(() => this.snap(request.path ?? null));
+      case 'trigger':
+        return this.trigger();
       case 'subscriber':
         return this.subscriber(request.action, request.name);
       case 'analysis':
@@ -179,6 +181,7 @@ export class ExperimentController {
       last_recording: this.lastRecording,
       processes: this.processes(),
       analyses: this.analyses.infos(),
+      ...(this.acquisition.streamStatistics === null ? {} : { stream: this.acquisition.streamStatistics }),
     };
   }
 
@@ -284,6 +287,17 @@ export class ExperimentController {
     }
     const activity = await this.startRecording({ frames: 1, durationS: null, path, resumeLive: this.activity.kind === 'live' });
     return activity.finished;
+  }
+
+  /** Not queued: a trigger goes to the camera at once, while live or recording. */
+  private async trigger(): Promise<ExperimentStatus> {
+    this.requireNoError('trigger');
+    this.requireAcquisition();
+    if (this.state !== 'live' && this.state !== 'recording') {
+      throw new LabcastError('CAMERA_STATE', `a trigger needs a running stream, and the camera is ${this.state}; start \`live\` or \`record\` first`);
+    }
+    await this.acquisition.trigger();
+    return this.status();
   }
 
   private async reset(): Promise<ExperimentStatus> {

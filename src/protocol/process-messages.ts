@@ -52,7 +52,9 @@ export type AcquisitionCommand =
   /** The saver died: end the run without it and get the record endpoint ready for the next one. */
   | { readonly type: 'abandon-saving' }
   | { readonly type: 'set-setting'; readonly requestId: number; readonly name: string; readonly value: number }
-  | { readonly type: 'shutdown' };
+  | { readonly type: 'shutdown' }
+  /** One software trigger; answered with a reply carrying requestId. */
+  | { readonly type: 'trigger'; readonly requestId: number };
 
 /**
  * What a camera setting accepts; views build their controls from this. The
@@ -106,8 +108,11 @@ export type AcquisitionEvent =
       readonly queuedBytes: number;
       /** Savers connected to the record endpoint (handshake done). */
       readonly savers?: number;
+      /** The camera's stream health counters, for drivers that have them (Camera.streamStatistics). */
+      readonly stream?: Readonly<Record<string, number>>;
     }
-  | { readonly type: 'run-ended'; readonly end: RunEnd }
+  /** `stream`: the camera's stream health counters as the run ended, for drivers that have them. */
+  | { readonly type: 'run-ended'; readonly end: RunEnd; readonly stream?: Readonly<Record<string, number>> }
   | { readonly type: 'error'; readonly error: ErrorPayload };
 
 // ---- saver child ----

@@ -58,6 +58,8 @@ export class ToyController {
         this.require(['idle', 'live'], 'snap');
         this.runs += 1;
         return this.recordingInfo(request.path ?? `run_${this.runs}.h5`, 1, 'completed');
+      case 'trigger':
+        throw new LabcastError('CAMERA_STATE', 'the toy camera has no software trigger');
       case 'settings':
         return { settings: { ...this.settings }, specs: SPECS };
       case 'get':

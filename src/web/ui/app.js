@@ -24,6 +24,7 @@ const ui = {
   live: $('btn-live'),
   stop: $('btn-stop'),
   snap: $('btn-snap'),
+  trigger: $('btn-trigger'),
   save: $('btn-save'),
   record: $('btn-record'),
   recordFrames: $('record-frames'),
@@ -121,6 +122,14 @@ function updateButtons() {
   ui.snap.disabled = !known || !(state === 'idle' || state === 'live');
   ui.record.disabled = !known || !(state === 'idle' || state === 'live');
   ui.save.disabled = !known || !(state === 'live' || (state === 'recording' && savingStream(status)));
+  ui.trigger.hidden = !inSoftwareTriggerMode(status);
+  ui.trigger.disabled = !known || !(state === 'live' || state === 'recording');
+}
+
+/** A GenICam camera waiting for software triggers (TriggerMode On, TriggerSource Software). */
+function inSoftwareTriggerMode(next) {
+  const settings = next?.camera?.settings ?? {};
+  return settings.TriggerMode === 'On' && settings.TriggerSource === 'Software';
 }
 
 // ---- camera settings ----
@@ -258,6 +267,7 @@ ui.stop.addEventListener('click', () => {
   return run(ui.stop, { cmd: 'stop' }, (s) => (s.last_recording ? `Stopped; ${s.last_recording.frames_written} frames saved.` : 'Stopped.'));
 });
 ui.snap.addEventListener('click', () => run(ui.snap, { cmd: 'snap' }, (r) => `Snapped to ${r.path}`));
+ui.trigger.addEventListener('click', () => run(ui.trigger, { cmd: 'trigger' }, () => 'Triggered.'));
 ui.record.addEventListener('click', () => {
   const raw = ui.recordFrames.value.trim();
   const request = { cmd: 'record' };
