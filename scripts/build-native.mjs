@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
  * Builds the native HDF5 writer (native/labcast_hdf5.c) with gcc against the
- * system libhdf5, into build/native/labcast_hdf5.node. No node-gyp and nothing
+ * system libhdf5, into build/native/labcast_hdf5.node, and, where Aravis is
+ * installed (pkg-config aravis-0.8), the GenICam camera binding
+ * (native/labcast_aravis.c) into build/native/labcast_aravis.node. No node-gyp and nothing
  * downloaded: the Node-API headers come from the node-api-headers package (or
  * Node's own include directory), HDF5's from the system (Debian: libhdf5-dev).
  *
  * Optional by design: without a compiler or the HDF5 headers, or if anything
  * fails, it prints one line saying so and exits 0, and labcast writes through
- * h5wasm. `npm ci` must work on a machine that has neither.
+ * h5wasm. `npm ci` must work on a machine that has neither. The two addons are
+ * built independently: one failing leaves the other alone.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -17,10 +20,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // The binding, the HDF5 file driver that writes frame chunks with O_DIRECT, and the frame ring's shared memory.
-const sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c'].map((name) => join(root, 'native', name));
+const hdf5Sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c'].map((name) => join(root, 'native', name));
+const aravisSources = [join(root, 'native', 'labcast_aravis.c')];
 // LABCAST_NATIVE_BUILD_DIR: build elsewhere (the tests of this script use it).
 const outDir = resolve(process.env.LABCAST_NATIVE_BUILD_DIR ?? join(root, 'build', 'native'));
-const target = join(outDir, 'labcast_hdf5.node');
+const hdf5Target = join(outDir, 'labcast_hdf5.node');
+const aravisTarget = join(outDir, 'labcast_aravis.node');
 
 class NotBuilt extends Error {}
 
@@ -75,7 +80,7 @@ function firstError(output) {
   return lines.find((line) => / error: /.test(line) || /^\/usr\/bin\/ld: /.test(line)) ?? lines.find(Boolean) ?? 'no output';
 }
 
-function compile(includeDir, hdf5) {
+function compile(includeDir, hdf5, target = hdf5Target, sources = hdf5Sources) {
   mkdirSync(outDir, { recursive: true });
   // Built beside the target and renamed, so a failed build never leaves half a file to load.
   const partial = `${target}.${process.pid}.tmp`;
@@ -89,7 +94,7 @@ function compile(includeDir, hdf5) {
 }
 
 /** Loads the result in a fresh process: a library that cannot be found or initialised shows here, not in a saver. */
-function checkLoads() {
+function checkLoads(target = hdf5Target) {
   const probe = run(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(target)}).version())`]);
   if (probe.status !== 0) {
     rmSync(target, { force: true });
@@ -98,16 +103,45 @@ function checkLoads() {
   return probe.stdout.trim();
 }
 
+/**
+ * Flags for libaravis, from pkg-config only (Debian's libaravis-dev). Its .pc
+ * file names libusb-1.0, which Debian's package does not pull in: say so.
+ */
+function aravisFlags() {
+  const cflags = run('pkg-config', ['--cflags', 'aravis-0.8']);
+  const libs = run('pkg-config', ['--libs', 'aravis-0.8']);
+  if (cflags.status === 0 && libs.status === 0) {
+    return { cflags: cflags.stdout.trim().split(/\s+/).filter(Boolean), libs: libs.stdout.trim().split(/\s+/).filter(Boolean) };
+  }
+  const why = `${cflags.stderr ?? ''}`.includes('libusb') ? ' (libusb-1.0-0-dev is missing)' : '';
+  throw new NotBuilt(`pkg-config aravis-0.8 failed${why}; install libaravis-dev libusb-1.0-0-dev`);
+}
+
+function reasonOf(error) {
+  return error instanceof NotBuilt ? error.message : `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
+}
+
 try {
   // A stale addon from an earlier build must not outlive a failed one.
-  rmSync(target, { force: true });
+  rmSync(hdf5Target, { force: true });
   requireCompiler();
   const includeDir = nodeApiIncludeDir();
   const hdf5 = hdf5Flags();
   compile(includeDir, hdf5);
   const version = checkLoads();
-  console.log(`labcast: native HDF5 writer built (libhdf5 ${version}): ${target}`);
+  console.log(`labcast: native HDF5 writer built (libhdf5 ${version}): ${hdf5Target}`);
 } catch (error) {
-  const reason = error instanceof NotBuilt ? error.message : `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
-  console.log(`labcast: native HDF5 writer not built (${reason}); using h5wasm`);
+  console.log(`labcast: native HDF5 writer not built (${reasonOf(error)}); using h5wasm`);
+}
+
+try {
+  rmSync(aravisTarget, { force: true });
+  requireCompiler();
+  const includeDir = nodeApiIncludeDir();
+  const aravis = aravisFlags();
+  compile(includeDir, aravis, aravisTarget, aravisSources);
+  const version = checkLoads(aravisTarget);
+  console.log(`labcast: GenICam camera binding built (Aravis ${version}): ${aravisTarget}`);
+} catch (error) {
+  console.log(`labcast: GenICam camera binding not built (${reasonOf(error)}); genicam: cameras unavailable`);
 }

@@ -10,7 +10,7 @@ import { createCamera } from '../devices/registry.js';
 import { softwareInfo } from '../config/software.js';
 import type { Camera } from '../devices/camera.js';
 import { LabcastError } from '../protocol/errors.js';
-import type { AcquisitionCommand, AcquisitionEvent, SettingSpecPayload } from '../protocol/process-messages.js';
+import type { AcquisitionCommand, AcquisitionEvent, SettingSpecPayload, SettingValuePayload } from '../protocol/process-messages.js';
 import { senderSharedMemory } from '../storage/shared-frames.js';
 import { LivePublisher } from '../transport/live-publisher.js';
 import { readServerKeyFiles } from '../transport/curve.js';
@@ -26,7 +26,7 @@ const DRAIN_LIMIT_MS = 15_000;
 const initSchema = z
   .object({
     camera: z.unknown(),
-    settings: z.record(z.number()),
+    settings: z.record(z.union([z.number(), z.string(), z.boolean()])),
     dataEndpoint: z.string(),
     recordEndpoint: z.string().nullable(),
     bufferBytes: z.number().int().positive(),
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   });
 }
 
-function settingsOf(camera: Camera): { settings: Record<string, number>; specs: SettingSpecPayload[] } {
+function settingsOf(camera: Camera): { settings: Record<string, SettingValuePayload>; specs: SettingSpecPayload[] } {
   return { settings: { ...camera.getSettings() }, specs: camera.settingSpecs().map((spec) => ({ ...spec })) };
 }
 

@@ -381,7 +381,7 @@ export function formatStatusLine(status: ExperimentStatus, at: Date): string {
   return `${parts.join('  ')}\n`;
 }
 
-function formatSettingValues(settings: Readonly<Record<string, number>>): string {
+function formatSettingValues(settings: Readonly<Record<string, number | string | boolean>>): string {
   const entries = Object.entries(settings);
   return entries.length === 0 ? 'none' : entries.map(([name, value]) => `${name} ${value}`).join(', ');
 }
@@ -446,7 +446,7 @@ function formatRange(spec: SettingSpecPayload): string {
   return `${spec.min}..${spec.max}${spec.integer ? ' (whole)' : ''}`;
 }
 
-function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Readonly<Record<string, number>>): string {
+function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Readonly<Record<string, number | string | boolean>>): string {
   return table(
     ['setting', 'value', 'unit', 'range', 'while streaming'],
     specs.map((spec) => [
@@ -459,7 +459,7 @@ function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Rea
   );
 }
 
-function formatSetting(spec: SettingSpecPayload, value: number): string {
+function formatSetting(spec: SettingSpecPayload, value: number | string | boolean): string {
   const unit = spec.unit === '' ? '' : ` ${spec.unit}`;
   const streaming = spec.changeableWhileStreaming ? 'changeable while streaming' : 'fixed while streaming';
   return `${spec.name} = ${value}${unit}  (range ${formatRange(spec)}${unit}; ${streaming})\n`;

@@ -18,9 +18,23 @@ export interface Frame {
   readonly cameraIndex: number;
   /** What the frame really shows, when the camera knows (the simulator's `particles` pattern). */
   readonly truth?: FrameTruth;
+  /**
+   * Frames the camera lost just before this one (incomplete buffers, skipped
+   * frame ids): acquisition leaves that many sequence numbers unused, so the
+   * loss is a counted gap in the recording. Absent = 0.
+   */
+  readonly lostBefore?: number;
+  /** When the host received the frame, ns since the Unix epoch, if the driver knows better than acquisition's own clock. */
+  readonly hostTimestampNs?: bigint;
+  /** The camera's own clock for this frame, ns (GenICam device timestamp), when the camera has one. */
+  readonly deviceTimestampNs?: bigint;
 }
 
-export type SettingValue = number;
+/**
+ * Most settings are numbers; GenICam cameras also have Enumeration (entry
+ * name), String and Boolean features, whose specs say so in `type`.
+ */
+export type SettingValue = number | string | boolean;
 
 /** What a setting accepts (name, range, unit, default, whether it may change while streaming). */
 export type SettingSpec = SettingSpecPayload;
@@ -68,4 +82,9 @@ export interface Camera {
    * abort the iterator finishes within about one frame period. One stream at a time.
    */
   stream(signal: AbortSignal): AsyncIterable<Frame>;
+
+  /** Cameras in software-trigger mode: one trigger while streaming (CAMERA_STATE otherwise). */
+  softwareTrigger?(): Promise<void>;
+  /** Transport and stream health counters (GenICam: Aravis's stream statistics and missed triggers). */
+  streamStatistics?(): Readonly<Record<string, number>>;
 }

@@ -8,6 +8,8 @@ import {
   urlCameraSpecSchema,
   v4l2CameraSpecSchema,
 } from './ffmpeg/source.js';
+import { GenicamCamera } from './genicam/genicam-camera.js';
+import { genicamCameraSpecSchema } from './genicam/options.js';
 import { replayCameraSpecSchema, ReplayCamera } from './replay/replay-camera.js';
 import { parseSimCameraOptions, simCameraOptionsSchema } from './sim/options.js';
 import { SimCamera } from './sim/sim-camera.js';
@@ -32,6 +34,7 @@ export const cameraSpecUnionSchema = z.discriminatedUnion('driver', [
   urlCameraSpecSchema,
   lavfiCameraSpecSchema,
   replayCameraSpecSchema,
+  genicamCameraSpecSchema,
 ]);
 
 /** The string forms, as `labcast record --camera` and the config file take them. */
@@ -42,6 +45,7 @@ export const CAMERA_STRING_FORMS = [
   'url:URL',
   'lavfi:GRAPH',
   'replay:FILE.h5',
+  'genicam:ID',
 ] as const;
 
 /** As a user writes it: a string form, or `driver` plus that driver's options, each optional. */
@@ -55,7 +59,8 @@ export const CAMERA_DRIVERS: readonly CameraDriver[] = cameraSpecUnionSchema.opt
 /**
  * A string form as a spec object: `sim`, `v4l2:/dev/video0` (or `v4l2:0`),
  * `file:clip.mp4`, `url:rtsp://host/stream`, `lavfi:testsrc2=size=320x240:rate=30`,
- * `replay:run.h5`, or a JSON object. Throws BAD_ARGUMENT (field "camera").
+ * `replay:run.h5`, `genicam:ID` (device id, IP address, MAC or serial number
+ * of a GigE Vision / USB3 Vision camera), or a JSON object. Throws BAD_ARGUMENT (field "camera").
  */
 export function cameraSpecFromString(text: string): Record<string, unknown> {
   const trimmed = text.trim();
@@ -75,7 +80,7 @@ export function cameraSpecFromString(text: string): Record<string, unknown> {
   const colon = trimmed.indexOf(':');
   const kind = colon < 0 ? trimmed : trimmed.slice(0, colon);
   const rest = colon < 0 ? '' : trimmed.slice(colon + 1);
-  const key = ({ v4l2: 'device', file: 'path', url: 'url', lavfi: 'graph', replay: 'path' } as Record<string, string>)[kind];
+  const key = ({ v4l2: 'device', file: 'path', url: 'url', lavfi: 'graph', replay: 'path', genicam: 'id' } as Record<string, string>)[kind];
   if (key === undefined) {
     throw new LabcastError(
       'BAD_ARGUMENT',
@@ -153,6 +158,8 @@ export function createCamera(spec: CameraSpec | ResolvedCameraSpec | unknown): C
       return new FfmpegCamera(resolved);
     case 'replay':
       return new ReplayCamera(resolved);
+    case 'genicam':
+      return new GenicamCamera(resolved);
   }
 }
 

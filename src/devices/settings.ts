@@ -18,14 +18,14 @@ export function findSettingSpec(specs: readonly SettingSpec[], name: string): Se
 }
 
 /**
- * Returns `value` as a setting value once it is known to fit the spec for `name`.
+ * Returns `value` as a number once it is known to fit the (numeric) spec for `name`.
  * `value` is unknown because it often comes straight off the wire or a config file.
  */
 export function validateSettingValue(
   specs: readonly SettingSpec[],
   name: string,
   value: unknown,
-): SettingValue {
+): number {
   const spec = findSettingSpec(specs, name);
   if (typeof value !== 'number') {
     throw new LabcastError(

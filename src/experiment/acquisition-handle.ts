@@ -5,6 +5,7 @@ import type {
   AcquisitionEvent,
   AcquisitionInit,
   SettingSpecPayload,
+  SettingValuePayload,
 } from '../protocol/process-messages.js';
 import { LabcastChild, type ChildExit } from './child-process.js';
 
@@ -30,7 +31,7 @@ export interface RunParameters {
  */
 export class AcquisitionHandle {
   private nextRequestId = 1;
-  private currentSettings: Readonly<Record<string, number>>;
+  private currentSettings: Readonly<Record<string, SettingValuePayload>>;
   private currentSpecs: readonly SettingSpecPayload[];
   private currentStream: Readonly<Record<string, number>> | null = null;
 
@@ -64,7 +65,7 @@ export class AcquisitionHandle {
     return !this.child.hasExited;
   }
 
-  get settings(): Readonly<Record<string, number>> {
+  get settings(): Readonly<Record<string, SettingValuePayload>> {
     return this.currentSettings;
   }
 
@@ -106,7 +107,7 @@ export class AcquisitionHandle {
     this.child.send({ type: 'abandon-saving' });
   }
 
-  async setSetting(name: string, value: number): Promise<void> {
+  async setSetting(name: string, value: SettingValuePayload): Promise<void> {
     const requestId = this.nextRequestId++;
     const reply = this.child.waitFor('reply', (event) => event.requestId === requestId);
     this.child.send({ type: 'set-setting', requestId, name, value });

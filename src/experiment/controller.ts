@@ -11,7 +11,7 @@ import type {
 import { frameByteLength } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type RunEnd } from '../protocol/messages.js';
-import type { SettingSpecPayload } from '../protocol/process-messages.js';
+import type { SettingSpecPayload, SettingValuePayload } from '../protocol/process-messages.js';
 import { AcquisitionHandle } from './acquisition-handle.js';
 import { AnalysisSupervisor, analysisDefinitions } from './analysis-supervisor.js';
 import type { ChildExit } from './child-process.js';
@@ -187,7 +187,7 @@ export class ExperimentController {
 
   // ---- commands ----
 
-  private settings(): { settings: Readonly<Record<string, number>>; specs: readonly SettingSpecPayload[] } {
+  private settings(): { settings: Readonly<Record<string, SettingValuePayload>>; specs: readonly SettingSpecPayload[] } {
     return { settings: this.acquisition.settings, specs: this.acquisition.specs };
   }
 
@@ -200,12 +200,12 @@ export class ExperimentController {
     return spec;
   }
 
-  private getSetting(name: string): { name: string; value: number; spec: SettingSpecPayload } {
+  private getSetting(name: string): { name: string; value: SettingValuePayload; spec: SettingSpecPayload } {
     const spec = this.specOf(name);
     return { name, value: this.acquisition.settings[name] ?? spec.default, spec };
   }
 
-  private async setSetting(name: string, value: number): Promise<unknown> {
+  private async setSetting(name: string, value: SettingValuePayload): Promise<unknown> {
     this.requireAcquisition();
     const spec = this.specOf(name);
     if (!spec.changeableWhileStreaming && this.state !== 'idle') {

@@ -39,7 +39,8 @@ export const controlRequestSchema = z.discriminatedUnion('cmd', [
   /** Every camera setting with its range, unit and current value. */
   z.object({ cmd: z.literal('settings') }).strict(),
   z.object({ cmd: z.literal('get'), name: z.string().min(1).max(200) }).strict(),
-  z.object({ cmd: z.literal('set'), name: z.string().min(1).max(200), value: z.number().finite() }).strict(),
+  // Strings and booleans for GenICam Enumeration, String and Boolean features.
+  z.object({ cmd: z.literal('set'), name: z.string().min(1).max(200), value: z.union([z.number().finite(), z.string().max(1000), z.boolean()]) }).strict(),
   /** The processes the controller supervises (acquisition, saver, ...). */
   z.object({ cmd: z.literal('subscribers') }).strict(),
   z.object({ cmd: z.literal('subscriber'), action: z.enum(['start', 'stop']), name: z.string().min(1).max(200) }).strict(),
@@ -128,7 +129,7 @@ export interface ExperimentStatus {
   };
   readonly fps: number;
   readonly mb_per_s: number;
-  readonly camera: { readonly driver: string; readonly model: string; readonly settings: Readonly<Record<string, number>> } | null;
+  readonly camera: { readonly driver: string; readonly model: string; readonly settings: Readonly<Record<string, number | string | boolean>> } | null;
   readonly endpoints: {
     readonly data: string;
     readonly control: string;
@@ -164,18 +165,23 @@ export const settingSpecSchema: z.ZodType<SettingSpecPayload> = z.object({
   min: z.number(),
   max: z.number(),
   integer: z.boolean(),
-  default: z.number(),
+  default: z.union([z.number(), z.string(), z.boolean()]),
   changeableWhileStreaming: z.boolean(),
+  type: z.enum(['integer', 'float', 'enumeration', 'boolean', 'string']).optional(),
+  entries: z.array(z.string()).optional(),
+  access: z.enum(['RO', 'RW']).optional(),
+  increment: z.number().optional(),
 });
 
-const settingValues = z.record(z.number());
+const settingValue = z.union([z.number(), z.string(), z.boolean()]);
+const settingValues = z.record(settingValue);
 
 /** Result of `settings` and `set`: every value and spec, since one setting's range can depend on another's value. */
 export const settingsResultSchema = z.object({ settings: settingValues, specs: z.array(settingSpecSchema) });
 export type SettingsResult = z.infer<typeof settingsResultSchema>;
 
 /** Result of `get`. */
-export const settingResultSchema = z.object({ name: z.string(), value: z.number(), spec: settingSpecSchema });
+export const settingResultSchema = z.object({ name: z.string(), value: settingValue, spec: settingSpecSchema });
 export type SettingResult = z.infer<typeof settingResultSchema>;
 
 export const processInfoSchema: z.ZodType<ProcessInfo> = z.object({

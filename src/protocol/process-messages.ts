@@ -19,7 +19,7 @@ export interface AcquisitionInit {
   /** Camera spec, validated by the driver registry in the child. */
   readonly camera: unknown;
   /** Camera settings applied after open, before the first run (checked against the camera's ranges). */
-  readonly settings: Readonly<Record<string, number>>;
+  readonly settings: Readonly<Record<string, SettingValuePayload>>;
   readonly dataEndpoint: string;
   /** Lossless endpoint for the saver; null when nothing is to be recorded. */
   readonly recordEndpoint: string | null;
@@ -51,7 +51,7 @@ export type AcquisitionCommand =
   | { readonly type: 'stop' }
   /** The saver died: end the run without it and get the record endpoint ready for the next one. */
   | { readonly type: 'abandon-saving' }
-  | { readonly type: 'set-setting'; readonly requestId: number; readonly name: string; readonly value: number }
+  | { readonly type: 'set-setting'; readonly requestId: number; readonly name: string; readonly value: SettingValuePayload }
   | { readonly type: 'shutdown' }
   /** One software trigger; answered with a reply carrying requestId. */
   | { readonly type: 'trigger'; readonly requestId: number };
@@ -68,10 +68,22 @@ export interface SettingSpecPayload {
   readonly min: number;
   readonly max: number;
   readonly integer: boolean;
-  readonly default: number;
+  /** A string or boolean only for settings whose `type` says so (GenICam Enumeration, String, Boolean features). */
+  readonly default: SettingValuePayload;
   /** False where a change would alter the frame shape (e.g. ROI) and so must wait for idle. */
   readonly changeableWhileStreaming: boolean;
+  /** GenICam features: the node's type. Absent = a number (min..max, `integer`). */
+  readonly type?: 'integer' | 'float' | 'enumeration' | 'boolean' | 'string';
+  /** Enumeration: the entry names it accepts now. */
+  readonly entries?: readonly string[];
+  /** GenICam features: RO settings are shown but cannot be set. Absent = RW. */
+  readonly access?: 'RO' | 'RW';
+  /** The step between accepted values, when the camera has one. */
+  readonly increment?: number;
 }
+
+/** A setting's value: a number, or for GenICam Enumeration/String/Boolean features an entry name, text or boolean. */
+export type SettingValuePayload = number | string | boolean;
 
 export interface FrameFormatPayload {
   readonly shape: readonly number[];
@@ -85,7 +97,7 @@ export type AcquisitionEvent =
       readonly recordEndpoint: string | null;
       readonly format: FrameFormatPayload;
       readonly camera: { readonly driver: string; readonly model: string; readonly freeRunning: boolean };
-      readonly settings: Readonly<Record<string, number>>;
+      readonly settings: Readonly<Record<string, SettingValuePayload>>;
       readonly specs: readonly SettingSpecPayload[];
     }
   /** The run is under way: for a saving run, once its saver is connected. */
@@ -96,7 +108,7 @@ export type AcquisitionEvent =
       readonly requestId: number;
       readonly error: ErrorPayload | null;
       /** Settings and their specs after the command (they may depend on each other). */
-      readonly settings: Readonly<Record<string, number>>;
+      readonly settings: Readonly<Record<string, SettingValuePayload>>;
       readonly specs: readonly SettingSpecPayload[];
     }
   | {

@@ -31,7 +31,7 @@ describe('camera specs: string forms and objects', () => {
     assert.deepEqual(cameraSpecFromString('lavfi:testsrc2=size=320x240:rate=30'), { driver: 'lavfi', graph: 'testsrc2=size=320x240:rate=30' });
     assert.deepEqual(cameraSpecFromString('replay:run.h5'), { driver: 'replay', path: 'run.h5' });
     assert.deepEqual(cameraSpecFromString('{"driver":"file","path":"a.mkv","realtime":true}'), { driver: 'file', path: 'a.mkv', realtime: true });
-    assert.deepEqual(CAMERA_DRIVERS, ['sim', 'v4l2', 'file', 'url', 'lavfi', 'replay']);
+    assert.deepEqual(CAMERA_DRIVERS, ['sim', 'v4l2', 'file', 'url', 'lavfi', 'replay', 'genicam']);
   });
 
   test('defaults are applied and unknown forms and options are refused with the field', () => {

@@ -75,5 +75,5 @@ test('the schemas are strict, so a config typo is an error rather than ignored',
   assert.equal(cameraSpecSchema.safeParse({ driver: 'sim', widht: 5 }).success, false);
   assert.equal(simCameraOptionsSchema.safeParse({ seeed: 5 }).success, false);
   assert.equal(cameraSpecSchema.safeParse({ driver: 'lavfi', graph: 'testsrc', widht: 5 }).success, false);
-  assert.deepEqual(CAMERA_DRIVERS, ['sim', 'v4l2', 'file', 'url', 'lavfi', 'replay']);
+  assert.deepEqual(CAMERA_DRIVERS, ['sim', 'v4l2', 'file', 'url', 'lavfi', 'replay', 'genicam']);
 });

@@ -20,7 +20,7 @@ export class ToyController {
   /** Every request the handler was given, in order. */
   readonly handled: ControlRequest[] = [];
   state: ExperimentState = 'idle';
-  readonly settings: Record<string, number> = Object.fromEntries(SPECS.map((spec) => [spec.name, spec.default]));
+  readonly settings: Record<string, number | string | boolean> = Object.fromEntries(SPECS.map((spec) => [spec.name, spec.default]));
   private runs = 0;
   private file: string | null = null;
   private lastRecording: RecordingInfo | null = null;

@@ -1,0 +1,915 @@
+/*
+ * labcast_aravis: a small Node-API binding over libaravis (GigE Vision and
+ * USB3 Vision cameras with a GenICam node map), enough for
+ * src/devices/genicam to drive a camera. Policy (which features mean what,
+ * frame numbering, pixel unpacking) lives in TypeScript; this file turns
+ * JavaScript calls into Aravis calls and GError failures into exceptions.
+ *
+ * Threads: feature access runs on the JavaScript thread (GenICam register
+ * access is a short request/reply). Buffers are popped by one worker thread
+ * per stream, which hands each popped ArvBuffer to the JavaScript thread
+ * through a thread-safe function; there its pixels are copied once into a
+ * Node Buffer that the frame owns, and the ArvBuffer goes straight back to the
+ * stream. The stream's buffers are a fixed pool allocated at start and reused
+ * for the whole run: nothing is allocated per frame on the C side. No GLib
+ * main loop is needed: the device's "control-lost" signal is emitted from
+ * Aravis's own heartbeat thread, where a handler sets a flag the worker reports.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <arv.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_STATS 40
+#define STAT_NAME_SIZE 48
+#define POP_TIMEOUT_US 100000
+
+typedef struct {
+  char names[MAX_STATS][STAT_NAME_SIZE];
+  double values[MAX_STATS];
+  int count;
+} stats_snapshot;
+
+typedef struct camera_handle camera_handle;
+
+typedef struct {
+  camera_handle *owner;
+  ArvStream *stream;
+  ArvBuffer **pool;
+  guint pool_size;
+  GThread *thread;
+  gint stop;              /* atomic: the worker ends its loop */
+  gint stopping;          /* atomic: buffers reaching JavaScript are not delivered nor requeued */
+  napi_threadsafe_function tsfn;
+  char lost_message[256]; /* the event the worker sends when control is lost (its address is the marker) */
+} stream_run;
+
+struct camera_handle {
+  ArvCamera *camera;
+  ArvDevice *device;
+  gulong control_lost_handler;
+  gint control_lost; /* atomic */
+  stream_run *run;
+  stats_snapshot last_stats;
+  bool closed;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define CHECK_NAPI(call)                                                        \
+  do {                                                                          \
+    if ((call) != napi_ok) {                                                    \
+      napi_throw_error(env, NULL, "labcast_aravis: Node-API call failed: " #call); \
+      return NULL;                                                              \
+    }                                                                           \
+  } while (0)
+
+static napi_value throw_gerror(napi_env env, const char *context, GError *error) {
+  char message[1024];
+  snprintf(message, sizeof message, "%s: %s", context, error != NULL ? error->message : "unknown Aravis error");
+  if (error != NULL) g_error_free(error);
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+static napi_value throw_message(napi_env env, const char *message) {
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+/* A JavaScript string argument as a g_malloc'd C string (NULL with an exception pending). */
+static char *string_arg(napi_env env, napi_value value, const char *what) {
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) {
+    char message[256];
+    snprintf(message, sizeof message, "labcast_aravis: %s must be a string", what);
+    napi_throw_type_error(env, NULL, message);
+    return NULL;
+  }
+  char *text = g_malloc(length + 1);
+  napi_get_value_string_utf8(env, value, text, length + 1, &length);
+  return text;
+}
+
+static void set_string(napi_env env, napi_value object, const char *key, const char *value) {
+  napi_value js;
+  if (value == NULL) napi_get_null(env, &js);
+  else napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &js);
+  napi_set_named_property(env, object, key, js);
+}
+
+static void set_number(napi_env env, napi_value object, const char *key, double value) {
+  napi_value js;
+  napi_create_double(env, value, &js);
+  napi_set_named_property(env, object, key, js);
+}
+
+static void set_bigint(napi_env env, napi_value object, const char *key, guint64 value) {
+  napi_value js;
+  napi_create_bigint_uint64(env, value, &js);
+  napi_set_named_property(env, object, key, js);
+}
+
+static void set_bool(napi_env env, napi_value object, const char *key, bool value) {
+  napi_value js;
+  napi_get_boolean(env, value, &js);
+  napi_set_named_property(env, object, key, js);
+}
+
+static camera_handle *handle_arg(napi_env env, napi_value value) {
+  camera_handle *handle = NULL;
+  if (napi_get_value_external(env, value, (void **)&handle) != napi_ok || handle == NULL) {
+    napi_throw_type_error(env, NULL, "labcast_aravis: expected a camera handle from openCamera()");
+    return NULL;
+  }
+  if (handle->closed) {
+    napi_throw_error(env, NULL, "labcast_aravis: the camera is closed");
+    return NULL;
+  }
+  return handle;
+}
+
+/* ------------------------------------------------------------------------ */
+/* System: version, interfaces, discovery                                    */
+/* ------------------------------------------------------------------------ */
+
+static napi_value version(napi_env env, napi_callback_info info) {
+  char text[32];
+  snprintf(text, sizeof text, "%u.%u.%u", arv_get_major_version(), arv_get_minor_version(), arv_get_micro_version());
+  napi_value result;
+  CHECK_NAPI(napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &result));
+  return result;
+}
+
+/* interfaces(): the interface ids Aravis knows ("Fake", "USB3Vision", "GigEVision"...). */
+static napi_value interfaces(napi_env env, napi_callback_info info) {
+  napi_value result;
+  unsigned int count = arv_get_n_interfaces();
+  CHECK_NAPI(napi_create_array_with_length(env, count, &result));
+  for (unsigned int i = 0; i < count; i++) {
+    napi_value id;
+    napi_create_string_utf8(env, arv_get_interface_id(i), NAPI_AUTO_LENGTH, &id);
+    napi_set_element(env, result, i, id);
+  }
+  return result;
+}
+
+/*
+ * useInterfaces(ids): exactly these interfaces take part in discovery and
+ * opening from now on, in this process. Discovery on GigEVision broadcasts on
+ * every network interface, so tests restrict themselves to ["Fake"].
+ */
+static napi_value use_interfaces(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_array = false;
+  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "labcast_aravis: useInterfaces takes an array of interface ids");
+    return NULL;
+  }
+  uint32_t length = 0;
+  napi_get_array_length(env, argv[0], &length);
+  char **wanted = g_new0(char *, length + 1);
+  for (uint32_t i = 0; i < length; i++) {
+    napi_value element;
+    napi_get_element(env, argv[0], i, &element);
+    wanted[i] = string_arg(env, element, "an interface id");
+    if (wanted[i] == NULL) {
+      g_strfreev(wanted);
+      return NULL;
+    }
+  }
+  unsigned int count = arv_get_n_interfaces();
+  for (uint32_t i = 0; i < length; i++) {
+    bool known = false;
+    for (unsigned int j = 0; j < count; j++) known = known || strcmp(arv_get_interface_id(j), wanted[i]) == 0;
+    if (!known) {
+      char message[256];
+      snprintf(message, sizeof message, "labcast_aravis: unknown Aravis interface \"%s\"", wanted[i]);
+      g_strfreev(wanted);
+      return throw_message(env, message);
+    }
+  }
+  for (unsigned int j = 0; j < count; j++) {
+    const char *id = arv_get_interface_id(j);
+    if (g_strv_contains((const char *const *)wanted, id)) arv_enable_interface(id);
+    else arv_disable_interface(id);
+  }
+  g_strfreev(wanted);
+  return NULL;
+}
+
+/* listDevices(): updates the device list of the enabled interfaces and describes each device. */
+static napi_value list_devices(napi_env env, napi_callback_info info) {
+  arv_update_device_list();
+  unsigned int count = arv_get_n_devices();
+  napi_value result;
+  CHECK_NAPI(napi_create_array_with_length(env, count, &result));
+  for (unsigned int i = 0; i < count; i++) {
+    napi_value device;
+    napi_create_object(env, &device);
+    set_string(env, device, "deviceId", arv_get_device_id(i));
+    set_string(env, device, "physicalId", arv_get_device_physical_id(i));
+    set_string(env, device, "address", arv_get_device_address(i));
+    set_string(env, device, "vendor", arv_get_device_vendor(i));
+    set_string(env, device, "model", arv_get_device_model(i));
+    set_string(env, device, "serial", arv_get_device_serial_nbr(i));
+    set_string(env, device, "protocol", arv_get_device_protocol(i));
+    napi_set_element(env, result, i, device);
+  }
+  return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Camera                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void on_control_lost(ArvDevice *device, gpointer data) {
+  camera_handle *handle = data;
+  g_atomic_int_set(&handle->control_lost, 1);
+}
+
+static void stop_run(camera_handle *handle);
+
+static void close_handle(camera_handle *handle) {
+  if (handle->closed) return;
+  stop_run(handle);
+  if (handle->control_lost_handler != 0) g_signal_handler_disconnect(handle->device, handle->control_lost_handler);
+  handle->control_lost_handler = 0;
+  g_clear_object(&handle->camera);
+  handle->device = NULL;
+  handle->closed = true;
+}
+
+static void finalize_handle(napi_env env, void *data, void *hint) {
+  camera_handle *handle = data;
+  close_handle(handle);
+  g_free(handle);
+}
+
+/* openCamera(id | null): a handle; id is a device id, physical id (MAC), address, or null for the first device. */
+static napi_value open_camera(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *id = NULL;
+  napi_valuetype type = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &type);
+  if (type == napi_string) {
+    id = string_arg(env, argv[0], "the camera id");
+    if (id == NULL) return NULL;
+  }
+  GError *error = NULL;
+  ArvCamera *camera = arv_camera_new(id, &error);
+  if (camera == NULL) {
+    char context[512];
+    snprintf(context, sizeof context, "cannot open GenICam camera %s", id != NULL ? id : "(first found)");
+    g_free(id);
+    return throw_gerror(env, context, error);
+  }
+  g_free(id);
+  camera_handle *handle = g_new0(camera_handle, 1);
+  handle->camera = camera;
+  handle->device = arv_camera_get_device(camera);
+  handle->control_lost_handler = g_signal_connect(handle->device, "control-lost", G_CALLBACK(on_control_lost), handle);
+  napi_value result;
+  if (napi_create_external(env, handle, finalize_handle, NULL, &result) != napi_ok) {
+    finalize_handle(env, handle, NULL);
+    return throw_message(env, "labcast_aravis: cannot create the camera handle");
+  }
+  return result;
+}
+
+static napi_value close_camera(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  camera_handle *handle = NULL;
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&handle) != napi_ok || handle == NULL) {
+    return throw_message(env, "labcast_aravis: closeCamera takes a camera handle");
+  }
+  close_handle(handle);
+  return NULL;
+}
+
+/* cameraInfo(handle): vendor, model, serial, deviceId, protocol flags. */
+static napi_value camera_info(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  napi_value result;
+  napi_create_object(env, &result);
+  GError *error = NULL;
+  set_string(env, result, "vendor", arv_camera_get_vendor_name(handle->camera, &error));
+  g_clear_error(&error);
+  set_string(env, result, "model", arv_camera_get_model_name(handle->camera, &error));
+  g_clear_error(&error);
+  set_string(env, result, "serial", arv_camera_get_device_serial_number(handle->camera, &error));
+  g_clear_error(&error);
+  set_string(env, result, "deviceId", arv_camera_get_device_id(handle->camera, &error));
+  g_clear_error(&error);
+  set_bool(env, result, "isGigE", arv_camera_is_gv_device(handle->camera));
+  set_bool(env, result, "isUsb3", arv_camera_is_uv_device(handle->camera));
+  set_bool(env, result, "controlLost", g_atomic_int_get(&handle->control_lost) != 0);
+  return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Features                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static ArvGcNode *feature_node(napi_env env, camera_handle *handle, const char *name) {
+  ArvGcNode *node = arv_device_get_feature(handle->device, name);
+  if (node == NULL || !ARV_IS_GC_FEATURE_NODE(node)) {
+    char message[512];
+    snprintf(message, sizeof message, "the camera has no feature \"%s\"", name);
+    napi_throw_error(env, "NO_FEATURE", message);
+    return NULL;
+  }
+  return node;
+}
+
+static const char *node_type(ArvGcNode *node) {
+  if (ARV_IS_GC_ENUMERATION(node)) return "Enumeration";
+  if (ARV_IS_GC_BOOLEAN(node)) return "Boolean";
+  if (ARV_IS_GC_COMMAND(node)) return "Command";
+  if (ARV_IS_GC_CATEGORY(node)) return "Category";
+  if (ARV_IS_GC_FLOAT(node)) return "Float";
+  if (ARV_IS_GC_INTEGER(node)) return "Integer";
+  if (ARV_IS_GC_STRING(node)) return "String";
+  return "Other";
+}
+
+static const char *access_text(ArvGcAccessMode mode) {
+  switch (mode) {
+    case ARV_GC_ACCESS_MODE_RO: return "RO";
+    case ARV_GC_ACCESS_MODE_WO: return "WO";
+    case ARV_GC_ACCESS_MODE_RW: return "RW";
+    default: return "NA";
+  }
+}
+
+/* Parses (handle, name) and finds the node; NULL with an exception pending on failure. */
+static ArvGcNode *handle_and_node(napi_env env, napi_callback_info info, size_t wanted, napi_value *argv,
+                                  camera_handle **handle_out, char **name_out) {
+  size_t argc = wanted;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    napi_throw_type_error(env, NULL, "labcast_aravis: expected (handle, featureName, ...)");
+    return NULL;
+  }
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  char *name = string_arg(env, argv[1], "the feature name");
+  if (name == NULL) return NULL;
+  ArvGcNode *node = feature_node(env, handle, name);
+  if (node == NULL) {
+    g_free(name);
+    return NULL;
+  }
+  *handle_out = handle;
+  *name_out = name;
+  return node;
+}
+
+static napi_value feature_failure(napi_env env, const char *verb, const char *name, GError *error) {
+  char context[512];
+  snprintf(context, sizeof context, "cannot %s feature \"%s\"", verb, name);
+  return throw_gerror(env, context, error);
+}
+
+/* getFeature(handle, name): number (Integer, Float), string (Enumeration, String) or boolean. */
+static napi_value get_feature(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  camera_handle *handle;
+  char *name;
+  ArvGcNode *node = handle_and_node(env, info, 2, argv, &handle, &name);
+  if (node == NULL) return NULL;
+  GError *error = NULL;
+  napi_value result = NULL;
+  if (ARV_IS_GC_ENUMERATION(node)) {
+    const char *value = arv_gc_enumeration_get_string_value(ARV_GC_ENUMERATION(node), &error);
+    if (error == NULL) napi_create_string_utf8(env, value != NULL ? value : "", NAPI_AUTO_LENGTH, &result);
+  } else if (ARV_IS_GC_BOOLEAN(node)) {
+    gboolean value = arv_gc_boolean_get_value(ARV_GC_BOOLEAN(node), &error);
+    if (error == NULL) napi_get_boolean(env, value, &result);
+  } else if (ARV_IS_GC_FLOAT(node)) {
+    double value = arv_gc_float_get_value(ARV_GC_FLOAT(node), &error);
+    if (error == NULL) napi_create_double(env, value, &result);
+  } else if (ARV_IS_GC_INTEGER(node)) {
+    gint64 value = arv_gc_integer_get_value(ARV_GC_INTEGER(node), &error);
+    if (error == NULL) napi_create_double(env, (double)value, &result);
+  } else if (ARV_IS_GC_STRING(node)) {
+    const char *value = arv_gc_string_get_value(ARV_GC_STRING(node), &error);
+    if (error == NULL) napi_create_string_utf8(env, value != NULL ? value : "", NAPI_AUTO_LENGTH, &result);
+  } else {
+    char message[512];
+    snprintf(message, sizeof message, "feature \"%s\" is a %s, which has no value to read", name, node_type(node));
+    g_free(name);
+    return throw_message(env, message);
+  }
+  if (error != NULL) {
+    napi_value thrown = feature_failure(env, "read", name, error);
+    g_free(name);
+    return thrown;
+  }
+  g_free(name);
+  return result;
+}
+
+/* setFeature(handle, name, value): value a number, string (Enumeration entry, String) or boolean. */
+static napi_value set_feature(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  camera_handle *handle;
+  char *name;
+  ArvGcNode *node = handle_and_node(env, info, 3, argv, &handle, &name);
+  if (node == NULL) return NULL;
+  napi_valuetype type;
+  napi_typeof(env, argv[2], &type);
+  GError *error = NULL;
+  const char *expected = NULL;
+  if (ARV_IS_GC_ENUMERATION(node)) {
+    if (type == napi_string) {
+      char *value = string_arg(env, argv[2], "the value");
+      arv_gc_enumeration_set_string_value(ARV_GC_ENUMERATION(node), value, &error);
+      g_free(value);
+    } else if (type == napi_number) {
+      int64_t value;
+      napi_get_value_int64(env, argv[2], &value);
+      arv_gc_enumeration_set_int_value(ARV_GC_ENUMERATION(node), value, &error);
+    } else expected = "an entry name";
+  } else if (ARV_IS_GC_BOOLEAN(node)) {
+    if (type == napi_boolean) {
+      bool value;
+      napi_get_value_bool(env, argv[2], &value);
+      arv_gc_boolean_set_value(ARV_GC_BOOLEAN(node), value, &error);
+    } else expected = "a boolean";
+  } else if (ARV_IS_GC_FLOAT(node)) {
+    if (type == napi_number) {
+      double value;
+      napi_get_value_double(env, argv[2], &value);
+      arv_gc_float_set_value(ARV_GC_FLOAT(node), value, &error);
+    } else expected = "a number";
+  } else if (ARV_IS_GC_INTEGER(node)) {
+    if (type == napi_number) {
+      int64_t value;
+      napi_get_value_int64(env, argv[2], &value);
+      arv_gc_integer_set_value(ARV_GC_INTEGER(node), value, &error);
+    } else expected = "an integer";
+  } else if (ARV_IS_GC_STRING(node)) {
+    if (type == napi_string) {
+      char *value = string_arg(env, argv[2], "the value");
+      arv_gc_string_set_value(ARV_GC_STRING(node), value, &error);
+      g_free(value);
+    } else expected = "a string";
+  } else {
+    expected = "nothing (it has no value to set)";
+  }
+  if (expected != NULL) {
+    char message[512];
+    snprintf(message, sizeof message, "feature \"%s\" (%s) takes %s", name, node_type(node), expected);
+    g_free(name);
+    napi_throw_type_error(env, NULL, message);
+    return NULL;
+  }
+  if (error != NULL) {
+    napi_value thrown = feature_failure(env, "set", name, error);
+    g_free(name);
+    return thrown;
+  }
+  g_free(name);
+  return NULL;
+}
+
+/* executeCommand(handle, name) */
+static napi_value execute_command(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  camera_handle *handle;
+  char *name;
+  ArvGcNode *node = handle_and_node(env, info, 2, argv, &handle, &name);
+  if (node == NULL) return NULL;
+  if (!ARV_IS_GC_COMMAND(node)) {
+    char message[512];
+    snprintf(message, sizeof message, "feature \"%s\" is a %s, not a Command", name, node_type(node));
+    g_free(name);
+    return throw_message(env, message);
+  }
+  GError *error = NULL;
+  arv_gc_command_execute(ARV_GC_COMMAND(node), &error);
+  napi_value thrown = error != NULL ? feature_failure(env, "execute", name, error) : NULL;
+  g_free(name);
+  return thrown;
+}
+
+/*
+ * featureInfo(handle, name): { name, type, access, available, implemented,
+ * locked, description, displayName, unit, min, max, increment, entries }.
+ * Fields that do not apply to the type, or that the camera cannot tell now,
+ * are absent.
+ */
+static napi_value feature_info(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  camera_handle *handle;
+  char *name;
+  ArvGcNode *node = handle_and_node(env, info, 2, argv, &handle, &name);
+  if (node == NULL) return NULL;
+  ArvGcFeatureNode *feature = ARV_GC_FEATURE_NODE(node);
+  napi_value result;
+  napi_create_object(env, &result);
+  set_string(env, result, "name", name);
+  set_string(env, result, "type", node_type(node));
+  GError *error = NULL;
+  gboolean implemented = arv_gc_feature_node_is_implemented(feature, &error);
+  if (error != NULL) implemented = FALSE;
+  g_clear_error(&error);
+  gboolean available = implemented && arv_gc_feature_node_is_available(feature, &error);
+  if (error != NULL) available = FALSE;
+  g_clear_error(&error);
+  gboolean locked = arv_gc_feature_node_is_locked(feature, &error);
+  if (error != NULL) locked = FALSE;
+  g_clear_error(&error);
+  set_bool(env, result, "implemented", implemented);
+  set_bool(env, result, "available", available);
+  set_bool(env, result, "locked", locked);
+  set_string(env, result, "access", available ? access_text(arv_gc_feature_node_get_actual_access_mode(feature)) : "NA");
+  const char *description = arv_gc_feature_node_get_description(feature);
+  if (description == NULL) description = arv_gc_feature_node_get_tooltip(feature);
+  set_string(env, result, "description", description != NULL ? description : "");
+  const char *display = arv_gc_feature_node_get_display_name(feature);
+  set_string(env, result, "displayName", display != NULL ? display : name);
+  if (available) {
+    if (ARV_IS_GC_ENUMERATION(node)) {
+      guint count = 0;
+      const char **entries = arv_gc_enumeration_dup_available_string_values(ARV_GC_ENUMERATION(node), &count, &error);
+      if (error == NULL && entries != NULL) {
+        napi_value array;
+        napi_create_array_with_length(env, count, &array);
+        for (guint i = 0; i < count; i++) {
+          napi_value entry;
+          napi_create_string_utf8(env, entries[i], NAPI_AUTO_LENGTH, &entry);
+          napi_set_element(env, array, i, entry);
+        }
+        napi_set_named_property(env, result, "entries", array);
+      }
+      g_free(entries);
+      g_clear_error(&error);
+    } else if (ARV_IS_GC_FLOAT(node) && !ARV_IS_GC_BOOLEAN(node)) {
+      ArvGcFloat *value = ARV_GC_FLOAT(node);
+      const char *unit = arv_gc_float_get_unit(value);
+      set_string(env, result, "unit", unit != NULL ? unit : "");
+      double min = arv_gc_float_get_min(value, &error);
+      if (error == NULL) set_number(env, result, "min", min);
+      g_clear_error(&error);
+      double max = arv_gc_float_get_max(value, &error);
+      if (error == NULL) set_number(env, result, "max", max);
+      g_clear_error(&error);
+      double inc = arv_gc_float_get_inc(value, &error);
+      if (error == NULL && inc > 1e-300) set_number(env, result, "increment", inc); /* DBL_MIN: the camera gave none */
+      g_clear_error(&error);
+    } else if (ARV_IS_GC_INTEGER(node) && !ARV_IS_GC_COMMAND(node) && !ARV_IS_GC_BOOLEAN(node)) {
+      ArvGcInteger *value = ARV_GC_INTEGER(node);
+      const char *unit = arv_gc_integer_get_unit(value);
+      set_string(env, result, "unit", unit != NULL ? unit : "");
+      gint64 min = arv_gc_integer_get_min(value, &error);
+      if (error == NULL) set_number(env, result, "min", (double)min);
+      g_clear_error(&error);
+      gint64 max = arv_gc_integer_get_max(value, &error);
+      if (error == NULL) set_number(env, result, "max", (double)max);
+      g_clear_error(&error);
+      gint64 inc = arv_gc_integer_get_inc(value, &error);
+      if (error == NULL && inc > 0) set_number(env, result, "increment", (double)inc);
+      g_clear_error(&error);
+    }
+  }
+  g_free(name);
+  return result;
+}
+
+static void collect_features(ArvGc *genicam, const char *category_name, GPtrArray *names, GHashTable *seen, int depth) {
+  if (depth > 16) return;
+  ArvGcNode *node = arv_gc_get_node(genicam, category_name);
+  if (node == NULL || !ARV_IS_GC_CATEGORY(node)) return;
+  for (const GSList *item = arv_gc_category_get_features(ARV_GC_CATEGORY(node)); item != NULL; item = item->next) {
+    const char *name = item->data;
+    if (g_hash_table_contains(seen, name)) continue;
+    g_hash_table_add(seen, (gpointer)name);
+    ArvGcNode *child = arv_gc_get_node(genicam, name);
+    if (child == NULL) continue;
+    if (ARV_IS_GC_CATEGORY(child)) collect_features(genicam, name, names, seen, depth + 1);
+    else g_ptr_array_add(names, (gpointer)name);
+  }
+}
+
+/* listFeatures(handle): every feature name under the Root category, in the camera's order. */
+static napi_value list_features(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  ArvGc *genicam = arv_device_get_genicam(handle->device);
+  GPtrArray *names = g_ptr_array_new();
+  GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+  collect_features(genicam, "Root", names, seen, 0);
+  napi_value result;
+  napi_create_array_with_length(env, names->len, &result);
+  for (guint i = 0; i < names->len; i++) {
+    napi_value name;
+    napi_create_string_utf8(env, g_ptr_array_index(names, i), NAPI_AUTO_LENGTH, &name);
+    napi_set_element(env, result, i, name);
+  }
+  g_hash_table_destroy(seen);
+  g_ptr_array_free(names, TRUE);
+  return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GigE Vision transport                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* gvAutoPacketSize(handle): negotiates the largest packet size the path carries; returns it. */
+static napi_value gv_auto_packet_size(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  if (!arv_camera_is_gv_device(handle->camera)) return throw_message(env, "packet size applies to GigE Vision cameras only");
+  GError *error = NULL;
+  guint size = arv_camera_gv_auto_packet_size(handle->camera, &error);
+  if (error != NULL) return throw_gerror(env, "packet size negotiation failed", error);
+  napi_value result;
+  napi_create_uint32(env, size, &result);
+  return result;
+}
+
+/* gvSetPacketSize(handle, bytes) */
+static napi_value gv_set_packet_size(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  if (!arv_camera_is_gv_device(handle->camera)) return throw_message(env, "packet size applies to GigE Vision cameras only");
+  int32_t size = 0;
+  if (argc < 2 || napi_get_value_int32(env, argv[1], &size) != napi_ok) return throw_message(env, "gvSetPacketSize takes a number of bytes");
+  GError *error = NULL;
+  arv_camera_gv_set_packet_size(handle->camera, size, &error);
+  if (error != NULL) return throw_gerror(env, "cannot set the packet size", error);
+  guint actual = arv_camera_gv_get_packet_size(handle->camera, &error);
+  g_clear_error(&error);
+  napi_value result;
+  napi_create_uint32(env, actual, &result);
+  return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Streaming                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void snapshot_stats(ArvStream *stream, stats_snapshot *out) {
+  out->count = 0;
+  guint64 completed = 0, failures = 0, underruns = 0;
+  arv_stream_get_statistics(stream, &completed, &failures, &underruns);
+  const char *base[] = {"n_completed_buffers", "n_failures", "n_underruns"};
+  double base_values[] = {(double)completed, (double)failures, (double)underruns};
+  for (int i = 0; i < 3; i++) {
+    g_strlcpy(out->names[out->count], base[i], STAT_NAME_SIZE);
+    out->values[out->count++] = base_values[i];
+  }
+  if (ARV_IS_GV_STREAM(stream)) {
+    guint64 resent = 0, missing = 0;
+    arv_gv_stream_get_statistics(ARV_GV_STREAM(stream), &resent, &missing);
+    g_strlcpy(out->names[out->count], "n_resent_packets", STAT_NAME_SIZE);
+    out->values[out->count++] = (double)resent;
+    g_strlcpy(out->names[out->count], "n_missing_packets", STAT_NAME_SIZE);
+    out->values[out->count++] = (double)missing;
+  }
+  guint infos = arv_stream_get_n_infos(stream);
+  for (guint i = 0; i < infos && out->count < MAX_STATS; i++) {
+    const char *name = arv_stream_get_info_name(stream, i);
+    if (name == NULL) continue;
+    bool known = false;
+    for (int j = 0; j < out->count; j++) known = known || strcmp(out->names[j], name) == 0;
+    if (known) continue;
+    GType type = arv_stream_get_info_type(stream, i);
+    double value;
+    if (type == G_TYPE_UINT64) value = (double)arv_stream_get_info_uint64(stream, i);
+    else if (type == G_TYPE_DOUBLE) value = arv_stream_get_info_double(stream, i);
+    else continue;
+    g_strlcpy(out->names[out->count], name, STAT_NAME_SIZE);
+    out->values[out->count++] = value;
+  }
+}
+
+static gpointer pop_loop(gpointer data) {
+  stream_run *run = data;
+  bool lost_reported = false;
+  napi_acquire_threadsafe_function(run->tsfn);
+  while (!g_atomic_int_get(&run->stop)) {
+    if (!lost_reported && g_atomic_int_get(&run->owner->control_lost)) {
+      lost_reported = true;
+      napi_call_threadsafe_function(run->tsfn, run->lost_message, napi_tsfn_blocking);
+    }
+    ArvBuffer *buffer = arv_stream_timeout_pop_buffer(run->stream, POP_TIMEOUT_US);
+    if (buffer != NULL) napi_call_threadsafe_function(run->tsfn, buffer, napi_tsfn_blocking);
+  }
+  napi_release_threadsafe_function(run->tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+static void deliver(napi_env env, napi_value callback, void *context, void *data) {
+  stream_run *run = context;
+  if (data == run->lost_message) {
+    if (env == NULL || g_atomic_int_get(&run->stopping)) return;
+    napi_value event, undefined;
+    napi_create_object(env, &event);
+    set_string(env, event, "error", run->lost_message);
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, callback, 1, &event, NULL);
+    return;
+  }
+  ArvBuffer *buffer = data;
+  if (env == NULL || g_atomic_int_get(&run->stopping)) {
+    g_object_unref(buffer); /* the popped reference; the pool keeps its own */
+    return;
+  }
+  napi_value event, undefined;
+  napi_create_object(env, &event);
+  ArvBufferStatus status = arv_buffer_get_status(buffer);
+  set_number(env, event, "status", status);
+  set_bigint(env, event, "frameId", arv_buffer_get_frame_id(buffer));
+  set_bigint(env, event, "timestampNs", arv_buffer_get_timestamp(buffer));
+  set_bigint(env, event, "systemTimestampNs", arv_buffer_get_system_timestamp(buffer));
+  if (status == ARV_BUFFER_STATUS_SUCCESS && arv_buffer_get_payload_type(buffer) == ARV_BUFFER_PAYLOAD_TYPE_IMAGE) {
+    set_number(env, event, "pixelFormat", arv_buffer_get_image_pixel_format(buffer));
+    set_number(env, event, "width", arv_buffer_get_image_width(buffer));
+    set_number(env, event, "height", arv_buffer_get_image_height(buffer));
+    size_t size = 0;
+    const void *pixels = arv_buffer_get_image_data(buffer, &size);
+    napi_value copy;
+    void *target = NULL;
+    /* The one copy: the frame owns its Buffer; the ArvBuffer goes back to the pool at once. */
+    if (napi_create_buffer_copy(env, size, pixels, &target, &copy) == napi_ok) napi_set_named_property(env, event, "data", copy);
+  } else if (status == ARV_BUFFER_STATUS_SUCCESS) {
+    set_number(env, event, "payloadType", arv_buffer_get_payload_type(buffer));
+  }
+  arv_stream_push_buffer(run->stream, buffer);
+  napi_get_undefined(env, &undefined);
+  napi_call_function(env, undefined, callback, 1, &event, NULL);
+}
+
+static void finalize_run(napi_env env, void *data, void *hint) {
+  stream_run *run = data;
+  if (run->owner != NULL) {
+    /* Node is tearing the environment down while the stream runs: end the worker first. */
+    g_atomic_int_set(&run->stopping, 1);
+    g_atomic_int_set(&run->stop, 1);
+    if (run->thread != NULL) g_thread_join(run->thread);
+    run->owner->run = NULL;
+    run->owner = NULL;
+  }
+  g_clear_object(&run->stream); /* frees the buffers still queued in it */
+  for (guint i = 0; i < run->pool_size; i++) g_object_unref(run->pool[i]);
+  g_free(run->pool);
+  g_free(run);
+}
+
+/* Stops the worker and the acquisition; the run's memory goes when the last queued buffer has reached JavaScript. */
+static void stop_run(camera_handle *handle) {
+  stream_run *run = handle->run;
+  if (run == NULL) return;
+  handle->run = NULL;
+  g_atomic_int_set(&run->stopping, 1);
+  g_atomic_int_set(&run->stop, 1);
+  g_thread_join(run->thread);
+  run->thread = NULL;
+  run->owner = NULL;
+  GError *error = NULL;
+  arv_camera_stop_acquisition(handle->camera, &error);
+  g_clear_error(&error);
+  snapshot_stats(run->stream, &handle->last_stats);
+  napi_release_threadsafe_function(run->tsfn, napi_tsfn_release);
+}
+
+/*
+ * startStream(handle, bufferCount, onEvent): allocates the pool, starts the
+ * acquisition; onEvent gets one object per popped buffer (status, frameId,
+ * timestampNs, systemTimestampNs, and for a complete image pixelFormat, width,
+ * height, data) or { error } when the camera's control is lost.
+ */
+static napi_value start_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return throw_message(env, "startStream takes (handle, bufferCount, onEvent)");
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  if (handle->run != NULL) return throw_message(env, "the camera is already streaming");
+  uint32_t count = 0;
+  if (napi_get_value_uint32(env, argv[1], &count) != napi_ok || count < 2 || count > 1024) {
+    return throw_message(env, "startStream: bufferCount must be an integer in 2..1024");
+  }
+  GError *error = NULL;
+  guint payload = arv_camera_get_payload(handle->camera, &error);
+  if (error != NULL) return throw_gerror(env, "cannot read the payload size", error);
+  ArvStream *stream = arv_camera_create_stream(handle->camera, NULL, NULL, &error);
+  if (stream == NULL) return throw_gerror(env, "cannot create the stream", error);
+  if (ARV_IS_GV_STREAM(stream)) {
+    /* The kernel's receive buffer sized from the payload: full rate without root's sysctl where rmem_max allows. */
+    g_object_set(stream, "socket-buffer", ARV_GV_STREAM_SOCKET_BUFFER_AUTO, NULL);
+  }
+  stream_run *run = g_new0(stream_run, 1);
+  run->owner = handle;
+  run->stream = stream;
+  run->pool_size = count;
+  run->pool = g_new0(ArvBuffer *, count);
+  snprintf(run->lost_message, sizeof run->lost_message, "the camera's control channel was lost (camera unplugged, powered off or unreachable)");
+  for (guint i = 0; i < count; i++) {
+    run->pool[i] = arv_buffer_new_allocate(payload);
+    arv_stream_push_buffer(stream, g_object_ref(run->pool[i]));
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "labcast_aravis stream", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, run, finalize_run, run, deliver, &run->tsfn) != napi_ok) {
+    finalize_run(env, run, NULL);
+    return throw_message(env, "startStream: cannot create the thread-safe function");
+  }
+  arv_camera_start_acquisition(handle->camera, &error);
+  if (error != NULL) {
+    g_atomic_int_set(&run->stopping, 1);
+    run->owner = NULL;
+    napi_release_threadsafe_function(run->tsfn, napi_tsfn_release);
+    return throw_gerror(env, "cannot start the acquisition", error);
+  }
+  /* The thread-safe function stays referenced: a running stream keeps the process alive until stopStream. */
+  run->thread = g_thread_new("labcast-aravis-pop", pop_loop, run);
+  handle->run = run;
+  return NULL;
+}
+
+static napi_value stop_stream(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  stop_run(handle);
+  return NULL;
+}
+
+/* streamStatistics(handle): the running stream's counters, or the last stream's at its stop ({} before any). */
+static napi_value stream_statistics(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  stats_snapshot live;
+  const stats_snapshot *stats = &handle->last_stats;
+  if (handle->run != NULL) {
+    snapshot_stats(handle->run->stream, &live);
+    stats = &live;
+  }
+  napi_value result;
+  napi_create_object(env, &result);
+  for (int i = 0; i < stats->count; i++) set_number(env, result, stats->names[i], stats->values[i]);
+  return result;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Module                                                                    */
+/* ------------------------------------------------------------------------ */
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor functions[] = {
+      {"version", NULL, version, NULL, NULL, NULL, napi_default, NULL},
+      {"interfaces", NULL, interfaces, NULL, NULL, NULL, napi_default, NULL},
+      {"useInterfaces", NULL, use_interfaces, NULL, NULL, NULL, napi_default, NULL},
+      {"listDevices", NULL, list_devices, NULL, NULL, NULL, napi_default, NULL},
+      {"openCamera", NULL, open_camera, NULL, NULL, NULL, napi_default, NULL},
+      {"closeCamera", NULL, close_camera, NULL, NULL, NULL, napi_default, NULL},
+      {"cameraInfo", NULL, camera_info, NULL, NULL, NULL, napi_default, NULL},
+      {"getFeature", NULL, get_feature, NULL, NULL, NULL, napi_default, NULL},
+      {"setFeature", NULL, set_feature, NULL, NULL, NULL, napi_default, NULL},
+      {"executeCommand", NULL, execute_command, NULL, NULL, NULL, napi_default, NULL},
+      {"featureInfo", NULL, feature_info, NULL, NULL, NULL, napi_default, NULL},
+      {"listFeatures", NULL, list_features, NULL, NULL, NULL, napi_default, NULL},
+      {"gvAutoPacketSize", NULL, gv_auto_packet_size, NULL, NULL, NULL, napi_default, NULL},
+      {"gvSetPacketSize", NULL, gv_set_packet_size, NULL, NULL, NULL, napi_default, NULL},
+      {"startStream", NULL, start_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"stopStream", NULL, stop_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"streamStatistics", NULL, stream_statistics, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) return NULL;
+  return exports;
+}
