@@ -36,7 +36,10 @@ interface RunControl {
 }
 
 export interface RunProgress {
+  /** Sequence numbers used so far, including frames the camera lost. */
   readonly acquired: number;
+  /** Frames the camera lost (GenICam: incomplete buffers, skipped frame ids): gaps before the lossless buffer. */
+  readonly cameraLost?: number;
   /** Refused by the lossless buffer (the saver's path). */
   readonly dropped: number;
   /** Sent on the data endpoint, and skipped there because the socket was busy. */
@@ -139,17 +142,26 @@ export class Acquisition {
     live.publish(startParts);
 
     const drops = new DropLedger();
+    // Frames the camera lost: their sequence numbers stay unused, so each loss is a counted gap in the file.
+    const cameraLosses = new DropLedger();
     const shown = { published: 0, skipped: 0 };
     let acquired = 0;
     let reason: RunEndReason = 'completed';
     let error: string | null = null;
     const durationTimer =
       request.durationS === null ? null : setTimeout(() => abort.abort(DURATION_ELAPSED), request.durationS * 1000);
-    const report = (): void => this.reportProgress(acquired, drops.count, shown);
+    const report = (): void => this.reportProgress(acquired, drops.count, shown, cameraLosses.count);
     const progressTimer = setInterval(report, this.options.progressIntervalMs ?? 100);
 
     try {
       for await (const frame of camera.stream(abort.signal)) {
+        const lost = Math.min(frame.lostBefore ?? 0, request.frames === null ? Infinity : request.frames - acquired);
+        if (lost > 0) {
+          cameraLosses.recordRun(acquired, lost);
+          acquired += lost;
+        }
+        // The frames asked for may all be spent on frames the camera lost.
+        if (request.frames !== null && acquired >= request.frames) break;
         const seq = acquired;
         acquired += 1;
         const parts = encodeFrame(
@@ -158,7 +170,7 @@ export class Acquisition {
             run_id: request.runId,
             seq,
             camera_ts_ns: frame.timestampNs,
-            wall_ts_ns: epochNowNs(),
+            wall_ts_ns: frame.hostTimestampNs ?? epochNowNs(),
             shape: [...frame.shape],
             dtype: frame.dtype,
             ...(frame.truth === undefined ? {} : { truth: frame.truth }),
@@ -201,6 +213,10 @@ export class Acquisition {
       frames_acquired: acquired,
       frames_dropped: drops.count,
       drops: drops.snapshot(),
+      ...(cameraLosses.count === 0 && camera.streamStatistics === undefined
+        ? {}
+        : { frames_lost_camera: cameraLosses.count, camera_losses: cameraLosses.snapshot() }),
+      ...(camera.streamStatistics === undefined ? {} : { camera_statistics: { ...camera.streamStatistics() } }),
     };
     const endParts = encodeRunEnd(end);
     live.publish(endParts);
@@ -212,9 +228,15 @@ export class Acquisition {
     return end;
   }
 
-  private reportProgress(acquired: number, dropped: number, shown: { published: number; skipped: number }): void {
+  private reportProgress(
+    acquired: number,
+    dropped: number,
+    shown: { published: number; skipped: number },
+    cameraLost: number,
+  ): void {
     this.options.onProgress?.({
       acquired,
+      cameraLost,
       dropped,
       published: shown.published,
       liveSkipped: shown.skipped,

@@ -7,10 +7,16 @@ export class DropLedger {
   private total = 0;
 
   record(seq: number): void {
+    this.recordRun(seq, 1);
+  }
+
+  /** `count` consecutive sequence numbers from `first`. */
+  recordRun(first: number, count: number): void {
+    if (count <= 0) return;
     const last = this.ranges[this.ranges.length - 1];
-    if (last !== undefined && last[0] + last[1] === seq) last[1] += 1;
-    else this.ranges.push([seq, 1]);
-    this.total += 1;
+    if (last !== undefined && last[0] + last[1] === first) last[1] += count;
+    else this.ranges.push([first, count]);
+    this.total += count;
   }
 
   get count(): number {

@@ -1,13 +1,18 @@
 import { listV4l2Devices, type V4l2Device } from '../devices/ffmpeg/v4l2-devices.js';
 import { v4l2CtlRunner } from '../devices/ffmpeg/v4l2-controls.js';
+import { discoverGenicamCameras, formatGenicamCameras, type GenicamDiscovery } from '../devices/genicam/discovery.js';
 import { booleanFlag, parseFlags, type FlagSpec } from './args.js';
 import { EXIT } from './exit-codes.js';
 
 export const CAMERAS_USAGE = `usage: labcast cameras [--json]
 
-Lists the cameras labcast can open: the simulated camera and every V4L2
+Lists the cameras labcast can open: the simulated camera, every V4L2
 device (/dev/video*) with its name and formats (from v4l2-ctl, Debian
-package v4l-utils). Each line starts with the --camera value that opens it.
+package v4l-utils), and the GenICam cameras (GigE Vision, USB3 Vision) that
+Aravis discovers, with vendor, model, serial and address (needs Aravis;
+GigE Vision discovery broadcasts on every network interface;
+LABCAST_GENICAM_INTERFACES=Fake searches only Aravis's in-process fake
+camera). Each line starts with the --camera value that opens it.
 Video files, network streams and lavfi test sources are not listed: give
 file:PATH, url:URL or lavfi:GRAPH.
 
@@ -23,19 +28,28 @@ export async function camerasCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const devices = await listV4l2Devices((device) => v4l2CtlRunner(device));
+  const genicam = discoverGenicamCameras();
   const cameras = [
     { camera: 'sim', driver: 'sim', name: 'labcast simulated camera', formats: [], problem: null },
     ...devices.map((device) => ({ camera: `v4l2:${device.device}`, driver: 'v4l2', ...device })),
+    ...(genicam.available
+      ? genicam.devices.map((device) => ({
+          driver: 'genicam',
+          name: [device.vendor, device.model].filter(Boolean).join(' '),
+          ...device,
+        }))
+      : []),
   ];
   if (booleanFlag(values, 'json')) {
-    process.stdout.write(`${JSON.stringify({ cameras }, null, 2)}\n`);
+    const hint = genicam.available ? {} : { genicam: genicam.hint };
+    process.stdout.write(`${JSON.stringify({ cameras, ...hint }, null, 2)}\n`);
     return EXIT.ok;
   }
-  process.stdout.write(formatCameras(devices));
+  process.stdout.write(formatCameras(devices, genicam));
   return EXIT.ok;
 }
 
-export function formatCameras(devices: readonly V4l2Device[]): string {
+export function formatCameras(devices: readonly V4l2Device[], genicam: GenicamDiscovery | null = null): string {
   const lines = ['sim  labcast simulated camera (any size, uint8 or uint16)'];
   if (devices.length === 0) lines.push('(no V4L2 devices: /dev/video* does not exist)');
   for (const device of devices) {
@@ -49,5 +63,6 @@ export function formatCameras(devices: readonly V4l2Device[]): string {
       lines.push(`    ${format.fourcc} (${format.description}): ${sizes.join(', ') || 'no sizes listed'}`);
     }
   }
+  if (genicam !== null) lines.push(...formatGenicamCameras(genicam));
   return `${lines.join('\n')}\n`;
 }

@@ -102,12 +102,21 @@ export const runEndSchema = z
     reason: z.enum(RUN_END_REASONS),
     error: z.string().nullable(),
     end_wall_ns: nanoseconds,
-    /** Frames the camera delivered to acquisition (seq 0 .. frames_acquired-1). */
+    /** Sequence numbers used (seq 0 .. frames_acquired-1): frames the camera delivered, plus frames_lost_camera. */
     frames_acquired: z.number().int().nonnegative(),
     /** Frames dropped at the acquisition-side buffer of the lossless path. */
     frames_dropped: z.number().int().nonnegative(),
     /** Each dropped run of sequence numbers as [first_seq, count]. */
     drops: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().positive()])),
+    /**
+     * Frames the camera lost before acquisition got them (GenICam: incomplete
+     * buffers, skipped frame ids); their sequence numbers are unused, so they
+     * are gaps too. Absent for cameras that cannot lose frames this way.
+     */
+    frames_lost_camera: z.number().int().nonnegative().optional(),
+    camera_losses: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().positive()])).optional(),
+    /** The camera's stream health counters at the end of the run (GenICam: Aravis's statistics, triggers). */
+    camera_statistics: z.record(z.number()).optional(),
   })
   .strict();
 export type RunEnd = z.infer<typeof runEndSchema>;

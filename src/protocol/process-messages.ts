@@ -114,6 +114,8 @@ export type AcquisitionEvent =
   | {
       readonly type: 'progress';
       readonly acquired: number;
+      /** Frames the camera lost (counted gaps), when the camera reports them. */
+      readonly cameraLost?: number;
       readonly dropped: number;
       readonly published: number;
       readonly liveSkipped: number;

@@ -49,6 +49,10 @@ export const ACQUISITION = {
   endReason: 'end_reason',
   error: 'error',
   gaps: 'gaps',
+  /** GenICam cameras: frames lost at the camera (absent for other cameras). */
+  framesLostCamera: 'frames_lost_camera',
+  /** GenICam cameras: a group of the stream's counters (absent for other cameras). */
+  cameraStatistics: 'camera_statistics',
 } as const;
 
 /** Attributes of /entry holding provenance. */

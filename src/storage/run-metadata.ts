@@ -153,6 +153,20 @@ export function writeRunEnd(file: Hdf5File, outcome: RunOutcome): void {
   const gapsPath = acquisitionPath(ACQUISITION.gaps);
   file.createDataset(gapsPath, { dtype: 'int64', shape: [outcome.gaps.length, 2], data: gapRows });
   setAttrs(file, gapsPath, { long_name: 'missing frame ids as rows of (first_missing_frame_id, count)' });
+  // Cameras that can lose frames themselves (GenICam) say how many, and their stream counters.
+  if (end?.frames_lost_camera !== undefined) {
+    const lostPath = acquisitionPath(ACQUISITION.framesLostCamera);
+    file.createDataset(lostPath, int64(end.frames_lost_camera));
+    setAttrs(file, lostPath, { long_name: 'frames the camera lost before acquisition (incomplete buffers, skipped frame ids); part of gaps' });
+  }
+  if (end?.camera_statistics !== undefined) {
+    const statsPath = acquisitionPath(ACQUISITION.cameraStatistics);
+    file.createGroup(statsPath);
+    setAttrs(file, statsPath, { NX_class: 'NXcollection', long_name: "the camera's stream health counters at the end of the run" });
+    for (const [name, value] of Object.entries(end.camera_statistics)) {
+      file.createDataset(`${statsPath}/${name.replace(/\W/g, '_')}`, float64(value));
+    }
+  }
 }
 
 function acquisitionPath(name: string): string {

@@ -12,12 +12,14 @@ export class FrameNumbering {
   /** Frames lost since the last good frame (failed buffers and skipped ids). */
   private pendingLoss = 0;
   private totalLost = 0;
+  /** Failed buffers without an id since the last id seen. */
+  private unidentified = 0;
 
   constructor(private readonly width: FrameIdWidth) {}
 
   /** Frames lost so far in this stream. */
   get lost(): number {
-    return this.totalLost;
+    return this.totalLost + this.unidentified;
   }
 
   /**
@@ -33,10 +35,9 @@ export class FrameNumbering {
 
   /** A buffer arrived incomplete (missing packets, timeout...): it counts as one lost frame, and so do ids skipped before it. */
   failed(frameId: bigint): void {
-    // A failed buffer with id 0 carries no id (GigE Vision never uses 0): lost, but the baseline stays.
+    // A failed buffer with id 0 carries no id (GigE Vision never uses 0): the next id gap includes it, if that is larger.
     if (frameId === 0n && this.width === 16) {
-      this.pendingLoss += 1;
-      this.totalLost += 1;
+      this.unidentified += 1;
       return;
     }
     this.advance(frameId);
@@ -47,12 +48,11 @@ export class FrameNumbering {
   private advance(frameId: bigint): void {
     const previous = this.previous;
     this.previous = frameId;
-    if (previous === null) return;
-    const skipped = this.distance(previous, frameId) - 1;
-    if (skipped > 0) {
-      this.pendingLoss += skipped;
-      this.totalLost += skipped;
-    }
+    const skipped = previous === null ? 0 : this.distance(previous, frameId) - 1;
+    const counted = Math.max(skipped, this.unidentified);
+    this.unidentified = 0;
+    this.pendingLoss += counted;
+    this.totalLost += counted;
   }
 
   /** Ids from `from` to `to`, forwards; 1 for consecutive ids. A repeated or backward id (a camera restart) counts as 1. */

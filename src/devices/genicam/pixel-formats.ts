@@ -29,7 +29,7 @@ export interface PixelFormatInfo {
   readonly channels: 1 | 3;
   /** Significant bits per sample: the range a viewer should span. */
   readonly bitDepth: number;
-  /** Bits each sample occupies on the wire. */
+  /** Bits each sample (one channel of a pixel) occupies on the wire. */
   readonly wireBits: number;
   readonly packing: Packing;
   readonly bayer?: BayerPattern;
@@ -45,7 +45,7 @@ const FORMATS: readonly PixelFormatInfo[] = [
   { name: 'Mono12p', code: 0x010c0047, dtype: 'uint16', channels: 1, bitDepth: 12, wireBits: 12, packing: 'lsb' },
   { name: 'Mono10Packed', code: 0x010c0004, dtype: 'uint16', channels: 1, bitDepth: 10, wireBits: 12, packing: 'gev10' },
   { name: 'Mono12Packed', code: 0x010c0006, dtype: 'uint16', channels: 1, bitDepth: 12, wireBits: 12, packing: 'gev12' },
-  { name: 'RGB8', code: 0x02180014, dtype: 'uint8', channels: 3, bitDepth: 8, wireBits: 24, packing: 'none' },
+  { name: 'RGB8', code: 0x02180014, dtype: 'uint8', channels: 3, bitDepth: 8, wireBits: 8, packing: 'none' },
   { name: 'BayerGR8', code: 0x01080008, dtype: 'uint8', channels: 1, bitDepth: 8, wireBits: 8, packing: 'none', bayer: 'GR' },
   { name: 'BayerRG8', code: 0x01080009, dtype: 'uint8', channels: 1, bitDepth: 8, wireBits: 8, packing: 'none', bayer: 'RG' },
   { name: 'BayerGB8', code: 0x0108000a, dtype: 'uint8', channels: 1, bitDepth: 8, wireBits: 8, packing: 'none', bayer: 'GB' },
