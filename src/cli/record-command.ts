@@ -240,6 +240,7 @@ export function formatRecordingResult(r: RecordingResult & { stream?: Readonly<R
         : `Recorded ${r.path}`,
     `  frames written  ${r.framesWritten} of ${r.framesAcquired} acquired`,
     `  frames dropped  ${r.framesLost}${r.gaps.length > 0 ? `  (missing frame ids: ${gaps})` : ''}`,
+    ...(r.framesLostCamera !== undefined && r.framesLostCamera > 0 ? [`  lost by camera  ${r.framesLostCamera} (incomplete or missing buffers; among the dropped)`] : []),
     `  duration        ${r.durationS.toFixed(2)} s  (${fps.toFixed(1)} fps)`,
     `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB)`,
     `  run             ${r.runId}  (${r.endReason})`,

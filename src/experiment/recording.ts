@@ -59,6 +59,10 @@ export interface RecordingResult {
   readonly writer?: string;
   /** What the saver did with analysis results; absent when it did not subscribe (labcast record, remote). */
   readonly analysisResults?: SavedResultsPayload;
+  /** Of framesLost, the frames the camera itself lost (GenICam); absent for cameras that cannot. */
+  readonly framesLostCamera?: number;
+  /** The camera's stream health counters at the end of the run (GenICam: Aravis's statistics, triggers). */
+  readonly cameraStatistics?: Readonly<Record<string, number>>;
 }
 
 type SaverChild = LabcastChild<SaverCommand, SaverEvent>;
@@ -275,12 +279,11 @@ class LocalRecording extends Recording {
     const framesAcquired = runEnd?.frames_acquired ?? this.counts.acquired;
     const framesWritten = summary?.framesWritten ?? 0;
     if (runEnd?.error) errors.push(`acquisition: ${runEnd.error}`);
-    if (saved !== null && runEnd !== null && framesAcquired - runEnd.frames_dropped !== framesWritten) {
+    const sent = runEnd === null ? 0 : framesAcquired - runEnd.frames_dropped - (runEnd.frames_lost_camera ?? 0);
+    if (saved !== null && runEnd !== null && sent !== framesWritten) {
       // The lossless path delivered a different count than acquisition sent:
       // never expected, so say it loudly rather than average it away.
-      errors.push(
-        `accounting mismatch: acquisition sent ${framesAcquired - runEnd.frames_dropped} frames, the file holds ${framesWritten}`,
-      );
+      errors.push(`accounting mismatch: acquisition sent ${sent} frames, the file holds ${framesWritten}`);
     }
     return {
       path: summary?.path ?? null,
@@ -296,6 +299,7 @@ class LocalRecording extends Recording {
       ...(saved?.saverCpuS === undefined ? {} : { saverCpuS: saved.saverCpuS }),
       ...(saved?.writer === undefined ? {} : { writer: saved.writer }),
       ...(saved?.results === undefined ? {} : { analysisResults: saved.results }),
+      ...cameraAccount(runEnd),
     };
   }
 }
@@ -441,20 +445,30 @@ class RemoteRecording extends Recording {
       errors.push(`acquisition: ${end.error}`);
     }
     const framesAcquired = end?.frames_acquired ?? this.counts.acquired;
-    const framesWritten = end === null ? this.progress.framesWritten : Math.max(0, end.frames_acquired - end.frames_dropped);
+    const framesWritten =
+      end === null ? this.progress.framesWritten : Math.max(0, end.frames_acquired - end.frames_dropped - (end.frames_lost_camera ?? 0));
     return {
       path: this.parameters.outPath,
       runId: this.parameters.runId,
       framesWritten,
       framesAcquired,
       framesLost: Math.max(0, framesAcquired - framesWritten),
-      gaps: end?.drops ?? [],
+      gaps: [...(end?.drops ?? []), ...(end?.camera_losses ?? [])].sort((a, b) => a[0] - b[0]),
       bytesWritten: framesWritten * this.frameBytes,
       durationS: (performance.now() - this.startedAt) / 1000,
       endReason: end?.reason ?? 'unknown',
       error: errors.length > 0 ? errors.join('; ') : null,
+      ...cameraAccount(end),
     };
   }
+}
+
+/** What a camera that can lose frames itself (GenICam) reported at the run end. */
+function cameraAccount(end: RunEnd | null): Pick<RecordingResult, 'framesLostCamera' | 'cameraStatistics'> {
+  return {
+    ...(end?.frames_lost_camera === undefined ? {} : { framesLostCamera: end.frames_lost_camera }),
+    ...(end?.camera_statistics === undefined ? {} : { cameraStatistics: end.camera_statistics }),
+  };
 }
 
 function seconds(ms: number): string {

@@ -47,3 +47,15 @@ test('id width: USB3 Vision and GEV extended ids are 64-bit, GigE Vision 1.x and
   assert.equal(frameIdWidth({ isGigE: true, isUsb3: false, extendedIds: false }), 16);
   assert.equal(frameIdWidth({ isGigE: false, isUsb3: false, extendedIds: false }), 16);
 });
+
+test('a failed buffer with a stale id (behind the last) is one lost frame that does not move the baseline', () => {
+  // Seen with the fake GigE camera losing packets: ... 65463x 65464x 65449x 65466 ... (x = failed).
+  const numbering = new FrameNumbering(16);
+  numbering.good(65462n);
+  numbering.failed(65463n);
+  numbering.failed(65464n);
+  numbering.failed(65449n);
+  assert.equal(numbering.good(65466n), 3, '65463, 65464 and 65465 (the stale one)');
+  assert.equal(numbering.good(65467n), 0);
+  assert.equal(numbering.lost, 3);
+});

@@ -35,8 +35,10 @@ export class FrameNumbering {
 
   /** A buffer arrived incomplete (missing packets, timeout...): it counts as one lost frame, and so do ids skipped before it. */
   failed(frameId: bigint): void {
-    // A failed buffer with id 0 carries no id (GigE Vision never uses 0): the next id gap includes it, if that is larger.
-    if (frameId === 0n && this.width === 16) {
+    // A failed buffer with id 0 carries no id (GigE Vision never uses 0), and one whose id is not
+    // ahead of the last (its leader was lost: Aravis leaves a stale id) cannot be placed either:
+    // the next id gap includes it, if that gap is larger.
+    if ((frameId === 0n && this.width === 16) || !this.isAhead(frameId)) {
       this.unidentified += 1;
       return;
     }
@@ -53,6 +55,14 @@ export class FrameNumbering {
     this.unidentified = 0;
     this.pendingLoss += counted;
     this.totalLost += counted;
+  }
+
+  private isAhead(frameId: bigint): boolean {
+    if (this.previous === null) return true;
+    if (this.width === 64) return frameId > this.previous;
+    const ring = 65535n;
+    const step = (((frameId - 1n) - (this.previous - 1n)) % ring + ring) % ring;
+    return step !== 0n && step <= ring / 2n;
   }
 
   /** Ids from `from` to `to`, forwards; 1 for consecutive ids. A repeated or backward id (a camera restart) counts as 1. */
