@@ -262,7 +262,9 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
         const counts = await readFileCounts(join(dataDir, 'triggered.h5'));
         assert.equal(counts.written, 5);
         assert.deepEqual(counts.gaps, []);
-        await checkFakeCameraFrames(join(dataDir, 'triggered.h5'), 'Mono8');
+        // The same fake camera process: it kept GainRaw 1 from the run above.
+        const triggeredCheck = await checkFakeCameraFrames(join(dataDir, 'triggered.h5'), 'Mono8', [1, 2]);
+        assert.deepEqual(triggeredCheck.scales, [2, 2, 2, 2, 2]);
       } finally {
         await ctl('shutdown');
         await net.stop(serve2, 'SIGTERM', 20_000);
