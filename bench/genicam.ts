@@ -28,6 +28,8 @@ export const GENICAM_BENCH = {
   size: SIZE,
   seconds: Number(process.env.LABCAST_GENICAM_BENCH_S ?? 10),
   fps: Number(process.env.LABCAST_GENICAM_BENCH_FPS ?? 100),
+  /** Anchor and labcast alternate this many times per format; figures are medians (the machine's load drifts). */
+  runs: Number(process.env.LABCAST_BENCH_RUNS ?? 3),
 };
 const CLOCK_TICKS = 100;
 
@@ -45,6 +47,15 @@ export interface GenicamFormatFigures {
   readonly acquisitionCpuMsPerFrame: number | null;
   /** The recording's error, if it ended with one (its figures are still what it wrote). */
   readonly error: string | null;
+  /** Each run's rate, in order (anchor and labcast alternate). */
+  readonly anchorFpsRuns?: readonly number[];
+  readonly labcastFpsRuns?: readonly number[];
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 export type GenicamBenchResult = { readonly skipped: string } | { readonly figures: readonly GenicamFormatFigures[] };
@@ -137,7 +148,10 @@ function acquisitionPid(parent: number): number | null {
   return null;
 }
 
-async function labcastRecord(dir: string, format: string): Promise<Omit<GenicamFormatFigures, 'format' | 'anchorFps' | 'anchorFailed'>> {
+async function labcastRecord(
+  dir: string,
+  format: string,
+): Promise<Pick<GenicamFormatFigures, 'labcastFps' | 'labcastLost' | 'labcastFailed' | 'framesWritten' | 'acquisitionCpuMsPerFrame' | 'error'>> {
   const camera = {
     driver: 'genicam',
     id: SERIAL,
@@ -189,10 +203,27 @@ async function inside(): Promise<void> {
   try {
     const figures: GenicamFormatFigures[] = [];
     for (const format of FORMATS) {
-      process.stderr.write(`genicam ${format} ${SIZE}x${SIZE}: arv-camera-test ${GENICAM_BENCH.seconds} s, then labcast record ${GENICAM_BENCH.seconds} s...\n`);
-      const reference = anchor(format);
-      const recorded = await labcastRecord(dir, format);
-      figures.push({ format, anchorFps: reference.fps, anchorFailed: reference.failed, ...recorded });
+      const references: ReturnType<typeof anchor>[] = [];
+      const recordings: Awaited<ReturnType<typeof labcastRecord>>[] = [];
+      for (let run = 1; run <= GENICAM_BENCH.runs; run++) {
+        process.stderr.write(`genicam ${format} ${SIZE}x${SIZE} run ${run}/${GENICAM_BENCH.runs}: arv-camera-test ${GENICAM_BENCH.seconds} s, then labcast record ${GENICAM_BENCH.seconds} s...\n`);
+        references.push(anchor(format));
+        recordings.push(await labcastRecord(dir, format));
+      }
+      const cpu = recordings.map((r) => r.acquisitionCpuMsPerFrame).filter((ms): ms is number => ms !== null);
+      figures.push({
+        format,
+        anchorFps: median(references.map((r) => r.fps)),
+        anchorFailed: references.reduce((n, r) => n + r.failed, 0),
+        labcastFps: median(recordings.map((r) => r.labcastFps)),
+        labcastLost: recordings.reduce((n, r) => n + r.labcastLost, 0),
+        labcastFailed: recordings.reduce((n, r) => n + r.labcastFailed, 0),
+        framesWritten: recordings.reduce((n, r) => n + r.framesWritten, 0),
+        acquisitionCpuMsPerFrame: cpu.length === 0 ? null : median(cpu),
+        error: recordings.map((r) => r.error).find((error) => error !== null) ?? null,
+        anchorFpsRuns: references.map((r) => r.fps),
+        labcastFpsRuns: recordings.map((r) => r.labcastFps),
+      });
     }
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
@@ -201,15 +232,19 @@ async function inside(): Promise<void> {
   }
 }
 
+function runsOf(rates: readonly number[] | undefined): string {
+  return rates === undefined || rates.length < 2 ? '' : ` (runs: ${rates.map((fps) => fps.toFixed(1)).join(', ')})`;
+}
+
 /** Rows for the bench table. */
 export function genicamRows(result: GenicamBenchResult): [string, string][] {
-  const title = `GenICam fake GigE camera ${SIZE}x${SIZE}, requested ${GENICAM_BENCH.fps} fps, ${GENICAM_BENCH.seconds} s, netns loopback`;
+  const title = `GenICam fake GigE camera ${SIZE}x${SIZE}, requested ${GENICAM_BENCH.fps} fps, ${GENICAM_BENCH.seconds} s x ${GENICAM_BENCH.runs} runs, netns loopback`;
   if ('skipped' in result) return [[title, `skipped: ${result.skipped}`]];
   return [
     [title, 'anchor: arv-camera-test-0.8 receiving the same stream'],
     ...result.figures.flatMap((f): [string, string][] => [
-      [`  ${f.format}: arv-camera-test receives`, `${f.anchorFps.toFixed(1)} frames/s, ${f.anchorFailed} failed`],
-      [`  ${f.format}: labcast records (closed file)`, `${f.labcastFps.toFixed(1)} frames/s, ${f.labcastFailed} failed, ${f.labcastLost} lost (counted gaps)`],
+      [`  ${f.format}: arv-camera-test receives (median)`, `${f.anchorFps.toFixed(1)} frames/s, ${f.anchorFailed} failed${runsOf(f.anchorFpsRuns)}`],
+      [`  ${f.format}: labcast records, closed file (median)`, `${f.labcastFps.toFixed(1)} frames/s, ${f.labcastFailed} failed, ${f.labcastLost} lost (counted gaps)${runsOf(f.labcastFpsRuns)}`],
       [`  ${f.format}: labcast / arv-camera-test (goal >= 95 %)`, `${((f.labcastFps / f.anchorFps) * 100).toFixed(0)} %`],
       [`  ${f.format}: acquisition CPU per frame`, f.acquisitionCpuMsPerFrame === null ? 'not measured' : `${f.acquisitionCpuMsPerFrame.toFixed(2)} ms`],
       ...(f.error === null ? [] : [[`  ${f.format}: labcast record error`, f.error] as [string, string]]),
