@@ -121,7 +121,11 @@ function anchor(format: string): { fps: number; failed: number } {
     if (match === null) throw new Error(`${CAMERA_TEST} printed no ${name}: ${output.slice(-2000)}`);
     return Number(match[1]);
   };
-  return { fps: counter('n_completed_buffers') / GENICAM_BENCH.seconds, failed: counter('n_failures') };
+  // Its once-a-second "N frames/s" lines, without the first (start-up): the rate while streaming, as labcast's
+  // frames over its run's duration is. Its total over --duration also counts the seconds before the first frame.
+  const perSecond = [...output.matchAll(/^\s*(\d+) frames\/s/gm)].map((match) => Number(match[1])).slice(1);
+  const fps = perSecond.length > 0 ? perSecond.reduce((a, b) => a + b, 0) / perSecond.length : counter('n_completed_buffers') / GENICAM_BENCH.seconds;
+  return { fps, failed: counter('n_failures') };
 }
 
 /** CPU seconds (user + system) of a process, from /proc; null once it is gone. */
