@@ -13,7 +13,8 @@
  * stream. The stream's buffers are a fixed pool allocated at start and reused
  * for the whole run: nothing is allocated per frame on the C side. No GLib
  * main loop is needed: the device's "control-lost" signal is emitted from
- * Aravis's own heartbeat thread, where a handler sets a flag the worker reports.
+ * Aravis's own heartbeat thread, where a handler sets a flag the worker
+ * reports; the worker also probes a silent GigE Vision camera itself.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -711,9 +712,26 @@ static void snapshot_stats(ArvStream *stream, stats_snapshot *out) {
   }
 }
 
+/* GigE Vision bootstrap register: the control channel privilege, which every camera answers. */
+#define GVBS_CONTROL_CHANNEL_PRIVILEGE 0x0a00
+/* A stream silent this long makes the worker ask the camera whether it is still there. */
+#define SILENCE_PROBE_US 1000000
+/* Unanswered probes in a row that mean the camera is gone (each waits out Aravis's GVCP retries). */
+#define PROBES_TO_FAIL 2
+
 static gpointer pop_loop(gpointer data) {
   stream_run *run = data;
   bool lost_reported = false;
+  /*
+   * Aravis 0.8 signals control-lost only when the camera answers that it no
+   * longer has us as controller; a camera that stops answering at all
+   * (unplugged, powered off) goes unnoticed, so a silent GigE Vision stream is
+   * probed here, off the JavaScript thread (Aravis serialises GVCP requests).
+   */
+  bool probe = ARV_IS_GV_DEVICE(run->owner->device);
+  gint64 last_activity = g_get_monotonic_time();
+  gint64 last_probe = 0;
+  int unanswered = 0;
   napi_acquire_threadsafe_function(run->tsfn);
   while (!g_atomic_int_get(&run->stop)) {
     if (!lost_reported && g_atomic_int_get(&run->owner->control_lost)) {
@@ -721,7 +739,25 @@ static gpointer pop_loop(gpointer data) {
       napi_call_threadsafe_function(run->tsfn, run->lost_message, napi_tsfn_blocking);
     }
     ArvBuffer *buffer = arv_stream_timeout_pop_buffer(run->stream, POP_TIMEOUT_US);
-    if (buffer != NULL) napi_call_threadsafe_function(run->tsfn, buffer, napi_tsfn_blocking);
+    gint64 now = g_get_monotonic_time();
+    if (buffer != NULL) {
+      last_activity = now;
+      unanswered = 0;
+      napi_call_threadsafe_function(run->tsfn, buffer, napi_tsfn_blocking);
+    } else if (probe && !lost_reported && now - last_activity > SILENCE_PROBE_US && now - last_probe > SILENCE_PROBE_US) {
+      guint32 value = 0;
+      GError *error = NULL;
+      bool answered = arv_device_read_register(run->owner->device, GVBS_CONTROL_CHANNEL_PRIVILEGE, &value, &error);
+      g_clear_error(&error);
+      last_probe = g_get_monotonic_time();
+      unanswered = answered ? 0 : unanswered + 1;
+      if (unanswered >= PROBES_TO_FAIL) {
+        g_atomic_int_set(&run->owner->control_lost, 1);
+        snprintf(run->lost_message, sizeof run->lost_message, "the camera stopped answering (unplugged, powered off or unreachable)");
+        lost_reported = true;
+        napi_call_threadsafe_function(run->tsfn, run->lost_message, napi_tsfn_blocking);
+      }
+    }
   }
   napi_release_threadsafe_function(run->tsfn, napi_tsfn_release);
   return NULL;

@@ -26,8 +26,6 @@ export interface Frame {
   readonly lostBefore?: number;
   /** When the host received the frame, ns since the Unix epoch, if the driver knows better than acquisition's own clock. */
   readonly hostTimestampNs?: bigint;
-  /** The camera's own clock for this frame, ns (GenICam device timestamp), when the camera has one. */
-  readonly deviceTimestampNs?: bigint;
 }
 
 /**

@@ -365,6 +365,7 @@ function describeAccepted(schema: z.ZodTypeAny): string {
   }
   if (inner instanceof z.ZodBoolean) return 'true or false';
   if (inner instanceof z.ZodEnum) return `one of ${(inner.options as string[]).map((option) => JSON.stringify(option)).join(', ')}`;
+  if (inner instanceof z.ZodUnion) return (inner.options as z.ZodTypeAny[]).map(describeAccepted).join(', or ');
   return 'a valid value';
 }
 

@@ -159,7 +159,6 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
       for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.timestampNs > frames[i - 1]!.timestampNs);
       const now = BigInt(Date.now()) * 1_000_000n;
       assert.ok(frames[0]!.hostTimestampNs! <= now && frames[0]!.hostTimestampNs! > now - 60_000_000_000n, 'host arrival is epoch ns');
-      assert.equal(typeof frames[0]!.deviceTimestampNs, 'bigint');
       const stats = camera.streamStatistics();
       assert.ok(stats.n_completed_buffers! >= 12, JSON.stringify(stats));
       assert.equal(stats.n_failures, 0);
@@ -179,6 +178,19 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
           if (words[y * 64 + x] !== (origin + 256 * (x + y)) % 65535) assert.fail(`pixel (${x}, ${y}) = ${words[y * 64 + x]} is off the ramp`);
         }
       }
+    });
+  });
+
+  test('stream in RGB8 gives [H, W, 3] uint8 frames; BayerRG8 raw [H, W] with the pattern recorded', async (t) => {
+    await withFake(t, { pixel_format: 'RGB8', features: FAST }, async (camera) => {
+      const [frame] = await take(camera, 1);
+      assert.deepEqual([frame!.shape, frame!.dtype, frame!.pixels.byteLength], [[48, 64, 3], 'uint8', 48 * 64 * 3]);
+      assert.equal(camera.getSettings().bit_depth, 8);
+    });
+    await withFake(t, { pixel_format: 'BayerRG8', features: FAST }, async (camera) => {
+      const [frame] = await take(camera, 1);
+      assert.deepEqual([frame!.shape, frame!.dtype], [[48, 64], 'uint8']);
+      assert.equal(camera.getSettings().bayer_pattern, 'RG');
     });
   });
 
@@ -254,6 +266,41 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
     assert.deepEqual(result.counts, [0, 1, 2, 3], 'none before the first trigger, then one per trigger');
     assert.deepEqual(result.arrivals, [0, 1, 2]);
     assert.deepEqual([result.sent, result.missed, result.completed], [3, 0, 3]);
+  });
+
+  test('a GigE Vision camera that stops answering mid-stream (fake camera killed) ends the stream with CAMERA_FAILED', (t) => {
+    if (aravisOrSkip(t) === null) return;
+    const driver = fileURLToPath(new URL('../../src/devices/genicam/genicam-camera.js', import.meta.url));
+    const options = fileURLToPath(new URL('../../src/devices/genicam/options.js', import.meta.url));
+    const script = `
+      import { setTimeout as sleep } from 'node:timers/promises';
+      const { GenicamCamera } = await import(${JSON.stringify(driver)});
+      const { genicamCameraSpecSchema } = await import(${JSON.stringify(options)});
+      const spec = genicamCameraSpecSchema.parse({ driver: 'genicam', id: '127.0.0.1', interfaces: ['GigEVision'], features: { Width: 64, Height: 48 } });
+      let camera;
+      for (let attempt = 0; ; attempt++) {
+        camera = new GenicamCamera(spec);
+        try { await camera.open(); break; } catch (error) { if (attempt === 50) throw error; await sleep(100); }
+      }
+      let frames = 0;
+      let outcome = 'ended without an error';
+      try {
+        for await (const frame of camera.stream(new AbortController().signal)) {
+          frames += 1;
+          if (frames === 5) process.kill(Number(process.env.FAKE_CAMERA_PID), 'SIGKILL');
+        }
+      } catch (error) {
+        outcome = error.code + ': ' + error.message;
+      }
+      await camera.close();
+      console.log(JSON.stringify({ frames, outcome }));
+    `;
+    const run = runWithFakeGvCamera(t, script);
+    if (run === null) return;
+    assert.equal(run.status, 0, run.stderr);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as { frames: number; outcome: string };
+    assert.ok(result.frames >= 5);
+    assert.match(result.outcome, /^CAMERA_FAILED: GenICam camera 127\.0\.0\.1: the camera stopped answering/);
   });
 
   test('a software trigger refused when the camera is free-running; a snap in software-trigger mode triggers itself', async (t) => {

@@ -28,8 +28,8 @@ export interface NetnsRun {
 /**
  * Runs `moduleScript` (an ES module, as `node --input-type=module -e`) in a
  * network namespace of its own, with loopback up and Aravis's fake GigE Vision
- * camera (arv-fake-gv-camera-0.8 `fakeArgs`) listening on 127.0.0.1: real
- * GVCP/GVSP, and nothing leaves the namespace. Null after skipping the test
+ * camera (arv-fake-gv-camera-0.8 `fakeArgs`) listening on 127.0.0.1 (its pid
+ * in FAKE_CAMERA_PID): real GVCP/GVSP, and nothing leaves the namespace. Null after skipping the test
  * where namespaces or the fake camera are not available (CI fails instead).
  */
 export function runWithFakeGvCamera(t: TestContext, moduleScript: string, fakeArgs: readonly string[] = []): NetnsRun | null {
@@ -47,7 +47,7 @@ export function runWithFakeGvCamera(t: TestContext, moduleScript: string, fakeAr
   const quoted = [...fakeArgs].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
   const shell =
     `ip link set lo up && arv-fake-gv-camera-0.8 -i 127.0.0.1 ${quoted} & fake=$!; ` +
-    `"$NODE" --input-type=module -e "$SCRIPT"; status=$?; kill $fake 2>/dev/null; wait $fake 2>/dev/null; exit $status`;
+    `FAKE_CAMERA_PID=$fake "$NODE" --input-type=module -e "$SCRIPT"; status=$?; kill $fake 2>/dev/null; wait $fake 2>/dev/null; exit $status`;
   const run = spawnSync('unshare', ['-n', 'sh', '-c', shell], {
     env: { ...process.env, NODE: process.execPath, SCRIPT: moduleScript },
     encoding: 'utf8',

@@ -21,6 +21,20 @@ import {
   type PixelFormatInfo,
 } from './pixel-formats.js';
 
+/** A device clock this close to the host's is taken to be on the epoch already (PTP, or no device clock). */
+const EPOCH_CLOCK_TOLERANCE_NS = 10_000_000_000n;
+
+/**
+ * What places the camera's clock on the epoch for one stream: nothing when it
+ * is there already (a PTP-synchronised camera), else the first frame's host
+ * arrival minus its device time, so that timestamps keep the camera's own
+ * intervals.
+ */
+function deviceClockOffsetNs(deviceNs: bigint, hostNs: bigint): bigint {
+  const difference = hostNs - deviceNs;
+  return difference < EPOCH_CLOCK_TOLERANCE_NS && difference > -EPOCH_CLOCK_TOLERANCE_NS ? 0n : difference;
+}
+
 /** How long snap() waits for its frame. */
 const SNAP_TIMEOUT_MS = 10_000;
 
@@ -217,6 +231,8 @@ export class GenicamCamera implements Camera {
     this.refresh();
     let offsetNs: bigint | null = null;
     let cameraIndex = 0;
+    /** The camera is gone: every further request would wait out its timeouts. */
+    let failed = false;
     try {
       started?.();
       while (!stop.aborted) {
@@ -228,7 +244,10 @@ export class GenicamCamera implements Camera {
           wake = null;
           continue;
         }
-        if (event.error !== undefined) throw new LabcastError('CAMERA_FAILED', `GenICam camera ${this.spec.id}: ${event.error}`);
+        if (event.error !== undefined) {
+          failed = true;
+          throw new LabcastError('CAMERA_FAILED', `GenICam camera ${this.spec.id}: ${event.error}`);
+        }
         this.settleTrigger();
         const pixels = this.pixelsOf(event, format, width, height, counters);
         if (pixels === null) {
@@ -237,7 +256,7 @@ export class GenicamCamera implements Camera {
         }
         const lostBefore = counters.numbering.good(event.frameId);
         cameraIndex += lostBefore;
-        offsetNs ??= event.systemTimestampNs - event.timestampNs;
+        offsetNs ??= deviceClockOffsetNs(event.timestampNs, event.systemTimestampNs);
         let timestampNs = event.timestampNs + offsetNs;
         if (timestampNs <= this.lastTimestampNs) timestampNs = this.lastTimestampNs + 1n;
         this.lastTimestampNs = timestampNs;
@@ -249,7 +268,6 @@ export class GenicamCamera implements Camera {
           cameraIndex,
           ...(lostBefore > 0 ? { lostBefore } : {}),
           hostTimestampNs: event.systemTimestampNs,
-          deviceTimestampNs: event.timestampNs,
         });
         cameraIndex += 1;
       }
@@ -258,7 +276,7 @@ export class GenicamCamera implements Camera {
       if (this.handle === handle) addon.stopStream(handle);
       this.clearTriggers();
       release();
-      if (this.handle === handle) this.refresh();
+      if (this.handle === handle && !failed) this.refresh();
     }
   }
 
