@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { CAMERA_STRING_FORMS, cameraSpecFromString, parseCameraSpec } from '../devices/registry.js';
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
-import { RecordingSession, type RecordingResult, type SessionResult } from '../experiment/recording-session.js';
+import { RecordingSession, type RecordingResult } from '../experiment/recording-session.js';
 import { resolveOutputPath } from '../storage/output-path.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../transport/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag, type FlagSpec, type FlagValues } from './args.js';
@@ -210,7 +210,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
   }
   session = started.session;
   if (interrupts > 0) session.stop();
-  let outcome: SessionResult;
+  let outcome: RecordingResult;
   try {
     outcome = await started.result;
   } finally {
@@ -228,7 +228,7 @@ export async function recordCommand(argv: string[]): Promise<number> {
   return outcome.framesLost > 0 ? EXIT.framesLost : EXIT.ok;
 }
 
-export function formatRecordingResult(r: RecordingResult & { stream?: Readonly<Record<string, number>> }): string {
+export function formatRecordingResult(r: RecordingResult): string {
   const fps = r.durationS > 0 ? r.framesWritten / r.durationS : 0;
   const mbps = r.durationS > 0 ? r.bytesWritten / 1e6 / r.durationS : 0;
   const gaps = r.gaps.length === 0 ? 'none' : r.gaps.map(([first, n]) => (n === 1 ? `${first}` : `${first}-${first + n - 1}`)).join(', ');
@@ -257,8 +257,8 @@ export function formatRecordingResult(r: RecordingResult & { stream?: Readonly<R
     ].filter((part) => part !== '');
     lines.push(`  analysis        results stored: ${stored}${problems.length > 0 ? ` (${problems.join('; ')})` : ''}`);
   }
-  if (r.stream !== undefined) {
-    const counters = Object.entries(r.stream).map(([name, n]) => `${name} ${n}`).join(', ');
+  if (r.cameraStatistics !== undefined) {
+    const counters = Object.entries(r.cameraStatistics).map(([name, n]) => `${name} ${n}`).join(', ');
     lines.push(`  camera stream   ${counters}`);
   }
   if (r.error !== null) lines.push(`  error           ${r.error}`);

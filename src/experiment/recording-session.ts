@@ -26,9 +26,6 @@ export interface RecordingRequest {
   readonly config: unknown;
 }
 
-/** `stream`: the camera's stream health counters at the end, for drivers that count them (GenICam). */
-export type SessionResult = RecordingResult & { dataEndpoint: string; stream?: Readonly<Record<string, number>> };
-
 /**
  * One recording with processes of its own (`labcast record`): an acquisition
  * process for just this run, a saver, and both gone when it ends.
@@ -45,7 +42,7 @@ export class RecordingSession {
   static async start(
     request: RecordingRequest,
     onProgress: (progress: RecordingProgress) => void,
-  ): Promise<{ session: RecordingSession; result: Promise<SessionResult> }> {
+  ): Promise<{ session: RecordingSession; result: Promise<RecordingResult & { dataEndpoint: string }> }> {
     const runId = randomUUID();
     // A private socket: nothing but this run's saver should ever connect to it.
     const socketPath = join(tmpdir(), `labcast-${process.pid}-${runId.slice(0, 8)}.sock`);
@@ -82,8 +79,7 @@ export class RecordingSession {
     const result = recording.result.then(async (outcome) => {
       await acquisition.shutdown();
       rmSync(socketPath, { force: true });
-      const stream = acquisition.streamStatistics;
-      return { ...outcome, dataEndpoint: acquisition.ready.dataEndpoint, ...(stream === null ? {} : { stream }) };
+      return { ...outcome, dataEndpoint: acquisition.ready.dataEndpoint };
     });
     return { session, result };
   }
