@@ -443,7 +443,13 @@ function formatProcesses(processes: readonly ProcessInfo[]): string {
 }
 
 function formatRange(spec: SettingSpecPayload): string {
-  return `${spec.min}..${spec.max}${spec.integer ? ' (whole)' : ''}`;
+  // GenICam features: what an enumeration, boolean or text accepts, and read-only ones marked.
+  const readOnly = spec.access === 'RO' ? ' (read-only)' : '';
+  if (spec.type === 'enumeration') return `${(spec.entries ?? []).join('|')}${readOnly}`;
+  if (spec.type === 'boolean') return `true|false${readOnly}`;
+  if (spec.type === 'string') return `text${readOnly}`;
+  const step = spec.increment !== undefined && spec.increment > 1 ? ` step ${spec.increment}` : '';
+  return `${spec.min}..${spec.max}${spec.integer ? ' (whole)' : ''}${step}${readOnly}`;
 }
 
 function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Readonly<Record<string, number | string | boolean>>): string {
