@@ -142,7 +142,7 @@ function cpuSeconds(pid: number): number | null {
 /** The acquisition process among `parent`'s children. */
 function acquisitionPid(parent: number): number | null {
   const ran = spawnSync('pgrep', ['-P', String(parent)], { encoding: 'utf8' });
-  for (const pid of ran.stdout.split('\n').filter(Boolean).map(Number)) {
+  for (const pid of (ran.stdout ?? '').split('\n').filter(Boolean).map(Number)) {
     try {
       if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('acquisition-process')) return pid;
     } catch {
