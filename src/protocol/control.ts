@@ -146,7 +146,7 @@ export interface ExperimentStatus {
   /**
    * The camera's stream health, for drivers that count it (GenICam: completed,
    * failed and underrun buffers, missing and resent packets, resend requests,
-   * triggers sent and missed), since the acquisition process started. Absent otherwise.
+   * triggers sent and missed), as last reported: the current or last stream. Absent otherwise.
    */
   readonly stream?: Readonly<Record<string, number>>;
 }
