@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAnalysis } from './analysis-localize.js';
+import { genicamRows, measureGenicam } from './genicam.js';
 import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-analysis.js';
 import { rawDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
@@ -219,6 +220,8 @@ async function main(): Promise<void> {
     const withAnalysis = await measureSaverWithAnalysis();
     process.stderr.write(`web live view: ${WEB_BENCH.durationS} s in headless Chromium...\n`);
     const web = await measureWebLatency();
+    process.stderr.write('GenICam: the fake GigE camera in a network namespace, arv-camera-test beside labcast...\n');
+    const genicam = await measureGenicam();
     const rows: [string, string][] = [
       ['HDF5 writer', mega.labcast[0]?.summary.writer ?? 'not reported'],
       [`${MEGAPIXEL.name} uint16, ${MEGAPIXEL.frames} frames (${(bytesOf(MEGAPIXEL) / 1e6).toFixed(0)} MB)`, 'sim camera fps 0, gradient'],
@@ -262,6 +265,7 @@ async function main(): Promise<void> {
       ['  p50 / p95: converted and sent', fmtPair(web.stages.serverSent)],
       ['  p50 / p95: in the browser', fmtPair(web.stages.browserReceived)],
       ['  frames shown / published', `${web.shown} / ${web.published} in ${web.seconds.toFixed(1)} s`],
+      ...genicamRows(genicam),
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n')}\n`);

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     lossless,
     config: init.config,
     software: softwareInfo(),
-    onProgress: (progress) => channel.send({ type: 'progress', ...progress }),
+    onProgress: (progress) => channel.send({ type: 'progress', ...progress, ...streamHealthOf(camera) }),
   });
 
   let shuttingDown = false;
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
             .then((end) => {
               log.debug(`run ends (${end.reason}): ${end.frames_acquired} frames acquired`);
               log.setRun(null);
-              channel.send({ type: 'run-ended', end });
+              channel.send({ type: 'run-ended', end, ...streamHealthOf(camera) });
             })
             .catch((error: unknown) => channel.send({ type: 'error', error: errorPayload(error) }));
         } catch (error) {
@@ -113,6 +113,13 @@ async function main(): Promise<void> {
         break;
       case 'set-setting':
         camera.setSetting(command.name, command.value).then(
+          () => channel.send({ type: 'reply', requestId: command.requestId, error: null, ...settingsOf(camera) }),
+          (error: unknown) =>
+            channel.send({ type: 'reply', requestId: command.requestId, error: errorPayload(error), ...settingsOf(camera) }),
+        );
+        break;
+      case 'trigger':
+        softwareTrigger(camera).then(
           () => channel.send({ type: 'reply', requestId: command.requestId, error: null, ...settingsOf(camera) }),
           (error: unknown) =>
             channel.send({ type: 'reply', requestId: command.requestId, error: errorPayload(error), ...settingsOf(camera) }),
@@ -153,6 +160,23 @@ async function applyInitialSettings(camera: Camera, settings: Readonly<Record<st
 
 function settingsOf(camera: Camera): { settings: Record<string, SettingValuePayload>; specs: SettingSpecPayload[] } {
   return { settings: { ...camera.getSettings() }, specs: camera.settingSpecs().map((spec) => ({ ...spec })) };
+}
+
+/** What some drivers add to the camera model (GenICam): a software trigger and stream health counters. */
+type CameraExtras = { softwareTrigger?(): Promise<void>; streamStatistics?(): Readonly<Record<string, number>> };
+
+async function softwareTrigger(camera: Camera & CameraExtras): Promise<void> {
+  if (typeof camera.softwareTrigger !== 'function') {
+    throw new LabcastError(
+      'CAMERA_STATE',
+      `the ${camera.info.driver} camera (${camera.info.model}) has no software trigger; only GenICam cameras configured with trigger: {mode: software} take one`,
+    );
+  }
+  await camera.softwareTrigger();
+}
+
+function streamHealthOf(camera: Camera & CameraExtras): { stream?: Record<string, number> } {
+  return typeof camera.streamStatistics === 'function' ? { stream: { ...camera.streamStatistics() } } : {};
 }
 
 main().catch((error: unknown) => channel.failAndExit(error));

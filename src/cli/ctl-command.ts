@@ -47,6 +47,7 @@ commands
                                 end, then print its summary; exit codes as record --wait
                                 (Ctrl-C stops waiting; the recording goes on)
   snap [--out NAME]             one frame into its own file
+  trigger                       one software trigger (a camera in software-trigger mode, while live or recording)
   settings                      every camera setting: value, unit, range, changeable while streaming
   get NAME                      one camera setting
   set NAME VALUE                change a camera setting (its range is checked)
@@ -104,7 +105,7 @@ interface CtlCommand extends CommandShape {
   show(result: unknown, sent: ControlRequest, endpoint: string): string;
 }
 
-type StatusCommand = 'status' | 'live' | 'stop' | 'save' | 'record' | 'subscriber' | 'reset';
+type StatusCommand = 'status' | 'live' | 'stop' | 'save' | 'record' | 'subscriber' | 'reset' | 'trigger';
 const showStatus = (cmd: StatusCommand) => (result: unknown) => formatStatus(parseControlResult(cmd, result));
 
 const COMMANDS: Record<Exclude<ControlCommand, 'wait'>, CtlCommand> = {
@@ -141,6 +142,7 @@ const COMMANDS: Record<Exclude<ControlCommand, 'wait'>, CtlCommand> = {
     },
     show: (result) => formatSnap(parseControlResult('snap', result)),
   },
+  trigger: { args: [], request: () => ({ cmd: 'trigger' }), show: showStatus('trigger') },
   settings: {
     args: [],
     request: () => ({ cmd: 'settings' }),

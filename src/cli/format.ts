@@ -38,9 +38,16 @@ export function formatStatus(status: ExperimentStatus): string {
     ['last recording', status.last_recording === null ? 'none' : formatRecordingInfo(status.last_recording)],
     ['processes', status.processes.length === 0 ? 'none' : status.processes.map(formatProcess).join(', ')],
     ['analyses', formatAnalysisSummary(status.analyses ?? [])],
+    ...(status.stream === undefined ? [] : [['camera stream', formatCounters(status.stream)] as [string, string]]),
     ['endpoints', `control ${status.endpoints.control}, status ${status.endpoints.status}, data ${status.endpoints.data}`],
   ];
   return alignedRows(rows);
+}
+
+/** A camera's stream health counters (GenICam), as `name value` pairs. */
+function formatCounters(counters: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(counters);
+  return entries.length === 0 ? 'none' : entries.map(([name, n]) => `${name} ${n}`).join(', ');
 }
 
 /** Requested vs achieved; a shortfall is said as a warning. */

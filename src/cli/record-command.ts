@@ -290,6 +290,10 @@ export function formatRecordingResult(r: RecordingResult): string {
     ].filter((part) => part !== '');
     lines.push(`  analysis        results stored: ${stored}${problems.length > 0 ? ` (${problems.join('; ')})` : ''}`);
   }
+  if (r.cameraStatistics !== undefined) {
+    const counters = Object.entries(r.cameraStatistics).map(([name, n]) => `${name} ${n}`).join(', ');
+    lines.push(`  camera stream   ${counters}`);
+  }
   if (r.error !== null) lines.push(`  error           ${r.error}`);
   return `${lines.join('\n')}\n`;
 }

@@ -24,6 +24,7 @@ export class AcquisitionHandle implements AcquisitionPort {
   private nextRequestId = 1;
   private currentSettings: Readonly<Record<string, SettingValuePayload>>;
   private currentSpecs: readonly SettingSpecPayload[];
+  private currentStream: Readonly<Record<string, number>> | null = null;
 
   private constructor(
     private readonly child: LabcastChild<AcquisitionCommand, AcquisitionEvent>,
@@ -31,6 +32,9 @@ export class AcquisitionHandle implements AcquisitionPort {
   ) {
     this.currentSettings = ready.settings;
     this.currentSpecs = ready.specs;
+    child.onEvent((event) => {
+      if ((event.type === 'progress' || event.type === 'run-ended') && event.stream !== undefined) this.currentStream = event.stream;
+    });
   }
 
   /** Starts the process and resolves once its camera is open and its sockets are bound. */
@@ -58,6 +62,20 @@ export class AcquisitionHandle implements AcquisitionPort {
 
   get specs(): readonly SettingSpecPayload[] {
     return this.currentSpecs;
+  }
+
+  /** The camera's stream health counters as last reported, for drivers that count them; null otherwise. */
+  get streamStatistics(): Readonly<Record<string, number>> | null {
+    return this.currentStream;
+  }
+
+  /** One software trigger; rejects (CAMERA_STATE) for a camera without one or not in software-trigger mode. */
+  async trigger(): Promise<void> {
+    const requestId = this.nextRequestId++;
+    const reply = this.child.waitFor('reply', (event) => event.requestId === requestId);
+    this.child.send({ type: 'trigger', requestId });
+    const answer = await reply;
+    if (answer.error !== null) throw errorFromJSON(answer.error);
   }
 
   /** Starts a run; resolves with its run-end once it is drained. */

@@ -139,6 +139,8 @@ export class ExperimentController {
       ),
     save: (request) => this.queue.run(() => (request.on ? this.saveOn() : this.saveOff())),
     snap: (request) => this.queue.run(() => this.snap(request.path ?? null)),
+    // Not queued: a trigger goes to the camera at once, while live or recording.
+    trigger: () => this.trigger(),
     subscriber: (request) => this.subscriber(request.action, request.name),
     analysis: (request) => this.analyses.handle(request.action, request.name),
     reset: () => this.queue.run(() => this.reset()),
@@ -252,6 +254,7 @@ export class ExperimentController {
       last_recording: this.lastRecording,
       processes: this.processes(),
       analyses: this.analyses.infos(),
+      ...(acquisition.streamStatistics === null ? {} : { stream: acquisition.streamStatistics }),
     };
   }
 
@@ -391,6 +394,20 @@ export class ExperimentController {
       clearTimeout(timer);
       this.pendingWaits -= 1;
     }
+  }
+
+  /** Not queued: a trigger goes to the camera at once, while live or recording. */
+  private async trigger(): Promise<ExperimentStatus> {
+    const state = this.requireNoError('trigger');
+    this.requireAcquisition();
+    if (state.kind !== 'live' && state.kind !== 'recording') {
+      throw new LabcastError(
+        'CAMERA_STATE',
+        `a trigger needs a running stream, and the camera is ${state.kind}; start \`live\` or \`record\` first`,
+      );
+    }
+    await this.camera.acquisition.trigger();
+    return this.status();
   }
 
   private async reset(): Promise<ExperimentStatus> {

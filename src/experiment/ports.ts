@@ -25,6 +25,8 @@ export interface AcquisitionPort {
   readonly running: boolean;
   readonly settings: Readonly<Record<string, SettingValuePayload>>;
   readonly specs: readonly SettingSpecPayload[];
+  /** The camera's stream health counters as last reported, for drivers that count them (GenICam); null otherwise. */
+  readonly streamStatistics: Readonly<Record<string, number>> | null;
   /** Starts a run; resolves with its run-end once it is drained, rejects if the acquisition dies first. */
   startRun(run: RunParameters): Promise<RunEnd>;
   /** Resolves once the run is under way (a saving run: its saver connected); rejects if it fails to start. */
@@ -33,6 +35,8 @@ export interface AcquisitionPort {
   /** The saver is gone: end the run without waiting for it; what it did not get counts as dropped. */
   abandonSaving(): void;
   setSetting(name: string, value: SettingValuePayload): Promise<void>;
+  /** One software trigger; rejects (CAMERA_STATE) for a camera without one or not in software-trigger mode. */
+  trigger(): Promise<void>;
   onProgress(listener: (progress: AcquisitionProgress) => void): () => void;
   onExit(listener: (exit: ChildExit) => void): void;
   shutdown(): Promise<ChildExit>;

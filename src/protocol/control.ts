@@ -34,6 +34,8 @@ export const controlRequestSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('save'), on: z.boolean() }).strict(),
   /** One frame into its own file. */
   z.object({ cmd: z.literal('snap'), path: fileName.optional() }).strict(),
+  /** One software trigger, while live or recording, to a camera in software-trigger mode. */
+  z.object({ cmd: z.literal('trigger') }).strict(),
   /** Every camera setting with its range, unit and current value. */
   z.object({ cmd: z.literal('settings') }).strict(),
   z.object({ cmd: z.literal('get'), name: z.string().min(1).max(200) }).strict(),
@@ -95,6 +97,7 @@ export const COMMAND_REPLY_KIND = {
   live: 'prompt',
   record: 'prompt',
   snap: 'prompt',
+  trigger: 'prompt',
   set: 'prompt',
   reset: 'prompt',
   shutdown: 'prompt',
@@ -224,6 +227,12 @@ export interface ExperimentStatus {
   readonly processes: readonly ProcessInfo[];
   /** Every analysis the server knows, running or not (absent from servers without analysis). */
   readonly analyses?: readonly AnalysisInfo[];
+  /**
+   * The camera's stream health, for drivers that count it (GenICam: completed,
+   * failed and underrun buffers, missing and resent packets, resend requests,
+   * triggers sent and missed), as last reported: the current or last stream. Absent otherwise.
+   */
+  readonly stream?: Readonly<Record<string, number>>;
 }
 
 export type ControlReply =
@@ -329,6 +338,7 @@ export const experimentStatusSchema: z.ZodType<ExperimentStatus> = z.object({
   last_recording: recordingInfoSchema.nullable(),
   processes: z.array(processInfoSchema),
   analyses: z.array(analysisInfoSchema).optional(),
+  stream: z.record(z.number()).optional(),
 });
 
 /** What each command answers with. Commands that change state answer with the status after the change. */
@@ -340,6 +350,8 @@ export const CONTROL_RESULT_SCHEMAS = {
   save: experimentStatusSchema,
   /** The one-frame file. */
   snap: recordingInfoSchema,
+  /** The status once the camera took the trigger. */
+  trigger: experimentStatusSchema,
   settings: settingsResultSchema,
   get: settingResultSchema,
   set: settingsResultSchema,

@@ -58,7 +58,9 @@ export type AcquisitionCommand =
   /** The saver died: end the run without it and get the record endpoint ready for the next one. */
   | { readonly type: 'abandon-saving' }
   | { readonly type: 'set-setting'; readonly requestId: number; readonly name: string; readonly value: SettingValuePayload }
-  | { readonly type: 'shutdown' };
+  | { readonly type: 'shutdown' }
+  /** One software trigger; answered with a reply carrying requestId. */
+  | { readonly type: 'trigger'; readonly requestId: number };
 
 /**
  * What a camera setting accepts; views build their controls from this. The
@@ -129,8 +131,11 @@ export type AcquisitionEvent =
       /** The frame rate the camera was asked for (null: none), and what it delivered over the last second (null until then). */
       readonly fpsRequested?: number | null;
       readonly fpsAchieved?: number | null;
+      /** The camera's stream health counters, for drivers that have them (Camera.streamStatistics). */
+      readonly stream?: Readonly<Record<string, number>>;
     }
-  | { readonly type: 'run-ended'; readonly end: RunEnd }
+  /** `stream`: the camera's stream health counters as the run ended, for drivers that have them. */
+  | { readonly type: 'run-ended'; readonly end: RunEnd; readonly stream?: Readonly<Record<string, number>> }
   | { readonly type: 'error'; readonly error: ErrorPayload };
 
 // ---- saver child ----

@@ -104,6 +104,17 @@ export class InProcessAcquisition implements AcquisitionPort {
     return this.currentSettings;
   }
 
+  get streamStatistics(): Readonly<Record<string, number>> | null {
+    return this.camera.streamStatistics?.() ?? null;
+  }
+
+  async trigger(): Promise<void> {
+    if (this.camera.softwareTrigger === undefined) {
+      throw new LabcastError('CAMERA_STATE', `the ${this.camera.info.driver} camera has no software trigger`);
+    }
+    await this.camera.softwareTrigger();
+  }
+
   get specs(): readonly SettingSpecPayload[] {
     return this.currentSpecs;
   }

@@ -15,7 +15,7 @@ async function untilJoined(publish: () => void, results: AsyncIterator<AnalysisR
   for (let tries = 0; tries < 500; tries++) {
     publish();
     const first = await Promise.race([next, delay(20, null)]);
-    if (first !== null) return (first as IteratorResult<AnalysisResult>).value as AnalysisResult;
+    if (first !== null) return (first).value as AnalysisResult;
   }
   throw new Error('the subscriber never got a result');
 }
@@ -37,8 +37,9 @@ describe('the results channel: publisher → proxy (XSUB/XPUB) → subscriber, r
     for (let seq = 0; seq < 20; seq++) publisher.publish(header(seq), { mean: seq / 2 }, [['hist', new Uint32Array([seq, 1])]]);
     const got: AnalysisResult[] = [];
     while (got.length < 20) {
-      const { value, done } = await results.next();
-      assert.equal(done, false);
+      const step = await results.next();
+      assert.ok(step.done !== true, 'the subscriber ended early');
+      const value = step.value;
       if (value.header.name === 'stats') got.push(value);
     }
     assert.deepEqual(got.map((result) => result.header.seq), Array.from({ length: 20 }, (_, seq) => seq));
@@ -65,8 +66,9 @@ describe('the results channel: publisher → proxy (XSUB/XPUB) → subscriber, r
     // The subscriber reads (and counts) while someone iterates it.
     const good = (async () => {
       for (;;) {
-        const { value } = await results.next();
-        if (value.header.name === 'good') return value;
+        const step = await results.next();
+        assert.ok(step.done !== true, 'the subscriber ended early');
+        if (step.value.header.name === 'good') return step.value;
       }
     })();
     // The raw publisher joins late too: send until one of its messages has been counted.

@@ -53,6 +53,7 @@ const ui = {
   live: $('btn-live', HTMLButtonElement),
   stop: $('btn-stop', HTMLButtonElement),
   snap: $('btn-snap', HTMLButtonElement),
+  trigger: $('btn-trigger', HTMLButtonElement),
   save: $('btn-save', HTMLButtonElement),
   record: $('btn-record', HTMLButtonElement),
   recordFrames: $('record-frames', HTMLInputElement),
@@ -188,6 +189,17 @@ function updateButtons() {
   ui.snap.disabled = !known || !(state === 'idle' || state === 'live');
   ui.record.disabled = !known || !(state === 'idle' || state === 'live');
   ui.save.disabled = !known || !(state === 'live' || (state === 'recording' && savingStream(status)));
+  ui.trigger.hidden = !inSoftwareTriggerMode(status);
+  ui.trigger.disabled = !known || !(state === 'live' || state === 'recording');
+}
+
+/**
+ * A GenICam camera waiting for software triggers (TriggerMode On, TriggerSource Software).
+ * @param {ExperimentStatus | null} next
+ */
+function inSoftwareTriggerMode(next) {
+  const settings = next?.camera?.settings ?? {};
+  return settings.TriggerMode === 'On' && settings.TriggerSource === 'Software';
 }
 
 // ---- camera settings ----
@@ -343,6 +355,7 @@ ui.stop.addEventListener('click', () => {
   void run(ui.stop, { cmd: 'stop' }, (s) => (s.last_recording ? `Stopped; ${s.last_recording.frames_written} frames saved.` : 'Stopped.'));
 });
 ui.snap.addEventListener('click', () => void run(ui.snap, { cmd: 'snap' }, (r) => `Snapped to ${r.path ?? recordingPlace(r)}`));
+ui.trigger.addEventListener('click', () => void run(ui.trigger, { cmd: 'trigger' }, () => 'Triggered.'));
 ui.record.addEventListener('click', () => {
   const raw = ui.recordFrames.value.trim();
   /** @type {{ cmd: 'record', frames?: number }} */
