@@ -116,7 +116,7 @@ describe('bad values name the file, the field path and what is allowed', () => {
   });
 
   test('an unknown camera driver lists the known drivers', () => {
-    assertBadConfig(() => parseConfig({ camera: { driver: 'basler' } }, 'lab.yaml'), 'camera.driver', /camera\.driver: must be one of: sim, v4l2, file, url, lavfi, replay \(got "basler"\)/);
+    assertBadConfig(() => parseConfig({ camera: { driver: 'basler' } }, 'lab.yaml'), 'camera.driver', /camera\.driver: must be one of: sim, v4l2, file, url, lavfi, replay, genicam \(got "basler"\)/);
   });
 
   test('a camera without a driver says the driver is required', () => {

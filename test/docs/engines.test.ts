@@ -13,10 +13,11 @@ import semver from 'semver';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-function readmeNodeMajor(): number {
-  const match = /Node\.js ≥ (\d+)/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+/** The README's "Node.js ≥ MAJOR[.MINOR]" as the oldest version it promises, e.g. 20.19.0. */
+function readmeOldestNode(): { major: number; version: string } {
+  const match = /Node\.js ≥ (\d+)(?:\.(\d+))?/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'));
   assert.ok(match, 'the README names the Node.js version it needs ("Node.js ≥ N")');
-  return Number(match[1]);
+  return { major: Number(match[1]), version: `${match[1]}.${match[2] ?? 0}.0` };
 }
 
 interface Installed {
@@ -47,14 +48,14 @@ function installedEngines(dir: string, found: Installed[] = []): Installed[] {
 }
 
 test("package.json's engines, the README and CI name the same Node.js", () => {
-  const major = readmeNodeMajor();
+  const { major, version } = readmeOldestNode();
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
-  assert.equal(semver.minVersion(pkg.engines.node)?.major, major, `engines.node ${pkg.engines.node} vs README's Node.js ≥ ${major}`);
+  assert.equal(semver.minVersion(pkg.engines.node)?.version, version, `engines.node ${pkg.engines.node} vs README's Node.js ≥ ${version}`);
   assert.match(readFileSync(join(ROOT, '.ci/run'), 'utf8'), new RegExp(`Node ${major}\\b`), '.ci/run says which Node it runs');
 });
 
 test("every installed package admits the README's oldest Node.js", () => {
-  const oldest = `${readmeNodeMajor()}.0.0`;
+  const oldest = readmeOldestNode().version;
   const installed = installedEngines(join(ROOT, 'node_modules'));
   assert.ok(installed.length > 10, `found the packages (${installed.length})`);
   const refusing = installed
