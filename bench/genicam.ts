@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadAravisAddon } from '../src/devices/genicam/aravis-addon.js';
+import { loadAravisAddon } from '../src/native/aravis-addon.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const FAKE_CAMERA = 'arv-fake-gv-camera-0.8';

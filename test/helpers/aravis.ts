@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAravisAddon, type AravisAddon } from '../../src/devices/genicam/aravis-addon.js';
+import { loadAravisAddon, type AravisAddon } from '../../src/native/aravis-addon.js';
 
 /**
  * The Aravis binding for a GenICam test, or null after skipping it: in CI

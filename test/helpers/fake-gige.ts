@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { loadAravisAddon } from '../../src/devices/genicam/aravis-addon.js';
+import { loadAravisAddon } from '../../src/native/aravis-addon.js';
 import { CLI, collect, delay, type Finished } from './processes.js';
 
 /**

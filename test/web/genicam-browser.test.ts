@@ -1,7 +1,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { loadAravisAddon } from '../../src/devices/genicam/aravis-addon.js';
+import { loadAravisAddon } from '../../src/native/aravis-addon.js';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
 import { launchChromium, openLabcastPage } from '../helpers/chromium.js';
 import { skipOrFail } from '../helpers/fake-gige.js';

@@ -1,4 +1,4 @@
-import { loadAravisAddon, ARAVIS_INSTALL_COMMAND, type AravisDeviceInfo } from './aravis-addon.js';
+import { loadAravisAddon, ARAVIS_INSTALL_COMMAND, type AravisDeviceInfo } from '../../native/aravis-addon.js';
 import { DEFAULT_INTERFACES, interfacesFromEnv } from './interfaces.js';
 
 /** A GenICam camera as `labcast cameras` lists it. */

@@ -1,6 +1,6 @@
 import { LabcastError } from '../../protocol/errors.js';
 import type { SettingSpec, SettingValue } from '../camera.js';
-import type { AravisAddon, AravisCameraHandle, AravisFeatureInfo, FeatureValue } from './aravis-addon.js';
+import type { AravisAddon, AravisCameraHandle, AravisFeatureInfo, FeatureValue } from '../../native/aravis-addon.js';
 
 /**
  * A GenICam camera's settings are its node map: every readable feature by its

@@ -8,7 +8,7 @@ import {
   type AravisCameraHandle,
   type AravisStreamEvent,
   type FeatureValue,
-} from './aravis-addon.js';
+} from '../../native/aravis-addon.js';
 import { checkFeatureValue, describeAccepted, readFeatureSpec, readNodeMap, writeSetting, type NodeMapSnapshot } from './feature-settings.js';
 import { FrameNumbering, frameIdWidth, type FrameIdWidth } from './frame-numbering.js';
 import { interfacesFor } from './interfaces.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { LabcastError } from '../../protocol/errors.js';
+import { LabcastError } from '../protocol/errors.js';
 
 /**
  * The GenICam binding (native/labcast_aravis.c over libaravis), loaded the way
@@ -126,7 +126,7 @@ export interface AravisAddon {
 }
 
 /** Where scripts/build-native.mjs puts the addon: build/native at the package root. */
-export const ARAVIS_ADDON_PATH = fileURLToPath(new URL('../../../../build/native/labcast_aravis.node', import.meta.url));
+export const ARAVIS_ADDON_PATH = fileURLToPath(new URL('../../../build/native/labcast_aravis.node', import.meta.url));
 
 export const ARAVIS_INSTALL_COMMAND = 'sudo apt-get install libaravis-dev libusb-1.0-0-dev aravis-tools';
 
