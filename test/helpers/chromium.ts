@@ -57,3 +57,31 @@ export function countCanvasPixels(canvas: Locator, rule: PixelRule): Promise<num
     return count;
   }, rule);
 }
+
+export interface CanvasSample {
+  readonly width: number;
+  readonly height: number;
+  readonly mean: number;
+  /** A cheap digest of the pixels, to see that they change. */
+  readonly digest: number;
+}
+
+/** The live view's pixels as the page shows them. */
+export function readCanvas(page: Page): Promise<CanvasSample> {
+  return page.getByRole('img', { name: 'Live view' }).evaluate((element) => {
+    // The test is compiled without the DOM library; this is the part of HTMLCanvasElement used.
+    const canvas = element as unknown as {
+      width: number;
+      height: number;
+      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+    };
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    let digest = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      sum += data[i]!;
+      digest = (digest * 31 + data[i]!) >>> 0;
+    }
+    return { width: canvas.width, height: canvas.height, mean: sum / (data.length / 4), digest };
+  });
+}

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openLabcastPage } from '../helpers/chromium.js';
+import { launchChromium, openLabcastPage, readCanvas } from '../helpers/chromium.js';
 import { waitUntil } from '../helpers/poll.js';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
@@ -12,33 +12,6 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
-interface CanvasSample {
-  readonly width: number;
-  readonly height: number;
-  readonly mean: number;
-  /** A cheap digest of the pixels, to see that they change. */
-  readonly digest: number;
-}
-
-/** The live view's pixels as the page shows them. */
-function readCanvas(page: Page): Promise<CanvasSample> {
-  return page.getByRole('img', { name: 'Live view' }).evaluate((element) => {
-    // The test is compiled without the DOM library; this is the part of HTMLCanvasElement used.
-    const canvas = element as unknown as {
-      width: number;
-      height: number;
-      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
-    };
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let sum = 0;
-    let digest = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      sum += data[i]!;
-      digest = (digest * 31 + data[i]!) >>> 0;
-    }
-    return { width: canvas.width, height: canvas.height, mean: sum / (data.length / 4), digest };
-  });
-}
 
 const READ_FRAMES = `
 import sys, json, h5py

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { loadAravisAddon } from '../../src/native/aravis-addon.js';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
-import { launchChromium, openLabcastPage } from '../helpers/chromium.js';
+import { launchChromium, openLabcastPage, readCanvas } from '../helpers/chromium.js';
 import { skipOrFail } from '../helpers/fake-gige.js';
 import { waitUntil } from '../helpers/poll.js';
 import { scratchDir } from '../helpers/processes.js';
@@ -23,24 +23,6 @@ function addonMissing(): string | null {
   return 'failure' in load ? `needs the Aravis binding: ${load.failure}` : null;
 }
 
-/** The live canvas's mean and a digest of its pixels. */
-function readCanvas(page: Page): Promise<{ width: number; mean: number; digest: number }> {
-  return page.getByRole('img', { name: 'Live view' }).evaluate((element) => {
-    const canvas = element as unknown as {
-      width: number;
-      height: number;
-      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
-    };
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let sum = 0;
-    let digest = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      sum += data[i]!;
-      digest = (digest * 31 + data[i]!) >>> 0;
-    }
-    return { width: canvas.width, mean: sum / (data.length / 4), digest };
-  });
-}
 
 const stateText = (page: Page): Promise<string | null> => page.locator('#status-state').textContent();
 
