@@ -1,10 +1,10 @@
 import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExperimentStatus, ProcessInfo, RecordingInfo } from '../../src/protocol/control.js';
-import { delay, processesMatching, runLabcast, runPython, scratchDir } from '../helpers/processes.js';
-import { serveForSuite, startServe, type RunningServe } from '../helpers/serve.js';
+import { delay, processesMatching, runLabcast, runPython } from '../helpers/processes.js';
+import { serveForSuite } from '../helpers/serve.js';
 
 const READ_FILE = `
 import sys, json, h5py
@@ -25,34 +25,25 @@ async function readFile(path: string): Promise<{ frames: number; ids: number[]; 
 const contiguous = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 describe('labcast serve driven through labcast ctl', () => {
-  const scratch = scratchDir();
-  let serve: RunningServe;
-
-  before(async () => {
-    serve = await startServe(scratch.dir);
-  });
-  after(async () => {
-    await serve.stop();
-    scratch.cleanup();
-  });
+  const suite = serveForSuite();
 
   test('live → save on → save off → record N → stop: every file complete, counts match', async () => {
-    let reply = await serve.ctl(['live']);
+    let reply = await suite.serve().ctl(['live']);
     assert.equal(reply.code, 0, reply.stderr);
-    await serve.waitFor((s) => s.state === 'live' && s.frames.acquired > 20);
+    await suite.serve().waitFor((s) => s.state === 'live' && s.frames.acquired > 20);
 
-    reply = await serve.ctl(['save', 'on']);
+    reply = await suite.serve().ctl(['save', 'on']);
     assert.equal(reply.code, 0, reply.stderr);
     const saving = (reply.result as ExperimentStatus);
     assert.equal(saving.state, 'recording');
-    assert.ok(saving.file !== null && saving.file.startsWith(serve.dataDir), `file ${saving.file} is in the data dir`);
-    const childPids = (await serve.statusNow()).processes.map((p) => p.pid!).filter(Boolean);
+    assert.ok(saving.file !== null && saving.file.startsWith(suite.serve().dataDir), `file ${saving.file} is in the data dir`);
+    const childPids = (await suite.serve().statusNow()).processes.map((p) => p.pid!).filter(Boolean);
     assert.equal(childPids.length, 2, 'acquisition and saver');
-    const subscribers = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
+    const subscribers = (await suite.serve().ctl(['subscribers'])).result as ProcessInfo[];
     assert.deepEqual(subscribers.map((p) => p.role), ['saver'], 'subscribers: the saver, not the acquisition');
-    await serve.waitFor((s) => s.frames.saved > 30);
+    await suite.serve().waitFor((s) => s.frames.saved > 30);
 
-    reply = await serve.ctl(['save', 'off']);
+    reply = await suite.serve().ctl(['save', 'off']);
     assert.equal(reply.code, 0, reply.stderr);
     let status = reply.result as ExperimentStatus;
     assert.equal(status.state, 'live', 'save off keeps the stream live');
@@ -63,21 +54,21 @@ describe('labcast serve driven through labcast ctl', () => {
     assert.equal(file.frames, saved.frames_written);
     assert.deepEqual(file.ids, contiguous(saved.frames_written));
 
-    reply = await serve.ctl(['record', '--frames', '50']);
+    reply = await suite.serve().ctl(['record', '--frames', '50']);
     assert.equal(reply.code, 0, reply.stderr);
-    status = await serve.waitFor((s) => s.state === 'live' && s.last_recording?.frames_written === 50);
+    status = await suite.serve().waitFor((s) => s.state === 'live' && s.last_recording?.frames_written === 50);
     file = await readFile(status.last_recording!.path!);
     assert.equal(file.frames, 50);
 
-    reply = await serve.ctl(['stop']);
+    reply = await suite.serve().ctl(['stop']);
     assert.equal((reply.result as ExperimentStatus).state, 'idle');
   });
 
   test('stop in the middle of a recording drains it: status and file agree exactly', async () => {
-    await serve.ctl(['record']);
-    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 40);
+    await suite.serve().ctl(['record']);
+    await suite.serve().waitFor((s) => s.state === 'recording' && s.frames.saved > 40);
     const started = Date.now();
-    const reply = await serve.ctl(['stop']);
+    const reply = await suite.serve().ctl(['stop']);
     assert.equal(reply.code, 0, reply.stderr);
     const status = reply.result as ExperimentStatus;
     assert.equal(status.state, 'idle');
@@ -92,66 +83,66 @@ describe('labcast serve driven through labcast ctl', () => {
   });
 
   test('snap writes one frame to the named file inside the data directory', async () => {
-    const reply = await serve.ctl(['snap', '--out', 'snap.h5']);
+    const reply = await suite.serve().ctl(['snap', '--out', 'snap.h5']);
     assert.equal(reply.code, 0, reply.stderr);
     const info = reply.result as RecordingInfo;
-    assert.equal(info.path, join(serve.dataDir, 'snap.h5'));
+    assert.equal(info.path, join(suite.serve().dataDir, 'snap.h5'));
     assert.equal((await readFile(info.path)).frames, 1);
-    const escape = await serve.ctl(['snap', '--out', '../outside.h5']);
+    const escape = await suite.serve().ctl(['snap', '--out', '../outside.h5']);
     assert.equal(escape.code, 2);
     assert.match(escape.stderr, /outside\.h5/);
-    assert.equal(existsSync(join(scratch.dir, 'outside.h5')), false);
+    assert.equal(existsSync(join(suite.dir, 'outside.h5')), false);
   });
 
   test('settings round-trip; out-of-range and unknown values are refused with the range, state unchanged', async () => {
-    let reply = await serve.ctl(['set', 'exposure_ms', '20']);
+    let reply = await suite.serve().ctl(['set', 'exposure_ms', '20']);
     assert.equal(reply.code, 0, reply.stderr);
-    reply = await serve.ctl(['get', 'exposure_ms']);
+    reply = await suite.serve().ctl(['get', 'exposure_ms']);
     assert.equal((reply.result as { value: number }).value, 20);
-    reply = await serve.ctl(['set', 'exposure_ms', '1e9']);
+    reply = await suite.serve().ctl(['set', 'exposure_ms', '1e9']);
     assert.equal(reply.code, 2);
     assert.match(reply.stderr, /exposure_ms/);
     assert.match(reply.stderr, /0\.01/);
-    reply = await serve.ctl(['set', 'shutter_speed', '3']);
+    reply = await suite.serve().ctl(['set', 'shutter_speed', '3']);
     assert.equal(reply.code, 2);
     assert.match(reply.stderr, /shutter_speed.*exposure_ms/s);
-    await serve.ctl(['live']);
-    reply = await serve.ctl(['set', 'roi_width', '64']);
+    await suite.serve().ctl(['live']);
+    reply = await suite.serve().ctl(['set', 'roi_width', '64']);
     assert.equal(reply.code, 2, 'the ROI cannot change while frames flow');
     assert.match(reply.stderr, /roi_width/);
-    const status = await serve.statusNow();
+    const status = await suite.serve().statusNow();
     assert.equal(status.state, 'live');
     assert.equal(status.camera?.settings.exposure_ms, 20);
-    await serve.ctl(['stop']);
+    await suite.serve().ctl(['stop']);
   });
 
   test('a saver killed mid-recording is reported, what it saved is kept, and reset makes the next recording work', async () => {
-    await serve.ctl(['record']);
-    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
-    const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
+    await suite.serve().ctl(['record']);
+    await suite.serve().waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
+    const processes = (await suite.serve().ctl(['subscribers'])).result as ProcessInfo[];
     const saver = processes.find((p) => p.role === 'saver');
     assert.ok(saver?.pid, 'the saver is listed with its pid');
     process.kill(saver.pid, 'SIGKILL');
-    const failed = await serve.waitFor((s) => s.state === 'error');
+    const failed = await suite.serve().waitFor((s) => s.state === 'error');
     assert.match(failed.error ?? '', /saver/);
     const lost = failed.last_recording!;
     assert.ok(lost.error !== null);
     const file = await readFile(lost.path!);
     assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
 
-    const refused = await serve.ctl(['record', '--frames', '5']);
+    const refused = await suite.serve().ctl(['record', '--frames', '5']);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /reset/);
-    assert.equal((await serve.ctl(['reset'])).code, 0);
-    await serve.ctl(['record', '--frames', '20']);
-    const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording?.frames_written === 20);
+    assert.equal((await suite.serve().ctl(['reset'])).code, 0);
+    await suite.serve().ctl(['record', '--frames', '20']);
+    const done = await suite.serve().waitFor((s) => s.state === 'idle' && s.last_recording?.frames_written === 20);
     assert.equal(done.last_recording!.error, null);
   });
 
   test('a second serve on the same ports is refused with "in use"', async () => {
     const { writeFileSync } = await import('node:fs');
-    const config = join(scratch.dir, 'second.yaml');
-    writeFileSync(config, JSON.stringify({ endpoints: { control: serve.control, data: 'tcp://127.0.0.1:*', record: 'tcp://127.0.0.1:*', status: 'tcp://127.0.0.1:*' } }));
+    const config = join(suite.dir, 'second.yaml');
+    writeFileSync(config, JSON.stringify({ endpoints: { control: suite.serve().control, data: 'tcp://127.0.0.1:*', record: 'tcp://127.0.0.1:*', status: 'tcp://127.0.0.1:*' } }));
     const second = await runLabcast(['serve', '--config', config]);
     assert.equal(second.code, 2);
     assert.match(second.stderr, /in use/);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { ExperimentStatus, WaitResult } from '../../src/protocol/control.js';
 import { ControlClient } from '../../src/transport/control-client.js';
 import { collect, runLabcast, scratchDir, startLabcast, waitForOutput } from '../helpers/processes.js';
-import { startServe, type RunningServe } from '../helpers/serve.js';
+import { serveForSuite, startServe, type RunningServe } from '../helpers/serve.js';
 
 /**
  * Waiting for a recording of labcast serve: `ctl record --wait` (progress,
@@ -13,33 +13,24 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
  * API's `wait`, which must not hold up other clients while it is pending.
  */
 describe('waiting for a recording of labcast serve', () => {
-  const scratch = scratchDir();
-  let serve: RunningServe;
-
-  before(async () => {
-    serve = await startServe(scratch.dir);
-  });
-  after(async () => {
-    await serve.stop();
-    scratch.cleanup();
-  });
+  const suite = serveForSuite();
 
   test('ctl record --wait returns when the recording has ended, with its summary, exit 0, serve back to idle', async () => {
-    const ran = await runLabcast(['ctl', '--control', serve.control, 'record', '--frames', '40', '--out', 'waited.h5', '--wait']);
+    const ran = await runLabcast(['ctl', '--control', suite.serve().control, 'record', '--frames', '40', '--out', 'waited.h5', '--wait']);
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stdout, /Recorded .*waited\.h5/);
     assert.match(ran.stdout, /frames written\s+40 of 40 acquired/);
     assert.match(ran.stdout, /frames dropped\s+0/);
     assert.match(ran.stdout, /serve now\s+idle/);
     assert.match(ran.stderr, /recording .*40\/40 frames/, 'the progress goes to stderr');
-    assert.ok(existsSync(join(serve.dataDir, 'waited.h5')));
-    assert.equal((await serve.statusNow()).state, 'idle');
+    assert.ok(existsSync(join(suite.serve().dataDir, 'waited.h5')));
+    assert.equal((await suite.serve().statusNow()).state, 'idle');
   });
 
   test('from live, ctl record --wait --json reports the recording and the state after it: live again', async () => {
-    assert.equal((await serve.ctl(['live'])).code, 0);
+    assert.equal((await suite.serve().ctl(['live'])).code, 0);
     try {
-      const reply = await serve.ctl(['record', '--frames', '25', '--wait']);
+      const reply = await suite.serve().ctl(['record', '--frames', '25', '--wait']);
       assert.equal(reply.code, 0, reply.stderr);
       const waited = reply.result as WaitResult;
       assert.equal(waited.ended, true);
@@ -47,16 +38,16 @@ describe('waiting for a recording of labcast serve', () => {
       assert.equal(waited.recording!.error, null);
       assert.equal(waited.status.state, 'live', 'a recording started from live goes back to live, not idle');
     } finally {
-      await serve.ctl(['stop']);
+      await suite.serve().ctl(['stop']);
     }
   });
 
   test('a pending wait answers ended:false after timeout_s, holds up no other client, and answers once stop ends the run', async () => {
-    const started = await serve.ctl(['record']);
+    const started = await suite.serve().ctl(['record']);
     assert.equal(started.code, 0, started.stderr);
     const runId = (started.result as ExperimentStatus).run_id!;
-    const waiter = ControlClient.connect(serve.control, { timeoutMs: 30_000 });
-    const other = ControlClient.connect(serve.control, { timeoutMs: 30_000 });
+    const waiter = ControlClient.connect(suite.serve().control, { timeoutMs: 30_000 });
+    const other = ControlClient.connect(suite.serve().control, { timeoutMs: 30_000 });
     try {
       const pending = waiter.request({ cmd: 'wait', run_id: runId, timeout_s: 20 });
       let settled = false;
@@ -88,11 +79,11 @@ describe('waiting for a recording of labcast serve', () => {
   });
 
   test('at most 64 waits pend at once, so the server always has room for other requests', async () => {
-    const started = await serve.ctl(['record']);
+    const started = await suite.serve().ctl(['record']);
     assert.equal(started.code, 0, started.stderr);
     const runId = (started.result as ExperimentStatus).run_id!;
-    const clients = Array.from({ length: 65 }, () => ControlClient.connect(serve.control, { timeoutMs: 30_000 }));
-    const other = ControlClient.connect(serve.control, { timeoutMs: 30_000 });
+    const clients = Array.from({ length: 65 }, () => ControlClient.connect(suite.serve().control, { timeoutMs: 30_000 }));
+    const other = ControlClient.connect(suite.serve().control, { timeoutMs: 30_000 });
     try {
       // 65 at once: whichever arrives last is refused at once; the other 64 pend.
       const settled = clients.map((client) => client.request({ cmd: 'wait', run_id: runId, timeout_s: 25 }).then(
@@ -115,33 +106,33 @@ describe('waiting for a recording of labcast serve', () => {
   });
 
   test('ctl wait prints the last recording; an unknown run id is refused with exit 2', async () => {
-    const ran = await runLabcast(['ctl', '--control', serve.control, 'wait']);
+    const ran = await runLabcast(['ctl', '--control', suite.serve().control, 'wait']);
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stdout, /\(stopped\)/);
-    const unknown = await runLabcast(['ctl', '--control', serve.control, 'wait', 'no-such-run']);
+    const unknown = await runLabcast(['ctl', '--control', suite.serve().control, 'wait', 'no-such-run']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /run "no-such-run" is not a recent recording/);
   });
 
   test('Ctrl-C during ctl wait stops waiting and leaves the recording running', async () => {
-    const started = await serve.ctl(['record']);
+    const started = await suite.serve().ctl(['record']);
     assert.equal(started.code, 0, started.stderr);
     try {
-      const child = startLabcast(['ctl', '--control', serve.control, 'wait']);
+      const child = startLabcast(['ctl', '--control', suite.serve().control, 'wait']);
       const finished = collect(child);
       await waitForOutput(child, /recording \d+ frames/);
       child.kill('SIGINT');
       const ran = await finished;
       assert.equal(ran.code, 1, ran.stderr);
       assert.match(ran.stderr, /stopped waiting; labcast serve carries on/);
-      assert.equal((await serve.statusNow()).state, 'recording');
+      assert.equal((await suite.serve().statusNow()).state, 'recording');
     } finally {
-      await serve.ctl(['stop']);
+      await suite.serve().ctl(['stop']);
     }
   });
 
   test('Ctrl-C during ctl record --wait stops the recording, which is drained and summarised', async () => {
-    const child = startLabcast(['ctl', '--control', serve.control, 'record', '--wait']);
+    const child = startLabcast(['ctl', '--control', suite.serve().control, 'record', '--wait']);
     const finished = collect(child);
     await waitForOutput(child, /recording (\d+) frames/, (match) => Number(match[1]) > 10);
     child.kill('SIGINT');
@@ -150,7 +141,7 @@ describe('waiting for a recording of labcast serve', () => {
     assert.match(ran.stderr, /stopping: the recording is drained and closed/);
     assert.match(ran.stdout, /\(stopped\)/);
     const written = Number(/frames written\s+(\d+) of (\d+)/.exec(ran.stdout)![1]);
-    const status = await serve.statusNow();
+    const status = await suite.serve().statusNow();
     assert.equal(status.state, 'idle');
     assert.equal(status.last_recording!.frames_written, written);
   });
