@@ -126,7 +126,9 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
       assert.deepEqual(counts.gaps, summary.gaps, 'the file and the summary name the same gaps');
       assert.equal(lostInSummary, summary.framesLost);
       assert.equal(counts.written, summary.framesWritten);
-      assert.equal(summary.cameraStatistics?.frames_lost, lostInFile, `the driver's count: ${JSON.stringify(summary.cameraStatistics)}`);
+      // The driver also counts a loss that falls after the run's last frame (the run had its frames by then).
+      const driverLost = summary.cameraStatistics?.frames_lost ?? -1;
+      assert.ok(driverLost >= lostInFile, `the driver's count: ${JSON.stringify(summary.cameraStatistics)}`);
       assert.equal(summary.framesLostCamera, lostInFile);
       assert.ok((summary.cameraStatistics?.n_failures ?? 0) + (summary.cameraStatistics?.n_missing_frames ?? 0) >= 1);
       // Every frame that is in the file is the camera's frame with that number.
@@ -166,14 +168,19 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
         record(net, { id: first.address }, ['--frames', '30', '--out', join(scratch.dir, 'twin1.h5')], 5561),
         record(net, { id: second.address }, ['--frames', '30', '--out', join(scratch.dir, 'twin2.h5')], 5562),
       ]);
-      assert.equal(a.code, 0, a.output);
-      assert.equal(b.code, 0, b.output);
-      for (const path of ['twin1.h5', 'twin2.h5']) {
+      // Two streams on a loaded two-core machine may lose a packet (UDP): then the run
+      // ends with exit 3 and the lost frame is a counted gap; a silent loss fails below.
+      for (const [run, path] of [[a, 'twin1.h5'], [b, 'twin2.h5']] as const) {
+        assert.ok(run.code === 0 || run.code === 3, run.output);
+        const { summary } = run;
+        assert.equal(summary.framesWritten + summary.framesLost, summary.framesAcquired, JSON.stringify(summary));
+        assert.ok(summary.framesWritten >= 20, `the camera streamed: ${JSON.stringify(summary)}`);
         const check = await checkFakeCameraFrames(join(scratch.dir, path), 'Mono8');
-        assert.equal(check.frames, 30);
+        assert.equal(check.frames, summary.framesWritten);
+        const counts = await readFileCounts(join(scratch.dir, path));
+        assertEveryFrameAccounted(counts);
+        assert.deepEqual(counts.gaps, summary.gaps, 'the file and the summary name the same gaps');
       }
-      const summaries = [a.summary, b.summary];
-      for (const summary of summaries) assert.equal(summary.framesWritten, 30);
     } finally {
       await net.stop(first, 'SIGTERM', 5_000);
       await net.stop(second, 'SIGTERM', 5_000);
