@@ -9,7 +9,7 @@ import {
   type WaitResult,
 } from '../protocol/control.js';
 import type { RecordingResult } from '../experiment/recording.js';
-import { LabcastError, isLabcastError } from '../protocol/errors.js';
+import { LabcastError, isErrorCode, isLabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import { ControlClient } from '../transport/control-client.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
@@ -443,6 +443,7 @@ function recordingResultOf(info: RecordingInfo, elapsedS: number): RecordingResu
     elapsedS,
     endReason: info.end_reason as RecordingResult['endReason'],
     error: info.error,
+    ...(info.error_code !== undefined && isErrorCode(info.error_code) ? { errorCode: info.error_code } : {}),
     fpsRequested: info.fps_requested ?? null,
     fpsAchieved: info.fps_achieved ?? null,
   };
