@@ -119,7 +119,7 @@ export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions, for
   const raw = geometry(frame.shape);
   const bayer = format.bayerPattern !== undefined && raw.channels === 1 && raw.width >= 2 && raw.height >= 2;
   const { height, width, channels } = bayer ? { height: raw.height >> 1, width: raw.width >> 1, channels: 3 as const } : raw;
-  const src = bayer ? demosaicSuperpixel(sampleArray(frame), raw.width, raw.height, format.bayerPattern!) : sampleArray(frame);
+  const src = bayer ? demosaicSuperpixel(sampleArray(frame), raw.width, raw.height, format.bayerPattern) : sampleArray(frame);
   const factor = Math.max(1, Math.ceil(width / Math.max(1, options.maxWidth)), Math.ceil(height / Math.max(1, options.maxHeight)));
   const outWidth = Math.max(1, Math.floor(width / factor));
   const outHeight = Math.max(1, Math.floor(height / factor));
@@ -164,7 +164,7 @@ export function demosaicSuperpixel(src: ArrayLike<number>, width: number, height
       cell[3] = src[bottom + x + 1]!;
       const out = (oy * outWidth + ox) * 3;
       rgb[out] = cell[red]!;
-      rgb[out + 1] = (cell[0]! + cell[1]! + cell[2]! + cell[3]! - cell[red]! - cell[blue]!) / 2;
+      rgb[out + 1] = (cell[0] + cell[1] + cell[2] + cell[3] - cell[red]! - cell[blue]!) / 2;
       rgb[out + 2] = cell[blue]!;
     }
   }
