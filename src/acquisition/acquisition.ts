@@ -2,7 +2,7 @@ import type { Camera } from '../devices/camera.js';
 import { epochNowNs } from '../devices/clock.js';
 import type { SoftwareInfo } from '../config/software.js';
 import { encodeFrame, encodeRunEnd, encodeRunStart } from '../protocol/codec.js';
-import { LabcastError } from '../protocol/errors.js';
+import { LabcastError, isLabcastError, type ErrorCode } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type RunEnd, type RunEndReason, type RunStart } from '../protocol/messages.js';
 import type { LivePublisher } from '../transport/live-publisher.js';
 import type { LosslessSender } from '../transport/lossless-sender.js';
@@ -153,6 +153,7 @@ export class Acquisition {
     let acquired = 0;
     let reason: RunEndReason = 'completed';
     let error: string | null = null;
+    let errorCode: ErrorCode | null = null;
     const durationTimer =
       request.durationS === null ? null : setTimeout(() => abort.abort(DURATION_ELAPSED), request.durationS * 1000);
     const report = (): void => {
@@ -201,10 +202,13 @@ export class Acquisition {
       if (control.saverLost) {
         reason = 'error';
         error = 'the saver went away during the run';
+        errorCode = 'NO_SAVER';
       }
     } catch (caught) {
       reason = 'error';
       error = caught instanceof Error ? caught.message : String(caught);
+      // The code travels with the message, so a dead camera reads CAMERA_FAILED at the end of the run.
+      errorCode = isLabcastError(caught) ? caught.code : 'INTERNAL';
     } finally {
       if (durationTimer !== null) clearTimeout(durationTimer);
       clearInterval(progressTimer);
@@ -219,6 +223,7 @@ export class Acquisition {
       run_id: request.runId,
       reason,
       error,
+      ...(errorCode === null ? {} : { error_code: errorCode }),
       end_wall_ns: epochNowNs(),
       frames_acquired: acquired,
       frames_dropped: drops.count,

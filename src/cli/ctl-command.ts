@@ -9,7 +9,7 @@ import {
   type WaitResult,
 } from '../protocol/control.js';
 import type { RecordingResult } from '../experiment/recording.js';
-import { LabcastError, isLabcastError } from '../protocol/errors.js';
+import { LabcastError, isErrorCode, isLabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import { ControlClient } from '../transport/control-client.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
@@ -50,7 +50,8 @@ commands
   trigger                       one software trigger (a camera in software-trigger mode, while live or recording)
   settings                      every camera setting: value, unit, range, changeable while streaming
   get NAME                      one camera setting
-  set NAME VALUE                change a camera setting (its range is checked)
+  set NAME VALUE                change a camera setting: a number, true/false, or a name such as
+                                Mono12 for a GenICam enumeration (the camera checks it)
   subscribers                   the saver and the analyses reading serve's streams (status lists every process)
   subscriber start|stop NAME    start or stop the saver (NAME: saver)
   analysis start|stop NAME      start or stop an analysis process (stats, localize, or one of the config)
@@ -161,7 +162,7 @@ const COMMANDS: Record<Exclude<ControlCommand, 'wait'>, CtlCommand> = {
   },
   set: {
     args: ['NAME', 'VALUE'],
-    request: ([name, value]) => ({ cmd: 'set', name: name!, value: numberArgument('set', 'VALUE', value!) }),
+    request: ([name, value]) => ({ cmd: 'set', name: name!, value: settingArgument(value!) }),
     show: (result, sent) => {
       const { settings, specs } = parseControlResult('set', result);
       const name = sent.cmd === 'set' ? sent.name : '';
@@ -319,12 +320,17 @@ function oneOf<T extends string>(command: string, label: string, given: string, 
   throw new LabcastError('BAD_ARGUMENT', `expected ${accepted.join(' or ')}, got ${JSON.stringify(given)} (labcast ctl ${command} ${label})`, label);
 }
 
-function numberArgument(command: string, label: string, given: string): number {
-  const value = given.trim() === '' ? Number.NaN : Number(given);
-  if (!Number.isFinite(value)) {
-    throw new LabcastError('BAD_ARGUMENT', `${label} must be a number, got ${JSON.stringify(given)} (labcast ctl ${command} NAME ${label})`, label);
-  }
-  return value;
+/**
+ * A setting's value as typed: a number when it reads as one, true/false as a
+ * boolean, otherwise the text (a GenICam enumeration entry such as Mono12).
+ * Whether the setting takes that kind is the camera's check, which names the
+ * setting and what it accepts.
+ */
+function settingArgument(given: string): number | boolean | string {
+  const number = given.trim() === '' ? Number.NaN : Number(given);
+  if (Number.isFinite(number)) return number;
+  if (given === 'true' || given === 'false') return given === 'true';
+  return given;
 }
 
 // ---- watch ----
@@ -437,6 +443,7 @@ function recordingResultOf(info: RecordingInfo, elapsedS: number): RecordingResu
     elapsedS,
     endReason: info.end_reason as RecordingResult['endReason'],
     error: info.error,
+    ...(info.error_code !== undefined && isErrorCode(info.error_code) ? { errorCode: info.error_code } : {}),
     fpsRequested: info.fps_requested ?? null,
     fpsAchieved: info.fps_achieved ?? null,
   };

@@ -657,6 +657,7 @@ function recordingInfo(result: RecordingResult, recording: Recording): Recording
     gaps: result.gaps,
     end_reason: result.endReason,
     error: result.error,
+    ...(result.errorCode === undefined ? {} : { error_code: result.errorCode }),
     duration_s: result.durationS,
     fps: result.fps,
     bytes_written: result.bytesWritten,

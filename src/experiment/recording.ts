@@ -1,6 +1,6 @@
 import type { LabcastConfig, SaverConfig, SecurityConfig } from '../config/schema.js';
 import { frameByteLength } from '../protocol/dtype.js';
-import { isLabcastError, LabcastError } from '../protocol/errors.js';
+import { isErrorCode, isLabcastError, LabcastError, type ErrorCode } from '../protocol/errors.js';
 import type { RunEnd, RunEndReason } from '../protocol/messages.js';
 import type { SavedFileSummary, SavedResultsPayload, SaverCommand, SaverEvent, SaverInit } from '../protocol/process-messages.js';
 import { inspectRecording } from '../hdf5/file-inspector.js';
@@ -57,6 +57,8 @@ export interface RecordingResult {
   readonly endReason: RunEndReason | 'unknown';
   /** Why the run failed, if it did (a process died, the disk filled...). */
   readonly error: string | null;
+  /** The failure's code when `error` is set (e.g. CAMERA_FAILED for a camera that died mid-run); absent otherwise. */
+  readonly errorCode?: ErrorCode;
   /** The frame rate the camera was asked for (null: none set), and what it delivered over the run (null: under a second). */
   readonly fpsRequested: number | null;
   readonly fpsAchieved: number | null;
@@ -237,6 +239,7 @@ class LocalRecording extends Recording {
 
   private async settle(runEnded: Promise<RunEnd>, fileClosed: Promise<FileClosed>): Promise<RecordingResult> {
     const errors: string[] = [];
+    const codes: string[] = [];
     let end: RunEnd | null = null;
     let saved: FileClosed | null = null;
     await Promise.all([
@@ -246,6 +249,7 @@ class LocalRecording extends Recording {
         },
         (error: Error) => {
           errors.push(error.message);
+          codes.push(codeOf(error));
           // Nothing more will come: let the saver close the file with what it has.
           this.saver.send({ type: 'shutdown' });
         },
@@ -255,12 +259,14 @@ class LocalRecording extends Recording {
           saved = value;
           if (value.error !== null) {
             errors.push(value.error.message);
+            codes.push(value.error.code);
             // The saver has stopped taking frames: end the run without waiting for it.
             this.acquisition.abandonSaving();
           }
         },
         (error: Error) => {
           errors.push(error.message);
+          codes.push(codeOf(error));
           // Nobody is left to take frames: end the run without waiting for a saver.
           this.acquisition.abandonSaving();
         },
@@ -269,7 +275,7 @@ class LocalRecording extends Recording {
     await this.saver.shutdown({ type: 'shutdown' }, SAVER_EXIT_GRACE_MS);
     const elapsedS = (performance.now() - this.startedAt) / 1000;
     const summary = (saved as FileClosed | null)?.summary ?? (await this.whatTheFileHolds());
-    return this.account(end, saved, summary, errors, elapsedS);
+    return this.account(end, saved, summary, errors, codes, elapsedS);
   }
 
   /** After a saver died: what reached the disk, read back from the file itself. */
@@ -294,6 +300,7 @@ class LocalRecording extends Recording {
     saved: FileClosed | null,
     summary: SavedFileSummary | null,
     errors: string[],
+    codes: readonly string[],
     elapsedS: number,
   ): RecordingResult {
     const runEnd = end ?? saved?.end ?? null;
@@ -319,6 +326,7 @@ class LocalRecording extends Recording {
       elapsedS,
       endReason: runEnd?.reason ?? 'unknown',
       error: errors.length > 0 ? [...new Set(errors)].join('; ') : null,
+      ...(errors.length > 0 ? { errorCode: runErrorCode(runEnd, codes) } : {}),
       ...runRate(runEnd),
       ...(saved?.saverCpuS === undefined ? {} : { saverCpuS: saved.saverCpuS }),
       ...(saved?.writer === undefined ? {} : { writer: saved.writer }),
@@ -461,13 +469,16 @@ class RemoteRecording extends Recording {
 
   private async settle(runEnded: Promise<RunEnd>): Promise<RecordingResult> {
     const errors: string[] = [];
+    const codes: string[] = [];
     let end: RunEnd | null = null;
     try {
       end = await runEnded;
     } catch (error) {
       errors.push((error as Error).message);
+      codes.push(codeOf(error));
     }
     if (this.saverLost) {
+      codes.unshift('NO_SAVER');
       errors.push(
         `the remote saver on ${this.endpoint} disconnected during the recording (none connected for ${seconds(this.timeoutMs)} s); the frames it did not get are counted as lost, and its file ends where it stopped`,
       );
@@ -491,10 +502,25 @@ class RemoteRecording extends Recording {
       elapsedS: (performance.now() - this.startedAt) / 1000,
       endReason: end?.reason ?? 'unknown',
       error: errors.length > 0 ? errors.join('; ') : null,
+      ...(errors.length > 0 ? { errorCode: runErrorCode(this.saverLost ? null : end, codes) } : {}),
       ...runRate(end),
       ...cameraAccount(end),
     };
   }
+}
+
+/** A thrown error's code: a LabcastError's own, else INTERNAL. */
+function codeOf(error: unknown): ErrorCode {
+  return isLabcastError(error) ? error.code : 'INTERNAL';
+}
+
+/**
+ * The code of a failed run: the acquisition's (the cause, e.g. CAMERA_FAILED
+ * when the camera died) before the others (the saver's, a process that died),
+ * INTERNAL when none says (an accounting mismatch).
+ */
+function runErrorCode(end: RunEnd | null, codes: readonly string[]): ErrorCode {
+  return [end?.error_code, ...codes].find(isErrorCode) ?? 'INTERNAL';
 }
 
 /** A saver process of its own (saver-process.js), the real SaverPort. */

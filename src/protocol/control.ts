@@ -139,6 +139,8 @@ export interface RecordingInfo {
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly end_reason: string;
   readonly error: string | null;
+  /** The error's code (e.g. CAMERA_FAILED) when `error` is set; absent otherwise. */
+  readonly error_code?: string;
   /** The run's duration and frame rate as in the file (docs/hdf5-layout.md); null with fewer than two frames or a remote saver. */
   readonly duration_s?: number | null;
   readonly fps?: number | null;
@@ -285,6 +287,7 @@ export const recordingInfoSchema: z.ZodType<RecordingInfo> = z.object({
   gaps: z.array(z.tuple([z.number(), z.number()])),
   end_reason: z.string(),
   error: z.string().nullable(),
+  error_code: z.string().optional(),
   duration_s: z.number().nullable().optional(),
   fps: z.number().nullable().optional(),
   bytes_written: z.number().optional(),

@@ -101,6 +101,8 @@ export const runEndSchema = z
     run_id: runId,
     reason: z.enum(RUN_END_REASONS),
     error: z.string().nullable(),
+    /** The error's code (protocol.md's catalogue, e.g. CAMERA_FAILED) when reason is error; absent otherwise. */
+    error_code: z.string().min(1).max(64).optional(),
     end_wall_ns: nanoseconds,
     /** Sequence numbers used (seq 0 .. frames_acquired-1): frames the camera delivered, plus frames_lost_camera. */
     frames_acquired: z.number().int().nonnegative(),

@@ -23,6 +23,29 @@ export interface DisplayOptions {
   readonly levels: Levels;
 }
 
+/** The 2x2 colour filter of a raw Bayer frame, from its top-left pixel (the camera's `bayer_pattern`). */
+export type BayerPattern = 'RG' | 'GR' | 'GB' | 'BG';
+
+/** What the camera's settings say about its samples, beyond the frame's dtype and shape. */
+export interface SampleFormat {
+  /** Significant bits per sample (`bit_depth`): a 12-bit camera's uint16 samples span 0..4095. */
+  readonly bitDepth?: number;
+  /** Set for a raw Bayer frame, which is shown demosaiced. */
+  readonly bayerPattern?: BayerPattern;
+}
+
+const BAYER_PATTERNS: readonly string[] = ['RG', 'GR', 'GB', 'BG'];
+
+/** The sample format from camera settings (`bit_depth`, `bayer_pattern`); anything else in them is ignored. */
+export function sampleFormatOf(settings: Readonly<Record<string, unknown>> | null | undefined): SampleFormat {
+  const bitDepth = settings?.bit_depth;
+  const pattern = settings?.bayer_pattern;
+  return {
+    ...(typeof bitDepth === 'number' && Number.isInteger(bitDepth) ? { bitDepth } : {}),
+    ...(typeof pattern === 'string' && BAYER_PATTERNS.includes(pattern) ? { bayerPattern: pattern as BayerPattern } : {}),
+  };
+}
+
 export interface DisplayFrame {
   readonly width: number;
   readonly height: number;
@@ -39,7 +62,7 @@ export interface FrameStats {
   readonly min: number;
   readonly max: number;
   readonly mean: number;
-  /** The largest value of the dtype: 255 or 65535. */
+  /** The largest value a sample can take: the dtype's (255 or 65535), or 2^bit_depth - 1 (see sampleFullScale). */
   readonly fullScale: number;
   /** HISTOGRAM_BINS equal bins over 0..fullScale. */
   readonly histogram: Uint32Array;
@@ -59,6 +82,17 @@ export function fullScaleOf(dtype: PixelDtype): number {
   return dtype === 'uint8' ? 255 : 65535;
 }
 
+/**
+ * The largest value a sample can take: 2^bitDepth - 1 when the camera gives
+ * its bit depth (so a 12-bit camera's histogram spans 0..4095, not 0..65535),
+ * else the dtype's. A bit depth the dtype cannot hold is ignored.
+ */
+export function sampleFullScale(dtype: PixelDtype, bitDepth?: number): number {
+  const dtypeBits = dtype === 'uint8' ? 8 : 16;
+  if (bitDepth === undefined || !Number.isInteger(bitDepth) || bitDepth < 1 || bitDepth > dtypeBits) return fullScaleOf(dtype);
+  return 2 ** bitDepth - 1;
+}
+
 /** The pixel values as numbers; uint16 is read as little-endian (a view when aligned, else a copy). */
 export function sampleArray(frame: RawFrame): Uint8Array | Uint16Array {
   const { pixels } = frame;
@@ -76,10 +110,16 @@ function geometry(shape: readonly number[]): { height: number; width: number; ch
   return { height, width, channels };
 }
 
-/** Downscales by a whole factor (mean of each factor×factor block) and maps to 8 bits. */
-export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions): DisplayFrame {
-  const { height, width, channels } = geometry(frame.shape);
-  const src = sampleArray(frame);
+/**
+ * Downscales by a whole factor (mean of each factor×factor block) and maps to
+ * 8 bits. A raw Bayer frame (format.bayerPattern, one channel) is first
+ * demosaiced to RGB, for display only.
+ */
+export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions, format: SampleFormat = {}): DisplayFrame {
+  const raw = geometry(frame.shape);
+  const bayer = format.bayerPattern !== undefined && raw.channels === 1 && raw.width >= 2 && raw.height >= 2;
+  const { height, width, channels } = bayer ? { height: raw.height >> 1, width: raw.width >> 1, channels: 3 as const } : raw;
+  const src = bayer ? demosaicSuperpixel(sampleArray(frame), raw.width, raw.height, format.bayerPattern) : sampleArray(frame);
   const factor = Math.max(1, Math.ceil(width / Math.max(1, options.maxWidth)), Math.ceil(height / Math.max(1, options.maxHeight)));
   const outWidth = Math.max(1, Math.floor(width / factor));
   const outHeight = Math.max(1, Math.floor(height / factor));
@@ -96,6 +136,39 @@ export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions): Di
   const pixels =
     binned instanceof Float32Array ? mapLevels(binned, count, black, white) : mapWithTable(binned, count, black, white, fullScaleOf(frame.dtype));
   return { width: outWidth, height: outHeight, channels, pixels, black, white };
+}
+
+/** Where red and blue sit in each 2x2 cell (0 top left, 1 top right, 2 bottom left, 3 bottom right); green takes the other two. */
+const BAYER_RED_BLUE: Record<BayerPattern, readonly [number, number]> = { RG: [0, 3], GR: [1, 2], GB: [2, 1], BG: [3, 0] };
+
+/**
+ * Superpixel demosaic: each 2x2 cell of the mosaic becomes one RGB pixel (its
+ * red, its blue, the mean of its two greens), in raw units, so the frame is
+ * shown at half size in colour and the levels still apply in raw units. An odd
+ * last row or column is left out.
+ */
+export function demosaicSuperpixel(src: ArrayLike<number>, width: number, height: number, pattern: BayerPattern): Float32Array {
+  const outWidth = width >> 1;
+  const outHeight = height >> 1;
+  const rgb = new Float32Array(outWidth * outHeight * 3);
+  const [red, blue] = BAYER_RED_BLUE[pattern];
+  const cell = [0, 0, 0, 0];
+  for (let oy = 0; oy < outHeight; oy++) {
+    const top = 2 * oy * width;
+    const bottom = top + width;
+    for (let ox = 0; ox < outWidth; ox++) {
+      const x = 2 * ox;
+      cell[0] = src[top + x]!;
+      cell[1] = src[top + x + 1]!;
+      cell[2] = src[bottom + x]!;
+      cell[3] = src[bottom + x + 1]!;
+      const out = (oy * outWidth + ox) * 3;
+      rgb[out] = cell[red]!;
+      rgb[out + 1] = (cell[0] + cell[1] + cell[2] + cell[3] - cell[red]! - cell[blue]!) / 2;
+      rgb[out + 2] = cell[blue]!;
+    }
+  }
+  return rgb;
 }
 
 function minMax(values: ArrayLike<number>, count: number): [number, number] {
@@ -131,7 +204,7 @@ function mapLevels(values: Float32Array, count: number, black: number, white: nu
 
 /** Mean of each factor×factor block, channel by channel. */
 function binBlocks(
-  src: Uint8Array | Uint16Array,
+  src: Uint8Array | Uint16Array | Float32Array,
   width: number,
   channels: number,
   factor: number,
@@ -171,12 +244,17 @@ function binBlocks(
   return binned;
 }
 
-/** Min, max, mean and a histogram over 0..full scale, of every channel together. */
-export function frameStats(frame: RawFrame): FrameStats {
+/**
+ * Min, max, mean and a histogram over 0..full scale (the camera's bit depth
+ * when given, else the dtype's), of every channel together. A value above
+ * the full scale (a camera that over-reports) counts in the top bin.
+ */
+export function frameStats(frame: RawFrame, format: SampleFormat = {}): FrameStats {
   const src = sampleArray(frame);
-  const fullScale = fullScaleOf(frame.dtype);
+  const fullScale = sampleFullScale(frame.dtype, format.bitDepth);
   const histogram = new Uint32Array(HISTOGRAM_BINS);
-  const shift = frame.dtype === 'uint8' ? 0 : 8;
+  const binsPerValue = HISTOGRAM_BINS / (fullScale + 1);
+  const topBin = HISTOGRAM_BINS - 1;
   const stride = Math.max(1, Math.ceil(src.length / MAX_STATS_SAMPLES));
   let min = Infinity;
   let max = -Infinity;
@@ -187,7 +265,8 @@ export function frameStats(frame: RawFrame): FrameStats {
     if (value < min) min = value;
     if (value > max) max = value;
     sum += value;
-    histogram[value >> shift]! += 1;
+    const bin = Math.floor(value * binsPerValue);
+    histogram[bin < topBin ? bin : topBin]! += 1;
     samples += 1;
   }
   if (samples === 0) return { min: 0, max: 0, mean: 0, fullScale, histogram, samples };

@@ -1,7 +1,17 @@
 import type { FrameHeader } from '../protocol/messages.js';
 import { TOPICS } from '../protocol/messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
-import { frameStats, renderDisplayFrame, type DisplayFrame, type DisplayOptions, type FrameStats, type Levels, type RawFrame } from './frame-render.js';
+import {
+  frameStats,
+  renderDisplayFrame,
+  sampleFormatOf,
+  type DisplayFrame,
+  type DisplayOptions,
+  type FrameStats,
+  type Levels,
+  type RawFrame,
+  type SampleFormat,
+} from './frame-render.js';
 
 /**
  * The live-view bridge: a subscriber of the data stream that hands each
@@ -32,6 +42,8 @@ export const MAX_DISPLAY_SIDE = 4096;
 interface LatestFrame {
   readonly header: FrameHeader;
   readonly frame: RawFrame;
+  /** Bit depth and Bayer pattern, from the camera's settings when the frame arrived. */
+  readonly format: SampleFormat;
   /** Conversions of this frame, by display options, shared by clients that ask the same. */
   readonly rendered: Map<string, Buffer>;
   stats: FrameStats | null;
@@ -106,10 +118,15 @@ export class LiveView {
   /** Malformed data messages counted by subscriptions already closed. */
   private malformedBefore = 0;
 
-  /** `serverKey`: the CURVE public key of the data endpoint's server, when it has one. */
+  /**
+   * `serverKey`: the CURVE public key of the data endpoint's server, when it has one.
+   * `cameraSettings`: the camera's current settings, whose `bit_depth` and
+   * `bayer_pattern` say how to show its frames (the frame header has neither).
+   */
   constructor(
     private readonly dataEndpoint: () => string,
     private readonly serverKey: string | null = null,
+    private readonly cameraSettings: () => Readonly<Record<string, unknown>> | null | undefined = () => null,
   ) {}
 
   /** Malformed data messages received (counted and skipped) since this bridge was made. */
@@ -145,8 +162,8 @@ export class LiveView {
     const key = JSON.stringify(client.display);
     let message = latest.rendered.get(key);
     if (message === undefined) {
-      latest.stats ??= frameStats(latest.frame);
-      message = encodeLiveMessage(latest.header, renderDisplayFrame(latest.frame, client.display), latest.stats, latest.receivedMs);
+      latest.stats ??= frameStats(latest.frame, latest.format);
+      message = encodeLiveMessage(latest.header, renderDisplayFrame(latest.frame, client.display, latest.format), latest.stats, latest.receivedMs);
       latest.rendered.set(key, message);
     }
     return message;
@@ -162,6 +179,7 @@ export class LiveView {
         this.latest = {
           header: message.header,
           frame: { shape: message.header.shape, dtype: message.header.dtype, pixels: message.pixels },
+          format: sampleFormatOf(this.cameraSettings()),
           rendered: new Map(),
           stats: null,
           receivedMs: Date.now(),

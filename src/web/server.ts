@@ -83,7 +83,7 @@ function sendResult(reply: FastifyReply, result: unknown): FastifyReply {
 export async function createWebServer(options: WebServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   const hub = new StatusHub(options.control);
-  const live = new LiveView(options.dataEndpoint, options.serverKey ?? null);
+  const live = new LiveView(options.dataEndpoint, options.serverKey ?? null, () => hub.latest?.camera?.settings);
   const results = new ResultsHub(options.resultsEndpoint ?? null, options.serverKey ?? null);
   const recordings = new RecordingsIndex(options.dataDir);
 

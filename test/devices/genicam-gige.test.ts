@@ -23,6 +23,7 @@ interface RecordSummary {
   gaps: [number, number][];
   endReason: string;
   error: string | null;
+  errorCode?: string;
   /** The camera's stream counters at the end of the run (GenICam). */
   cameraStatistics?: Record<string, number>;
   framesLostCamera?: number;
@@ -148,10 +149,11 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
     assert.ok(written() >= 20, `no frames were recorded: ${run.output()}`);
     await net.stop(camera, 'SIGKILL');
     const finished = await run.finished;
-    assert.notEqual(finished.code, 0);
+    assert.equal(finished.code, 1, 'a failed run exits 1');
     const summary = JSON.parse(finished.stdout.trim().split('\n').pop()!) as RecordSummary;
     assert.equal(summary.endReason, 'error');
     assert.match(summary.error ?? '', /GenICam camera 127\.0\.0\.1: the camera stopped answering/, JSON.stringify(summary));
+    assert.equal(summary.errorCode, 'CAMERA_FAILED', JSON.stringify(summary));
     const counts = await readFileCounts(out);
     assert.ok(counts.written > 10, `frames before the kill are kept: ${JSON.stringify(counts)}`);
     assert.equal(counts.written, summary.framesWritten);

@@ -52,6 +52,11 @@ describe('data message codec', () => {
     assert.ok(s.ok && e.ok);
     assert.deepEqual(s.message.header, start);
     assert.deepEqual(e.message.header, end);
+    // A failed run carries its error's code next to the message.
+    const failed: RunEnd = { ...end, reason: 'error', error: 'GenICam camera 10.0.0.5: the camera stopped answering', error_code: 'CAMERA_FAILED' };
+    const f = decodeDataMessage(encodeRunEnd(failed));
+    assert.ok(f.ok);
+    assert.deepEqual(f.message.header, failed);
   });
 
   const malformed: [string, Uint8Array[], RegExp][] = [

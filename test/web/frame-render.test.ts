@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { frameStats, renderDisplayFrame, type RawFrame } from '../../src/web/frame-render.js';
+import {
+  demosaicSuperpixel,
+  frameStats,
+  renderDisplayFrame,
+  sampleFormatOf,
+  sampleFullScale,
+  type BayerPattern,
+  type RawFrame,
+} from '../../src/web/frame-render.js';
 
 function uint16Frame(height: number, width: number, value: (x: number, y: number) => number): RawFrame {
   const pixels = new Uint8Array(height * width * 2);
@@ -68,4 +76,67 @@ test('frame statistics: min, max, mean and a histogram over the dtype range', ()
   assert.equal(stats.histogram[2], 1);
   assert.equal(stats.histogram[255], 1);
   assert.equal(stats.samples, 4);
+});
+
+test('the histogram spans the camera bit depth: a 12-bit camera in uint16 over 0..4095', () => {
+  assert.equal(sampleFullScale('uint16', 12), 4095);
+  assert.equal(sampleFullScale('uint16', 16), 65535);
+  assert.equal(sampleFullScale('uint8', 8), 255);
+  assert.equal(sampleFullScale('uint16', undefined), 65535, 'no bit depth: the dtype range');
+  assert.equal(sampleFullScale('uint8', 12), 255, 'a bit depth the dtype cannot hold is ignored');
+  assert.equal(sampleFullScale('uint16', 0), 65535);
+
+  const stats = frameStats(uint16Frame(1, 4, (x) => [0, 16, 4095, 5000][x]!), sampleFormatOf({ bit_depth: 12 }));
+  assert.equal(stats.fullScale, 4095);
+  // 256 bins over 0..4095: 16 values a bin; 5000 (beyond the bit depth) counts in the top bin.
+  assert.equal(stats.histogram[0], 1);
+  assert.equal(stats.histogram[1], 1);
+  assert.equal(stats.histogram[255], 2);
+  assert.equal(stats.max, 5000);
+});
+
+test('the sample format comes from the camera settings bit_depth and bayer_pattern, ignoring anything else', () => {
+  assert.deepEqual(sampleFormatOf({ bit_depth: 12, bayer_pattern: 'GR', exposure_ms: 3 }), { bitDepth: 12, bayerPattern: 'GR' });
+  assert.deepEqual(sampleFormatOf({ bit_depth: 'twelve', bayer_pattern: 'XY' }), {});
+  assert.deepEqual(sampleFormatOf(undefined), {});
+});
+
+/** A width×height Bayer mosaic of one colour (r, g, b) under `pattern`. */
+function bayerMosaic(pattern: BayerPattern, width: number, height: number, [r, g, b]: [number, number, number]): Uint8Array {
+  const colourAt = { R: r, G: g, B: b };
+  const filter = { RG: 'RGGB', GR: 'GRBG', GB: 'GBRG', BG: 'BGGR' }[pattern];
+  const pixels = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) pixels[y * width + x] = colourAt[filter[(y % 2) * 2 + (x % 2)] as 'R' | 'G' | 'B'];
+  }
+  return pixels;
+}
+
+test('a raw Bayer frame is shown demosaiced: a mosaic of one colour renders as that colour, for each pattern', () => {
+  const orange: [number, number, number] = [240, 120, 30];
+  for (const pattern of ['RG', 'GR', 'GB', 'BG'] as const) {
+    const frame: RawFrame = { shape: [4, 6], dtype: 'uint8', pixels: bayerMosaic(pattern, 6, 4, orange) };
+    const shown = renderDisplayFrame(frame, { maxWidth: 100, maxHeight: 100, levels: { mode: 'manual', black: 0, white: 255 } }, { bayerPattern: pattern });
+    assert.equal(shown.channels, 3, pattern);
+    assert.deepEqual([shown.width, shown.height], [3, 2], `${pattern}: one RGB pixel per 2x2 cell`);
+    for (let i = 0; i < shown.width * shown.height; i++) {
+      assert.deepEqual(Array.from(shown.pixels.subarray(3 * i, 3 * i + 3)), orange, `${pattern} pixel ${i}`);
+    }
+    // Without the pattern the same frame is the grey mosaic.
+    assert.equal(renderDisplayFrame(frame, { maxWidth: 100, maxHeight: 100, levels: { mode: 'auto' } }).channels, 1);
+  }
+});
+
+test('demosaic: the two greens of a cell are averaged, and the colours follow the cells', () => {
+  // RGGB, 4x2: a red-ish cell then a blue-ish cell.
+  const src = [200, 10, 50, 0, 30, 20, 60, 250];
+  assert.deepEqual(Array.from(demosaicSuperpixel(src, 4, 2, 'RG')), [200, 20, 20, 50, 30, 250]);
+  // Downscaled further, the colour survives the binning.
+  const big = renderDisplayFrame(
+    { shape: [8, 8], dtype: 'uint8', pixels: bayerMosaic('BG', 8, 8, [10, 200, 90]) },
+    { maxWidth: 2, maxHeight: 2, levels: { mode: 'manual', black: 0, white: 255 } },
+    { bayerPattern: 'BG' },
+  );
+  assert.deepEqual([big.width, big.height, big.channels], [2, 2, 3]);
+  assert.deepEqual(Array.from(big.pixels.subarray(0, 3)), [10, 200, 90]);
 });

@@ -116,6 +116,31 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
     assert.equal(await page.locator('#command-message').textContent(), 'Triggered.');
   });
 
+  test('a Bayer camera is shown in colour: the raw mosaic is demosaiced for the live view', async (t) => {
+    const opened = await openServe(t, { pixel_format: 'BayerRG8' });
+    if (opened === null) return;
+    const { serve, page } = opened;
+    assert.equal((await serve.statusNow()).camera?.settings.bayer_pattern, 'RG');
+    await page.getByRole('button', { name: 'Live', exact: true }).click();
+    await waitUntil('a frame on the canvas', () => readCanvas(page), (s) => s.width > 1 && s.mean > 0, 30_000);
+    // Shown as grey, every canvas pixel would have red = green = blue; the
+    // fake's ramp gives each 2x2 cell a red below its blue.
+    const colourful = await page.getByRole('img', { name: 'Live view' }).evaluate((element) => {
+      const canvas = element as unknown as {
+        width: number;
+        height: number;
+        getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+      };
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let differing = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] !== data[i + 2]) differing += 1;
+      return differing / (data.length / 4);
+    });
+    assert.ok(colourful > 0.5, `most pixels are coloured (red differs from blue): ${colourful}`);
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await waitUntil('idle', () => stateText(page), (text) => text === 'idle', 20_000);
+  });
+
   test('no script errors in the pages', () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -26,7 +26,7 @@ function frame(seq: number, value = seq): NonNullable<LiveView['latest']> {
     shape: [2, 2],
     dtype: 'uint8',
   };
-  return { header, frame: { shape: [2, 2], dtype: 'uint8', pixels: new Uint8Array([0, value, value, 255]) }, rendered: new Map(), stats: null, receivedMs: Date.now() };
+  return { header, frame: { shape: [2, 2], dtype: 'uint8', pixels: new Uint8Array([0, value, value, 255]) }, format: {}, rendered: new Map(), stats: null, receivedMs: Date.now() };
 }
 
 // Nothing listens there: the bridge's subscriber just waits (ZeroMQ connects lazily).
@@ -72,5 +72,29 @@ test('display settings from the client are applied, and malformed messages ignor
   const last = socket.sent[1]!;
   const pixels = last.subarray(4 + last.readUInt32LE(0));
   assert.deepEqual(Array.from(pixels), [0, 100, 100, 255]);
+  view.detach(client);
+});
+
+test("the camera's bit depth sets full_scale, and a Bayer frame goes out as RGB", () => {
+  const socket = new FakeSocket();
+  const client = view.attach(socket);
+  const mono12 = frame(20);
+  const pixels = new Uint8Array(8);
+  new DataView(pixels.buffer).setUint16(6, 4095, true);
+  view.latest = { ...mono12, header: { ...mono12.header, dtype: 'uint16' }, frame: { shape: [2, 2], dtype: 'uint16', pixels }, format: { bitDepth: 12 } };
+  client.offer();
+  const stats = socket.headers()[0]!.stats as { full_scale: number; histogram: number[] };
+  assert.equal(stats.full_scale, 4095);
+  assert.equal(stats.histogram[255], 1);
+  client.receive(JSON.stringify({ type: 'ack', seq: 20 }));
+
+  // RGGB cell: red 200, greens 100 and 60, blue 20 → one RGB pixel.
+  const bayer = frame(21);
+  view.latest = { ...bayer, frame: { shape: [2, 2], dtype: 'uint8', pixels: Uint8Array.from([200, 100, 60, 20]) }, format: { bayerPattern: 'RG' } };
+  client.receive(JSON.stringify({ type: 'display', max_width: 64, max_height: 64, levels: { mode: 'manual', black: 0, white: 255 } }));
+  const header = socket.headers().at(-1)!;
+  assert.deepEqual([header.width, header.height, header.channels], [1, 1, 3]);
+  const last = socket.sent.at(-1)!;
+  assert.deepEqual(Array.from(last.subarray(4 + last.readUInt32LE(0))), [200, 80, 20]);
   view.detach(client);
 });
