@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAravisAddon } from '../../src/devices/genicam/aravis-addon.js';
+import { loadAravisAddon } from '../../src/native/aravis-addon.js';
 import { skipOrFail } from '../helpers/fake-gige.js';
 import { runLabcast, scratchDir } from '../helpers/processes.js';
 import { startServe } from '../helpers/serve.js';
