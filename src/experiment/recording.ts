@@ -3,7 +3,6 @@ import { frameByteLength } from '../protocol/dtype.js';
 import { isLabcastError, LabcastError } from '../protocol/errors.js';
 import type { RunEnd, RunEndReason } from '../protocol/messages.js';
 import type { SavedFileSummary, SavedResultsPayload, SaverCommand, SaverEvent, SaverInit } from '../protocol/process-messages.js';
-import { inspectRecording } from '../hdf5/file-inspector.js';
 import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-paths.js';
 import { readPublicKeyFile } from '../transport/curve.js';
 import { LabcastChild } from './child-process.js';
@@ -275,6 +274,8 @@ class LocalRecording extends Recording {
   /** After a saver died: what reached the disk, read back from the file itself. */
   private async whatTheFileHolds(): Promise<SavedFileSummary | null> {
     try {
+      // Only after a saver died: the inspector (and h5wasm) stay out of every start-up.
+      const { inspectRecording } = await import('../hdf5/file-inspector.js');
       const found = await inspectRecording(this.parameters.outPath);
       return {
         path: found.path,
