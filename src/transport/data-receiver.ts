@@ -92,7 +92,8 @@ export class DataReceiver {
    * peer already delivered is still consumed rather than discarded.
    */
   closeWhenIdle(idleMs: number): void {
-    if (this.idleTimer !== null) return;
+    // Already closed (the run ended): a timer now would only hold the process up for idleMs.
+    if (this.idleTimer !== null || this.socket.closed) return;
     this.lastActivity = Date.now();
     this.idleTimer = setInterval(() => {
       if (Date.now() - this.lastActivity >= idleMs) this.close();
