@@ -14,6 +14,7 @@ import { benchAnalysis } from './analysis-localize.js';
 import { genicamRows, measureGenicam } from './genicam.js';
 import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-analysis.js';
 import { rawDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
+import { measureStartup, STARTUP_RUNS } from './startup.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -197,6 +198,7 @@ function memoryRows(measured: Measured | null): [string, string][] {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), '.bench-'));
   try {
+    const startup = measureStartup(dir);
     const mega = measure(dir, MEGAPIXEL, { raw: true, pythonFrames: MEGAPIXEL.frames, without: true });
     const small = measure(dir, SMALL, { raw: false, pythonFrames: PYTHON_SMALL_FRAMES });
     const large = measure(dir, LARGE, { raw: true, pythonFrames: null });
@@ -247,6 +249,9 @@ async function main(): Promise<void> {
       ...directRows(large, largeMBps),
       ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + Object.values(mega.labcastWithout).reduce((n, runs) => n + lostIn(runs), 0) + lostIn(small.labcast) + lostIn(large.labcast) + lostIn(inMemory?.labcast ?? []))],
       ['runs (median of)', String(RUNS)],
+      [`start-up, whole command (median of ${STARTUP_RUNS})`, ''],
+      ['  labcast version', `${(startup.versionS * 1000).toFixed(0)} ms`],
+      ['  labcast record --frames 1, 64x48 (goal < 300)', `${(startup.recordOneFrameS * 1000).toFixed(0)} ms`],
       ['analysis, 1024x1024 uint16, 50 particles, one core', `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`],
       [
         `saver while analyses run (serve, ${SAVER_ANALYSIS_BENCH.width}x${SAVER_ANALYSIS_BENCH.height} at ${SAVER_ANALYSIS_BENCH.fps} fps, ${SAVER_ANALYSIS_BENCH.particle_count} particles)`,

@@ -1,18 +1,6 @@
 #!/usr/bin/env node
-import { startProcessLog } from '../log/logger.js';
-import { directIoWanted } from '../storage/native-backend.js';
-import { selectFrameWriter } from '../storage/select-writer.js';
-import { softwareInfo } from '../config/software.js';
 import { isLabcastError } from '../protocol/errors.js';
-import { CAMERAS_USAGE, camerasCommand } from './cameras-command.js';
-import { CTL_USAGE, ctlCommand } from './ctl-command.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { INSPECT_USAGE, inspectCommand } from './inspect-command.js';
-import { KEYS_USAGE, keysCommand } from './keys-command.js';
-import { RECORD_USAGE, recordCommand } from './record-command.js';
-import { SAVE_USAGE, saveCommand } from './save-command.js';
-import { SERVE_USAGE, serveCommand } from './serve-command.js';
-import { SNAP_USAGE, snapCommand } from './snap-command.js';
 import { closestName } from './suggest.js';
 
 const USAGE = `usage: labcast <command> [options]
@@ -33,26 +21,23 @@ exit codes: 0 ok (also after a clean stop by Ctrl-C), 1 failed, 2 bad input,
 3 finished but frames were lost
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  record: recordCommand,
-  snap: snapCommand,
-  inspect: inspectCommand,
-  ctl: ctlCommand,
-  serve: serveCommand,
-  cameras: camerasCommand,
-  save: saveCommand,
-  keys: keysCommand,
-};
+interface CommandModule {
+  readonly run: (argv: string[]) => Promise<number>;
+  readonly usage: string;
+}
 
-const HELP: Record<string, string> = {
-  record: RECORD_USAGE,
-  snap: SNAP_USAGE,
-  inspect: INSPECT_USAGE,
-  ctl: CTL_USAGE,
-  serve: SERVE_USAGE,
-  cameras: CAMERAS_USAGE,
-  save: SAVE_USAGE,
-  keys: KEYS_USAGE,
+// Each command's module is imported only when that command runs (or its help
+// is asked for): `version` and `help` load almost nothing, and `record` does
+// not pay for serve's web server or ctl's clients.
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  record: async () => import('./record-command.js').then((m) => ({ run: m.recordCommand, usage: m.RECORD_USAGE })),
+  snap: async () => import('./snap-command.js').then((m) => ({ run: m.snapCommand, usage: m.SNAP_USAGE })),
+  inspect: async () => import('./inspect-command.js').then((m) => ({ run: m.inspectCommand, usage: m.INSPECT_USAGE })),
+  ctl: async () => import('./ctl-command.js').then((m) => ({ run: m.ctlCommand, usage: m.CTL_USAGE })),
+  serve: async () => import('./serve-command.js').then((m) => ({ run: m.serveCommand, usage: m.SERVE_USAGE })),
+  cameras: async () => import('./cameras-command.js').then((m) => ({ run: m.camerasCommand, usage: m.CAMERAS_USAGE })),
+  save: async () => import('./save-command.js').then((m) => ({ run: m.saveCommand, usage: m.SAVE_USAGE })),
+  keys: async () => import('./keys-command.js').then((m) => ({ run: m.keysCommand, usage: m.KEYS_USAGE })),
 };
 
 const COMMAND_NAMES = [...Object.keys(COMMANDS), 'help', 'version'];
@@ -70,26 +55,29 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return EXIT.ok;
     }
-    const help = HELP[topic];
-    if (help === undefined) {
+    const load = COMMANDS[topic];
+    if (load === undefined) {
       process.stderr.write(`labcast help: no command ${JSON.stringify(topic)}${suggestion(topic)}; the commands: ${COMMAND_NAMES.join(', ')}\n`);
       return EXIT.badInput;
     }
-    process.stdout.write(help);
+    process.stdout.write((await load()).usage);
     return EXIT.ok;
   }
   if (command === 'version' || command === '--version') {
-    process.stdout.write(`labcast ${softwareInfo().version}\n${hdf5WriterLine()}\n`);
+    const { softwareInfo } = await import('../config/software.js');
+    process.stdout.write(`labcast ${softwareInfo().version}\n${await hdf5WriterLine()}\n`);
     return EXIT.ok;
   }
-  const run = COMMANDS[command];
-  if (run === undefined) {
+  const load = COMMANDS[command];
+  if (load === undefined) {
     process.stderr.write(`labcast: unknown command ${JSON.stringify(command)}${suggestion(command)}\n\n${USAGE}`);
     return EXIT.badInput;
   }
   // A log tagged with the command (serve sets its own, with the config's level);
   // a bad LABCAST_LOG_LEVEL is refused here, before anything starts.
+  const { startProcessLog } = await import('../log/logger.js');
   startProcessLog(command);
+  const { run } = await load();
   return run(rest);
 }
 
@@ -105,7 +93,9 @@ main(process.argv.slice(2)).then(
 );
 
 /** Which HDF5 writer recordings use here, and why not the native one when it is not. */
-function hdf5WriterLine(): string {
+async function hdf5WriterLine(): Promise<string> {
+  const { selectFrameWriter } = await import('../storage/select-writer.js');
+  const { directIoWanted } = await import('../storage/native-backend.js');
   try {
     const choice = selectFrameWriter();
     if (choice.fallbackReason !== null) return `hdf5 writer: ${choice.backend} (native not available: ${choice.fallbackReason})`;

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { renamedKeyWarning, withCurrentCameraOptionNames } from '../config/renamed-keys.js';
-import { CAMERA_STRING_FORMS, cameraSpecFromString, parseCameraSpec } from '../devices/registry.js';
+// From the spec module, not the registry: the parent never opens a camera, so it need not load the drivers.
+import { CAMERA_STRING_FORMS, cameraSpecFromString, parseCameraSpec } from '../camera-spec/camera-spec.js';
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { RecordingSession, type RecordingResult } from '../experiment/recording-session.js';
 import { resolveOutputPath } from '../storage/output-path.js';

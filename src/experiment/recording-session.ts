@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AcquisitionHandle } from './acquisition-handle.js';
-import { Recording, type RecordingProgress, type RecordingResult } from './recording.js';
+import { Recording, saverStartedAhead, type RecordingParameters, type RecordingProgress, type RecordingResult } from './recording.js';
 
 export type { RecordingProgress, RecordingResult } from './recording.js';
 
@@ -46,30 +46,38 @@ export class RecordingSession {
     const runId = randomUUID();
     // A private socket: nothing but this run's saver should ever connect to it.
     const socketPath = join(tmpdir(), `labcast-${process.pid}-${runId.slice(0, 8)}.sock`);
-    const acquisition = await AcquisitionHandle.start({
-      camera: request.camera,
-      settings: request.settings,
-      dataEndpoint: request.dataEndpoint,
-      recordEndpoint: `ipc://${socketPath}`,
-      bufferBytes: request.bufferBytes,
-      config: request.config,
-      // The saver is this session's own child on this host.
-      sharedFrames: true,
-    });
+    const recordEndpoint = `ipc://${socketPath}`;
+    const parameters: RecordingParameters = {
+      runId,
+      frames: request.frames,
+      durationS: request.durationS,
+      outPath: request.outPath,
+      overwrite: request.overwrite,
+      flushIntervalMs: request.flushIntervalMs,
+    };
+    // Both processes start at once: the saver connects to the endpoint this
+    // session chose, and ZeroMQ completes the connection when the acquisition binds it.
+    const saver = saverStartedAhead(recordEndpoint, parameters);
+    let acquisition: AcquisitionHandle;
+    try {
+      acquisition = await AcquisitionHandle.start({
+        camera: request.camera,
+        settings: request.settings,
+        dataEndpoint: request.dataEndpoint,
+        recordEndpoint,
+        bufferBytes: request.bufferBytes,
+        config: request.config,
+        // The saver is this session's own child on this host.
+        sharedFrames: true,
+      });
+    } catch (error) {
+      await saver.cancel();
+      rmSync(socketPath, { force: true });
+      throw error;
+    }
     let recording: Recording;
     try {
-      recording = await Recording.start(
-        acquisition,
-        {
-          runId,
-          frames: request.frames,
-          durationS: request.durationS,
-          outPath: request.outPath,
-          overwrite: request.overwrite,
-          flushIntervalMs: request.flushIntervalMs,
-        },
-        onProgress,
-      );
+      recording = await Recording.start(acquisition, parameters, onProgress, saver.startSaver);
     } catch (error) {
       await acquisition.shutdown();
       rmSync(socketPath, { force: true });

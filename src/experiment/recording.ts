@@ -3,7 +3,6 @@ import { frameByteLength } from '../protocol/dtype.js';
 import { isErrorCode, isLabcastError, LabcastError, type ErrorCode } from '../protocol/errors.js';
 import type { RunEnd, RunEndReason } from '../protocol/messages.js';
 import type { SavedFileSummary, SavedResultsPayload, SaverCommand, SaverEvent, SaverInit } from '../protocol/process-messages.js';
-import { inspectRecording } from '../hdf5/file-inspector.js';
 import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-paths.js';
 import { readPublicKeyFile } from '../transport/curve.js';
 import { LabcastChild } from './child-process.js';
@@ -188,16 +187,7 @@ class LocalRecording extends Recording {
     startSaver: StartSaver = startSaverProcess,
   ): Promise<Recording> {
     if (acquisition.ready.recordEndpoint === null) throw new Error('the acquisition process has no record endpoint');
-    const publicKeyFile = parameters.security?.server_public_key_file;
-    const init: SaverInit = {
-      endpoint: acquisition.ready.recordEndpoint,
-      outPath: parameters.outPath,
-      overwrite: parameters.overwrite,
-      flushIntervalMs: parameters.flushIntervalMs,
-      serverKey: publicKeyFile === undefined ? null : readPublicKeyFile(publicKeyFile, 'security.server_public_key_file'),
-      resultsEndpoint: parameters.resultsEndpoint ?? null,
-    };
-    const saver = startSaver(init);
+    const saver = startSaver(localSaverInit(acquisition.ready.recordEndpoint, parameters));
     try {
       await saver.waitFor('ready');
     } catch (error) {
@@ -281,6 +271,8 @@ class LocalRecording extends Recording {
   /** After a saver died: what reached the disk, read back from the file itself. */
   private async whatTheFileHolds(): Promise<SavedFileSummary | null> {
     try {
+      // Only after a saver died: the inspector (and h5wasm) stay out of every start-up.
+      const { inspectRecording } = await import('../hdf5/file-inspector.js');
       const found = await inspectRecording(this.parameters.outPath);
       return {
         path: found.path,
@@ -526,6 +518,62 @@ function runErrorCode(end: RunEnd | null, codes: readonly string[]): ErrorCode {
 /** A saver process of its own (saver-process.js), the real SaverPort. */
 export function startSaverProcess(init: SaverInit): SaverPort {
   return LabcastChild.start<SaverCommand, SaverEvent>('saver', SAVER_SCRIPT, init);
+}
+
+/** What a local saver of `parameters` is started with, taking frames from `endpoint`. */
+function localSaverInit(endpoint: string, parameters: RecordingParameters): SaverInit {
+  const publicKeyFile = parameters.security?.server_public_key_file;
+  return {
+    endpoint,
+    outPath: parameters.outPath,
+    overwrite: parameters.overwrite,
+    flushIntervalMs: parameters.flushIntervalMs,
+    serverKey: publicKeyFile === undefined ? null : readPublicKeyFile(publicKeyFile, 'security.server_public_key_file'),
+    resultsEndpoint: parameters.resultsEndpoint ?? null,
+  };
+}
+
+/**
+ * A local saver started before its acquisition is ready, when the record
+ * endpoint is known ahead (labcast record picks it): the two processes start
+ * at once instead of one after the other. Its `startSaver`, given to
+ * Recording.start, hands over this saver; `cancel` shuts it down when the
+ * recording never starts.
+ */
+export function saverStartedAhead(
+  endpoint: string,
+  parameters: RecordingParameters,
+  start: StartSaver = startSaverProcess,
+): { startSaver: StartSaver; cancel(): Promise<void> } {
+  const saver = start(localSaverInit(endpoint, parameters));
+  // Listened for now: the saver may be ready before Recording.start asks, and
+  // an event nobody waits for is gone.
+  const ready = saver.waitFor('ready');
+  ready.catch(() => undefined);
+  let taken = false;
+  const startSaver: StartSaver = (init) => {
+    if (taken || init.endpoint !== endpoint || init.outPath !== parameters.outPath) {
+      throw new Error('a saver started ahead serves one recording, at the endpoint and path it was started for');
+    }
+    taken = true;
+    const waitFor = ((type, accept) => (type === 'ready' && accept === undefined ? ready : saver.waitFor(type, accept))) as SaverPort['waitFor'];
+    return {
+      get pid() {
+        return saver.pid;
+      },
+      get hasExited() {
+        return saver.hasExited;
+      },
+      onEvent: (listener) => saver.onEvent(listener),
+      waitFor,
+      send: (command) => saver.send(command),
+      shutdown: (command, graceMs) => saver.shutdown(command, graceMs),
+    };
+  };
+  const cancel = async (): Promise<void> => {
+    await saver.shutdown({ type: 'shutdown' }, SAVER_EXIT_GRACE_MS);
+  };
+  return { startSaver, cancel };
 }
 
 function runRate(end: RunEnd | null): Pick<RecordingResult, 'fpsRequested' | 'fpsAchieved'> {

@@ -1,6 +1,4 @@
-import h5wasm from 'h5wasm/node';
-
-export type H5wasm = typeof h5wasm;
+export type H5wasm = typeof import('h5wasm/node').default;
 
 let loading: Promise<H5wasm> | null = null;
 
@@ -11,7 +9,10 @@ let loading: Promise<H5wasm> | null = null;
  * ignore; a failed write must stop the writer instead.
  */
 export function loadH5wasm(): Promise<H5wasm> {
-  loading ??= h5wasm.ready.then((module) => {
+  // Imported here, not at the top: compiling h5wasm's WebAssembly costs ~0.1 s
+  // of start-up that a process writing through the native addon never needs.
+  loading ??= import('h5wasm/node').then(async ({ default: h5wasm }) => {
+    const module = await h5wasm.ready;
     module.activate_throwing_error_handler();
     return h5wasm;
   });

@@ -1,7 +1,8 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { curveKeyPair, type Socket } from 'zeromq';
+import { createRequire } from 'node:module';
+import type { Socket } from 'zeromq';
 import { LabcastError } from '../protocol/errors.js';
 
 /**
@@ -39,6 +40,15 @@ export function curveServerOptions(keys: CurveKeyPair | null | undefined): Curve
  * Makes a connecting socket a CURVE client of the server whose public key is
  * `serverKey`, with a fresh key pair of its own; no options when `serverKey` is null.
  */
+/**
+ * zeromq's key maker, loaded on first use: its native addon costs ~20 ms, and
+ * labcast record's parent process reads key files here but never makes a key
+ * or a socket. (zeromq is CommonJS: require shares the module with the imports.)
+ */
+function curveKeyPair(): CurveKeyPair {
+  return (createRequire(import.meta.url)('zeromq') as typeof import('zeromq')).curveKeyPair();
+}
+
 export function curveClientOptions(serverKey: string | null | undefined): CurveSocketOptions {
   if (serverKey === null || serverKey === undefined) return {};
   const own = curveKeyPair();

@@ -37,7 +37,10 @@ export class DataReceiver {
    * asks for the next message.
    */
   static pull(endpoint: string, serverKey: string | null = null, sharedMemory: SharedMemoryAddon | null = null): DataReceiver {
-    const socket = new Pull({ receiveHighWaterMark: 4, linger: 0, ...curveClientOptions(serverKey) });
+    // A local (ipc) saver may start before its acquisition binds the socket:
+    // retry the connection soon, not after libzmq's default 100 ms.
+    const reconnect = endpoint.startsWith('ipc://') ? { reconnectInterval: 10 } : {};
+    const socket = new Pull({ receiveHighWaterMark: 4, linger: 0, ...reconnect, ...curveClientOptions(serverKey) });
     socket.connect(endpoint);
     return new DataReceiver(socket, sharedMemory);
   }
@@ -92,7 +95,8 @@ export class DataReceiver {
    * peer already delivered is still consumed rather than discarded.
    */
   closeWhenIdle(idleMs: number): void {
-    if (this.idleTimer !== null) return;
+    // Already closed (the run ended): a timer now would only hold the process up for idleMs.
+    if (this.idleTimer !== null || this.socket.closed) return;
     this.lastActivity = Date.now();
     this.idleTimer = setInterval(() => {
       if (Date.now() - this.lastActivity >= idleMs) this.close();

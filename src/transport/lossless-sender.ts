@@ -61,7 +61,7 @@ export class LosslessSender {
 
   private constructor(
     socket: Push,
-    readonly endpoint: string,
+    private boundEndpoint: string,
     readonly maxQueuedBytes: number,
     private readonly curve: CurveKeyPair | null = null,
     private readonly sharedMemory: SharedMemoryAddon | null = null,
@@ -83,8 +83,17 @@ export class LosslessSender {
     sharedMemory: SharedMemoryAddon | null = null,
   ): Promise<LosslessSender> {
     const socket = LosslessSender.newSocket(curve);
-    const bound = await bindEndpoint(socket, endpoint, 'record');
-    return new LosslessSender(socket, bound, maxQueuedBytes, curve, sharedMemory);
+    // Made (and its peers watched) before it is bound: a saver already waiting
+    // (labcast record starts it alongside) connects the moment it is, and a
+    // handshake before the watch would never be counted.
+    const sender = new LosslessSender(socket, endpoint, maxQueuedBytes, curve, sharedMemory);
+    sender.boundEndpoint = await bindEndpoint(socket, endpoint, 'record');
+    return sender;
+  }
+
+  /** The endpoint as bound (a tcp port asked as * resolved). */
+  get endpoint(): string {
+    return this.boundEndpoint;
   }
 
   private static newSocket(curve: CurveKeyPair | null): Push {

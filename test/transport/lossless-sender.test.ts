@@ -99,6 +99,23 @@ describe('lossless sender after its saver went away (rebind)', () => {
       sender.close(0);
     }
   });
+
+  test('a saver that connected before the first bind is counted (labcast record starts it first)', async () => {
+    // The window is short (the bind done, its peers not yet watched): try it many times.
+    for (let round = 0; round < 25; round++) {
+      const endpoint = `ipc://${scratch.dir}/first-bind-${round}.sock`;
+      const early = new Pull({ reconnectInterval: 1 });
+      early.connect(endpoint);
+      await delay(2);
+      const sender = await LosslessSender.bind(endpoint, 1 << 20);
+      try {
+        await assert.doesNotReject(sender.waitForPeers(1, 3000), `round ${round}: the early saver is counted`);
+      } finally {
+        early.close();
+        sender.close(0);
+      }
+    }
+  });
 });
 
 describe('lossless sender batches small frames under load', () => {
