@@ -159,7 +159,8 @@ describe('labcast serve on SIGTERM', () => {
     assert.equal((await serve.ctl(['save', 'on'])).code, 0);
     await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 5);
     // Its own serve's children, so the test never passes on pids it did not collect.
-    const childPids = ((await serve.ctl(['subscribers'])).result as ProcessInfo[]).map((p) => p.pid!).filter(Boolean);
+    // status lists every process (subscribers lists the saver alone).
+    const childPids = (await serve.statusNow()).processes.map((p) => p.pid!).filter(Boolean);
     assert.equal(childPids.length, 2, 'acquisition and saver');
     serve.child.kill('SIGTERM');
     const ended = await serve.finished;
