@@ -31,8 +31,10 @@ function fps(label: string, frames: readonly Uint8Array[], analyse: (pixels: Uin
     rates.push(frames.length / ((performance.now() - started) / 1000));
   }
   const result = median(rates);
-  console.log(`${label}: ${result.toFixed(0)} frames/s (median of ${RUNS} runs of ${frames.length} frames; ` +
-    `runs ${rates.map((r) => r.toFixed(0)).join(', ')}; checksum ${checksum})`);
+  console.log(
+    `${label}: ${result.toFixed(0)} frames/s (median of ${RUNS} runs of ${frames.length} frames; ` +
+      `runs ${rates.map((r) => r.toFixed(0)).join(', ')}; checksum ${checksum})`,
+  );
   return result;
 }
 

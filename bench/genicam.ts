@@ -111,8 +111,21 @@ async function startFakeCamera(): Promise<ReturnType<typeof spawn>> {
 function anchor(format: string): { fps: number; failed: number } {
   const ran = spawnSync(
     CAMERA_TEST,
-    ['-n', `Aravis-Fake-${SERIAL}`, '-w', String(SIZE), '-h', String(SIZE), '-f', String(GENICAM_BENCH.fps), '-a',
-      '--features', `PixelFormat=${format}`, '--duration', String(GENICAM_BENCH.seconds)],
+    [
+      '-n',
+      `Aravis-Fake-${SERIAL}`,
+      '-w',
+      String(SIZE),
+      '-h',
+      String(SIZE),
+      '-f',
+      String(GENICAM_BENCH.fps),
+      '-a',
+      '--features',
+      `PixelFormat=${format}`,
+      '--duration',
+      String(GENICAM_BENCH.seconds),
+    ],
     { encoding: 'utf8', timeout: (GENICAM_BENCH.seconds + 30) * 1000 },
   );
   const output = `${ran.stdout}${ran.stderr}`;
@@ -124,7 +137,8 @@ function anchor(format: string): { fps: number; failed: number } {
   // Its once-a-second "N frames/s" lines, without the first (start-up): the rate while streaming, as labcast's
   // frames over its run's duration is. Its total over --duration also counts the seconds before the first frame.
   const perSecond = [...output.matchAll(/^\s*(\d+) frames\/s/gm)].map((match) => Number(match[1])).slice(1);
-  const fps = perSecond.length > 0 ? perSecond.reduce((a, b) => a + b, 0) / perSecond.length : counter('n_completed_buffers') / GENICAM_BENCH.seconds;
+  const fps =
+    perSecond.length > 0 ? perSecond.reduce((a, b) => a + b, 0) / perSecond.length : counter('n_completed_buffers') / GENICAM_BENCH.seconds;
   return { fps, failed: counter('n_failures') };
 }
 
@@ -155,7 +169,9 @@ function acquisitionPid(parent: number): number | null {
 async function labcastRecord(
   dir: string,
   format: string,
-): Promise<Pick<GenicamFormatFigures, 'labcastFps' | 'labcastLost' | 'labcastFailed' | 'framesWritten' | 'acquisitionCpuMsPerFrame' | 'error'>> {
+): Promise<
+  Pick<GenicamFormatFigures, 'labcastFps' | 'labcastLost' | 'labcastFailed' | 'framesWritten' | 'acquisitionCpuMsPerFrame' | 'error'>
+> {
   const camera = {
     driver: 'genicam',
     id: SERIAL,
@@ -210,7 +226,9 @@ async function inside(): Promise<void> {
       const references: ReturnType<typeof anchor>[] = [];
       const recordings: Awaited<ReturnType<typeof labcastRecord>>[] = [];
       for (let run = 1; run <= GENICAM_BENCH.runs; run++) {
-        process.stderr.write(`genicam ${format} ${SIZE}x${SIZE} run ${run}/${GENICAM_BENCH.runs}: arv-camera-test ${GENICAM_BENCH.seconds} s, then labcast record ${GENICAM_BENCH.seconds} s...\n`);
+        process.stderr.write(
+          `genicam ${format} ${SIZE}x${SIZE} run ${run}/${GENICAM_BENCH.runs}: arv-camera-test ${GENICAM_BENCH.seconds} s, then labcast record ${GENICAM_BENCH.seconds} s...\n`,
+        );
         references.push(anchor(format));
         recordings.push(await labcastRecord(dir, format));
       }
@@ -247,10 +265,19 @@ export function genicamRows(result: GenicamBenchResult): [string, string][] {
   return [
     [title, 'anchor: arv-camera-test-0.8 receiving the same stream'],
     ...result.figures.flatMap((f): [string, string][] => [
-      [`  ${f.format}: arv-camera-test receives (median)`, `${f.anchorFps.toFixed(1)} frames/s, ${f.anchorFailed} failed${runsOf(f.anchorFpsRuns)}`],
-      [`  ${f.format}: labcast records, closed file (median)`, `${f.labcastFps.toFixed(1)} frames/s, ${f.labcastFailed} failed, ${f.labcastLost} lost (counted gaps)${runsOf(f.labcastFpsRuns)}`],
+      [
+        `  ${f.format}: arv-camera-test receives (median)`,
+        `${f.anchorFps.toFixed(1)} frames/s, ${f.anchorFailed} failed${runsOf(f.anchorFpsRuns)}`,
+      ],
+      [
+        `  ${f.format}: labcast records, closed file (median)`,
+        `${f.labcastFps.toFixed(1)} frames/s, ${f.labcastFailed} failed, ${f.labcastLost} lost (counted gaps)${runsOf(f.labcastFpsRuns)}`,
+      ],
       [`  ${f.format}: labcast / arv-camera-test (goal >= 95 %)`, `${((f.labcastFps / f.anchorFps) * 100).toFixed(0)} %`],
-      [`  ${f.format}: acquisition CPU per frame`, f.acquisitionCpuMsPerFrame === null ? 'not measured' : `${f.acquisitionCpuMsPerFrame.toFixed(2)} ms`],
+      [
+        `  ${f.format}: acquisition CPU per frame`,
+        f.acquisitionCpuMsPerFrame === null ? 'not measured' : `${f.acquisitionCpuMsPerFrame.toFixed(2)} ms`,
+      ],
       ...(f.error === null ? [] : [[`  ${f.format}: labcast record error`, f.error] as [string, string]]),
     ]),
   ];

@@ -82,9 +82,25 @@ function recordOnce(dir: string, w: Workload, run: number, env: NodeJS.ProcessEn
   const result = spawnSync(
     process.execPath,
     [
-      CLI, 'record', '--frames', String(w.frames), '--width', String(w.size), '--height', String(w.size),
-      '--dtype', 'uint16', '--fps', '0', '--pattern', 'gradient', '--out', out, '--json',
-      '--publish', 'tcp://127.0.0.1:*',
+      CLI,
+      'record',
+      '--frames',
+      String(w.frames),
+      '--width',
+      String(w.size),
+      '--height',
+      String(w.size),
+      '--dtype',
+      'uint16',
+      '--fps',
+      '0',
+      '--pattern',
+      'gradient',
+      '--out',
+      out,
+      '--json',
+      '--publish',
+      'tcp://127.0.0.1:*',
     ],
     { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env },
   );
@@ -122,11 +138,7 @@ interface Measured {
 }
 
 /** RUNS rounds of raw disk, labcast and (optionally) Python, interleaved so that drift hits all alike. */
-function measure(
-  dir: string,
-  w: Workload,
-  options: { raw: boolean; pythonFrames: number | null; without?: boolean },
-): Measured {
+function measure(dir: string, w: Workload, options: { raw: boolean; pythonFrames: number | null; without?: boolean }): Measured {
   const measured: Measured = { raw: [], rawDirect: [], labcast: [], labcastWithout: {}, python: [] };
   for (let run = 0; run < RUNS; run++) {
     const line: string[] = [];
@@ -206,7 +218,12 @@ async function main(): Promise<void> {
     const memoryDir = existsSync(MEMORY_FS) ? mkdtempSync(join(MEMORY_FS, 'labcast-bench-')) : null;
     let inMemory: Measured | null = null;
     try {
-      if (memoryDir !== null) inMemory = measure(memoryDir, { ...MEGAPIXEL, name: `${MEGAPIXEL.name} in ${MEMORY_FS}` }, { raw: false, pythonFrames: MEGAPIXEL.frames });
+      if (memoryDir !== null)
+        inMemory = measure(
+          memoryDir,
+          { ...MEGAPIXEL, name: `${MEGAPIXEL.name} in ${MEMORY_FS}` },
+          { raw: false, pythonFrames: MEGAPIXEL.frames },
+        );
     } finally {
       if (memoryDir !== null) rmSync(memoryDir, { recursive: true, force: true });
     }
@@ -231,14 +248,23 @@ async function main(): Promise<void> {
       ['  labcast camera -> ZMQ -> HDF5 (closed, fsync)', `${megaMBps.toFixed(0)} MB/s`],
       ['  ratio to raw disk (goal >= 80 %)', `${((megaMBps / megaRaw) * 100).toFixed(0)} %`],
       ['  incl. process start-up (whole command)', `${medianOf(mega.labcast, (r) => r.wallMBps).toFixed(0)} MB/s`],
-      ['  python pyzmq PUB/SUB + h5py (closed, fsync)', `${megaPython.toFixed(0)} MB/s, ${mega.python.reduce((n, p) => n + p.lost, 0)} frames lost`],
+      [
+        '  python pyzmq PUB/SUB + h5py (closed, fsync)',
+        `${megaPython.toFixed(0)} MB/s, ${mega.python.reduce((n, p) => n + p.lost, 0)} frames lost`,
+      ],
       ['  labcast / python (goal >= 2x)', `${(megaMBps / megaPython).toFixed(2)}x`],
       ['  saver CPU per GB written', saverCpuPerGB(mega.labcast)],
       ...directRows(mega, megaMBps),
       ...memoryRows(inMemory),
       [`${SMALL.name} uint16, ${SMALL.frames} frames`, ''],
-      ['  labcast end to end (goal >= 50000)', `${smallFps.toFixed(0)} frames/s (${medianOf(small.labcast, (r) => r.mbps).toFixed(0)} MB/s)`],
-      [`  python recipe (${PYTHON_SMALL_FRAMES} frames)`, `${smallPython.toFixed(0)} frames/s, ${small.python.reduce((n, p) => n + p.lost, 0)} frames lost`],
+      [
+        '  labcast end to end (goal >= 50000)',
+        `${smallFps.toFixed(0)} frames/s (${medianOf(small.labcast, (r) => r.mbps).toFixed(0)} MB/s)`,
+      ],
+      [
+        `  python recipe (${PYTHON_SMALL_FRAMES} frames)`,
+        `${smallPython.toFixed(0)} frames/s, ${small.python.reduce((n, p) => n + p.lost, 0)} frames lost`,
+      ],
       ['  labcast / python', `${(smallFps / smallPython).toFixed(2)}x`],
       ['  saver CPU per GB written', saverCpuPerGB(small.labcast)],
       [`${LARGE.name} uint16, ${LARGE.frames} frames (${(bytesOf(LARGE) / 1e6).toFixed(0)} MB)`, ''],
@@ -247,12 +273,24 @@ async function main(): Promise<void> {
       ['  ratio to raw disk (goal >= 80 %)', `${((largeMBps / largeRaw) * 100).toFixed(0)} %`],
       ['  saver CPU per GB written', saverCpuPerGB(large.labcast)],
       ...directRows(large, largeMBps),
-      ['frames lost (all labcast runs)', String(lostIn(mega.labcast) + Object.values(mega.labcastWithout).reduce((n, runs) => n + lostIn(runs), 0) + lostIn(small.labcast) + lostIn(large.labcast) + lostIn(inMemory?.labcast ?? []))],
+      [
+        'frames lost (all labcast runs)',
+        String(
+          lostIn(mega.labcast) +
+            Object.values(mega.labcastWithout).reduce((n, runs) => n + lostIn(runs), 0) +
+            lostIn(small.labcast) +
+            lostIn(large.labcast) +
+            lostIn(inMemory?.labcast ?? []),
+        ),
+      ],
       ['runs (median of)', String(RUNS)],
       [`start-up, whole command (median of ${STARTUP_RUNS})`, ''],
       ['  labcast version', `${(startup.versionS * 1000).toFixed(0)} ms`],
       ['  labcast record --frames 1, 64x48 (goal < 300)', `${(startup.recordOneFrameS * 1000).toFixed(0)} ms`],
-      ['analysis, 1024x1024 uint16, 50 particles, one core', `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`],
+      [
+        'analysis, 1024x1024 uint16, 50 particles, one core',
+        `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`,
+      ],
       [
         `saver while analyses run (serve, ${SAVER_ANALYSIS_BENCH.width}x${SAVER_ANALYSIS_BENCH.height} at ${SAVER_ANALYSIS_BENCH.fps} fps, ${SAVER_ANALYSIS_BENCH.particle_count} particles)`,
         `${withAnalysis.framesWritten} of ${SAVER_ANALYSIS_BENCH.frames} frames saved, ${withAnalysis.framesLost} lost (goal 0)`,
@@ -261,8 +299,11 @@ async function main(): Promise<void> {
         `  ${a.name}`,
         `${a.analysed} frames analysed, ${a.skipped} skipped (lossy by design: analysis never holds up the camera or the saver)`,
       ]),
-      ['web live view', `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, ` +
-        `headless Chromium, drawn at ${web.displaySize}`],
+      [
+        'web live view',
+        `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, ` +
+          `headless Chromium, drawn at ${web.displaySize}`,
+      ],
       ['  latency camera -> painted, p50', `${web.p50Ms.toFixed(1)} ms`],
       ['  latency camera -> painted, p95 (goal < 50)', `${web.p95Ms.toFixed(1)} ms`],
       ['  latency max', `${web.maxMs.toFixed(1)} ms`],

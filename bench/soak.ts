@@ -90,7 +90,9 @@ async function main(): Promise<void> {
       samples.push({ t: (performance.now() - started) / 1000, rss, status: now });
       process.stderr.write(
         `  ${samples.at(-1)!.t.toFixed(0).padStart(5)} s  saved ${now.frames.saved}  dropped ${now.frames.dropped}  ` +
-          `${Object.entries(rss).map(([role, mib]) => `${role} ${mib.toFixed(0)} MiB`).join('  ')}\n`,
+          `${Object.entries(rss)
+            .map(([role, mib]) => `${role} ${mib.toFixed(0)} MiB`)
+            .join('  ')}\n`,
       );
     }
     last = ((await client.request({ cmd: 'stop' })) as ExperimentStatus).last_recording;
@@ -102,8 +104,11 @@ async function main(): Promise<void> {
       const series = samples.map((s) => s.rss[role] ?? 0);
       const first = series[0] ?? 0;
       const end = series.at(-1) ?? 0;
-      return [`RSS ${role} (MiB)`, `${sparkline(series)}  ${first.toFixed(0)} → ${end.toFixed(0)} (max ${Math.max(...series).toFixed(0)}, ` +
-        `${first > 0 ? (((end - first) / first) * 100).toFixed(0) : '?'} %)`];
+      return [
+        `RSS ${role} (MiB)`,
+        `${sparkline(series)}  ${first.toFixed(0)} → ${end.toFixed(0)} (max ${Math.max(...series).toFixed(0)}, ` +
+          `${first > 0 ? (((end - first) / first) * 100).toFixed(0) : '?'} %)`,
+      ];
     });
     rows.push(
       ['recording', `${MINUTES} min, ${last?.frames_acquired ?? 0} frames acquired`],

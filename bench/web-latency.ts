@@ -11,7 +11,6 @@ import { launchChromium } from '../test/helpers/chromium.js';
 import { delay, scratchDir } from '../test/helpers/processes.js';
 import { startServe } from '../test/helpers/serve.js';
 
-
 export const WEB_BENCH = { width: 1024, height: 1024, fps: 30, warmupS: 3, durationS: Number(process.env.LABCAST_BENCH_WEB_S ?? 10) };
 
 export interface WebLatencyResult {
@@ -26,7 +25,11 @@ export interface WebLatencyResult {
   /** Size of the frames the page drew (the server downscales to the canvas). */
   readonly displaySize: string;
   /** p50 / p95 ms after the camera timestamp at which the frame was: received by the web server, sent, received by the browser. */
-  readonly stages: { readonly serverReceived: [number, number]; readonly serverSent: [number, number]; readonly browserReceived: [number, number] };
+  readonly stages: {
+    readonly serverReceived: [number, number];
+    readonly serverSent: [number, number];
+    readonly browserReceived: [number, number];
+  };
 }
 
 interface PageStats {
@@ -74,7 +77,13 @@ export async function measureWebLatency(): Promise<WebLatencyResult> {
     await delay(WEB_BENCH.durationS * 1000);
     const collected = await page.evaluate(() => {
       const stats = (globalThis as unknown as { labcastLive: PageStats }).labcastLive;
-      return { latencies: stats.latencies.slice(), stages: stats.stages.slice(), painted: stats.painted, width: stats.last.width, height: stats.last.height };
+      return {
+        latencies: stats.latencies.slice(),
+        stages: stats.stages.slice(),
+        painted: stats.painted,
+        width: stats.last.width,
+        height: stats.last.height,
+      };
     });
     const after = await publishedNow(page);
     const seconds = (performance.now() - started) / 1000;

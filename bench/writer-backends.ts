@@ -89,7 +89,15 @@ async function writeOnce(open: OpenFrameWriter, path: string, workload: WriterWo
   let lastFlush = began;
   for (let seq = 0; seq < workload.frames; seq++) {
     const ns = start.start_wall_ns + BigInt(seq) * 1_000_000n;
-    const header: FrameHeader = { protocol: 1, run_id: start.run_id, seq, camera_ts_ns: ns, wall_ts_ns: ns, shape: start.shape, dtype: start.dtype };
+    const header: FrameHeader = {
+      protocol: 1,
+      run_id: start.run_id,
+      seq,
+      camera_ts_ns: ns,
+      wall_ts_ns: ns,
+      shape: start.shape,
+      dtype: start.dtype,
+    };
     writer.append(header, pool[seq % pool.length]!);
     const now = performance.now();
     if (now - lastFlush >= FLUSH_INTERVAL_MS) {
@@ -143,7 +151,7 @@ export async function benchWriterBackends(
         progress(
           `${workload.label}, run ${run + 1}/${runs}, ${backend}: ${measured.mbps.toFixed(0)} MB/s, ` +
             `${measured.framesPerS.toFixed(0)} frames/s, ${measured.cpuSPerGB.toFixed(2)} CPU s/GB ` +
-              `(user ${measured.userCpuSPerGB.toFixed(2)})`,
+            `(user ${measured.userCpuSPerGB.toFixed(2)})`,
         );
       }
     }

@@ -154,8 +154,7 @@ export class Acquisition {
     let reason: RunEndReason = 'completed';
     let error: string | null = null;
     let errorCode: ErrorCode | null = null;
-    const durationTimer =
-      request.durationS === null ? null : setTimeout(() => abort.abort(DURATION_ELAPSED), request.durationS * 1000);
+    const durationTimer = request.durationS === null ? null : setTimeout(() => abort.abort(DURATION_ELAPSED), request.durationS * 1000);
     const report = (): void => {
       rate.sample(performance.now());
       this.reportProgress(acquired, drops.count, shown, rate, cameraLosses.count);

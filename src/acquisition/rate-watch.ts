@@ -59,4 +59,3 @@ export class RateWatch {
     return { requested: this.requested, achieved: ((this.frames - 1) * 1000) / spanMs };
   }
 }
-

@@ -79,7 +79,10 @@ class AnalysisLoop {
       this.pending.push({ kind: 'frame', header: message.header, pixels: message.pixels });
       // A frame skipped here shows as a gap in seq when the next one is analysed: counted then.
       if (this.pending.filter((item) => item.kind === 'frame').length > MAX_WAITING_FRAMES) {
-        this.pending.splice(this.pending.findIndex((item) => item.kind === 'frame'), 1);
+        this.pending.splice(
+          this.pending.findIndex((item) => item.kind === 'frame'),
+          1,
+        );
       }
     } else if (message.topic === TOPICS.runStart) {
       this.pending.push({ kind: 'run-start', runId: message.header.run_id });

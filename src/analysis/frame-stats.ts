@@ -49,12 +49,7 @@ const levelScratch = { uint8: new Uint32Array(256), uint16: new Uint32Array(6553
  * variance are exact sums (no float accumulation over millions of pixels) and
  * the histogram costs a pass over the levels, not over the pixels.
  */
-export function frameStats(
-  pixels: Uint8Array,
-  shape: readonly number[],
-  dtype: PixelDtype,
-  options: FrameStatsOptions = {},
-): FrameStats {
+export function frameStats(pixels: Uint8Array, shape: readonly number[], dtype: PixelDtype, options: FrameStatsOptions = {}): FrameStats {
   const bins = options.bins ?? DEFAULT_HISTOGRAM_BINS;
   if (!Number.isSafeInteger(bins) || bins < 1 || bins > MAX_BINS) {
     throw new LabcastError('BAD_ARGUMENT', `histogram bins must be an integer in [1, ${MAX_BINS}], got ${bins}`, 'bins');

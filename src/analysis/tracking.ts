@@ -31,7 +31,8 @@ export class TrackLinker {
     readonly maxDistance: number,
     readonly maxGap: number,
   ) {
-    if (!(maxDistance > 0) || !Number.isFinite(maxDistance)) throw new RangeError(`maxDistance must be a positive number, got ${maxDistance}`);
+    if (!(maxDistance > 0) || !Number.isFinite(maxDistance))
+      throw new RangeError(`maxDistance must be a positive number, got ${maxDistance}`);
     if (!Number.isSafeInteger(maxGap) || maxGap < 0) throw new RangeError(`maxGap must be a whole number >= 0, got ${maxGap}`);
   }
 

@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { LabcastError } from '../protocol/errors.js';
-import {
-  fileCameraSpecSchema,
-  lavfiCameraSpecSchema,
-  urlCameraSpecSchema,
-  v4l2CameraSpecSchema,
-} from './ffmpeg-spec.js';
+import { fileCameraSpecSchema, lavfiCameraSpecSchema, urlCameraSpecSchema, v4l2CameraSpecSchema } from './ffmpeg-spec.js';
 import { genicamCameraSpecSchema } from './genicam-spec.js';
 import { replayCameraSpecSchema } from './replay-spec.js';
 import { parseSimCameraOptions, simCameraOptionsSchema } from './sim-options.js';
@@ -32,15 +27,7 @@ export const cameraSpecUnionSchema = z.discriminatedUnion('driver', [
 ]);
 
 /** The string forms, as `labcast record --camera` and the config file take them. */
-export const CAMERA_STRING_FORMS = [
-  'sim',
-  'v4l2:DEVICE',
-  'file:PATH',
-  'url:URL',
-  'lavfi:GRAPH',
-  'replay:FILE.h5',
-  'genicam:ID',
-] as const;
+export const CAMERA_STRING_FORMS = ['sim', 'v4l2:DEVICE', 'file:PATH', 'url:URL', 'lavfi:GRAPH', 'replay:FILE.h5', 'genicam:ID'] as const;
 
 /** As a user writes it: a string form, or `driver` plus that driver's options, each optional. */
 export type CameraSpec = z.input<typeof cameraSpecUnionSchema> | string;
@@ -82,7 +69,12 @@ export function cameraSpecFromString(text: string): Record<string, unknown> {
       'camera',
     );
   }
-  if (rest === '') throw new LabcastError('BAD_ARGUMENT', `camera ${JSON.stringify(text)}: nothing after "${kind}:"; expected ${kind}:${key.toUpperCase()}`, 'camera');
+  if (rest === '')
+    throw new LabcastError(
+      'BAD_ARGUMENT',
+      `camera ${JSON.stringify(text)}: nothing after "${kind}:"; expected ${kind}:${key.toUpperCase()}`,
+      'camera',
+    );
   const value = kind === 'v4l2' && /^\d+$/.test(rest) ? `/dev/video${rest}` : rest;
   return { driver: kind, [key]: value };
 }
@@ -110,7 +102,10 @@ const SCHEMA_OF: Record<string, z.ZodTypeAny> = Object.fromEntries(
 export function parseCameraSpec(input: unknown): ResolvedCameraSpec {
   const spec = typeof input === 'string' ? cameraSpecFromString(input) : input;
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-    throw new LabcastError('BAD_ARGUMENT', `a camera spec must be an object with a "driver" field, or one of: ${CAMERA_STRING_FORMS.join(', ')}`);
+    throw new LabcastError(
+      'BAD_ARGUMENT',
+      `a camera spec must be an object with a "driver" field, or one of: ${CAMERA_STRING_FORMS.join(', ')}`,
+    );
   }
   const { driver, ...options } = spec as Record<string, unknown>;
   if (driver === 'sim') return Object.freeze({ driver, ...parseSimCameraOptions(options) });
@@ -126,7 +121,9 @@ export function parseCameraSpec(input: unknown): ResolvedCameraSpec {
   if (result.success) return Object.freeze(result.data as ResolvedCameraSpec);
   const issue = result.error.issues[0];
   if (issue?.code === 'unrecognized_keys') {
-    const known = Object.keys((schema as z.AnyZodObject).shape as z.ZodRawShape).filter((key) => key !== 'driver').join(', ');
+    const known = Object.keys((schema as z.AnyZodObject).shape as z.ZodRawShape)
+      .filter((key) => key !== 'driver')
+      .join(', ');
     throw new LabcastError(
       'BAD_ARGUMENT',
       `unknown ${String(driver)} camera option ${issue.keys.map((key) => `"${key}"`).join(', ')}; known options: ${known}`,

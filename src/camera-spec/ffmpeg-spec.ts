@@ -16,10 +16,7 @@ const common = {
     .optional()
     .describe('frames as gray (uint8 [H,W]), gray16le (uint16 [H,W]) or rgb24 (uint8 [H,W,3]); default: from the source'),
   ffmpeg_path: z.string().min(1).default('ffmpeg').describe('the ffmpeg program (ffprobe is taken from beside it)'),
-  input_options: z
-    .array(z.string())
-    .default([])
-    .describe('extra ffmpeg options placed before -i, e.g. ["-rtsp_transport", "tcp"]'),
+  input_options: z.array(z.string()).default([]).describe('extra ffmpeg options placed before -i, e.g. ["-rtsp_transport", "tcp"]'),
 };
 
 export const v4l2CameraSpecSchema = z
@@ -44,7 +41,7 @@ export const fileCameraSpecSchema = z
     realtime: z
       .boolean()
       .default(false)
-      .describe('true: play at the file\'s own rate (free-running); false: as fast as the saver takes the frames'),
+      .describe("true: play at the file's own rate (free-running); false: as fast as the saver takes the frames"),
     ...common,
   })
   .strict();
@@ -61,10 +58,7 @@ export const lavfiCameraSpecSchema = z
   .object({
     driver: z.literal('lavfi'),
     graph: z.string().min(1).describe('an ffmpeg lavfi source graph, e.g. testsrc2=size=320x240:rate=30'),
-    realtime: z
-      .boolean()
-      .default(true)
-      .describe('true: frames at the graph\'s rate (free-running); false: as fast as the saver takes them'),
+    realtime: z.boolean().default(true).describe("true: frames at the graph's rate (free-running); false: as fast as the saver takes them"),
     ...common,
   })
   .strict();

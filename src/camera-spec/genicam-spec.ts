@@ -41,10 +41,7 @@ export const genicamCameraSpecSchema = z
       .union([z.literal('auto'), z.number().int().min(576).max(16384)])
       .default('auto')
       .describe("GigE Vision packet size in bytes, or 'auto' to negotiate the largest the network carries"),
-    features: z
-      .record(featureValue)
-      .optional()
-      .describe('GenICam features set at open, in order, by name: {BinningHorizontal: 2, ...}'),
+    features: z.record(featureValue).optional().describe('GenICam features set at open, in order, by name: {BinningHorizontal: 2, ...}'),
     interfaces: z
       .array(z.enum(AVAILABLE_INTERFACES))
       .min(1)

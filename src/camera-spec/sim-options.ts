@@ -25,19 +25,8 @@ export const simCameraOptionsSchema = z
       .default(30)
       .describe('frames per second while streaming; 0 = as fast as the consumer takes them'),
     pattern: z.enum(SIM_PATTERNS).default('particles').describe('what the simulated sensor sees'),
-    particle_count: z
-      .number()
-      .int()
-      .min(0)
-      .max(10_000)
-      .default(20)
-      .describe('number of drifting spots (pattern "particles")'),
-    particle_sigma: z
-      .number()
-      .min(0.5)
-      .max(50)
-      .default(2)
-      .describe('Gaussian sigma of each spot in pixels (pattern "particles")'),
+    particle_count: z.number().int().min(0).max(10_000).default(20).describe('number of drifting spots (pattern "particles")'),
+    particle_sigma: z.number().min(0.5).max(50).default(2).describe('Gaussian sigma of each spot in pixels (pattern "particles")'),
     seed: z
       .number()
       .int()

@@ -5,7 +5,12 @@ export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 export type FlagValues = Record<string, string | boolean | undefined>;
 
 /** parseArgs in strict mode, with its errors turned into ones naming the flag. */
-export function parseFlags(command: string, argv: string[], options: FlagSpec, positionals = 0): { values: FlagValues; positionals: string[] } {
+export function parseFlags(
+  command: string,
+  argv: string[],
+  options: FlagSpec,
+  positionals = 0,
+): { values: FlagValues; positionals: string[] } {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: negativeValuesJoined(argv, options), options, strict: true, allowPositionals: positionals > 0 });
@@ -14,10 +19,7 @@ export function parseFlags(command: string, argv: string[], options: FlagSpec, p
     throw new LabcastError('BAD_ARGUMENT', `labcast ${command}: ${message}`);
   }
   if (parsed.positionals.length > positionals) {
-    throw new LabcastError(
-      'BAD_ARGUMENT',
-      `labcast ${command}: unexpected argument ${JSON.stringify(parsed.positionals[positionals])}`,
-    );
+    throw new LabcastError('BAD_ARGUMENT', `labcast ${command}: unexpected argument ${JSON.stringify(parsed.positionals[positionals])}`);
   }
   return { values: parsed.values as FlagValues, positionals: parsed.positionals };
 }

@@ -193,7 +193,11 @@ const COMMANDS: Record<Exclude<ControlCommand, 'wait'>, CtlCommand> = {
     request: ([action, name]) => {
       const checked = oneOf('analysis', 'start|stop|list', action!, ['start', 'stop', 'list'] as const);
       if (checked !== 'list' && name === undefined) {
-        throw new LabcastError('BAD_ARGUMENT', `missing NAME (labcast ctl analysis ${checked} NAME; labcast ctl analysis list shows the names)`, 'NAME');
+        throw new LabcastError(
+          'BAD_ARGUMENT',
+          `missing NAME (labcast ctl analysis ${checked} NAME; labcast ctl analysis list shows the names)`,
+          'NAME',
+        );
       }
       if (checked === 'list' && name !== undefined) {
         throw new LabcastError('BAD_ARGUMENT', `unexpected argument ${JSON.stringify(name)} (labcast ctl analysis list)`);
@@ -275,7 +279,12 @@ export async function ctlCommand(argv: string[]): Promise<number> {
 /** parseArgs in strict mode, with its errors turned into ones naming the flag. */
 function parseCtlArgs(argv: string[]): { values: FlagValues; positionals: string[] } {
   try {
-    const parsed = parseArgs({ args: negativeNumbersAsValues(negativeValuesJoined(argv, FLAGS)), options: FLAGS, strict: true, allowPositionals: true });
+    const parsed = parseArgs({
+      args: negativeNumbersAsValues(negativeValuesJoined(argv, FLAGS)),
+      options: FLAGS,
+      strict: true,
+      allowPositionals: true,
+    });
     return { values: parsed.values as FlagValues, positionals: parsed.positionals };
   } catch (error) {
     throw new LabcastError('BAD_ARGUMENT', (error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
@@ -317,7 +326,11 @@ function checkArity(name: string, expected: readonly string[], args: readonly st
 
 function oneOf<T extends string>(command: string, label: string, given: string, accepted: readonly T[]): T {
   if ((accepted as readonly string[]).includes(given)) return given as T;
-  throw new LabcastError('BAD_ARGUMENT', `expected ${accepted.join(' or ')}, got ${JSON.stringify(given)} (labcast ctl ${command} ${label})`, label);
+  throw new LabcastError(
+    'BAD_ARGUMENT',
+    `expected ${accepted.join(' or ')}, got ${JSON.stringify(given)} (labcast ctl ${command} ${label})`,
+    label,
+  );
 }
 
 /**
@@ -417,7 +430,9 @@ async function waitForRecording(
         dropped: recording.frames_lost,
       });
       process.stdout.write(
-        json ? `${stringifyWithNs(waited)}\n` : `${formatRecordingResult(recordingResultOf(recording, (performance.now() - startedAt) / 1000))}  serve now       ${status.state}\n`,
+        json
+          ? `${stringifyWithNs(waited)}\n`
+          : `${formatRecordingResult(recordingResultOf(recording, (performance.now() - startedAt) / 1000))}  serve now       ${status.state}\n`,
       );
       if (recording.error !== null) return EXIT.failed;
       return recording.frames_lost > 0 ? EXIT.framesLost : EXIT.ok;
@@ -448,4 +463,3 @@ function recordingResultOf(info: RecordingInfo, elapsedS: number): RecordingResu
     fpsAchieved: info.fps_achieved ?? null,
   };
 }
-

@@ -19,7 +19,11 @@ function alignedRows(rows: ReadonlyArray<readonly [string, string]>): string {
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -30,7 +34,10 @@ export function formatStatus(status: ExperimentStatus): string {
     ['error', status.error ?? 'none'],
     ['run id', status.run_id ?? 'none'],
     ['file', status.file ?? 'none'],
-    ['frames', `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`],
+    [
+      'frames',
+      `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`,
+    ],
     ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
     ['rate asked', formatCameraRate(status)],
     ['camera', camera === null ? 'none' : `${camera.model}, driver ${camera.driver}`],
@@ -88,7 +95,10 @@ export function recordingPlace(info: RecordingInfo): string {
 }
 
 function formatRecordingInfo(info: RecordingInfo): string {
-  const timing = info.duration_s === undefined || info.duration_s === null ? '' : `, ${info.duration_s.toFixed(3)} s at ${info.fps?.toFixed(2) ?? 'n/a'} fps`;
+  const timing =
+    info.duration_s === undefined || info.duration_s === null
+      ? ''
+      : `, ${info.duration_s.toFixed(3)} s at ${info.fps?.toFixed(2) ?? 'n/a'} fps`;
   const counts = `${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_lost} lost${timing}`;
   const summary = `${recordingPlace(info)}: ${counts} (${info.end_reason})`;
   return info.error === null ? summary : `${summary}; error: ${info.error}`;
@@ -155,7 +165,10 @@ function formatRange(spec: SettingSpecPayload): string {
   return `${spec.min}..${spec.max}${spec.integer ? ' (whole)' : ''}${step}${readOnly}`;
 }
 
-export function formatSettingsTable(specs: readonly SettingSpecPayload[], settings: Readonly<Record<string, number | string | boolean>>): string {
+export function formatSettingsTable(
+  specs: readonly SettingSpecPayload[],
+  settings: Readonly<Record<string, number | string | boolean>>,
+): string {
   return table(
     ['setting', 'value', 'unit', 'range', 'while streaming'],
     specs.map((spec) => [
@@ -212,7 +225,8 @@ export function formatRecordingSummary(summary: RecordingSummary): string {
     const items = a.items === null ? '' : `, ${a.items} ${a.itemsTable ?? 'items'}`;
     rows.push([`analysis ${a.name}`, `${a.kind ?? 'unknown kind'}: ${a.results} frames analysed${items} (/entry/analysis/${a.name})`]);
   }
-  if (summary.truthRows !== null) rows.push(['ground truth', `${summary.truthRows} rows, one per frame and particle (/entry/instrument/simulation/truth)`]);
+  if (summary.truthRows !== null)
+    rows.push(['ground truth', `${summary.truthRows} rows, one per frame and particle (/entry/instrument/simulation/truth)`]);
   rows.push(['config', formatConfig(prov.config)]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';

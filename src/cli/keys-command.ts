@@ -40,7 +40,11 @@ export async function keysCommand(argv: string[]): Promise<number> {
   const dir = resolve(stringFlag(values, 'out') ?? '.');
   const name = stringFlag(values, 'name') ?? 'labcast';
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw new LabcastError('BAD_ARGUMENT', `--name must be a plain file name stem (letters, digits, . _ -), got ${JSON.stringify(name)}`, '--name');
+    throw new LabcastError(
+      'BAD_ARGUMENT',
+      `--name must be a plain file name stem (letters, digits, . _ -), got ${JSON.stringify(name)}`,
+      '--name',
+    );
   }
   const pair = generateKeyPair();
   const written = writeKeyFiles(dir, name, pair, booleanFlag(values, 'overwrite'));
@@ -54,7 +58,7 @@ export async function keysCommand(argv: string[]): Promise<number> {
       [
         `labcast keys: wrote ${written.publicKeyFile} (public: give it to clients)`,
         `              and ${written.secretKeyFile} (secret, mode 0600: keep it on the serve machine)`,
-        'In serve\'s config:',
+        "In serve's config:",
         '  security:',
         `    server_public_key_file: ${written.publicKeyFile}`,
         `    server_secret_key_file: ${written.secretKeyFile}`,

@@ -57,7 +57,9 @@ async function main(argv: string[]): Promise<number> {
     }
     const load = COMMANDS[topic];
     if (load === undefined) {
-      process.stderr.write(`labcast help: no command ${JSON.stringify(topic)}${suggestion(topic)}; the commands: ${COMMAND_NAMES.join(', ')}\n`);
+      process.stderr.write(
+        `labcast help: no command ${JSON.stringify(topic)}${suggestion(topic)}; the commands: ${COMMAND_NAMES.join(', ')}\n`,
+      );
       return EXIT.badInput;
     }
     process.stdout.write((await load()).usage);

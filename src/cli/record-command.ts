@@ -211,21 +211,32 @@ export async function recordFromFlags(
   });
   let started: Awaited<ReturnType<typeof RecordingSession.start>>;
   try {
-    started = await withFlagNames(() => RecordingSession.start(
-    {
-      camera,
-      settings,
-      frames,
-      durationS,
-      outPath,
-      overwrite,
-      dataEndpoint,
-      bufferBytes: Math.round(bufferMb * 1024 * 1024),
-      flushIntervalMs: 1000,
-      config: { command, camera, settings, frames, duration_s: durationS, out: outPath, data_endpoint: dataEndpoint, buffer_mb: bufferMb },
-    },
-    (p) => progress.update({ done: p.framesWritten, total: frames, elapsedS: p.elapsedS, bytes: p.bytesWritten, dropped: p.dropped }),
-    ));
+    started = await withFlagNames(() =>
+      RecordingSession.start(
+        {
+          camera,
+          settings,
+          frames,
+          durationS,
+          outPath,
+          overwrite,
+          dataEndpoint,
+          bufferBytes: Math.round(bufferMb * 1024 * 1024),
+          flushIntervalMs: 1000,
+          config: {
+            command,
+            camera,
+            settings,
+            frames,
+            duration_s: durationS,
+            out: outPath,
+            data_endpoint: dataEndpoint,
+            buffer_mb: bufferMb,
+          },
+        },
+        (p) => progress.update({ done: p.framesWritten, total: frames, elapsedS: p.elapsedS, bytes: p.bytesWritten, dropped: p.dropped }),
+      ),
+    );
   } catch (error) {
     stopListening();
     throw error;
@@ -284,7 +295,10 @@ export function formatRecordingResult(r: RecordingResult): string {
     lines.push(`  writer          ${[r.writer, cpu].filter((part) => part !== undefined && part !== '').join(', ')}`);
   }
   if (r.analysisResults !== undefined) {
-    const stored = Object.entries(r.analysisResults.stored).map(([name, n]) => `${name} ${n}`).join(', ') || 'none';
+    const stored =
+      Object.entries(r.analysisResults.stored)
+        .map(([name, n]) => `${name} ${n}`)
+        .join(', ') || 'none';
     const problems = [
       r.analysisResults.malformed > 0 ? `${r.analysisResults.malformed} malformed` : '',
       r.analysisResults.writeErrors > 0 ? `${r.analysisResults.writeErrors} not written: ${r.analysisResults.lastError ?? ''}` : '',
@@ -292,7 +306,9 @@ export function formatRecordingResult(r: RecordingResult): string {
     lines.push(`  analysis        results stored: ${stored}${problems.length > 0 ? ` (${problems.join('; ')})` : ''}`);
   }
   if (r.cameraStatistics !== undefined) {
-    const counters = Object.entries(r.cameraStatistics).map(([name, n]) => `${name} ${n}`).join(', ');
+    const counters = Object.entries(r.cameraStatistics)
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', ');
     lines.push(`  camera stream   ${counters}`);
   }
   if (r.error !== null) lines.push(`  error           ${r.error}`);

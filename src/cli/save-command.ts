@@ -62,7 +62,11 @@ export async function saveCommand(argv: string[]): Promise<number> {
   }
   const endpoint = checkEndpoint(stringFlag(values, 'connect') ?? DEFAULT_ENDPOINTS.record, '--connect');
   if (endpoint.startsWith('inproc://') || endpoint.endsWith(':*')) {
-    throw new LabcastError('BAD_ARGUMENT', `--connect: ${endpoint} cannot be connected to; give serve's record endpoint, tcp://HOST:PORT or ipc://PATH`, '--connect');
+    throw new LabcastError(
+      'BAD_ARGUMENT',
+      `--connect: ${endpoint} cannot be connected to; give serve's record endpoint, tcp://HOST:PORT or ipc://PATH`,
+      '--connect',
+    );
   }
   const out = stringFlag(values, 'out');
   if (out === undefined) throw new LabcastError('BAD_ARGUMENT', '--out DIR is required: the folder the files go to', '--out');
@@ -156,7 +160,11 @@ export async function saveCommand(argv: string[]): Promise<number> {
         fps: saved.summary.fps ?? null,
         elapsedS: (performance.now() - openedAt) / 1000,
         endReason: saved.end?.reason ?? 'unknown',
-        error: saved.error?.message ?? (saved.end === null ? 'the run had not ended when this saver stopped; the file holds every frame received' : (saved.end.error ?? null)),
+        error:
+          saved.error?.message ??
+          (saved.end === null
+            ? 'the run had not ended when this saver stopped; the file holds every frame received'
+            : (saved.end.error ?? null)),
         fpsRequested: saved.end?.fps_requested ?? null,
         fpsAchieved: saved.end?.fps_achieved ?? null,
       };

@@ -50,10 +50,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // Bind the control endpoint first: a second serve fails here, before it
   // opens a camera that the first one owns.
   let controller: ExperimentController | null = null;
-  const server = await ControlServer.bind(config.endpoints.control, (request) => {
-    if (controller === null) throw new LabcastError('CAMERA_STATE', 'labcast serve is still starting; try again in a moment');
-    return controller.handle(request);
-  }, curve);
+  const server = await ControlServer.bind(
+    config.endpoints.control,
+    (request) => {
+      if (controller === null) throw new LabcastError('CAMERA_STATE', 'labcast serve is still starting; try again in a moment');
+      return controller.handle(request);
+    },
+    curve,
+  );
   let statusPublisher: StatusPublisher | null = null;
   let results: ResultsProxy | null = null;
   try {
@@ -130,8 +134,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
         : access.generated
           ? `  web      ${web.url}?token=${access.token}    (open in a browser; the token is asked for once, then kept in a cookie)`
           : `  web      ${web.url}    (open in a browser with ?token=<the token in ${config.web.token_file}>)`,
-      ...(curve === null ? [] : [`  security ZeroMQ CURVE on data, control, record and status; ` +
-        `clients need the public key ${curveFiles!.publicKeyFile} (--server-key)`]),
+      ...(curve === null
+        ? []
+        : [
+            `  security ZeroMQ CURVE on data, control, record and status; ` +
+              `clients need the public key ${curveFiles!.publicKeyFile} (--server-key)`,
+          ]),
       'Ctrl-C stops everything cleanly.',
       '',
     ].join('\n'),

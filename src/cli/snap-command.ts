@@ -19,8 +19,20 @@ running serve).
 
 /** record's flags without the run length and transport: one frame, published nowhere in particular. */
 const SNAP_FLAG_NAMES = [
-  'camera', 'out', 'overwrite', 'width', 'height', 'dtype', 'pattern', 'particles', 'seed',
-  'exposure', 'gain', 'brightness', 'json', 'help',
+  'camera',
+  'out',
+  'overwrite',
+  'width',
+  'height',
+  'dtype',
+  'pattern',
+  'particles',
+  'seed',
+  'exposure',
+  'gain',
+  'brightness',
+  'json',
+  'help',
 ];
 const FLAGS: FlagSpec = Object.fromEntries(SNAP_FLAG_NAMES.map((name) => [name, RECORD_FLAGS[name]!]));
 

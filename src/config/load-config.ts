@@ -115,8 +115,10 @@ function validate(value: unknown, source: string, baseDir: string, locate: Locat
   config.storage.data_dir = resolveDataDir(config.storage.data_dir, baseDir);
   // Key and token files, like data_dir, are relative to the config file's folder.
   const { security, web } = config;
-  if (security.server_public_key_file !== undefined) security.server_public_key_file = resolveDataDir(security.server_public_key_file, baseDir);
-  if (security.server_secret_key_file !== undefined) security.server_secret_key_file = resolveDataDir(security.server_secret_key_file, baseDir);
+  if (security.server_public_key_file !== undefined)
+    security.server_public_key_file = resolveDataDir(security.server_public_key_file, baseDir);
+  if (security.server_secret_key_file !== undefined)
+    security.server_secret_key_file = resolveDataDir(security.server_secret_key_file, baseDir);
   if (web.token_file !== undefined) web.token_file = resolveDataDir(web.token_file, baseDir);
   return deepFreeze(config);
 }
@@ -146,8 +148,8 @@ function endpointsNeedingCurve(config: z.output<typeof labcastConfigSchema>): Zo
     path: ['endpoints', name],
     message:
       'binds an address other machines can reach, which needs ZeroMQ CURVE keys: ' +
-        'set security.server_public_key_file and security.server_secret_key_file (make them with `labcast keys --out DIR`), ' +
-        'or bind a loopback address (tcp://127.0.0.1:PORT) or ipc://PATH',
+      'set security.server_public_key_file and security.server_secret_key_file (make them with `labcast keys --out DIR`), ' +
+      'or bind a loopback address (tcp://127.0.0.1:PORT) or ipc://PATH',
   }));
 }
 

@@ -137,13 +137,7 @@ const storageSchema = z
 
 const saverSchema = z
   .object({
-    flush_interval_ms: z
-      .number()
-      .int()
-      .min(10)
-      .max(600_000)
-      .default(1000)
-      .describe('frames are flushed to disk at least this often'),
+    flush_interval_ms: z.number().int().min(10).max(600_000).default(1000).describe('frames are flushed to disk at least this often'),
     buffer_mb: z
       .number()
       .finite()
@@ -172,7 +166,11 @@ const saverSchema = z
  */
 const securitySchema = z
   .object({
-    server_public_key_file: z.string().min(1).optional().describe('public key of this serve (labcast keys: NAME.key); clients are given it'),
+    server_public_key_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('public key of this serve (labcast keys: NAME.key); clients are given it'),
     server_secret_key_file: z.string().min(1).optional().describe('its secret key (NAME.key_secret, mode 0600)'),
   })
   .strict()
@@ -181,7 +179,11 @@ const securitySchema = z
     if (given !== 1) return;
     const missing = security.server_public_key_file === undefined ? 'server_public_key_file' : 'server_secret_key_file';
     const other = missing === 'server_public_key_file' ? 'server_secret_key_file' : 'server_public_key_file';
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [missing], message: `is required with security.${other}: give both files of the key pair (labcast keys)` });
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: [missing],
+      message: `is required with security.${other}: give both files of the key pair (labcast keys)`,
+    });
   });
 
 /** How much serve and the processes it starts write to stderr; LABCAST_LOG_LEVEL overrides it. */

@@ -57,7 +57,10 @@ export interface RefusedSetting {
  * and returns every refusal (empty when all were applied). Other errors (a
  * device that fails) are thrown.
  */
-export async function applyCollectingRefusals(camera: Camera, settings: Readonly<Record<string, SettingValuePayload>>): Promise<RefusedSetting[]> {
+export async function applyCollectingRefusals(
+  camera: Camera,
+  settings: Readonly<Record<string, SettingValuePayload>>,
+): Promise<RefusedSetting[]> {
   const refusals: RefusedSetting[] = [];
   for (const [name, value] of Object.entries(settings)) {
     const spec = camera.settingSpecs().find((candidate) => candidate.name === name);
@@ -87,4 +90,3 @@ function acceptedBy(spec: SettingSpec, cameraMessage: string): string {
   const kind = spec.integer ? 'an integer' : 'a number';
   return /out of range|must be (a|an) /.test(cameraMessage) ? `must be ${kind} in ${describeRange(spec)}` : cameraMessage;
 }
-

@@ -21,11 +21,7 @@ export function findSettingSpec(specs: readonly SettingSpec[], name: string): Se
  * Returns `value` as a number once it is known to fit the (numeric) spec for `name`.
  * `value` is unknown because it often comes straight off the wire or a config file.
  */
-export function validateSettingValue(
-  specs: readonly SettingSpec[],
-  name: string,
-  value: unknown,
-): number {
+export function validateSettingValue(specs: readonly SettingSpec[], name: string, value: unknown): number {
   const spec = findSettingSpec(specs, name);
   if (typeof value !== 'number') {
     throw new LabcastError(
@@ -35,25 +31,13 @@ export function validateSettingValue(
     );
   }
   if (!Number.isFinite(value)) {
-    throw new LabcastError(
-      'BAD_SETTING',
-      `setting "${name}" must be a finite number in ${describeRange(spec)}, got ${value}`,
-      name,
-    );
+    throw new LabcastError('BAD_SETTING', `setting "${name}" must be a finite number in ${describeRange(spec)}, got ${value}`, name);
   }
   if (spec.integer && !Number.isInteger(value)) {
-    throw new LabcastError(
-      'BAD_SETTING',
-      `setting "${name}" must be an integer in ${describeRange(spec)}, got ${value}`,
-      name,
-    );
+    throw new LabcastError('BAD_SETTING', `setting "${name}" must be an integer in ${describeRange(spec)}, got ${value}`, name);
   }
   if (value < spec.min || value > spec.max) {
-    throw new LabcastError(
-      'BAD_SETTING',
-      `setting "${name}" is out of range: must be in ${describeRange(spec)}, got ${value}`,
-      name,
-    );
+    throw new LabcastError('BAD_SETTING', `setting "${name}" is out of range: must be in ${describeRange(spec)}, got ${value}`, name);
   }
   return value;
 }

@@ -171,7 +171,11 @@ export class AnalysisSupervisor {
   private entry(name: string): Entry {
     const entry = this.entries.get(name);
     if (entry === undefined) {
-      throw new LabcastError('BAD_ARGUMENT', `unknown analysis ${JSON.stringify(name.slice(0, 100))}; known analyses: ${this.knownList()}`, 'name');
+      throw new LabcastError(
+        'BAD_ARGUMENT',
+        `unknown analysis ${JSON.stringify(name.slice(0, 100))}; known analyses: ${this.knownList()}`,
+        'name',
+      );
     }
     return entry;
   }

@@ -318,10 +318,7 @@ export class ExperimentController {
   private async goLive(): Promise<ExperimentStatus> {
     const state = this.requireNoError('live');
     if (state.kind === 'recording' || state.kind === 'stopping') {
-      throw new LabcastError(
-        'CAMERA_STATE',
-        'a recording is in progress; stop it first, or use `save off` to keep the stream live',
-      );
+      throw new LabcastError('CAMERA_STATE', 'a recording is in progress; stop it first, or use `save off` to keep the stream live');
     }
     if (state.kind === 'idle') this.startLive();
     return this.status();
@@ -428,12 +425,10 @@ export class ExperimentController {
     this.resetCounters();
     const live: LiveRun = {
       runId,
-      ended: this.camera.acquisition
-        .startRun({ runId, frames: null, durationS: null, save: false })
-        .then(
-          (end) => this.liveEnded(live, end),
-          (error: Error) => this.liveEnded(live, null, error),
-        ),
+      ended: this.camera.acquisition.startRun({ runId, frames: null, durationS: null, save: false }).then(
+        (end) => this.liveEnded(live, end),
+        (error: Error) => this.liveEnded(live, null, error),
+      ),
     };
     this.setState({ kind: 'live', live });
   }

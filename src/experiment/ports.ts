@@ -1,5 +1,12 @@
 import type { RunEnd } from '../protocol/messages.js';
-import type { AcquisitionEvent, SaverCommand, SaverEvent, SaverInit, SettingSpecPayload, SettingValuePayload } from '../protocol/process-messages.js';
+import type {
+  AcquisitionEvent,
+  SaverCommand,
+  SaverEvent,
+  SaverInit,
+  SettingSpecPayload,
+  SettingValuePayload,
+} from '../protocol/process-messages.js';
 import type { ChildExit } from './child-process.js';
 
 export type AcquisitionReady = Extract<AcquisitionEvent, { type: 'ready' }>;

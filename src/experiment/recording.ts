@@ -556,7 +556,8 @@ export function saverStartedAhead(
       throw new Error('a saver started ahead serves one recording, at the endpoint and path it was started for');
     }
     taken = true;
-    const waitFor = ((type, accept) => (type === 'ready' && accept === undefined ? ready : saver.waitFor(type, accept))) as SaverPort['waitFor'];
+    const waitFor = ((type, accept) =>
+      type === 'ready' && accept === undefined ? ready : saver.waitFor(type, accept)) as SaverPort['waitFor'];
     return {
       get pid() {
         return saver.pid;

@@ -202,7 +202,10 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
 
   const dtype = PIXEL_DTYPE_OF[frames.dtype as string];
   const shape = frames.shape;
-  if (dtype === undefined) throw reader.fail(`${PATHS.frames} has dtype ${typeof frames.dtype === 'string' ? frames.dtype : JSON.stringify(frames.dtype)}, not uint8 or uint16`);
+  if (dtype === undefined)
+    throw reader.fail(
+      `${PATHS.frames} has dtype ${typeof frames.dtype === 'string' ? frames.dtype : JSON.stringify(frames.dtype)}, not uint8 or uint16`,
+    );
   if (shape === null || shape.length < 3) throw reader.fail(`${PATHS.frames} is not a stack of frames`);
 
   // In a finished or flushed file these agree; the minimum is the count every part vouches for.
@@ -286,13 +289,16 @@ function analysisSummaries(reader: LayoutReader): AnalysisSummary[] {
       (t) => reader.optionalDataset(`${PATHS.analysis}/${name}/${t}/${ANALYSIS.frameId}`) !== null,
     );
     const analysis = reader.group(`${PATHS.analysis}/${name}`);
-    return [{
-      name,
-      kind: reader.optionalStringAttr(analysis, 'kind'),
-      results: results.shape?.[0] ?? 0,
-      items: table === undefined ? null : (reader.optionalDataset(`${PATHS.analysis}/${name}/${table}/${ANALYSIS.frameId}`)?.shape?.[0] ?? 0),
-      itemsTable: table ?? null,
-    }];
+    return [
+      {
+        name,
+        kind: reader.optionalStringAttr(analysis, 'kind'),
+        results: results.shape?.[0] ?? 0,
+        items:
+          table === undefined ? null : (reader.optionalDataset(`${PATHS.analysis}/${name}/${table}/${ANALYSIS.frameId}`)?.shape?.[0] ?? 0),
+        itemsTable: table ?? null,
+      },
+    ];
   });
 }
 

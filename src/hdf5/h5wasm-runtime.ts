@@ -36,5 +36,5 @@ export function describeHdf5Error(error: unknown): string {
     .filter((line) => line.startsWith('minor:') || /errno = \d+/.test(line))
     .map((line) => line.replace(/^minor:\s*/, '').replace(/^#\d+:\s*\S+ line \d+ in \S+:\s*/, ''));
   const unique = [...new Set(details.reverse())];
-  return unique.length > 0 ? `HDF5: ${unique.join('; ')}` : text.split('\n')[0] ?? text;
+  return unique.length > 0 ? `HDF5: ${unique.join('; ')}` : (text.split('\n')[0] ?? text);
 }

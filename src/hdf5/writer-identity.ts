@@ -33,7 +33,10 @@ export function currentWriterIdentity(): WriterIdentity {
 export function writerLiveness(identity: WriterIdentity | null): WriterLiveness {
   if (identity === null) return { state: 'unknown', why: 'the file does not say which process wrote it' };
   if (identity.host !== hostname()) {
-    return { state: 'unknown', why: `written on host ${identity.host}; whether its writer (pid ${identity.pid}) still runs can only be told there` };
+    return {
+      state: 'unknown',
+      why: `written on host ${identity.host}; whether its writer (pid ${identity.pid}) still runs can only be told there`,
+    };
   }
   const { pid } = identity;
   const boot = bootId();

@@ -88,7 +88,12 @@ export class Logger {
     if (!this.enabled(level)) return;
     const prefix = `${new Date().toISOString()} ${this.tag} ${level}: `;
     // One line per line of the message, so that a relay tags every one of them.
-    this.sink(message.split('\n').map((line) => prefix + line).join('\n'));
+    this.sink(
+      message
+        .split('\n')
+        .map((line) => prefix + line)
+        .join('\n'),
+    );
   }
 }
 

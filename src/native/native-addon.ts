@@ -6,15 +6,7 @@ import { fileURLToPath } from 'node:url';
 export type NumericDtype = 'uint8' | 'int8' | 'uint16' | 'uint32' | 'int32' | 'int64' | 'uint64' | 'float32' | 'float64';
 
 export type NumericArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Uint32Array
-  | Int32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
+  Uint8Array | Int8Array | Uint16Array | Uint32Array | Int32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
 
 /** The native addon's shared-memory functions (native/shared_memory.c), for the frame ring (transport/frame-ring.ts). */
 export interface SharedMemoryAddon {

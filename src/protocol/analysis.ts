@@ -159,7 +159,8 @@ export function decodeAnalysisResult(parts: readonly Uint8Array[]): AnalysisDeco
   const [topicPart, headerPart, bodyPart, ...arrayParts] = parts;
   if (topicPart === undefined) return { ok: false, reason: 'empty message' };
   const topic = text(topicPart);
-  if (!topic.startsWith(ANALYSIS_TOPIC_PREFIX)) return { ok: false, reason: `not an analysis topic: ${JSON.stringify(topic.slice(0, 60))}` };
+  if (!topic.startsWith(ANALYSIS_TOPIC_PREFIX))
+    return { ok: false, reason: `not an analysis topic: ${JSON.stringify(topic.slice(0, 60))}` };
   if (headerPart === undefined || bodyPart === undefined) {
     return { ok: false, reason: `${topic}: ${parts.length} parts, expected at least 3 (topic, header, body)` };
   }

@@ -137,12 +137,20 @@ function isPlainFrameHeader(value: unknown): value is FrameHeader {
   return (
     Object.keys(h).length === STANDARD_HEADER_KEYS &&
     h.protocol === PROTOCOL_VERSION &&
-    typeof h.run_id === 'string' && h.run_id.length >= 1 && h.run_id.length <= 128 &&
-    typeof h.seq === 'number' && Number.isInteger(h.seq) && h.seq >= 0 &&
+    typeof h.run_id === 'string' &&
+    h.run_id.length >= 1 &&
+    h.run_id.length <= 128 &&
+    typeof h.seq === 'number' &&
+    Number.isInteger(h.seq) &&
+    h.seq >= 0 &&
     typeof h.camera_ts_ns === 'bigint' &&
     typeof h.wall_ts_ns === 'bigint' &&
-    Array.isArray(shape) && shape.length >= 2 && shape.length <= 3 && shape.every(isPositiveInt) &&
-    typeof h.dtype === 'string' && DTYPES.has(h.dtype)
+    Array.isArray(shape) &&
+    shape.length >= 2 &&
+    shape.length <= 3 &&
+    shape.every(isPositiveInt) &&
+    typeof h.dtype === 'string' &&
+    DTYPES.has(h.dtype)
   );
 }
 

@@ -77,9 +77,7 @@ export const controlRequestSchema = z.discriminatedUnion('cmd', [
 ]);
 export type ControlRequest = z.infer<typeof controlRequestSchema>;
 export type ControlCommand = ControlRequest['cmd'];
-export const CONTROL_COMMANDS: readonly ControlCommand[] = controlRequestSchema.options.map(
-  (option) => option.shape.cmd.value,
-);
+export const CONTROL_COMMANDS: readonly ControlCommand[] = controlRequestSchema.options.map((option) => option.shape.cmd.value);
 
 /**
  * How long a view waits for each command's reply. `query`: answered at once,
@@ -108,7 +106,12 @@ export const COMMAND_REPLY_KIND = {
   wait: 'waiting',
 } as const satisfies Record<ControlCommand, ReplyKind>;
 // `wait` answers when a recording ends or after its timeout_s (at most an hour); ctl's record --wait asks every 0.5 s.
-export const REPLY_TIMEOUT_MS: Readonly<Record<ReplyKind, number>> = { query: 10_000, prompt: 10_000, draining: 60_000, waiting: 3_610_000 };
+export const REPLY_TIMEOUT_MS: Readonly<Record<ReplyKind, number>> = {
+  query: 10_000,
+  prompt: 10_000,
+  draining: 60_000,
+  waiting: 3_610_000,
+};
 
 /** The default reply timeout of `cmd`. */
 export function replyTimeoutMs(cmd: ControlCommand): number {
@@ -215,7 +218,11 @@ export interface ExperimentStatus {
   readonly rate_warning?: string | null;
   /** Bytes in the file of the current recording (as `frames.saved`). */
   readonly saved_bytes?: number;
-  readonly camera: { readonly driver: string; readonly model: string; readonly settings: Readonly<Record<string, number | string | boolean>> } | null;
+  readonly camera: {
+    readonly driver: string;
+    readonly model: string;
+    readonly settings: Readonly<Record<string, number | string | boolean>>;
+  } | null;
   readonly endpoints: {
     readonly data: string;
     readonly control: string;

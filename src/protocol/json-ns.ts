@@ -13,9 +13,7 @@ const MARKED = /"\\u0000ns:(-?\d+)"/g;
 const NS_FIELD = /"([A-Za-z0-9_]*_ns)"\s*:\s*(-?\d+)(?![.\deE])/g;
 
 export function stringifyWithNs(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'bigint' ? BIGINT_MARK + v.toString() : v,
-  ).replace(MARKED, '$1');
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? BIGINT_MARK + v.toString() : v)).replace(MARKED, '$1');
 }
 
 const DIGITS = /^-?\d+$/;

@@ -102,7 +102,12 @@ export type AcquisitionEvent =
       readonly dataEndpoint: string;
       readonly recordEndpoint: string | null;
       readonly format: FrameFormatPayload;
-      readonly camera: { readonly driver: string; readonly model: string; readonly freeRunning: boolean; readonly fpsRequested?: number | null };
+      readonly camera: {
+        readonly driver: string;
+        readonly model: string;
+        readonly freeRunning: boolean;
+        readonly fpsRequested?: number | null;
+      };
       readonly settings: Readonly<Record<string, SettingValuePayload>>;
       readonly specs: readonly SettingSpecPayload[];
     }

@@ -352,7 +352,6 @@ async function awaitLastResults(wait: {
   }
 }
 
-
 /** The saver's report of a saved run to its supervisor. */
 export function fileClosedEvent(saved: SavedRun): Extract<SaverEvent, { type: 'file-closed' }> {
   return {

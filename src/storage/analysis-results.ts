@@ -106,9 +106,17 @@ class AnalysisGroup {
     this.items = new ColumnTable(`${this.path}/${this.itemsName}`, (file) => {
       file.createGroup(`${this.path}/${this.itemsName}`);
       file.setAttribute(`${this.path}/${this.itemsName}`, 'NX_class', 'NXcollection');
-      file.setAttribute(`${this.path}/${this.itemsName}`, 'description', 'one row per item (spot) of every result, with the frame_id of its result');
+      file.setAttribute(
+        `${this.path}/${this.itemsName}`,
+        'description',
+        'one row per item (spot) of every result, with the frame_id of its result',
+      );
     });
-    this.items.ensureColumn(ANALYSIS.frameId, { dtype: 'int64', rowShape: [], attrs: { long_name: 'the frame of the result this item is part of' } });
+    this.items.ensureColumn(ANALYSIS.frameId, {
+      dtype: 'int64',
+      rowShape: [],
+      attrs: { long_name: 'the frame of the result this item is part of' },
+    });
   }
 
   add(result: AnalysisResult): void {
@@ -200,7 +208,11 @@ class AnalysisGroup {
     if (this.jsonHasContent) {
       const path = `${this.path}/${ANALYSIS.resultJson}`;
       file.createDataset(path, this.json);
-      file.setAttribute(path, 'long_name', 'the fields of each result stored in no other dataset, as JSON; one row per result, as frame_id');
+      file.setAttribute(
+        path,
+        'long_name',
+        'the fields of each result stored in no other dataset, as JSON; one row per result, as frame_id',
+      );
     }
   }
 

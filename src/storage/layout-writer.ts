@@ -76,7 +76,10 @@ function createFile(backend: Hdf5Backend, path: string, overwrite: boolean): Hdf
     }
     const described = describeHdf5Error(error);
     // The native writer's own message already starts "cannot create PATH": say it once.
-    throw new LabcastError('OUTPUT_UNWRITABLE', described.startsWith(`cannot create ${path}`) ? described : `cannot create ${path}: ${described}`);
+    throw new LabcastError(
+      'OUTPUT_UNWRITABLE',
+      described.startsWith(`cannot create ${path}`) ? described : `cannot create ${path}: ${described}`,
+    );
   }
 }
 

@@ -151,7 +151,10 @@ export function writeRunEnd(file: Hdf5File, outcome: RunOutcome): void {
   file.createDataset(acquisitionPath(ACQUISITION.error), end?.error ?? '');
   // run-timing.ts: first to last frame written, by camera time; -1 with fewer than two frames.
   file.createDataset(acquisitionPath(ACQUISITION.duration), float64(outcome.timing.durationS ?? UNKNOWN_COUNT));
-  setAttrs(file, acquisitionPath(ACQUISITION.duration), { units: 's', long_name: 'camera time from the first frame in the file to the last' });
+  setAttrs(file, acquisitionPath(ACQUISITION.duration), {
+    units: 's',
+    long_name: 'camera time from the first frame in the file to the last',
+  });
   file.createDataset(acquisitionPath(ACQUISITION.frameRate), float64(outcome.timing.fps ?? UNKNOWN_COUNT));
   setAttrs(file, acquisitionPath(ACQUISITION.frameRate), { units: 'Hz', long_name: '(last frame_id - first frame_id) / duration_s' });
   const gapRows = new BigInt64Array(outcome.gaps.length * 2);
@@ -166,7 +169,9 @@ export function writeRunEnd(file: Hdf5File, outcome: RunOutcome): void {
   if (end?.frames_lost_camera !== undefined) {
     const lostPath = acquisitionPath(ACQUISITION.framesLostCamera);
     file.createDataset(lostPath, int64(end.frames_lost_camera));
-    setAttrs(file, lostPath, { long_name: 'frames the camera lost before acquisition (incomplete buffers, skipped frame ids); part of gaps' });
+    setAttrs(file, lostPath, {
+      long_name: 'frames the camera lost before acquisition (incomplete buffers, skipped frame ids); part of gaps',
+    });
   }
   if (end?.camera_statistics !== undefined) {
     const statsPath = acquisitionPath(ACQUISITION.cameraStatistics);

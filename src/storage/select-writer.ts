@@ -20,10 +20,7 @@ export interface WriterChoice {
  * writes frames past the page cache, so it is preferred; h5wasm keeps labcast working where the
  * addon could not be built (no compiler, no libhdf5-dev).
  */
-export function selectFrameWriter(
-  env: NodeJS.ProcessEnv = process.env,
-  loadAddon: () => AddonLoad = loadNativeAddon,
-): WriterChoice {
+export function selectFrameWriter(env: NodeJS.ProcessEnv = process.env, loadAddon: () => AddonLoad = loadNativeAddon): WriterChoice {
   const forced = env[HDF5_WRITER_ENV]?.trim() ?? '';
   if (forced === 'h5wasm') return { backend: 'h5wasm', open: openH5wasmWriter, fallbackReason: null };
   if (forced !== '' && forced !== 'native') {

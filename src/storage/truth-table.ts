@@ -69,4 +69,3 @@ export class TruthTable {
     file.setAttribute(PATHS.truth, 'sigma', float64(this.sigma ?? NaN));
   }
 }
-

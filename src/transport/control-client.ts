@@ -121,10 +121,7 @@ export class ControlClient {
       const connectTimer = setTimeout(() => {
         if (!this.peerConnected) abandon(this.noServer(this.connectTimeoutMs));
       }, this.connectTimeoutMs);
-      const replyTimer = setTimeout(
-        () => abandon(this.peerConnected ? this.noReply(cmd) : this.noServer(this.timeoutMs)),
-        this.timeoutMs,
-      );
+      const replyTimer = setTimeout(() => abandon(this.peerConnected ? this.noReply(cmd) : this.noServer(this.timeoutMs)), this.timeoutMs);
       exchange().then(
         (parts) => settle(() => resolve(parts)),
         (error: unknown) => settle(() => reject(error)),

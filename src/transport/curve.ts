@@ -137,7 +137,10 @@ export function parseKeyFile(text: string): { publicKey?: string; secretKey?: st
   if (publicKey !== undefined) found.publicKey = publicKey;
   if (secretKey !== undefined) found.secretKey = secretKey;
   if (publicKey === undefined && secretKey === undefined) {
-    const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+    const lines = text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
     if (lines.length === 1) found.bare = lines[0]!;
   }
   return found;
@@ -155,7 +158,11 @@ function readKeyText(path: string, field: string): string {
 
 function checkKey(key: string | undefined, path: string, field: string, kind: 'public' | 'secret'): string {
   if (key === undefined) {
-    throw new LabcastError('BAD_CONFIG', `${field}: ${path} holds no CURVE ${kind} key (expected a ZeroMQ certificate from \`labcast keys\`, or one 40-character Z85 key)`, field);
+    throw new LabcastError(
+      'BAD_CONFIG',
+      `${field}: ${path} holds no CURVE ${kind} key (expected a ZeroMQ certificate from \`labcast keys\`, or one 40-character Z85 key)`,
+      field,
+    );
   }
   if (!isZ85Key(key)) {
     throw new LabcastError('BAD_CONFIG', `${field}: the ${kind} key in ${path} is not a CURVE key (40 characters of Z85)`, field);
@@ -167,7 +174,11 @@ function checkKey(key: string | undefined, path: string, field: string, kind: 'p
 export function readPublicKeyFile(path: string, field: string): string {
   const keys = parseKeyFile(readKeyText(path, field));
   if (keys.secretKey !== undefined) {
-    throw new LabcastError('BAD_CONFIG', `${field}: ${path} is a secret key file; give the public one (the .key file, not .key_secret)`, field);
+    throw new LabcastError(
+      'BAD_CONFIG',
+      `${field}: ${path} is a secret key file; give the public one (the .key file, not .key_secret)`,
+      field,
+    );
   }
   return checkKey(keys.publicKey ?? keys.bare, path, field, 'public');
 }
@@ -227,7 +238,11 @@ export function writeKeyFiles(dir: string, name: string, pair: CurveKeyPair, ove
   if (!overwrite) {
     for (const path of [publicKeyFile, secretKeyFile]) {
       if (existsSync(path)) {
-        throw new LabcastError('OUTPUT_EXISTS', `${path} exists; a new key pair would lock out every client of the old one (--overwrite to replace it)`, '--out');
+        throw new LabcastError(
+          'OUTPUT_EXISTS',
+          `${path} exists; a new key pair would lock out every client of the old one (--overwrite to replace it)`,
+          '--out',
+        );
       }
     }
   }

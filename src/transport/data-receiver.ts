@@ -98,9 +98,12 @@ export class DataReceiver {
     // Already closed (the run ended): a timer now would only hold the process up for idleMs.
     if (this.idleTimer !== null || this.socket.closed) return;
     this.lastActivity = Date.now();
-    this.idleTimer = setInterval(() => {
-      if (Date.now() - this.lastActivity >= idleMs) this.close();
-    }, Math.max(10, idleMs / 5));
+    this.idleTimer = setInterval(
+      () => {
+        if (Date.now() - this.lastActivity >= idleMs) this.close();
+      },
+      Math.max(10, idleMs / 5),
+    );
   }
 
   close(): void {

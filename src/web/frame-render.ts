@@ -134,7 +134,9 @@ export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions, for
     [black, white] = binned instanceof Float32Array ? minMax(binned, count) : minMax(binned, count);
   }
   const pixels =
-    binned instanceof Float32Array ? mapLevels(binned, count, black, white) : mapWithTable(binned, count, black, white, fullScaleOf(frame.dtype));
+    binned instanceof Float32Array
+      ? mapLevels(binned, count, black, white)
+      : mapWithTable(binned, count, black, white, fullScaleOf(frame.dtype));
   return { width: outWidth, height: outHeight, channels, pixels, black, white };
 }
 
@@ -185,7 +187,12 @@ function minMax(values: ArrayLike<number>, count: number): [number, number] {
 
 /** Raw integer pixels to 8 bits through a lookup table (one entry per possible value). */
 function mapWithTable(src: Uint8Array | Uint16Array, count: number, black: number, white: number, fullScale: number): Uint8Array {
-  const table = mapLevels(Float32Array.from({ length: fullScale + 1 }, (_, value) => value), fullScale + 1, black, white);
+  const table = mapLevels(
+    Float32Array.from({ length: fullScale + 1 }, (_, value) => value),
+    fullScale + 1,
+    black,
+    white,
+  );
   const pixels = new Uint8Array(count);
   for (let i = 0; i < count; i++) pixels[i] = table[src[i]!]!;
   return pixels;

@@ -163,7 +163,12 @@ export class LiveView {
     let message = latest.rendered.get(key);
     if (message === undefined) {
       latest.stats ??= frameStats(latest.frame, latest.format);
-      message = encodeLiveMessage(latest.header, renderDisplayFrame(latest.frame, client.display, latest.format), latest.stats, latest.receivedMs);
+      message = encodeLiveMessage(
+        latest.header,
+        renderDisplayFrame(latest.frame, client.display, latest.format),
+        latest.stats,
+        latest.receivedMs,
+      );
       latest.rendered.set(key, message);
     }
     return message;

@@ -66,9 +66,7 @@ function findUiRoot(): string {
 }
 
 function sendError(reply: FastifyReply, error: unknown): FastifyReply {
-  const labcast = isLabcastError(error)
-    ? error
-    : new LabcastError('INTERNAL', error instanceof Error ? error.message : String(error));
+  const labcast = isLabcastError(error) ? error : new LabcastError('INTERNAL', error instanceof Error ? error.message : String(error));
   return reply
     .code(errorCodeSpec(labcast.code).http)
     .type('application/json')
@@ -114,7 +112,7 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
             'UNAUTHORIZED',
             presented === null
               ? 'this labcast web UI asks for its access token: open the address labcast serve printed (http://HOST:PORT/?token=...), ' +
-                'or send the header Authorization: Bearer TOKEN'
+                  'or send the header Authorization: Bearer TOKEN'
               : 'wrong access token; use the one labcast serve printed at start (or the one in web.token_file)',
           ),
         );

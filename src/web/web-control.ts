@@ -10,7 +10,6 @@ export interface CommandChannel {
 /** One client sends every state change, so it waits as long as the slowest (a `stop` draining a recording). */
 const COMMAND_TIMEOUT_MS = Math.max(REPLY_TIMEOUT_MS.prompt, REPLY_TIMEOUT_MS.draining);
 
-
 /**
  * Three ControlClients (each sends one request at a time): one for state
  * changes, which the controller applies in order anyway, one for queries, so
@@ -22,7 +21,8 @@ export function connectControl(endpoint: string, serverKey: string | null = null
   const commands = ControlClient.connect(endpoint, { timeoutMs: COMMAND_TIMEOUT_MS, serverKey });
   const waits = ControlClient.connect(endpoint, { timeoutMs: REPLY_TIMEOUT_MS.waiting, serverKey });
   return {
-    request: (request) => (COMMAND_REPLY_KIND[request.cmd] === 'waiting' ? waits : isQuery(request.cmd) ? queries : commands).request(request),
+    request: (request) =>
+      (COMMAND_REPLY_KIND[request.cmd] === 'waiting' ? waits : isQuery(request.cmd) ? queries : commands).request(request),
     close() {
       queries.close();
       commands.close();

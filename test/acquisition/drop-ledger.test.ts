@@ -6,7 +6,11 @@ test('consecutive drops merge into one range; the count is exact', () => {
   const ledger = new DropLedger();
   for (const seq of [3, 4, 5, 9, 11, 12]) ledger.record(seq);
   assert.equal(ledger.count, 6);
-  assert.deepEqual(ledger.snapshot(), [[3, 3], [9, 1], [11, 2]]);
+  assert.deepEqual(ledger.snapshot(), [
+    [3, 3],
+    [9, 1],
+    [11, 2],
+  ]);
 });
 
 test('drops recorded out of order (frames lost to a saver that went away, after later drops) stay sorted and merged', () => {
@@ -19,7 +23,11 @@ test('drops recorded out of order (frames lost to a saver that went away, after 
   ledger.record(2);
   ledger.record(30);
   ledger.record(3);
-  assert.deepEqual(ledger.snapshot(), [[2, 2], [5, 16], [30, 1]]);
+  assert.deepEqual(ledger.snapshot(), [
+    [2, 2],
+    [5, 16],
+    [30, 1],
+  ]);
   assert.equal(ledger.count, 19);
 });
 

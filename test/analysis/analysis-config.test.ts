@@ -29,7 +29,16 @@ test('analyses by name, defaults filled in; stats and localize exist even when n
   assert.deepEqual(config.analysis.spots, {
     kind: 'localize',
     autostart: false,
-    options: { threshold: 6, neighbourhood: 1, window_radius: 4, iterations: 20, min_separation: 1, max_spots: 10_000, link_distance: 3, link_gap: 2 },
+    options: {
+      threshold: 6,
+      neighbourhood: 1,
+      window_radius: 4,
+      iterations: 20,
+      min_separation: 1,
+      max_spots: 10_000,
+      link_distance: 3,
+      link_gap: 2,
+    },
   });
   const definitions = analysisDefinitions(config.analysis, '/lab');
   assert.deepEqual(
@@ -43,7 +52,10 @@ test('analyses by name, defaults filled in; stats and localize exist even when n
   );
   // A configured "stats" replaces the built-in one.
   const own = analysisDefinitions(parseConfig({ analysis: { stats: { kind: 'stats', options: { bins: 16 } } } }, 'test').analysis);
-  assert.deepEqual(own.map((d) => d.name), ['stats', 'localize']);
+  assert.deepEqual(
+    own.map((d) => d.name),
+    ['stats', 'localize'],
+  );
   assert.deepEqual(own[0]!.options, { bins: 16 });
   const defaults = parseConfig({}, 'test');
   assert.deepEqual(defaults.analysis, {});

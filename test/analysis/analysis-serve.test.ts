@@ -81,7 +81,10 @@ describe('analysis processes of a real labcast serve, driven through labcast ctl
     assert.deepEqual(names, ['bright', 'thrower', 'broken', 'coarse', 'stats', 'localize']);
     assert.equal(analysis(status.analyses, 'stats').state, 'stopped');
     assert.equal(analysis(status.analyses, 'coarse').topic, 'analysis/coarse');
-    assert.ok(status.endpoints.results === serve.results && status.endpoints.results_in === serve.resultsIn, JSON.stringify(status.endpoints));
+    assert.ok(
+      status.endpoints.results === serve.results && status.endpoints.results_in === serve.resultsIn,
+      JSON.stringify(status.endpoints),
+    );
   });
 
   test('start at runtime: results of every analysed frame on analysis/stats, right for the frame; stop ends the process', async () => {
@@ -93,7 +96,10 @@ describe('analysis processes of a real labcast serve, driven through labcast ctl
       assert.equal(info.state, 'running');
       assert.ok(info.pid !== null && alive(info.pid), `pid ${info.pid}`);
       const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
-      assert.ok(processes.some((p) => p.role === 'analysis:stats' && p.pid === info.pid && p.running), JSON.stringify(processes));
+      assert.ok(
+        processes.some((p) => p.role === 'analysis:stats' && p.pid === info.pid && p.running),
+        JSON.stringify(processes),
+      );
 
       const live = await serve.ctl(['live']);
       assert.equal(live.code, 0, live.stderr);
@@ -153,7 +159,11 @@ describe('analysis processes of a real labcast serve, driven through labcast ctl
         return a !== undefined && a.frames_analysed + a.frames_skipped === s.frames.acquired;
       });
       const accounted = analysis(ended.analyses, 'stats');
-      assert.equal(results.of('stats').filter((r) => r.header.run_id === runId).length, accounted.frames_analysed, 'one result per analysed frame');
+      assert.equal(
+        results.of('stats').filter((r) => r.header.run_id === runId).length,
+        accounted.frames_analysed,
+        'one result per analysed frame',
+      );
 
       const stopped = await serve.ctl(['analysis', 'stop', 'stats']);
       assert.equal(stopped.code, 0, stopped.stderr);

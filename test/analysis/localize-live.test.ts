@@ -71,7 +71,7 @@ describe('the localize analysis process against the truth in the frame headers (
     scratch.cleanup();
   });
 
-  test('every frame header carries the truth: the simulator\'s positions, amplitudes in DN, intensities 2π·σ²·A', () => {
+  test("every frame header carries the truth: the simulator's positions, amplitudes in DN, intensities 2π·σ²·A", () => {
     assert.ok(matched.length >= RESULTS * 0.8, `${matched.length} of ${RESULTS} results matched to a frame header`);
     const options = parseSimCameraOptions(CAMERA);
     for (const { header } of matched.slice(0, 20)) {
@@ -80,7 +80,10 @@ describe('the localize analysis process against the truth in the frame headers (
       assert.equal(truth.x.length, 30);
       assert.equal(truth.sigma, 2);
       expected.forEach((particle, i) => {
-        assert.ok(Math.abs(truth.x[i]! - particle.x) <= 5e-5 && Math.abs(truth.y[i]! - particle.y) <= 5e-5, `particle ${i} of frame ${header.seq}`);
+        assert.ok(
+          Math.abs(truth.x[i]! - particle.x) <= 5e-5 && Math.abs(truth.y[i]! - particle.y) <= 5e-5,
+          `particle ${i} of frame ${header.seq}`,
+        );
         const amplitude = particle.amplitude * 65535 * (EXPOSURE_MS / REFERENCE_EXPOSURE_MS);
         assert.ok(Math.abs(truth.amplitude[i]! - amplitude) <= 1e-3, `amplitude ${truth.amplitude[i]} vs ${amplitude}`);
         assert.ok(Math.abs(truth.intensity[i]! - 2 * Math.PI * 4 * amplitude) <= 1e-2);
@@ -122,7 +125,8 @@ describe('the localize analysis process against the truth in the frame headers (
       const now = truthParticles(current.header);
       now.forEach((p, id) => {
         // Crowded particles (another within 8 px) may swap; they are not scored, as above.
-        const crowded = (list: SimParticle[], q: SimParticle): boolean => list.some((o) => o !== q && (o.x - q.x) ** 2 + (o.y - q.y) ** 2 < 64);
+        const crowded = (list: SimParticle[], q: SimParticle): boolean =>
+          list.some((o) => o !== q && (o.x - q.x) ** 2 + (o.y - q.y) ** 2 < 64);
         if (crowded(now, p) || crowded(before, before[id]!)) return;
         const a = trackAt(previous, before[id]!);
         const b = trackAt(current, p);

@@ -43,7 +43,11 @@ describe('localisation against the simulator ground truth (50 frames, 256×256 u
   const cases: { name: string; input: SimCameraOptionsInput; settings: Partial<SimSettings> }[] = [
     { name: '20 particles, SNR 30..70', input: { particle_count: 20, seed: 1 }, settings: {} },
     { name: '50 particles, SNR 30..70', input: { particle_count: 50, seed: 2 }, settings: {} },
-    { name: '35 particles, SNR 10..23 (exposure 1/3)', input: { particle_count: 35, seed: 3 }, settings: { exposure_ms: REFERENCE_EXPOSURE_MS / 3 } },
+    {
+      name: '35 particles, SNR 10..23 (exposure 1/3)',
+      input: { particle_count: 35, seed: 3 },
+      settings: { exposure_ms: REFERENCE_EXPOSURE_MS / 3 },
+    },
     { name: '30 particles, sigma 1.2, SNR 30..70', input: { particle_count: 30, particle_sigma: 1.2, seed: 4 }, settings: {} },
     { name: '30 particles, gain 2, brightness 5 %', input: { particle_count: 30, seed: 5 }, settings: { gain: 2, brightness: 5 } },
   ];
@@ -57,7 +61,7 @@ describe('localisation against the simulator ground truth (50 frames, 256×256 u
 
   test('uint8 frames too (coarser: 1 DN of quantisation is 0.4 noise sigma)', () => {
     const summary = run({ particle_count: 30, dtype: 'uint8', seed: 6 }, {}, 20);
-    if (process.env.LABCAST_ANALYSIS_VERBOSE) console.log("uint8", summary);
+    if (process.env.LABCAST_ANALYSIS_VERBOSE) console.log('uint8', summary);
     assertGoals(summary);
   });
 });
@@ -71,7 +75,10 @@ describe('coordinates and details', () => {
       const { spots } = localizeSpots(renderSimFrame(options, {}, index), [48, 64], 'uint16');
       assert.equal(spots.length, 1, `frame ${index}: ${JSON.stringify(spots)}`);
       const [spot] = spots;
-      assert.ok(Math.abs(spot!.x - truth.x) < 0.1 && Math.abs(spot!.y - truth.y) < 0.1, `${JSON.stringify(spot)} vs ${JSON.stringify(truth)}`);
+      assert.ok(
+        Math.abs(spot!.x - truth.x) < 0.1 && Math.abs(spot!.y - truth.y) < 0.1,
+        `${JSON.stringify(spot)} vs ${JSON.stringify(truth)}`,
+      );
       assert.ok(Math.abs(spot!.sigma! - options.particle_sigma) < 0.1, `sigma ${spot!.sigma}`);
       const expectedAmplitude = truth.amplitude * 65535;
       assert.ok(Math.abs(spot!.amplitude / expectedAmplitude - 1) < 0.05, `amplitude ${spot!.amplitude} vs ${expectedAmplitude}`);

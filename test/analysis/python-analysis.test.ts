@@ -53,9 +53,15 @@ describe('Python and the results endpoint, against a real labcast serve', () => 
         const truth = frame.truth!;
         const isolated = truth.x
           .map((x, i) => ({ x, y: truth.y[i]! }))
-          .filter((p, i, all) => p.x > 4 && p.y > 4 && p.x < 251 && p.y < 251 && all.every((q, j) => j === i || (q.x - p.x) ** 2 + (q.y - p.y) ** 2 > 64));
+          .filter(
+            (p, i, all) =>
+              p.x > 4 && p.y > 4 && p.x < 251 && p.y < 251 && all.every((q, j) => j === i || (q.x - p.x) ** 2 + (q.y - p.y) ** 2 > 64),
+          );
         for (const p of isolated) {
-          assert.ok(body.x.some((x, k) => Math.abs(x - p.x) <= 1 && Math.abs(body.y[k]! - p.y) <= 1), `particle at ${p.x}, ${p.y} counted in frame ${header.seq}`);
+          assert.ok(
+            body.x.some((x, k) => Math.abs(x - p.x) <= 1 && Math.abs(body.y[k]! - p.y) <= 1),
+            `particle at ${p.x}, ${p.y} counted in frame ${header.seq}`,
+          );
         }
         assert.ok(body.count <= truth.x.length + 2, `${body.count} spots for ${truth.x.length} particles`);
         checked += 1;

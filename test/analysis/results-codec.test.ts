@@ -6,7 +6,12 @@ const HEADER = { protocol: 1 as const, name: 'mine', kind: 'module', run_id: 'ru
 const bytes = (text: string): Buffer => Buffer.from(text);
 
 test('a result with typed arrays round-trips: JSON body, binary parts listed in the header, exact nanoseconds', () => {
-  const { body, arrays } = splitResultArrays({ count: 3, label: 'x', xs: new Float64Array([1.5, 2.5, -3]), ids: new Uint16Array([1, 2, 65535]) });
+  const { body, arrays } = splitResultArrays({
+    count: 3,
+    label: 'x',
+    xs: new Float64Array([1.5, 2.5, -3]),
+    ids: new Uint16Array([1, 2, 65535]),
+  });
   assert.deepEqual(body, { count: 3, label: 'x' });
   const parts = encodeAnalysisResult({ ...HEADER, result_ts_ns: 1795478612060569999n, analysis_ms: 0.25 }, body, arrays);
   assert.equal(parts.length, 5);

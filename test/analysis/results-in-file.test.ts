@@ -154,7 +154,11 @@ describe(`serve records ${FRAMES} frames while stats and localize run: results a
         Buffer.from(JSON.stringify({ protocol: 1, name: 'junk', run_id: 'x', seq: 0, camera_ts_ns: '0', ...extra }));
       while (recording) {
         await garbage.send([Buffer.from('analysis/junk'), Buffer.from('{not json'), Buffer.from('{}')]);
-        await garbage.send([Buffer.from('analysis/junk'), header({ arrays: [{ name: 'a', dtype: 'uint8', shape: [2] }] }), Buffer.from('{}')]);
+        await garbage.send([
+          Buffer.from('analysis/junk'),
+          header({ arrays: [{ name: 'a', dtype: 'uint8', shape: [2] }] }),
+          Buffer.from('{}'),
+        ]);
         await garbage.send([Buffer.from('analysis/junk'), header({})]);
         garbageSent += 3;
         await delay(20);
@@ -225,7 +229,10 @@ describe(`serve records ${FRAMES} frames while stats and localize run: results a
   test('labcast inspect lists the stored analyses and the ground truth, with the counts the file holds', async () => {
     const inspected = await runLabcast(['inspect', status.last_recording!.path!]);
     assert.equal(inspected.code, 0, inspected.stderr);
-    assert.match(inspected.stdout, new RegExp(`^analysis stats +stats: ${checked.stats.rows} frames analysed \\(/entry/analysis/stats\\)$`, 'm'));
+    assert.match(
+      inspected.stdout,
+      new RegExp(`^analysis stats +stats: ${checked.stats.rows} frames analysed \\(/entry/analysis/stats\\)$`, 'm'),
+    );
     assert.match(inspected.stdout, new RegExp(`^analysis localize +localize: ${checked.localize.rows} frames analysed, \\d+ spots`, 'm'));
     assert.match(inspected.stdout, new RegExp(`^ground truth +${checked.truth_rows} rows`, 'm'));
   });

@@ -30,7 +30,11 @@ export class ResultsSubscriber {
   async waitFor(name: string, count: number, timeoutMs = 20_000): Promise<AnalysisResult[]> {
     const malformed = (): string =>
       this.malformed.length === 0 ? '' : `; ${this.malformed.length} malformed, the last: ${this.malformed[this.malformed.length - 1]}`;
-    await this.until(() => this.of(name).length >= count, timeoutMs, () => `${count} results of "${name}" (got ${this.of(name).length}${malformed()})`);
+    await this.until(
+      () => this.of(name).length >= count,
+      timeoutMs,
+      () => `${count} results of "${name}" (got ${this.of(name).length}${malformed()})`,
+    );
     return this.of(name);
   }
 

@@ -51,7 +51,10 @@ describe(`recording ${FRAMES} frames of 1024×1024 at 30 fps while stats and loc
     assert.equal(read.code, 0, read.stderr);
     const file = JSON.parse(read.stdout) as { frames: number; ids: number[] };
     assert.equal(file.frames, FRAMES);
-    assert.deepEqual(file.ids, Array.from({ length: FRAMES }, (_, i) => i));
+    assert.deepEqual(
+      file.ids,
+      Array.from({ length: FRAMES }, (_, i) => i),
+    );
   });
 
   test('both analyses ran alongside, on the frames of the recording', async () => {
@@ -78,12 +81,18 @@ describe(`recording ${FRAMES} frames of 1024×1024 at 30 fps while stats and loc
             `ms/frame p50 ${at(0.5)} p90 ${at(0.9)} max ${at(1)} (≈ ${Math.round(1000 / at(0.5))} frames/s in the process)`,
         );
       }
-      assert.ok(a.frames_analysed + a.frames_skipped === FRAMES, `${name}: ${a.frames_analysed} + ${a.frames_skipped} = every frame of the run`);
+      assert.ok(
+        a.frames_analysed + a.frames_skipped === FRAMES,
+        `${name}: ${a.frames_analysed} + ${a.frames_skipped} = every frame of the run`,
+      );
       // How many depends on the machine: analyses run at a lower priority and skip frames when CPU time is short.
       assert.ok(a.frames_analysed >= 30, `${name} analysed ${a.frames_analysed} of ${FRAMES}`);
       assert.ok(mine.length >= a.frames_analysed * 0.9, `${mine.length} results for ${a.frames_analysed} analysed`);
     }
-    const spots = results.of('localize').filter((r) => r.header.run_id === runId).map((r) => (r.body as { count: number }).count);
+    const spots = results
+      .of('localize')
+      .filter((r) => r.header.run_id === runId)
+      .map((r) => (r.body as { count: number }).count);
     const median = [...spots].sort((a, b) => a - b)[Math.floor(spots.length / 2)]!;
     assert.ok(median >= 40 && median <= 55, `median spots per frame ${median} for 50 particles`);
   });

@@ -33,7 +33,9 @@ test('the particles pattern gives each frame its truth; ROI-relative, amplitudes
     });
     // Fitted spots sit on the truth in frame coordinates, with the truth's amplitude.
     const { spots } = localizeSpots(frame.pixels, frame.shape, frame.dtype);
-    const inside = truth.x.map((x, i) => ({ x, y: truth.y[i]!, a: truth.amplitude[i]! })).filter((p) => p.x > 5 && p.y > 5 && p.x < 154 && p.y < 114);
+    const inside = truth.x
+      .map((x, i) => ({ x, y: truth.y[i]!, a: truth.amplitude[i]! }))
+      .filter((p) => p.x > 5 && p.y > 5 && p.x < 154 && p.y < 114);
     let compared = 0;
     for (const p of inside) {
       const near = spots.find((s) => Math.hypot(s.x - p.x, s.y - p.y) < 0.3);

@@ -4,17 +4,34 @@ import { TrackLinker } from '../../src/analysis/tracking.js';
 
 test('points moving less than the link distance keep their track ids, in any order', () => {
   const linker = new TrackLinker(3, 0);
-  const first = linker.link([{ x: 10, y: 10 }, { x: 50, y: 50 }, { x: 90, y: 10 }]);
+  const first = linker.link([
+    { x: 10, y: 10 },
+    { x: 50, y: 50 },
+    { x: 90, y: 10 },
+  ]);
   assert.deepEqual(first, [0, 1, 2]);
   // Moved about a pixel each, listed in another order.
-  assert.deepEqual(linker.link([{ x: 91, y: 11 }, { x: 11, y: 9 }, { x: 50.5, y: 51 }]), [2, 0, 1]);
+  assert.deepEqual(
+    linker.link([
+      { x: 91, y: 11 },
+      { x: 11, y: 9 },
+      { x: 50.5, y: 51 },
+    ]),
+    [2, 0, 1],
+  );
   assert.equal(linker.alive, 3);
 });
 
 test('the closest pairs are linked first: two candidates for one track go to the nearer spot, the other starts a track', () => {
   const linker = new TrackLinker(5, 0);
   linker.link([{ x: 0, y: 0 }]);
-  assert.deepEqual(linker.link([{ x: 3, y: 0 }, { x: 1, y: 0 }]), [1, 0]);
+  assert.deepEqual(
+    linker.link([
+      { x: 3, y: 0 },
+      { x: 1, y: 0 },
+    ]),
+    [1, 0],
+  );
 });
 
 test('a spot beyond the link distance starts a new track; a track that misses more than link_gap frames ends', () => {
@@ -45,7 +62,10 @@ test('many spots: linking is by grid cells, not all pairs, and still exact', () 
   const started = performance.now();
   const ids = linker.link(moved);
   assert.ok(performance.now() - started < 500);
-  assert.deepEqual(ids, points.map((_, i) => i));
+  assert.deepEqual(
+    ids,
+    points.map((_, i) => i),
+  );
 });
 
 test('refuses a non-positive distance or a negative gap', () => {

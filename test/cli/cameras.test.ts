@@ -40,7 +40,10 @@ describe('labcast cameras', () => {
     const run = await runLabcast(['cameras'], { ...FAKE_ONLY_ENV, LABCAST_ARAVIS_ADDON: '/nonexistent/labcast_aravis.node' });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^sim {2}/);
-    assert.match(run.stdout, /^\(GenICam cameras .* need Aravis: sudo apt-get install libaravis-dev libusb-1.0-0-dev aravis-tools, then npm run build\)$/m);
+    assert.match(
+      run.stdout,
+      /^\(GenICam cameras .* need Aravis: sudo apt-get install libaravis-dev libusb-1.0-0-dev aravis-tools, then npm run build\)$/m,
+    );
   });
 
   test('default discovery (GigE Vision, USB3 Vision) in a network namespace of its own finds nothing and says so', async (t) => {
@@ -52,7 +55,10 @@ describe('labcast cameras', () => {
     }
     const env = { ...process.env };
     delete env.LABCAST_GENICAM_INTERFACES;
-    const run = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec "${process.execPath}" "${CLI}" cameras`], { env, encoding: 'utf8' });
+    const run = spawnSync('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec "${process.execPath}" "${CLI}" cameras`], {
+      env,
+      encoding: 'utf8',
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /^\(no GenICam cameras found on GigEVision, USB3Vision\)$/m);
   });

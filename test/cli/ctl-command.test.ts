@@ -37,7 +37,8 @@ describe('labcast ctl against a control server', () => {
     const lines = run.stdout.trimEnd().split('\n');
     const valueColumn = lines[0]!.indexOf('live');
     assert.ok(valueColumn > 'state'.length, run.stdout);
-    for (const line of lines) assert.match(line.slice(valueColumn - 2, valueColumn + 1), /^ {2}\S$/, `every value starts in one column:\n${run.stdout}`);
+    for (const line of lines)
+      assert.match(line.slice(valueColumn - 2, valueColumn + 1), /^ {2}\S$/, `every value starts in one column:\n${run.stdout}`);
     const field = (label: string): string => {
       const line = lines.find((candidate) => candidate.startsWith(`${label} `));
       assert.ok(line, `a "${label}" line in\n${run.stdout}`);
@@ -93,7 +94,10 @@ describe('labcast ctl against a control server', () => {
   test('settings is a table; get and set show one setting with its range; negative values are values', async () => {
     const table = await ctl(['settings']);
     assert.equal(table.code, 0, table.stderr);
-    const rows = table.stdout.trimEnd().split('\n').map((row) => row.split(/ {2,}/));
+    const rows = table.stdout
+      .trimEnd()
+      .split('\n')
+      .map((row) => row.split(/ {2,}/));
     assert.deepEqual(rows[0], ['setting', 'value', 'unit', 'range', 'while streaming']);
     assert.deepEqual(rows[1], ['exposure_ms', '10', 'ms', '0.01..10000', 'changeable']);
     assert.deepEqual(rows[6], ['roi_width', '64', 'px', '1..64 (whole)', 'fixed']);
@@ -114,10 +118,16 @@ describe('labcast ctl against a control server', () => {
     const run = await ctl(['subscribers']);
     await ctl(['stop']);
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(run.stdout.trimEnd().split('\n').map((row) => row.split(/ {2,}/)), [
-      ['process', 'pid', 'running', 'title'],
-      ['saver', String(process.pid), 'yes', 'labcast-saver'],
-    ]);
+    assert.deepEqual(
+      run.stdout
+        .trimEnd()
+        .split('\n')
+        .map((row) => row.split(/ {2,}/)),
+      [
+        ['process', 'pid', 'running', 'title'],
+        ['saver', String(process.pid), 'yes', 'labcast-saver'],
+      ],
+    );
   });
 
   test("an error reply prints the server's message and exits 2 for input errors, 1 otherwise", async () => {
@@ -194,7 +204,22 @@ describe('labcast ctl against a control server', () => {
   test('help lists every command', async () => {
     const run = await runLabcast(['help', 'ctl']);
     assert.equal(run.code, 0);
-    for (const command of ['status', 'live', 'stop', 'save on|off', 'record', 'snap', 'settings', 'get NAME', 'set NAME VALUE', 'subscribers', 'subscriber start|stop NAME', 'reset', 'shutdown', 'watch']) {
+    for (const command of [
+      'status',
+      'live',
+      'stop',
+      'save on|off',
+      'record',
+      'snap',
+      'settings',
+      'get NAME',
+      'set NAME VALUE',
+      'subscribers',
+      'subscriber start|stop NAME',
+      'reset',
+      'shutdown',
+      'watch',
+    ]) {
       assert.ok(run.stdout.includes(`  ${command}`), `help shows ${command}`);
     }
   });
@@ -204,7 +229,12 @@ describe('labcast ctl against a control server', () => {
     const finished = collect(child);
     let stdout = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const lines = (): { state: string }[] => stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { state: string });
+    const lines = (): { state: string }[] =>
+      stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { state: string });
     const deadline = Date.now() + 10_000;
     while (lines().length === 0 && Date.now() < deadline) await delay(50);
     assert.equal(lines()[0]?.state, 'idle', 'the current status comes first');
@@ -214,7 +244,10 @@ describe('labcast ctl against a control server', () => {
       publisher.publish(experiment.status());
       await delay(100);
     }
-    assert.ok(lines().some((status) => status.state === 'live'), stdout);
+    assert.ok(
+      lines().some((status) => status.state === 'live'),
+      stdout,
+    );
     child.kill('SIGINT');
     const done = await finished;
     assert.equal(done.code, 0, done.stderr);
@@ -235,7 +268,9 @@ describe('labcast ctl against a control server', () => {
     const { frames, fps, mb_per_s: mbPerS } = experiment.lastReply<ExperimentStatus>('status');
     assert.match(
       stdout.split('\n')[0]!,
-      new RegExp(`^\\d\\d:\\d\\d:\\d\\d  idle +acquired ${frames.acquired}  saved ${frames.saved}  dropped ${frames.dropped}  ${fps.toFixed(1)} fps  ${mbPerS.toFixed(1)} MB/s$`),
+      new RegExp(
+        `^\\d\\d:\\d\\d:\\d\\d  idle +acquired ${frames.acquired}  saved ${frames.saved}  dropped ${frames.dropped}  ${fps.toFixed(1)} fps  ${mbPerS.toFixed(1)} MB/s$`,
+      ),
     );
   });
 });

@@ -47,12 +47,15 @@ describe('Ctrl-C is a clean stop: exit 0', () => {
   test('npx labcast serve: stopped, exit 0', async () => {
     const { endpoints, webPort } = await freeServePorts();
     const config = join(scratch.dir, 'lab.yaml');
-    writeFileSync(config, JSON.stringify({
-      camera: { driver: 'sim', width: 64, height: 48, fps: 50 },
-      endpoints,
-      web: { host: '127.0.0.1', port: webPort },
-      storage: { data_dir: join(scratch.dir, 'data') },
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        camera: { driver: 'sim', width: 64, height: 48, fps: 50 },
+        endpoints,
+        web: { host: '127.0.0.1', port: webPort },
+        storage: { data_dir: join(scratch.dir, 'data') },
+      }),
+    );
     const child = npxLabcast(['serve', '--config', config]);
     const finished = collect(child);
     await waitForOutput(child, /Ctrl-C stops everything cleanly/, () => true, 120_000);

@@ -51,26 +51,60 @@ describe('labcast record --camera (ffmpeg and replay), read back by h5py', () =>
   const scratch = scratchDir();
   const clip = join(scratch.dir, 'clip.mp4');
   before(() => {
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=128x96:rate=10', '-t', '2', '-pix_fmt', 'yuv420p', clip]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=128x96:rate=10',
+      '-t',
+      '2',
+      '-pix_fmt',
+      'yuv420p',
+      clip,
+    ]);
   });
   after(() => scratch.cleanup());
 
   test('lavfi gray: uint8 [N,H,W], every frame, timestamps one period apart', async () => {
     const out = join(scratch.dir, 'gray.h5');
-    const run = await runLabcast(['record', '--camera', 'lavfi:testsrc2=size=160x120:rate=30,format=gray', '--frames', '30', '--out', out, ...ANY_PORT]);
+    const run = await runLabcast([
+      'record',
+      '--camera',
+      'lavfi:testsrc2=size=160x120:rate=30,format=gray',
+      '--frames',
+      '30',
+      '--out',
+      out,
+      ...ANY_PORT,
+    ]);
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const file = await readBack(out);
     assert.deepEqual(file.shape, [30, 120, 160]);
     assert.equal(file.dtype, 'uint8');
     assert.deepEqual(file.ids, range(30));
-    assert.ok(file.ts_steps.every((step) => Math.abs(step - 1e9 / 30) <= 1), `steps ${file.ts_steps.join(',')}`);
+    assert.ok(
+      file.ts_steps.every((step) => Math.abs(step - 1e9 / 30) <= 1),
+      `steps ${file.ts_steps.join(',')}`,
+    );
     assert.equal(file.driver, 'lavfi');
     assert.equal(file.end_reason, 'completed');
   });
 
   test('lavfi colour: uint8 [N,H,W,3] stored as a colour image (interpretation rgba-image, see docs/hdf5-layout.md)', async () => {
     const out = join(scratch.dir, 'rgb.h5');
-    const run = await runLabcast(['record', '--camera', 'lavfi:testsrc2=size=320x240:rate=30', '--frames', '30', '--out', out, ...ANY_PORT]);
+    const run = await runLabcast([
+      'record',
+      '--camera',
+      'lavfi:testsrc2=size=320x240:rate=30',
+      '--frames',
+      '30',
+      '--out',
+      out,
+      ...ANY_PORT,
+    ]);
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const file = await readBack(out);
     assert.deepEqual(file.shape, [30, 240, 320, 3]);
@@ -91,7 +125,20 @@ describe('labcast record --camera (ffmpeg and replay), read back by h5py', () =>
 
   test('replay of a sim recording gives back exactly the same pixels, at the recorded timing or as fast as possible', async () => {
     const original = join(scratch.dir, 'sim.h5');
-    const sim = await runLabcast(['record', '--frames', '25', '--width', '64', '--height', '48', '--fps', '50', '--out', original, ...ANY_PORT]);
+    const sim = await runLabcast([
+      'record',
+      '--frames',
+      '25',
+      '--width',
+      '64',
+      '--height',
+      '48',
+      '--fps',
+      '50',
+      '--out',
+      original,
+      ...ANY_PORT,
+    ]);
     assert.equal(sim.code, 0, sim.stderr);
     const source = await readBack(original);
     for (const fps of [undefined, '0']) {
@@ -114,7 +161,17 @@ describe('labcast record --camera (ffmpeg and replay), read back by h5py', () =>
 
   test('ffmpeg killed mid-recording: exit 1, the error in the summary, a valid file with the frames received', async () => {
     const out = join(scratch.dir, 'killed.h5');
-    const child = startLabcast(['record', '--camera', 'lavfi:testsrc2=size=160x120:rate=30', '--frames', '1000', '--out', out, '--json', ...ANY_PORT]);
+    const child = startLabcast([
+      'record',
+      '--camera',
+      'lavfi:testsrc2=size=160x120:rate=30',
+      '--frames',
+      '1000',
+      '--out',
+      out,
+      '--json',
+      ...ANY_PORT,
+    ]);
     const finished = collect(child);
     let ffmpeg: number | undefined;
     for (let tries = 0; tries < 100 && ffmpeg === undefined; tries++) {
@@ -156,9 +213,12 @@ describe('labcast record --camera (ffmpeg and replay), read back by h5py', () =>
   });
 
   test('ffmpeg not installed: exit 1 with the install hint', async () => {
-    const run = await runLabcast(['record', '--camera', 'lavfi:testsrc2', '--frames', '3', '--out', join(scratch.dir, 'none.h5'), ...ANY_PORT], {
-      PATH: dirname(process.execPath) === '/usr/bin' ? '/nonexistent' : dirname(process.execPath),
-    });
+    const run = await runLabcast(
+      ['record', '--camera', 'lavfi:testsrc2', '--frames', '3', '--out', join(scratch.dir, 'none.h5'), ...ANY_PORT],
+      {
+        PATH: dirname(process.execPath) === '/usr/bin' ? '/nonexistent' : dirname(process.execPath),
+      },
+    );
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /ffprobe \(part of ffmpeg\) is not installed.*apt-get install ffmpeg/);
   });

@@ -1,7 +1,17 @@
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { childProcessesOf, collect, delay, isAlive, runLabcast, runPython, scratchDir, startLabcast, waitForOutput } from '../helpers/processes.js';
+import {
+  childProcessesOf,
+  collect,
+  delay,
+  isAlive,
+  runLabcast,
+  runPython,
+  scratchDir,
+  startLabcast,
+  waitForOutput,
+} from '../helpers/processes.js';
 
 const COUNT_FRAMES = `
 import sys, json, h5py
@@ -35,7 +45,19 @@ describe('stopping and overload', () => {
 
   test('Ctrl-C stops, drains and closes a valid file, and says how many frames it holds', async () => {
     const out = join(scratch.dir, 'interrupted.h5');
-    const child = startLabcast(['record', '--fps', '100', '--width', '128', '--height', '96', '--out', out, '--publish', 'tcp://127.0.0.1:*']);
+    const child = startLabcast([
+      'record',
+      '--fps',
+      '100',
+      '--width',
+      '128',
+      '--height',
+      '96',
+      '--out',
+      out,
+      '--publish',
+      'tcp://127.0.0.1:*',
+    ]);
     const finished = collect(child);
     await waitForOutput(child, /recording (\d+) frames/, (m) => Number(m[1]) >= 20);
     const children = await childProcessesOf(child.pid!, 'labcast-');
@@ -51,18 +73,43 @@ describe('stopping and overload', () => {
     assert.match(result.stdout, /\(stopped\)/);
     const file = await readCounts(out);
     assert.equal(file.frames, written);
-    assert.deepEqual(file.ids, Array.from({ length: written }, (_, i) => i));
+    assert.deepEqual(
+      file.ids,
+      Array.from({ length: written }, (_, i) => i),
+    );
     assert.deepEqual(children.filter(isAlive), [], 'the acquisition and saver processes ended with it');
   });
 
   test('an overloaded saver loses frames only at the counted buffer: summary, file and exit code agree', async () => {
     const out = join(scratch.dir, 'overloaded.h5');
     const result = await runLabcast(
-      ['record', '--frames', '120', '--fps', '200', '--width', '256', '--height', '256', '--buffer-mb', '0.5', '--out', out, '--publish', 'tcp://127.0.0.1:*', '--json'],
+      [
+        'record',
+        '--frames',
+        '120',
+        '--fps',
+        '200',
+        '--width',
+        '256',
+        '--height',
+        '256',
+        '--buffer-mb',
+        '0.5',
+        '--out',
+        out,
+        '--publish',
+        'tcp://127.0.0.1:*',
+        '--json',
+      ],
       { LABCAST_TEST_SAVER_DELAY_MS: '25' },
     );
     assert.equal(result.code, 3, `frames were lost, so the exit code says so\n${result.stderr}`);
-    const summary = JSON.parse(result.stdout) as { framesLost: number; framesWritten: number; framesAcquired: number; gaps: [number, number][] };
+    const summary = JSON.parse(result.stdout) as {
+      framesLost: number;
+      framesWritten: number;
+      framesAcquired: number;
+      gaps: [number, number][];
+    };
     assert.equal(summary.framesAcquired, 120);
     assert.ok(summary.framesLost > 0, 'the saver was slowed enough to force drops');
     assert.equal(summary.framesWritten + summary.framesLost, 120);
@@ -72,7 +119,10 @@ describe('stopping and overload', () => {
     assert.equal(file.dropped, summary.framesLost);
     assert.equal(file.acquired, 120);
     assert.deepEqual(file.gaps, summary.gaps);
-    assert.equal(file.gaps.reduce((n, [, count]) => n + count, 0), summary.framesLost);
+    assert.equal(
+      file.gaps.reduce((n, [, count]) => n + count, 0),
+      summary.framesLost,
+    );
     // Every id is either in the file or in a gap, exactly once.
     const missing = new Set(file.gaps.flatMap(([first, count]) => Array.from({ length: count }, (_, i) => first + i)));
     for (const id of file.ids) assert.ok(!missing.has(id));
@@ -82,7 +132,23 @@ describe('stopping and overload', () => {
   test('with fps 0 the camera waits for the saver instead of dropping', async () => {
     const out = join(scratch.dir, 'paced.h5');
     const result = await runLabcast(
-      ['record', '--frames', '60', '--fps', '0', '--width', '256', '--height', '256', '--buffer-mb', '0.5', '--out', out, '--publish', 'tcp://127.0.0.1:*'],
+      [
+        'record',
+        '--frames',
+        '60',
+        '--fps',
+        '0',
+        '--width',
+        '256',
+        '--height',
+        '256',
+        '--buffer-mb',
+        '0.5',
+        '--out',
+        out,
+        '--publish',
+        'tcp://127.0.0.1:*',
+      ],
       { LABCAST_TEST_SAVER_DELAY_MS: '10' },
     );
     assert.equal(result.code, 0, result.stderr);
@@ -98,7 +164,19 @@ describe('when labcast record itself is killed', () => {
 
   test('SIGKILL of the supervisor: its children finish the file and exit, leaving no orphans', async () => {
     const out = join(scratch.dir, 'orphaned.h5');
-    const child = startLabcast(['record', '--fps', '50', '--width', '128', '--height', '96', '--out', out, '--publish', 'tcp://127.0.0.1:*']);
+    const child = startLabcast([
+      'record',
+      '--fps',
+      '50',
+      '--width',
+      '128',
+      '--height',
+      '96',
+      '--out',
+      out,
+      '--publish',
+      'tcp://127.0.0.1:*',
+    ]);
     const finished = collect(child);
     await waitForOutput(child, /recording (\d+) frames/, (m) => Number(m[1]) >= 20);
     // Past a flush, so the file has frames to keep.
@@ -112,6 +190,9 @@ describe('when labcast record itself is killed', () => {
     assert.deepEqual(children.filter(isAlive), [], 'no orphan is left running');
     const file = await readCounts(out);
     assert.ok(file.frames > 10);
-    assert.deepEqual(file.ids, Array.from({ length: file.frames }, (_, i) => i));
+    assert.deepEqual(
+      file.ids,
+      Array.from({ length: file.frames }, (_, i) => i),
+    );
   });
 });

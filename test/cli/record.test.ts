@@ -54,8 +54,23 @@ describe('labcast record → HDF5, read back by h5py', () => {
 
   before(async () => {
     recorded = await runLabcast([
-      'record', '--frames', '200', '--width', '512', '--height', '384', '--seed', '7',
-      '--fps', '400', '--exposure', '12', '--out', out, '--publish', 'tcp://127.0.0.1:*',
+      'record',
+      '--frames',
+      '200',
+      '--width',
+      '512',
+      '--height',
+      '384',
+      '--seed',
+      '7',
+      '--fps',
+      '400',
+      '--exposure',
+      '12',
+      '--out',
+      out,
+      '--publish',
+      'tcp://127.0.0.1:*',
     ]);
   });
   after(() => scratch.cleanup());
@@ -74,7 +89,10 @@ describe('labcast record → HDF5, read back by h5py', () => {
     assert.deepEqual(file.shape, [200, 384, 512]);
     assert.equal(file.dtype, 'uint16');
     assert.deepEqual(file.chunks, [1, 384, 512]);
-    assert.deepEqual(file.ids, Array.from({ length: 200 }, (_, i) => i));
+    assert.deepEqual(
+      file.ids,
+      Array.from({ length: 200 }, (_, i) => i),
+    );
     assert.ok(file.ts_increasing, 'camera timestamps must increase');
     assert.ok(file.ts_first > 1.6e18, 'timestamps are ns since the Unix epoch');
     assert.equal(file.signal, 'frames');
@@ -128,8 +146,19 @@ describe('labcast record: requested vs achieved frame rate', () => {
     assert.equal(summary.fpsRequested, 50);
     assert.ok(summary.fpsAchieved !== null && Math.abs(summary.fpsAchieved - 50) < 2.5, `achieved ${summary.fpsAchieved} fps`);
     const text = await runLabcast([
-      'record', '--width', '64', '--height', '48', '--fps', '50', '--duration', '1.5',
-      '--out', join(scratch.dir, 'slow-text.h5'), '--publish', 'tcp://127.0.0.1:*',
+      'record',
+      '--width',
+      '64',
+      '--height',
+      '48',
+      '--fps',
+      '50',
+      '--duration',
+      '1.5',
+      '--out',
+      join(scratch.dir, 'slow-text.h5'),
+      '--publish',
+      'tcp://127.0.0.1:*',
     ]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /camera rate\s+requested 50 fps, achieved \d+\.\d fps\n/);

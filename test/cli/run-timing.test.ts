@@ -105,6 +105,9 @@ describe("serve's last_recording has the same duration and rate as the file", ()
     assert.ok(close(last.duration_s!, file.duration_s), `${last.duration_s} vs ${file.duration_s}`);
     assert.ok(close(last.fps!, file.frame_rate));
     const shown = await runLabcast(['ctl', '--control', serve.control, 'status']);
-    assert.match(shown.stdout, new RegExp(`20 of 20 frames written, 0 lost, ${file.duration_s.toFixed(3)} s at ${file.frame_rate.toFixed(2)} fps`));
+    assert.match(
+      shown.stdout,
+      new RegExp(`20 of 20 frames written, 0 lost, ${file.duration_s.toFixed(3)} s at ${file.frame_rate.toFixed(2)} fps`),
+    );
   });
 });

@@ -46,7 +46,10 @@ describe('settings in the config: checked against the camera before serve starts
     const lines = ran.stderr.trim().split('\n');
     assert.match(lines[0]!, /lab\.yaml: 3 problems:$/);
     assert.match(ran.stderr, /lab\.yaml:6:16: settings\.exposure_ms: must be a number in 0\.01\.\.10000 ms \(got 1000000000\)/);
-    assert.match(ran.stderr, /lab\.yaml:8:14: settings\.brightnes: unknown setting \(did you mean "brightness"\?\); this camera has: exposure_ms, gain,/);
+    assert.match(
+      ran.stderr,
+      /lab\.yaml:8:14: settings\.brightnes: unknown setting \(did you mean "brightness"\?\); this camera has: exposure_ms, gain,/,
+    );
     assert.match(ran.stderr, /lab\.yaml:9:14: settings\.roi_width: must be an integer in 1\.\.320 px \(got 1000\)/);
     assert.doesNotMatch(ran.stderr, /settings\.gain/, 'a good setting is not reported');
     assert.doesNotMatch(ran.stderr, /labcast serve: .* ready/, 'nothing started');

@@ -65,7 +65,10 @@ describe('defaults', () => {
     const defaults = loadConfig();
     for (const text of ['', '# nothing yet\n', 'storage:\n  # data_dir: /srv/data\n']) {
       const config = loadConfig(configFile(text));
-      assert.deepEqual({ ...config, storage: { ...config.storage, data_dir: '' } }, { ...defaults, storage: { ...defaults.storage, data_dir: '' } });
+      assert.deepEqual(
+        { ...config, storage: { ...config.storage, data_dir: '' } },
+        { ...defaults, storage: { ...defaults.storage, data_dir: '' } },
+      );
     }
   });
 
@@ -112,11 +115,19 @@ test('the config is frozen all the way down', () => {
 describe('bad values name the file, the field path and what is allowed', () => {
   test('a bad enum lists the allowed values', () => {
     const path = configFile('camera:\n  driver: sim\n  dtype: float32\n');
-    assertBadConfig(() => loadConfig(path), 'camera.dtype', /lab\.yaml:3:10: camera\.dtype: must be one of: uint8, uint16 \(got "float32"\)/);
+    assertBadConfig(
+      () => loadConfig(path),
+      'camera.dtype',
+      /lab\.yaml:3:10: camera\.dtype: must be one of: uint8, uint16 \(got "float32"\)/,
+    );
   });
 
   test('an unknown camera driver lists the known drivers', () => {
-    assertBadConfig(() => parseConfig({ camera: { driver: 'basler' } }, 'lab.yaml'), 'camera.driver', /camera\.driver: must be one of: sim, v4l2, file, url, lavfi, replay, genicam \(got "basler"\)/);
+    assertBadConfig(
+      () => parseConfig({ camera: { driver: 'basler' } }, 'lab.yaml'),
+      'camera.driver',
+      /camera\.driver: must be one of: sim, v4l2, file, url, lavfi, replay, genicam \(got "basler"\)/,
+    );
   });
 
   test('a camera without a driver says the driver is required', () => {
@@ -125,13 +136,29 @@ describe('bad values name the file, the field path and what is allowed', () => {
 
   test('a number out of range gives the whole range', () => {
     const path = configFile('camera:\n  driver: sim\n  width: 100000\n');
-    assertBadConfig(() => loadConfig(path), 'camera.width', /lab\.yaml:3:10: camera\.width: must be an integer in 1\.\.8192 \(got 100000\)/);
-    assertBadConfig(() => parseConfig({ web: { port: 70000 } }, 'lab.yaml'), 'web.port', /web\.port: must be an integer in 0\.\.65535 \(got 70000\)/);
-    assertBadConfig(() => parseConfig({ saver: { flush_interval_ms: 1 } }, 'lab.yaml'), 'saver.flush_interval_ms', /must be an integer in 10\.\.600000 \(got 1\)/);
+    assertBadConfig(
+      () => loadConfig(path),
+      'camera.width',
+      /lab\.yaml:3:10: camera\.width: must be an integer in 1\.\.8192 \(got 100000\)/,
+    );
+    assertBadConfig(
+      () => parseConfig({ web: { port: 70000 } }, 'lab.yaml'),
+      'web.port',
+      /web\.port: must be an integer in 0\.\.65535 \(got 70000\)/,
+    );
+    assertBadConfig(
+      () => parseConfig({ saver: { flush_interval_ms: 1 } }, 'lab.yaml'),
+      'saver.flush_interval_ms',
+      /must be an integer in 10\.\.600000 \(got 1\)/,
+    );
   });
 
   test('a fraction where an integer is needed gives the range too', () => {
-    assertBadConfig(() => parseConfig({ camera: { driver: 'sim', height: 2.5 } }, 'lab.yaml'), 'camera.height', /camera\.height: must be an integer in 1\.\.8192 \(got 2\.5\)/);
+    assertBadConfig(
+      () => parseConfig({ camera: { driver: 'sim', height: 2.5 } }, 'lab.yaml'),
+      'camera.height',
+      /camera\.height: must be an integer in 1\.\.8192 \(got 2\.5\)/,
+    );
   });
 
   test('a wrong type says what was expected and what was given', () => {
@@ -144,16 +171,28 @@ describe('bad values name the file, the field path and what is allowed', () => {
       // YAML 1.2: `yes` is a string, not a boolean.
       /lab\.yaml:4:14: storage\.overwrite: must be true or false \(got "yes"\)/,
     );
-    assertBadConfig(() => parseConfig({ settings: { exposure_ms: 'long' } }, 'lab.yaml'), 'settings.exposure_ms', /settings\.exposure_ms: must be a finite number \(got "long"\)/);
+    assertBadConfig(
+      () => parseConfig({ settings: { exposure_ms: 'long' } }, 'lab.yaml'),
+      'settings.exposure_ms',
+      /settings\.exposure_ms: must be a finite number \(got "long"\)/,
+    );
     assertBadConfig(() => parseConfig({ web: [1, 2] }, 'lab.yaml'), 'web', /web: must be a mapping \(key: value lines\) \(got a list\)/);
   });
 
   test('an empty string where a name is needed', () => {
-    assertBadConfig(() => parseConfig({ storage: { data_dir: '' } }, 'lab.yaml'), 'storage.data_dir', /storage\.data_dir: must not be empty/);
+    assertBadConfig(
+      () => parseConfig({ storage: { data_dir: '' } }, 'lab.yaml'),
+      'storage.data_dir',
+      /storage\.data_dir: must not be empty/,
+    );
   });
 
   test('a config that is not a mapping', () => {
-    assertBadConfig(() => loadConfig(configFile('- camera\n- storage\n')), undefined, /lab\.yaml: the config must be a mapping of sections .*got a list/);
+    assertBadConfig(
+      () => loadConfig(configFile('- camera\n- storage\n')),
+      undefined,
+      /lab\.yaml: the config must be a mapping of sections .*got a list/,
+    );
   });
 });
 
@@ -172,7 +211,11 @@ describe('unknown keys are errors listing the known keys at that level', () => {
 
   test('in a section', () => {
     const path = configFile('saver:\n  flush_interval_ms: 500\n  buffer: 64\n');
-    assertBadConfig(() => loadConfig(path), 'saver.buffer', /lab\.yaml:3:3: saver\.buffer: unknown key "buffer".*; known keys here: flush_interval_ms, buffer_mb/);
+    assertBadConfig(
+      () => loadConfig(path),
+      'saver.buffer',
+      /lab\.yaml:3:3: saver\.buffer: unknown key "buffer".*; known keys here: flush_interval_ms, buffer_mb/,
+    );
   });
 
   test('in the camera, the keys of the driver it names', () => {
@@ -186,7 +229,8 @@ describe('unknown keys are errors listing the known keys at that level', () => {
   test('an unrelated key gets no suggestion', () => {
     assert.throws(
       () => parseConfig({ web: { tls_certificate: 'x' } }, 'lab.yaml'),
-      (error: unknown) => error instanceof LabcastError && !/did you mean/.test(error.message) && /known keys here: host, port/.test(error.message),
+      (error: unknown) =>
+        error instanceof LabcastError && !/did you mean/.test(error.message) && /known keys here: host, port/.test(error.message),
     );
   });
 });
@@ -194,11 +238,19 @@ describe('unknown keys are errors listing the known keys at that level', () => {
 describe('endpoints', () => {
   test('a malformed endpoint is refused, saying what an endpoint looks like', () => {
     const path = configFile('endpoints:\n  control: localhost:5556\n');
-    assertBadConfig(() => loadConfig(path), 'endpoints.control', /lab\.yaml:2:12: endpoints\.control: is not a ZeroMQ endpoint; expected tcp:\/\/HOST:PORT, tcp:\/\/HOST:\* or ipc:\/\/PATH/);
+    assertBadConfig(
+      () => loadConfig(path),
+      'endpoints.control',
+      /lab\.yaml:2:12: endpoints\.control: is not a ZeroMQ endpoint; expected tcp:\/\/HOST:PORT, tcp:\/\/HOST:\* or ipc:\/\/PATH/,
+    );
   });
 
   test('inproc cannot join separate processes', () => {
-    assertBadConfig(() => parseConfig({ endpoints: { data: 'inproc://frames' } }, 'lab.yaml'), 'endpoints.data', /inproc:\/\/ only works inside one process/);
+    assertBadConfig(
+      () => parseConfig({ endpoints: { data: 'inproc://frames' } }, 'lab.yaml'),
+      'endpoints.data',
+      /inproc:\/\/ only works inside one process/,
+    );
   });
 
   test('two roles on one endpoint are refused; wildcard ports are not a clash', () => {
@@ -207,7 +259,10 @@ describe('endpoints', () => {
       'endpoints.status',
       /endpoints\.status: is the same as endpoints\.control/,
     );
-    const config = parseConfig({ endpoints: { data: 'tcp://127.0.0.1:*', record: 'tcp://127.0.0.1:*', control: 'ipc:///tmp/labcast-control' } }, 'lab.yaml');
+    const config = parseConfig(
+      { endpoints: { data: 'tcp://127.0.0.1:*', record: 'tcp://127.0.0.1:*', control: 'ipc:///tmp/labcast-control' } },
+      'lab.yaml',
+    );
     assert.equal(config.endpoints.control, 'ipc:///tmp/labcast-control');
   });
 });
@@ -215,15 +270,27 @@ describe('endpoints', () => {
 describe('storage.naming', () => {
   test('a pattern without {n}, {run} or {time} is refused: names would repeat', () => {
     const path = configFile('storage:\n  naming: "{date}.h5"\n');
-    assertBadConfig(() => loadConfig(path), 'storage.naming', /lab\.yaml:2:11: storage\.naming: must contain one of \{n\}, \{run\}, \{time\}/);
+    assertBadConfig(
+      () => loadConfig(path),
+      'storage.naming',
+      /lab\.yaml:2:11: storage\.naming: must contain one of \{n\}, \{run\}, \{time\}/,
+    );
   });
 
   test('an unknown placeholder lists the placeholders', () => {
-    assertBadConfig(() => parseConfig({ storage: { naming: 'run_{seq}.h5' } }, 'lab.yaml'), 'storage.naming', /unknown placeholder \{seq\}; placeholders: \{n\}, \{date\}, \{time\}, \{run\}/);
+    assertBadConfig(
+      () => parseConfig({ storage: { naming: 'run_{seq}.h5' } }, 'lab.yaml'),
+      'storage.naming',
+      /unknown placeholder \{seq\}; placeholders: \{n\}, \{date\}, \{time\}, \{run\}/,
+    );
   });
 
   test('a path, an unmatched brace or a repeated {n} is refused', () => {
-    assertBadConfig(() => parseConfig({ storage: { naming: '../run_{n}.h5' } }, 'lab.yaml'), 'storage.naming', /must be a file name, not a path/);
+    assertBadConfig(
+      () => parseConfig({ storage: { naming: '../run_{n}.h5' } }, 'lab.yaml'),
+      'storage.naming',
+      /must be a file name, not a path/,
+    );
     assertBadConfig(() => parseConfig({ storage: { naming: 'run_{n.h5' } }, 'lab.yaml'), 'storage.naming', /unmatched brace/);
     assertBadConfig(() => parseConfig({ storage: { naming: '{n}_{n}.h5' } }, 'lab.yaml'), 'storage.naming', /\{n\} may appear only once/);
   });
@@ -237,9 +304,21 @@ describe('storage.naming', () => {
 
 describe('reading the file', () => {
   test('a YAML syntax error gives line and column', () => {
-    assertBadConfig(() => loadConfig(configFile('camera:\n\tdriver: sim\n')), undefined, /lab\.yaml:2:1: YAML syntax error: Tabs are not allowed as indentation/);
-    assertBadConfig(() => loadConfig(configFile('web:\n  host: localhost: 80\n')), undefined, /lab\.yaml:2:9: YAML syntax error: Nested mappings/);
-    assertBadConfig(() => loadConfig(configFile('web:\n  host: "localhost\n')), undefined, /lab\.yaml:3:1: YAML syntax error: Missing closing "quote/);
+    assertBadConfig(
+      () => loadConfig(configFile('camera:\n\tdriver: sim\n')),
+      undefined,
+      /lab\.yaml:2:1: YAML syntax error: Tabs are not allowed as indentation/,
+    );
+    assertBadConfig(
+      () => loadConfig(configFile('web:\n  host: localhost: 80\n')),
+      undefined,
+      /lab\.yaml:2:9: YAML syntax error: Nested mappings/,
+    );
+    assertBadConfig(
+      () => loadConfig(configFile('web:\n  host: "localhost\n')),
+      undefined,
+      /lab\.yaml:3:1: YAML syntax error: Missing closing "quote/,
+    );
   });
 
   test('a key given twice is an error at the second one', () => {
@@ -253,7 +332,11 @@ describe('reading the file', () => {
 
   test('a missing file names the path', () => {
     const missing = join(scratch.dir, 'nowhere', 'lab.yaml');
-    assertBadConfig(() => loadConfig(missing), undefined, new RegExp(`config file ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} not found`));
+    assertBadConfig(
+      () => loadConfig(missing),
+      undefined,
+      new RegExp(`config file ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} not found`),
+    );
   });
 
   test('a directory instead of a file is said so', () => {

@@ -94,10 +94,19 @@ export interface PatternCheck {
 }
 
 /** Reads every frame with h5py and checks it is the fake camera's pattern; `scales` are the ones the run may show. */
-export async function checkFakeCameraFrames(path: string, pixelFormat: 'Mono8' | 'Mono16' | 'RGB8', scales: number[] = [1], context = ''): Promise<PatternCheck> {
+export async function checkFakeCameraFrames(
+  path: string,
+  pixelFormat: 'Mono8' | 'Mono16' | 'RGB8',
+  scales: number[] = [1],
+  context = '',
+): Promise<PatternCheck> {
   const read = await runPython(CHECK_FRAMES, [path, pixelFormat, scales.join(',')]);
   assert.equal(read.code, 0, read.stderr);
   const check = JSON.parse(read.stdout) as PatternCheck;
-  assert.deepEqual(check.problems.slice(0, 5), [], `${path}: ${check.problems.length} frames differ from the fake camera's pattern ${context}`);
+  assert.deepEqual(
+    check.problems.slice(0, 5),
+    [],
+    `${path}: ${check.problems.length} frames differ from the fake camera's pattern ${context}`,
+  );
   return check;
 }

@@ -19,7 +19,10 @@ async function take(camera: Camera, count: number): Promise<Frame[]> {
   return frames;
 }
 
-const isCode = (code: string) => (error: unknown): boolean => error instanceof LabcastError && error.code === code;
+const isCode =
+  (code: string) =>
+  (error: unknown): boolean =>
+    error instanceof LabcastError && error.code === code;
 
 describe('camera specs: string forms and objects', () => {
   test('every string form becomes its driver spec', () => {
@@ -28,9 +31,16 @@ describe('camera specs: string forms and objects', () => {
     assert.deepEqual(cameraSpecFromString('v4l2:1'), { driver: 'v4l2', device: '/dev/video1' });
     assert.deepEqual(cameraSpecFromString('file:clip.mp4'), { driver: 'file', path: 'clip.mp4' });
     assert.deepEqual(cameraSpecFromString('url:rtsp://host:554/stream'), { driver: 'url', url: 'rtsp://host:554/stream' });
-    assert.deepEqual(cameraSpecFromString('lavfi:testsrc2=size=320x240:rate=30'), { driver: 'lavfi', graph: 'testsrc2=size=320x240:rate=30' });
+    assert.deepEqual(cameraSpecFromString('lavfi:testsrc2=size=320x240:rate=30'), {
+      driver: 'lavfi',
+      graph: 'testsrc2=size=320x240:rate=30',
+    });
     assert.deepEqual(cameraSpecFromString('replay:run.h5'), { driver: 'replay', path: 'run.h5' });
-    assert.deepEqual(cameraSpecFromString('{"driver":"file","path":"a.mkv","realtime":true}'), { driver: 'file', path: 'a.mkv', realtime: true });
+    assert.deepEqual(cameraSpecFromString('{"driver":"file","path":"a.mkv","realtime":true}'), {
+      driver: 'file',
+      path: 'a.mkv',
+      realtime: true,
+    });
     assert.deepEqual(CAMERA_DRIVERS, ['sim', 'v4l2', 'file', 'url', 'lavfi', 'replay', 'genicam']);
   });
 
@@ -39,11 +49,19 @@ describe('camera specs: string forms and objects', () => {
     assert.deepEqual(v4l2, { driver: 'v4l2', device: '/dev/video0', ffmpeg_path: 'ffmpeg', input_options: [] });
     assert.equal((parseCameraSpec('lavfi:testsrc') as { realtime: boolean }).realtime, true);
     assert.equal((parseCameraSpec('file:x.mp4') as { realtime: boolean }).realtime, false);
-    assert.throws(() => parseCameraSpec('webcam:0'), (error: LabcastError) => error.code === 'BAD_ARGUMENT' && error.field === 'camera');
+    assert.throws(
+      () => parseCameraSpec('webcam:0'),
+      (error: LabcastError) => error.code === 'BAD_ARGUMENT' && error.field === 'camera',
+    );
     assert.throws(() => parseCameraSpec('file:'), /nothing after "file:"/);
-    assert.throws(() => parseCameraSpec({ driver: 'file', path: 'x', width: 3 }), (error: LabcastError) =>
-      error.code === 'BAD_ARGUMENT' && /unknown file camera option "width"/.test(error.message));
-    assert.throws(() => parseCameraSpec({ driver: 'v4l2', pixel_format: 'yuv' }), (error: LabcastError) => error.field === 'pixel_format');
+    assert.throws(
+      () => parseCameraSpec({ driver: 'file', path: 'x', width: 3 }),
+      (error: LabcastError) => error.code === 'BAD_ARGUMENT' && /unknown file camera option "width"/.test(error.message),
+    );
+    assert.throws(
+      () => parseCameraSpec({ driver: 'v4l2', pixel_format: 'yuv' }),
+      (error: LabcastError) => error.field === 'pixel_format',
+    );
   });
 
   test('pixel formats: 8-bit mono → gray, deeper mono → gray16le, colour → rgb24', () => {
@@ -60,7 +78,20 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
   const clip = join(scratch.dir, 'clip.mkv');
   before(() => {
     // 2 s at 10 fps: 20 frames of 96x64, lossless so pixels are exact.
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=96x64:rate=10', '-t', '2', '-c:v', 'ffv1', clip]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=96x64:rate=10',
+      '-t',
+      '2',
+      '-c:v',
+      'ffv1',
+      clip,
+    ]);
   });
   after(() => scratch.cleanup());
 
@@ -72,7 +103,10 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
       assert.equal(camera.freeRunning, true);
       assert.deepEqual(camera.settingSpecs(), []);
       const frames = await take(camera, 10);
-      assert.deepEqual(frames.map((frame) => frame.cameraIndex), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual(
+        frames.map((frame) => frame.cameraIndex),
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      );
       for (const frame of frames) assert.equal(frame.pixels.byteLength, 160 * 120);
       const steps = frames.slice(1).map((frame, i) => Number(frame.timestampNs - frames[i]!.timestampNs));
       assert.deepEqual(steps, Array(9).fill(20_000_000), 'pts at 50 fps, not the time Node read the pipe');
@@ -89,7 +123,10 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
     await rgb.open();
     assert.deepEqual(rgb.frameFormat(), { shape: [480, 640, 3], dtype: 'uint8' });
     const frames = await take(rgb, 3);
-    assert.deepEqual(frames.map((frame) => frame.pixels.byteLength), [921600, 921600, 921600]);
+    assert.deepEqual(
+      frames.map((frame) => frame.pixels.byteLength),
+      [921600, 921600, 921600],
+    );
     assert.deepEqual(frames[0]!.shape, [480, 640, 3]);
     await rgb.close();
 
@@ -161,14 +198,18 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
   test('settings: none for lavfi and files; setting one says it is not supported', async () => {
     const camera = createCamera(`file:${clip}`);
     await camera.open();
-    await assert.rejects(camera.setSetting('exposure_ms', 10), (error: LabcastError) =>
-      error.code === 'BAD_SETTING' && /not supported by this camera \(file\)/.test(error.message));
+    await assert.rejects(
+      camera.setSetting('exposure_ms', 10),
+      (error: LabcastError) => error.code === 'BAD_SETTING' && /not supported by this camera \(file\)/.test(error.message),
+    );
     await camera.close();
   });
 
   test('missing device, missing file, missing ffmpeg: clear errors at open', async () => {
-    await assert.rejects(createCamera('v4l2:/dev/video99').open(), (error: LabcastError) =>
-      error.code === 'CAMERA_UNAVAILABLE' && /\/dev\/video99/.test(error.message));
+    await assert.rejects(
+      createCamera('v4l2:/dev/video99').open(),
+      (error: LabcastError) => error.code === 'CAMERA_UNAVAILABLE' && /\/dev\/video99/.test(error.message),
+    );
     await assert.rejects(createCamera(`file:${join(scratch.dir, 'nope.mp4')}`).open(), isCode('CAMERA_UNAVAILABLE'));
     await assert.rejects(createCamera(`file:${scratch.dir}`).open(), isCode('CAMERA_UNAVAILABLE'));
     await assert.rejects(

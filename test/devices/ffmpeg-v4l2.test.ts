@@ -27,17 +27,46 @@ describe('v4l2-ctl --list-ctrls-menus parsing', () => {
     assert.deepEqual(
       controls.map((control) => control.name),
       [
-        'brightness', 'contrast', 'saturation', 'hue', 'white_balance_automatic', 'gamma', 'gain',
-        'power_line_frequency', 'white_balance_temperature', 'sharpness', 'backlight_compensation',
-        'auto_exposure', 'exposure_time_absolute', 'exposure_dynamic_framerate', 'privacy_switch',
+        'brightness',
+        'contrast',
+        'saturation',
+        'hue',
+        'white_balance_automatic',
+        'gamma',
+        'gain',
+        'power_line_frequency',
+        'white_balance_temperature',
+        'sharpness',
+        'backlight_compensation',
+        'auto_exposure',
+        'exposure_time_absolute',
+        'exposure_dynamic_framerate',
+        'privacy_switch',
       ],
     );
     const brightness = controls.find((control) => control.name === 'brightness');
-    assert.deepEqual({ ...brightness, menu: [...(brightness?.menu ?? [])] }, {
-      name: 'brightness', type: 'int', min: -64, max: 64, step: 1, default: 0, value: 0, flags: [], menu: [],
-    });
+    assert.deepEqual(
+      { ...brightness, menu: [...(brightness?.menu ?? [])] },
+      {
+        name: 'brightness',
+        type: 'int',
+        min: -64,
+        max: 64,
+        step: 1,
+        default: 0,
+        value: 0,
+        flags: [],
+        menu: [],
+      },
+    );
     const menu = controls.find((control) => control.name === 'auto_exposure');
-    assert.deepEqual([...(menu?.menu ?? [])], [[1, 'Manual Mode'], [3, 'Aperture Priority Mode']]);
+    assert.deepEqual(
+      [...(menu?.menu ?? [])],
+      [
+        [1, 'Manual Mode'],
+        [3, 'Aperture Priority Mode'],
+      ],
+    );
     const bool = controls.find((control) => control.name === 'white_balance_automatic');
     assert.equal(bool?.min, 0);
     assert.equal(bool?.max, 1);
@@ -46,9 +75,10 @@ describe('v4l2-ctl --list-ctrls-menus parsing', () => {
 
   test('newer flag lists, older control names; bitmask and button controls are skipped', () => {
     const controls = parseV4l2Controls(OLDER);
-    assert.deepEqual(controls.map((control) => control.name), [
-      'brightness', 'gain', 'white_balance_temperature', 'exposure_auto', 'exposure_absolute', 'pan_absolute',
-    ]);
+    assert.deepEqual(
+      controls.map((control) => control.name),
+      ['brightness', 'gain', 'white_balance_temperature', 'exposure_auto', 'exposure_absolute', 'pan_absolute'],
+    );
     assert.deepEqual(controls.find((control) => control.name === 'white_balance_temperature')?.flags, ['inactive', 'has-min-max']);
     assert.equal(controls.find((control) => control.name === 'pan_absolute')?.step, 3600);
   });
@@ -59,7 +89,13 @@ describe('V4L2 controls as camera settings', () => {
     const specs = v4l2SettingSpecs(parseV4l2Controls(UVC));
     const byName = new Map(specs.map((spec) => [spec.name, spec]));
     assert.deepEqual(byName.get('brightness'), {
-      name: 'brightness', description: 'V4L2 int control', unit: '', min: -64, max: 64, integer: true, default: 0,
+      name: 'brightness',
+      description: 'V4L2 int control',
+      unit: '',
+      min: -64,
+      max: 64,
+      integer: true,
+      default: 0,
       changeable_while_streaming: true,
     });
     assert.deepEqual([byName.get('gain')?.min, byName.get('gain')?.max], [0, 100]);
@@ -68,7 +104,10 @@ describe('V4L2 controls as camera settings', () => {
   });
 
   test('exposure_ms is the absolute exposure in ms (V4L2 counts 100 µs)', () => {
-    for (const [text, control] of [[UVC, 'exposure_time_absolute'], [OLDER, 'exposure_absolute']] as const) {
+    for (const [text, control] of [
+      [UVC, 'exposure_time_absolute'],
+      [OLDER, 'exposure_absolute'],
+    ] as const) {
       const controls = parseV4l2Controls(text);
       const spec = v4l2SettingSpecs(controls).find((candidate) => candidate.name === 'exposure_ms');
       const raw = controls.find((candidate) => candidate.name === control)!;
@@ -90,14 +129,23 @@ describe('V4L2 controls as camera settings', () => {
   test('values are checked against the device ranges, menu entries and steps', () => {
     const controls = parseV4l2Controls(UVC);
     assert.deepEqual(v4l2Assignments(controls, 'brightness', -10), [['brightness', -10]]);
-    assert.throws(() => v4l2Assignments(controls, 'brightness', 65), (error: LabcastError) =>
-      error.code === 'BAD_SETTING' && /-64\.\.64/.test(error.message));
-    assert.throws(() => v4l2Assignments(controls, 'gain', 1.5), (error: LabcastError) => error.code === 'BAD_SETTING');
-    assert.throws(() => v4l2Assignments(controls, 'auto_exposure', 2), (error: LabcastError) =>
-      error.code === 'BAD_SETTING' && /1 \(Manual Mode\), 3 \(Aperture Priority Mode\)/.test(error.message));
+    assert.throws(
+      () => v4l2Assignments(controls, 'brightness', 65),
+      (error: LabcastError) => error.code === 'BAD_SETTING' && /-64\.\.64/.test(error.message),
+    );
+    assert.throws(
+      () => v4l2Assignments(controls, 'gain', 1.5),
+      (error: LabcastError) => error.code === 'BAD_SETTING',
+    );
+    assert.throws(
+      () => v4l2Assignments(controls, 'auto_exposure', 2),
+      (error: LabcastError) => error.code === 'BAD_SETTING' && /1 \(Manual Mode\), 3 \(Aperture Priority Mode\)/.test(error.message),
+    );
     assert.throws(() => v4l2Assignments(controls, 'white_balance_temperature', 2805), /multiple of 10/);
-    assert.throws(() => v4l2Assignments(controls, 'focus', 1), (error: LabcastError) =>
-      error.code === 'BAD_SETTING' && /known settings: exposure_ms, brightness/.test(error.message));
+    assert.throws(
+      () => v4l2Assignments(controls, 'focus', 1),
+      (error: LabcastError) => error.code === 'BAD_SETTING' && /known settings: exposure_ms, brightness/.test(error.message),
+    );
   });
 
   test('V4l2Controls runs v4l2-ctl -c once per control and re-reads the controls after a change', async () => {
@@ -129,8 +177,10 @@ describe('V4L2 controls as camera settings', () => {
       return UVC;
     });
     await controls.refresh();
-    await assert.rejects(controls.set('gain', 5), (error: LabcastError) =>
-      error.code === 'BAD_SETTING' && error.field === 'gain' && /Permission denied/.test(error.message));
+    await assert.rejects(
+      controls.set('gain', 5),
+      (error: LabcastError) => error.code === 'BAD_SETTING' && error.field === 'gain' && /Permission denied/.test(error.message),
+    );
   });
 });
 
@@ -140,12 +190,18 @@ describe('v4l2-ctl --list-formats-ext and device listing', () => {
       {
         fourcc: 'YUYV',
         description: 'YUYV 4:2:2',
-        sizes: [{ width: 640, height: 480, fps: [30, 15] }, { width: 1280, height: 720, fps: [10] }],
+        sizes: [
+          { width: 640, height: 480, fps: [30, 15] },
+          { width: 1280, height: 720, fps: [10] },
+        ],
       },
       {
         fourcc: 'MJPG',
         description: 'Motion-JPEG, compressed',
-        sizes: [{ width: 640, height: 480, fps: [30] }, { width: 1920, height: 1080, fps: [30, 25] }],
+        sizes: [
+          { width: 640, height: 480, fps: [30] },
+          { width: 1920, height: 1080, fps: [30, 25] },
+        ],
       },
     ]);
     assert.deepEqual(parseV4l2Formats(fixture('metadata-node-list-formats-ext.txt')), []);
@@ -155,12 +211,18 @@ describe('v4l2-ctl --list-formats-ext and device listing', () => {
     const dev = mkdtempSync(join(tmpdir(), 'labcast-dev-'));
     try {
       for (const name of ['video10', 'video0', 'video1', 'null']) writeFileSync(join(dev, name), '');
-      const devices = await listV4l2Devices((device) => async () => {
-        if (device.endsWith('video1')) return fixture('metadata-node-list-formats-ext.txt');
-        if (device.endsWith('video10')) throw new LabcastError('MISSING_TOOL', 'v4l2-ctl is not installed');
-        return fixture('list-formats-ext.txt');
-      }, dev);
-      assert.deepEqual(devices.map((device) => device.device), ['video0', 'video1', 'video10'].map((name) => join(dev, name)));
+      const devices = await listV4l2Devices(
+        (device) => async () => {
+          if (device.endsWith('video1')) return fixture('metadata-node-list-formats-ext.txt');
+          if (device.endsWith('video10')) throw new LabcastError('MISSING_TOOL', 'v4l2-ctl is not installed');
+          return fixture('list-formats-ext.txt');
+        },
+        dev,
+      );
+      assert.deepEqual(
+        devices.map((device) => device.device),
+        ['video0', 'video1', 'video10'].map((name) => join(dev, name)),
+      );
       assert.equal(devices[0]?.formats.length, 2);
       assert.match(devices[1]?.problem ?? '', /no video capture formats/);
       assert.match(devices[2]?.problem ?? '', /not installed/);

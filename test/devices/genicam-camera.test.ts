@@ -20,11 +20,7 @@ import { aravisOrSkip, runWithFakeGvCamera } from '../helpers/aravis.js';
 
 const FAST = { Width: 64, Height: 48, AcquisitionFrameRate: 200 } as const;
 
-async function withFake(
-  t: TestContext,
-  options: Record<string, unknown>,
-  body: (camera: GenicamCamera) => Promise<void>,
-): Promise<void> {
+async function withFake(t: TestContext, options: Record<string, unknown>, body: (camera: GenicamCamera) => Promise<void>): Promise<void> {
   if (aravisOrSkip(t) === null) return;
   const spec = genicamCameraSpecSchema.parse({ driver: 'genicam', id: 'Fake_1', ...options });
   const camera = new GenicamCamera(spec);
@@ -53,7 +49,8 @@ function checkMono8Ramp(frame: Frame, width: number, height: number): number {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const expected = (x + y + phase) % 255;
-      if (frame.pixels[y * width + x] !== expected) assert.fail(`pixel (${x}, ${y}) is ${frame.pixels[y * width + x]}, the ramp says ${expected}`);
+      if (frame.pixels[y * width + x] !== expected)
+        assert.fail(`pixel (${x}, ${y}) is ${frame.pixels[y * width + x]}, the ramp says ${expected}`);
     }
   }
   return phase;
@@ -66,12 +63,9 @@ function assertLabcastError(error: unknown, code: string, message: RegExp): true
   return true;
 }
 
-describe('GenICam camera on Aravis\'s fake interface', () => {
+describe("GenICam camera on Aravis's fake interface", () => {
   test('genicam:ID and the object form go through the registry', () => {
-    assert.deepEqual(
-      { ...parseCameraSpec('genicam:Fake_1') },
-      { driver: 'genicam', id: 'Fake_1', packet_size: 'auto', buffers: 16 },
-    );
+    assert.deepEqual({ ...parseCameraSpec('genicam:Fake_1') }, { driver: 'genicam', id: 'Fake_1', packet_size: 'auto', buffers: 16 });
     const full = parseCameraSpec({
       driver: 'genicam',
       id: '192.168.1.20',
@@ -130,12 +124,16 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
       await camera.setSetting('ExposureTimeAbs', 4000);
       assert.equal(camera.getSettings().exposure_ms, 4);
 
-      await assert.rejects(camera.setSetting('gain', 11), (error) => assertLabcastError(error, 'BAD_SETTING', /"gain" accepts integers 0\.\.10/));
+      await assert.rejects(camera.setSetting('gain', 11), (error) =>
+        assertLabcastError(error, 'BAD_SETTING', /"gain" accepts integers 0\.\.10/),
+      );
       await assert.rejects(camera.setSetting('PixelFormat', 'Mono99'), (error) =>
         assertLabcastError(error, 'BAD_SETTING', /"PixelFormat" accepts one of BayerBG8, .*Mono8.*, got "Mono99"/),
       );
       await assert.rejects(camera.setSetting('SensorWidth', 100), (error) => assertLabcastError(error, 'BAD_SETTING', /read-only/));
-      await assert.rejects(camera.setSetting('NoSuchFeature', 1), (error) => assertLabcastError(error, 'BAD_SETTING', /unknown setting "NoSuchFeature"/));
+      await assert.rejects(camera.setSetting('NoSuchFeature', 1), (error) =>
+        assertLabcastError(error, 'BAD_SETTING', /unknown setting "NoSuchFeature"/),
+      );
       await camera.setSetting('PixelFormat', 'Mono16');
       assert.deepEqual(camera.frameFormat(), { shape: [60, 100], dtype: 'uint16' });
       assert.equal(camera.getSettings().bit_depth, 16);
@@ -144,10 +142,13 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
     });
   });
 
-  test('stream: frames of the promised shape and dtype, contiguous indices, the fake camera\'s ramp advancing one frame id at a time', async (t) => {
+  test("stream: frames of the promised shape and dtype, contiguous indices, the fake camera's ramp advancing one frame id at a time", async (t) => {
     await withFake(t, { features: FAST }, async (camera) => {
       const frames = await take(camera, 12);
-      assert.deepEqual(frames.map((frame) => frame.cameraIndex), [...Array(12).keys()]);
+      assert.deepEqual(
+        frames.map((frame) => frame.cameraIndex),
+        [...Array(12).keys()],
+      );
       const phases = frames.map((frame) => {
         assert.deepEqual(frame.shape, [48, 64]);
         assert.equal(frame.dtype, 'uint8');
@@ -166,7 +167,7 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
     });
   });
 
-  test('stream in Mono16: uint16 frames with the fake camera\'s 16-bit ramp', async (t) => {
+  test("stream in Mono16: uint16 frames with the fake camera's 16-bit ramp", async (t) => {
     await withFake(t, { pixel_format: 'Mono16', features: FAST }, async (camera) => {
       assert.deepEqual(camera.frameFormat(), { shape: [48, 64], dtype: 'uint16' });
       const [frame] = await take(camera, 1);
@@ -175,7 +176,8 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
       const origin = words[0]!;
       for (let y = 0; y < 48; y++) {
         for (let x = 0; x < 64; x++) {
-          if (words[y * 64 + x] !== (origin + 256 * (x + y)) % 65535) assert.fail(`pixel (${x}, ${y}) = ${words[y * 64 + x]} is off the ramp`);
+          if (words[y * 64 + x] !== (origin + 256 * (x + y)) % 65535)
+            assert.fail(`pixel (${x}, ${y}) = ${words[y * 64 + x]} is off the ramp`);
         }
       }
     });
@@ -306,7 +308,9 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
   test('a software trigger refused when the camera is free-running; a snap in software-trigger mode triggers itself', async (t) => {
     await withFake(t, { features: FAST }, async (camera) => {
       await take(camera, 1, async () => {
-        await assert.rejects(camera.softwareTrigger(), (error) => assertLabcastError(error, 'CAMERA_STATE', /not in software-trigger mode/));
+        await assert.rejects(camera.softwareTrigger(), (error) =>
+          assertLabcastError(error, 'CAMERA_STATE', /not in software-trigger mode/),
+        );
       });
     });
     await withFake(t, { trigger: { mode: 'software' }, features: FAST }, async (camera) => {
@@ -324,10 +328,18 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
     });
     if (aravisOrSkip(t) === null) return;
     const camera = new GenicamCamera(
-      genicamCameraSpecSchema.parse({ driver: 'genicam', id: 'Fake_1', trigger: { mode: 'external', source: 'Line0', activation: 'falling_edge' } }),
+      genicamCameraSpecSchema.parse({
+        driver: 'genicam',
+        id: 'Fake_1',
+        trigger: { mode: 'external', source: 'Line0', activation: 'falling_edge' },
+      }),
     );
     await assert.rejects(camera.open(), (error) =>
-      assertLabcastError(error, 'BAD_SETTING', /^trigger\.activation: setting "TriggerActivation" accepts one of RisingEdge, got "FallingEdge"/),
+      assertLabcastError(
+        error,
+        'BAD_SETTING',
+        /^trigger\.activation: setting "TriggerActivation" accepts one of RisingEdge, got "FallingEdge"/,
+      ),
     );
   });
 
@@ -344,8 +356,12 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
         await camera.close();
       }
     };
-    await assert.rejects(open({ Frobnicate: 1 }), (error) => assertLabcastError(error, 'BAD_SETTING', /^features\.Frobnicate: the camera has no feature "Frobnicate"/));
-    await assert.rejects(open({ GainRaw: 50 }), (error) => assertLabcastError(error, 'BAD_SETTING', /^features\.GainRaw: .*accepts integers 0\.\.10, got 50/));
+    await assert.rejects(open({ Frobnicate: 1 }), (error) =>
+      assertLabcastError(error, 'BAD_SETTING', /^features\.Frobnicate: the camera has no feature "Frobnicate"/),
+    );
+    await assert.rejects(open({ GainRaw: 50 }), (error) =>
+      assertLabcastError(error, 'BAD_SETTING', /^features\.GainRaw: .*accepts integers 0\.\.10, got 50/),
+    );
     await assert.rejects(open({ AcquisitionMode: 'Forever' }), (error) =>
       assertLabcastError(error, 'BAD_SETTING', /accepts one of Continuous, SingleFrame, MultiFrame, got "Forever"/),
     );
@@ -355,13 +371,17 @@ describe('GenICam camera on Aravis\'s fake interface', () => {
   test('pixel_format must be one the camera offers and labcast records', async (t) => {
     if (aravisOrSkip(t) === null) return;
     const camera = new GenicamCamera(genicamCameraSpecSchema.parse({ driver: 'genicam', id: 'Fake_1', pixel_format: 'Mono12p' }));
-    await assert.rejects(camera.open(), (error) => assertLabcastError(error, 'BAD_SETTING', /^pixel_format: .*accepts one of .*got "Mono12p"/));
+    await assert.rejects(camera.open(), (error) =>
+      assertLabcastError(error, 'BAD_SETTING', /^pixel_format: .*accepts one of .*got "Mono12p"/),
+    );
   });
 
   test('a camera that is not there: CAMERA_UNAVAILABLE naming it and what was found', async (t) => {
     await withFake(t, {}, async () => undefined);
     const camera = new GenicamCamera(genicamCameraSpecSchema.parse({ driver: 'genicam', id: 'Fake_9', interfaces: ['Fake'] }));
-    await assert.rejects(camera.open(), (error) => assertLabcastError(error, 'CAMERA_UNAVAILABLE', /Fake_9 not found.*cameras found: Fake_1/));
+    await assert.rejects(camera.open(), (error) =>
+      assertLabcastError(error, 'CAMERA_UNAVAILABLE', /Fake_9 not found.*cameras found: Fake_1/),
+    );
   });
 
   test('the serial number opens the camera too (looked up in the device list)', async (t) => {

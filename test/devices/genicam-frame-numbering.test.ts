@@ -4,7 +4,10 @@ import { FrameNumbering, frameIdWidth } from '../../src/devices/genicam/frame-nu
 
 test('consecutive 16-bit ids lose nothing, across the wrap from 65535 to 1 (0 is never used)', () => {
   const numbering = new FrameNumbering(16);
-  assert.deepEqual([65533n, 65534n, 65535n, 1n, 2n].map((id) => numbering.good(id)), [0, 0, 0, 0, 0]);
+  assert.deepEqual(
+    [65533n, 65534n, 65535n, 1n, 2n].map((id) => numbering.good(id)),
+    [0, 0, 0, 0, 0],
+  );
   assert.equal(numbering.lost, 0);
 });
 

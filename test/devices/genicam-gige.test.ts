@@ -62,10 +62,21 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
     return network;
   }
 
-  async function record(net: FakeGigeNetwork, camera: Record<string, unknown>, args: string[], publishPort = 5555): Promise<{ code: number | null; summary: RecordSummary; output: string }> {
+  async function record(
+    net: FakeGigeNetwork,
+    camera: Record<string, unknown>,
+    args: string[],
+    publishPort = 5555,
+  ): Promise<{ code: number | null; summary: RecordSummary; output: string }> {
     const run = net.labcast([
-      'record', '--camera', JSON.stringify({ driver: 'genicam', ...camera }),
-      '--publish', `tcp://127.0.0.1:${publishPort}`, '--json', '--overwrite', ...args,
+      'record',
+      '--camera',
+      JSON.stringify({ driver: 'genicam', ...camera }),
+      '--publish',
+      `tcp://127.0.0.1:${publishPort}`,
+      '--json',
+      '--overwrite',
+      ...args,
     ]);
     // A camera that sends nothing usable must fail the test, not hang it: Ctrl-C after a minute.
     const timer = setTimeout(() => run.child.kill('SIGINT'), 60_000);
@@ -76,7 +87,12 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
     return { code: finished.code, summary: JSON.parse(line) as RecordSummary, output: finished.stderr };
   }
 
-  async function withCamera<T>(net: FakeGigeNetwork, serial: string, body: (camera: FakeCamera) => Promise<T>, options: { address?: '127.0.0.1' | '127.0.0.2'; lost?: number } = {}): Promise<T> {
+  async function withCamera<T>(
+    net: FakeGigeNetwork,
+    serial: string,
+    body: (camera: FakeCamera) => Promise<T>,
+    options: { address?: '127.0.0.1' | '127.0.0.2'; lost?: number } = {},
+  ): Promise<T> {
     const camera = await net.startCamera({
       address: options.address ?? '127.0.0.1',
       serial,
@@ -89,7 +105,11 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
     }
   }
 
-  for (const [format, dtype, channels] of [['Mono8', 'uint8', 0], ['Mono16', 'uint16', 0], ['RGB8', 'uint8', 3]] as const) {
+  for (const [format, dtype, channels] of [
+    ['Mono8', 'uint8', 0],
+    ['Mono16', 'uint16', 0],
+    ['RGB8', 'uint8', 3],
+  ] as const) {
     test(`${format}: 40 frames recorded, each the fake camera's frame, read back by h5py`, async (t) => {
       const net = gige(t);
       if (net === null) return;
@@ -105,7 +125,11 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
         assert.deepEqual(check.shape.slice(2), channels === 0 ? [] : [channels]);
         const counts = await readFileCounts(out);
         assertEveryFrameAccounted(counts);
-        assert.equal(summary.cameraStatistics?.n_completed_buffers !== undefined && summary.cameraStatistics.n_completed_buffers >= 40, true, JSON.stringify(summary.cameraStatistics));
+        assert.equal(
+          summary.cameraStatistics?.n_completed_buffers !== undefined && summary.cameraStatistics.n_completed_buffers >= 40,
+          true,
+          JSON.stringify(summary.cameraStatistics),
+        );
       });
     });
   }
@@ -113,28 +137,33 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
   test('lost packets (-r): failed frames are counted gaps, and file, summary and stream counters agree', async (t) => {
     const net = gige(t);
     if (net === null) return;
-    await withCamera(net, 'LOSSY', async (camera) => {
-      const out = join(scratch.dir, 'lossy.h5');
-      // ~190 packets per 512x512 frame: 2 per thousand lost fails about a third of the frames.
-      const { summary } = await record(net, { id: camera.address }, ['--frames', '60', '--out', out]);
-      // Not an error: lost camera frames are gaps the recording expects.
-      assert.equal(summary.error, null, JSON.stringify(summary));
-      const counts = await readFileCounts(out);
-      assertEveryFrameAccounted(counts);
-      const lostInFile = counts.gaps.reduce((sum, [, n]) => sum + n, 0);
-      const lostInSummary = summary.gaps.reduce((sum, [, n]) => sum + n, 0);
-      assert.ok(lostInFile > 0, `no frame was lost at 2 per thousand packets: ${JSON.stringify(summary)}`);
-      assert.deepEqual(counts.gaps, summary.gaps, 'the file and the summary name the same gaps');
-      assert.equal(lostInSummary, summary.framesLost);
-      assert.equal(counts.written, summary.framesWritten);
-      // The driver also counts a loss that falls after the run's last frame (the run had its frames by then).
-      const driverLost = summary.cameraStatistics?.frames_lost ?? -1;
-      assert.ok(driverLost >= lostInFile, `the driver's count: ${JSON.stringify(summary.cameraStatistics)}`);
-      assert.equal(summary.framesLostCamera, lostInFile);
-      assert.ok((summary.cameraStatistics?.n_failures ?? 0) + (summary.cameraStatistics?.n_missing_frames ?? 0) >= 1);
-      // Every frame that is in the file is the camera's frame with that number.
-      await checkFakeCameraFrames(out, 'Mono8');
-    }, { lost: 2 });
+    await withCamera(
+      net,
+      'LOSSY',
+      async (camera) => {
+        const out = join(scratch.dir, 'lossy.h5');
+        // ~190 packets per 512x512 frame: 2 per thousand lost fails about a third of the frames.
+        const { summary } = await record(net, { id: camera.address }, ['--frames', '60', '--out', out]);
+        // Not an error: lost camera frames are gaps the recording expects.
+        assert.equal(summary.error, null, JSON.stringify(summary));
+        const counts = await readFileCounts(out);
+        assertEveryFrameAccounted(counts);
+        const lostInFile = counts.gaps.reduce((sum, [, n]) => sum + n, 0);
+        const lostInSummary = summary.gaps.reduce((sum, [, n]) => sum + n, 0);
+        assert.ok(lostInFile > 0, `no frame was lost at 2 per thousand packets: ${JSON.stringify(summary)}`);
+        assert.deepEqual(counts.gaps, summary.gaps, 'the file and the summary name the same gaps');
+        assert.equal(lostInSummary, summary.framesLost);
+        assert.equal(counts.written, summary.framesWritten);
+        // The driver also counts a loss that falls after the run's last frame (the run had its frames by then).
+        const driverLost = summary.cameraStatistics?.frames_lost ?? -1;
+        assert.ok(driverLost >= lostInFile, `the driver's count: ${JSON.stringify(summary.cameraStatistics)}`);
+        assert.equal(summary.framesLostCamera, lostInFile);
+        assert.ok((summary.cameraStatistics?.n_failures ?? 0) + (summary.cameraStatistics?.n_missing_frames ?? 0) >= 1);
+        // Every frame that is in the file is the camera's frame with that number.
+        await checkFakeCameraFrames(out, 'Mono8');
+      },
+      { lost: 2 },
+    );
   });
 
   test('the fake camera killed mid-run: CAMERA_FAILED, and a valid file with every frame received', async (t) => {
@@ -172,7 +201,10 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
       ]);
       // Two streams on a loaded two-core machine may lose a packet (UDP): then the run
       // ends with exit 3 and the lost frame is a counted gap; a silent loss fails below.
-      for (const [run, path] of [[a, 'twin1.h5'], [b, 'twin2.h5']] as const) {
+      for (const [run, path] of [
+        [a, 'twin1.h5'],
+        [b, 'twin2.h5'],
+      ] as const) {
         assert.ok(run.code === 0 || run.code === 3, run.output);
         const { summary } = run;
         assert.equal(summary.framesWritten + summary.framesLost, summary.framesAcquired, JSON.stringify(summary));
@@ -236,7 +268,10 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
         assert.equal(stopped.code, 0, stopped.stderr);
         const status = stopped.result as ExperimentStatus;
         assert.equal(status.camera?.settings.GainRaw, 1);
-        assert.ok(status.stream !== undefined && status.stream.n_completed_buffers! > 0, `stream health in status: ${JSON.stringify(status.stream)}`);
+        assert.ok(
+          status.stream !== undefined && status.stream.n_completed_buffers! > 0,
+          `stream health in status: ${JSON.stringify(status.stream)}`,
+        );
         // GainRaw 1 doubles the ramp: the first frames at scale 1, the last at scale 2, one switch between.
         const check = await checkFakeCameraFrames(join(dataDir, 'gain.h5'), 'Mono8', [1, 2]);
         assert.equal(check.scales[0], 1);

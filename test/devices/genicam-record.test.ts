@@ -35,7 +35,7 @@ with h5py.File(sys.argv[1], "r") as f:
 const scratch = scratchDir();
 after(() => scratch.cleanup());
 
-test('labcast record --camera genicam:Fake_1 → a file whose frames are the fake camera\'s ramp, read back by h5py', async (t) => {
+test("labcast record --camera genicam:Fake_1 → a file whose frames are the fake camera's ramp, read back by h5py", async (t) => {
   if (aravisOrSkip(t) === null) return;
   const out = join(scratch.dir, 'genicam.h5');
   const camera = JSON.stringify({ driver: 'genicam', id: 'Fake_1', features: { Width: 64, Height: 48, AcquisitionFrameRate: 100 } });
@@ -58,12 +58,18 @@ test('labcast record --camera genicam:Fake_1 → a file whose frames are the fak
   assert.deepEqual(file.gaps, []);
   assert.equal(file.lost_camera, 0);
   assert.ok((file.completed as number) >= 30);
-  assert.deepEqual([file.pixel_format, file.bit_depth, file.exposure_ms, file.exposure_us, file.driver], ['Mono8', 8, 10, 10000, 'genicam']);
+  assert.deepEqual(
+    [file.pixel_format, file.bit_depth, file.exposure_ms, file.exposure_us, file.driver],
+    ['Mono8', 8, 10, 10000, 'genicam'],
+  );
 });
 
 test('labcast record --camera genicam:Fake_9 (no such camera) fails naming it', async (t) => {
   if (aravisOrSkip(t) === null) return;
-  const run = await runLabcast(['record', '--camera', 'genicam:Fake_9', '--frames', '1', '--out', join(scratch.dir, 'none.h5')], FAKE_ONLY_ENV);
+  const run = await runLabcast(
+    ['record', '--camera', 'genicam:Fake_9', '--frames', '1', '--out', join(scratch.dir, 'none.h5')],
+    FAKE_ONLY_ENV,
+  );
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /Fake_9 not found/);
 });
@@ -105,7 +111,10 @@ test('packet loss at a fake GigE Vision camera (in a network namespace): failed 
   assert.ok(summary.framesLostCamera > 0, 'the camera lost frames');
   assert.equal(summary.framesLost, summary.framesLostCamera, 'all losses were at the camera');
   assert.equal(summary.framesWritten + summary.framesLostCamera, 80);
-  assert.equal(summary.gaps.reduce((sum, [, count]) => sum + count, 0), summary.framesLostCamera);
+  assert.equal(
+    summary.gaps.reduce((sum, [, count]) => sum + count, 0),
+    summary.framesLostCamera,
+  );
   assert.ok(summary.cameraStatistics.n_failures! > 0 && summary.cameraStatistics.n_missing_packets! > 0);
 
   const read = await runPython(
@@ -124,5 +133,8 @@ with h5py.File(sys.argv[1], "r") as f:
   assert.equal(file.lost, summary.framesLostCamera);
   assert.equal(file.acquired, 80);
   const missing = new Set(file.gaps.flatMap(([first, count]) => Array.from({ length: count }, (_, i) => first + i)));
-  assert.deepEqual(file.ids, [...Array(80).keys()].filter((id) => !missing.has(id)));
+  assert.deepEqual(
+    file.ids,
+    [...Array(80).keys()].filter((id) => !missing.has(id)),
+  );
 });

@@ -1,12 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  CAMERA_DRIVERS,
-  cameraSpecSchema,
-  createCamera,
-  parseCameraSpec,
-  simCameraOptionsSchema,
-} from '../../src/devices/registry.js';
+import { CAMERA_DRIVERS, cameraSpecSchema, createCamera, parseCameraSpec, simCameraOptionsSchema } from '../../src/devices/registry.js';
 import { LabcastError } from '../../src/protocol/errors.js';
 
 /** Asserts `run` throws BAD_ARGUMENT about `field` with a message matching every pattern. */
@@ -57,14 +51,24 @@ test('parseCameraSpec applies defaults and freezes the result', () => {
 });
 
 test('errors name the field: unknown driver, bad values, unknown options', () => {
-  assertBadArgument(() => parseCameraSpec({ driver: 'basler' }), 'driver', /unknown camera driver "basler"/, /known drivers: sim, v4l2, file, url, lavfi, replay/);
+  assertBadArgument(
+    () => parseCameraSpec({ driver: 'basler' }),
+    'driver',
+    /unknown camera driver "basler"/,
+    /known drivers: sim, v4l2, file, url, lavfi, replay/,
+  );
   assertBadArgument(() => parseCameraSpec({}), 'driver', /\(none\)/);
   assertBadArgument(() => createCamera({ driver: 'sim', width: 10_000 }), 'width', /"width"/, /8192/, /got 10000/);
   assertBadArgument(() => createCamera({ driver: 'sim', fps: -1 }), 'fps', /got -1/);
   assertBadArgument(() => createCamera({ driver: 'sim', height: 2.5 }), 'height', /integer/);
   assertBadArgument(() => parseCameraSpec({ driver: 'sim', pattern: 'stars' }), 'pattern', /noise/, /got "stars"/);
   assertBadArgument(() => parseCameraSpec({ driver: 'sim', dtype: 'float32' }), 'dtype', /uint8/);
-  assertBadArgument(() => parseCameraSpec({ driver: 'sim', particles: 5 }), 'particles', /unknown simulated camera option "particles"/, /particle_count/);
+  assertBadArgument(
+    () => parseCameraSpec({ driver: 'sim', particles: 5 }),
+    'particles',
+    /unknown simulated camera option "particles"/,
+    /particle_count/,
+  );
   assertBadArgument(() => parseCameraSpec(42), undefined, /must be an object/);
   // Strings are the --camera forms.
   assert.deepEqual(parseCameraSpec('sim'), parseCameraSpec({ driver: 'sim' }));

@@ -26,7 +26,10 @@ describe('replay camera', () => {
   const rgbStart = makeRunStart({ shape: [4, 5, 3], dtype: 'uint8', run_id: 'rgb' });
 
   before(async () => {
-    for (const [path, run] of [[gray, start], [rgb, rgbStart]] as const) {
+    for (const [path, run] of [
+      [gray, start],
+      [rgb, rgbStart],
+    ] as const) {
       const writer = await openH5wasmWriter(path, run, { overwrite: false });
       appendFrames(writer, run, range(0, 12));
       writer.finish(makeRunEnd(run));
@@ -54,7 +57,10 @@ describe('replay camera', () => {
     const paced = createCamera({ driver: 'replay', path: gray, fps: 50 });
     await paced.open();
     const frames = await take(paced, 3);
-    assert.deepEqual(frames.slice(1).map((frame, i) => frame.timestampNs - frames[i]!.timestampNs), [20_000_000n, 20_000_000n]);
+    assert.deepEqual(
+      frames.slice(1).map((frame, i) => frame.timestampNs - frames[i]!.timestampNs),
+      [20_000_000n, 20_000_000n],
+    );
     await paced.close();
     const fast = createCamera({ driver: 'replay', path: rgb, fps: 0 });
     await fast.open();
@@ -71,8 +77,10 @@ describe('replay camera', () => {
     const camera = createCamera(`replay:${gray}`);
     await camera.open();
     assert.deepEqual(camera.settingSpecs(), []);
-    await assert.rejects(camera.setSetting('gain', 1), (error: LabcastError) =>
-      error.code === 'BAD_SETTING' && /not supported by this camera \(replay\)/.test(error.message));
+    await assert.rejects(
+      camera.setSetting('gain', 1),
+      (error: LabcastError) => error.code === 'BAD_SETTING' && /not supported by this camera \(replay\)/.test(error.message),
+    );
     assert.deepEqual((await camera.snap()).pixels, framePixels([6, 8], 'uint16', 0));
     assert.deepEqual((await camera.snap()).pixels, framePixels([6, 8], 'uint16', 1));
     await camera.close();
@@ -88,7 +96,12 @@ describe('replay camera', () => {
     writeFileSync(config, 'camera: v4l2:/dev/video2\n');
     assert.deepEqual(loadConfig(config).camera, { driver: 'v4l2', device: '/dev/video2', ffmpeg_path: 'ffmpeg', input_options: [] });
     writeFileSync(config, 'camera: webcam:0\n');
-    assert.throws(() => loadConfig(config), (error: LabcastError) =>
-      error.code === 'BAD_CONFIG' && /camera: unknown camera "webcam:0"; expected one of: sim, v4l2:DEVICE/.test(error.message) && !/camera\.driver/.test(error.message));
+    assert.throws(
+      () => loadConfig(config),
+      (error: LabcastError) =>
+        error.code === 'BAD_CONFIG' &&
+        /camera: unknown camera "webcam:0"; expected one of: sim, v4l2:DEVICE/.test(error.message) &&
+        !/camera\.driver/.test(error.message),
+    );
   });
 });

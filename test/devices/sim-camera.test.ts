@@ -39,7 +39,10 @@ describe('streaming', () => {
       const before = BigInt(Date.now() - 1000) * 1_000_000n;
       const frames = await takeFrames(camera, 30);
       const after = BigInt(Date.now() + 1000) * 1_000_000n;
-      assert.deepEqual(frames.map((frame) => frame.cameraIndex), Array.from({ length: 30 }, (_, i) => i));
+      assert.deepEqual(
+        frames.map((frame) => frame.cameraIndex),
+        Array.from({ length: 30 }, (_, i) => i),
+      );
       for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.timestampNs > frames[i - 1]!.timestampNs);
       assert.ok(frames[0]!.timestampNs > before && frames.at(-1)!.timestampNs < after, 'timestamps are ns since the epoch');
       for (const frame of frames) {
@@ -65,7 +68,10 @@ describe('streaming', () => {
     await withCamera({ fps: 0 }, async (camera) => {
       await takeFrames(camera, 5);
       const second = await takeFrames(camera, 3);
-      assert.deepEqual(second.map((frame) => frame.cameraIndex), [0, 1, 2]);
+      assert.deepEqual(
+        second.map((frame) => frame.cameraIndex),
+        [0, 1, 2],
+      );
     });
   });
 
@@ -88,7 +94,10 @@ describe('streaming', () => {
   test('a late consumer gets every frame, late rather than skipped', async () => {
     await withCamera({ fps: 200 }, async (camera) => {
       const frames = await takeFrames(camera, 8, () => sleep(15));
-      assert.deepEqual(frames.map((frame) => frame.cameraIndex), [0, 1, 2, 3, 4, 5, 6, 7]);
+      assert.deepEqual(
+        frames.map((frame) => frame.cameraIndex),
+        [0, 1, 2, 3, 4, 5, 6, 7],
+      );
     });
   });
 
@@ -219,7 +228,10 @@ describe('settings', () => {
   test('settingSpecs describe every setting with its default', () => {
     const camera = new SimCamera(SMALL);
     const specs = camera.settingSpecs();
-    assert.deepEqual(specs.map((spec) => spec.name), ['exposure_ms', 'gain', 'brightness', 'roi_x', 'roi_y', 'roi_width', 'roi_height']);
+    assert.deepEqual(
+      specs.map((spec) => spec.name),
+      ['exposure_ms', 'gain', 'brightness', 'roi_x', 'roi_y', 'roi_width', 'roi_height'],
+    );
     assert.deepEqual(Object.fromEntries(specs.map((spec) => [spec.name, spec.default])), camera.getSettings());
   });
 });
@@ -241,7 +253,10 @@ describe('state', () => {
   test('snaps count on their own and match the renderer', async () => {
     await withCamera({ pattern: 'gradient' }, async (camera) => {
       const snaps = [await camera.snap(), await camera.snap(), await camera.snap()];
-      assert.deepEqual(snaps.map((frame) => frame.cameraIndex), [0, 1, 2]);
+      assert.deepEqual(
+        snaps.map((frame) => frame.cameraIndex),
+        [0, 1, 2],
+      );
       snaps.forEach((frame, n) => assert.deepEqual(frame.pixels, renderSimFrame(camera.options, {}, n)));
       assert.ok(snaps[1]!.timestampNs > snaps[0]!.timestampNs);
     });

@@ -63,7 +63,10 @@ describe('determinism', () => {
 
 describe('buffers', () => {
   test('uint8 frames have W*H bytes, uint16 frames 2*W*H, each in memory of its own', () => {
-    for (const [dtype, bytes] of [['uint8', 1], ['uint16', 2]] as const) {
+    for (const [dtype, bytes] of [
+      ['uint8', 1],
+      ['uint16', 2],
+    ] as const) {
       const resolved = options({ dtype, pattern: 'noise' });
       const a = renderSimFrame(resolved, {}, 0);
       const b = renderSimFrame(resolved, {}, 0);
@@ -189,9 +192,7 @@ describe('particles', () => {
 
     const truth = simParticlePositions(particles, index);
     const isolated = truth.filter(
-      (p, i) =>
-        p.x > 10 && p.x < 309 && p.y > 10 && p.y < 229 &&
-        truth.every((q, j) => j === i || Math.hypot(p.x - q.x, p.y - q.y) > 12),
+      (p, i) => p.x > 10 && p.x < 309 && p.y > 10 && p.y < 229 && truth.every((q, j) => j === i || Math.hypot(p.x - q.x, p.y - q.y) > 12),
     );
     assert.ok(isolated.length >= 10, `only ${isolated.length} isolated particles`);
     for (const particle of isolated) {
@@ -213,11 +214,14 @@ describe('particles', () => {
 });
 
 test('bad options are refused naming the option', () => {
-  assert.throws(() => parseSimCameraOptions({ width: 0 }), (error: unknown) => {
-    assert.ok(error instanceof LabcastError);
-    assert.equal(error.code, 'BAD_ARGUMENT');
-    assert.equal(error.field, 'width');
-    assert.match(error.message, /got 0/);
-    return true;
-  });
+  assert.throws(
+    () => parseSimCameraOptions({ width: 0 }),
+    (error: unknown) => {
+      assert.ok(error instanceof LabcastError);
+      assert.equal(error.code, 'BAD_ARGUMENT');
+      assert.equal(error.field, 'width');
+      assert.match(error.message, /got 0/);
+      return true;
+    },
+  );
 });

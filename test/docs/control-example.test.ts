@@ -8,7 +8,6 @@ import { serveForSuite } from '../helpers/serve.js';
 
 const PROTOCOL_DOC = fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url));
 
-
 /** A Python lab script driving a whole session, as a user would write it. */
 const PYTHON_SESSION = `
 import json, sys, time, zmq, h5py

@@ -24,8 +24,16 @@ function documentedCodes(): Map<string, { http: number; exit: number }> {
 test('every error code is documented in docs/protocol.md with its HTTP status and exit code', () => {
   const documented = documentedCodes();
   const codes = Object.keys(ERROR_CODES) as ErrorCode[];
-  assert.deepEqual([...codes].filter((code) => !documented.has(code)), [], 'codes missing from docs/protocol.md');
-  assert.deepEqual([...documented.keys()].filter((code) => !(code in ERROR_CODES)), [], 'documented codes that do not exist');
+  assert.deepEqual(
+    [...codes].filter((code) => !documented.has(code)),
+    [],
+    'codes missing from docs/protocol.md',
+  );
+  assert.deepEqual(
+    [...documented.keys()].filter((code) => !(code in ERROR_CODES)),
+    [],
+    'documented codes that do not exist',
+  );
   for (const code of codes) {
     const spec = ERROR_CODES[code];
     const row = documented.get(code)!;

@@ -7,7 +7,6 @@ import { collect, delay, freePort, pythonExampleFromDoc, runPythonFile, scratchD
 
 const PROTOCOL_DOC = fileURLToPath(new URL('../../../docs/protocol.md', import.meta.url));
 
-
 const scratch = scratchDir();
 after(() => scratch.cleanup());
 
@@ -17,8 +16,19 @@ test('the pyzmq example in docs/protocol.md receives frames from a running acqui
   const port = await freePort();
   const endpoint = `tcp://127.0.0.1:${port}`;
   const recorder = startLabcast([
-    'record', '--fps', '50', '--duration', '20', '--width', '160', '--height', '120',
-    '--publish', endpoint, '--out', join(scratch.dir, 'watched.h5'),
+    'record',
+    '--fps',
+    '50',
+    '--duration',
+    '20',
+    '--width',
+    '160',
+    '--height',
+    '120',
+    '--publish',
+    endpoint,
+    '--out',
+    join(scratch.dir, 'watched.h5'),
   ]);
   const recorded = collect(recorder);
   try {

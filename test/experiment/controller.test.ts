@@ -65,7 +65,10 @@ describe('the experiment controller, in-process', () => {
       const recording = await experiment.controller.handle({ cmd: 'record', frames: 25 });
       assert.equal(recording.state, 'recording');
       assert.ok(recording.file?.startsWith(experiment.dir), 'the file is in the data directory');
-      assert.deepEqual(recording.processes.map((p) => p.role), ['acquisition', 'saver']);
+      assert.deepEqual(
+        recording.processes.map((p) => p.role),
+        ['acquisition', 'saver'],
+      );
       const done = await experiment.waitFor((s) => s.state === 'idle' && s.last_recording !== null);
       const info = done.last_recording!;
       assert.equal(info.error, null);
@@ -74,7 +77,11 @@ describe('the experiment controller, in-process', () => {
       assert.equal(info.frames_acquired, 25);
       assert.equal(await framesInFile(info), 25);
       assert.equal(done.file, null);
-      assert.deepEqual(done.processes.map((p) => p.role), ['acquisition'], 'the saver is gone with its recording');
+      assert.deepEqual(
+        done.processes.map((p) => p.role),
+        ['acquisition'],
+        'the saver is gone with its recording',
+      );
       assert.deepEqual(states(experiment.published), ['recording', 'idle']);
     }));
 
@@ -134,7 +141,7 @@ describe('the experiment controller, in-process', () => {
       const { controller } = experiment;
       const one = await controller.handle({ cmd: 'snap', path: 'one.h5' });
       assert.equal(one.frames_written, 1);
-      assert.ok(one.path!.endsWith("one.h5") && existsSync(one.path!));
+      assert.ok(one.path!.endsWith('one.h5') && existsSync(one.path!));
       assert.equal(await framesInFile(one), 1);
       assert.equal(experiment.status().state, 'idle');
       await controller.handle({ cmd: 'live' });
@@ -211,7 +218,10 @@ describe('the experiment controller, in-process', () => {
     withExperiment(async (experiment) => {
       const { controller } = experiment;
       const replies = await Promise.all([controller.handle({ cmd: 'live' }), controller.handle({ cmd: 'stop' })]);
-      assert.deepEqual(replies.map((r) => r.state), ['live', 'idle']);
+      assert.deepEqual(
+        replies.map((r) => r.state),
+        ['live', 'idle'],
+      );
       assert.equal(experiment.status().state, 'idle');
     }));
 

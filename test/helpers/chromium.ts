@@ -25,7 +25,12 @@ export function launchChromium(): Promise<Browser> {
  * A page of `browser` at `url`, once its Live button is there; every page
  * error and console error goes into `errors`, for the test to assert none.
  */
-export async function openLabcastPage(browser: Browser, url: string, viewport: { width: number; height: number }, errors: string[]): Promise<Page> {
+export async function openLabcastPage(
+  browser: Browser,
+  url: string,
+  viewport: { width: number; height: number },
+  errors: string[],
+): Promise<Page> {
   const page = await browser.newPage({ viewport });
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => {

@@ -63,11 +63,24 @@ export type ServeEndpoints = Record<'data' | 'control' | 'record' | 'status' | '
 /** Loopback endpoints on free ports for every socket serve binds, and a free port for the web UI. */
 export async function freeServePorts(): Promise<{ endpoints: ServeEndpoints; webPort: number }> {
   const [data, control, record, status, web, results, resultsIn] = await Promise.all([
-    freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
   ]);
   const at = (port: number): string => `tcp://127.0.0.1:${port}`;
   return {
-    endpoints: { data: at(data), control: at(control), record: at(record), status: at(status), results: at(results), results_in: at(resultsIn) },
+    endpoints: {
+      data: at(data),
+      control: at(control),
+      record: at(record),
+      status: at(status),
+      results: at(results),
+      results_in: at(resultsIn),
+    },
     webPort: web,
   };
 }
@@ -87,7 +100,8 @@ export async function startServe(
   mkdirSync(dataDir, { recursive: true });
   const config = {
     // Another driver's options replace the simulator's; sim options are merged into small fast defaults.
-    camera: camera.driver === undefined || camera.driver === 'sim' ? { driver: 'sim', width: 128, height: 96, fps: 100, ...camera } : camera,
+    camera:
+      camera.driver === undefined || camera.driver === 'sim' ? { driver: 'sim', width: 128, height: 96, fps: 100, ...camera } : camera,
     endpoints,
     web: { host: '127.0.0.1', port: web },
     storage: { data_dir: dataDir },

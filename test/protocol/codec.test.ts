@@ -37,15 +37,29 @@ describe('data message codec', () => {
 
   test('run-start and run-end round-trip', () => {
     const start: RunStart = {
-      protocol: 1, run_id: 'r', shape: [4, 4], dtype: 'uint8', frames_requested: null, duration_s: 2,
+      protocol: 1,
+      run_id: 'r',
+      shape: [4, 4],
+      dtype: 'uint8',
+      frames_requested: null,
+      duration_s: 2,
       start_wall_ns: 1_700_000_000_000_000_001n,
       camera: { driver: 'sim', model: 'm', settings: { exposure_ms: 10 } },
       config: { nested: [1, 'a'] },
       software: { name: 'labcast', version: '0', node: 'v20', host: 'h' },
     };
     const end: RunEnd = {
-      protocol: 1, run_id: 'r', reason: 'stopped', error: null, end_wall_ns: 1_700_000_000_000_000_002n,
-      frames_acquired: 10, frames_dropped: 3, drops: [[2, 1], [5, 2]],
+      protocol: 1,
+      run_id: 'r',
+      reason: 'stopped',
+      error: null,
+      end_wall_ns: 1_700_000_000_000_000_002n,
+      frames_acquired: 10,
+      frames_dropped: 3,
+      drops: [
+        [2, 1],
+        [5, 2],
+      ],
     };
     const s = decodeDataMessage(encodeRunStart(start));
     const e = decodeDataMessage(encodeRunEnd(end));
@@ -53,7 +67,12 @@ describe('data message codec', () => {
     assert.deepEqual(s.message.header, start);
     assert.deepEqual(e.message.header, end);
     // A failed run carries its error's code next to the message.
-    const failed: RunEnd = { ...end, reason: 'error', error: 'GenICam camera 10.0.0.5: the camera stopped answering', error_code: 'CAMERA_FAILED' };
+    const failed: RunEnd = {
+      ...end,
+      reason: 'error',
+      error: 'GenICam camera 10.0.0.5: the camera stopped answering',
+      error_code: 'CAMERA_FAILED',
+    };
     const f = decodeDataMessage(encodeRunEnd(failed));
     assert.ok(f.ok);
     assert.deepEqual(f.message.header, failed);
@@ -64,10 +83,18 @@ describe('data message codec', () => {
     ['an unknown topic', [text('frames!'), text('{}')], /unknown topic/],
     ['a frame without pixels', [text('frame'), text(stringifyWithNs(header))], /2 parts, expected 3/],
     ['a header that is not JSON', [text('frame'), text('{nope'), new Uint8Array(12)], /not valid JSON/],
-    ['another protocol version', [text('frame'), text(stringifyWithNs({ ...header, protocol: 2 })), new Uint8Array(12)], /protocol version 2/],
+    [
+      'another protocol version',
+      [text('frame'), text(stringifyWithNs({ ...header, protocol: 2 })), new Uint8Array(12)],
+      /protocol version 2/,
+    ],
     ['a negative seq', [text('frame'), text(stringifyWithNs({ ...header, seq: -1 })), new Uint8Array(12)], /seq/],
     ['an unknown dtype', [text('frame'), text(stringifyWithNs({ ...header, dtype: 'float64' })), new Uint8Array(12)], /dtype/],
-    ['a payload shorter than the header says', [text('frame'), text(stringifyWithNs(header)), new Uint8Array(11)], /11 bytes, header says 12/],
+    [
+      'a payload shorter than the header says',
+      [text('frame'), text(stringifyWithNs(header)), new Uint8Array(11)],
+      /11 bytes, header says 12/,
+    ],
     ['a run-end with a bad reason', [text('run-end'), text('{"protocol":1,"run_id":"r","reason":"maybe"}')], /reason/],
   ];
   for (const [what, parts, reason] of malformed) {

@@ -22,7 +22,10 @@ function frame(seq: number, shape: number[] = [2, 3]): [Buffer, Buffer, Uint8Arr
     dtype: 'uint16',
   };
   const bytes = shape.reduce((a, b) => a * b, 2);
-  return encodeFrame(header, new Uint8Array(bytes).map((_, i) => (seq * 7 + i) & 0xff));
+  return encodeFrame(
+    header,
+    new Uint8Array(bytes).map((_, i) => (seq * 7 + i) & 0xff),
+  );
 }
 
 describe('frame batches', () => {
@@ -42,10 +45,21 @@ describe('frame batches', () => {
   test('only frames as encodeFrame makes them can join a batch', () => {
     assert.equal(isEncodedFrame(frame(0)), true);
     assert.equal(isEncodedFrame([Buffer.from('frame'), Buffer.from('{}'), new Uint8Array(1)]), false);
-    assert.equal(isEncodedFrame(encodeRunEnd({
-      protocol: 1, run_id: 'r', reason: 'completed', error: null, end_wall_ns: 1n,
-      frames_acquired: 0, frames_dropped: 0, drops: [],
-    })), false);
+    assert.equal(
+      isEncodedFrame(
+        encodeRunEnd({
+          protocol: 1,
+          run_id: 'r',
+          reason: 'completed',
+          error: null,
+          end_wall_ns: 1n,
+          frames_acquired: 0,
+          frames_dropped: 0,
+          drops: [],
+        }),
+      ),
+      false,
+    );
   });
 
   test('a malformed batch is refused whole, with the reason', () => {
@@ -58,7 +72,11 @@ describe('frame batches', () => {
       ['payload short', [good[0], good[1], good[2].subarray(1)], /payload is/],
       ['payload long', [good[0], good[1], Buffer.concat([good[2], Buffer.alloc(1)])], /payload is/],
       ['bad header inside', [good[0], Buffer.from(good[1].toString().replace('"seq":1', '"seq":-1')), good[2]], /frame 1 of the batch/],
-      ['other protocol', [good[0], Buffer.from(good[1].toString().replace('"protocol":1', '"protocol":2')), good[2]], /frame 0 of the batch/],
+      [
+        'other protocol',
+        [good[0], Buffer.from(good[1].toString().replace('"protocol":1', '"protocol":2')), good[2]],
+        /frame 0 of the batch/,
+      ],
     ];
     for (const [name, parts, reason] of cases) {
       const decoded = decodeDataMessages(parts);
@@ -79,7 +97,15 @@ function mutations(seed: number): unknown[] {
   const keys = ['protocol', 'run_id', 'seq', 'camera_ts_ns', 'wall_ts_ns', 'shape', 'dtype', 'extra'];
   const out: unknown[] = [];
   for (let i = 0; i < 3000; i++) {
-    const base: Record<string, unknown> = { protocol: 1, run_id: 'r', seq: 3, camera_ts_ns: 5n, wall_ts_ns: 6n, shape: [2, 2], dtype: 'uint8' };
+    const base: Record<string, unknown> = {
+      protocol: 1,
+      run_id: 'r',
+      seq: 3,
+      camera_ts_ns: 5n,
+      wall_ts_ns: 6n,
+      shape: [2, 2],
+      dtype: 'uint8',
+    };
     const edits = 1 + Math.floor(random() * 2);
     for (let e = 0; e < edits; e++) {
       const key = keys[Math.floor(random() * keys.length)]!;

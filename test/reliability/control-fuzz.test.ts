@@ -59,5 +59,8 @@ test('10 000 fuzzed control requests each get an error reply; serve stays up wit
   assert.equal(result.state, before.state);
   assert.equal(result.exposure, before.camera?.settings.exposure_ms);
   assert.equal(serve.child.exitCode, null, 'serve is still running');
-  assert.ok(Object.keys(result.codes).every((code) => ['BAD_REQUEST', 'BAD_SETTING'].includes(code)), JSON.stringify(result.codes));
+  assert.ok(
+    Object.keys(result.codes).every((code) => ['BAD_REQUEST', 'BAD_SETTING'].includes(code)),
+    JSON.stringify(result.codes),
+  );
 });

@@ -39,7 +39,21 @@ describe('a full disk during a recording', () => {
     if (cannotMount !== null) return t.skip(cannotMount);
     const out = join(disk, 'full.h5');
     // 128 KiB frames at 40 fps: the 12 MB disk fills after ~2 s, after at least one flush.
-    const result = await runLabcast(['record', '--frames', '2000', '--fps', '40', '--width', '256', '--height', '256', '--out', out, '--publish', 'tcp://127.0.0.1:*']);
+    const result = await runLabcast([
+      'record',
+      '--frames',
+      '2000',
+      '--fps',
+      '40',
+      '--width',
+      '256',
+      '--height',
+      '256',
+      '--out',
+      out,
+      '--publish',
+      'tcp://127.0.0.1:*',
+    ]);
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stdout, /Recording failed/);
     const kept = /keeps the (\d+) frames of its last flush/.exec(result.stdout);
@@ -49,8 +63,8 @@ describe('a full disk during a recording', () => {
     const read = await runPython(VALID_FRAMES, [out]);
     assert.equal(read.code, 0, `the file still opens in h5py: ${read.stderr}`);
     const file = JSON.parse(read.stdout) as { valid: number; ids_ok: boolean };
-    assert.ok(file.valid > 0, "frames flushed before the disk filled are kept");
-    assert.equal(file.valid, Number(kept[1]), "the summary and the file agree");
+    assert.ok(file.valid > 0, 'frames flushed before the disk filled are kept');
+    assert.equal(file.valid, Number(kept[1]), 'the summary and the file agree');
     assert.ok(file.ids_ok);
   });
 });

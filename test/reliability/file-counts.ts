@@ -41,6 +41,10 @@ export async function readFileCounts(path: string): Promise<FileCounts> {
 export function assertEveryFrameAccounted(file: FileCounts): void {
   const missing = file.gaps.flatMap(([first, count]) => Array.from({ length: count }, (_, i) => first + i));
   const all = [...file.ids, ...missing].sort((a, b) => a - b);
-  assert.deepEqual(all, Array.from({ length: file.acquired }, (_, i) => i), 'each frame id once, in the file or in the gap record');
+  assert.deepEqual(
+    all,
+    Array.from({ length: file.acquired }, (_, i) => i),
+    'each frame id once, in the file or in the gap record',
+  );
   for (let i = 1; i < file.ids.length; i++) assert.ok(file.ids[i]! > file.ids[i - 1]!, 'frame ids in order');
 }

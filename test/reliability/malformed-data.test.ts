@@ -17,7 +17,15 @@ const RUN = 'fuzzed-run';
 const SHAPE = [8, 12];
 
 function frameHeader(seq: number): FrameHeader {
-  return { protocol: 1, run_id: RUN, seq, camera_ts_ns: 1_800_000_000_000_000_000n + BigInt(seq) * 1000n, wall_ts_ns: 1_800_000_000_000_000_000n, shape: SHAPE, dtype: 'uint16' };
+  return {
+    protocol: 1,
+    run_id: RUN,
+    seq,
+    camera_ts_ns: 1_800_000_000_000_000_000n + BigInt(seq) * 1000n,
+    wall_ts_ns: 1_800_000_000_000_000_000n,
+    shape: SHAPE,
+    dtype: 'uint16',
+  };
 }
 
 /** Reproducible garbage of every kind a broken or hostile peer could send. */
@@ -26,14 +34,22 @@ function malformed(i: number, random: () => number): Buffer[] {
   const pixels = Buffer.alloc(8 * 12 * 2);
   const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
   switch (i % 8) {
-    case 0: return [Buffer.from('frame'), Buffer.from(stringifyWithNs(good))]; // wrong part count
-    case 1: return [Buffer.from('frame'), Buffer.from('{"protocol":1,'), pixels]; // invalid JSON
-    case 2: return [Buffer.from('frame'), Buffer.from(stringifyWithNs(good)), pixels.subarray(0, 100)]; // payload length
-    case 3: return [Buffer.from('frame'), Buffer.from(stringifyWithNs({ ...good, protocol: 9 })), pixels]; // version
-    case 4: return [Buffer.from('frame'), Buffer.from(stringifyWithNs({ ...good, shape: [-1, 5] })), pixels]; // bad shape
-    case 5: return [bytes(1 + Math.floor(random() * 40))]; // random single part
-    case 6: return [Buffer.from('run-end'), bytes(64)]; // garbage run-end
-    default: return [Buffer.from('frame'), Buffer.from(stringifyWithNs({ ...good, seq: 'seven' })), pixels]; // wrong type
+    case 0:
+      return [Buffer.from('frame'), Buffer.from(stringifyWithNs(good))]; // wrong part count
+    case 1:
+      return [Buffer.from('frame'), Buffer.from('{"protocol":1,'), pixels]; // invalid JSON
+    case 2:
+      return [Buffer.from('frame'), Buffer.from(stringifyWithNs(good)), pixels.subarray(0, 100)]; // payload length
+    case 3:
+      return [Buffer.from('frame'), Buffer.from(stringifyWithNs({ ...good, protocol: 9 })), pixels]; // version
+    case 4:
+      return [Buffer.from('frame'), Buffer.from(stringifyWithNs({ ...good, shape: [-1, 5] })), pixels]; // bad shape
+    case 5:
+      return [bytes(1 + Math.floor(random() * 40))]; // random single part
+    case 6:
+      return [Buffer.from('run-end'), bytes(64)]; // garbage run-end
+    default:
+      return [Buffer.from('frame'), Buffer.from(stringifyWithNs({ ...good, seq: 'seven' })), pixels]; // wrong type
   }
 }
 
@@ -42,16 +58,26 @@ test('10 000 malformed data messages are counted and skipped by the saver; the v
   await push.bind('tcp://127.0.0.1:*');
   const outPath = join(scratch.dir, 'fuzzed.h5');
   const saver = LabcastChild.start<SaverCommand, SaverEvent>('saver', SAVER, {
-    endpoint: push.lastEndpoint, outPath, overwrite: false, flushIntervalMs: 1000,
+    endpoint: push.lastEndpoint,
+    outPath,
+    overwrite: false,
+    flushIntervalMs: 1000,
   });
   await saver.waitFor('ready');
   const closed = saver.waitFor('file-closed');
 
   let state = 42;
-  const random = (): number => ((state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const random = (): number => (state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const start: RunStart = {
-    protocol: 1, run_id: RUN, shape: SHAPE, dtype: 'uint16', frames_requested: 20, duration_s: null,
-    start_wall_ns: 1_800_000_000_000_000_000n, camera: { driver: 'test', model: 'fuzz', settings: {} }, config: {},
+    protocol: 1,
+    run_id: RUN,
+    shape: SHAPE,
+    dtype: 'uint16',
+    frames_requested: 20,
+    duration_s: null,
+    start_wall_ns: 1_800_000_000_000_000_000n,
+    camera: { driver: 'test', model: 'fuzz', settings: {} },
+    config: {},
     software: { name: 'labcast', version: 'test', node: process.version, host: 'test' },
   };
   await push.send(encodeRunStart(start));
@@ -64,7 +90,18 @@ test('10 000 malformed data messages are counted and skipped by the saver; the v
       sentFrames += 1;
     }
   }
-  await push.send(encodeRunEnd({ protocol: 1, run_id: RUN, reason: 'completed', error: null, end_wall_ns: 1_800_000_000_100_000_000n, frames_acquired: 20, frames_dropped: 0, drops: [] }));
+  await push.send(
+    encodeRunEnd({
+      protocol: 1,
+      run_id: RUN,
+      reason: 'completed',
+      error: null,
+      end_wall_ns: 1_800_000_000_100_000_000n,
+      frames_acquired: 20,
+      frames_dropped: 0,
+      drops: [],
+    }),
+  );
   const result = await closed;
   await saver.exited;
   push.close();

@@ -166,7 +166,12 @@ describe('across machines: serve in one network namespace, labcast save in anoth
     saver.child.kill('SIGINT');
     const saved = await saver.finished;
     assert.equal(saved.code, 0, saved.stderr);
-    const summary = JSON.parse(saved.stdout.trim().split('\n')[0]!) as { path: string; framesWritten: number; framesLost: number; endReason: string };
+    const summary = JSON.parse(saved.stdout.trim().split('\n')[0]!) as {
+      path: string;
+      framesWritten: number;
+      framesLost: number;
+      endReason: string;
+    };
     assert.equal(summary.path, join(savedDir, 'run_0001.h5'));
     assert.deepEqual([summary.framesWritten, summary.framesLost, summary.endReason], [FRAMES, 0, 'completed']);
 
@@ -179,6 +184,9 @@ describe('across machines: serve in one network namespace, labcast save in anoth
     assert.deepEqual(file.gaps, []);
     assert.equal(file.end_reason, 'completed');
     assertEveryFrameAccounted(file);
-    assert.deepEqual(file.ids, Array.from({ length: FRAMES }, (_, i) => i));
+    assert.deepEqual(
+      file.ids,
+      Array.from({ length: FRAMES }, (_, i) => i),
+    );
   });
 });

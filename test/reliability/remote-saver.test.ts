@@ -47,9 +47,14 @@ describe('saver.mode remote with `labcast save` (loopback)', () => {
       const refused = await serve.ctl(['record', '--frames', '10']);
       const waited = Date.now() - started;
       assert.equal(refused.code, 1);
-      assert.match(refused.stderr, new RegExp(`saver\\.mode is remote, but no remote saver connected to the record endpoint ` +
-        `${record.replace(/\./g, '\\.')} \\(endpoints\\.record\\) within 1\\.5 s \\(saver\\.remote_timeout_s\\); ` +
-        `start one .*labcast save --connect`));
+      assert.match(
+        refused.stderr,
+        new RegExp(
+          `saver\\.mode is remote, but no remote saver connected to the record endpoint ` +
+            `${record.replace(/\./g, '\\.')} \\(endpoints\\.record\\) within 1\\.5 s \\(saver\\.remote_timeout_s\\); ` +
+            `start one .*labcast save --connect`,
+        ),
+      );
       assert.ok(waited >= 1400 && waited < 8000, `waited ${waited} ms`);
       const status = await serve.waitFor((s) => s.state === from);
       assert.equal(status.error, null);
@@ -81,10 +86,16 @@ describe('saver.mode remote with `labcast save` (loopback)', () => {
     }
     await until('both files', () => readdirSync(savedDir).length === 2);
     const [first, second] = ['run_0001.h5', 'run_0002.h5'].map((name) => join(savedDir, name));
-    for (const [path, frames] of [[first!, 60], [second!, 25]] as const) {
+    for (const [path, frames] of [
+      [first!, 60],
+      [second!, 25],
+    ] as const) {
       const file = await readSavedFile(path);
       assert.equal(file.frames, frames);
-      assert.deepEqual(file.ids, Array.from({ length: frames }, (_, i) => i));
+      assert.deepEqual(
+        file.ids,
+        Array.from({ length: frames }, (_, i) => i),
+      );
       assert.deepEqual(file.gaps, []);
       assert.equal(file.acquired, frames);
       assert.equal(file.end_reason, 'completed');
@@ -92,8 +103,17 @@ describe('saver.mode remote with `labcast save` (loopback)', () => {
     saver.child.kill('SIGINT');
     const finished = await saver.finished;
     assert.equal(finished.code, 0, finished.stderr);
-    const summaries = finished.stdout.trim().split('\n').map((line) => JSON.parse(line) as { path: string; framesWritten: number; framesLost: number });
-    assert.deepEqual(summaries.map((s) => [s.path, s.framesWritten, s.framesLost]), [[first, 60, 0], [second, 25, 0]]);
+    const summaries = finished.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { path: string; framesWritten: number; framesLost: number });
+    assert.deepEqual(
+      summaries.map((s) => [s.path, s.framesWritten, s.framesLost]),
+      [
+        [first, 60, 0],
+        [second, 25, 0],
+      ],
+    );
   });
 
   test('remote saver stops mid-recording: file valid; loss reported after the timeout, every frame counted; reset recovers', async () => {
@@ -111,13 +131,20 @@ describe('saver.mode remote with `labcast save` (loopback)', () => {
     assert.ok(written > 30, `${written} frames before the stop`);
     const file = await readSavedFile(join(dir, 'run_0001.h5'));
     assert.equal(file.frames, written);
-    assert.deepEqual(file.ids, Array.from({ length: written }, (_, i) => i));
+    assert.deepEqual(
+      file.ids,
+      Array.from({ length: written }, (_, i) => i),
+    );
     assert.equal(file.end_reason, 'unknown', 'the file says the run end never reached it');
 
     const failed = await serve.waitFor((s) => s.state === 'error', 10_000);
     assert.match(failed.error ?? '', /the remote saver on .* disconnected during the recording \(none connected for 1\.5 s\)/);
     const last = failed.last_recording!;
-    assert.equal(last.frames_written + last.frames_lost, last.frames_acquired, 'every frame acquired is either handed over or counted as lost');
+    assert.equal(
+      last.frames_written + last.frames_lost,
+      last.frames_acquired,
+      'every frame acquired is either handed over or counted as lost',
+    );
     assert.ok(last.frames_written >= written, `serve handed over ${last.frames_written}; the file holds ${written}`);
     assert.equal(serve.child.exitCode, null);
     assert.equal((await serve.ctl(['reset'])).code, 0);

@@ -15,15 +15,25 @@ const T0 = 1_800_000_000_000_000_000n;
 
 function runStart(runId: string): RunStart {
   return {
-    protocol: 1, run_id: runId, shape: SHAPE, dtype: 'uint16', frames_requested: null, duration_s: null,
-    start_wall_ns: T0, camera: { driver: 'test', model: 'lost-end', settings: {} }, config: {},
+    protocol: 1,
+    run_id: runId,
+    shape: SHAPE,
+    dtype: 'uint16',
+    frames_requested: null,
+    duration_s: null,
+    start_wall_ns: T0,
+    camera: { driver: 'test', model: 'lost-end', settings: {} },
+    config: {},
     software: { name: 'labcast', version: 'test', node: process.version, host: 'test' },
   };
 }
 
 function frame(runId: string, seq: number): ReturnType<typeof encodeFrame> {
   const pixels = new Uint8Array(6 * 10 * 2).fill(seq + 1);
-  return encodeFrame({ protocol: 1, run_id: runId, seq, camera_ts_ns: T0 + BigInt(seq), wall_ts_ns: T0, shape: SHAPE, dtype: 'uint16' }, pixels);
+  return encodeFrame(
+    { protocol: 1, run_id: runId, seq, camera_ts_ns: T0 + BigInt(seq), wall_ts_ns: T0, shape: SHAPE, dtype: 'uint16' },
+    pixels,
+  );
 }
 
 const READ = `
@@ -47,10 +57,24 @@ test('labcast save: a run that starts before the previous run-end arrived is sav
   // Run A loses its end (the acquisition side was restarted); B and C are whole.
   await push.send(encodeRunStart(runStart('run-a')));
   for (let seq = 0; seq < 3; seq++) await push.send(frame('run-a', seq));
-  for (const [runId, frames] of [['run-b', 5], ['run-c', 2]] as const) {
+  for (const [runId, frames] of [
+    ['run-b', 5],
+    ['run-c', 2],
+  ] as const) {
     await push.send(encodeRunStart(runStart(runId)));
     for (let seq = 0; seq < frames; seq++) await push.send(frame(runId, seq));
-    await push.send(encodeRunEnd({ protocol: 1, run_id: runId, reason: 'completed', error: null, end_wall_ns: T0 + 1n, frames_acquired: frames, frames_dropped: 0, drops: [] }));
+    await push.send(
+      encodeRunEnd({
+        protocol: 1,
+        run_id: runId,
+        reason: 'completed',
+        error: null,
+        end_wall_ns: T0 + 1n,
+        frames_acquired: frames,
+        frames_dropped: 0,
+        drops: [],
+      }),
+    );
   }
   // Three files, the last one closed: then stop the saver.
   await waitForOutput(saver, /"runId":"run-c"/);
@@ -60,11 +84,31 @@ test('labcast save: a run that starts before the previous run-end arrived is sav
   assert.equal(result.code, 0, result.stderr);
   assert.doesNotMatch(result.stderr, /were skipped/, 'no frame taken for a stray');
 
-  const summaries = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { runId: string; framesWritten: number; path: string });
-  assert.deepEqual(summaries.map((s) => [s.framesWritten, s.runId]), [[3, '(unknown: the run had not ended)'], [5, 'run-b'], [2, 'run-c']]);
-  const files = readdirSync(out, { recursive: true }).map(String).filter((f) => f.endsWith('.h5')).map((f) => join(out, f));
+  const summaries = result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { runId: string; framesWritten: number; path: string });
+  assert.deepEqual(
+    summaries.map((s) => [s.framesWritten, s.runId]),
+    [
+      [3, '(unknown: the run had not ended)'],
+      [5, 'run-b'],
+      [2, 'run-c'],
+    ],
+  );
+  const files = readdirSync(out, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.h5'))
+    .map((f) => join(out, f));
   assert.equal(files.length, 3);
-  const read = await runPython(READ, summaries.map((s) => s.path));
+  const read = await runPython(
+    READ,
+    summaries.map((s) => s.path),
+  );
   assert.equal(read.code, 0, read.stderr);
-  assert.deepEqual(JSON.parse(read.stdout), [[0, 1, 2], [0, 1, 2, 3, 4], [0, 1]]);
+  assert.deepEqual(JSON.parse(read.stdout), [
+    [0, 1, 2],
+    [0, 1, 2, 3, 4],
+    [0, 1],
+  ]);
 });

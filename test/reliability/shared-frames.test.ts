@@ -44,57 +44,73 @@ function ringsOf(pid: number): string[] {
     .filter((target) => target.startsWith('/memfd:labcast-frames'));
 }
 
-describe('serve with 512x512 uint16 frames: through shared memory to its saver', { skip: receiverSharedMemory() === null ? 'native addon not built' : false }, () => {
-  const suite = serveForSuite({ width: 512, height: 512, fps: 100, pattern: 'gradient' });
+describe(
+  'serve with 512x512 uint16 frames: through shared memory to its saver',
+  { skip: receiverSharedMemory() === null ? 'native addon not built' : false },
+  () => {
+    const suite = serveForSuite({ width: 512, height: 512, fps: 100, pattern: 'gradient' });
 
-  test('a recording holds every frame, distinct and in order, and went through a ring', async () => {
-    const serve = suite.serve();
-    assert.equal((await serve.ctl(['record', '--frames', '300'])).code, 0);
-    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 10);
-    const acquisition = (await serve.statusNow()).processes.find((p) => p.role === 'acquisition');
-    assert.ok(acquisition?.pid !== undefined);
-    assert.equal(ringsOf(acquisition.pid!).length, 1, 'the acquisition holds one frame ring');
-    const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording !== null, 30_000);
-    const saved = done.last_recording!;
-    assert.equal(saved.error, null);
-    assert.equal(saved.frames_written, 300);
-    assert.equal(saved.frames_lost, 0);
-    const file = await readFile(saved.path!);
-    assert.equal(file.frames, 300);
-    assert.deepEqual(file.ids, Array.from({ length: 300 }, (_, i) => i));
-    assert.ok(file.distinct);
+    test('a recording holds every frame, distinct and in order, and went through a ring', async () => {
+      const serve = suite.serve();
+      assert.equal((await serve.ctl(['record', '--frames', '300'])).code, 0);
+      await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 10);
+      const acquisition = (await serve.statusNow()).processes.find((p) => p.role === 'acquisition');
+      assert.ok(acquisition?.pid !== undefined);
+      assert.equal(ringsOf(acquisition.pid!).length, 1, 'the acquisition holds one frame ring');
+      const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording !== null, 30_000);
+      const saved = done.last_recording!;
+      assert.equal(saved.error, null);
+      assert.equal(saved.frames_written, 300);
+      assert.equal(saved.frames_lost, 0);
+      const file = await readFile(saved.path!);
+      assert.equal(file.frames, 300);
+      assert.deepEqual(
+        file.ids,
+        Array.from({ length: 300 }, (_, i) => i),
+      );
+      assert.ok(file.distinct);
 
-    // The next recording's saver is a new process: it maps the same ring and carries on where the last left off.
-    assert.equal((await serve.ctl(['record', '--frames', '50'])).code, 0);
-    const next = await serve.waitFor((s) => s.state === 'idle' && s.last_recording !== null && s.last_recording.path !== saved.path, 30_000);
-    assert.equal(next.last_recording!.frames_written, 50);
-    assert.equal(ringsOf(acquisition.pid!).length, 1, 'still one ring');
-    const nextFile = await readFile(next.last_recording!.path!);
-    assert.deepEqual(nextFile.ids, Array.from({ length: 50 }, (_, i) => i));
-    assert.ok(nextFile.distinct);
-  });
+      // The next recording's saver is a new process: it maps the same ring and carries on where the last left off.
+      assert.equal((await serve.ctl(['record', '--frames', '50'])).code, 0);
+      const next = await serve.waitFor(
+        (s) => s.state === 'idle' && s.last_recording !== null && s.last_recording.path !== saved.path,
+        30_000,
+      );
+      assert.equal(next.last_recording!.frames_written, 50);
+      assert.equal(ringsOf(acquisition.pid!).length, 1, 'still one ring');
+      const nextFile = await readFile(next.last_recording!.path!);
+      assert.deepEqual(
+        nextFile.ids,
+        Array.from({ length: 50 }, (_, i) => i),
+      );
+      assert.ok(nextFile.distinct);
+    });
 
-  test('a saver killed mid-recording: reported, what it saved kept; after reset the next saver records through a new ring', async () => {
-    const serve = suite.serve();
-    await serve.ctl(['record']);
-    await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
-    const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
-    const saver = processes.find((p) => p.role === 'saver');
-    assert.ok(saver?.pid);
-    process.kill(saver.pid, 'SIGKILL');
-    const failed = await serve.waitFor((s) => s.state === 'error');
-    const lost = failed.last_recording!;
-    assert.ok(lost.error !== null);
-    const file = await readFile(lost.path!);
-    assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
-    assert.deepEqual(file.ids, Array.from({ length: file.frames }, (_, i) => i));
+    test('a saver killed mid-recording: reported, what it saved kept; after reset the next saver records through a new ring', async () => {
+      const serve = suite.serve();
+      await serve.ctl(['record']);
+      await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
+      const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
+      const saver = processes.find((p) => p.role === 'saver');
+      assert.ok(saver?.pid);
+      process.kill(saver.pid, 'SIGKILL');
+      const failed = await serve.waitFor((s) => s.state === 'error');
+      const lost = failed.last_recording!;
+      assert.ok(lost.error !== null);
+      const file = await readFile(lost.path!);
+      assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
+      assert.deepEqual(
+        file.ids,
+        Array.from({ length: file.frames }, (_, i) => i),
+      );
 
-    assert.equal((await serve.ctl(['reset'])).code, 0);
-    await serve.ctl(['record', '--frames', '40']);
-    const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording?.frames_written === 40, 30_000);
-    assert.equal(done.last_recording!.error, null);
-    const next = await readFile(done.last_recording!.path!);
-    assert.equal(next.frames, 40);
-    assert.ok(next.distinct);
-  });
-});
+      assert.equal((await serve.ctl(['reset'])).code, 0);
+      await serve.ctl(['record', '--frames', '40']);
+      const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording?.frames_written === 40, 30_000);
+      assert.equal(done.last_recording!.error, null);
+      const next = await readFile(done.last_recording!.path!);
+      assert.equal(next.frames, 40);
+      assert.ok(next.distinct);
+    });
+  },
+);

@@ -50,7 +50,10 @@ describe(`a saver ten times slower than the camera for ${DURATION_S} s: nothing 
       await delay(1000);
     }
     for (let i = 1; i < dropsSeen.length; i++) assert.ok(dropsSeen[i]! >= dropsSeen[i - 1]!, 'the drop count only grows');
-    assert.ok(dropsSeen.some((dropped) => dropped > 0), 'drops are reported while recording, not only at the end');
+    assert.ok(
+      dropsSeen.some((dropped) => dropped > 0),
+      'drops are reported while recording, not only at the end',
+    );
 
     assert.equal(status.state, 'idle', status.error ?? '');
     const summary = status.last_recording!;
@@ -62,7 +65,10 @@ describe(`a saver ten times slower than the camera for ${DURATION_S} s: nothing 
     t.diagnostic(
       `serve: acquired ${summary.frames_acquired}, saved ${summary.frames_written}, lost ${summary.frames_lost} (buffer ${BUFFER_MB} MiB = ${Math.floor((BUFFER_MB * 1024 * 1024) / FRAME_BYTES)} frames), gaps ${file.gaps.length}`,
     );
-    assert.ok(Math.abs(summary.frames_acquired - FPS * DURATION_S) <= FPS, `about ${FPS * DURATION_S} frames acquired (${summary.frames_acquired})`);
+    assert.ok(
+      Math.abs(summary.frames_acquired - FPS * DURATION_S) <= FPS,
+      `about ${FPS * DURATION_S} frames acquired (${summary.frames_acquired})`,
+    );
     assert.ok(summary.frames_lost > 0, 'a saver this slow loses frames');
     // Acquired: the status, the summary and the file.
     assert.equal(status.frames.acquired, summary.frames_acquired);
@@ -85,16 +91,38 @@ describe(`a saver ten times slower than the camera for ${DURATION_S} s: nothing 
     const out = join(scratch.dir, 'slow-record.h5');
     const ran = await runLabcast(
       [
-        'record', '--fps', String(FPS), '--duration', String(DURATION_S), '--width', '128', '--height', '96',
-        '--buffer-mb', String(BUFFER_MB), '--out', out, '--publish', 'tcp://127.0.0.1:*', '--json',
+        'record',
+        '--fps',
+        String(FPS),
+        '--duration',
+        String(DURATION_S),
+        '--width',
+        '128',
+        '--height',
+        '96',
+        '--buffer-mb',
+        String(BUFFER_MB),
+        '--out',
+        out,
+        '--publish',
+        'tcp://127.0.0.1:*',
+        '--json',
       ],
       { LABCAST_TEST_SAVER_DELAY_MS: String(SAVER_DELAY_MS) },
     );
     assert.equal(ran.code, 3, `frames were lost, and the exit code says so\n${ran.stderr}`);
-    const summary = JSON.parse(ran.stdout) as { framesAcquired: number; framesWritten: number; framesLost: number; gaps: [number, number][]; error: string | null };
+    const summary = JSON.parse(ran.stdout) as {
+      framesAcquired: number;
+      framesWritten: number;
+      framesLost: number;
+      gaps: [number, number][];
+      error: string | null;
+    };
     const file = await readFileCounts(out);
-    t.diagnostic(`record: acquired ${summary.framesAcquired}, saved ${summary.framesWritten}, dropped ${summary.framesLost}, ` +
-      `gaps ${summary.gaps.length}`);
+    t.diagnostic(
+      `record: acquired ${summary.framesAcquired}, saved ${summary.framesWritten}, dropped ${summary.framesLost}, ` +
+        `gaps ${summary.gaps.length}`,
+    );
     assert.equal(summary.error, null);
     assert.ok(summary.framesLost > 0);
     assert.equal(file.acquired, summary.framesAcquired);

@@ -11,12 +11,7 @@ import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { ControlClient } from '../../src/transport/control-client.js';
 import { ControlServer } from '../../src/transport/control-server.js';
 import { isLoopbackEndpoint, isLoopbackHost } from '../../src/protocol/endpoints.js';
-import {
-  publicKeyOf,
-  readPublicKeyFile,
-  readServerKeyFiles,
-  writeKeyFiles,
-} from '../../src/transport/curve.js';
+import { publicKeyOf, readPublicKeyFile, readServerKeyFiles, writeKeyFiles } from '../../src/transport/curve.js';
 import { DataReceiver } from '../../src/transport/data-receiver.js';
 import { LivePublisher } from '../../src/transport/live-publisher.js';
 import { LosslessSender } from '../../src/transport/lossless-sender.js';
@@ -102,7 +97,11 @@ describe('every labcast socket as a CURVE server (real sockets)', () => {
       for (let i = 0; i < 50; i++) assert.ok(sender.offer(frame(i), 16, i));
       await sender.drain();
       const [gotRight, gotWrong, gotNone] = await Promise.all([collectFor(right, 1000), collectFor(wrong, 1000), collectFor(none, 1000)]);
-      assert.deepEqual(gotRight, Array.from({ length: 50 }, (_, i) => i), 'every frame, in order, to the right saver');
+      assert.deepEqual(
+        gotRight,
+        Array.from({ length: 50 }, (_, i) => i),
+        'every frame, in order, to the right saver',
+      );
       assert.deepEqual(gotWrong, []);
       assert.deepEqual(gotNone, []);
     } finally {
@@ -193,12 +192,18 @@ describe('key files', () => {
     assert.equal(readPublicKeyFile(bare, '--server-key'), pair.publicKey);
     const junk = join(scratch.dir, 'junk.key');
     writeFileSync(junk, 'hello\n');
-    assert.throws(() => readPublicKeyFile(junk, 'security.server_public_key_file'), (error: LabcastError) => {
-      assert.equal(error.field, 'security.server_public_key_file');
-      assert.match(error.message, /not a CURVE key/);
-      return true;
-    });
-    assert.throws(() => readPublicKeyFile(join(scratch.dir, 'missing.key'), '--server-key'), /does not exist; make a key pair with `labcast keys/);
+    assert.throws(
+      () => readPublicKeyFile(junk, 'security.server_public_key_file'),
+      (error: LabcastError) => {
+        assert.equal(error.field, 'security.server_public_key_file');
+        assert.match(error.message, /not a CURVE key/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => readPublicKeyFile(join(scratch.dir, 'missing.key'), '--server-key'),
+      /does not exist; make a key pair with `labcast keys/,
+    );
   });
 
   test('a secret key others can read, or keys of two different pairs, are refused', () => {
@@ -216,10 +221,25 @@ describe('key files', () => {
 });
 
 test('which endpoints need CURVE: anything but 127.0.0.0/8, ::1, localhost, ipc:// and inproc://', async () => {
-  for (const endpoint of ['tcp://127.0.0.1:5555', 'tcp://127.1.2.3:*', 'tcp://[::1]:5555', 'tcp://localhost:5555', 'ipc:///tmp/x.sock', 'inproc://x']) {
+  for (const endpoint of [
+    'tcp://127.0.0.1:5555',
+    'tcp://127.1.2.3:*',
+    'tcp://[::1]:5555',
+    'tcp://localhost:5555',
+    'ipc:///tmp/x.sock',
+    'inproc://x',
+  ]) {
     assert.equal(isLoopbackEndpoint(endpoint), true, endpoint);
   }
-  for (const endpoint of ['tcp://0.0.0.0:5555', 'tcp://*:5555', 'tcp://10.231.0.1:5557', 'tcp://[::]:5555', 'tcp://eth0:5555', 'tcp://128.0.0.1:1', 'tcp://127.0.0.256:1']) {
+  for (const endpoint of [
+    'tcp://0.0.0.0:5555',
+    'tcp://*:5555',
+    'tcp://10.231.0.1:5557',
+    'tcp://[::]:5555',
+    'tcp://eth0:5555',
+    'tcp://128.0.0.1:1',
+    'tcp://127.0.0.256:1',
+  ]) {
     assert.equal(isLoopbackEndpoint(endpoint), false, endpoint);
   }
   assert.equal(isLoopbackHost('::ffff:127.0.0.1'), true);

@@ -91,10 +91,14 @@ describe('labcast serve with CURVE keys', () => {
     assert.equal(read.stdout.trim(), '40 True');
   });
 
-  test("the web UI reaches serve through CURVE: status, commands and live frames", async () => {
+  test('the web UI reaches serve through CURVE: status, commands and live frames', async () => {
     const status = (await (await fetch(`${serve.web}/api/status`)).json()) as { ok: boolean; result: ExperimentStatus };
     assert.equal(status.ok, true);
-    const live = await fetch(`${serve.web}/api/command`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"cmd":"live"}' });
+    const live = await fetch(`${serve.web}/api/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"cmd":"live"}',
+    });
     assert.equal(live.status, 200, await live.text());
     const socket = await openWebSocket(`${serve.web.replace('http', 'ws')}/ws/live`);
     try {
@@ -121,8 +125,8 @@ describe('labcast serve with CURVE keys', () => {
       const plain = await runPython(
         'import sys, zmq\nctx = zmq.Context()\ns = ctx.socket(zmq.SUB)\ns.setsockopt(zmq.RCVTIMEO, 1500)\n' +
           's.connect(sys.argv[1])\ns.setsockopt(zmq.SUBSCRIBE, b"")\n' +
-            'try:\n    s.recv_multipart()\n    print("got a frame")\n' +
-              'except zmq.Again:\n    print("nothing")\ns.close(linger=0)\nctx.term()',
+          'try:\n    s.recv_multipart()\n    print("got a frame")\n' +
+          'except zmq.Again:\n    print("nothing")\ns.close(linger=0)\nctx.term()',
         [serve.data],
       );
       assert.equal(plain.code, 0, plain.stderr);
@@ -216,10 +220,26 @@ describe('binding beyond loopback', () => {
     const child = startLabcast(['serve', '--config', path]);
     const finished = collect(child);
     try {
-      let answer = await runLabcast(['ctl', '--control', `tcp://127.0.0.1:${control}`, '--server-key', made.public_key_file, '--json', 'status']);
+      let answer = await runLabcast([
+        'ctl',
+        '--control',
+        `tcp://127.0.0.1:${control}`,
+        '--server-key',
+        made.public_key_file,
+        '--json',
+        'status',
+      ]);
       for (let i = 0; i < 100 && answer.code !== 0; i++) {
         await delay(100);
-        answer = await runLabcast(['ctl', '--control', `tcp://127.0.0.1:${control}`, '--server-key', made.public_key_file, '--json', 'status']);
+        answer = await runLabcast([
+          'ctl',
+          '--control',
+          `tcp://127.0.0.1:${control}`,
+          '--server-key',
+          made.public_key_file,
+          '--json',
+          'status',
+        ]);
       }
       assert.equal(answer.code, 0, answer.stderr);
       assert.equal((JSON.parse(answer.stdout) as ExperimentStatus).state, 'idle');

@@ -34,13 +34,17 @@ describe('labcast serve driven through labcast ctl', () => {
 
     reply = await suite.serve().ctl(['save', 'on']);
     assert.equal(reply.code, 0, reply.stderr);
-    const saving = (reply.result as ExperimentStatus);
+    const saving = reply.result as ExperimentStatus;
     assert.equal(saving.state, 'recording');
     assert.ok(saving.file !== null && saving.file.startsWith(suite.serve().dataDir), `file ${saving.file} is in the data dir`);
     const childPids = (await suite.serve().statusNow()).processes.map((p) => p.pid!).filter(Boolean);
     assert.equal(childPids.length, 2, 'acquisition and saver');
     const subscribers = (await suite.serve().ctl(['subscribers'])).result as ProcessInfo[];
-    assert.deepEqual(subscribers.map((p) => p.role), ['saver'], 'subscribers: the saver, not the acquisition');
+    assert.deepEqual(
+      subscribers.map((p) => p.role),
+      ['saver'],
+      'subscribers: the saver, not the acquisition',
+    );
     await suite.serve().waitFor((s) => s.frames.saved > 30);
 
     reply = await suite.serve().ctl(['save', 'off']);
@@ -142,12 +146,16 @@ describe('labcast serve driven through labcast ctl', () => {
   test('a second serve on the same ports is refused with "in use"', async () => {
     const { writeFileSync } = await import('node:fs');
     const config = join(suite.dir, 'second.yaml');
-    writeFileSync(config, JSON.stringify({ endpoints: { control: suite.serve().control, data: 'tcp://127.0.0.1:*', record: 'tcp://127.0.0.1:*', status: 'tcp://127.0.0.1:*' } }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        endpoints: { control: suite.serve().control, data: 'tcp://127.0.0.1:*', record: 'tcp://127.0.0.1:*', status: 'tcp://127.0.0.1:*' },
+      }),
+    );
     const second = await runLabcast(['serve', '--config', config]);
     assert.equal(second.code, 2);
     assert.match(second.stderr, /in use/);
   });
-
 });
 
 describe('labcast serve on SIGTERM', () => {

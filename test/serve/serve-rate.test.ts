@@ -36,7 +36,10 @@ describe('serve with a camera that cannot keep its rate (simulator 1024x1024 at 
     assert.equal((await serve.ctl(['live'])).code, 0);
     const status: ExperimentStatus = await serve.waitFor((s) => s.rate_warning !== null && s.rate_warning !== undefined);
     assert.equal(status.fps_requested, 1000);
-    assert.ok(status.fps_achieved !== null && status.fps_achieved !== undefined && status.fps_achieved < 950, `achieved ${status.fps_achieved}`);
+    assert.ok(
+      status.fps_achieved !== null && status.fps_achieved !== undefined && status.fps_achieved < 950,
+      `achieved ${status.fps_achieved}`,
+    );
     assert.match(status.rate_warning!, /^requested 1000 fps, achieved [\d.]+ fps \(camera-bound\)$/);
     const shown = await runLabcast(['ctl', '--control', serve.control, 'status']);
     assert.equal(shown.code, 0, shown.stderr);
@@ -44,8 +47,10 @@ describe('serve with a camera that cannot keep its rate (simulator 1024x1024 at 
   });
 
   test('the web UI status panel shows the shortfall', async () => {
-    const shown = await waitUntil('the camera rate warning', () => page.locator('#status-camera-rate').textContent(), (t) =>
-      /requested 1000 fps, achieved [\d.]+ fps \(camera-bound\)/.test(t ?? ''),
+    const shown = await waitUntil(
+      'the camera rate warning',
+      () => page.locator('#status-camera-rate').textContent(),
+      (t) => /requested 1000 fps, achieved [\d.]+ fps \(camera-bound\)/.test(t ?? ''),
     );
     assert.match(shown!, /^⚠/);
     assert.equal(await page.locator('#status-camera-rate').getAttribute('data-warning'), 'true');

@@ -37,7 +37,8 @@ describe('labcast ctl trigger', () => {
     assert.deepEqual(parseControlRequest({ cmd: 'trigger' }), { cmd: 'trigger' });
     assert.throws(
       () => parseControlRequest({ cmd: 'trigger', count: 2 }),
-      (error: unknown) => error instanceof LabcastError && error.code === 'BAD_REQUEST' && /"trigger" takes no arguments/.test(error.message),
+      (error: unknown) =>
+        error instanceof LabcastError && error.code === 'BAD_REQUEST' && /"trigger" takes no arguments/.test(error.message),
     );
   });
 });

@@ -86,10 +86,12 @@ describe('waiting for a recording of labcast serve', () => {
     const other = ControlClient.connect(suite.serve().control, { timeoutMs: 30_000 });
     try {
       // 65 at once: whichever arrives last is refused at once; the other 64 pend.
-      const settled = clients.map((client) => client.request({ cmd: 'wait', run_id: runId, timeout_s: 25 }).then(
-        (result) => ({ result: result as WaitResult, error: null }),
-        (error: Error & { code?: string }) => ({ result: null, error }),
-      ));
+      const settled = clients.map((client) =>
+        client.request({ cmd: 'wait', run_id: runId, timeout_s: 25 }).then(
+          (result) => ({ result: result as WaitResult, error: null }),
+          (error: Error & { code?: string }) => ({ result: null, error }),
+        ),
+      );
       const refused = await Promise.race(settled);
       assert.equal(refused.error?.code, 'CAMERA_STATE', `the first answer is a refusal: ${JSON.stringify(refused)}`);
       assert.match(refused.error.message, /64 waits are pending already/);

@@ -111,8 +111,12 @@ for (const writerUnderTest of WRITERS) {
         };
         for (let seq = 0; seq < 4; seq++) append(seq);
         // stats of frames 0 and 2; a scalar that appears only later; a histogram of another length once.
-        writer.addResult(result(start, 'stats', 'stats', 0, { count: 48, min: 1, max: 9, mean: 4.5, std: 2.25, histogram: [1, 2, 3, 4], label: 'a' }));
-        writer.addResult(result(start, 'stats', 'stats', 2, { count: 48, min: 2, max: 8, mean: 5.5, std: 1.5, histogram: [4, 3, 2, 1], flag: true }));
+        writer.addResult(
+          result(start, 'stats', 'stats', 0, { count: 48, min: 1, max: 9, mean: 4.5, std: 2.25, histogram: [1, 2, 3, 4], label: 'a' }),
+        );
+        writer.addResult(
+          result(start, 'stats', 'stats', 2, { count: 48, min: 2, max: 8, mean: 5.5, std: 1.5, histogram: [4, 3, 2, 1], flag: true }),
+        );
         writer.addResult(
           result(start, 'spots', 'localize', 1, {
             count: 2,
@@ -126,8 +130,26 @@ for (const writerUnderTest of WRITERS) {
         writer.flush();
         for (let seq = 4; seq < 8; seq++) append(seq);
         writer.addResult(result(start, 'stats', 'stats', 5, { count: 48, min: 0, max: 7, mean: 3, std: 1, histogram: [1, 1], late: 42 }));
-        writer.addResult(result(start, 'spots', 'localize', 6, { count: 0, x: [], y: [], sigma: [], frame_background: { level: 99, noise: 3 }, threshold: 114 }));
-        writer.addResult(result(start, 'spots', 'localize', 7, { count: 1, x: [7], y: [8], sigma: [1.9], frame_background: { level: 98, noise: 3 }, threshold: 113 }));
+        writer.addResult(
+          result(start, 'spots', 'localize', 6, {
+            count: 0,
+            x: [],
+            y: [],
+            sigma: [],
+            frame_background: { level: 99, noise: 3 },
+            threshold: 114,
+          }),
+        );
+        writer.addResult(
+          result(start, 'spots', 'localize', 7, {
+            count: 1,
+            x: [7],
+            y: [8],
+            sigma: [1.9],
+            frame_background: { level: 98, noise: 3 },
+            threshold: 113,
+          }),
+        );
         // A user module's typed arrays: one row per item, in their own dtype (int16 widened to int32).
         writer.addResult(
           result(start, 'mine', 'module', 3, { n: 3 }, [
@@ -135,7 +157,13 @@ for (const writerUnderTest of WRITERS) {
             ['ids', Int16Array.of(-1, 0, 1)],
           ]),
         );
-        const summary = writer.finish(makeRunEnd(start, { frames_acquired: 8 }), { received: 7, otherRun: 1, malformed: 2, lastMalformed: 'bad', graceMs: 12 });
+        const summary = writer.finish(makeRunEnd(start, { frames_acquired: 8 }), {
+          received: 7,
+          otherRun: 1,
+          malformed: 2,
+          lastMalformed: 'bad',
+          graceMs: 12,
+        });
         assert.deepEqual(summary.results?.stored, { stats: 3, spots: 3, mine: 1 });
         assert.equal(summary.results?.writeErrors, 0);
 
@@ -145,7 +173,14 @@ for (const writerUnderTest of WRITERS) {
         assert.equal(file.frames, 8);
 
         // Truth: one row per (frame, particle), every frame, in order.
-        const expectedTruth = { frame_id: [] as number[], particle: [] as number[], x: [] as number[], y: [] as number[], amplitude: [] as number[], intensity: [] as number[] };
+        const expectedTruth = {
+          frame_id: [] as number[],
+          particle: [] as number[],
+          x: [] as number[],
+          y: [] as number[],
+          amplitude: [] as number[],
+          intensity: [] as number[],
+        };
         for (let seq = 0; seq < 8; seq++) {
           const truth = truthOf(seq);
           truth.x.forEach((x, i) => {
@@ -159,7 +194,14 @@ for (const writerUnderTest of WRITERS) {
         }
         assert.deepEqual(file.truth, expectedTruth);
         assert.equal(file.truth_sigma, 2);
-        assert.deepEqual(file.truth_dtypes, { amplitude: 'float64', frame_id: 'int64', intensity: 'float64', particle: 'int32', x: 'float64', y: 'float64' });
+        assert.deepEqual(file.truth_dtypes, {
+          amplitude: 'float64',
+          frame_id: 'int64',
+          intensity: 'float64',
+          particle: 'int32',
+          x: 'float64',
+          y: 'float64',
+        });
 
         assert.deepEqual(file.analysis_attrs, {
           results_received: 7,
@@ -172,14 +214,26 @@ for (const writerUnderTest of WRITERS) {
         });
 
         const stats = file.analysis.stats!;
-        assert.deepEqual(stats.attrs, { NX_class: 'NXcollection', name: 'stats', kind: 'stats', frames_analysed: 3, options_json: '{}' }, 'a built-in analysis not in the config: its defaults');
+        assert.deepEqual(
+          stats.attrs,
+          { NX_class: 'NXcollection', name: 'stats', kind: 'stats', frames_analysed: 3, options_json: '{}' },
+          'a built-in analysis not in the config: its defaults',
+        );
         assert.deepEqual(stats.columns.frame_id, [0, 2, 5]);
         assert.equal(stats.dtypes.frame_id, 'int64');
         assert.deepEqual(stats.columns.mean, [4.5, 5.5, 3]);
         assert.deepEqual(stats.columns.min, [1, 2, 0]);
         assert.deepEqual(stats.columns.late, [null, null, 42], 'a field first seen later: NaN before');
         assert.deepEqual(stats.shapes.histogram, [3, 4]);
-        assert.deepEqual(stats.columns.histogram, [[1, 2, 3, 4], [4, 3, 2, 1], [null, null, null, null]], 'a histogram of another length is not forced in');
+        assert.deepEqual(
+          stats.columns.histogram,
+          [
+            [1, 2, 3, 4],
+            [4, 3, 2, 1],
+            [null, null, null, null],
+          ],
+          'a histogram of another length is not forced in',
+        );
         assert.deepEqual(stats.result_json, [{ label: 'a' }, { flag: true }, { histogram: [1, 1] }]);
 
         const spots = file.analysis.spots!;

@@ -70,9 +70,13 @@ describe('scripts/build-native.mjs', () => {
       const result = build(out, process.env.PATH ?? '');
       assert.equal(result.status, 0, result.stderr);
       assert.match(result.stdout, /^labcast: native HDF5 writer built \(libhdf5 1\.\d+\.\d+\): .*labcast_hdf5\.node\n/);
-      const loaded = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(join(out, 'labcast_hdf5.node'))}).version())`], {
-        encoding: 'utf8',
-      });
+      const loaded = spawnSync(
+        process.execPath,
+        ['-e', `process.stdout.write(require(${JSON.stringify(join(out, 'labcast_hdf5.node'))}).version())`],
+        {
+          encoding: 'utf8',
+        },
+      );
       assert.equal(loaded.status, 0, loaded.stderr);
       assert.match(loaded.stdout, /^1\.\d+\.\d+$/);
     } finally {
@@ -92,9 +96,13 @@ describe('scripts/build-native.mjs', () => {
       const result = build(out, process.env.PATH ?? '');
       assert.equal(result.status, 0, result.stderr);
       assert.match(result.stdout, /\nlabcast: GenICam camera binding built \(Aravis 0\.8\.\d+\): .*labcast_aravis\.node\n$/);
-      const loaded = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(join(out, 'labcast_aravis.node'))}).version())`], {
-        encoding: 'utf8',
-      });
+      const loaded = spawnSync(
+        process.execPath,
+        ['-e', `process.stdout.write(require(${JSON.stringify(join(out, 'labcast_aravis.node'))}).version())`],
+        {
+          encoding: 'utf8',
+        },
+      );
       assert.equal(loaded.status, 0, loaded.stderr);
       assert.match(loaded.stdout, /^0\.8\.\d+$/);
     } finally {
@@ -102,26 +110,36 @@ describe('scripts/build-native.mjs', () => {
     }
   });
 
-  test('without Aravis (pkg-config aravis-0.8 fails): one line saying what to install, and the HDF5 writer built as before', { skip: nativeExpectedBecause() === null && 'gcc or libhdf5 headers missing here' }, () => {
-    const { dir, remove } = tempDir();
-    try {
-      // A pkg-config that knows everything but Aravis.
-      const bin = join(dir, 'bin');
-      mkdirSync(bin);
-      const real = spawnSync('sh', ['-c', 'command -v pkg-config'], { encoding: 'utf8' }).stdout.trim();
-      writeFileSync(join(bin, 'pkg-config'), `#!/bin/sh\ncase "$*" in *aravis*) echo "Package aravis-0.8 was not found" >&2; exit 1;; esac\nexec ${real} "$@"\n`);
-      chmodSync(join(bin, 'pkg-config'), 0o755);
-      const out = join(dir, 'out');
-      const result = build(out, `${bin}:${process.env.PATH ?? ''}`);
-      assert.equal(result.status, 0, result.stderr);
-      const lines = result.stdout.split('\n');
-      assert.match(lines[0]!, /^labcast: native HDF5 writer built /);
-      assert.equal(lines[1], 'labcast: GenICam camera binding not built (pkg-config aravis-0.8 failed; install libaravis-dev libusb-1.0-0-dev); genicam: cameras unavailable');
-      assert.equal(lines.length, 3);
-      assert.equal(existsSync(join(out, 'labcast_hdf5.node')), true);
-      assert.equal(existsSync(join(out, 'labcast_aravis.node')), false);
-    } finally {
-      remove();
-    }
-  });
+  test(
+    'without Aravis (pkg-config aravis-0.8 fails): one line saying what to install, and the HDF5 writer built as before',
+    { skip: nativeExpectedBecause() === null && 'gcc or libhdf5 headers missing here' },
+    () => {
+      const { dir, remove } = tempDir();
+      try {
+        // A pkg-config that knows everything but Aravis.
+        const bin = join(dir, 'bin');
+        mkdirSync(bin);
+        const real = spawnSync('sh', ['-c', 'command -v pkg-config'], { encoding: 'utf8' }).stdout.trim();
+        writeFileSync(
+          join(bin, 'pkg-config'),
+          `#!/bin/sh\ncase "$*" in *aravis*) echo "Package aravis-0.8 was not found" >&2; exit 1;; esac\nexec ${real} "$@"\n`,
+        );
+        chmodSync(join(bin, 'pkg-config'), 0o755);
+        const out = join(dir, 'out');
+        const result = build(out, `${bin}:${process.env.PATH ?? ''}`);
+        assert.equal(result.status, 0, result.stderr);
+        const lines = result.stdout.split('\n');
+        assert.match(lines[0]!, /^labcast: native HDF5 writer built /);
+        assert.equal(
+          lines[1],
+          'labcast: GenICam camera binding not built (pkg-config aravis-0.8 failed; install libaravis-dev libusb-1.0-0-dev); genicam: cameras unavailable',
+        );
+        assert.equal(lines.length, 3);
+        assert.equal(existsSync(join(out, 'labcast_hdf5.node')), true);
+        assert.equal(existsSync(join(out, 'labcast_aravis.node')), false);
+      } finally {
+        remove();
+      }
+    },
+  );
 });

@@ -64,7 +64,15 @@ describe('a colour recording in silx and h5web', { skip: noSilx }, () => {
 
   before(async () => {
     const recorded = await runLabcast([
-      'record', '--camera', 'lavfi:testsrc2=size=64x48:rate=30', '--frames', '5', '--out', out, '--publish', 'tcp://127.0.0.1:*',
+      'record',
+      '--camera',
+      'lavfi:testsrc2=size=64x48:rate=30',
+      '--frames',
+      '5',
+      '--out',
+      out,
+      '--publish',
+      'tcp://127.0.0.1:*',
     ]);
     assert.equal(recorded.code, 0, recorded.stderr);
     const shown = await runPython(SILX_VIEW, [out]);

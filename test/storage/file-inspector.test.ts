@@ -6,17 +6,7 @@ import { test } from 'node:test';
 import { isLabcastError } from '../../src/protocol/errors.js';
 import { formatRecordingSummary } from '../../src/cli/format.js';
 import { inspectRecording, type RecordingSummary } from '../../src/hdf5/file-inspector.js';
-import {
-  appendFrames,
-  FRAME_PERIOD_NS,
-  h5pyMissing,
-  makeRunEnd,
-  makeRunStart,
-  PYTHON,
-  range,
-  START_NS,
-  tempDir,
-} from './fixtures.js';
+import { appendFrames, FRAME_PERIOD_NS, h5pyMissing, makeRunEnd, makeRunStart, PYTHON, range, START_NS, tempDir } from './fixtures.js';
 import { WRITERS } from './writer-backends.js';
 
 for (const backend of WRITERS) {
@@ -40,7 +30,10 @@ for (const backend of WRITERS) {
       assert.equal(summary.lastFrameId, 9);
       assert.equal(summary.durationS, Number(9n * FRAME_PERIOD_NS) / 1e9);
       assert.ok(Math.abs((summary.fps ?? 0) - 100) < 1e-9, `fps ${summary.fps}`);
-      assert.deepEqual(summary.gaps, [[5, 2], [10, 1]]);
+      assert.deepEqual(summary.gaps, [
+        [5, 2],
+        [10, 1],
+      ]);
       assert.equal(summary.missingFrames, 3);
       assert.deepEqual(summary.acquisition, {
         framesRequested: 12,
@@ -199,13 +192,15 @@ test('formatRecordingSummary prints aligned label/value lines', () => {
 });
 
 test('formatRecordingSummary lists the analyses stored with the frames and the ground truth', () => {
-  const text = formatRecordingSummary(sampleSummary({
-    analysis: [
-      { name: 'stats', kind: 'stats', results: 174, items: null, itemsTable: null },
-      { name: 'spots', kind: 'localize', results: 151, items: 3803, itemsTable: 'spots' },
-    ],
-    truthRows: 6000,
-  }));
+  const text = formatRecordingSummary(
+    sampleSummary({
+      analysis: [
+        { name: 'stats', kind: 'stats', results: 174, items: null, itemsTable: null },
+        { name: 'spots', kind: 'localize', results: 151, items: 3803, itemsTable: 'spots' },
+      ],
+      truthRows: 6000,
+    }),
+  );
   assert.equal(valueOf(text, 'analysis stats'), 'stats: 174 frames analysed (/entry/analysis/stats)');
   assert.equal(valueOf(text, 'analysis spots'), 'localize: 151 frames analysed, 3803 spots (/entry/analysis/spots)');
   assert.equal(valueOf(text, 'ground truth'), '6000 rows, one per frame and particle (/entry/instrument/simulation/truth)');
@@ -213,12 +208,18 @@ test('formatRecordingSummary lists the analyses stored with the frames and the g
 });
 
 test('formatRecordingSummary lists gaps as id ranges and shortens long lists', () => {
-  const few = formatRecordingSummary(sampleSummary({ gaps: [[5, 2], [10, 1]], missingFrames: 3 }));
+  const few = formatRecordingSummary(
+    sampleSummary({
+      gaps: [
+        [5, 2],
+        [10, 1],
+      ],
+      missingFrames: 3,
+    }),
+  );
   assert.equal(valueOf(few, 'gaps'), '5-6, 10 (3 frames missing in 2 gaps)');
 
-  const many = formatRecordingSummary(
-    sampleSummary({ gaps: range(0, 13).map((i) => [i * 10, 1] as const), missingFrames: 13 }),
-  );
+  const many = formatRecordingSummary(sampleSummary({ gaps: range(0, 13).map((i) => [i * 10, 1] as const), missingFrames: 13 }));
   assert.equal(valueOf(many, 'gaps'), '0, 10, 20, 30, 40, 50, 60, 70, 80, 90, ... and 3 more (13 frames missing in 13 gaps)');
 });
 

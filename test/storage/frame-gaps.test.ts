@@ -8,14 +8,20 @@ test('contiguous ids from 0 have no gaps', () => {
 
 test('a jump from 4 to 7 is the gap (5, 2); missing leading ids count too', () => {
   assert.deepEqual(gapsInIds([0, 1, 2, 3, 4, 7, 8]), [[5, 2]]);
-  assert.deepEqual(gapsInIds([3, 4, 6]), [[0, 3], [5, 1]]);
+  assert.deepEqual(gapsInIds([3, 4, 6]), [
+    [0, 3],
+    [5, 1],
+  ]);
 });
 
 test('frames missing at the end are known only from the producer total', () => {
   const tracker = new FrameGapTracker();
   for (const id of [0, 1, 4]) tracker.observe(id);
   assert.deepEqual(tracker.gaps(), [[2, 2]]);
-  assert.deepEqual(tracker.gaps(9), [[2, 2], [5, 4]]);
+  assert.deepEqual(tracker.gaps(9), [
+    [2, 2],
+    [5, 4],
+  ]);
   assert.deepEqual(tracker.gaps(5), [[2, 2]], 'a total equal to last id + 1 adds nothing');
 });
 

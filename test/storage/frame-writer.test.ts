@@ -56,7 +56,11 @@ for (const backend of WRITERS) {
         assert.deepEqual(summary, {
           path,
           framesWritten: 7,
-          gaps: [[3, 2], [8, 1], [10, 2]],
+          gaps: [
+            [3, 2],
+            [8, 1],
+            [10, 2],
+          ],
           bytesWritten: 7 * 6 * 8 * 2,
           // Frames 0..9, 10 ms apart: run-timing.ts's duration and rate.
           timing: { durationS: 0.09, fps: 9 / 0.09 },
@@ -132,7 +136,11 @@ for (const backend of WRITERS) {
         assert.equal(acquisition('frames_dropped'), 0);
         assert.equal(acquisition('end_reason'), 'completed');
         assert.equal(acquisition('error'), '');
-        assert.deepEqual(acquisition('gaps'), [[3, 2], [8, 1], [10, 2]]);
+        assert.deepEqual(acquisition('gaps'), [
+          [3, 2],
+          [8, 1],
+          [10, 2],
+        ]);
         assert.equal(h5['/entry/acquisition/gaps']!.dtype, '<i8');
       } finally {
         remove();
@@ -282,33 +290,37 @@ for (const backend of WRITERS) {
       }
     });
 
-    test('a writer killed with SIGKILL after a flush leaves a file h5py opens, holding exactly the flushed frames', { skip: noH5py }, async () => {
-      const { dir, remove } = tempDir();
-      try {
-        const path = join(dir, 'killed.h5');
-        const start = makeRunStart();
-        await writeKilledRecording(path, start, 10, 5, backend);
+    test(
+      'a writer killed with SIGKILL after a flush leaves a file h5py opens, holding exactly the flushed frames',
+      { skip: noH5py },
+      async () => {
+        const { dir, remove } = tempDir();
+        try {
+          const path = join(dir, 'killed.h5');
+          const start = makeRunStart();
+          await writeKilledRecording(path, start, 10, 5, backend);
 
-        const h5 = dumpWithH5py(path);
-        const frames = h5['/entry/data/frames']!;
-        assert.deepEqual(frames.shape, [10, 6, 8]);
-        assert.equal(frames.attrs.valid_frames, 10);
-        assert.deepEqual(frames.frameSha256, expectedSha(start, range(0, 10)));
-        assert.deepEqual(h5['/entry/data/frame_id']!.value, range(0, 10));
-        assert.deepEqual(h5['/entry/data/timestamp_ns']!.shape, [10]);
-        assert.equal(h5['/entry/acquisition/frames_requested']!.value, 12);
-        assert.equal(h5['/entry/acquisition/end_reason'], undefined, 'an unfinished file has no end reason');
-        assert.equal(h5['/entry']!.attrs.run_id, 'run-test-1');
+          const h5 = dumpWithH5py(path);
+          const frames = h5['/entry/data/frames']!;
+          assert.deepEqual(frames.shape, [10, 6, 8]);
+          assert.equal(frames.attrs.valid_frames, 10);
+          assert.deepEqual(frames.frameSha256, expectedSha(start, range(0, 10)));
+          assert.deepEqual(h5['/entry/data/frame_id']!.value, range(0, 10));
+          assert.deepEqual(h5['/entry/data/timestamp_ns']!.shape, [10]);
+          assert.equal(h5['/entry/acquisition/frames_requested']!.value, 12);
+          assert.equal(h5['/entry/acquisition/end_reason'], undefined, 'an unfinished file has no end reason');
+          assert.equal(h5['/entry']!.attrs.run_id, 'run-test-1');
 
-        const summary = await inspectRecording(path);
-        assert.equal(summary.finished, false);
-        assert.equal(summary.frameCount, 10);
-        assert.equal(summary.lastFrameId, 9);
-        assert.equal(summary.acquisition.endReason, null);
-      } finally {
-        remove();
-      }
-    });
+          const summary = await inspectRecording(path);
+          assert.equal(summary.finished, false);
+          assert.equal(summary.frameCount, 10);
+          assert.equal(summary.lastFrameId, 9);
+          assert.equal(summary.acquisition.endReason, null);
+        } finally {
+          remove();
+        }
+      },
+    );
 
     test('16-bit frames at an odd byte offset are written correctly, small (shared chunks) and large', { skip: noH5py }, async () => {
       const { dir, remove } = tempDir();
@@ -507,49 +519,53 @@ for (const backend of WRITERS) {
       }
     });
 
-    test('a full disk stops the writer with "No space left on device"; the file keeps the frames of its last flush', { skip: noH5py }, async (t) => {
-      const { dir, remove } = tempDir();
-      const disk = join(dir, 'small-disk');
-      const cannotMount = mountSmallDisk(disk, 6);
-      if (cannotMount !== null) {
-        remove();
-        return t.skip(cannotMount);
-      }
-      try {
-        const path = join(disk, 'full.h5');
-        // 512 KiB frames, a flush every third: the 6 MB disk fills after a few flushes.
-        const start = makeRunStart({ shape: [512, 512], frames_requested: null });
-        const writer = await backend.open(path, start, { overwrite: false });
-        let failure: unknown = null;
-        for (let seq = 0; seq < 100 && failure === null; seq++) {
-          try {
-            writer.append(makeHeader(start, seq), framePixels(start.shape, start.dtype, seq));
-            if (seq % 3 === 2) writer.flush();
-          } catch (error) {
-            failure = error;
-          }
+    test(
+      'a full disk stops the writer with "No space left on device"; the file keeps the frames of its last flush',
+      { skip: noH5py },
+      async (t) => {
+        const { dir, remove } = tempDir();
+        const disk = join(dir, 'small-disk');
+        const cannotMount = mountSmallDisk(disk, 6);
+        if (cannotMount !== null) {
+          remove();
+          return t.skip(cannotMount);
         }
-        assert.ok(failure !== null, 'the disk filled up');
-        const message = describeHdf5Error(failure);
-        assert.match(message, /No space left on device/);
-        assert.doesNotMatch(message, /HDF5-DIAG/);
-        // As the saver does after a failed write: close what can be closed, keep the flushed frames.
         try {
-          writer.finish(null);
-        } catch {
-          // Expected on a full disk.
+          const path = join(disk, 'full.h5');
+          // 512 KiB frames, a flush every third: the 6 MB disk fills after a few flushes.
+          const start = makeRunStart({ shape: [512, 512], frames_requested: null });
+          const writer = await backend.open(path, start, { overwrite: false });
+          let failure: unknown = null;
+          for (let seq = 0; seq < 100 && failure === null; seq++) {
+            try {
+              writer.append(makeHeader(start, seq), framePixels(start.shape, start.dtype, seq));
+              if (seq % 3 === 2) writer.flush();
+            } catch (error) {
+              failure = error;
+            }
+          }
+          assert.ok(failure !== null, 'the disk filled up');
+          const message = describeHdf5Error(failure);
+          assert.match(message, /No space left on device/);
+          assert.doesNotMatch(message, /HDF5-DIAG/);
+          // As the saver does after a failed write: close what can be closed, keep the flushed frames.
+          try {
+            writer.finish(null);
+          } catch {
+            // Expected on a full disk.
+          }
+          const kept = writer.framesFlushed;
+          assert.ok(kept > 0, 'frames were flushed before the disk filled');
+          const read = readValidFrames(path);
+          assert.equal(read.valid, kept, 'valid_frames is the count of the last flush');
+          assert.deepEqual(read.frameSha256, expectedSha(start, range(0, kept)));
+          assert.deepEqual(read.frameIds, range(0, kept));
+        } finally {
+          unmountSmallDisk(disk);
+          remove();
         }
-        const kept = writer.framesFlushed;
-        assert.ok(kept > 0, 'frames were flushed before the disk filled');
-        const read = readValidFrames(path);
-        assert.equal(read.valid, kept, 'valid_frames is the count of the last flush');
-        assert.deepEqual(read.frameSha256, expectedSha(start, range(0, kept)));
-        assert.deepEqual(read.frameIds, range(0, kept));
-      } finally {
-        unmountSmallDisk(disk);
-        remove();
-      }
-    });
+      },
+    );
   });
 }
 

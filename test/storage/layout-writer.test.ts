@@ -58,7 +58,10 @@ test('after a failed write the file is left as of its last flush: not flushed, n
     assert.equal(writer.framesWritten, 4, 'the frame whose write failed is not counted');
 
     const callsAtFailure = backend.calls.length;
-    assert.throws(() => writer.flush(), (error: unknown) => isLabcastError(error) && error.code === 'WRITE_FAILED');
+    assert.throws(
+      () => writer.flush(),
+      (error: unknown) => isLabcastError(error) && error.code === 'WRITE_FAILED',
+    );
     assert.throws(
       () => writer.finish(makeRunEnd(start)),
       (error: unknown) => {

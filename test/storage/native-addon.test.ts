@@ -51,7 +51,10 @@ describe('the native addon', { skip: writerNamed('native').skip }, () => {
       assert.equal(child.status, 0, child.stderr);
       assert.equal(child.stderr, '', 'HDF5 printed nothing');
       const [missingDir, exists, duplicate, noObject, closed] = JSON.parse(child.stdout) as Array<{ message: string; stack: string[] }>;
-      assert.match(missingDir!.message, /^cannot create .*missing\/a\.h5: No such file or directory \(errno 2; HDF5: unable to open file\)$/);
+      assert.match(
+        missingDir!.message,
+        /^cannot create .*missing\/a\.h5: No such file or directory \(errno 2; HDF5: unable to open file\)$/,
+      );
       assert.ok(missingDir!.stack.length > 0 && missingDir!.stack.every((line) => typeof line === 'string'));
       assert.match(exists!.message, /file exists/);
       assert.match(duplicate!.message, /^cannot create group \/g: HDF5: .*name already exists/);

@@ -75,9 +75,15 @@ describe('native writer against h5wasm and independent readers', { skip }, () =>
       // Frame 150 lies in the second, partly filled chunk of 128 frames.
       const dump = runH5dump(['-d', '/entry/data/frames', '-s', '150,3,0', '-c', '1,1,4', '-A', '0', path]);
       assert.equal(dump.status, 0, dump.stderr);
-      const values = /\(150,3,0\): ([\d, ]+)/.exec(dump.stdout)?.[1]?.split(',').map((v) => Number(v.trim()));
+      const values = /\(150,3,0\): ([\d, ]+)/
+        .exec(dump.stdout)?.[1]
+        ?.split(',')
+        .map((v) => Number(v.trim()));
       const pixels = new DataView(framePixels(start.shape, start.dtype, 150).buffer);
-      assert.deepEqual(values, range(0, 4).map((x) => pixels.getUint16(2 * (3 * 64 + x), true)));
+      assert.deepEqual(
+        values,
+        range(0, 4).map((x) => pixels.getUint16(2 * (3 * 64 + x), true)),
+      );
 
       const header = runH5dump(['-B', '-H', path]);
       assert.equal(header.status, 0, header.stderr);

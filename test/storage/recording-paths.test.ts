@@ -87,7 +87,11 @@ describe('nextRecordingPath', () => {
     const { storage } = lab({ naming: '{time}.h5', overwrite: true });
     mkdirSync(storage.data_dir);
     writeFileSync(join(storage.data_dir, '140709.h5'), 'earlier recording');
-    assertRefused(() => nextRecordingPath(storage, RUN_ID, NOW), 'OUTPUT_EXISTS', /140709\.h5 already exists; add \{n\} to storage\.naming/);
+    assertRefused(
+      () => nextRecordingPath(storage, RUN_ID, NOW),
+      'OUTPUT_EXISTS',
+      /140709\.h5 already exists; add \{n\} to storage\.naming/,
+    );
   });
 
   test('a data_dir that cannot be created is OUTPUT_UNWRITABLE', () => {
@@ -122,7 +126,11 @@ describe('resolveRequestedPath', () => {
   test('.. that stays inside is folded away; .. that leaves is refused', () => {
     const { root, storage } = lab();
     assert.equal(resolveRequestedPath(storage, 'a/../b.h5'), join(storage.data_dir, 'b.h5'));
-    assertRefused(() => resolveRequestedPath(storage, '../escape.h5', 'path'), 'PATH_OUTSIDE_DATA_DIR', /^path: \.\.\/escape\.h5 leads outside the data directory/);
+    assertRefused(
+      () => resolveRequestedPath(storage, '../escape.h5', 'path'),
+      'PATH_OUTSIDE_DATA_DIR',
+      /^path: \.\.\/escape\.h5 leads outside the data directory/,
+    );
     assertRefused(() => resolveRequestedPath(storage, 'a/../../../escape.h5'), 'PATH_OUTSIDE_DATA_DIR');
     assert.deepEqual(readdirSync(root), ['data']);
   });
@@ -138,7 +146,11 @@ describe('resolveRequestedPath', () => {
   test('an allowed absolute path still needs an existing folder: labcast creates none outside data_dir', () => {
     const { root } = lab();
     const allowed = parseConfig({ storage: { data_dir: 'data', allow_absolute_paths: true } }, 'test', root).storage;
-    assertRefused(() => resolveRequestedPath(allowed, join(root, 'missing', 'x.h5')), 'OUTPUT_UNWRITABLE', /directory .*missing does not exist/);
+    assertRefused(
+      () => resolveRequestedPath(allowed, join(root, 'missing', 'x.h5')),
+      'OUTPUT_UNWRITABLE',
+      /directory .*missing does not exist/,
+    );
     assert.equal(existsSync(join(root, 'missing')), false);
   });
 
@@ -186,7 +198,11 @@ describe('resolveRequestedPath', () => {
     const { root, storage } = lab();
     mkdirSync(storage.data_dir);
     writeFileSync(join(storage.data_dir, 'taken.h5'), 'earlier');
-    assertRefused(() => resolveRequestedPath(storage, 'taken.h5'), 'OUTPUT_EXISTS', /taken\.h5 already exists; set storage\.overwrite: true/);
+    assertRefused(
+      () => resolveRequestedPath(storage, 'taken.h5'),
+      'OUTPUT_EXISTS',
+      /taken\.h5 already exists; set storage\.overwrite: true/,
+    );
     const replacing = parseConfig({ storage: { data_dir: 'data', overwrite: true } }, 'test', root).storage;
     assert.equal(resolveRequestedPath(replacing, 'taken.h5'), join(storage.data_dir, 'taken.h5'));
   });

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { childProcessesOf, collect, freePort, runLabcast, runPython, scratchDir, startLabcast, waitForOutput } from '../helpers/processes.js';
+import {
+  childProcessesOf,
+  collect,
+  freePort,
+  runLabcast,
+  runPython,
+  scratchDir,
+  startLabcast,
+  waitForOutput,
+} from '../helpers/processes.js';
 import { FrameCollector } from '../analysis/results.js';
 import { WRITERS } from './writer-backends.js';
 
@@ -68,9 +77,18 @@ for (const writer of WRITERS) {
       const frames = new FrameCollector(publish);
       try {
         const out = join(scratch.dir, 'truth.h5');
-        const ran = await runLabcast(['record', '--frames', '80', '--fps', '50', ...SIM, '--out', out, '--json', '--publish', publish], env);
+        const ran = await runLabcast(
+          ['record', '--frames', '80', '--fps', '50', ...SIM, '--out', out, '--json', '--publish', publish],
+          env,
+        );
         assert.equal(ran.code, 0, ran.stderr);
-        const summary = JSON.parse(ran.stdout) as { runId: string; framesWritten: number; framesLost: number; writer: string; saverCpuS: number };
+        const summary = JSON.parse(ran.stdout) as {
+          runId: string;
+          framesWritten: number;
+          framesLost: number;
+          writer: string;
+          saverCpuS: number;
+        };
         assert.equal(summary.framesWritten, 80);
         assert.equal(summary.framesLost, 0);
         assert.match(summary.writer, writer.name === 'native' ? /^native \(libhdf5 / : /^h5wasm /);
@@ -90,9 +108,16 @@ for (const writer of WRITERS) {
           if (!key.startsWith(`${summary.runId}:`)) continue;
           const truth = header.truth!;
           const rows = byFrame.get(header.seq)!;
-          assert.deepEqual(rows.map((row) => file.truth.particle[row]), truth.x.map((_, i) => i));
+          assert.deepEqual(
+            rows.map((row) => file.truth.particle[row]),
+            truth.x.map((_, i) => i),
+          );
           for (const column of ['x', 'y', 'amplitude', 'intensity'] as const) {
-            assert.deepEqual(rows.map((row) => file.truth[column][row]), truth[column], `frame ${header.seq} ${column}`);
+            assert.deepEqual(
+              rows.map((row) => file.truth[column][row]),
+              truth[column],
+              `frame ${header.seq} ${column}`,
+            );
           }
           compared++;
         }
@@ -120,7 +145,10 @@ for (const writer of WRITERS) {
         const file = await readTruth(out);
         assert.equal(file.finished, false);
         assert.ok(file.valid >= 50, `${file.valid} frames flushed before the kill`);
-        assert.deepEqual(file.ids, Array.from({ length: file.valid }, (_, i) => i));
+        assert.deepEqual(
+          file.ids,
+          Array.from({ length: file.valid }, (_, i) => i),
+        );
         const byFrame = rowsByFrame(file);
         assert.deepEqual([...byFrame.keys()], file.ids, 'truth rows for every flushed frame and no other');
         for (const rows of byFrame.values()) assert.equal(rows.length, PARTICLES);

@@ -56,7 +56,10 @@ describe('control client (real sockets)', () => {
     const started = Date.now();
     await assert.rejects(client.request({ cmd: 'stop' }), (error: LabcastError) => {
       assert.equal(error.code, 'NO_SERVER');
-      assert.equal(error.message, `no labcast serve answered at ${endpoint} within 0.5 s; start one with \`labcast serve\`, or give the endpoint of the one running`);
+      assert.equal(
+        error.message,
+        `no labcast serve answered at ${endpoint} within 0.5 s; start one with \`labcast serve\`, or give the endpoint of the one running`,
+      );
       return true;
     });
     const waited = Date.now() - started;
@@ -69,7 +72,7 @@ describe('control client (real sockets)', () => {
     const answer = client.request({ cmd: 'status' });
     await delay(300);
     await serve((await startExperiment()).handle, endpoint);
-    assert.equal((await answer as { state: string }).state, 'idle');
+    assert.equal(((await answer) as { state: string }).state, 'idle');
   });
 
   test('a reply that comes too late is TIMEOUT, and is never taken for the answer to the next request', async () => {
@@ -89,7 +92,10 @@ describe('control client (real sockets)', () => {
       answers.push(await client.request({ cmd: 'get', name: `fast-${i}` }));
       await delay(100);
     }
-    assert.deepEqual(answers, Array.from({ length: 8 }, (_, i) => `fast-${i}`));
+    assert.deepEqual(
+      answers,
+      Array.from({ length: 8 }, (_, i) => `fast-${i}`),
+    );
   });
 
   test('concurrent calls on one client are serialised, each resolving with its own result', async () => {

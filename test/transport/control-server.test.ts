@@ -16,7 +16,6 @@ interface ErrorBody {
 }
 type Reply = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
 
-
 const { open, serveControl: serve } = closedAfterEachTest();
 
 /** The real controller (camera and saver in this process), closed after the test. */
@@ -64,7 +63,10 @@ describe('control server (real sockets)', () => {
     assert.equal(parseControlResult('live', (live as { result: unknown }).result).state, 'live');
     const set = await ask(socket, JSON.stringify({ cmd: 'set', name: 'exposure_ms', value: 20 }));
     assert.equal(parseControlResult('set', (set as { result: unknown }).result).settings.exposure_ms, 20);
-    assert.deepEqual(experiment.handled.map((r) => r.cmd), ['status', 'live', 'set']);
+    assert.deepEqual(
+      experiment.handled.map((r) => r.cmd),
+      ['status', 'live', 'set'],
+    );
   });
 
   test('an unknown command is refused with every known command listed', async () => {
@@ -90,13 +92,21 @@ describe('control server (real sockets)', () => {
       [{ cmd: 'record', frames: 0 }, 'frames', /"frames" is out of range: it must be a whole number from 1 to 1e12, got 0$/],
       [{ cmd: 'record', frames: 2.5 }, 'frames', /whole number.*got 2\.5/],
       [{ cmd: 'record', duration_s: -1 }, 'duration_s', /"duration_s" is out of range: it must be a number > 0 and <= 1e7, got -1/],
-      [{ cmd: 'record', path: 'x'.repeat(5000) }, 'path', /"path" is too long: it must be a string of 1 to 4096 characters, got a string of 5000 characters/],
+      [
+        { cmd: 'record', path: 'x'.repeat(5000) },
+        'path',
+        /"path" is too long: it must be a string of 1 to 4096 characters, got a string of 5000 characters/,
+      ],
       [{ cmd: 'record', fps: 30 }, 'fps', /^record: unknown argument "fps"; "record" takes frames, duration_s, path$/],
       [{ cmd: 'status', verbose: true }, 'verbose', /"status" takes no arguments/],
       [{ cmd: 'save' }, 'on', /^save: "on" is required: true or false$/],
       [{ cmd: 'save', on: 'yes' }, 'on', /"on" must be true or false, got "yes"/],
       // Strings and booleans are values of GenICam Enumeration, String and Boolean features.
-      [{ cmd: 'set', name: 'gain', value: [2] }, 'value', /"value" must be a finite number, or a string of 0 to 1000 characters, or true or false, got an array/],
+      [
+        { cmd: 'set', name: 'gain', value: [2] },
+        'value',
+        /"value" must be a finite number, or a string of 0 to 1000 characters, or true or false, got an array/,
+      ],
       [{ cmd: 'set', name: 'gain', value: null }, 'value', /got null/],
       [{ cmd: 'set', name: 7, value: 2 }, 'name', /"name" must be a string of 1 to 200 characters, got 7/],
       [{ cmd: 'subscriber', action: 'restart', name: 'saver' }, 'action', /"action" must be one of "start", "stop", got "restart"/],
@@ -145,7 +155,10 @@ describe('control server (real sockets)', () => {
     assert.match(errorOf(JSON.parse(twoParts.at(-1)!.toString()) as Reply).message, /2 message parts/);
     const onlyDelimiter = await exchangeRaw(socket, ['']);
     assert.match(errorOf(JSON.parse(onlyDelimiter.at(-1)!.toString()) as Reply).message, /empty/);
-    assert.deepEqual(experiment.handled.map((r) => r.cmd), ['status']);
+    assert.deepEqual(
+      experiment.handled.map((r) => r.cmd),
+      ['status'],
+    );
   });
 
   test('2000 random garbage requests: every one gets an error reply, the state is unchanged, and status still works', async () => {
@@ -164,7 +177,11 @@ describe('control server (real sockets)', () => {
       assert.equal(error.code, 'BAD_REQUEST', `request ${i}: ${JSON.stringify(parts.map(String)).slice(0, 200)}`);
       assert.ok(error.message.length > 10 && error.message.length < 1000, error.message);
     }
-    assert.deepEqual(experiment.handled.map((r) => r.cmd), ['live'], 'no garbage reached the handler');
+    assert.deepEqual(
+      experiment.handled.map((r) => r.cmd),
+      ['live'],
+      'no garbage reached the handler',
+    );
     assert.equal(parseControlResult('status', await client.request({ cmd: 'status' })).state, 'live');
   });
 
@@ -233,7 +250,8 @@ describe('control server (real sockets)', () => {
 
   test('handler errors: a LabcastError keeps code, message and field; anything else is INTERNAL; bigints are JSON integers', async () => {
     const server = await serve(async (request: ControlRequest) => {
-      if (request.cmd === 'get') throw new LabcastError('BAD_SETTING', `unknown setting "${request.name}"; known settings: gain`, request.name);
+      if (request.cmd === 'get')
+        throw new LabcastError('BAD_SETTING', `unknown setting "${request.name}"; known settings: gain`, request.name);
       if (request.cmd === 'stop') throw new TypeError('cannot read properties of undefined');
       // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test: a handler throwing a non-Error
       if (request.cmd === 'reset') throw 'a string, not an Error';
@@ -272,7 +290,10 @@ ctx.term()
       [server.endpoint],
     );
     assert.equal(python.code, 0, python.stderr);
-    const replies = python.stdout.trim().split('\n').map((line) => JSON.parse(line) as Reply);
+    const replies = python.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Reply);
     assert.equal(replies.length, 4);
     assert.equal(parseControlResult('status', (replies[0] as { result: unknown }).result).state, 'idle');
     assert.equal(errorOf(replies[1]!).code, 'BAD_SETTING');
@@ -296,11 +317,14 @@ ctx.term()
 
   test('a second server on the same endpoint is refused as "in use", naming the control endpoint', async () => {
     const first = await serve(async () => null);
-    await assert.rejects(ControlServer.bind(first.endpoint, async () => null), (error: LabcastError) => {
-      assert.equal(error.code, 'ENDPOINT_IN_USE');
-      assert.match(error.message, /control endpoint .* already in use/);
-      return true;
-    });
+    await assert.rejects(
+      ControlServer.bind(first.endpoint, async () => null),
+      (error: LabcastError) => {
+        assert.equal(error.code, 'ENDPOINT_IN_USE');
+        assert.match(error.message, /control endpoint .* already in use/);
+        return true;
+      },
+    );
   });
 });
 
@@ -317,7 +341,21 @@ function seededRandom(seed: number): () => number {
 }
 
 const HOSTILE_VALUES: unknown[] = [
-  null, true, -1, 0, 1.5, 1e308, -1e308, 2 ** 53 + 1, '', 'x'.repeat(10_000), '\u0000', [], [1, 2], {}, { nested: { deeper: [] } },
+  null,
+  true,
+  -1,
+  0,
+  1.5,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  '',
+  'x'.repeat(10_000),
+  '\u0000',
+  [],
+  [1, 2],
+  {},
+  { nested: { deeper: [] } },
 ];
 
 /** One request that must be refused: random bytes, broken JSON, or a real command with a wrong argument. */
@@ -346,7 +384,11 @@ function garbage(random: () => number): (string | Buffer)[] {
       return ['', JSON.stringify({ cmd: pick(['status', 'stop', 'reset']), [`k${Math.floor(random() * 1000)}`]: 1 })];
     case 6:
       // A route of its own before the delimiter, as a proxy would add; the body is broken JSON.
-      return [Buffer.concat([Buffer.from('r'), bytes(Math.floor(random() * 20))]), '', Buffer.concat([Buffer.from('['), bytes(Math.floor(random() * 50))])];
+      return [
+        Buffer.concat([Buffer.from('r'), bytes(Math.floor(random() * 20))]),
+        '',
+        Buffer.concat([Buffer.from('['), bytes(Math.floor(random() * 50))]),
+      ];
     default:
       return ['', Buffer.alloc(65_537 + Math.floor(random() * 100_000), 0x20)];
   }

@@ -61,13 +61,19 @@ function receiveInChild(endpoint: string, count: number): Promise<{ frames: [num
     process.stdout.write(JSON.stringify({ frames, malformed: receiver.malformed }));
     receiver.close();
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, endpoint, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, endpoint, String(count)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   return new Promise((resolve, reject) => {
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { frames: [number, string][]; malformed: { count: number } }) : reject(new Error(`receiver exited ${code}: ${err}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as { frames: [number, string][]; malformed: { count: number } })
+        : reject(new Error(`receiver exited ${code}: ${err}`)),
+    );
   });
 }
 
@@ -133,7 +139,10 @@ describe('large frames through the shared-memory ring (real processes, real sock
     assert.equal(shared(), 32);
     assert.equal(receiver.malformed.count, 32);
     assert.match(receiver.malformed.lastReason ?? '', /shared-frame message on a receiver without shared memory/);
-    assert.deepEqual(seqs, Array.from({ length: total - 32 }, (_, i) => 32 + i));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: total - 32 }, (_, i) => 32 + i),
+    );
     receiver.close();
     sender.close(0);
   });
@@ -169,7 +178,9 @@ function releaseInChild(ref: RingRef, count: number): { ready: Promise<void>; do
     for (let i = 0; i < Number(process.argv[2]); i++) readers.view(ref);
     readers.release();
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, JSON.stringify(ref), String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, JSON.stringify(ref), String(count)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const ready = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
@@ -179,25 +190,29 @@ function releaseInChild(ref: RingRef, count: number): { ready: Promise<void>; do
   return { ready, done };
 }
 
-test('the release count is atomic across processes: two releasing at once lose no release, and the reader never sees it go back', { skip }, async () => {
-  const ring = FrameRingWriter.create(sharedMemory!, 4096);
-  const ref = ring.put(new Uint8Array(16));
-  const perProcess = 2_000_000;
-  const releasers = [releaseInChild(ref, perProcess), releaseInChild(ref, perProcess)];
-  await Promise.all(releasers.map((releaser) => releaser.ready));
-  new Int32Array(sharedMemory!.openSharedMemory(ref.path, ref.ring_bytes), 64, 1)[0] = 1;
-  let last = 0;
-  let finished = false;
-  const done = Promise.all(releasers.map((releaser) => releaser.done)).finally(() => (finished = true));
-  while (!finished) {
-    const seen = ring.releasedCount;
-    assert.ok(Number.isInteger(seen) && seen >= last, `the count went from ${last} to ${seen}`);
-    last = seen;
-    await delay(0);
-  }
-  await done;
-  assert.equal(ring.releasedCount, 2 * perProcess, 'every release counted');
-});
+test(
+  'the release count is atomic across processes: two releasing at once lose no release, and the reader never sees it go back',
+  { skip },
+  async () => {
+    const ring = FrameRingWriter.create(sharedMemory!, 4096);
+    const ref = ring.put(new Uint8Array(16));
+    const perProcess = 2_000_000;
+    const releasers = [releaseInChild(ref, perProcess), releaseInChild(ref, perProcess)];
+    await Promise.all(releasers.map((releaser) => releaser.ready));
+    new Int32Array(sharedMemory!.openSharedMemory(ref.path, ref.ring_bytes), 64, 1)[0] = 1;
+    let last = 0;
+    let finished = false;
+    const done = Promise.all(releasers.map((releaser) => releaser.done)).finally(() => (finished = true));
+    while (!finished) {
+      const seen = ring.releasedCount;
+      assert.ok(Number.isInteger(seen) && seen >= last, `the count went from ${last} to ${seen}`);
+      last = seen;
+      await delay(0);
+    }
+    await done;
+    assert.equal(ring.releasedCount, 2 * perProcess, 'every release counted');
+  },
+);
 
 test('a receiver maps only labcast frame rings, whatever path a message gives', { skip }, () => {
   const path = `${scratch.dir}/not-a-ring.bin`;
@@ -212,5 +227,8 @@ test(`${SHARED_FRAMES_ENV}=0 keeps frames on the socket; other values are refuse
   assert.equal(senderSharedMemory(true, { [SHARED_FRAMES_ENV]: '0' }), null);
   assert.equal(senderSharedMemory(false, {}), null, 'never for a saver that may be elsewhere');
   assert.equal(senderSharedMemory(true, {}), sharedMemory);
-  assert.throws(() => senderSharedMemory(true, { [SHARED_FRAMES_ENV]: 'yes' }), { code: 'BAD_CONFIG', message: /LABCAST_SHARED_FRAMES=yes/ });
+  assert.throws(() => senderSharedMemory(true, { [SHARED_FRAMES_ENV]: 'yes' }), {
+    code: 'BAD_CONFIG',
+    message: /LABCAST_SHARED_FRAMES=yes/,
+  });
 });

@@ -24,7 +24,11 @@ describe('lossless sender (real sockets)', () => {
       }
       // ZeroMQ's own queue takes a few messages; the bounded buffer takes ten more.
       assert.ok(accepted.length >= 10 && accepted.length < 40, `accepted ${accepted.length}`);
-      assert.deepEqual(accepted, Array.from({ length: accepted.length }, (_, i) => i), 'refusals only at the end');
+      assert.deepEqual(
+        accepted,
+        Array.from({ length: accepted.length }, (_, i) => i),
+        'refusals only at the end',
+      );
 
       const pull = new Pull();
       pull.connect(sender.endpoint);
@@ -55,7 +59,7 @@ describe('lossless sender (real sockets)', () => {
     })();
     for (let i = 0; i < 200; i++) {
       await sender.waitForRoom(1000);
-      assert.ok(sender.offer([Buffer.from("x"), new Uint8Array(1000)], 1000, i));
+      assert.ok(sender.offer([Buffer.from('x'), new Uint8Array(1000)], 1000, i));
     }
     await sender.drain();
     assert.equal(await receiving, 200);
@@ -120,7 +124,13 @@ describe('lossless sender after its saver went away (rebind)', () => {
 
 describe('lossless sender batches small frames under load', () => {
   const header = (seq: number, shape: number[]): FrameHeader => ({
-    protocol: 1, run_id: 'b', seq, camera_ts_ns: BigInt(seq), wall_ts_ns: BigInt(seq), shape, dtype: 'uint8',
+    protocol: 1,
+    run_id: 'b',
+    seq,
+    camera_ts_ns: BigInt(seq),
+    wall_ts_ns: BigInt(seq),
+    shape,
+    dtype: 'uint8',
   });
 
   test('queued small frames travel as batches; every frame arrives once, in order, pixels intact', async () => {
@@ -146,7 +156,10 @@ describe('lossless sender batches small frames under load', () => {
       }
     }
     await sender.drain();
-    assert.deepEqual(seqs, Array.from({ length: 3000 }, (_, i) => i));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 3000 }, (_, i) => i),
+    );
     assert.ok(messages < 3000 / 10, `${messages} messages for 3000 frames`);
     pull.close();
     sender.close(0);

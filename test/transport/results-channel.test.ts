@@ -7,7 +7,13 @@ import { ResultsProxy } from '../../src/transport/results-proxy.js';
 import { ResultsPublisher } from '../../src/transport/results-publisher.js';
 import { ResultsSubscriber } from '../../src/transport/results-subscriber.js';
 
-const header = (seq: number, name = 'stats') => ({ protocol: 1 as const, name, run_id: 'run-1', seq, camera_ts_ns: 1_000_000_000n + BigInt(seq) });
+const header = (seq: number, name = 'stats') => ({
+  protocol: 1 as const,
+  name,
+  run_id: 'run-1',
+  seq,
+  camera_ts_ns: 1_000_000_000n + BigInt(seq),
+});
 
 /** Publishes `probe` until the subscription has reached the publisher through the proxy (PUB/SUB joins late). */
 async function untilJoined(publish: () => void, results: AsyncIterator<AnalysisResult>): Promise<AnalysisResult> {
@@ -15,7 +21,7 @@ async function untilJoined(publish: () => void, results: AsyncIterator<AnalysisR
   for (let tries = 0; tries < 500; tries++) {
     publish();
     const first = await Promise.race([next, delay(20, null)]);
-    if (first !== null) return (first).value as AnalysisResult;
+    if (first !== null) return first.value as AnalysisResult;
   }
   throw new Error('the subscriber never got a result');
 }
@@ -42,7 +48,10 @@ describe('the results channel: publisher → proxy (XSUB/XPUB) → subscriber, r
       const value = step.value;
       if (value.header.name === 'stats') got.push(value);
     }
-    assert.deepEqual(got.map((result) => result.header.seq), Array.from({ length: 20 }, (_, seq) => seq));
+    assert.deepEqual(
+      got.map((result) => result.header.seq),
+      Array.from({ length: 20 }, (_, seq) => seq),
+    );
     assert.equal(got[7]!.header.camera_ts_ns, 1_000_000_007n);
     assert.deepEqual(got[7]!.body, { mean: 3.5 });
     assert.deepEqual(Array.from(got[7]!.arrays.hist!), [7, 1]);

@@ -63,7 +63,11 @@ describe('analysis in the web UI (headless Chromium, real labcast serve)', () =>
 
   test('starting localize from the UI: the process runs and spot markers are drawn over the live view, on the frame shown', async () => {
     await page.getByRole('button', { name: 'Live', exact: true }).click();
-    await waitUntil('the live view to show frames', () => page.locator('#display-seq').textContent(), (t) => /^\d+/.test(t ?? ''));
+    await waitUntil(
+      'the live view to show frames',
+      () => page.locator('#display-seq').textContent(),
+      (t) => /^\d+/.test(t ?? ''),
+    );
     await page.getByLabel('localize', { exact: true }).check();
     const status = await serve.waitFor((s) => s.analyses?.find((a) => a.name === 'localize')?.state === 'running');
     assert.ok(status.analyses!.find((a) => a.name === 'localize')!.pid !== null);
@@ -74,16 +78,36 @@ describe('analysis in the web UI (headless Chromium, real labcast serve)', () =>
     );
     // One marker per bead (a pair that overlaps may be one spot).
     assert.ok(drawn.spotsDrawn >= PARTICLES - 3 && drawn.spotsDrawn <= PARTICLES, `${drawn.spotsDrawn} markers for ${PARTICLES} beads`);
-    const green = await waitUntil('green marker pixels on the overlay', () => markerPixels(page), (n) => n > 0);
+    const green = await waitUntil(
+      'green marker pixels on the overlay',
+      () => markerPixels(page),
+      (n) => n > 0,
+    );
     assert.ok(green > 100, `${green} marker pixels`);
-    await waitUntil('tracks drawn as the beads move', () => overlayStats(page), (s) => s.tracksDrawn > PARTICLES / 2);
-    await waitUntil('the spot readout', () => page.locator('#display-spots').textContent(), (t) => /^\d+ \(localize/.test(t ?? ''));
-    await waitUntil('the panel to say running', () => page.locator('.analysis-row[data-state="running"]').count(), (n) => n === 1);
+    await waitUntil(
+      'tracks drawn as the beads move',
+      () => overlayStats(page),
+      (s) => s.tracksDrawn > PARTICLES / 2,
+    );
+    await waitUntil(
+      'the spot readout',
+      () => page.locator('#display-spots').textContent(),
+      (t) => /^\d+ \(localize/.test(t ?? ''),
+    );
+    await waitUntil(
+      'the panel to say running',
+      () => page.locator('.analysis-row[data-state="running"]').count(),
+      (n) => n === 1,
+    );
   });
 
   test('stats from the UI: its plots fill (mean ± std over time, histogram)', async () => {
     await page.getByLabel('stats', { exact: true }).check();
-    const plotted = await waitUntil('stats results plotted', () => overlayStats(page), (s) => s.statsPoints > 20 && s.histogramBins === 256);
+    const plotted = await waitUntil(
+      'stats results plotted',
+      () => overlayStats(page),
+      (s) => s.statsPoints > 20 && s.histogramBins === 256,
+    );
     assert.ok(plotted.statsResults >= plotted.statsPoints);
     // The mean line (#1f6feb) is on the plot's canvas.
     const blue = await countCanvasPixels(page.locator('#stats-mean-plot canvas'), { r: [0, 79], b: [201, 255], a: [201, 255] });
@@ -95,7 +119,11 @@ describe('analysis in the web UI (headless Chromium, real labcast serve)', () =>
   test('stopping localize from the UI: the process ends and the markers go', async () => {
     await page.getByLabel('localize', { exact: true }).uncheck();
     await serve.waitFor((s) => s.analyses?.find((a) => a.name === 'localize')?.state === 'stopped');
-    await waitUntil('no markers once the last results are too old for the frames shown', () => overlayStats(page), (s) => s.spotsDrawn === 0);
+    await waitUntil(
+      'no markers once the last results are too old for the frames shown',
+      () => overlayStats(page),
+      (s) => s.spotsDrawn === 0,
+    );
     assert.equal(await markerPixels(page), 0);
     await page.getByLabel('stats', { exact: true }).uncheck();
     await serve.waitFor((s) => s.analyses?.every((a) => a.state === 'stopped') === true);

@@ -12,7 +12,6 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
-
 const READ_FRAMES = `
 import sys, json, h5py
 with h5py.File(sys.argv[1], "r") as f:
@@ -33,10 +32,7 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    [serve, browser] = await Promise.all([
-      startServe(scratch.dir, { width: 160, height: 120, fps: 50 }),
-      launchChromium(),
-    ]);
+    [serve, browser] = await Promise.all([startServe(scratch.dir, { width: 160, height: 120, fps: 50 }), launchChromium()]);
     page = await openLabcastPage(browser, serve.web, { width: 1400, height: 1000 }, pageErrors);
   });
 
@@ -52,11 +48,27 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
 
   test('Live: the live view shows frames and its pixels change', async () => {
     await page.getByRole('button', { name: 'Live', exact: true }).click();
-    const first = await waitUntil('a frame on the canvas', () => readCanvas(page), (s) => s.width > 1 && s.mean > 0);
+    const first = await waitUntil(
+      'a frame on the canvas',
+      () => readCanvas(page),
+      (s) => s.width > 1 && s.mean > 0,
+    );
     assert.ok(first.width <= 160 && first.height <= 120, `drawn at ${first.width}×${first.height}`);
-    await waitUntil('the pixels to change', () => readCanvas(page), (s) => s.digest !== first.digest);
-    await waitUntil('the status panel to say live', () => page.locator('#status-state').textContent(), (t) => t === 'live');
-    const fps = await waitUntil('a frame-rate readout', () => page.locator('#display-fps').textContent(), (t) => Number(t) > 5);
+    await waitUntil(
+      'the pixels to change',
+      () => readCanvas(page),
+      (s) => s.digest !== first.digest,
+    );
+    await waitUntil(
+      'the status panel to say live',
+      () => page.locator('#status-state').textContent(),
+      (t) => t === 'live',
+    );
+    const fps = await waitUntil(
+      'a frame-rate readout',
+      () => page.locator('#display-fps').textContent(),
+      (t) => Number(t) > 5,
+    );
     assert.ok(Number(fps) <= 60, `display fps ${fps}`);
   });
 
@@ -66,14 +78,26 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     await page.getByLabel('Black').fill('0');
     await page.getByLabel('White').fill('65535');
     await page.getByLabel('White').dispatchEvent('change');
-    const dark = await waitUntil('manual levels to apply', () => readCanvas(page), (s) => s.mean < 60);
+    const dark = await waitUntil(
+      'manual levels to apply',
+      () => readCanvas(page),
+      (s) => s.mean < 60,
+    );
     await page.getByLabel('Brightness').fill('50');
-    const bright = await waitUntil('the image to brighten', () => readCanvas(page), (s) => s.mean > dark.mean + 100);
+    const bright = await waitUntil(
+      'the image to brighten',
+      () => readCanvas(page),
+      (s) => s.mean > dark.mean + 100,
+    );
     assert.ok(bright.mean > 150, `mean ${bright.mean}`);
     const setting = await serve.ctl(['get', 'brightness']);
     assert.equal((setting.result as { value: number }).value, 50, 'the camera setting itself changed');
     // The mean-intensity readout (raw units) follows too: 50 % of full scale is an offset of ~32768.
-    const mean = await waitUntil('the mean readout', () => page.locator('#display-mean').textContent(), (t) => Number(t) > 30_000);
+    const mean = await waitUntil(
+      'the mean readout',
+      () => page.locator('#display-mean').textContent(),
+      (t) => Number(t) > 30_000,
+    );
     assert.ok(Number(mean) < 65_536);
     await page.getByLabel('Brightness').fill('0');
     await page.getByLabel('Auto (min to max of each frame)').check();
@@ -100,18 +124,33 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     assert.equal(status.last_recording!.frames_written, 50);
     const file = await framesInFile(path);
     assert.equal(file.frames, 50);
-    assert.deepEqual(file.ids, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      file.ids,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 
   test('Stop in the middle of a recording: drained and closed, the page and the file agree', async () => {
     await page.getByLabel('Frames').fill('');
     await page.getByRole('button', { name: 'Record', exact: true }).click();
-    await waitUntil('frames being saved', () => page.locator('#status-saved').textContent(), (t) => Number(t) >= 20, 20_000);
+    await waitUntil(
+      'frames being saved',
+      () => page.locator('#status-saved').textContent(),
+      (t) => Number(t) >= 20,
+      20_000,
+    );
     assert.equal(await page.locator('#status-state').textContent(), 'recording');
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
-    await waitUntil('the state to return to idle', () => page.locator('#status-state').textContent(), (t) => t === 'idle', 20_000);
-    const last = await waitUntil('the stopped recording in the status', () => page.locator('#status-last').textContent(), (t) =>
-      /\(stopped\)/.test(t ?? ''),
+    await waitUntil(
+      'the state to return to idle',
+      () => page.locator('#status-state').textContent(),
+      (t) => t === 'idle',
+      20_000,
+    );
+    const last = await waitUntil(
+      'the stopped recording in the status',
+      () => page.locator('#status-last').textContent(),
+      (t) => /\(stopped\)/.test(t ?? ''),
     );
     const saved = Number(/: (\d+) frames saved, 0 lost/.exec(last ?? '')![1]);
     assert.ok(saved >= 20, `saved ${saved}`);
@@ -121,7 +160,11 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     assert.equal(file.frames, saved);
     const name = status.last_recording!.path!.split('/').pop()!;
     const row = page.locator('#recordings-body tr', { hasText: name });
-    await waitUntil('the list to show the stopped file', async () => (await row.count()) > 0 ? await row.locator('td').nth(1).textContent() : null, (t) => t === String(saved));
+    await waitUntil(
+      'the list to show the stopped file',
+      async () => ((await row.count()) > 0 ? await row.locator('td').nth(1).textContent() : null),
+      (t) => t === String(saved),
+    );
   });
 
   test('no script errors in the page', () => {

@@ -39,7 +39,10 @@ test('manual levels clip below black and above white', () => {
 });
 
 test('a flat frame with auto levels does not divide by zero', () => {
-  const shown = renderDisplayFrame(uint16Frame(2, 2, () => 7), { maxWidth: 10, maxHeight: 10, levels: { mode: 'auto' } });
+  const shown = renderDisplayFrame(
+    uint16Frame(2, 2, () => 7),
+    { maxWidth: 10, maxHeight: 10, levels: { mode: 'auto' } },
+  );
   assert.deepEqual(Array.from(shown.pixels), [0, 0, 0, 0]);
 });
 
@@ -86,7 +89,10 @@ test('the histogram spans the camera bit depth: a 12-bit camera in uint16 over 0
   assert.equal(sampleFullScale('uint8', 12), 255, 'a bit depth the dtype cannot hold is ignored');
   assert.equal(sampleFullScale('uint16', 0), 65535);
 
-  const stats = frameStats(uint16Frame(1, 4, (x) => [0, 16, 4095, 5000][x]!), sampleFormatOf({ bit_depth: 12 }));
+  const stats = frameStats(
+    uint16Frame(1, 4, (x) => [0, 16, 4095, 5000][x]!),
+    sampleFormatOf({ bit_depth: 12 }),
+  );
   assert.equal(stats.fullScale, 4095);
   // 256 bins over 0..4095: 16 values a bin; 5000 (beyond the bit depth) counts in the top bin.
   assert.equal(stats.histogram[0], 1);
@@ -116,7 +122,11 @@ test('a raw Bayer frame is shown demosaiced: a mosaic of one colour renders as t
   const orange: [number, number, number] = [240, 120, 30];
   for (const pattern of ['RG', 'GR', 'GB', 'BG'] as const) {
     const frame: RawFrame = { shape: [4, 6], dtype: 'uint8', pixels: bayerMosaic(pattern, 6, 4, orange) };
-    const shown = renderDisplayFrame(frame, { maxWidth: 100, maxHeight: 100, levels: { mode: 'manual', black: 0, white: 255 } }, { bayerPattern: pattern });
+    const shown = renderDisplayFrame(
+      frame,
+      { maxWidth: 100, maxHeight: 100, levels: { mode: 'manual', black: 0, white: 255 } },
+      { bayerPattern: pattern },
+    );
     assert.equal(shown.channels, 3, pattern);
     assert.deepEqual([shown.width, shown.height], [3, 2], `${pattern}: one RGB pixel per 2x2 cell`);
     for (let i = 0; i < shown.width * shown.height; i++) {

@@ -23,7 +23,6 @@ function addonMissing(): string | null {
   return 'failure' in load ? `needs the Aravis binding: ${load.failure}` : null;
 }
 
-
 const stateText = (page: Page): Promise<string | null> => page.locator('#status-state').textContent();
 
 describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
@@ -61,13 +60,30 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
     assert.equal(await page.locator('#btn-trigger').isHidden(), true);
 
     await page.getByRole('button', { name: 'Live', exact: true }).click();
-    const first = await waitUntil('a frame on the canvas', () => readCanvas(page), (s) => s.width > 1 && s.mean > 0, 30_000);
-    await waitUntil('the pixels to change', () => readCanvas(page), (s) => s.digest !== first.digest);
-    await waitUntil('the status panel to say live', () => stateText(page), (text) => text === 'live');
+    const first = await waitUntil(
+      'a frame on the canvas',
+      () => readCanvas(page),
+      (s) => s.width > 1 && s.mean > 0,
+      30_000,
+    );
+    await waitUntil(
+      'the pixels to change',
+      () => readCanvas(page),
+      (s) => s.digest !== first.digest,
+    );
+    await waitUntil(
+      'the status panel to say live',
+      () => stateText(page),
+      (text) => text === 'live',
+    );
 
     // The Exposure field is bound to the camera's exposure_ms (ExposureTimeAbs on this node map).
     const exposure = page.getByLabel('Exposure');
-    await waitUntil('the exposure field to be enabled', () => exposure.isEnabled(), (enabled) => enabled);
+    await waitUntil(
+      'the exposure field to be enabled',
+      () => exposure.isEnabled(),
+      (enabled) => enabled,
+    );
     await exposure.fill('20');
     await exposure.dispatchEvent('change');
     const changed = await waitUntil(
@@ -78,7 +94,12 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
     assert.equal(changed.code, 0);
 
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
-    await waitUntil('idle', () => stateText(page), (text) => text === 'idle', 20_000);
+    await waitUntil(
+      'idle',
+      () => stateText(page),
+      (text) => text === 'idle',
+      20_000,
+    );
     await page.getByLabel('Frames').fill('20');
     await page.getByRole('button', { name: 'Record', exact: true }).click();
     await waitUntil(
@@ -106,12 +127,28 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
     await trigger.waitFor({ state: 'visible', timeout: 15_000 });
     assert.equal(await trigger.isDisabled(), true, 'no trigger while idle');
     await page.getByRole('button', { name: 'Live', exact: true }).click();
-    await waitUntil('live', () => stateText(page), (text) => text === 'live');
-    await waitUntil('the Trigger button to enable', () => trigger.isEnabled(), (enabled) => enabled);
+    await waitUntil(
+      'live',
+      () => stateText(page),
+      (text) => text === 'live',
+    );
+    await waitUntil(
+      'the Trigger button to enable',
+      () => trigger.isEnabled(),
+      (enabled) => enabled,
+    );
     for (let i = 1; i <= 3; i++) {
       await trigger.click();
-      await waitUntil(`trigger ${i} sent`, () => serve.statusNow(), (s) => s.stream?.triggers_sent === i);
-      await waitUntil('the button back', () => trigger.isEnabled(), (enabled) => enabled);
+      await waitUntil(
+        `trigger ${i} sent`,
+        () => serve.statusNow(),
+        (s) => s.stream?.triggers_sent === i,
+      );
+      await waitUntil(
+        'the button back',
+        () => trigger.isEnabled(),
+        (enabled) => enabled,
+      );
     }
     assert.equal(await page.locator('#command-message').textContent(), 'Triggered.');
   });
@@ -122,7 +159,12 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
     const { serve, page } = opened;
     assert.equal((await serve.statusNow()).camera?.settings.bayer_pattern, 'RG');
     await page.getByRole('button', { name: 'Live', exact: true }).click();
-    await waitUntil('a frame on the canvas', () => readCanvas(page), (s) => s.width > 1 && s.mean > 0, 30_000);
+    await waitUntil(
+      'a frame on the canvas',
+      () => readCanvas(page),
+      (s) => s.width > 1 && s.mean > 0,
+      30_000,
+    );
     // Shown as grey, every canvas pixel would have red = green = blue; the
     // fake's ramp gives each 2x2 cell a red below its blue.
     const colourful = await page.getByRole('img', { name: 'Live view' }).evaluate((element) => {
@@ -138,7 +180,12 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
     });
     assert.ok(colourful > 0.5, `most pixels are coloured (red differs from blue): ${colourful}`);
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
-    await waitUntil('idle', () => stateText(page), (text) => text === 'idle', 20_000);
+    await waitUntil(
+      'idle',
+      () => stateText(page),
+      (text) => text === 'idle',
+      20_000,
+    );
   });
 
   test('no script errors in the pages', () => {

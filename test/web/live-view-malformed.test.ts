@@ -44,14 +44,22 @@ function malformed(i: number): Buffer[] {
   const good = header(1_000_000 + i);
   const pixels = Buffer.alloc(8 * 12 * 2);
   switch (i % 8) {
-    case 0: return [topic, Buffer.from(stringifyWithNs(good))]; // wrong part count: no pixels
-    case 1: return [topic, Buffer.from(stringifyWithNs(good)), pixels, pixels]; // wrong part count: one too many
-    case 2: return [topic, Buffer.from('{"protocol":1,"run_id":'), pixels]; // invalid header: not JSON
-    case 3: return [topic, Buffer.from('[1,2,3]'), pixels]; // invalid header: not an object
-    case 4: return [topic, Buffer.from(stringifyWithNs({ ...good, seq: 'seven' })), pixels]; // invalid header: wrong type
-    case 5: return [topic, Buffer.from(stringifyWithNs(good)), pixels.subarray(0, 100)]; // payload shorter than the header says
-    case 6: return [topic, Buffer.from(stringifyWithNs(good)), Buffer.alloc(8 * 12 * 2 + 2)]; // payload longer
-    default: return [topic, Buffer.from(stringifyWithNs({ ...good, protocol: 2 })), pixels]; // another protocol version
+    case 0:
+      return [topic, Buffer.from(stringifyWithNs(good))]; // wrong part count: no pixels
+    case 1:
+      return [topic, Buffer.from(stringifyWithNs(good)), pixels, pixels]; // wrong part count: one too many
+    case 2:
+      return [topic, Buffer.from('{"protocol":1,"run_id":'), pixels]; // invalid header: not JSON
+    case 3:
+      return [topic, Buffer.from('[1,2,3]'), pixels]; // invalid header: not an object
+    case 4:
+      return [topic, Buffer.from(stringifyWithNs({ ...good, seq: 'seven' })), pixels]; // invalid header: wrong type
+    case 5:
+      return [topic, Buffer.from(stringifyWithNs(good)), pixels.subarray(0, 100)]; // payload shorter than the header says
+    case 6:
+      return [topic, Buffer.from(stringifyWithNs(good)), Buffer.alloc(8 * 12 * 2 + 2)]; // payload longer
+    default:
+      return [topic, Buffer.from(stringifyWithNs({ ...good, protocol: 2 })), pixels]; // another protocol version
   }
 }
 
@@ -132,9 +140,16 @@ test('10 000 malformed data messages into the live view: counted and skipped, no
   }
   const afterFlood = await liveCounters();
   assert.equal(afterFlood.malformed_messages, MALFORMED, 'every malformed message counted');
-  assert.equal(afterFlood.frames_received - before.frames_received, realDuring, 'no malformed message taken for a frame; every real one taken');
+  assert.equal(
+    afterFlood.frames_received - before.frames_received,
+    realDuring,
+    'no malformed message taken for a frame; every real one taken',
+  );
   assert.ok(watched.frames.length >= 2, 'real frames reached the watcher during the flood');
-  assert.ok(watched.frames.every((frame) => frame.run_id === RUN && frame.seq < 1_000_000), 'nothing malformed was shown');
+  assert.ok(
+    watched.frames.every((frame) => frame.run_id === RUN && frame.seq < 1_000_000),
+    'nothing malformed was shown',
+  );
 
   // Afterwards the view carries on with real frames.
   const shownBefore = watched.frames.length;

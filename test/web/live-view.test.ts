@@ -12,7 +12,9 @@ class FakeSocket implements LiveSocket {
     callback();
   }
   headers(): Array<Record<string, unknown>> {
-    return this.sent.map((message) => JSON.parse(message.subarray(4, 4 + message.readUInt32LE(0)).toString('utf8')) as Record<string, unknown>);
+    return this.sent.map(
+      (message) => JSON.parse(message.subarray(4, 4 + message.readUInt32LE(0)).toString('utf8')) as Record<string, unknown>,
+    );
   }
 }
 
@@ -26,7 +28,14 @@ function frame(seq: number, value = seq): NonNullable<LiveView['latest']> {
     shape: [2, 2],
     dtype: 'uint8',
   };
-  return { header, frame: { shape: [2, 2], dtype: 'uint8', pixels: new Uint8Array([0, value, value, 255]) }, format: {}, rendered: new Map(), stats: null, receivedMs: Date.now() };
+  return {
+    header,
+    frame: { shape: [2, 2], dtype: 'uint8', pixels: new Uint8Array([0, value, value, 255]) },
+    format: {},
+    rendered: new Map(),
+    stats: null,
+    receivedMs: Date.now(),
+  };
 }
 
 // Nothing listens there: the bridge's subscriber just waits (ZeroMQ connects lazily).
@@ -48,7 +57,11 @@ test('one frame in flight per client: newer frames replace the pending one and a
   client.receive(JSON.stringify({ type: 'ack', seq: 0 }));
   assert.equal(socket.sent.length, 2);
   const headers = socket.headers();
-  assert.deepEqual(headers.map((h) => h.seq), [0, 3], 'the newest frame, not the next one in line');
+  assert.deepEqual(
+    headers.map((h) => h.seq),
+    [0, 3],
+    'the newest frame, not the next one in line',
+  );
   assert.equal(headers[1]!.camera_ts_ns, '1800000000000000003', 'nanoseconds travel exactly, as a string');
   assert.equal(client.skipped, 2);
   // Acknowledged, nothing newer: nothing is sent again.
@@ -81,7 +94,12 @@ test("the camera's bit depth sets full_scale, and a Bayer frame goes out as RGB"
   const mono12 = frame(20);
   const pixels = new Uint8Array(8);
   new DataView(pixels.buffer).setUint16(6, 4095, true);
-  view.latest = { ...mono12, header: { ...mono12.header, dtype: 'uint16' }, frame: { shape: [2, 2], dtype: 'uint16', pixels }, format: { bitDepth: 12 } };
+  view.latest = {
+    ...mono12,
+    header: { ...mono12.header, dtype: 'uint16' },
+    frame: { shape: [2, 2], dtype: 'uint16', pixels },
+    format: { bitDepth: 12 },
+  };
   client.offer();
   const stats = socket.headers()[0]!.stats as { full_scale: number; histogram: number[] };
   assert.equal(stats.full_scale, 4095);
@@ -90,7 +108,11 @@ test("the camera's bit depth sets full_scale, and a Bayer frame goes out as RGB"
 
   // RGGB cell: red 200, greens 100 and 60, blue 20 → one RGB pixel.
   const bayer = frame(21);
-  view.latest = { ...bayer, frame: { shape: [2, 2], dtype: 'uint8', pixels: Uint8Array.from([200, 100, 60, 20]) }, format: { bayerPattern: 'RG' } };
+  view.latest = {
+    ...bayer,
+    frame: { shape: [2, 2], dtype: 'uint8', pixels: Uint8Array.from([200, 100, 60, 20]) },
+    format: { bayerPattern: 'RG' },
+  };
   client.receive(JSON.stringify({ type: 'display', max_width: 64, max_height: 64, levels: { mode: 'manual', black: 0, white: 255 } }));
   const header = socket.headers().at(-1)!;
   assert.deepEqual([header.width, header.height, header.channels], [1, 1, 3]);

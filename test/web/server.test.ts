@@ -101,7 +101,11 @@ describe('web server (fastify inject, no port opened)', () => {
 
   test('commands from its own origin, or without Origin (scripts), are forwarded', async () => {
     control.answer = (request) => ({ echoed: request });
-    for (const headers of [{ origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080' }, { origin: 'http://localhost:8080', host: 'localhost:8080' }, {}]) {
+    for (const headers of [
+      { origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080' },
+      { origin: 'http://localhost:8080', host: 'localhost:8080' },
+      {},
+    ]) {
       const reply = await app.inject({ method: 'POST', url: '/api/command', headers, payload: { cmd: 'record', frames: 50 } });
       assert.equal(reply.statusCode, 200, reply.body);
       assert.deepEqual(reply.json(), { ok: true, result: { echoed: { cmd: 'record', frames: 50 } } });
@@ -121,7 +125,12 @@ describe('web server (fastify inject, no port opened)', () => {
       assert.equal(reply.json<ApiReply>().error.code, 'BAD_REQUEST');
       assert.match(reply.json<ApiReply>().error.message, message);
     }
-    const notJson = await app.inject({ method: 'POST', url: '/api/command', headers: { 'content-type': 'application/json' }, payload: '{cmd' });
+    const notJson = await app.inject({
+      method: 'POST',
+      url: '/api/command',
+      headers: { 'content-type': 'application/json' },
+      payload: '{cmd',
+    });
     assert.equal(notJson.statusCode, 400);
     assert.equal(notJson.json<ApiReply>().error.code, 'BAD_REQUEST');
     assert.equal(control.requests.length, before);
@@ -169,7 +178,10 @@ describe('web server (fastify inject, no port opened)', () => {
     const reply = await app.inject({ method: 'GET', url: '/api/recordings' });
     assert.equal(reply.statusCode, 200, reply.body);
     const entries = reply.json<ApiReply>().result as RecordingEntry[];
-    assert.deepEqual(entries.map((entry) => entry.name), ['broken.h5', '2026-11-23/run_0001.h5']);
+    assert.deepEqual(
+      entries.map((entry) => entry.name),
+      ['broken.h5', '2026-11-23/run_0001.h5'],
+    );
     const [broken, run] = entries;
     assert.equal(broken!.summary, null);
     assert.match(broken!.error!, /not a readable HDF5 file/);
@@ -186,7 +198,13 @@ describe('web server (fastify inject, no port opened)', () => {
   test('closing the server closes its control client', async () => {
     const other = new FakeControl();
     other.answer = () => ({});
-    const second = await createWebServer({ control: other, statusEndpoint: null, dataEndpoint: () => 'tcp://127.0.0.1:1', dataDir: scratch.dir, host: '127.0.0.1' });
+    const second = await createWebServer({
+      control: other,
+      statusEndpoint: null,
+      dataEndpoint: () => 'tcp://127.0.0.1:1',
+      dataDir: scratch.dir,
+      host: '127.0.0.1',
+    });
     await second.close();
     assert.equal(other.closed, true);
   });

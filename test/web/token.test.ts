@@ -46,7 +46,13 @@ describe('web UI off loopback: the access token (fastify inject)', () => {
 
   test('without the token: 401 with a JSON error, for the page, the API and static files; nothing reaches the controller', async () => {
     const before = control.requests.length;
-    for (const [method, url] of [['GET', '/'], ['GET', '/api/status'], ['POST', '/api/command'], ['GET', '/app.js'], ['GET', '/api/recordings']] as const) {
+    for (const [method, url] of [
+      ['GET', '/'],
+      ['GET', '/api/status'],
+      ['POST', '/api/command'],
+      ['GET', '/app.js'],
+      ['GET', '/api/recordings'],
+    ] as const) {
       const reply = await app.inject({ method, url, ...(method === 'POST' ? { payload: { cmd: 'live' } } : {}) });
       assert.equal(reply.statusCode, 401, `${method} ${url}`);
       assert.match(reply.headers['content-type'] as string, /application\/json/);
@@ -100,7 +106,8 @@ describe('web UI off loopback: the access token (fastify inject)', () => {
   });
 
   test('webAccessToken: none on loopback, a fresh one elsewhere, or the one in web.token_file', () => {
-    for (const host of ['127.0.0.1', '127.0.0.5', '::1', '[::1]', 'localhost']) assert.deepEqual(webAccessToken({ host }), { token: null, generated: false }, host);
+    for (const host of ['127.0.0.1', '127.0.0.5', '::1', '[::1]', 'localhost'])
+      assert.deepEqual(webAccessToken({ host }), { token: null, generated: false }, host);
     const first = webAccessToken({ host: '0.0.0.0' });
     const second = webAccessToken({ host: '192.168.1.20' });
     assert.equal(first.generated, true);
@@ -109,14 +116,21 @@ describe('web UI off loopback: the access token (fastify inject)', () => {
     const file = join(scratch.dir, 'token');
     writeFileSync(file, `${TOKEN}\n`);
     assert.deepEqual(webAccessToken({ host: '0.0.0.0', token_file: file }), { token: TOKEN, generated: false });
-    assert.deepEqual(webAccessToken({ host: '127.0.0.1', token_file: file }), { token: TOKEN, generated: false }, 'a token file given is used even on loopback');
+    assert.deepEqual(
+      webAccessToken({ host: '127.0.0.1', token_file: file }),
+      { token: TOKEN, generated: false },
+      'a token file given is used even on loopback',
+    );
     writeFileSync(file, 'short\n');
-    assert.throws(() => webAccessToken({ host: '0.0.0.0', token_file: file }), (error: LabcastError) => {
-      assert.equal(error.code, 'BAD_CONFIG');
-      assert.equal(error.field, 'web.token_file');
-      assert.match(error.message, /at least 16 characters/);
-      return true;
-    });
+    assert.throws(
+      () => webAccessToken({ host: '0.0.0.0', token_file: file }),
+      (error: LabcastError) => {
+        assert.equal(error.code, 'BAD_CONFIG');
+        assert.equal(error.field, 'web.token_file');
+        assert.match(error.message, /at least 16 characters/);
+        return true;
+      },
+    );
   });
 });
 

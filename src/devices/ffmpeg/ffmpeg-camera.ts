@@ -143,17 +143,29 @@ export class FfmpegCamera implements Camera {
   ffmpegArgs(maxFrames: number | null): string[] {
     const pixelFormat = this.pixelFormat ?? 'rgb24';
     return [
-      '-hide_banner', '-nostdin', ...FFMPEG_LOG_ARGS,
+      '-hide_banner',
+      '-nostdin',
+      ...FFMPEG_LOG_ARGS,
       // Keep the source's pts (the v4l2 kernel timestamps) instead of shifting them to 0.
       '-copyts',
       ...(readsAtNativeRate(this.spec) ? ['-re'] : []),
       ...ffmpegInputArgs(this.spec),
-      '-map', '0:v:0', '-an', '-sn', '-dn',
-      '-vf', ptsFilter(pixelFormat),
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-dn',
+      '-vf',
+      ptsFilter(pixelFormat),
       // One output frame per decoded frame: no duplicates or drops to fit a rate.
-      '-fps_mode', 'passthrough',
+      '-fps_mode',
+      'passthrough',
       ...(maxFrames === null ? [] : ['-frames:v', String(maxFrames)]),
-      '-f', 'rawvideo', '-pix_fmt', pixelFormat, 'pipe:1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      pixelFormat,
+      'pipe:1',
     ];
   }
 

@@ -21,11 +21,15 @@ export interface ProbedStream {
  */
 export async function probeSource(spec: FfmpegCameraSpec, timeoutMs = 20_000): Promise<ProbedStream> {
   const args = [
-    '-v', 'error',
+    '-v',
+    'error',
     ...ffmpegInputArgs(spec),
-    '-select_streams', 'v:0',
-    '-show_entries', 'stream=width,height,pix_fmt,avg_frame_rate,r_frame_rate',
-    '-of', 'json',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height,pix_fmt,avg_frame_rate,r_frame_rate',
+    '-of',
+    'json',
   ];
   const result = await runTool('ffprobe', ffprobeBeside(spec.ffmpeg_path), args, timeoutMs);
   const source = describeSource(spec);

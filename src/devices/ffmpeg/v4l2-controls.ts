@@ -200,7 +200,10 @@ export function v4l2CtlRunner(device: string, binary = 'v4l2-ctl'): V4l2CtlRunne
   return async (args) => {
     const result = await runTool('v4l2-ctl', binary, ['-d', device, ...args], 10_000);
     if (result.code !== 0) {
-      throw new LabcastError('CAMERA_UNAVAILABLE', `v4l2-ctl -d ${device} ${args.join(' ')} failed: ${lastLines(result.stderr || result.stdout, 2)}`);
+      throw new LabcastError(
+        'CAMERA_UNAVAILABLE',
+        `v4l2-ctl -d ${device} ${args.join(' ')} failed: ${lastLines(result.stderr || result.stdout, 2)}`,
+      );
     }
     return result.stdout;
   };

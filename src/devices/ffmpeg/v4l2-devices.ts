@@ -63,10 +63,7 @@ export function v4l2DeviceNodes(devDir = '/dev'): string[] {
 }
 
 /** Every V4L2 device node with its name and formats; `ctlFor` runs v4l2-ctl on one device. */
-export async function listV4l2Devices(
-  ctlFor: (device: string) => V4l2CtlRunner,
-  devDir = '/dev',
-): Promise<V4l2Device[]> {
+export async function listV4l2Devices(ctlFor: (device: string) => V4l2CtlRunner, devDir = '/dev'): Promise<V4l2Device[]> {
   const devices: V4l2Device[] = [];
   for (const device of v4l2DeviceNodes(devDir)) {
     let formats: V4l2Format[] = [];

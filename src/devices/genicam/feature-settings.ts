@@ -125,7 +125,10 @@ export function readNodeMap(
   for (const [name, value] of Object.entries(derived)) {
     specs.push({
       name,
-      description: name === 'bit_depth' ? 'significant bits per sample of the pixel format' : 'Bayer pattern of the raw frames (2x2, from the top left)',
+      description:
+        name === 'bit_depth'
+          ? 'significant bits per sample of the pixel format'
+          : 'Bayer pattern of the raw frames (2x2, from the top left)',
       unit: name === 'bit_depth' ? 'bit' : '',
       min: typeof value === 'number' ? value : 0,
       max: typeof value === 'number' ? value : 0,

@@ -61,7 +61,7 @@ export class FrameNumbering {
     if (this.previous === null) return true;
     if (this.width === 64) return frameId > this.previous;
     const ring = 65535n;
-    const step = (((frameId - 1n) - (this.previous - 1n)) % ring + ring) % ring;
+    const step = (((frameId - 1n - (this.previous - 1n)) % ring) + ring) % ring;
     return step !== 0n && step <= ring / 2n;
   }
 
@@ -70,7 +70,7 @@ export class FrameNumbering {
     if (this.width === 16) {
       // Ids 1..65535 in a ring: 0 is never used.
       const ring = 65535n;
-      const step = (((to - 1n) - (from - 1n)) % ring + ring) % ring;
+      const step = (((to - 1n - (from - 1n)) % ring) + ring) % ring;
       // Half the ring or more ahead is far likelier a reordered or repeated buffer than 32k lost frames.
       return step === 0n || step > ring / 2n ? 1 : Number(step);
     }

@@ -9,17 +9,18 @@ import {
   type AravisStreamEvent,
   type FeatureValue,
 } from '../../native/aravis-addon.js';
-import { checkFeatureValue, describeAccepted, readFeatureSpec, readNodeMap, writeSetting, type NodeMapSnapshot } from './feature-settings.js';
+import {
+  checkFeatureValue,
+  describeAccepted,
+  readFeatureSpec,
+  readNodeMap,
+  writeSetting,
+  type NodeMapSnapshot,
+} from './feature-settings.js';
 import { FrameNumbering, frameIdWidth, type FrameIdWidth } from './frame-numbering.js';
 import { interfacesFor } from './interfaces.js';
 import { TRIGGER_ACTIVATIONS, type GenicamCameraSpec, type GenicamTrigger } from '../../camera-spec/genicam-spec.js';
-import {
-  frameShape,
-  pixelFormatByName,
-  SUPPORTED_PIXEL_FORMATS,
-  toLabcastPixels,
-  type PixelFormatInfo,
-} from './pixel-formats.js';
+import { frameShape, pixelFormatByName, SUPPORTED_PIXEL_FORMATS, toLabcastPixels, type PixelFormatInfo } from './pixel-formats.js';
 
 /** A device clock this close to the host's is taken to be on the epoch already (PTP, or no device clock). */
 const EPOCH_CLOCK_TOLERANCE_NS = 10_000_000_000n;
@@ -96,7 +97,8 @@ export class GenicamCamera implements Camera {
     this.handle = handle;
     try {
       const about = addon.cameraInfo(handle);
-      this.model = [about.vendor, about.model].filter(Boolean).join(' ') + ` (serial ${about.serial ?? '?'}, ${about.deviceId ?? this.spec.id})`;
+      this.model =
+        [about.vendor, about.model].filter(Boolean).join(' ') + ` (serial ${about.serial ?? '?'}, ${about.deviceId ?? this.spec.id})`;
       this.idWidth = frameIdWidth({ isGigE: about.isGigE, isUsb3: about.isUsb3, extendedIds: this.extendedIds() });
       if (about.isGigE) this.configurePacketSize(addon, handle);
       if (this.spec.pixel_format !== undefined) this.applyOption('PixelFormat', this.spec.pixel_format, 'pixel_format');
@@ -137,7 +139,11 @@ export class GenicamCamera implements Camera {
     if (this.streaming) this.refuseWhileStreaming(spec);
     const checked = checkFeatureValue(spec, value);
     if (name === 'PixelFormat' && pixelFormatByName(String(checked)) === undefined) {
-      throw new LabcastError('BAD_SETTING', `labcast does not record pixel format ${String(checked)}; it records ${this.supportedEntries(spec)}`, name);
+      throw new LabcastError(
+        'BAD_SETTING',
+        `labcast does not record pixel format ${String(checked)}; it records ${this.supportedEntries(spec)}`,
+        name,
+      );
     }
     try {
       writeSetting(addon, handle, snapshot, name, checked);
@@ -380,7 +386,8 @@ export class GenicamCamera implements Camera {
       throw new LabcastError('BAD_SETTING', `${field}: the camera has no feature "${feature}"`, field);
     }
     if (info.type === 'Command') {
-      if (value !== true) throw new LabcastError('BAD_SETTING', `${field}: "${feature}" is a command; give it the value true to execute it`, field);
+      if (value !== true)
+        throw new LabcastError('BAD_SETTING', `${field}: "${feature}" is a command; give it the value true to execute it`, field);
       addon.executeCommand(handle, feature);
       return;
     }
@@ -395,12 +402,20 @@ export class GenicamCamera implements Camera {
       throw new LabcastError('BAD_SETTING', `${field}: ${(error as Error).message}`, field);
     }
     if (feature === 'PixelFormat' && pixelFormatByName(String(checked)) === undefined) {
-      throw new LabcastError('BAD_SETTING', `${field}: labcast does not record pixel format ${String(checked)}; it records ${this.supportedEntries(spec)}`, field);
+      throw new LabcastError(
+        'BAD_SETTING',
+        `${field}: labcast does not record pixel format ${String(checked)}; it records ${this.supportedEntries(spec)}`,
+        field,
+      );
     }
     try {
       addon.setFeature(handle, feature, checked);
     } catch (error) {
-      throw new LabcastError('BAD_SETTING', `${field}: the camera refused ${feature} = ${JSON.stringify(checked)}: ${(error as Error).message}`, field);
+      throw new LabcastError(
+        'BAD_SETTING',
+        `${field}: the camera refused ${feature} = ${JSON.stringify(checked)}: ${(error as Error).message}`,
+        field,
+      );
     }
   }
 
@@ -458,7 +473,9 @@ export class GenicamCamera implements Camera {
   /** The PixelFormat entries this camera offers that labcast records. */
   private supportedEntries(spec: SettingSpec): string {
     const entries = (spec.entries ?? []).filter((entry) => pixelFormatByName(entry) !== undefined);
-    return entries.length > 0 ? entries.join(', ') : `none of this camera's (${describeAccepted(spec)}); labcast records ${SUPPORTED_PIXEL_FORMATS.join(', ')}`;
+    return entries.length > 0
+      ? entries.join(', ')
+      : `none of this camera's (${describeAccepted(spec)}); labcast records ${SUPPORTED_PIXEL_FORMATS.join(', ')}`;
   }
 
   private featureEntries(name: string): readonly string[] | null {
@@ -515,7 +532,11 @@ function openById(addon: AravisAddon, id: string): AravisCameraHandle {
     try {
       return addon.openCamera(match.deviceId);
     } catch (error) {
-      throw new LabcastError('CAMERA_UNAVAILABLE', `GenICam camera ${id} (${match.deviceId}) cannot be opened: ${(error as Error).message}`, 'camera');
+      throw new LabcastError(
+        'CAMERA_UNAVAILABLE',
+        `GenICam camera ${id} (${match.deviceId}) cannot be opened: ${(error as Error).message}`,
+        'camera',
+      );
     }
   }
   const known = devices.map((device) => device.deviceId).join(', ') || 'none found';

@@ -23,7 +23,10 @@ export function interfacesFor(id: string | null, configured?: readonly AravisInt
 export function interfacesFromEnv(): AravisInterface[] | null {
   const text = process.env.LABCAST_GENICAM_INTERFACES?.trim();
   if (text === undefined || text === '') return null;
-  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   for (const name of names) {
     if (!(AVAILABLE_INTERFACES as readonly string[]).includes(name)) {
       throw new LabcastError(

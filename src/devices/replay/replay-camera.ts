@@ -141,9 +141,7 @@ export class ReplayCamera implements Camera {
       const firstNs = this.recordedNs[0] ?? 0n;
       for (let index = 0; index < this.frameCount; index++) {
         const offsetNs =
-          fps !== undefined && fps > 0
-            ? BigInt(Math.round((index * 1e9) / fps))
-            : (this.recordedNs[index] ?? firstNs) - firstNs;
+          fps !== undefined && fps > 0 ? BigInt(Math.round((index * 1e9) / fps)) : (this.recordedNs[index] ?? firstNs) - firstNs;
         const due = fps === 0 ? yieldToEventLoop(stop) : waitUntil(startMonoNs + offsetNs, stop);
         if (!(await due)) return;
         yield this.frameAt(index, this.nextTimestamp(anchorNs + offsetNs), index);

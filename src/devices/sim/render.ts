@@ -70,11 +70,7 @@ interface Tone {
  * function of its arguments: tests and file checks use it as the expected image.
  * Settings not given take their defaults; all are validated (BAD_SETTING).
  */
-export function renderSimFrame(
-  options: SimCameraOptions,
-  settings: Readonly<Partial<SimSettings>>,
-  cameraIndex: number,
-): Uint8Array {
+export function renderSimFrame(options: SimCameraOptions, settings: Readonly<Partial<SimSettings>>, cameraIndex: number): Uint8Array {
   if (!Number.isSafeInteger(cameraIndex) || cameraIndex < 0) {
     throw new LabcastError('BAD_ARGUMENT', `frame index must be a non-negative integer, got ${cameraIndex}`);
   }
@@ -237,7 +233,8 @@ function renderGradient(samples: Samples, window: Window, tone: Tone, index: num
     drawGradient(samples, window, tone, index);
     return;
   }
-  const key = `${tone.dtype} ${tone.signal} ${tone.offset} ${tone.max} ` +
+  const key =
+    `${tone.dtype} ${tone.signal} ${tone.offset} ${tone.max} ` +
     `${window.sensorWidth} ${window.x} ${window.y} ${window.width} ${window.height}`;
   if (gradientCache?.key !== key) gradientCache = { key, frames: new Map() };
   const shift = gradientShift(index);

@@ -92,15 +92,7 @@ export function defaultSimSettings(options: SimCameraOptions): SimSettings {
   });
 }
 
-const SETTING_NAMES: readonly SimSettingName[] = [
-  'exposure_ms',
-  'gain',
-  'brightness',
-  'roi_x',
-  'roi_y',
-  'roi_width',
-  'roi_height',
-];
+const SETTING_NAMES: readonly SimSettingName[] = ['exposure_ms', 'gain', 'brightness', 'roi_x', 'roi_y', 'roi_width', 'roi_height'];
 
 /**
  * Defaults overlaid with `given`, every value checked against the specs of the

@@ -368,7 +368,11 @@ ui.record.addEventListener('click', () => {
     }
     request.frames = frames;
   }
-  void run(ui.record, request, (s) => `Recording to ${s.file ?? 'file'}${request.frames ? ` (${request.frames} frames)` : ' until stopped'}.`);
+  void run(
+    ui.record,
+    request,
+    (s) => `Recording to ${s.file ?? 'file'}${request.frames ? ` (${request.frames} frames)` : ' until stopped'}.`,
+  );
 });
 ui.save.addEventListener('click', () => void saveClicked());
 async function saveClicked() {

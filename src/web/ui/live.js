@@ -127,7 +127,8 @@ export class LiveView {
     const receivedMs = performance.timeOrigin + performance.now();
     this.draw(header, pixels);
     liveStats.received += 1;
-    if (this.lastRun === header.run_id && this.lastSeq !== null && header.seq > this.lastSeq + 1) liveStats.skipped += header.seq - this.lastSeq - 1;
+    if (this.lastRun === header.run_id && this.lastSeq !== null && header.seq > this.lastSeq + 1)
+      liveStats.skipped += header.seq - this.lastSeq - 1;
     this.lastRun = header.run_id;
     this.lastSeq = header.seq;
     liveStats.last = header;

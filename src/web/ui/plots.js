@@ -29,7 +29,10 @@ export function histogramPlot(element, [r, g, b]) {
       cursor: { show: false },
       scales: { x: { time: false } },
       axes: [{ label: 'pixel value' }, { label: 'pixels', size: 60 }],
-      series: [{}, { stroke: `rgb(${r},${g},${b})`, fill: `rgba(${r},${g},${b},0.25)`, paths: steppedPaths({ align: 1 }), points: { show: false } }],
+      series: [
+        {},
+        { stroke: `rgb(${r},${g},${b})`, fill: `rgba(${r},${g},${b},0.25)`, paths: steppedPaths({ align: 1 }), points: { show: false } },
+      ],
     },
     [[0], [0]],
     element,
