@@ -227,7 +227,8 @@ async function inside(): Promise<void> {
       const recordings: Awaited<ReturnType<typeof labcastRecord>>[] = [];
       for (let run = 1; run <= GENICAM_BENCH.runs; run++) {
         process.stderr.write(
-          `genicam ${format} ${SIZE}x${SIZE} run ${run}/${GENICAM_BENCH.runs}: arv-camera-test ${GENICAM_BENCH.seconds} s, then labcast record ${GENICAM_BENCH.seconds} s...\n`,
+          `genicam ${format} ${SIZE}x${SIZE} run ${run}/${GENICAM_BENCH.runs}: arv-camera-test ${GENICAM_BENCH.seconds} s, then ` +
+            `labcast record ${GENICAM_BENCH.seconds} s...\n`,
         );
         references.push(anchor(format));
         recordings.push(await labcastRecord(dir, format));
@@ -260,7 +261,9 @@ function runsOf(rates: readonly number[] | undefined): string {
 
 /** Rows for the bench table. */
 export function genicamRows(result: GenicamBenchResult): [string, string][] {
-  const title = `GenICam fake GigE camera ${SIZE}x${SIZE}, requested ${GENICAM_BENCH.fps} fps, ${GENICAM_BENCH.seconds} s x ${GENICAM_BENCH.runs} runs, netns loopback`;
+  const title =
+    `GenICam fake GigE camera ${SIZE}x${SIZE}, requested ${GENICAM_BENCH.fps} fps, ${GENICAM_BENCH.seconds} s x ` +
+    `${GENICAM_BENCH.runs} runs, netns loopback`;
   if ('skipped' in result) return [[title, `skipped: ${result.skipped}`]];
   return [
     [title, 'anchor: arv-camera-test-0.8 receiving the same stream'],

@@ -292,7 +292,8 @@ async function main(): Promise<void> {
         `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`,
       ],
       [
-        `saver while analyses run (serve, ${SAVER_ANALYSIS_BENCH.width}x${SAVER_ANALYSIS_BENCH.height} at ${SAVER_ANALYSIS_BENCH.fps} fps, ${SAVER_ANALYSIS_BENCH.particle_count} particles)`,
+        `saver while analyses run (serve, ${SAVER_ANALYSIS_BENCH.width}x${SAVER_ANALYSIS_BENCH.height} at ${SAVER_ANALYSIS_BENCH.fps} ` +
+          `fps, ${SAVER_ANALYSIS_BENCH.particle_count} particles)`,
         `${withAnalysis.framesWritten} of ${SAVER_ANALYSIS_BENCH.frames} frames saved, ${withAnalysis.framesLost} lost (goal 0)`,
       ],
       ...withAnalysis.analyses.map((a): [string, string] => [

@@ -169,7 +169,8 @@ async function softwareTrigger(camera: Camera & CameraExtras): Promise<void> {
   if (typeof camera.softwareTrigger !== 'function') {
     throw new LabcastError(
       'CAMERA_STATE',
-      `the ${camera.info.driver} camera (${camera.info.model}) has no software trigger; only GenICam cameras configured with trigger: {mode: software} take one`,
+      `the ${camera.info.driver} camera (${camera.info.model}) has no software trigger; only GenICam cameras configured with trigger: ` +
+        `{mode: software} take one`,
     );
   }
   await camera.softwareTrigger();

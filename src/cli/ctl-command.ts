@@ -432,7 +432,8 @@ async function waitForRecording(
       process.stdout.write(
         json
           ? `${stringifyWithNs(waited)}\n`
-          : `${formatRecordingResult(recordingResultOf(recording, (performance.now() - startedAt) / 1000))}  serve now       ${status.state}\n`,
+          : `${formatRecordingResult(recordingResultOf(recording, (performance.now() - startedAt) / 1000))}  serve now       ` +
+              `${status.state}\n`,
       );
       if (recording.error !== null) return EXIT.failed;
       return recording.frames_lost > 0 ? EXIT.framesLost : EXIT.ok;

@@ -36,7 +36,8 @@ export function formatStatus(status: ExperimentStatus): string {
     ['file', status.file ?? 'none'],
     [
       'frames',
-      `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ${frames.dropped}`,
+      `acquired ${frames.acquired}, published ${frames.published} (${frames.live_skipped} skipped), saved ${frames.saved}, dropped ` +
+        `${frames.dropped}`,
     ],
     ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
     ['rate asked', formatCameraRate(status)],
@@ -122,7 +123,8 @@ function formatAnalysisSummary(analyses: readonly AnalysisInfo[]): string {
     .map((a) =>
       a.state === 'failed'
         ? `${a.name} failed: ${a.error ?? 'unknown error'}`
-        : `${a.name} ${a.state} (pid ${a.pid ?? '-'}, ${a.frames_analysed} analysed, ${a.frames_skipped} skipped, ${a.results_per_s.toFixed(1)} results/s)`,
+        : `${a.name} ${a.state} (pid ${a.pid ?? '-'}, ${a.frames_analysed} analysed, ${a.frames_skipped} skipped, ` +
+          `${a.results_per_s.toFixed(1)} results/s)`,
     )
     .join('; ');
 }
@@ -236,7 +238,10 @@ function formatGaps(gaps: readonly FrameGap[], missing: number): string {
   if (gaps.length === 0) return 'none';
   const ranges = gaps.slice(0, GAPS_LISTED).map(([first, count]) => (count === 1 ? `${first}` : `${first}-${first + count - 1}`));
   const more = gaps.length > GAPS_LISTED ? `, ... and ${gaps.length - GAPS_LISTED} more` : '';
-  return `${ranges.join(', ')}${more} (${missing} frame${missing === 1 ? '' : 's'} missing in ${gaps.length} gap${gaps.length === 1 ? '' : 's'})`;
+  return (
+    `${ranges.join(', ')}${more} (${missing} frame${missing === 1 ? '' : 's'} missing in ${gaps.length} ` +
+    `gap${gaps.length === 1 ? '' : 's'})`
+  );
 }
 
 function formatRequested(frames: number | null, durationS: number | null): string {

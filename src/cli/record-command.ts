@@ -287,7 +287,8 @@ export function formatRecordingResult(r: RecordingResult): string {
       : []),
     `  duration        ${timing}`,
     ...formatRate(r),
-    `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB in ${r.elapsedS.toFixed(2)} s, start-up and drain included)`,
+    `  throughput      ${mbps.toFixed(1)} MB/s  (${(r.bytesWritten / 1e6).toFixed(1)} MB in ${r.elapsedS.toFixed(2)} s, start-up and ` +
+      `drain included)`,
     `  run             ${r.runId}  (${r.endReason})`,
   ];
   if (r.writer !== undefined || r.saverCpuS !== undefined) {

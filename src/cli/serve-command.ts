@@ -158,8 +158,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await server.close();
   stopListening();
   const last = running.status().last_recording;
-  process.stderr.write(
-    `labcast serve: stopped${last === null ? '' : `; last recording ${recordingPlace(last)}: ${last.frames_written} frames, ${last.frames_lost} lost`}\n`,
-  );
+  const lastLine = last === null ? '' : `; last recording ${recordingPlace(last)}: ${last.frames_written} frames, ${last.frames_lost} lost`;
+  process.stderr.write(`labcast serve: stopped${lastLine}\n`);
   return EXIT.ok;
 }

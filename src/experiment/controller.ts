@@ -378,7 +378,8 @@ export class ExperimentController {
     if (this.pendingWaits >= MAX_PENDING_WAITS) {
       throw new LabcastError(
         'CAMERA_STATE',
-        `${MAX_PENDING_WAITS} waits are pending already, the most labcast serve holds so that other requests are always answered; wait with fewer clients, or watch the status endpoint`,
+        `${MAX_PENDING_WAITS} waits are pending already, the most labcast serve holds so that other requests are always answered; wait ` +
+          `with fewer clients, or watch the status endpoint`,
       );
     }
     this.pendingWaits += 1;

@@ -47,7 +47,10 @@ export interface RecordingResult {
   readonly framesLost: number;
   readonly gaps: ReadonlyArray<readonly [number, number]>;
   readonly bytesWritten: number;
-  /** The run's duration, first to last frame in the file by camera time (storage/run-timing.ts); null with fewer than two frames, or when a remote saver wrote the file. */
+  /**
+   * The run's duration, first to last frame in the file by camera time (storage/run-timing.ts); null with fewer than two frames, or when
+   * a remote saver wrote the file.
+   */
   readonly durationS: number | null;
   /** The run's frame rate (storage/run-timing.ts), null as durationS. */
   readonly fps: number | null;
@@ -472,7 +475,8 @@ class RemoteRecording extends Recording {
     if (this.saverLost) {
       codes.unshift('NO_SAVER');
       errors.push(
-        `the remote saver on ${this.endpoint} disconnected during the recording (none connected for ${seconds(this.timeoutMs)} s); the frames it did not get are counted as lost, and its file ends where it stopped`,
+        `the remote saver on ${this.endpoint} disconnected during the recording (none connected for ${seconds(this.timeoutMs)} s); the ` +
+          `frames it did not get are counted as lost, and its file ends where it stopped`,
       );
     } else if (end?.error) {
       errors.push(`acquisition: ${end.error}`);

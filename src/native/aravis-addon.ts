@@ -56,7 +56,9 @@ export type AravisStreamEvent =
       readonly status: number;
       /** GVSP block id (16 bits on GigE Vision 1.x, 64 on GEV 2 with extended ids and USB3 Vision). */
       readonly frameId: bigint;
-      /** The device's timestamp in ns (Aravis converts ticks with the camera's tick frequency), or the system timestamp when it has none. */
+      /**
+       * The device's timestamp in ns (Aravis converts ticks with the camera's tick frequency), or the system timestamp when it has none.
+       */
       readonly timestampNs: bigint;
       /** When Aravis's receive thread completed the buffer: host wall clock, ns since the Unix epoch. */
       readonly systemTimestampNs: bigint;

@@ -61,7 +61,8 @@ describe('labcast ctl against a control server', () => {
     assert.ok(field('rate asked').startsWith(`${shown.fps_requested} fps`), field('rate asked'));
     assert.equal(
       field('last recording'),
-      `${beads.path}: ${beads.frames_written} of ${beads.frames_written} frames written, 0 lost, ${beads.duration_s!.toFixed(3)} s at ${beads.fps!.toFixed(2)} fps (stopped)`,
+      `${beads.path}: ${beads.frames_written} of ${beads.frames_written} frames written, 0 lost, ${beads.duration_s!.toFixed(3)} s at ` +
+        `${beads.fps!.toFixed(2)} fps (stopped)`,
     );
     assert.equal(field('processes'), `acquisition (pid ${process.pid}, running)`);
     assert.equal(field('endpoints'), `control ${server.endpoint}, status ${publisher.endpoint}, data ${shown.endpoints.data}`);
@@ -269,7 +270,8 @@ describe('labcast ctl against a control server', () => {
     assert.match(
       stdout.split('\n')[0]!,
       new RegExp(
-        `^\\d\\d:\\d\\d:\\d\\d  idle +acquired ${frames.acquired}  saved ${frames.saved}  dropped ${frames.dropped}  ${fps.toFixed(1)} fps  ${mbPerS.toFixed(1)} MB/s$`,
+        `^\\d\\d:\\d\\d:\\d\\d  idle +acquired ${frames.acquired}  saved ${frames.saved}  dropped ${frames.dropped}  ${fps.toFixed(1)} ` +
+          `fps  ${mbPerS.toFixed(1)} MB/s$`,
       ),
     );
   });

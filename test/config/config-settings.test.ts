@@ -63,7 +63,7 @@ describe('settings in the config: checked against the camera before serve starts
     assert.deepEqual(reversed, [{ name: 'roi_x', message: 'must be an integer in 0..0 px (got 200)' }]);
   });
 
-  test('a camera without settings (a lavfi graph) refuses any, naming it; one whose controls need its device is left to the acquisition', async () => {
+  test('a camera without settings (lavfi) refuses any, naming it; one whose controls need its device waits for it', async () => {
     assert.deepEqual(await checkSettingsBeforeStart({ driver: 'lavfi', graph: 'testsrc2=size=64x48:rate=10' }, { gain: 2 }), [
       { name: 'gain', message: 'unknown setting: this camera (lavfi) has no settings' },
     ]);

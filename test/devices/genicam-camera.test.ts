@@ -142,7 +142,7 @@ describe("GenICam camera on Aravis's fake interface", () => {
     });
   });
 
-  test("stream: frames of the promised shape and dtype, contiguous indices, the fake camera's ramp advancing one frame id at a time", async (t) => {
+  test("stream: frames of the promised shape and dtype, contiguous indices, the fake's ramp advancing one id at a time", async (t) => {
     await withFake(t, { features: FAST }, async (camera) => {
       const frames = await take(camera, 12);
       assert.deepEqual(
@@ -259,7 +259,8 @@ describe("GenICam camera on Aravis's fake interface", () => {
       await streaming;
       const stats = camera.streamStatistics();
       await camera.close();
-      console.log(JSON.stringify({ counts, arrivals, sent: stats.triggers_sent, missed: stats.triggers_missed, completed: stats.n_completed_buffers }));
+      const { triggers_sent: sent, triggers_missed: missed, n_completed_buffers: completed } = stats;
+      console.log(JSON.stringify({ counts, arrivals, sent, missed, completed }));
     `;
     const run = runWithFakeGvCamera(t, script);
     if (run === null) return;
@@ -278,7 +279,8 @@ describe("GenICam camera on Aravis's fake interface", () => {
       import { setTimeout as sleep } from 'node:timers/promises';
       const { GenicamCamera } = await import(${JSON.stringify(driver)});
       const { genicamCameraSpecSchema } = await import(${JSON.stringify(options)});
-      const spec = genicamCameraSpecSchema.parse({ driver: 'genicam', id: '127.0.0.1', interfaces: ['GigEVision'], features: { Width: 64, Height: 48 } });
+      const features = { Width: 64, Height: 48 };
+      const spec = genicamCameraSpecSchema.parse({ driver: 'genicam', id: '127.0.0.1', interfaces: ['GigEVision'], features });
       let camera;
       for (let attempt = 0; ; attempt++) {
         camera = new GenicamCamera(spec);

@@ -74,7 +74,7 @@ test('labcast record --camera genicam:Fake_9 (no such camera) fails naming it', 
   assert.match(run.stderr, /Fake_9 not found/);
 });
 
-test('packet loss at a fake GigE Vision camera (in a network namespace): failed frames are counted gaps, file and summary agree', async (t) => {
+test('packet loss at a fake GigE camera (in a netns): failed frames are counted gaps, file and summary agree', async (t) => {
   if (aravisOrSkip(t) === null) return;
   const out = join(scratch.dir, 'lossy.h5');
   const camera = JSON.stringify({

@@ -47,7 +47,8 @@ export function runWithFakeGvCamera(t: TestContext, moduleScript: string, fakeAr
   const quoted = [...fakeArgs].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
   const shell =
     `ip link set lo up && arv-fake-gv-camera-0.8 -i 127.0.0.1 ${quoted} & fake=$!; ` +
-    `FAKE_CAMERA_PID=$fake "$NODE" --input-type=module -e "$SCRIPT"; status=$?; kill $fake 2>/dev/null; wait $fake 2>/dev/null; exit $status`;
+    `FAKE_CAMERA_PID=$fake "$NODE" --input-type=module -e "$SCRIPT"; status=$?; kill $fake 2>/dev/null; wait $fake 2>/dev/null; exit ` +
+    `$status`;
   const run = spawnSync('unshare', ['-n', 'sh', '-c', shell], {
     env: { ...process.env, NODE: process.execPath, SCRIPT: moduleScript },
     encoding: 'utf8',

@@ -63,7 +63,8 @@ describe(`a saver ten times slower than the camera for ${DURATION_S} s: nothing 
     const inGaps = file.gaps.reduce((total, [, count]) => total + count, 0);
 
     t.diagnostic(
-      `serve: acquired ${summary.frames_acquired}, saved ${summary.frames_written}, lost ${summary.frames_lost} (buffer ${BUFFER_MB} MiB = ${Math.floor((BUFFER_MB * 1024 * 1024) / FRAME_BYTES)} frames), gaps ${file.gaps.length}`,
+      `serve: acquired ${summary.frames_acquired}, saved ${summary.frames_written}, lost ${summary.frames_lost} (buffer ${BUFFER_MB} ` +
+        `MiB = ${Math.floor((BUFFER_MB * 1024 * 1024) / FRAME_BYTES)} frames), gaps ${file.gaps.length}`,
     );
     assert.ok(
       Math.abs(summary.frames_acquired - FPS * DURATION_S) <= FPS,

@@ -111,7 +111,7 @@ describe('every labcast socket as a CURVE server (real sockets)', () => {
     }
   });
 
-  test('control (ROUTER): the right key gets replies; a wrong key or none gets HANDSHAKE_FAILED, and the server keeps answering', async () => {
+  test('control (ROUTER): the right key gets replies; a wrong key or none gets HANDSHAKE_FAILED, the server answers on', async () => {
     const experiment = await InProcessExperiment.start();
     const control = await ControlServer.bind('tcp://127.0.0.1:*', experiment.handle, server);
     const clients: ControlClient[] = [];

@@ -38,7 +38,8 @@ test('serve with an ffmpeg camera: colour frames recorded; ffmpeg dying mid-reco
   assert.match(failed.error ?? '', /ffmpeg/);
   const recording = failed.last_recording!;
   const read = await runPython(
-    'import sys,h5py\nf=h5py.File(sys.argv[1],"r")\nd=f["entry/data"]\nprint(list(d["frames"].shape), d["frame_id"][:].tolist()==list(range(d["frames"].shape[0])))',
+    'import sys,h5py\nf=h5py.File(sys.argv[1],"r")\nd=f["entry/data"]\nprint(list(d["frames"].shape), ' +
+      'd["frame_id"][:].tolist()==list(range(d["frames"].shape[0])))',
     [recording.path!],
   );
   assert.equal(read.code, 0, read.stderr);

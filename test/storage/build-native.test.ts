@@ -132,7 +132,8 @@ describe('scripts/build-native.mjs', () => {
         assert.match(lines[0]!, /^labcast: native HDF5 writer built /);
         assert.equal(
           lines[1],
-          'labcast: GenICam camera binding not built (pkg-config aravis-0.8 failed; install libaravis-dev libusb-1.0-0-dev); genicam: cameras unavailable',
+          'labcast: GenICam camera binding not built (pkg-config aravis-0.8 failed; install libaravis-dev libusb-1.0-0-dev); genicam: ' +
+            'cameras unavailable',
         );
         assert.equal(lines.length, 3);
         assert.equal(existsSync(join(out, 'labcast_hdf5.node')), true);

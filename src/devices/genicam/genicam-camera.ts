@@ -441,7 +441,8 @@ export class GenicamCamera implements Camera {
     if (!spec.changeable_while_streaming || locked) {
       throw new LabcastError(
         'CAMERA_STATE',
-        `setting "${spec.name}" cannot change while streaming: the camera locks it during acquisition (TLParamsLocked), as it changes the frames; stop the stream first`,
+        `setting "${spec.name}" cannot change while streaming: the camera locks it during acquisition (TLParamsLocked), as it changes ` +
+          `the frames; stop the stream first`,
         spec.name,
       );
     }
@@ -454,7 +455,8 @@ export class GenicamCamera implements Camera {
       const spec = this.snapshot?.specs.find((candidate) => candidate.name === 'PixelFormat');
       throw new LabcastError(
         'BAD_SETTING',
-        `the camera's pixel format ${String(name ?? '(none)')} is not one labcast records; set pixel_format to one of ${spec === undefined ? SUPPORTED_PIXEL_FORMATS.join(', ') : this.supportedEntries(spec)}`,
+        `the camera's pixel format ${String(name ?? '(none)')} is not one labcast records; set pixel_format to one of ` +
+          `${spec === undefined ? SUPPORTED_PIXEL_FORMATS.join(', ') : this.supportedEntries(spec)}`,
         'pixel_format',
       );
     }

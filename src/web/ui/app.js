@@ -142,7 +142,8 @@ function showStatus(next) {
     'status-last',
     last === null
       ? '–'
-      : `${recordingPlace(last)}: ${last.frames_written} frames saved, ${last.frames_lost} lost (${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
+      : `${recordingPlace(last)}: ${last.frames_written} frames saved, ${last.frames_lost} lost ` +
+          `(${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
   );
   if (next.camera) showSettings(next.camera.settings);
   analysisPanel.update(next.analyses);
