@@ -113,6 +113,10 @@ export class ExperimentController {
   private pendingWaits = 0;
   private readonly queue = new CommandQueue();
   private shuttingDown = false;
+  /** Acquisitions `reset` is shutting down to re-open the camera: their exit is no failure. */
+  private readonly retiredAcquisitions = new WeakSet<AcquisitionPort>();
+  /** A run ended with CAMERA_FAILED: `reset` must re-open the camera. */
+  private cameraFailed = false;
   private shutdownDone: Promise<void> | null = null;
   private readonly shutdownListeners: (() => void)[] = [];
   private statusTimer: NodeJS.Timeout;
@@ -410,11 +414,24 @@ export class ExperimentController {
 
   private async reset(): Promise<ExperimentStatus> {
     if (this.state.kind !== 'error') return this.status();
-    if (!this.camera.acquisition.running) {
+    const old = this.camera.acquisition;
+    // A camera that failed stays dead in the process that opened it (a GigE
+    // camera unplugged or power-cycled gives control only to a new
+    // connection), so reset re-opens it in a fresh acquisition process. A
+    // run still winding down is ended first (its file closed and reported in
+    // last_recording), so the shutdown loses no frame. Any other failure (a
+    // saver crash) leaves a healthy acquisition, which is kept.
+    if (old.running && this.cameraFailed) {
+      await this.stopAndWait();
+      this.retiredAcquisitions.add(old);
+      await old.shutdown();
+    }
+    if (!this.camera.acquisition.running || this.retiredAcquisitions.has(this.camera.acquisition)) {
+      // A camera still gone: this throws, the state stays `error`, and reset can be sent again.
       this.camera.acquisition = await this.launch.startAcquisition();
       this.watch(this.camera.acquisition);
     }
-    // A run still winding down finishes on its own; its file is still reported in last_recording.
+    this.cameraFailed = false;
     this.setState({ kind: 'idle' });
     return this.status();
   }
@@ -438,6 +455,7 @@ export class ExperimentController {
     const state = this.state;
     if ((state.kind !== 'live' && state.kind !== 'error') || state.live !== live) return;
     const failure = error !== undefined || end?.reason === 'error' ? `live view ended: ${error?.message ?? end?.error}` : null;
+    if (end?.error_code === 'CAMERA_FAILED') this.cameraFailed = true;
     if (state.kind === 'error') this.setState({ ...state, error: failure ?? state.error, live: null });
     else if (failure !== null) this.setState({ kind: 'error', error: failure, live: null, run: null });
     else this.setState({ kind: 'idle' });
@@ -501,6 +519,7 @@ export class ExperimentController {
     this.camera.frames.saved = result.framesWritten;
     const state = this.state;
     if (this.recordingRun() !== run) return info;
+    if (result.errorCode === 'CAMERA_FAILED') this.cameraFailed = true;
     if (result.error !== null) {
       const error = `recording ${info.path ?? `by the ${info.saver}`} failed: ${result.error} (${result.framesWritten} frames were saved)`;
       this.setState({ kind: 'error', error, live: null, run: null });
@@ -571,7 +590,7 @@ export class ExperimentController {
       };
     });
     acquisition.onExit((exit) => {
-      if (!this.shuttingDown && acquisition === this.camera.acquisition) {
+      if (!this.shuttingDown && acquisition === this.camera.acquisition && !this.retiredAcquisitions.has(acquisition)) {
         this.fail(`the acquisition process ${describeExit(exit)}`);
       }
     });

@@ -318,4 +318,81 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
       }
     });
   });
+
+  test('serve: the camera killed mid-recording → error, CAMERA_FAILED, the file kept; back again, reset re-opens it', async (t) => {
+    const net = gige(t);
+    if (net === null) return;
+    const dataDir = join(scratch.dir, 'reopened');
+    const config = {
+      camera: { driver: 'genicam', id: 'REOPEN' },
+      endpoints: ENDPOINTS,
+      web: { host: '127.0.0.1', port: 0 },
+      storage: { data_dir: dataDir },
+    };
+    const configPath = join(scratch.dir, 'reopened.yaml');
+    writeFileSync(configPath, JSON.stringify(config));
+    const ctl = async (...args: string[]): Promise<{ code: number | null; result: unknown; stderr: string }> => {
+      const ran = await net.labcast(['ctl', '--control', ENDPOINTS.control, '--json', ...args]).finished;
+      return { code: ran.code, result: ran.stdout.trim() === '' ? null : JSON.parse(ran.stdout), stderr: ran.stderr };
+    };
+    const waitFor = async (accept: (s: ExperimentStatus) => boolean, what: string): Promise<ExperimentStatus> => {
+      let last: unknown = null;
+      for (let i = 0; i < 200; i++) {
+        const answer = await ctl('status');
+        last = answer.result ?? answer.stderr;
+        if (answer.code === 0 && accept(answer.result as ExperimentStatus)) return answer.result as ExperimentStatus;
+        await delay(150);
+      }
+      throw new Error(`${what}: never; last status ${JSON.stringify(last)}`);
+    };
+    let camera = await net.startCamera({ address: '127.0.0.1', serial: 'REOPEN' });
+    const serve = net.labcast(['serve', '--config', configPath]);
+    try {
+      await waitFor((s) => s.state === 'idle', 'serve ready');
+      const started = await ctl('record', '--out', 'killed.h5');
+      assert.equal(started.code, 0, started.stderr);
+      await waitFor((s) => s.frames.saved >= 20, 'frames before the kill');
+      const acquisitionPid = ((await ctl('status')).result as ExperimentStatus).processes[0]!.pid;
+      await net.stop(camera, 'SIGKILL');
+
+      const failed = await waitFor((s) => s.state === 'error' && s.last_recording !== null, 'the error after the kill');
+      assert.match(failed.error ?? '', /the camera stopped answering/, JSON.stringify(failed));
+      assert.equal(failed.last_recording?.error_code, 'CAMERA_FAILED', JSON.stringify(failed.last_recording));
+      const counts = await readFileCounts(join(dataDir, 'killed.h5'));
+      assert.ok(counts.written >= 20, `frames before the kill are kept: ${JSON.stringify(counts)}`);
+      assert.equal(counts.written, failed.last_recording?.frames_written);
+      await checkFakeCameraFrames(join(dataDir, 'killed.h5'), 'Mono8');
+      const refused = await ctl('live');
+      assert.equal(refused.code, 2, 'live is refused until reset');
+      assert.match(refused.stderr, /reset/);
+
+      // Still gone: reset fails saying so, and serve stays in error.
+      const early = await ctl('reset');
+      assert.notEqual(early.code, 0, 'reset without the camera fails');
+      assert.equal(((await ctl('status')).result as ExperimentStatus).state, 'error');
+
+      // The camera is back (same address and serial): reset re-opens it in a new acquisition process.
+      camera = await net.startCamera({ address: '127.0.0.1', serial: 'REOPEN' });
+      const reset = await ctl('reset');
+      assert.equal(reset.code, 0, reset.stderr);
+      const back = reset.result as ExperimentStatus;
+      assert.equal(back.state, 'idle');
+      assert.equal(back.error, null);
+      assert.notEqual(back.processes[0]!.pid, acquisitionPid, 'a fresh acquisition process');
+
+      assert.equal((await ctl('live')).code, 0);
+      await waitFor((s) => s.state === 'live' && s.frames.acquired >= 5, 'live frames after reset');
+      assert.equal((await ctl('stop')).code, 0);
+      const recorded = await ctl('record', '--frames', '10', '--out', 'after-reset.h5');
+      assert.equal(recorded.code, 0, recorded.stderr);
+      const done = await waitFor((s) => s.state === 'idle' && s.last_recording?.path?.endsWith('after-reset.h5') === true, 'the recording after reset');
+      assert.equal(done.last_recording?.frames_written, 10, JSON.stringify(done.last_recording));
+      assert.equal((await readFileCounts(join(dataDir, 'after-reset.h5'))).written, 10);
+      await checkFakeCameraFrames(join(dataDir, 'after-reset.h5'), 'Mono8');
+    } finally {
+      await ctl('shutdown');
+      await net.stop(serve, 'SIGTERM', 20_000);
+      await net.stop(camera, 'SIGTERM', 5_000);
+    }
+  });
 });
