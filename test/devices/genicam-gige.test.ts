@@ -385,7 +385,10 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
       assert.equal((await ctl('stop')).code, 0);
       const recorded = await ctl('record', '--frames', '10', '--out', 'after-reset.h5');
       assert.equal(recorded.code, 0, recorded.stderr);
-      const done = await waitFor((s) => s.state === 'idle' && s.last_recording?.path?.endsWith('after-reset.h5') === true, 'the recording after reset');
+      const done = await waitFor(
+        (s) => s.state === 'idle' && s.last_recording?.path?.endsWith('after-reset.h5') === true,
+        'the recording after reset',
+      );
       assert.equal(done.last_recording?.frames_written, 10, JSON.stringify(done.last_recording));
       assert.equal((await readFileCounts(join(dataDir, 'after-reset.h5'))).written, 10);
       await checkFakeCameraFrames(join(dataDir, 'after-reset.h5'), 'Mono8');
