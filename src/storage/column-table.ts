@@ -1,4 +1,4 @@
-import { product, type ExtendibleDataset, type Hdf5File, type NumericArray, type NumericDtype } from './hdf5-backend.js';
+import { NUMERIC_ARRAY_TYPES, product, type ExtendibleDataset, type Hdf5File, type NumericDtype } from './hdf5-backend.js';
 
 /**
  * A table stored as one extendible chunked dataset per column, all of the same
@@ -72,18 +72,6 @@ class Column {
     }
   }
 }
-
-const TYPED: Record<NumericDtype, { from(values: ArrayLike<number> | ArrayLike<bigint>): NumericArray }> = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
 
 export class ColumnTable {
   private readonly columns = new Map<string, Column>();
@@ -159,7 +147,7 @@ export class ColumnTable {
         }
       }
       column.dataset.resize(total);
-      column.dataset.writeRows(firstRow, TYPED[column.spec.dtype].from(values));
+      column.dataset.writeRows(firstRow, NUMERIC_ARRAY_TYPES[column.spec.dtype].from(values));
     }
     for (const column of this.columns.values()) column.pending = [];
     this.committed = total;

@@ -3,6 +3,7 @@ import { Dataset, Group, type File as H5File } from 'h5wasm/node';
 import {
   BYTES_PER_ELEMENT,
   isText,
+  NUMERIC_ARRAY_TYPES,
   product,
   type ExtendibleDataset,
   type ExtendibleDatasetSpec,
@@ -60,22 +61,6 @@ const H5WASM_DTYPE: Record<NumericDtype, string> = {
   float64: '<d',
 };
 
-type TypedArrayConstructor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): NumericArray } & {
-  new (length: number): NumericArray;
-};
-
-const ARRAY_TYPE: Record<NumericDtype, TypedArrayConstructor> = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
-
 function splitPath(path: string): { parent: string; name: string } {
   const slash = path.lastIndexOf('/');
   return { parent: slash <= 0 ? '/' : path.slice(0, slash), name: path.slice(slash + 1) };
@@ -114,7 +99,7 @@ class H5wasmFile implements Hdf5File {
     const { parent, name } = splitPath(path);
     const dataset = this.group(parent).create_dataset({
       name,
-      data: new ARRAY_TYPE[spec.dtype](0),
+      data: new NUMERIC_ARRAY_TYPES[spec.dtype](0),
       shape: [0, ...spec.rowShape],
       dtype: H5WASM_DTYPE[spec.dtype],
       maxshape: [null, ...spec.rowShape],
@@ -177,7 +162,7 @@ class H5wasmExtendible implements ExtendibleDataset {
 
   /** h5wasm takes the values as a typed array of the dataset's type; a view when the alignment allows, else a copy. */
   private typed(bytes: Uint8Array): NumericArray {
-    const ArrayType = ARRAY_TYPE[this.spec.dtype];
+    const ArrayType = NUMERIC_ARRAY_TYPES[this.spec.dtype];
     const size = BYTES_PER_ELEMENT[this.spec.dtype];
     const length = bytes.byteLength / size;
     if (bytes.byteOffset % size === 0) return new ArrayType(bytes.buffer, bytes.byteOffset, length);

@@ -15,6 +15,25 @@ export type Hdf5BackendName = 'native' | 'h5wasm';
 // The element types are the native addon's (the lower module); h5wasm takes the same.
 export type { NumericArray, NumericDtype };
 
+/** The typed array of each numeric dtype: `new` over a buffer or a length, `from` a list of values. */
+export interface NumericArrayType {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): NumericArray;
+  new (length: number): NumericArray;
+  from(values: ArrayLike<number> | ArrayLike<bigint>): NumericArray;
+}
+
+export const NUMERIC_ARRAY_TYPES = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+} as Readonly<Record<NumericDtype, NumericArrayType>>;
+
 /** Numbers with their HDF5 type stated: a JavaScript number does not say whether it is an int32 or a float64. */
 export interface NumericValue {
   readonly dtype: NumericDtype;

@@ -36,6 +36,28 @@ const ENDPOINTS = {
   status: 'tcp://127.0.0.1:5658',
 };
 
+/** `labcast ctl` and a status poll for a serve inside the namespace (the endpoints of ENDPOINTS). */
+function controlInNamespace(net: FakeGigeNetwork): {
+  ctl: (...args: string[]) => Promise<{ code: number | null; result: unknown; stderr: string }>;
+  waitFor: (accept: (s: ExperimentStatus) => boolean, what: string) => Promise<ExperimentStatus>;
+} {
+  const ctl = async (...args: string[]): Promise<{ code: number | null; result: unknown; stderr: string }> => {
+    const ran = await net.labcast(['ctl', '--control', ENDPOINTS.control, '--json', ...args]).finished;
+    return { code: ran.code, result: ran.stdout.trim() === '' ? null : JSON.parse(ran.stdout), stderr: ran.stderr };
+  };
+  const waitFor = async (accept: (s: ExperimentStatus) => boolean, what: string): Promise<ExperimentStatus> => {
+    let last: unknown = null;
+    for (let i = 0; i < 200; i++) {
+      const answer = await ctl('status');
+      last = answer.result ?? answer.stderr;
+      if (answer.code === 0 && accept(answer.result as ExperimentStatus)) return answer.result as ExperimentStatus;
+      await delay(150);
+    }
+    throw new Error(`${what}: never; last status ${JSON.stringify(last)}`);
+  };
+  return { ctl, waitFor };
+}
+
 describe('GenICam over GigE Vision: the fake camera in a network namespace', () => {
   const scratch = scratchDir('labcast-gige-');
   let network: FakeGigeNetwork | null = null;
@@ -235,20 +257,7 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
       const configPath = join(scratch.dir, 'served.yaml');
       writeFileSync(configPath, JSON.stringify(config));
       const serve = net.labcast(['serve', '--config', configPath]);
-      const ctl = async (...args: string[]): Promise<{ code: number | null; result: unknown; stderr: string }> => {
-        const ran = await net.labcast(['ctl', '--control', ENDPOINTS.control, '--json', ...args]).finished;
-        return { code: ran.code, result: ran.stdout.trim() === '' ? null : JSON.parse(ran.stdout), stderr: ran.stderr };
-      };
-      const waitFor = async (accept: (s: ExperimentStatus) => boolean, what: string): Promise<ExperimentStatus> => {
-        let last: unknown = null;
-        for (let i = 0; i < 200; i++) {
-          const answer = await ctl('status');
-          last = answer.result ?? answer.stderr;
-          if (answer.code === 0 && accept(answer.result as ExperimentStatus)) return answer.result as ExperimentStatus;
-          await delay(150);
-        }
-        throw new Error(`${what}: never; last status ${JSON.stringify(last)}`);
-      };
+      const { ctl, waitFor } = controlInNamespace(net);
       try {
         await waitFor((s) => s.state === 'idle', 'serve ready');
         // Free-running: the trigger is refused, saying why.
@@ -331,20 +340,7 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
     };
     const configPath = join(scratch.dir, 'reopened.yaml');
     writeFileSync(configPath, JSON.stringify(config));
-    const ctl = async (...args: string[]): Promise<{ code: number | null; result: unknown; stderr: string }> => {
-      const ran = await net.labcast(['ctl', '--control', ENDPOINTS.control, '--json', ...args]).finished;
-      return { code: ran.code, result: ran.stdout.trim() === '' ? null : JSON.parse(ran.stdout), stderr: ran.stderr };
-    };
-    const waitFor = async (accept: (s: ExperimentStatus) => boolean, what: string): Promise<ExperimentStatus> => {
-      let last: unknown = null;
-      for (let i = 0; i < 200; i++) {
-        const answer = await ctl('status');
-        last = answer.result ?? answer.stderr;
-        if (answer.code === 0 && accept(answer.result as ExperimentStatus)) return answer.result as ExperimentStatus;
-        await delay(150);
-      }
-      throw new Error(`${what}: never; last status ${JSON.stringify(last)}`);
-    };
+    const { ctl, waitFor } = controlInNamespace(net);
     let camera = await net.startCamera({ address: '127.0.0.1', serial: 'REOPEN' });
     const serve = net.labcast(['serve', '--config', configPath]);
     try {
