@@ -115,7 +115,13 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     const name = /^(\S+\.h5):/.exec(last ?? '')![1]!;
     const row = page.locator('#recordings-body tr', { hasText: name });
     await row.waitFor({ timeout: 15_000 });
-    const cells = await row.locator('td').allTextContents();
+    // The list may first show it being recorded (fetched as the recording started); it updates once closed.
+    const cells = await waitUntil(
+      'the list to show the closed file',
+      () => row.locator('td').allTextContents(),
+      (texts) => texts[1] !== 'being recorded…',
+      15_000,
+    );
     assert.equal(cells[0], name);
     assert.equal(cells[1], '50', `frames column of ${cells.join(' | ')}`);
     assert.equal(cells[6], 'completed');

@@ -54,19 +54,27 @@ function cell(row, text, className) {
   return td;
 }
 
+/** The newest refreshRecordings call; an older one's answer is dropped. */
+let latestRequest = 0;
+
 /** @param {HTMLTableSectionElement} body */
 export async function refreshRecordings(body) {
+  // Refreshes overlap (one starts as a recording begins, the next as it ends), and a list
+  // that inspects many files can answer after a later one: only the newest request draws.
+  const request = ++latestRequest;
   /** @type {RecordingEntry[]} */
   let entries;
   try {
     entries = await getJson('/api/recordings');
   } catch (error) {
+    if (request !== latestRequest) return;
     body.replaceChildren();
     const row = body.insertRow();
     const td = cell(row, `cannot list recordings: ${messageOf(error)}`, 'bad');
     td.colSpan = 9;
     return;
   }
+  if (request !== latestRequest) return;
   body.replaceChildren();
   if (entries.length === 0) {
     const td = cell(body.insertRow(), 'No recordings yet.', 'muted');
