@@ -10,32 +10,29 @@ export class DropLedger {
   private total = 0;
 
   record(seq: number): void {
-    const ranges = this.ranges;
-    // The first range that starts after seq (in-order drops: the end, at once).
-    let index = ranges.length;
-    while (index > 0 && ranges[index - 1]![0] > seq) index -= 1;
-    const before = ranges[index - 1];
-    if (before !== undefined && seq < before[0] + before[1]) return; // already recorded
-    const after = ranges[index];
-    const joinsBefore = before !== undefined && before[0] + before[1] === seq;
-    const joinsAfter = after !== undefined && after[0] === seq + 1;
-    if (joinsBefore && joinsAfter) {
-      before[1] += 1 + after[1];
-      ranges.splice(index, 1);
-    } else if (joinsBefore) {
-      before[1] += 1;
-    } else if (joinsAfter) {
-      after[0] = seq;
-      after[1] += 1;
-    } else {
-      ranges.splice(index, 0, [seq, 1]);
-    }
-    this.total += 1;
+    this.recordRun(seq, 1);
   }
 
-  /** `count` consecutive sequence numbers from `first` (in order, as a camera reports a loss, so each joins at the end). */
+  /** `count` consecutive sequence numbers from `first`; numbers already recorded count once. */
   recordRun(first: number, count: number): void {
-    for (let seq = first; seq < first + count; seq++) this.record(seq);
+    if (count <= 0) return;
+    const ranges = this.ranges;
+    // Back from the end to the first range that touches [first, ...) (in-order drops: the last one, at once).
+    let index = ranges.length;
+    while (index > 0 && ranges[index - 1]![0] + ranges[index - 1]![1] >= first) index -= 1;
+    // Every range from there that starts no later than the new one's end merges with it.
+    let start = first;
+    let end = first + count;
+    let alreadyRecorded = 0;
+    let next = index;
+    for (; next < ranges.length && ranges[next]![0] <= end; next++) {
+      const [rangeFirst, rangeCount] = ranges[next]!;
+      alreadyRecorded += rangeCount;
+      start = Math.min(start, rangeFirst);
+      end = Math.max(end, rangeFirst + rangeCount);
+    }
+    ranges.splice(index, next - index, [start, end - start]);
+    this.total += end - start - alreadyRecorded;
   }
 
   get count(): number {
