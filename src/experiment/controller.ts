@@ -63,7 +63,14 @@ type ControllerState =
   | { readonly kind: 'live'; readonly live: LiveRun }
   | { readonly kind: 'recording'; readonly run: RecordingRun; readonly resumeLive: boolean }
   | { readonly kind: 'stopping'; readonly run: RecordingRun; readonly resumeLive: boolean }
-  | { readonly kind: 'error'; readonly error: string; readonly live: LiveRun | null; readonly run: RecordingRun | null };
+  | {
+      readonly kind: 'error';
+      readonly error: string;
+      readonly live: LiveRun | null;
+      readonly run: RecordingRun | null;
+      /** The camera itself failed (CAMERA_FAILED): reset re-opens it in a new acquisition process. */
+      readonly cameraFailed: boolean;
+    };
 
 /**
  * One camera as the controller sees it: its acquisition and its frame
@@ -116,7 +123,6 @@ export class ExperimentController {
   /** Acquisitions `reset` is shutting down to re-open the camera: their exit is no failure. */
   private readonly retiredAcquisitions = new WeakSet<AcquisitionPort>();
   /** A run ended with CAMERA_FAILED: `reset` must re-open the camera. */
-  private cameraFailed = false;
   private shutdownDone: Promise<void> | null = null;
   private readonly shutdownListeners: (() => void)[] = [];
   private statusTimer: NodeJS.Timeout;
@@ -421,7 +427,7 @@ export class ExperimentController {
     // run still winding down is ended first (its file closed and reported in
     // last_recording), so the shutdown loses no frame. Any other failure (a
     // saver crash) leaves a healthy acquisition, which is kept.
-    if (old.running && this.cameraFailed) {
+    if (old.running && this.state.cameraFailed) {
       await this.stopAndWait();
       this.retiredAcquisitions.add(old);
       await old.shutdown();
@@ -431,7 +437,6 @@ export class ExperimentController {
       this.camera.acquisition = await this.launch.startAcquisition();
       this.watch(this.camera.acquisition);
     }
-    this.cameraFailed = false;
     this.setState({ kind: 'idle' });
     return this.status();
   }
@@ -455,9 +460,10 @@ export class ExperimentController {
     const state = this.state;
     if ((state.kind !== 'live' && state.kind !== 'error') || state.live !== live) return;
     const failure = error !== undefined || end?.reason === 'error' ? `live view ended: ${error?.message ?? end?.error}` : null;
-    if (end?.error_code === 'CAMERA_FAILED') this.cameraFailed = true;
-    if (state.kind === 'error') this.setState({ ...state, error: failure ?? state.error, live: null });
-    else if (failure !== null) this.setState({ kind: 'error', error: failure, live: null, run: null });
+    const cameraFailed = end?.error_code === 'CAMERA_FAILED';
+    if (state.kind === 'error') {
+      this.setState({ ...state, error: failure ?? state.error, live: null, cameraFailed: state.cameraFailed || cameraFailed });
+    } else if (failure !== null) this.setState({ kind: 'error', error: failure, live: null, run: null, cameraFailed });
     else this.setState({ kind: 'idle' });
   }
 
@@ -519,12 +525,12 @@ export class ExperimentController {
     this.camera.frames.saved = result.framesWritten;
     const state = this.state;
     if (this.recordingRun() !== run) return info;
-    if (result.errorCode === 'CAMERA_FAILED') this.cameraFailed = true;
+    const cameraFailed = result.errorCode === 'CAMERA_FAILED';
     if (result.error !== null) {
       const error = `recording ${info.path ?? `by the ${info.saver}`} failed: ${result.error} (${result.framesWritten} frames were saved)`;
-      this.setState({ kind: 'error', error, live: null, run: null });
+      this.setState({ kind: 'error', error, live: null, run: null, cameraFailed });
     } else if (state.kind === 'error') {
-      this.setState({ ...state, run: null });
+      this.setState({ ...state, run: null, cameraFailed: state.cameraFailed || cameraFailed });
     } else if (state.kind !== 'idle' && state.kind !== 'live' && state.resumeLive && !this.shuttingDown) {
       this.startLive();
     } else {
@@ -623,7 +629,8 @@ export class ExperimentController {
 
   /** Into error; a run that is going keeps winding down (and is reported) until it has ended. */
   private fail(message: string): void {
-    this.setState({ kind: 'error', error: message, live: this.liveRun(), run: this.recordingRun() });
+    const cameraFailed = this.state.kind === 'error' && this.state.cameraFailed;
+    this.setState({ kind: 'error', error: message, live: this.liveRun(), run: this.recordingRun(), cameraFailed });
   }
 
   private setState(state: ControllerState): void {
