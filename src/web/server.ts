@@ -11,6 +11,7 @@ import { errorCodeSpec, isLabcastError, LabcastError } from '../protocol/errors.
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import { LiveView, type LiveSocket } from './live-view.js';
 import { isOwnOrigin, presentedToken, TOKEN_COOKIE, tokenMatches } from './origin.js';
+import { registerRecordingRoutes } from './recording-routes.js';
 import { RecordingsIndex } from './recordings.js';
 import { ResultsHub, type ResultsSocket } from './results-hub.js';
 import { StatusHub } from './status-hub.js';
@@ -28,6 +29,7 @@ import { connectControl, type CommandChannel } from './web-control.js';
  *   POST /api/command      body: a control request, e.g. {"cmd":"record","frames":50}; {ok, result | error}
  *   GET  /api/live         {ok, result: {clients, frames_received, malformed_messages}} of the live view
  *   GET  /api/recordings   {ok, result: [recording, ...]} newest first
+ *   GET  /api/recordings/NAME[/frames/K[/raw|/overlay|/tiff]|/stack.tiff]  one recording, frame K (recording-routes.ts)
  *   WS   /ws/status        text: {"type":"status","status":{...}} now and at every change
  *   WS   /ws/live          binary frames for display, latest only (see live-view.ts)
  *   WS   /ws/results       text: analysis results as they come (see results-hub.ts)
@@ -176,6 +178,8 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
       return sendError(reply, error);
     }
   });
+
+  registerRecordingRoutes(app, { dataDir: options.dataDir, activeFile: () => hub.latest?.file ?? null, sendResult, sendError });
 
   app.get('/ws/status', { websocket: true }, (socket: WsSocket) => {
     const send = (status: unknown): void => {
