@@ -105,7 +105,7 @@ export class RecordingFile {
         throw new LabcastError('FILE_FORMAT', `${path}: ${PATHS.frames} is not a stack of uint8 or uint16 frames`);
       }
       // As the inspector (and a crashed file's reader) does: the minimum of what every part says.
-      const valid = VALID_FRAMES_ATTR in frames.attrs ? Number(frames.get_attribute(VALID_FRAMES_ATTR, false) as bigint | number) : Infinity;
+      const valid = VALID_FRAMES_ATTR in frames.attrs ? Number(frames.get_attribute(VALID_FRAMES_ATTR, false)) : Infinity;
       const frameCount = Math.max(0, Math.min(shape[0] ?? 0, ids.shape?.[0] ?? 0, valid));
       return new RecordingFile(path, mtimeMs, size, file, frames, frameCount, shape.slice(1), dtype);
     } catch (error) {

@@ -191,7 +191,7 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     assert.equal(header.frames, 12);
     assert.deepEqual([header.width, header.height, header.channels], [48, 32, 1]);
     assert.equal(bytes.length, 48 * 32);
-    assert.ok((header.black as number) < (header.white as number), 'auto levels: the displayed image's min to max');
+    assert.ok((header.black as number) < (header.white as number), 'auto levels: the displayed image\'s min to max');
     const manual = splitMessage((await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/6?black=0&white=65535') })).rawPayload);
     assert.deepEqual([manual.header.black, manual.header.white, manual.header.width], [0, 65535, 96]);
     const bad = await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/6?black=0') });

@@ -2,6 +2,7 @@
 // The recordings list: files in the data directory with what `labcast inspect` reports.
 
 import { getJson, messageOf } from './api.js';
+import { openRecording } from './recording-viewer.js';
 
 /**
  * One file as GET /api/recordings lists it (web/recordings.ts RecordingEntry; that module reads
@@ -71,14 +72,14 @@ export async function refreshRecordings(body) {
     body.replaceChildren();
     const row = body.insertRow();
     const td = cell(row, `cannot list recordings: ${messageOf(error)}`, 'bad');
-    td.colSpan = 9;
+    td.colSpan = 10;
     return;
   }
   if (request !== latestRequest) return;
   body.replaceChildren();
   if (entries.length === 0) {
     const td = cell(body.insertRow(), 'No recordings yet.', 'muted');
-    td.colSpan = 9;
+    td.colSpan = 10;
     return;
   }
   for (const entry of entries) {
@@ -105,5 +106,16 @@ export async function refreshRecordings(body) {
     }
     cell(row, formatBytes(entry.bytes));
     cell(row, new Date(entry.modified).toLocaleString());
+    // A file being written opens too: the viewer shows the frames flushed so far.
+    const view = cell(row, '');
+    if (entry.active || s !== null) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'open-recording';
+      button.textContent = 'Open';
+      button.setAttribute('aria-label', `Open ${entry.name}`);
+      button.addEventListener('click', () => openRecording(entry.name));
+      view.append(button);
+    }
   }
 }
