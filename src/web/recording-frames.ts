@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { Dataset, Group, type File as H5File } from 'h5wasm/node';
-import { ANALYSIS, PATHS, SETTINGS_JSON_ATTR, VALID_FRAMES_ATTR } from '../hdf5/hdf5-layout.js';
+import { ACQUISITION, ANALYSIS, PATHS, SETTINGS_JSON_ATTR, VALID_FRAMES_ATTR } from '../hdf5/hdf5-layout.js';
 import { describeHdf5Error, loadH5wasm } from '../hdf5/h5wasm-runtime.js';
 import type { PixelDtype } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
@@ -85,6 +85,8 @@ export class RecordingFile {
     readonly frameCount: number,
     readonly frameShape: readonly number[],
     readonly dtype: PixelDtype,
+    /** The writer finished it (end_reason written): it will not change, so it may stay open. */
+    readonly finished: boolean,
   ) {}
 
   static async open(path: string, mtimeMs: number, size: number): Promise<RecordingFile> {
@@ -107,7 +109,8 @@ export class RecordingFile {
       // As the inspector (and a crashed file's reader) does: the minimum of what every part says.
       const valid = VALID_FRAMES_ATTR in frames.attrs ? Number(frames.get_attribute(VALID_FRAMES_ATTR, false)) : Infinity;
       const frameCount = Math.max(0, Math.min(shape[0] ?? 0, ids.shape?.[0] ?? 0, valid));
-      return new RecordingFile(path, mtimeMs, size, file, frames, frameCount, shape.slice(1), dtype);
+      const finished = file.get(`${PATHS.acquisition}/${ACQUISITION.endReason}`) instanceof Dataset;
+      return new RecordingFile(path, mtimeMs, size, file, frames, frameCount, shape.slice(1), dtype, finished);
     } catch (error) {
       file.close();
       throw error;
@@ -336,8 +339,12 @@ export async function recordingPath(dataDir: string, name: string): Promise<stri
 }
 
 /**
- * Open recording files, shared between requests: a file is reopened when it
- * changes on disk (a recording being written), closed when idle.
+ * Open recording files, shared between requests. Only finished files stay
+ * open (until idle): HDF5 shares one view of a file among all its opens in a
+ * process, so a file kept open while its writer still changes it would show
+ * every later open (the recordings list's inspector too) a stale state. A file
+ * being written is opened for each request and closed after it, so each
+ * request sees what the writer last flushed.
  */
 export class RecordingFiles {
   private readonly open = new Map<string, RecordingFile>();
@@ -381,7 +388,21 @@ export class RecordingFiles {
   release(file: RecordingFile): void {
     file.users -= 1;
     file.lastUsedMs = Date.now();
-    if (file.users === 0 && this.stale.delete(file)) file.close();
+    if (file.users > 0) return;
+    if (this.stale.delete(file)) {
+      file.close();
+    } else if (!file.finished) {
+      if (this.open.get(file.path) === file) this.open.delete(file.path);
+      file.close();
+    }
+  }
+
+  /** Closes the open version of `path` if no request uses it (before another reader opens the file afresh). */
+  forget(path: string): void {
+    const file = this.open.get(path);
+    if (file === undefined || file.users > 0) return;
+    this.open.delete(path);
+    file.close();
   }
 
   close(): void {

@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { inspectRecording } from '../hdf5/file-inspector.js';
@@ -43,9 +44,11 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     try {
       const name = request.params.name;
       const path = await recordingPath(options.dataDir, name);
-      const [summary, reader] = await Promise.all([inspectRecording(path), files.use(name, (file) => viewerFacts(file))]);
-      const active = options.activeFile();
-      return sendResult(reply, { name, path, being_recorded: active !== null && path === active, ...reader, summary });
+      // One open at a time: the inspector opens the file afresh (see RecordingFiles).
+      files.forget(path);
+      const summary = await inspectRecording(path);
+      const facts = await files.use(name, (file) => viewerFacts(file));
+      return sendResult(reply, { name, path, being_recorded: await isActive(path, options.activeFile()), ...facts, summary });
     } catch (error) {
       return sendError(reply, error);
     }
@@ -158,6 +161,16 @@ async function* stackPages(files: RecordingFiles, file: RecordingFile, writer: T
     }
   } finally {
     files.release(file);
+  }
+}
+
+/** Whether `path` (a real path) is the file being recorded now. */
+async function isActive(path: string, active: string | null): Promise<boolean> {
+  if (active === null) return false;
+  try {
+    return (await realpath(active)) === path;
+  } catch {
+    return false;
   }
 }
 

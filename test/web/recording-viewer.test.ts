@@ -248,6 +248,22 @@ describe('recording viewer in headless Chromium against a real labcast serve', (
     );
     await serve.ctl(['stop']);
     await serve.waitFor((s) => s.state !== 'recording');
+    // The viewer's reads never disturb the list's: once closed, the file is listed as a whole recording.
+    await page.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const cells = await waitUntil(
+      'the list to show the closed file',
+      () => page.locator('#recordings-body tr', { hasText: name }).locator('td').allTextContents(),
+      (texts) => texts[1] !== undefined && texts[1] !== 'being recorded…',
+    );
+    assert.doesNotMatch(cells.join(' | '), /unreadable/);
+    assert.equal(cells[6], 'stopped');
+    await page.getByRole('button', { name: `Open ${name}` }).click();
+    await waitUntil(
+      'the closed file open',
+      () => viewerStats(page),
+      (s) => s.name === name && s.index === 0,
+    );
     assert.deepEqual(pageErrors, []);
   });
 });

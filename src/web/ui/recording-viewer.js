@@ -316,6 +316,7 @@ class RecordingViewer {
     this.to.max = this.from.max = this.slider.max;
     this.renderMeta(details);
     this.drawTimeline();
+    if (this.shown !== null) this.showFrameLabel(this.shown);
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
     // A file being written grows: its new frames appear as they are flushed.
