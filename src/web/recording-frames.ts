@@ -100,7 +100,8 @@ export class RecordingFile {
     try {
       const frames = file.get(PATHS.frames);
       const ids = file.get(PATHS.frameId);
-      if (!(frames instanceof Dataset) || !(ids instanceof Dataset)) throw new LabcastError('FILE_FORMAT', `${path}: not a labcast recording`);
+      if (!(frames instanceof Dataset) || !(ids instanceof Dataset))
+        throw new LabcastError('FILE_FORMAT', `${path}: not a labcast recording`);
       const dtype = PIXEL_DTYPE_OF[frames.dtype as string];
       const shape = frames.shape;
       if (dtype === undefined || shape === null || shape.length < 3) {
@@ -148,7 +149,8 @@ export class RecordingFile {
     this.checkIndex(index);
     const id = this.frameIds()[index]!;
     const camera = this.int64Rows(PATHS.cameraTimestamp, index, index + 1)[0] ?? 0n;
-    const wall = this.optionalDataset(PATHS.wallTimestamp) === null ? camera : (this.int64Rows(PATHS.wallTimestamp, index, index + 1)[0] ?? 0n);
+    const wall =
+      this.optionalDataset(PATHS.wallTimestamp) === null ? camera : (this.int64Rows(PATHS.wallTimestamp, index, index + 1)[0] ?? 0n);
     return { index, frameId: Number(id), cameraTsNs: camera, wallTsNs: wall };
   }
 
@@ -270,7 +272,9 @@ export class RecordingFile {
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.frameCount) {
       throw new LabcastError(
         'BAD_ARGUMENT',
-        this.frameCount === 0 ? `${this.path} holds no frames yet` : `frame ${index} is not in the file: it holds frames 0 to ${this.frameCount - 1}`,
+        this.frameCount === 0
+          ? `${this.path} holds no frames yet`
+          : `frame ${index} is not in the file: it holds frames 0 to ${this.frameCount - 1}`,
         'frame',
       );
     }
@@ -331,7 +335,11 @@ export async function recordingPath(dataDir: string, name: string): Promise<stri
   }
   // A symbolic link anywhere on the way could lead out of the data directory; the list does not follow them either.
   if (real !== join(realRoot, ...parts) || !real.startsWith(realRoot + sep)) {
-    throw new LabcastError('PATH_OUTSIDE_DATA_DIR', `recording "${name}" is reached through a symbolic link; only files in the data directory are served`, 'name');
+    throw new LabcastError(
+      'PATH_OUTSIDE_DATA_DIR',
+      `recording "${name}" is reached through a symbolic link; only files in the data directory are served`,
+      'name',
+    );
   }
   const stat = await fs.stat(real);
   if (!stat.isFile()) throw new LabcastError('BAD_ARGUMENT', `recording "${name}" is not a file`, 'name');

@@ -231,7 +231,8 @@ function tiffFormat(file: RecordingFile): TiffFormat {
 }
 
 function frameIndex(text: string): number {
-  if (!/^\d{1,15}$/.test(text)) throw new LabcastError('BAD_REQUEST', `frame "${text}": give a frame index, 0 for the first frame`, 'frame');
+  if (!/^\d{1,15}$/.test(text))
+    throw new LabcastError('BAD_REQUEST', `frame "${text}": give a frame index, 0 for the first frame`, 'frame');
   return Number(text);
 }
 
@@ -254,7 +255,8 @@ function displayOptions(query: Query): { maxWidth: number; maxHeight: number; le
   };
   const black = number('black');
   const white = number('white');
-  if ((black === null) !== (white === null)) throw new LabcastError('BAD_REQUEST', 'give both black and white (manual levels), or neither (auto)', 'levels');
+  if ((black === null) !== (white === null))
+    throw new LabcastError('BAD_REQUEST', 'give both black and white (manual levels), or neither (auto)', 'levels');
   return {
     maxWidth: side('max_width'),
     maxHeight: side('max_height'),

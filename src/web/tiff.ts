@@ -57,7 +57,8 @@ export class TiffWriter {
     readonly pages: number,
   ) {
     const { width, height, channels, bitsPerSample } = format;
-    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`a TIFF page of ${width}×${height}?`);
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+      throw new RangeError(`a TIFF page of ${width}×${height}?`);
     if (!Number.isInteger(pages) || pages < 1) throw new RangeError('a TIFF file has at least one page');
     this.pixelBytes = width * height * channels * (bitsPerSample / 8);
     this.extraBytes = (channels === 3 ? 12 : 0) + 16;

@@ -136,7 +136,13 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     };
     await record(grey, ['--width', '96', '--height', '64', '--pattern', 'particles', '--seed', '3']);
     await record(small, ['--width', '33', '--height', '17', '--dtype', 'uint8', '--pattern', 'noise']);
-    app = await createWebServer({ control: new IdleControl(), statusEndpoint: null, dataEndpoint: () => 'tcp://127.0.0.1:1', dataDir, host: '127.0.0.1' });
+    app = await createWebServer({
+      control: new IdleControl(),
+      statusEndpoint: null,
+      dataEndpoint: () => 'tcp://127.0.0.1:1',
+      dataDir,
+      host: '127.0.0.1',
+    });
   });
   after(async () => {
     await app?.close();
@@ -191,8 +197,10 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     assert.equal(header.frames, 12);
     assert.deepEqual([header.width, header.height, header.channels], [48, 32, 1]);
     assert.equal(bytes.length, 48 * 32);
-    assert.ok((header.black as number) < (header.white as number), 'auto levels: the displayed image\'s min to max');
-    const manual = splitMessage((await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/6?black=0&white=65535') })).rawPayload);
+    assert.ok((header.black as number) < (header.white as number), "auto levels: the displayed image's min to max");
+    const manual = splitMessage(
+      (await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/6?black=0&white=65535') })).rawPayload,
+    );
     assert.deepEqual([manual.header.black, manual.header.white, manual.header.width], [0, 65535, 96]);
     const bad = await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/6?black=0') });
     assert.equal(bad.statusCode, 400);
@@ -246,7 +254,15 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     writeFileSync(join(scratch.dir, 'outside.h5'), 'secret');
     symlinkSync(join(scratch.dir, 'outside.h5'), join(dataDir, 'link.h5'));
     symlinkSync(scratch.dir, join(dataDir, 'linkdir'));
-    for (const name of ['../outside.h5', '2026-12-01/../../outside.h5', '/etc/passwd', `${scratch.dir}/outside.h5`, 'link.h5', 'linkdir/outside.h5', 'small8.txt']) {
+    for (const name of [
+      '../outside.h5',
+      '2026-12-01/../../outside.h5',
+      '/etc/passwd',
+      `${scratch.dir}/outside.h5`,
+      'link.h5',
+      'linkdir/outside.h5',
+      'small8.txt',
+    ]) {
       const reply = await app.inject({ method: 'GET', url: url(name, '/frames/0/raw') });
       assert.equal(reply.statusCode, 400, `${name}: ${reply.body}`);
       assert.equal(reply.json<ApiReply>().error.code, 'PATH_OUTSIDE_DATA_DIR', name);

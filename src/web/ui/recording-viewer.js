@@ -166,7 +166,11 @@ function download(text, fileName) {
 
 /** @param {number} bytes */
 function formatBytes(bytes) {
-  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
+  return bytes >= 1e9
+    ? `${(bytes / 1e9).toFixed(2)} GB`
+    : bytes >= 1e6
+      ? `${(bytes / 1e6).toFixed(1)} MB`
+      : `${(bytes / 1e3).toFixed(1)} kB`;
 }
 
 class RecordingViewer {
@@ -383,7 +387,9 @@ class RecordingViewer {
         }
         /** @type {[{ header: RecordedFrameHeader, bytes: Uint8Array }, FrameOverlay]} */
         const [frame, overlay] = await Promise.all([
-          /** @type {Promise<{ header: RecordedFrameHeader, bytes: Uint8Array }>} */ (getBinary(recordingUrl(details.name, `/frames/${index}?${query}`))),
+          /** @type {Promise<{ header: RecordedFrameHeader, bytes: Uint8Array }>} */ (
+            getBinary(recordingUrl(details.name, `/frames/${index}?${query}`))
+          ),
           /** @type {Promise<FrameOverlay>} */ (getJson(recordingUrl(details.name, `/frames/${index}/overlay`))),
         ]);
         if (this.details !== details) return;
@@ -523,7 +529,9 @@ class RecordingViewer {
       ctx.fillRect(Math.min(width - 2, at(this.shown.frame_id)), 0, 2, height);
     }
     canvas.title =
-      gaps.length === 0 ? 'no frames missing' : `${gaps.length} gap${gaps.length === 1 ? '' : 's'}: ${gaps.map(([id, count]) => `${count} from id ${id}`).join(', ')}`;
+      gaps.length === 0
+        ? 'no frames missing'
+        : `${gaps.length} gap${gaps.length === 1 ? '' : 's'}: ${gaps.map(([id, count]) => `${count} from id ${id}`).join(', ')}`;
   }
 
   /** Seeks to the frame nearest the frame id clicked on the timeline. @param {MouseEvent} event */
@@ -607,7 +615,9 @@ class RecordingViewer {
         );
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         const size = h.dtype === 'uint16' ? 2 : 1;
-        const values = Array.from({ length: bytes.byteLength / size }, (_, i) => (size === 2 ? view.getUint16(2 * i, true) : view.getUint8(i)));
+        const values = Array.from({ length: bytes.byteLength / size }, (_, i) =>
+          size === 2 ? view.getUint16(2 * i, true) : view.getUint8(i),
+        );
         viewerStats.pixel = { index: h.index, x: cursor.x, y: cursor.y, values };
         this.pixelLabel.textContent = `(${cursor.x}, ${cursor.y}) = ${values.join(', ')}`;
         if (this.cursor === cursor && this.shown === frame) return;
@@ -640,7 +650,14 @@ class RecordingViewer {
     /** @type {[string, string][]} */
     const rows = [
       ['File', details.name],
-      ['State', details.being_recorded ? 'being recorded' : s.finished ? `finished (${s.acquisition.endReason ?? ''})` : `not finished${s.writer === null ? '' : ` (${s.writer.state})`}`],
+      [
+        'State',
+        details.being_recorded
+          ? 'being recorded'
+          : s.finished
+            ? `finished (${s.acquisition.endReason ?? ''})`
+            : `not finished${s.writer === null ? '' : ` (${s.writer.state})`}`,
+      ],
       ['Frames', details.being_recorded || !s.finished ? `${details.frames} so far` : String(details.frames)],
       ['Frame', `${s.frameShape[1]}×${s.frameShape[0]}${s.frameShape[2] === undefined ? '' : `×${s.frameShape[2]}`} ${s.dtype}`],
       ['Duration', s.durationS === null ? '–' : `${s.durationS.toFixed(3)} s`],
@@ -661,7 +678,13 @@ class RecordingViewer {
       ['labcast', s.provenance.labcastVersion],
       ['Node', s.provenance.nodeVersion],
       ['HDF5 writer', s.provenance.hdf5Writer ?? '–'],
-      ...s.analysis.map((a) => /** @type {[string, string]} */ ([`Analysis ${a.name}`, `${a.kind ?? ''}: ${a.results} results${a.items === null ? '' : `, ${a.items} ${a.itemsTable}`}`])),
+      ...s.analysis.map(
+        (a) =>
+          /** @type {[string, string]} */ ([
+            `Analysis ${a.name}`,
+            `${a.kind ?? ''}: ${a.results} results${a.items === null ? '' : `, ${a.items} ${a.itemsTable}`}`,
+          ]),
+      ),
       ['Ground truth', s.truthRows === null ? 'none' : `${s.truthRows} rows`],
     ];
     const list = document.createElement('dl');
