@@ -3,8 +3,9 @@
  * same disk and beside the classic Python recipe, measured in the same run, for
  * megapixel, small (64x64) and large (2048x2048) frames. Figures are ratios to
  * those baselines, medians of several runs; nothing here asserts a time. Then
- * analysis throughput and the web live view's latency from camera to painted
- * frame (bench/web-latency.ts).
+ * analysis throughput, the web live view's latency from camera to painted
+ * frame (bench/web-latency.ts) and the recording viewer's step time
+ * (bench/recording-viewer.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-ana
 import { rawDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
 import { measureStartup, STARTUP_RUNS } from './startup.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
+import { measureViewerSteps, VIEWER_BENCH } from './recording-viewer.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 // The script is not compiled: it sits beside this file's source, two levels up from dist/bench.
@@ -239,6 +241,10 @@ async function main(): Promise<void> {
     const withAnalysis = await measureSaverWithAnalysis();
     process.stderr.write(`web live view: ${WEB_BENCH.durationS} s in headless Chromium...\n`);
     const web = await measureWebLatency();
+    process.stderr.write(
+      `recording viewer: ${VIEWER_BENCH.steps} steps through a ${VIEWER_BENCH.size}² recording in headless Chromium...\n`,
+    );
+    const viewer = await measureViewerSteps();
     process.stderr.write('GenICam: the fake GigE camera in a network namespace, arv-camera-test beside labcast...\n');
     const genicam = await measureGenicam();
     const rows: [string, string][] = [
@@ -312,6 +318,14 @@ async function main(): Promise<void> {
       ['  p50 / p95: converted and sent', fmtPair(web.stages.serverSent)],
       ['  p50 / p95: in the browser', fmtPair(web.stages.browserReceived)],
       ['  frames shown / published', `${web.shown} / ${web.published} in ${web.seconds.toFixed(1)} s`],
+      [
+        'recording viewer',
+        `${VIEWER_BENCH.size}x${VIEWER_BENCH.size} uint16 recording, ${viewer.steps} steps (→), headless Chromium, drawn at ${viewer.displaySize}`,
+      ],
+      ['  step -> painted, p50', `${viewer.p50Ms.toFixed(1)} ms`],
+      ['  step -> painted, p95 (goal < 100)', `${viewer.p95Ms.toFixed(1)} ms`],
+      ['  step -> painted, max', `${viewer.maxMs.toFixed(1)} ms`],
+      [`  jump on the slider -> painted, p50 / p95 (${VIEWER_BENCH.jumps} jumps)`, fmtPair([viewer.jumpP50Ms, viewer.jumpP95Ms])],
       ...genicamRows(genicam),
     ];
     const width = Math.max(...rows.map(([k]) => k.length));

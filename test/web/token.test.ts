@@ -52,6 +52,9 @@ describe('web UI off loopback: the access token (fastify inject)', () => {
       ['POST', '/api/command'],
       ['GET', '/app.js'],
       ['GET', '/api/recordings'],
+      ['GET', '/api/recordings/run_0001.h5'],
+      ['GET', '/api/recordings/run_0001.h5/frames/0/raw?x=0&y=0&w=1&h=1'],
+      ['GET', '/api/recordings/run_0001.h5/stack.tiff'],
     ] as const) {
       const reply = await app.inject({ method, url, ...(method === 'POST' ? { payload: { cmd: 'live' } } : {}) });
       assert.equal(reply.statusCode, 401, `${method} ${url}`);

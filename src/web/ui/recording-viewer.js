@@ -56,6 +56,8 @@ import { getJson, messageOf, parseJson } from './api.js';
 const KEEP_STEPS = 2000;
 /** While a file is being written, its frame count is asked for again this often. */
 const GROWING_REFRESH_MS = 2000;
+/** Display frames kept after they were fetched ahead of a step. */
+const KEEP_AHEAD = 4;
 
 /** For people and for tests and the benchmark: what the viewer shows. */
 export const viewerStats = {
@@ -222,7 +224,35 @@ class RecordingViewer {
     this.pixelBusy = false;
     /** Set by a change of size or levels: the frame shown is fetched again. */
     this.stale = false;
+    /** +1 or -1: where the last step went, and so which frame is fetched ahead. */
+    this.direction = 1;
+    /** Frames fetched (or being fetched) by name, index and display query, newest last. @type {Map<string, Promise<[{ header: RecordedFrameHeader, bytes: Uint8Array }, FrameOverlay]>>} */
+    this.ahead = new Map();
     this.wire();
+  }
+
+  /**
+   * Frame `index` for the display `query` and its overlay: from the frames fetched ahead, or now.
+   * @param {string} name
+   * @param {number} index
+   * @param {string} query
+   * @returns {Promise<[{ header: RecordedFrameHeader, bytes: Uint8Array }, FrameOverlay]>}
+   */
+  fetchFrame(name, index, query) {
+    const key = `${name}\n${index}\n${query}`;
+    let fetched = this.ahead.get(key);
+    if (fetched === undefined) {
+      fetched = Promise.all([
+        /** @type {Promise<{ header: RecordedFrameHeader, bytes: Uint8Array }>} */ (
+          getBinary(recordingUrl(name, `/frames/${index}?${query}`))
+        ),
+        /** @type {Promise<FrameOverlay>} */ (getJson(recordingUrl(name, `/frames/${index}/overlay`))),
+      ]);
+      this.ahead.set(key, fetched);
+      fetched.catch(() => this.ahead.delete(key));
+      while (this.ahead.size > KEEP_AHEAD) this.ahead.delete(/** @type {string} */ (this.ahead.keys().next().value));
+    }
+    return fetched;
   }
 
   wire() {
@@ -284,6 +314,8 @@ class RecordingViewer {
     this.details = null;
     this.shown = null;
     this.overlay = null;
+    this.ahead.clear();
+    this.direction = 1;
     this.title.textContent = name;
     this.frameLabel.textContent = '–';
     this.pixelLabel.textContent = '–';
@@ -361,7 +393,9 @@ class RecordingViewer {
   goTo(index) {
     const details = this.details;
     if (details === null || details.frames === 0) return;
-    this.wanted = Math.max(0, Math.min(details.frames - 1, Math.round(index)));
+    const wanted = Math.max(0, Math.min(details.frames - 1, Math.round(index)));
+    if (wanted !== this.wanted) this.direction = wanted < this.wanted ? -1 : 1;
+    this.wanted = wanted;
     this.wantedAt = performance.now();
     this.slider.value = String(this.wanted);
     if (!this.loading) void this.load();
@@ -385,13 +419,7 @@ class RecordingViewer {
           query.set('black', this.black.value);
           query.set('white', this.white.value);
         }
-        /** @type {[{ header: RecordedFrameHeader, bytes: Uint8Array }, FrameOverlay]} */
-        const [frame, overlay] = await Promise.all([
-          /** @type {Promise<{ header: RecordedFrameHeader, bytes: Uint8Array }>} */ (
-            getBinary(recordingUrl(details.name, `/frames/${index}?${query}`))
-          ),
-          /** @type {Promise<FrameOverlay>} */ (getJson(recordingUrl(details.name, `/frames/${index}/overlay`))),
-        ]);
+        const [frame, overlay] = await this.fetchFrame(details.name, index, query.toString());
         if (this.details !== details) return;
         const header = frame.header;
         drawDisplayFrame(this.canvas, this.context, header, frame.bytes);
@@ -415,6 +443,9 @@ class RecordingViewer {
         this.drawTimeline();
         if (this.cursor !== null) void this.readPixel();
         this.say('');
+        // The next frame in the direction of travel is fetched now, so the next step only draws.
+        const ahead = index + this.direction;
+        if (ahead >= 0 && ahead < details.frames) void this.fetchFrame(details.name, ahead, query.toString()).catch(() => undefined);
       }
     } catch (error) {
       this.say(messageOf(error), true);
