@@ -5,7 +5,7 @@ import { inspectRecording } from '../hdf5/file-inspector.js';
 import { LabcastError } from '../protocol/errors.js';
 import { frameStats, renderDisplayFrame, sampleFormatOf, type DisplayFrame, type FrameStats, type Levels } from './frame-render.js';
 import { MAX_DISPLAY_SIDE } from './live-view.js';
-import { recordingPath, RecordingFiles, type FrameInfo, type RecordingFile } from './recording-frames.js';
+import { recordingPath, RecordingFiles, type FrameInfo, type FrameOverlay, type RecordingFile } from './recording-frames.js';
 import { TiffWriter, type TiffFormat } from './tiff.js';
 
 /**
@@ -61,7 +61,14 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
       const message = await files.use(request.params.name, (file) => {
         const raw = file.frame(index);
         const format = sampleFormatOf(file.settings());
-        return encodeRecordedFrame(file, file.info(index), renderDisplayFrame(raw, display, format), frameStats(raw, format));
+        // The overlay rides along: one request per step.
+        return encodeRecordedFrame(
+          file,
+          file.info(index),
+          renderDisplayFrame(raw, display, format),
+          frameStats(raw, format),
+          file.overlay(index),
+        );
       });
       return reply.type('application/octet-stream').header('cache-control', 'no-store').send(message);
     } catch (error) {
@@ -195,7 +202,13 @@ function viewerFacts(file: RecordingFile): Record<string, unknown> {
  * [u32 LE header length][UTF-8 JSON header][pixels: width*height*channels bytes], as a
  * /ws/live message (live-view.ts encodeLiveMessage), with the frame's place in the file.
  */
-export function encodeRecordedFrame(file: RecordingFile, info: FrameInfo, display: DisplayFrame, stats: FrameStats): Buffer {
+export function encodeRecordedFrame(
+  file: RecordingFile,
+  info: FrameInfo,
+  display: DisplayFrame,
+  stats: FrameStats,
+  overlay: FrameOverlay,
+): Buffer {
   const now = Date.now();
   const json = Buffer.from(
     JSON.stringify({
@@ -215,6 +228,7 @@ export function encodeRecordedFrame(file: RecordingFile, info: FrameInfo, displa
       black: display.black,
       white: display.white,
       stats: { min: stats.min, max: stats.max, mean: stats.mean, full_scale: stats.fullScale, histogram: Array.from(stats.histogram) },
+      overlay,
     }),
   );
   const message = Buffer.allocUnsafe(4 + json.length + display.pixels.length);

@@ -197,6 +197,11 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     assert.equal(header.frames, 12);
     assert.deepEqual([header.width, header.height, header.channels], [48, 32, 1]);
     assert.equal(bytes.length, 48 * 32);
+    // Its overlay rides along: the simulator's ground truth of frame 6 (--particles default 20).
+    const overlay = header.overlay as { frame_id: number; spots: unknown[]; truth: { x: number[] } | null };
+    assert.equal(overlay.frame_id, 6);
+    assert.deepEqual(overlay.spots, [], 'labcast record stores no analyses');
+    assert.equal(overlay.truth?.x.length, 20);
     assert.ok((header.black as number) < (header.white as number), "auto levels: the displayed image's min to max");
     const manual = splitMessage(
       (await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/6?black=0&white=65535') })).rawPayload,

@@ -40,7 +40,7 @@ import { getJson, messageOf, parseJson } from './api.js';
  */
 /**
  * The JSON header of a display frame (the /ws/live layout, with the frame's place in the file).
- * @typedef {import('./live.js').LiveFrameHeader & { index: number, frames: number, frame_id: number }} RecordedFrameHeader
+ * @typedef {import('./live.js').LiveFrameHeader & { index: number, frames: number, frame_id: number, overlay: FrameOverlay }} RecordedFrameHeader
  */
 /**
  * GET .../frames/K/overlay (recording-frames.ts FrameOverlay).
@@ -242,12 +242,10 @@ class RecordingViewer {
     const key = `${name}\n${index}\n${query}`;
     let fetched = this.ahead.get(key);
     if (fetched === undefined) {
-      fetched = Promise.all([
-        /** @type {Promise<{ header: RecordedFrameHeader, bytes: Uint8Array }>} */ (
-          getBinary(recordingUrl(name, `/frames/${index}?${query}`))
-        ),
-        /** @type {Promise<FrameOverlay>} */ (getJson(recordingUrl(name, `/frames/${index}/overlay`))),
-      ]);
+      // The display frame's header carries the frame's overlay too.
+      fetched = /** @type {Promise<{ header: RecordedFrameHeader, bytes: Uint8Array }>} */ (
+        getBinary(recordingUrl(name, `/frames/${index}?${query}`))
+      ).then((frame) => /** @type {[{ header: RecordedFrameHeader, bytes: Uint8Array }, FrameOverlay]} */ ([frame, frame.header.overlay]));
       this.ahead.set(key, fetched);
       fetched.catch(() => this.ahead.delete(key));
       while (this.ahead.size > KEEP_AHEAD) this.ahead.delete(/** @type {string} */ (this.ahead.keys().next().value));
