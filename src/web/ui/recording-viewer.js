@@ -176,7 +176,10 @@ function formatBytes(bytes) {
 }
 
 class RecordingViewer {
+  /** Puts the viewer's dialog in the page from its template; close() takes it out again. */
   constructor() {
+    const template = $('rec-viewer-template', HTMLTemplateElement);
+    document.body.append(template.content.cloneNode(true));
     this.dialog = $('rec-viewer', HTMLDialogElement);
     this.title = $('rec-name');
     this.box = $('rec-box');
@@ -228,6 +231,11 @@ class RecordingViewer {
     this.direction = 1;
     /** Frames fetched (or being fetched) by name, index and display query, newest last. @type {Map<string, Promise<[{ header: RecordedFrameHeader, bytes: Uint8Array }, FrameOverlay]>>} */
     this.ahead = new Map();
+    this.resizeObserver = new ResizeObserver(() => {
+      if (this.dialog.open) this.refresh();
+      this.drawTimeline();
+    });
+    this.resizeObserver.observe(this.box);
     this.wire();
   }
 
@@ -300,10 +308,6 @@ class RecordingViewer {
       if (this.details === null) return;
       download(recordingUrl(this.details.name, `/stack.tiff?from=${Number(this.from.value)}&to=${Number(this.to.value)}`), '');
     });
-    new ResizeObserver(() => {
-      if (this.dialog.open) this.refresh();
-      this.drawTimeline();
-    }).observe(this.box);
   }
 
   /** @param {string} name */
@@ -361,11 +365,16 @@ class RecordingViewer {
     }
   }
 
+  /** The dialog closed: its elements leave the page (their labels would otherwise double the page's own). */
   closed() {
     this.stopPlaying();
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
+    this.resizeObserver.disconnect();
+    this.details = null;
     viewerStats.name = null;
+    this.dialog.remove();
+    if (viewer === this) viewer = null;
   }
 
   /** @param {string} text @param {boolean} [isError] */
