@@ -7,7 +7,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ControlRequest } from '../../src/protocol/control.js';
 import { createWebServer } from '../../src/web/server.js';
 import { encodeTiff, TiffWriter } from '../../src/web/tiff.js';
+import { openH5wasmWriter } from '../../src/storage/h5wasm-writer.js';
 import { runLabcast, runPython, scratchDir } from '../helpers/processes.js';
+import { appendFrames, makeRunEnd, makeRunStart, range } from '../storage/fixtures.js';
 
 /**
  * The recording viewer's routes (recording-routes.ts) on files recorded by
@@ -253,6 +255,39 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     const wrong = await app.inject({ method: 'GET', url: url('small8.h5', '/stack.tiff?from=5&to=12') });
     assert.equal(wrong.statusCode, 400);
     assert.match(wrong.json<ApiReply>().error.message, /holds frames 0 to 11/);
+  });
+
+  test('gaps: where frames are missing among those held (the timeline marks), and the trailing ones the run end counted', async () => {
+    const start = makeRunStart({ frames_requested: 20 });
+    const writer = await openH5wasmWriter(join(dataDir, 'gaps.h5'), start, { overwrite: false });
+    appendFrames(writer, start, [...range(0, 5), ...range(8, 10), ...range(15, 18)]);
+    writer.finish(
+      makeRunEnd(start, {
+        frames_acquired: 20,
+        frames_dropped: 10,
+        drops: [
+          [5, 3],
+          [10, 5],
+          [18, 2],
+        ],
+      }),
+    );
+    const reply = await app.inject({ method: 'GET', url: url('gaps.h5') });
+    assert.equal(reply.statusCode, 200, reply.body);
+    const result = reply.json<ApiReply>().result as { frames: number; frame_gaps: unknown[]; summary: { gaps: number[][] } };
+    assert.equal(result.frames, 10);
+    assert.deepEqual(result.frame_gaps, [
+      { first_id: 5, count: 3, index: 5 },
+      { first_id: 10, count: 5, index: 7 },
+    ]);
+    assert.deepEqual(result.summary.gaps, [
+      [5, 3],
+      [10, 5],
+      [18, 2],
+    ]);
+    // Row 7 is frame id 15, the first after the second gap.
+    const frame = splitMessage((await app.inject({ method: 'GET', url: url('gaps.h5', '/frames/7?max_width=8&max_height=8') })).rawPayload);
+    assert.equal(frame.header.frame_id, 15);
   });
 
   test('names never leave the data directory: "..", absolute paths, symbolic links and unknown files are refused', async () => {

@@ -4,10 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openLabcastPage } from '../helpers/chromium.js';
+import { openH5wasmWriter } from '../../src/storage/h5wasm-writer.js';
+import { countCanvasPixels, launchChromium, openLabcastPage } from '../helpers/chromium.js';
 import { waitUntil } from '../helpers/poll.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
+import { appendFrames, makeRunEnd, makeRunStart, range } from '../storage/fixtures.js';
 
 /**
  * The recording viewer in headless Chromium against a real labcast serve,
@@ -214,6 +216,47 @@ describe('recording viewer in headless Chromium against a real labcast serve', (
       15_000,
     );
     assert.equal(await page.getByRole('button', { name: 'Play' }).getAttribute('aria-pressed'), 'false');
+  });
+
+  test('gaps are shown on the timeline, in proportion; stepping goes from the frame before a gap to the one after', async () => {
+    await page.getByRole('button', { name: 'Close' }).click();
+    const start = makeRunStart({ frames_requested: 20, run_id: 'run-with-gaps' });
+    const writer = await openH5wasmWriter(join(serve.dataDir, 'gaps.h5'), start, { overwrite: false });
+    appendFrames(writer, start, [...range(0, 5), ...range(8, 10), ...range(15, 18)]);
+    writer.finish(
+      makeRunEnd(start, {
+        frames_acquired: 20,
+        frames_dropped: 10,
+        drops: [
+          [5, 3],
+          [10, 5],
+          [18, 2],
+        ],
+      }),
+    );
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('button', { name: 'Open gaps.h5' }).click();
+    await waitUntil(
+      'the file with gaps open',
+      () => viewerStats(page),
+      (s) => s.name === 'gaps.h5' && s.index === 0 && s.frames === 10,
+    );
+    const timeline = page.getByRole('img', { name: 'Timeline: frame ids, gaps in red' });
+    const size = await timeline.evaluate((element) => {
+      const canvas = element as unknown as { width: number; height: number };
+      return canvas.width * canvas.height;
+    });
+    const red = await countCanvasPixels(timeline, { r: [180, 220], g: [20, 60], b: [20, 60] });
+    // 10 of the 20 frame ids are missing (3 + 5, and 2 at the end).
+    assert.ok(red / size > 0.4 && red / size < 0.6, `${((100 * red) / size).toFixed(0)} % of the timeline red`);
+    assert.match((await timeline.getAttribute('title')) ?? '', /3 gaps: 3 from id 5, 5 from id 10, 2 from id 18/);
+    for (let i = 0; i < 5; i++) await page.getByRole('button', { name: 'Next frame' }).click();
+    const after = await waitUntil(
+      'row 5',
+      () => viewerStats(page),
+      (s) => s.index === 5,
+    );
+    assert.equal(after.frameId, 8, 'the frame after the first gap');
   });
 
   test('a file still being written opens up to its valid frames, and grows', async () => {

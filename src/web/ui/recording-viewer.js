@@ -328,7 +328,7 @@ class RecordingViewer {
     viewerStats.frameId = null;
     if (!this.dialog.open) this.dialog.showModal();
     try {
-      await this.loadDetails(name);
+      await this.loadDetails(name, true);
     } catch (error) {
       this.say(`cannot open ${name}: ${messageOf(error)}`, true);
       return;
@@ -342,8 +342,11 @@ class RecordingViewer {
     else this.goTo(0);
   }
 
-  /** @param {string} name */
-  async loadDetails(name) {
+  /**
+   * @param {string} name
+   * @param {boolean} [initial] the first load, by open(), which shows the first frame itself
+   */
+  async loadDetails(name, initial = false) {
     /** @type {RecordingDetails} */
     const details = await getJson(recordingUrl(name));
     if (viewerStats.name !== name) return;
@@ -355,6 +358,8 @@ class RecordingViewer {
     this.renderMeta(details);
     this.drawTimeline();
     if (this.shown !== null) this.showFrameLabel(this.shown);
+    // A file opened before its first flush shows its first frame once it has one.
+    else if (details.frames > 0 && !initial) this.goTo(0);
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
     // A file being written grows: its new frames appear as they are flushed.
