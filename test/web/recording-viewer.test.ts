@@ -181,6 +181,8 @@ describe('recording viewer in headless Chromium against a real labcast serve', (
     assert.match(meta, /Ground truth\d+ rows/);
     assert.match(meta, /roi_width160/);
     assert.match(meta, /"particle_count": 8/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'recording-viewer-frame.png') });
   });
 
   test('Export TIFF: the raw frame, bit-exact with h5py; PNG: the frame as shown', async () => {
@@ -257,6 +259,7 @@ describe('recording viewer in headless Chromium against a real labcast serve', (
       (s) => s.index === 5,
     );
     assert.equal(after.frameId, 8, 'the frame after the first gap');
+    await page.screenshot({ path: join(ARTIFACTS, 'recording-viewer-gaps.png') });
   });
 
   test('a file still being written opens up to its valid frames, and grows', async () => {
