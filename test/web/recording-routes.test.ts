@@ -307,6 +307,11 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
       assert.equal(reply.statusCode, 400, `${name}: ${reply.body}`);
       assert.equal(reply.json<ApiReply>().error.code, 'PATH_OUTSIDE_DATA_DIR', name);
     }
+    // Long names (a date folder, a named recording) are one parameter too.
+    const long = `${'a_long_folder_name_'.repeat(6)}/${'named_recording_'.repeat(8)}.h5`;
+    const longMissing = await app.inject({ method: 'GET', url: url(long) });
+    assert.equal(longMissing.statusCode, 400, longMissing.body);
+    assert.match(longMissing.json<ApiReply>().error.message, /no recording named/);
     const missing = await app.inject({ method: 'GET', url: url('nothing.h5') });
     assert.equal(missing.statusCode, 400);
     assert.match(missing.json<ApiReply>().error.message, /no recording named "nothing\.h5"/);
