@@ -243,6 +243,42 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     assert.deepEqual([page.width, page.height, page.bits, page.sha256], [33, 17, [8], (await h5pyFrame(small, 2)).sha256]);
   });
 
+  test('a colour recording (ffmpeg rgb24): raw regions keep their channels, TIFF is RGB, both as h5py reads them', async () => {
+    const colour = join(dataDir, 'colour.h5');
+    const recorded = await runLabcast([
+      'record',
+      '--camera',
+      'lavfi:testsrc2=size=64x48:rate=30',
+      '--frames',
+      '4',
+      '--out',
+      colour,
+      '--publish',
+      'tcp://127.0.0.1:*',
+    ]);
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const region = splitMessage((await app.inject({ method: 'GET', url: url('colour.h5', '/frames/2/raw?x=5&y=6&w=7&h=3') })).rawPayload);
+    const expected = await h5pyFrame(colour, 2, [6, 9, 5, 12]);
+    assert.deepEqual(region.header.shape, [3, 7, 3]);
+    assert.equal(sha256(region.bytes), expected.sha256);
+    const display = splitMessage((await app.inject({ method: 'GET', url: url('colour.h5', '/frames/2') })).rawPayload);
+    assert.equal(display.header.channels, 3);
+    const tiff = await app.inject({ method: 'GET', url: url('colour.h5', '/frames/3/tiff') });
+    const path = join(scratch.dir, 'colour.tif');
+    writeFileSync(path, tiff.rawPayload);
+    const read = await readTiff(path);
+    assert.deepEqual(read.pages[0], {
+      width: 64,
+      height: 48,
+      bits: [8, 8, 8],
+      spp: 3,
+      photometric: 2,
+      compression: 1,
+      sha256: (await h5pyFrame(colour, 3)).sha256,
+    });
+    if (read.pil !== null) assert.equal(read.pil[0]!.mode, 'RGB');
+  });
+
   test('a range as a multi-page TIFF stack, streamed with its length known: each page is its frame', async () => {
     const reply = await app.inject({ method: 'GET', url: url('small8.h5', '/stack.tiff?from=3&to=8') });
     assert.equal(reply.statusCode, 200, reply.body);
