@@ -5,7 +5,8 @@ import { inspectRecording } from '../hdf5/file-inspector.js';
 import { LabcastError } from '../protocol/errors.js';
 import { frameStats, renderDisplayFrame, sampleFormatOf, type DisplayFrame, type FrameStats, type Levels } from './frame-render.js';
 import { MAX_DISPLAY_SIDE } from './live-view.js';
-import { recordingPath, RecordingFiles, type FrameInfo, type FrameOverlay, type RecordingFile } from './recording-frames.js';
+import { RecordingFiles, type FrameInfo, type FrameOverlay, type RecordingFile } from './recording-frames.js';
+import { recordingPath } from './recording-path.js';
 import { TiffWriter, type TiffFormat } from './tiff.js';
 
 /**
