@@ -1,5 +1,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { get as httpGet } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -324,6 +326,68 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     // Row 7 is frame id 15, the first after the second gap.
     const frame = splitMessage((await app.inject({ method: 'GET', url: url('gaps.h5', '/frames/7?max_width=8&max_height=8') })).rawPayload);
     assert.equal(frame.header.frame_id, 15);
+  });
+
+  test('a large stack is streamed page by page: the server never holds it whole', async () => {
+    const big = join(dataDir, 'big.h5');
+    const ran = await runLabcast([
+      'record',
+      '--frames',
+      '400',
+      '--width',
+      '512',
+      '--height',
+      '512',
+      '--fps',
+      '0',
+      '--pattern',
+      'noise',
+      '--publish',
+      'tcp://127.0.0.1:*',
+      '--out',
+      big,
+    ]);
+    assert.equal(ran.code, 0, ran.stderr);
+    const server = await createWebServer({
+      control: new IdleControl(),
+      statusEndpoint: null,
+      dataEndpoint: () => 'tcp://127.0.0.1:1',
+      dataDir,
+      host: '127.0.0.1',
+    });
+    try {
+      await server.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = server.server.address() as AddressInfo;
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      let received = 0;
+      let chunks = 0;
+      const hash = createHash('sha256');
+      const length = await new Promise<number>((resolve, reject) => {
+        httpGet(`http://127.0.0.1:${port}${url('big.h5', '/stack.tiff')}`, (response) => {
+          response.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            chunks += 1;
+            hash.update(chunk);
+          });
+          response.on('end', () => resolve(Number(response.headers['content-length'])));
+          response.on('error', reject);
+        }).on('error', reject);
+      });
+      clearInterval(sampler);
+      const stackBytes = 400 * 512 * 512 * 2;
+      assert.equal(received, length);
+      assert.ok(received > stackBytes, `${received} bytes for ${stackBytes} bytes of pixels`);
+      assert.ok(chunks > 400, `${chunks} chunks: sent as read`);
+      // A stack built in memory would take 200 MB more; streaming it takes a few frames' worth.
+      assert.ok(
+        peak - baseline < 100e6,
+        `the server grew by ${((peak - baseline) / 1e6).toFixed(0)} MB while streaming ${(received / 1e6).toFixed(0)} MB`,
+      );
+    } finally {
+      await server.close();
+    }
   });
 
   test('names never leave the data directory: "..", absolute paths, symbolic links and unknown files are refused', async () => {
