@@ -8,6 +8,7 @@ import type {
   ExperimentStatus,
   ProcessInfo,
   RecordingInfo,
+  RunProgress,
   SettingResult,
   SettingsResult,
   WaitResult,
@@ -81,6 +82,8 @@ type ControllerState =
 interface CameraSlot {
   acquisition: AcquisitionPort;
   readonly frames: { acquired: number; published: number; live_skipped: number; dropped: number; saved: number };
+  /** Of `acquired`: sequence numbers the camera itself lost (never sent to a saver). */
+  cameraLost: number;
   readonly rate: RateMeter;
   /** The camera's requested rate and the rate it delivered over the last second, from the acquisition's progress. */
   cameraRate: { requested: number | null; achieved: number | null };
@@ -171,6 +174,7 @@ export class ExperimentController {
     this.camera = {
       acquisition,
       frames: { acquired: 0, published: 0, live_skipped: 0, dropped: 0, saved: 0 },
+      cameraLost: 0,
       rate: new RateMeter(),
       cameraRate: { requested: acquisition.ready.camera.fpsRequested ?? null, achieved: null },
     };
@@ -231,24 +235,28 @@ export class ExperimentController {
   }
 
   status(): ExperimentStatus {
-    const { acquisition, frames, rate } = this.camera;
+    const { acquisition, rate } = this.camera;
     const format = acquisition.ready.format;
-    const fps = rate.perSecond();
+    // No frames flow while idle (or in error with nothing winding down): no rate, whatever the
+    // last samples said — the status pushed as a run ends is the one a watcher keeps.
+    const fps = this.isActive() ? rate.perSecond() : 0;
     const live = this.liveRun();
     const recording = this.recordingRun()?.recording ?? null;
+    const frames = this.consistentFrames();
     return {
       protocol: PROTOCOL_VERSION,
       state: this.state.kind,
       error: this.state.kind === 'error' ? this.state.error : null,
       run_id: live !== null ? live.runId : (recording?.parameters.runId ?? null),
       file: recording?.filePath ?? null,
-      frames: { ...frames },
+      frames,
       fps: round(fps, 2),
       mb_per_s: round((fps * frameByteLength(format.shape, format.dtype)) / 1e6, 2),
       fps_requested: this.camera.cameraRate.requested,
       fps_achieved: this.state.kind === 'idle' ? null : this.camera.cameraRate.achieved,
       rate_warning: this.state.kind === 'idle' ? null : rateShortfall(this.camera.cameraRate),
       saved_bytes: recording?.progress.bytesWritten ?? 0,
+      progress: recording === null ? null : runProgress(recording, frames.acquired, fps),
       camera: {
         driver: acquisition.ready.camera.driver,
         model: acquisition.ready.camera.model,
@@ -266,6 +274,19 @@ export class ExperimentController {
       analyses: this.analyses.infos(),
       ...(acquisition.streamStatistics === null ? {} : { stream: acquisition.streamStatistics }),
     };
+  }
+
+  /**
+   * The frame counters as one moment's account. The acquisition and the saver report on
+   * timers of their own, so the saver's count can be newer than the acquisition's; the
+   * file's count is then shown as of the acquisition's last report (never more frames saved
+   * than acquired, minus those dropped or lost by the camera). What the file holds at the
+   * end is in last_recording, exact.
+   */
+  private consistentFrames(): ExperimentStatus['frames'] {
+    const { frames, cameraLost } = this.camera;
+    const savable = Math.max(0, frames.acquired - frames.dropped - cameraLost);
+    return { ...frames, saved: Math.min(frames.saved, savable) };
   }
 
   // ---- commands ----
@@ -589,6 +610,7 @@ export class ExperimentController {
       frames.published = progress.published;
       frames.live_skipped = progress.liveSkipped;
       frames.dropped = progress.dropped;
+      this.camera.cameraLost = progress.cameraLost ?? 0;
       rate.sample(progress.acquired);
       this.camera.cameraRate = {
         requested: progress.fpsRequested === undefined ? this.camera.cameraRate.requested : progress.fpsRequested,
@@ -623,6 +645,7 @@ export class ExperimentController {
     frames.live_skipped = 0;
     frames.dropped = 0;
     frames.saved = 0;
+    this.camera.cameraLost = 0;
     rate.reset();
     this.camera.cameraRate = { ...this.camera.cameraRate, achieved: null };
   }
@@ -690,6 +713,25 @@ function recordingInfo(result: RecordingResult, recording: Recording): Recording
 
 function describeExit(exit: ChildExit): string {
   return exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}
+
+/**
+ * How far a recording has got: frames of N, seconds of S, and the time left when it has a
+ * target (the nearer of the two when both are set; null until a rate is known for a frame target).
+ */
+function runProgress(recording: Recording, acquired: number, fps: number): RunProgress {
+  const { frames, durationS } = recording.parameters;
+  const elapsedS = recording.progress.elapsedS;
+  const left: number[] = [];
+  if (frames !== null && fps > 0) left.push(Math.max(0, frames - acquired) / fps);
+  if (durationS !== null) left.push(Math.max(0, durationS - elapsedS));
+  return {
+    frames: acquired,
+    frames_target: frames,
+    elapsed_s: round(elapsedS, 2),
+    duration_target_s: durationS,
+    eta_s: left.length === 0 ? null : round(Math.min(...left), 1),
+  };
 }
 
 function round(value: number, digits: number): number {

@@ -188,6 +188,20 @@ export interface AnalysisInfo {
   readonly error: string | null;
 }
 
+/** A recording's progress: frames of N, seconds of S, and the time left when it has a target. */
+export interface RunProgress {
+  /** Frames acquired in this recording (as `frames.acquired`). */
+  readonly frames: number;
+  /** The frames asked for; null: no frame count. */
+  readonly frames_target: number | null;
+  /** Seconds since the recording started. */
+  readonly elapsed_s: number;
+  /** The duration asked for; null: no time limit. */
+  readonly duration_target_s: number | null;
+  /** Seconds until the recording reaches its target (the nearer one); null when it has none, or no rate is known yet. */
+  readonly eta_s: number | null;
+}
+
 export interface ExperimentStatus {
   readonly protocol: typeof PROTOCOL_VERSION;
   readonly state: ExperimentState;
@@ -218,6 +232,8 @@ export interface ExperimentStatus {
   readonly rate_warning?: string | null;
   /** Bytes in the file of the current recording (as `frames.saved`). */
   readonly saved_bytes?: number;
+  /** How far the current recording has got; null when none runs (absent from older servers). */
+  readonly progress?: RunProgress | null;
   readonly camera: {
     readonly driver: string;
     readonly model: string;
@@ -337,6 +353,16 @@ export const experimentStatusSchema: z.ZodType<ExperimentStatus> = z.object({
   fps_achieved: z.number().nullable().optional(),
   rate_warning: z.string().nullable().optional(),
   saved_bytes: z.number().optional(),
+  progress: z
+    .object({
+      frames: z.number(),
+      frames_target: z.number().nullable(),
+      elapsed_s: z.number(),
+      duration_target_s: z.number().nullable(),
+      eta_s: z.number().nullable(),
+    })
+    .nullable()
+    .optional(),
   camera: z.object({ driver: z.string(), model: z.string(), settings: settingValues }).nullable(),
   endpoints: z.object({
     data: z.string(),
