@@ -78,7 +78,7 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
     );
 
     // The Exposure field is bound to the camera's exposure_ms (ExposureTimeAbs on this node map).
-    const exposure = page.getByLabel('Exposure');
+    const exposure = page.getByLabel('exposure_ms', { exact: true });
     await waitUntil(
       'the exposure field to be enabled',
       () => exposure.isEnabled(),
@@ -100,7 +100,7 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
       (text) => text === 'idle',
       20_000,
     );
-    await page.getByLabel('Frames').fill('20');
+    await page.getByLabel('Frames', { exact: true }).fill('20');
     await page.getByRole('button', { name: 'Record', exact: true }).click();
     await waitUntil(
       'the status to report 20 frames saved',
