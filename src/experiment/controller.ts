@@ -7,6 +7,7 @@ import type {
   ControlResult,
   ExperimentStatus,
   ProcessInfo,
+  NoteResult,
   RecordingInfo,
   RunProgress,
   SettingResult,
@@ -23,6 +24,8 @@ import { AnalysisSupervisor, analysisDefinitions } from './analysis-supervisor.j
 import type { ChildExit } from './child-process.js';
 import { CommandQueue } from './command-queue.js';
 import { RateMeter } from './rate-meter.js';
+import { resolve } from 'node:path';
+import { annotateRecording, resolveNoteTarget, withNameInPath } from '../storage/recording-notes.js';
 import type { AcquisitionPort, StartSaver } from './ports.js';
 import { curveKeyFiles, plannedRecordingPath, Recording, startSaverProcess, type RecordingResult } from './recording.js';
 
@@ -148,8 +151,15 @@ export class ExperimentController {
     live: () => this.queue.run(() => this.goLive()),
     record: (request) =>
       this.queue.run(() =>
-        this.record({ frames: request.frames ?? null, durationS: request.duration_s ?? null, path: request.path ?? null }),
+        this.record({
+          frames: request.frames ?? null,
+          durationS: request.duration_s ?? null,
+          path: request.path ?? null,
+          name: request.name ?? null,
+          note: request.note ?? null,
+        }),
       ),
+    note: (request) => this.addNote(request.path, request.text),
     save: (request) => this.queue.run(() => (request.on ? this.saveOn() : this.saveOff())),
     snap: (request) => this.queue.run(() => this.snap(request.path ?? null)),
     // Not queued: a trigger goes to the camera at once, while live or recording.
@@ -355,7 +365,13 @@ export class ExperimentController {
     return this.status();
   }
 
-  private async record(request: { frames: number | null; durationS: number | null; path: string | null }): Promise<ExperimentStatus> {
+  private async record(request: {
+    frames: number | null;
+    durationS: number | null;
+    path: string | null;
+    name: string | null;
+    note: string | null;
+  }): Promise<ExperimentStatus> {
     const state = this.requireNoError('record');
     if (state.kind === 'recording' || state.kind === 'stopping') {
       throw new LabcastError('CAMERA_STATE', `already recording to ${state.run.recording.parameters.outPath}; stop it first`);
@@ -493,10 +509,15 @@ export class ExperimentController {
     durationS: number | null;
     path: string | null;
     resumeLive: boolean;
+    name?: string | null;
+    note?: string | null;
   }): Promise<RecordingRun> {
     const runId = randomUUID();
     // Decide the file before touching the stream, so a bad name changes nothing.
-    const outPath = plannedRecordingPath(this.config, runId, request.path);
+    const planned = plannedRecordingPath(this.config, runId, request.path);
+    // A name joins an auto-numbered file's name; a path asked for is kept as it is.
+    const outPath =
+      request.name && request.path === null && this.config.saver.mode !== 'remote' ? withNameInPath(planned, request.name) : planned;
     const live = this.liveRun();
     if (live !== null) {
       this.camera.acquisition.stopRun();
@@ -527,15 +548,46 @@ export class ExperimentController {
       if (request.resumeLive && this.state.kind !== 'error') this.startLive();
       throw error;
     }
+    const annotation = { title: request.name ?? null, note: request.note ?? null };
     const run: RecordingRun = {
       recording,
-      finished: recording.result.then((result) => this.recordingEnded(run, result)),
+      finished: recording.result.then(async (result) => this.recordingEnded(run, await this.annotated(result, annotation))),
     };
     const state = this.state;
     // The acquisition failed while the saver started: the run only winds down.
     if (state.kind === 'error') this.state = { ...state, run };
     else this.setState({ kind: 'recording', run, resumeLive: request.resumeLive });
     return run;
+  }
+
+  /**
+   * The recording's name and note into its file once the saver has closed it (the saver is
+   * the file's only writer until then). A failure is reported with the recording, frames untouched.
+   */
+  private async annotated(result: RecordingResult, annotation: { title: string | null; note: string | null }): Promise<RecordingResult> {
+    if (annotation.title === null && annotation.note === null) return result;
+    if (result.path === null || result.framesWritten === 0 && result.error !== null) return result;
+    try {
+      await annotateRecording(result.path, annotation);
+      return result;
+    } catch (error) {
+      const message = `the name and note could not be stored in the file: ${(error as Error).message}`;
+      return { ...result, error: result.error === null ? message : `${result.error}; ${message}` };
+    }
+  }
+
+  /** A note added to a closed recording; the file being written takes notes once it is closed (`record --note`). */
+  private async addNote(path: string, text: string): Promise<NoteResult> {
+    const file = resolveNoteTarget(this.config.storage, path);
+    const writing = this.recordingRun()?.recording.filePath ?? null;
+    if (writing !== null && resolve(writing) === file) {
+      throw new LabcastError(
+        'CAMERA_STATE',
+        `${path} is still being written; add the note once the recording has ended (or give it with record --note)`,
+        'path',
+      );
+    }
+    return annotateRecording(file, { note: text });
   }
 
   private recordingEnded(run: RecordingRun, result: RecordingResult): RecordingInfo {

@@ -26,8 +26,14 @@ export const controlRequestSchema = z.discriminatedUnion('cmd', [
       frames: z.number().int().positive().max(1e12).optional(),
       duration_s: z.number().positive().max(1e7).optional(),
       path: fileName.optional(),
+      /** The recording's name: its file's /entry/title, and (sanitised) part of its file name. */
+      name: z.string().trim().min(1).max(200).optional(),
+      /** A note stored in the file (/entry/note_NNN) once it is closed. */
+      note: z.string().min(1).max(100_000).optional(),
     })
     .strict(),
+  /** Adds a note to a closed recording (a file in the data directory). */
+  z.object({ cmd: z.literal('note'), path: fileName, text: z.string().min(1).max(100_000) }).strict(),
   /** Ends live or recording; a recording is drained and closed before the reply. */
   z.object({ cmd: z.literal('stop') }).strict(),
   /** While live: start (on) or stop (off) saving the stream, without stopping it. */
@@ -95,6 +101,7 @@ export const COMMAND_REPLY_KIND = {
   live: 'prompt',
   record: 'prompt',
   snap: 'prompt',
+  note: 'prompt',
   trigger: 'prompt',
   set: 'prompt',
   reset: 'prompt',
@@ -120,6 +127,14 @@ export function replyTimeoutMs(cmd: ControlCommand): number {
 
 export function isQuery(cmd: ControlCommand): boolean {
   return COMMAND_REPLY_KIND[cmd] === 'query';
+}
+
+/** Result of `note`. */
+export interface NoteResult {
+  readonly path: string;
+  readonly title: string | null;
+  readonly note: string | null;
+  readonly notes: number;
 }
 
 export interface ProcessInfo {
@@ -386,6 +401,8 @@ export const CONTROL_RESULT_SCHEMAS = {
   save: experimentStatusSchema,
   /** The one-frame file. */
   snap: recordingInfoSchema,
+  /** The file, its title, the note's group and how many notes it now holds. */
+  note: z.object({ path: z.string(), title: z.string().nullable(), note: z.string().nullable(), notes: z.number() }),
   /** The status once the camera took the trigger. */
   trigger: experimentStatusSchema,
   settings: settingsResultSchema,

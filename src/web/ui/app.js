@@ -60,6 +60,9 @@ const ui = {
   save: $('btn-save', HTMLButtonElement),
   record: $('btn-record', HTMLButtonElement),
   recordFrames: $('record-frames', HTMLInputElement),
+  recordName: $('record-name', HTMLInputElement),
+  recordNote: $('record-note', HTMLInputElement),
+  addNote: $('btn-note', HTMLButtonElement),
   reset: $('btn-reset', HTMLButtonElement),
   progress: $('status-progress'),
   progressBar: $('run-progress', HTMLProgressElement),
@@ -246,6 +249,7 @@ function updateButtons() {
   ui.trigger.disabled = !known || !(state === 'live' || state === 'recording');
   ui.reset.disabled = !known;
   ui.recordFrames.disabled = !connection.connected;
+  ui.addNote.disabled = !known || !status?.last_recording?.path;
 }
 
 /**
@@ -376,8 +380,12 @@ ui.snap.addEventListener('click', () => void run(ui.snap, { cmd: 'snap' }, (r) =
 ui.trigger.addEventListener('click', () => void run(ui.trigger, { cmd: 'trigger' }, () => 'Triggered.'));
 ui.record.addEventListener('click', () => {
   const raw = ui.recordFrames.value.trim();
-  /** @type {{ cmd: 'record', frames?: number }} */
+  /** @type {{ cmd: 'record', frames?: number, name?: string, note?: string }} */
   const request = { cmd: 'record' };
+  const name = ui.recordName.value.trim();
+  const note = ui.recordNote.value.trim();
+  if (name !== '') request.name = name;
+  if (note !== '') request.note = note;
   if (raw !== '') {
     const frames = Number(raw);
     if (!Number.isInteger(frames) || frames < 1) {
@@ -388,7 +396,7 @@ ui.record.addEventListener('click', () => {
   }
   void recordClicked(request);
 });
-/** @param {{ cmd: 'record', frames?: number }} request */
+/** @param {{ cmd: 'record', frames?: number, name?: string, note?: string }} request */
 async function recordClicked(request) {
   const result = await run(
     ui.record,
@@ -397,6 +405,8 @@ async function recordClicked(request) {
   );
   // The message stands for this recording; when it ends, showStatus says how it ended.
   if (result !== null) {
+    // The note went with this recording; the field is free for the next.
+    if (request.note !== undefined) ui.recordNote.value = '';
     messageRun = result.run_id;
     endMessageOfEndedRun(status ?? result);
   }
@@ -410,6 +420,18 @@ async function saveClicked() {
     showStatus(result);
     if (on) messageRun = result.run_id;
   }
+}
+ui.addNote.addEventListener('click', () => void addNoteClicked());
+async function addNoteClicked() {
+  const path = status?.last_recording?.path;
+  const text = ui.recordNote.value.trim();
+  if (!path) return;
+  if (text === '') {
+    say('Write the note first, then press "Add to last".', true);
+    return;
+  }
+  const result = await run(ui.addNote, { cmd: 'note', path, text }, (r) => `Note added to ${r.path.split('/').pop() ?? r.path} (${r.notes} in the file).`);
+  if (result !== null) ui.recordNote.value = '';
 }
 ui.reset.addEventListener('click', () => void run(ui.reset, { cmd: 'reset' }, () => 'Back to idle.'));
 ui.autoLevels.addEventListener('change', levelsChanged);
