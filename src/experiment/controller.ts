@@ -566,7 +566,7 @@ export class ExperimentController {
    */
   private async annotated(result: RecordingResult, annotation: { title: string | null; note: string | null }): Promise<RecordingResult> {
     if (annotation.title === null && annotation.note === null) return result;
-    if (result.path === null || result.framesWritten === 0 && result.error !== null) return result;
+    if (result.path === null || (result.framesWritten === 0 && result.error !== null)) return result;
     try {
       await annotateRecording(result.path, annotation);
       return result;

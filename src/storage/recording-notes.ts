@@ -1,6 +1,6 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { Group } from 'h5wasm/node';
+import { Dataset, Group } from 'h5wasm/node';
 import type { StorageConfig } from '../config/schema.js';
 import { LabcastError } from '../protocol/errors.js';
 import { describeHdf5Error, loadH5wasm } from '../hdf5/h5wasm-runtime.js';
@@ -84,13 +84,16 @@ export async function annotateRecording(path: string, annotation: Annotation): P
   }
   try {
     const entry = file.get('entry');
-    if (!(entry instanceof Group)) throw new LabcastError('BAD_ARGUMENT', `${basename(path)} is not a labcast recording (no /entry)`, 'path');
+    if (!(entry instanceof Group))
+      throw new LabcastError('BAD_ARGUMENT', `${basename(path)} is not a labcast recording (no /entry)`, 'path');
     const keys = entry.keys();
     let title: string | null = null;
     if (annotation.title) {
       if (keys.includes('title')) {
-        const existing = entry.get('title');
-        title = existing !== null && 'value' in existing ? String(existing.value) : null;
+        // The first name stays: a title is never rewritten.
+        const existing: unknown = entry.get('title');
+        const value = existing instanceof Dataset ? existing.value : null;
+        title = typeof value === 'string' ? value : null;
       } else {
         entry.create_dataset({ name: 'title', data: annotation.title });
         title = annotation.title;

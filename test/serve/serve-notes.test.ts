@@ -39,7 +39,16 @@ describe('a recording’s name and notes, in its file (ctl, control API, h5py)',
 
   test('record --name --note: the name is in the file name and /entry/title, the note an NXnote; notes after close keep the file whole', async () => {
     const serve = suite.serve();
-    const recorded = await serve.ctl(['record', '--frames', '30', '--name', 'Bead test #3 (ø 1 µm)', '--note', 'before: fresh sample', '--wait']);
+    const recorded = await serve.ctl([
+      'record',
+      '--frames',
+      '30',
+      '--name',
+      'Bead test #3 (ø 1 µm)',
+      '--note',
+      'before: fresh sample',
+      '--wait',
+    ]);
     assert.equal(recorded.code, 0, recorded.stderr);
     const status = await serve.statusNow();
     const path = status.last_recording!.path!;
@@ -47,7 +56,10 @@ describe('a recording’s name and notes, in its file (ctl, control API, h5py)',
     let file = await readNotes(path);
     assert.equal(file.title, 'Bead test #3 (ø 1 µm)');
     assert.equal(file.notes.length, 1);
-    assert.deepEqual({ ...file.notes[0], date: '' }, { name: 'note_001', cls: 'NXnote', type: 'text/plain', date: '', data: 'before: fresh sample' });
+    assert.deepEqual(
+      { ...file.notes[0], date: '' },
+      { name: 'note_001', cls: 'NXnote', type: 'text/plain', date: '', data: 'before: fresh sample' },
+    );
     assert.equal(file.frames, 30);
 
     const added = await serve.ctl(['note', basename(path), 'after: focus drifted near the end']);
@@ -61,7 +73,10 @@ describe('a recording’s name and notes, in its file (ctl, control API, h5py)',
     assert.ok(!Number.isNaN(Date.parse(file.notes[1]!.date)));
     // The frames and the account are as they were.
     assert.equal(file.frames, 30);
-    assert.deepEqual(file.ids, Array.from({ length: 30 }, (_, i) => i));
+    assert.deepEqual(
+      file.ids,
+      Array.from({ length: 30 }, (_, i) => i),
+    );
     assert.equal(file.end_reason, 'completed');
     const inspected = await serve.ctl(['status']);
     assert.equal(inspected.code, 0);

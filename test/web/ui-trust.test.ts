@@ -16,7 +16,12 @@ const message = (page: Page): Promise<string | null> => page.locator('#command-m
 const stateText = (page: Page): Promise<string | null> => page.locator('#status-state').textContent();
 
 async function waitForState(page: Page, state: string): Promise<void> {
-  await waitUntil(`the page to say ${state}`, () => stateText(page), (t) => t === state, 20_000);
+  await waitUntil(
+    `the page to say ${state}`,
+    () => stateText(page),
+    (t) => t === state,
+    20_000,
+  );
 }
 
 describe('a display you can trust (headless Chromium, real labcast serve)', () => {
@@ -27,10 +32,7 @@ describe('a display you can trust (headless Chromium, real labcast serve)', () =
   const pageErrors: string[] = [];
 
   before(async () => {
-    [serve, browser] = await Promise.all([
-      startServe(scratch.dir, { ...SENSOR, fps: 100, particle_count: 12, seed: 3 }),
-      launchChromium(),
-    ]);
+    [serve, browser] = await Promise.all([startServe(scratch.dir, { ...SENSOR, fps: 100, particle_count: 12, seed: 3 }), launchChromium()]);
     page = await openLabcastPage(browser, serve.web, { width: 1400, height: 1100 }, pageErrors);
   });
 
@@ -69,8 +71,15 @@ describe('a display you can trust (headless Chromium, real labcast serve)', () =
       (t) => (t ?? '') !== '',
     );
     assert.match(error ?? '', /out of range/);
-    await waitUntil('the field back at the camera value', () => exposure.inputValue(), (v) => v === '10');
-    assert.equal((await serve.ctl(['get', 'exposure_ms'])).result && ((await serve.ctl(['get', 'exposure_ms'])).result as { value: number }).value, 10);
+    await waitUntil(
+      'the field back at the camera value',
+      () => exposure.inputValue(),
+      (v) => v === '10',
+    );
+    assert.equal(
+      (await serve.ctl(['get', 'exposure_ms'])).result && ((await serve.ctl(['get', 'exposure_ms'])).result as { value: number }).value,
+      10,
+    );
     // An accepted one applies, and the error goes.
     await exposure.fill('12.5');
     await exposure.dispatchEvent('change');
@@ -92,27 +101,47 @@ describe('a display you can trust (headless Chromium, real labcast serve)', () =
       (v) => v === 64,
     );
     await page.getByRole('button', { name: 'Live', exact: true }).click();
-    await waitUntil('a 64-wide frame', () => page.locator('#display-size').textContent(), (t) => /^64×120 /.test(t ?? ''));
+    await waitUntil(
+      'a 64-wide frame',
+      () => page.locator('#display-size').textContent(),
+      (t) => /^64×120 /.test(t ?? ''),
+    );
     assert.equal(await width.isDisabled(), true, 'the ROI cannot change while live');
     assert.equal(await page.getByRole('button', { name: 'Full frame' }).isDisabled(), true);
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await waitForState(page, 'idle');
-    await waitUntil('stopping plain live view to say so', () => message(page), (t) => t === 'Live view stopped.');
+    await waitUntil(
+      'stopping plain live view to say so',
+      () => message(page),
+      (t) => t === 'Live view stopped.',
+    );
     const fullFrame = page.getByRole('button', { name: 'Full frame' });
-    await waitUntil('Full frame enabled', () => fullFrame.isEnabled(), (e) => e);
+    await waitUntil(
+      'Full frame enabled',
+      () => fullFrame.isEnabled(),
+      (e) => e,
+    );
     await fullFrame.click();
     await waitUntil(
       'the whole sensor again',
       async () => (await serve.statusNow()).camera!.settings,
       (s) => s.roi_width === SENSOR.width && s.roi_height === SENSOR.height && s.roi_x === 0 && s.roi_y === 0,
     );
-    await waitUntil('the field to follow', () => width.inputValue(), (v) => v === String(SENSOR.width));
+    await waitUntil(
+      'the field to follow',
+      () => width.inputValue(),
+      (v) => v === String(SENSOR.width),
+    );
   });
 
   test('a recording’s progress shows while it runs, and its message says how it ended, not what was started', async () => {
     await page.getByLabel('Frames', { exact: true }).fill('250');
     await page.getByRole('button', { name: 'Record', exact: true }).click();
-    await waitUntil('Recording to …', () => message(page), (t) => /^Recording to .* \(250 frames\)\.$/.test(t ?? ''));
+    await waitUntil(
+      'Recording to …',
+      () => message(page),
+      (t) => /^Recording to .* \(250 frames\)\.$/.test(t ?? ''),
+    );
     const progress = await waitUntil(
       'the progress',
       () => page.locator('#status-progress').textContent(),
@@ -120,15 +149,31 @@ describe('a display you can trust (headless Chromium, real labcast serve)', () =
     );
     assert.ok(progress !== null);
     assert.equal(await page.locator('#run-progress').isVisible(), true);
-    const ended = await waitUntil('the message to say it finished', () => message(page), (t) => /^Recording finished: /.test(t ?? ''), 20_000);
+    const ended = await waitUntil(
+      'the message to say it finished',
+      () => message(page),
+      (t) => /^Recording finished: /.test(t ?? ''),
+      20_000,
+    );
     assert.match(ended ?? '', /250 frames saved, 0 lost\.$/);
-    await waitUntil('no progress when idle', () => page.locator('#status-progress').textContent(), (t) => t === '–');
+    await waitUntil(
+      'no progress when idle',
+      () => page.locator('#status-progress').textContent(),
+      (t) => t === '–',
+    );
     // Plain live view stopped afterwards does not claim that recording's frames.
     await page.getByRole('button', { name: 'Live', exact: true }).click();
     await waitForState(page, 'live');
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await waitForState(page, 'idle');
-    assert.equal(await waitUntil('the stop message', () => message(page), (t) => (t ?? '') !== ''), 'Live view stopped.');
+    assert.equal(
+      await waitUntil(
+        'the stop message',
+        () => message(page),
+        (t) => (t ?? '') !== '',
+      ),
+      'Live view stopped.',
+    );
   });
 
   test('spot markers are drawn only on the frame they were found in', async () => {
@@ -170,11 +215,20 @@ describe('a display you can trust (headless Chromium, real labcast serve)', () =
   test('serve gone: DISCONNECTED within 2 s, controls off, no LIVE or rate; back by itself when serve returns', async () => {
     await page.getByRole('button', { name: 'Live', exact: true }).click();
     await waitForState(page, 'live');
-    await waitUntil('a rate', () => page.locator('#status-fps').textContent(), (t) => Number(t) > 10);
+    await waitUntil(
+      'a rate',
+      () => page.locator('#status-fps').textContent(),
+      (t) => Number(t) > 10,
+    );
     const killedAt = Date.now();
     serve.child.kill('SIGTERM');
     const banner = page.locator('#connection-banner');
-    await waitUntil('the banner', () => banner.isVisible(), (v) => v, 10_000);
+    await waitUntil(
+      'the banner',
+      () => banner.isVisible(),
+      (v) => v,
+      10_000,
+    );
     const shownAfterMs = Date.now() - killedAt;
     assert.ok(shownAfterMs < 2000, `shown ${shownAfterMs} ms after serve was killed`);
     assert.match((await banner.textContent()) ?? '', /^DISCONNECTED/);
@@ -192,9 +246,22 @@ describe('a display you can trust (headless Chromium, real labcast serve)', () =
     const again = startLabcast(['serve', '--config', join(scratch.dir, 'lab.yaml')]);
     const finished = collect(again);
     try {
-      await waitUntil('the banner to go', () => banner.isVisible(), (v) => !v, 30_000);
-      await waitUntil('the badge to say idle', () => page.locator('#state-badge').textContent(), (t) => t === 'idle');
-      await waitUntil('Live enabled', () => page.getByRole('button', { name: 'Live', exact: true }).isEnabled(), (e) => e);
+      await waitUntil(
+        'the banner to go',
+        () => banner.isVisible(),
+        (v) => !v,
+        30_000,
+      );
+      await waitUntil(
+        'the badge to say idle',
+        () => page.locator('#state-badge').textContent(),
+        (t) => t === 'idle',
+      );
+      await waitUntil(
+        'Live enabled',
+        () => page.getByRole('button', { name: 'Live', exact: true }).isEnabled(),
+        (e) => e,
+      );
       assert.equal(await page.getByLabel('exposure_ms', { exact: true }).isEnabled(), true);
       await page.screenshot({ path: join(ARTIFACTS, 'web-ui-trust-reconnected.png'), fullPage: true }).catch(() => undefined);
     } finally {

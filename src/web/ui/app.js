@@ -430,7 +430,11 @@ async function addNoteClicked() {
     say('Write the note first, then press "Add to last".', true);
     return;
   }
-  const result = await run(ui.addNote, { cmd: 'note', path, text }, (r) => `Note added to ${r.path.split('/').pop() ?? r.path} (${r.notes} in the file).`);
+  const result = await run(
+    ui.addNote,
+    { cmd: 'note', path, text },
+    (r) => `Note added to ${r.path.split('/').pop() ?? r.path} (${r.notes} in the file).`,
+  );
   if (result !== null) ui.recordNote.value = '';
 }
 ui.reset.addEventListener('click', () => void run(ui.reset, { cmd: 'reset' }, () => 'Back to idle.'));

@@ -233,7 +233,9 @@ function rank(name) {
 function describe(spec) {
   const kind = kindOf(spec);
   const range =
-    kind === 'number' && Math.abs(spec.min) < MAX_FINITE && Math.abs(spec.max) < MAX_FINITE ? ` (${spec.min} – ${spec.max} ${spec.unit})` : '';
+    kind === 'number' && Math.abs(spec.min) < MAX_FINITE && Math.abs(spec.max) < MAX_FINITE
+      ? ` (${spec.min} – ${spec.max} ${spec.unit})`
+      : '';
   const access = spec.access === 'RO' ? ' — read-only' : spec.changeable_while_streaming ? '' : ' — changes the frame: only while idle';
   return `${spec.description}${range}${access}`;
 }
