@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, openLabcastPage } from '../helpers/chromium.js';
 import { waitUntil } from '../helpers/poll.js';
-import { collect, scratchDir, startLabcast } from '../helpers/processes.js';
+import { collect, runPython, scratchDir, startLabcast } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
@@ -176,7 +176,40 @@ describe('a display you can trust (headless Chromium, real labcast serve)', () =
     );
   });
 
-  test('spot markers are drawn only on the frame they were found in', async () => {
+  test('a recording named and noted from the page: the name in the file name and title, notes before and after', async () => {
+    await page.getByLabel('Frames', { exact: true }).fill('20');
+    await page.getByLabel('Name', { exact: true }).fill('Page test 1');
+    await page.getByLabel('Note', { exact: true }).fill('noted before');
+    await page.getByRole('button', { name: 'Record', exact: true }).click();
+    const ended = await waitUntil(
+      'the recording to end',
+      () => message(page),
+      (t) => /^Recording finished: /.test(t ?? ''),
+      20_000,
+    );
+    assert.match(ended ?? '', /run_\d{4}_Page-test-1\.h5, 20 frames saved/);
+    assert.equal(await page.getByLabel('Note', { exact: true }).inputValue(), '', 'the note went with the recording');
+    await page.getByLabel('Note', { exact: true }).fill('noted after');
+    await page.getByRole('button', { name: 'Add to last' }).click();
+    await waitUntil(
+      'the note added',
+      () => message(page),
+      (t) => /^Note added to run_\d{4}_Page-test-1\.h5 \(2 in the file\)\.$/.test(t ?? ''),
+    );
+    const path = (await serve.statusNow()).last_recording!.path!;
+    const read = await runPython(
+      `import sys, json, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    e = f["entry"]
+    print(json.dumps([e["title"].asstr()[()], e["note_001/data"].asstr()[()], e["note_002/data"].asstr()[()], e["data/frames"].shape[0]]))`,
+      [path],
+    );
+    assert.equal(read.code, 0, read.stderr);
+    assert.deepEqual(JSON.parse(read.stdout), ['Page test 1', 'noted before', 'noted after', 20]);
+    await page.getByLabel('Name', { exact: true }).fill('');
+  });
+
+  test('spot markers are drawn only on the frame they were found in', async (t) => {
     await page.getByLabel('localize', { exact: true }).check();
     await serve.waitFor((s) => s.analyses?.find((a) => a.name === 'localize')?.state === 'running');
     await page.getByRole('button', { name: 'Live', exact: true }).click();
@@ -207,6 +240,15 @@ describe('a display you can trust (headless Chromium, real labcast serve)', () =
     for (const s of withMarkers) assert.equal(s.result, s.drawn, `markers of frame ${s.result} over frame ${s.drawn}`);
     const sync = await page.evaluate(() => ({ ...(globalThis as unknown as { labcastFrameSync: { matched: number } }).labcastFrameSync }));
     assert.ok(sync.matched > 50, `frames drawn with their own result: ${JSON.stringify(sync)}`);
+    const latency = await page.evaluate(() => {
+      const all = (globalThis as unknown as { labcastLive: { latencies: number[] } }).labcastLive.latencies.slice(-200);
+      const sorted = [...all].sort((a, b) => a - b);
+      return { median: sorted[Math.floor(sorted.length / 2)], p95: sorted[Math.floor(sorted.length * 0.95)] };
+    });
+    t.diagnostic(
+      `markers in ${withMarkers.length} of ${samples.length} animation frames; frames ${JSON.stringify(sync)}; ` +
+        `camera→painted latency with markers shown: median ${latency.median?.toFixed(0)} ms, p95 ${latency.p95?.toFixed(0)} ms`,
+    );
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await waitForState(page, 'idle');
     await page.getByLabel('localize', { exact: true }).uncheck();
