@@ -263,7 +263,12 @@ function inSoftwareTriggerMode(next) {
 
 // ---- camera settings ----
 
-const settingsPanel = new SettingsPanel($('settings-list'), $('btn-full-frame', HTMLButtonElement), say);
+const settingsPanel = new SettingsPanel(
+  $('settings-list'),
+  $('btn-full-frame', HTMLButtonElement),
+  say,
+  $('settings-filter', HTMLInputElement),
+);
 
 async function loadSettings() {
   try {

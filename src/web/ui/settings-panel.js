@@ -15,6 +15,8 @@ const COMMON = ['exposure_ms', 'gain', 'brightness', 'fps', 'binning', 'roi_x', 
 const ROI = { x: 'roi_x', y: 'roi_y', width: 'roi_width', height: 'roi_height' };
 /** Typing in a number field sets the value once the typing pauses this long (Enter or leaving the field: at once). */
 const TYPING_PAUSE_MS = 400;
+/** With more settings than this, a filter field shows above them. */
+const FILTER_FROM = 12;
 /** Beyond this span a number has no useful slider (GenICam features without real bounds report ±max). */
 const MAX_FINITE = 1e12;
 
@@ -31,10 +33,12 @@ export class SettingsPanel {
    * @param {HTMLElement} list where the rows go
    * @param {HTMLButtonElement} fullFrame the "full frame" button (hidden for cameras without an ROI)
    * @param {(text: string, isError?: boolean) => void} say
+   * @param {HTMLInputElement} filter narrows a long list (a GenICam node map) by name or description
    */
-  constructor(list, fullFrame, say) {
+  constructor(list, fullFrame, say, filter) {
     this.list = list;
     this.fullFrame = fullFrame;
+    this.filter = filter;
     this.say = say;
     /** @type {Map<string, SettingRow>} */
     this.rows = new Map();
@@ -49,6 +53,7 @@ export class SettingsPanel {
     /** @type {Map<string, ReturnType<typeof setTimeout>>} */
     this.typing = new Map();
     fullFrame.addEventListener('click', () => void this.resetToFullFrame());
+    filter.addEventListener('input', () => this.applyFilter());
   }
 
   /** Reads every spec and value from the server and builds the rows. */
@@ -78,6 +83,8 @@ export class SettingsPanel {
       }
     }
     this.fullFrame.hidden = !(ROI.width in values && ROI.height in values) || !this.rows.has(ROI.width);
+    this.filter.hidden = this.rows.size <= FILTER_FROM;
+    this.applyFilter();
     this.showValues(values);
   }
 
@@ -93,6 +100,14 @@ export class SettingsPanel {
       showValue(row.input, values[name]);
     }
     this.updateEnabled();
+  }
+
+  applyFilter() {
+    const words = this.filter.value.trim().toLowerCase();
+    for (const row of this.rows.values()) {
+      const text = `${row.spec.name} ${row.spec.description}`.toLowerCase();
+      row.element.hidden = words !== '' && !text.includes(words);
+    }
   }
 
   /**
