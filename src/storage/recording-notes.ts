@@ -16,12 +16,16 @@ const NAME_IN_FILE_NAME = 60;
 
 /** A recording name as part of a file name: letters, digits and '-' only ("Bead test #3" → "Bead-test-3"). */
 export function fileNamePart(name: string): string {
-  return name
-    .normalize('NFKD')
-    .replace(/[^A-Za-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, NAME_IN_FILE_NAME)
-    .replace(/-+$/, '');
+  return (
+    name
+      .normalize('NFKD')
+      // é → e: the accent is a combining mark of its own after NFKD.
+      .replace(/\p{M}/gu, '')
+      .replace(/[^A-Za-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, NAME_IN_FILE_NAME)
+      .replace(/-+$/, '')
+  );
 }
 
 /** "run_0003.h5" with name "Bead test" → "run_0003_Bead-test.h5"; a name with nothing usable leaves the path as it is. */

@@ -2,7 +2,16 @@ import { basename } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExperimentStatus } from '../../src/protocol/control.js';
-import { runPython } from '../helpers/processes.js';
+import { execFile } from 'node:child_process';
+import { runLabcast, runPython } from '../helpers/processes.js';
+
+function runCommand(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }),
+    );
+  });
+}
 import { serveForSuite } from '../helpers/serve.js';
 
 const READ = `
@@ -78,8 +87,15 @@ describe('a recording’s name and notes, in its file (ctl, control API, h5py)',
       Array.from({ length: 30 }, (_, i) => i),
     );
     assert.equal(file.end_reason, 'completed');
-    const inspected = await serve.ctl(['status']);
-    assert.equal(inspected.code, 0);
+    // labcast's own reader (h5wasm) and h5dump read it whole as well.
+    const inspected = await runLabcast(['inspect', path, '--json']);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    const summary = JSON.parse(inspected.stdout) as { frameCount: number; acquisition: { endReason: string; framesWritten: number } };
+    assert.equal(summary.frameCount, 30);
+    assert.equal(summary.acquisition.endReason, 'completed');
+    const dumped = await runCommand('h5dump', ['-A', path]);
+    assert.equal(dumped.code, 0, dumped.stderr);
+    assert.match(dumped.stdout, /GROUP "note_002"/);
 
     // The numbering goes on past the named file.
     const next = await serve.ctl(['record', '--frames', '5', '--wait']);
