@@ -197,6 +197,23 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
     };
     await page.locator('.setting-row').first().waitFor();
     assert.equal(await page.locator('.setting-row').count(), specs.length, 'one row per setting');
+    // Each setting gets the field its type asks for.
+    const kinds = await page.locator('.setting-row').evaluateAll((rows) =>
+      rows.map((row) => {
+        const element = row as unknown as {
+          dataset: { setting: string };
+          querySelector(s: string): { tagName: string; type?: string } | null;
+        };
+        const input = element.querySelector('input, select')!;
+        return [element.dataset.setting, input.tagName === 'SELECT' ? 'select' : input.type!] as const;
+      }),
+    );
+    const kindOf = new Map(kinds);
+    const expected = { enumeration: 'select', boolean: 'checkbox', string: 'text', integer: 'number', float: 'number' } as const;
+    for (const spec of specs) {
+      assert.equal(kindOf.get(spec.name), expected[(spec.type ?? 'float') as keyof typeof expected], `${spec.name} (${spec.type})`);
+    }
+    t.diagnostic(`setting types: ${[...new Set(specs.map((spec) => spec.type ?? 'float'))].join(', ')}`);
     const enumeration = specs.find((spec) => spec.type === 'enumeration' && spec.access !== 'RO' && (spec.entries?.length ?? 0) > 1)!;
     const select = page.getByLabel(enumeration.name, { exact: true });
     assert.deepEqual(await select.locator('option').allTextContents(), enumeration.entries);

@@ -252,6 +252,12 @@ with h5py.File(sys.argv[1], "r") as f:
     await page.getByRole('button', { name: 'Stop', exact: true }).click();
     await waitForState(page, 'idle');
     await page.getByLabel('localize', { exact: true }).uncheck();
+    // No results flow any more: the readout does not keep waiting for one.
+    await waitUntil(
+      'the spot readout to stop waiting for results',
+      () => page.locator('#display-spots').textContent(),
+      (t) => !/no result/.test(t ?? ''),
+    );
   });
 
   test('serve gone: DISCONNECTED within 2 s, controls off, no LIVE or rate; back by itself when serve returns', async () => {

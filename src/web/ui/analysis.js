@@ -113,6 +113,8 @@ export class Overlay {
     /** @type {LiveFrameHeader | null} */
     this.frame = null;
     this.lastResultAt = -Infinity;
+    /** wantsSync() at the last draw. */
+    this.drawnSynced = false;
     showSpots.addEventListener('change', () => this.draw());
     showTracks.addEventListener('change', () => this.draw());
   }
@@ -154,6 +156,11 @@ export class Overlay {
     return this.results.has(`${runId}:${seq}`);
   }
 
+  /** Redraws when results stopped (or started) flowing since the last draw, so the readout is not left stale. */
+  refresh() {
+    if (this.drawnSynced !== this.wantsSync()) this.draw();
+  }
+
   /** Markers are shown and a spot analysis sends results: frames wait for theirs. */
   wantsSync() {
     return this.showSpots.checked && performance.now() - this.lastResultAt < RESULTS_FLOWING_MS;
@@ -180,6 +187,7 @@ export class Overlay {
   }
 
   draw() {
+    this.drawnSynced = this.wantsSync();
     const ctx = this.context;
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     const frame = this.frame;

@@ -357,6 +357,7 @@ const live = new LiveView($('live-canvas', HTMLCanvasElement), $('canvas-box'), 
 
 setInterval(() => {
   if (!connection.connected) return;
+  overlay.refresh();
   text('display-fps', String(live.displayFps()));
   const latency = live.recentLatency();
   text('display-latency', latency === null ? '–' : latency.toFixed(0));

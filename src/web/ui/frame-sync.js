@@ -31,8 +31,11 @@ export class FrameSync {
     this.shown = null;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.timer = null;
-    /** For tests and people: frames drawn with their own result, and without (it never came in time). */
-    this.stats = { matched: 0, unmatched: 0, held: 0 };
+    /**
+     * For tests and people: while frames wait for results, frames drawn with their own result and
+     * without (it never came in time); `held`: frames that waited; `direct`: drawn at once, no analysis to wait for.
+     */
+    this.stats = { matched: 0, unmatched: 0, held: 0, direct: 0 };
   }
 
   /**
@@ -41,10 +44,15 @@ export class FrameSync {
    * @param {() => void} show
    */
   offer(frame, show) {
-    if (!this.active() || this.hasResult(frame.run_id, frame.seq)) {
-      // Nothing to wait for: whatever waited is older and goes.
+    if (!this.active()) {
       this.waiting = [];
-      this.present({ ...frame, at: 0, show }, this.hasResult(frame.run_id, frame.seq));
+      this.present({ ...frame, at: 0, show }, null);
+      return;
+    }
+    if (this.hasResult(frame.run_id, frame.seq)) {
+      // Its result came first: whatever waited is older and goes.
+      this.waiting = [];
+      this.present({ ...frame, at: 0, show }, true);
       return;
     }
     this.stats.held += 1;
@@ -88,14 +96,15 @@ export class FrameSync {
 
   /**
    * @param {HeldFrame} frame
-   * @param {boolean} matched
+   * @param {boolean | null} matched null: not synced (no analysis results to wait for)
    */
   present(frame, matched) {
     const shown = this.shown;
     // Never step back: a frame older than the one on screen is not drawn.
     if (shown !== null && shown.run_id === frame.run_id && frame.seq <= shown.seq) return;
     this.shown = { run_id: frame.run_id, seq: frame.seq };
-    if (matched) this.stats.matched += 1;
+    if (matched === null) this.stats.direct += 1;
+    else if (matched) this.stats.matched += 1;
     else this.stats.unmatched += 1;
     frame.show();
   }
