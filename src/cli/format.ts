@@ -115,7 +115,8 @@ function formatRecordingInfo(info: RecordingInfo): string {
       : `, ${info.duration_s.toFixed(3)} s at ${info.fps?.toFixed(2) ?? 'n/a'} fps`;
   const counts = `${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_lost} lost${timing}`;
   const summary = `${recordingPlace(info)}: ${counts} (${info.end_reason})`;
-  return info.error === null ? summary : `${summary}; error: ${info.error}`;
+  const noted = info.note_error === undefined ? summary : `${summary}; name and note not stored: ${info.note_error}`;
+  return info.error === null ? noted : `${noted}; error: ${info.error}`;
 }
 
 export function formatSnap(info: RecordingInfo): string {

@@ -551,7 +551,7 @@ export class ExperimentController {
     const annotation = { title: request.name ?? null, note: request.note ?? null };
     const run: RecordingRun = {
       recording,
-      finished: recording.result.then(async (result) => this.recordingEnded(run, await this.annotated(result, annotation))),
+      finished: recording.result.then(async (result) => this.recordingEnded(run, result, await this.annotate(result, annotation))),
     };
     const state = this.state;
     // The acquisition failed while the saver started: the run only winds down.
@@ -564,15 +564,21 @@ export class ExperimentController {
    * The recording's name and note into its file once the saver has closed it (the saver is
    * the file's only writer until then). A failure is reported with the recording, frames untouched.
    */
-  private async annotated(result: RecordingResult, annotation: { title: string | null; note: string | null }): Promise<RecordingResult> {
-    if (annotation.title === null && annotation.note === null) return result;
-    if (result.path === null || (result.framesWritten === 0 && result.error !== null)) return result;
+  /**
+   * The recording's name and note into its file once the saver has closed it (the saver is
+   * the file's only writer until then). Returns why they could not be stored, or null; the
+   * frames are untouched either way, so the recording itself has not failed.
+   */
+  private async annotate(result: RecordingResult, annotation: { title: string | null; note: string | null }): Promise<string | null> {
+    if (annotation.title === null && annotation.note === null) return null;
+    if (result.path === null) return 'a remote saver wrote the file, so serve cannot store the name and note in it';
+    // A saver that died before closing the file (no close report): the file is left as it is.
+    if (result.writer === undefined) return 'the saver did not close the file, so it is left as it is';
     try {
       await annotateRecording(result.path, annotation);
-      return result;
+      return null;
     } catch (error) {
-      const message = `the name and note could not be stored in the file: ${(error as Error).message}`;
-      return { ...result, error: result.error === null ? message : `${result.error}; ${message}` };
+      return (error as Error).message;
     }
   }
 
@@ -590,8 +596,8 @@ export class ExperimentController {
     return annotateRecording(file, { note: text });
   }
 
-  private recordingEnded(run: RecordingRun, result: RecordingResult): RecordingInfo {
-    const info = recordingInfo(result, run.recording);
+  private recordingEnded(run: RecordingRun, result: RecordingResult, noteError: string | null = null): RecordingInfo {
+    const info: RecordingInfo = { ...recordingInfo(result, run.recording), ...(noteError === null ? {} : { note_error: noteError }) };
     this.lastRecording = info;
     this.endedRecordings.set(info.run_id, info);
     if (this.endedRecordings.size > ENDED_RECORDINGS_KEPT) this.endedRecordings.delete(this.endedRecordings.keys().next().value!);

@@ -167,6 +167,8 @@ export interface RecordingInfo {
   readonly fps_requested?: number | null;
   /** The rate frames reached the acquisition over the run, what a shortfall (rate_warning) is judged by; null for runs under a second. */
   readonly fps_achieved?: number | null;
+  /** Why the recording's name and note (record name, note) could not be stored in its file; absent when they were, or none was given. */
+  readonly note_error?: string;
 }
 
 /** Result of `wait`: the recording once it has ended, and the status after it (the state it went back to). */
@@ -331,6 +333,7 @@ export const recordingInfoSchema: z.ZodType<RecordingInfo> = z.object({
   bytes_written: z.number().optional(),
   fps_requested: z.number().nullable().optional(),
   fps_achieved: z.number().nullable().optional(),
+  note_error: z.string().optional(),
 });
 
 export const analysisInfoSchema: z.ZodType<AnalysisInfo> = z.object({

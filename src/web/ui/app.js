@@ -155,7 +155,7 @@ function showStatus(next) {
     last === null
       ? '–'
       : `${recordingPlace(last)}: ${last.frames_written} frames saved, ${last.frames_lost} lost ` +
-          `(${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
+          `(${last.end_reason})${last.error ? ` — ${last.error}` : ''}${last.note_error ? ` — name and note not stored: ${last.note_error}` : ''}`,
   );
   showProgress(next.progress ?? null);
   if (next.camera) settingsPanel.showValues(next.camera.settings);
