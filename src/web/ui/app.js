@@ -185,7 +185,10 @@ function endMessageOfEndedRun(next) {
         `${last.frames_written} frames saved, ${last.frames_lost} lost.`,
       last.error !== null,
     );
-  } else say('');
+  } else if (next.state === 'idle' || next.state === 'error') {
+    // Ended without an account of it (a status from before it started may still be on its way: not that).
+    say('');
+  }
 }
 
 /**
