@@ -38,14 +38,17 @@ commands
   live                          stream frames to viewers (nothing is saved)
   stop                          end live view or recording (a recording is drained and closed first)
   save on|off                   while live: start or stop saving the stream
-  record [--frames N] [--duration S] [--out NAME] [--wait]
+  record [--frames N] [--duration S] [--out NAME] [--name TEXT] [--note TEXT] [--wait]
                                 record N frames, for S seconds, or until stop;
-                                NAME is a file in the data directory (default: the next numbered one);
+                                NAME is a file in the data directory (default: the next numbered one,
+                                with --name's TEXT in it: run_0003_Bead-test.h5); --name is the file's
+                                /entry/title, --note a note stored in it once it is closed;
                                 --wait: show progress until the recording ends, then its summary
                                 (Ctrl-C stops the recording), and exit as labcast record does
   wait [RUN_ID]                 wait for a recording (default: the current one, else the last) to
                                 end, then print its summary; exit codes as record --wait
                                 (Ctrl-C stops waiting; the recording goes on)
+  note FILE TEXT                add a note to a closed recording (FILE in the data directory)
   snap [--out NAME]             one frame into its own file
   trigger                       one software trigger (a camera in software-trigger mode, while live or recording)
   settings                      every camera setting: value, unit, range, changeable while streaming
@@ -83,6 +86,8 @@ const FLAGS: FlagSpec = {
   frames: { type: 'string' },
   duration: { type: 'string' },
   out: { type: 'string' },
+  name: { type: 'string' },
+  note: { type: 'string' },
   wait: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -120,19 +125,31 @@ const COMMANDS: Record<Exclude<ControlCommand, 'wait'>, CtlCommand> = {
   },
   record: {
     args: [],
-    flags: ['frames', 'duration', 'out', 'wait'],
+    flags: ['frames', 'duration', 'out', 'name', 'note', 'wait'],
     request: (_args, values) => {
       const frames = numberFlag(values, 'frames', { integer: true, min: 1, max: 1e12 });
       const durationS = numberFlag(values, 'duration', { min: 0.001, max: 1e7 });
       const path = stringFlag(values, 'out');
+      const name = stringFlag(values, 'name');
+      const note = stringFlag(values, 'note');
       return {
         cmd: 'record',
         ...(frames === undefined ? {} : { frames }),
         ...(durationS === undefined ? {} : { duration_s: durationS }),
         ...(path === undefined ? {} : { path }),
+        ...(name === undefined ? {} : { name }),
+        ...(note === undefined ? {} : { note }),
       };
     },
     show: showStatus('record'),
+  },
+  note: {
+    args: ['FILE', 'TEXT'],
+    request: ([path, text]) => ({ cmd: 'note', path: path!, text: text! }),
+    show: (result) => {
+      const added = parseControlResult('note', result);
+      return `${added.path}: note ${added.note ?? 'none'} added (${added.notes} note${added.notes === 1 ? '' : 's'} in the file)\n`;
+    },
   },
   snap: {
     args: [],

@@ -1,4 +1,4 @@
-import type { AnalysisInfo, ExperimentStatus, ProcessInfo, RecordingInfo } from '../protocol/control.js';
+import type { AnalysisInfo, ExperimentStatus, ProcessInfo, RecordingInfo, RunProgress } from '../protocol/control.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
 import type { SettingSpecPayload } from '../protocol/process-messages.js';
 import type { FrameGap } from '../hdf5/frame-gaps.js';
@@ -40,6 +40,7 @@ export function formatStatus(status: ExperimentStatus): string {
         `${frames.dropped}`,
     ],
     ['rate', `${status.fps.toFixed(1)} fps, ${status.mb_per_s.toFixed(1)} MB/s`],
+    ...(status.progress ? [['progress', formatRunProgress(status.progress)] as [string, string]] : []),
     ['rate asked', formatCameraRate(status)],
     ['camera', camera === null ? 'none' : `${camera.model}, driver ${camera.driver}`],
     ['settings', camera === null ? 'none' : formatSettingValues(camera.settings)],
@@ -67,6 +68,17 @@ function formatCameraRate(status: ExperimentStatus): string {
   return `${requested} fps${achieved === null ? '' : `, achieved ${achieved.toFixed(1)} fps`}`;
 }
 
+/** "frame 120 of 500, 1.2 s, 3.8 s left": how far a recording has got. */
+export function formatRunProgress(progress: RunProgress): string {
+  const frames = progress.frames_target === null ? `frame ${progress.frames}` : `frame ${progress.frames} of ${progress.frames_target}`;
+  const time =
+    progress.duration_target_s === null
+      ? `${progress.elapsed_s.toFixed(1)} s`
+      : `${progress.elapsed_s.toFixed(1)} of ${progress.duration_target_s} s`;
+  const left = progress.eta_s === null ? '' : `, ${progress.eta_s.toFixed(1)} s left`;
+  return `${frames}, ${time}${left}`;
+}
+
 /** One line per status for `watch`. */
 export function formatStatusLine(status: ExperimentStatus, at: Date): string {
   const { frames } = status;
@@ -79,6 +91,7 @@ export function formatStatusLine(status: ExperimentStatus, at: Date): string {
     `${status.fps.toFixed(1)} fps`,
     `${status.mb_per_s.toFixed(1)} MB/s`,
   ];
+  if (status.progress) parts.push(formatRunProgress(status.progress));
   if (status.rate_warning) parts.push(`WARNING ${status.rate_warning}`);
   if (status.file !== null) parts.push(`file ${status.file}`);
   if (status.error !== null) parts.push(`error: ${status.error}`);
@@ -102,7 +115,8 @@ function formatRecordingInfo(info: RecordingInfo): string {
       : `, ${info.duration_s.toFixed(3)} s at ${info.fps?.toFixed(2) ?? 'n/a'} fps`;
   const counts = `${info.frames_written} of ${info.frames_acquired} frames written, ${info.frames_lost} lost${timing}`;
   const summary = `${recordingPlace(info)}: ${counts} (${info.end_reason})`;
-  return info.error === null ? summary : `${summary}; error: ${info.error}`;
+  const noted = info.note_error === undefined ? summary : `${summary}; name and note not stored: ${info.note_error}`;
+  return info.error === null ? noted : `${noted}; error: ${info.error}`;
 }
 
 export function formatSnap(info: RecordingInfo): string {

@@ -7,7 +7,9 @@ import type {
   ControlResult,
   ExperimentStatus,
   ProcessInfo,
+  NoteResult,
   RecordingInfo,
+  RunProgress,
   SettingResult,
   SettingsResult,
   WaitResult,
@@ -22,6 +24,8 @@ import { AnalysisSupervisor, analysisDefinitions } from './analysis-supervisor.j
 import type { ChildExit } from './child-process.js';
 import { CommandQueue } from './command-queue.js';
 import { RateMeter } from './rate-meter.js';
+import { resolve } from 'node:path';
+import { annotateRecording, resolveNoteTarget, withNameInPath } from '../storage/recording-notes.js';
 import type { AcquisitionPort, StartSaver } from './ports.js';
 import { curveKeyFiles, plannedRecordingPath, Recording, startSaverProcess, type RecordingResult } from './recording.js';
 
@@ -81,6 +85,8 @@ type ControllerState =
 interface CameraSlot {
   acquisition: AcquisitionPort;
   readonly frames: { acquired: number; published: number; live_skipped: number; dropped: number; saved: number };
+  /** Of `acquired`: sequence numbers the camera itself lost (never sent to a saver). */
+  cameraLost: number;
   readonly rate: RateMeter;
   /** The camera's requested rate and the rate it delivered over the last second, from the acquisition's progress. */
   cameraRate: { requested: number | null; achieved: number | null };
@@ -145,8 +151,15 @@ export class ExperimentController {
     live: () => this.queue.run(() => this.goLive()),
     record: (request) =>
       this.queue.run(() =>
-        this.record({ frames: request.frames ?? null, durationS: request.duration_s ?? null, path: request.path ?? null }),
+        this.record({
+          frames: request.frames ?? null,
+          durationS: request.duration_s ?? null,
+          path: request.path ?? null,
+          name: request.name ?? null,
+          note: request.note ?? null,
+        }),
       ),
+    note: (request) => this.addNote(request.path, request.text),
     save: (request) => this.queue.run(() => (request.on ? this.saveOn() : this.saveOff())),
     snap: (request) => this.queue.run(() => this.snap(request.path ?? null)),
     // Not queued: a trigger goes to the camera at once, while live or recording.
@@ -171,6 +184,7 @@ export class ExperimentController {
     this.camera = {
       acquisition,
       frames: { acquired: 0, published: 0, live_skipped: 0, dropped: 0, saved: 0 },
+      cameraLost: 0,
       rate: new RateMeter(),
       cameraRate: { requested: acquisition.ready.camera.fpsRequested ?? null, achieved: null },
     };
@@ -231,24 +245,28 @@ export class ExperimentController {
   }
 
   status(): ExperimentStatus {
-    const { acquisition, frames, rate } = this.camera;
+    const { acquisition, rate } = this.camera;
     const format = acquisition.ready.format;
-    const fps = rate.perSecond();
+    // No frames flow while idle (or in error with nothing winding down): no rate, whatever the
+    // last samples said — the status pushed as a run ends is the one a watcher keeps.
+    const fps = this.isActive() ? rate.perSecond() : 0;
     const live = this.liveRun();
     const recording = this.recordingRun()?.recording ?? null;
+    const frames = this.consistentFrames();
     return {
       protocol: PROTOCOL_VERSION,
       state: this.state.kind,
       error: this.state.kind === 'error' ? this.state.error : null,
       run_id: live !== null ? live.runId : (recording?.parameters.runId ?? null),
       file: recording?.filePath ?? null,
-      frames: { ...frames },
+      frames,
       fps: round(fps, 2),
       mb_per_s: round((fps * frameByteLength(format.shape, format.dtype)) / 1e6, 2),
       fps_requested: this.camera.cameraRate.requested,
       fps_achieved: this.state.kind === 'idle' ? null : this.camera.cameraRate.achieved,
       rate_warning: this.state.kind === 'idle' ? null : rateShortfall(this.camera.cameraRate),
       saved_bytes: recording?.progress.bytesWritten ?? 0,
+      progress: recording === null ? null : runProgress(recording, frames.acquired, fps),
       camera: {
         driver: acquisition.ready.camera.driver,
         model: acquisition.ready.camera.model,
@@ -266,6 +284,19 @@ export class ExperimentController {
       analyses: this.analyses.infos(),
       ...(acquisition.streamStatistics === null ? {} : { stream: acquisition.streamStatistics }),
     };
+  }
+
+  /**
+   * The frame counters as one moment's account. The acquisition and the saver report on
+   * timers of their own, so the saver's count can be newer than the acquisition's; the
+   * file's count is then shown as of the acquisition's last report (never more frames saved
+   * than acquired, minus those dropped or lost by the camera). What the file holds at the
+   * end is in last_recording, exact.
+   */
+  private consistentFrames(): ExperimentStatus['frames'] {
+    const { frames, cameraLost } = this.camera;
+    const savable = Math.max(0, frames.acquired - frames.dropped - cameraLost);
+    return { ...frames, saved: Math.min(frames.saved, savable) };
   }
 
   // ---- commands ----
@@ -334,7 +365,13 @@ export class ExperimentController {
     return this.status();
   }
 
-  private async record(request: { frames: number | null; durationS: number | null; path: string | null }): Promise<ExperimentStatus> {
+  private async record(request: {
+    frames: number | null;
+    durationS: number | null;
+    path: string | null;
+    name: string | null;
+    note: string | null;
+  }): Promise<ExperimentStatus> {
     const state = this.requireNoError('record');
     if (state.kind === 'recording' || state.kind === 'stopping') {
       throw new LabcastError('CAMERA_STATE', `already recording to ${state.run.recording.parameters.outPath}; stop it first`);
@@ -472,10 +509,15 @@ export class ExperimentController {
     durationS: number | null;
     path: string | null;
     resumeLive: boolean;
+    name?: string | null;
+    note?: string | null;
   }): Promise<RecordingRun> {
     const runId = randomUUID();
     // Decide the file before touching the stream, so a bad name changes nothing.
-    const outPath = plannedRecordingPath(this.config, runId, request.path);
+    const planned = plannedRecordingPath(this.config, runId, request.path);
+    // A name joins an auto-numbered file's name; a path asked for is kept as it is.
+    const outPath =
+      request.name && request.path === null && this.config.saver.mode !== 'remote' ? withNameInPath(planned, request.name) : planned;
     const live = this.liveRun();
     if (live !== null) {
       this.camera.acquisition.stopRun();
@@ -506,9 +548,10 @@ export class ExperimentController {
       if (request.resumeLive && this.state.kind !== 'error') this.startLive();
       throw error;
     }
+    const annotation = { title: request.name ?? null, note: request.note ?? null };
     const run: RecordingRun = {
       recording,
-      finished: recording.result.then((result) => this.recordingEnded(run, result)),
+      finished: recording.result.then(async (result) => this.recordingEnded(run, result, await this.annotate(result, annotation))),
     };
     const state = this.state;
     // The acquisition failed while the saver started: the run only winds down.
@@ -517,8 +560,44 @@ export class ExperimentController {
     return run;
   }
 
-  private recordingEnded(run: RecordingRun, result: RecordingResult): RecordingInfo {
-    const info = recordingInfo(result, run.recording);
+  /**
+   * The recording's name and note into its file once the saver has closed it (the saver is
+   * the file's only writer until then). A failure is reported with the recording, frames untouched.
+   */
+  /**
+   * The recording's name and note into its file once the saver has closed it (the saver is
+   * the file's only writer until then). Returns why they could not be stored, or null; the
+   * frames are untouched either way, so the recording itself has not failed.
+   */
+  private async annotate(result: RecordingResult, annotation: { title: string | null; note: string | null }): Promise<string | null> {
+    if (annotation.title === null && annotation.note === null) return null;
+    if (result.path === null) return 'a remote saver wrote the file, so serve cannot store the name and note in it';
+    // A saver that died before closing the file (no close report): the file is left as it is.
+    if (result.writer === undefined) return 'the saver did not close the file, so it is left as it is';
+    try {
+      await annotateRecording(result.path, annotation);
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  /** A note added to a closed recording; the file being written takes notes once it is closed (`record --note`). */
+  private async addNote(path: string, text: string): Promise<NoteResult> {
+    const file = resolveNoteTarget(this.config.storage, path);
+    const writing = this.recordingRun()?.recording.filePath ?? null;
+    if (writing !== null && resolve(writing) === file) {
+      throw new LabcastError(
+        'CAMERA_STATE',
+        `${path} is still being written; add the note once the recording has ended (or give it with record --note)`,
+        'path',
+      );
+    }
+    return annotateRecording(file, { note: text });
+  }
+
+  private recordingEnded(run: RecordingRun, result: RecordingResult, noteError: string | null = null): RecordingInfo {
+    const info: RecordingInfo = { ...recordingInfo(result, run.recording), ...(noteError === null ? {} : { note_error: noteError }) };
     this.lastRecording = info;
     this.endedRecordings.set(info.run_id, info);
     if (this.endedRecordings.size > ENDED_RECORDINGS_KEPT) this.endedRecordings.delete(this.endedRecordings.keys().next().value!);
@@ -589,6 +668,7 @@ export class ExperimentController {
       frames.published = progress.published;
       frames.live_skipped = progress.liveSkipped;
       frames.dropped = progress.dropped;
+      this.camera.cameraLost = progress.cameraLost ?? 0;
       rate.sample(progress.acquired);
       this.camera.cameraRate = {
         requested: progress.fpsRequested === undefined ? this.camera.cameraRate.requested : progress.fpsRequested,
@@ -623,6 +703,7 @@ export class ExperimentController {
     frames.live_skipped = 0;
     frames.dropped = 0;
     frames.saved = 0;
+    this.camera.cameraLost = 0;
     rate.reset();
     this.camera.cameraRate = { ...this.camera.cameraRate, achieved: null };
   }
@@ -690,6 +771,25 @@ function recordingInfo(result: RecordingResult, recording: Recording): Recording
 
 function describeExit(exit: ChildExit): string {
   return exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}
+
+/**
+ * How far a recording has got: frames of N, seconds of S, and the time left when it has a
+ * target (the nearer of the two when both are set; null until a rate is known for a frame target).
+ */
+function runProgress(recording: Recording, acquired: number, fps: number): RunProgress {
+  const { frames, durationS } = recording.parameters;
+  const elapsedS = recording.progress.elapsedS;
+  const left: number[] = [];
+  if (frames !== null && fps > 0) left.push(Math.max(0, frames - acquired) / fps);
+  if (durationS !== null) left.push(Math.max(0, durationS - elapsedS));
+  return {
+    frames: acquired,
+    frames_target: frames,
+    elapsed_s: round(elapsedS, 2),
+    duration_target_s: durationS,
+    eta_s: left.length === 0 ? null : round(Math.min(...left), 1),
+  };
 }
 
 function round(value: number, digits: number): number {

@@ -26,8 +26,14 @@ export const controlRequestSchema = z.discriminatedUnion('cmd', [
       frames: z.number().int().positive().max(1e12).optional(),
       duration_s: z.number().positive().max(1e7).optional(),
       path: fileName.optional(),
+      /** The recording's name: its file's /entry/title, and (sanitised) part of its file name. */
+      name: z.string().trim().min(1).max(200).optional(),
+      /** A note stored in the file (/entry/note_NNN) once it is closed. */
+      note: z.string().min(1).max(100_000).optional(),
     })
     .strict(),
+  /** Adds a note to a closed recording (a file in the data directory). */
+  z.object({ cmd: z.literal('note'), path: fileName, text: z.string().min(1).max(100_000) }).strict(),
   /** Ends live or recording; a recording is drained and closed before the reply. */
   z.object({ cmd: z.literal('stop') }).strict(),
   /** While live: start (on) or stop (off) saving the stream, without stopping it. */
@@ -95,6 +101,7 @@ export const COMMAND_REPLY_KIND = {
   live: 'prompt',
   record: 'prompt',
   snap: 'prompt',
+  note: 'prompt',
   trigger: 'prompt',
   set: 'prompt',
   reset: 'prompt',
@@ -120,6 +127,14 @@ export function replyTimeoutMs(cmd: ControlCommand): number {
 
 export function isQuery(cmd: ControlCommand): boolean {
   return COMMAND_REPLY_KIND[cmd] === 'query';
+}
+
+/** Result of `note`. */
+export interface NoteResult {
+  readonly path: string;
+  readonly title: string | null;
+  readonly note: string | null;
+  readonly notes: number;
 }
 
 export interface ProcessInfo {
@@ -152,6 +167,8 @@ export interface RecordingInfo {
   readonly fps_requested?: number | null;
   /** The rate frames reached the acquisition over the run, what a shortfall (rate_warning) is judged by; null for runs under a second. */
   readonly fps_achieved?: number | null;
+  /** Why the recording's name and note (record name, note) could not be stored in its file; absent when they were, or none was given. */
+  readonly note_error?: string;
 }
 
 /** Result of `wait`: the recording once it has ended, and the status after it (the state it went back to). */
@@ -188,6 +205,20 @@ export interface AnalysisInfo {
   readonly error: string | null;
 }
 
+/** A recording's progress: frames of N, seconds of S, and the time left when it has a target. */
+export interface RunProgress {
+  /** Frames acquired in this recording (as `frames.acquired`). */
+  readonly frames: number;
+  /** The frames asked for; null: no frame count. */
+  readonly frames_target: number | null;
+  /** Seconds since the recording started. */
+  readonly elapsed_s: number;
+  /** The duration asked for; null: no time limit. */
+  readonly duration_target_s: number | null;
+  /** Seconds until the recording reaches its target (the nearer one); null when it has none, or no rate is known yet. */
+  readonly eta_s: number | null;
+}
+
 export interface ExperimentStatus {
   readonly protocol: typeof PROTOCOL_VERSION;
   readonly state: ExperimentState;
@@ -218,6 +249,8 @@ export interface ExperimentStatus {
   readonly rate_warning?: string | null;
   /** Bytes in the file of the current recording (as `frames.saved`). */
   readonly saved_bytes?: number;
+  /** How far the current recording has got; null when none runs (absent from older servers). */
+  readonly progress?: RunProgress | null;
   readonly camera: {
     readonly driver: string;
     readonly model: string;
@@ -300,6 +333,7 @@ export const recordingInfoSchema: z.ZodType<RecordingInfo> = z.object({
   bytes_written: z.number().optional(),
   fps_requested: z.number().nullable().optional(),
   fps_achieved: z.number().nullable().optional(),
+  note_error: z.string().optional(),
 });
 
 export const analysisInfoSchema: z.ZodType<AnalysisInfo> = z.object({
@@ -337,6 +371,16 @@ export const experimentStatusSchema: z.ZodType<ExperimentStatus> = z.object({
   fps_achieved: z.number().nullable().optional(),
   rate_warning: z.string().nullable().optional(),
   saved_bytes: z.number().optional(),
+  progress: z
+    .object({
+      frames: z.number(),
+      frames_target: z.number().nullable(),
+      elapsed_s: z.number(),
+      duration_target_s: z.number().nullable(),
+      eta_s: z.number().nullable(),
+    })
+    .nullable()
+    .optional(),
   camera: z.object({ driver: z.string(), model: z.string(), settings: settingValues }).nullable(),
   endpoints: z.object({
     data: z.string(),
@@ -360,6 +404,8 @@ export const CONTROL_RESULT_SCHEMAS = {
   save: experimentStatusSchema,
   /** The one-frame file. */
   snap: recordingInfoSchema,
+  /** The file, its title, the note's group and how many notes it now holds. */
+  note: z.object({ path: z.string(), title: z.string().nullable(), note: z.string().nullable(), notes: z.number() }),
   /** The status once the camera took the trigger. */
   trigger: experimentStatusSchema,
   settings: settingsResultSchema,

@@ -19,6 +19,9 @@ export function nextRunFileName(dir: string): string {
   return nextNumberedFileName(dir, 'run_{n}.h5');
 }
 
+/** The "_Name" a recording's name adds before the extension (recording-notes.ts fileNamePart). */
+const NAMED_SUFFIX = /_[A-Za-z0-9-]+(\.[A-Za-z0-9]+)$/;
+
 /**
  * The next free name for a storage.naming `pattern` in `dir`: {n} one above
  * the highest number in any name there that fits the pattern (whatever its
@@ -35,7 +38,8 @@ export function nextNumberedFileName(dir: string, pattern: string, values: Parti
   const matcher = matcherFor(tokens);
   let highest = 0;
   for (const name of existingNames(dir)) {
-    const number = matcher.exec(name)?.groups?.n;
+    // A named recording's file has its name after the number (run_0003_Bead-test.h5): it counts too.
+    const number = (matcher.exec(name) ?? matcher.exec(name.replace(NAMED_SUFFIX, '$1')))?.groups?.n;
     if (number !== undefined) highest = Math.max(highest, Number(number));
   }
   return tokens.map((token) => (token.kind === 'text' ? token.text : fill(token.name, highest + 1, values))).join('');

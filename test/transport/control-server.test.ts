@@ -97,7 +97,7 @@ describe('control server (real sockets)', () => {
         'path',
         /"path" is too long: it must be a string of 1 to 4096 characters, got a string of 5000 characters/,
       ],
-      [{ cmd: 'record', fps: 30 }, 'fps', /^record: unknown argument "fps"; "record" takes frames, duration_s, path$/],
+      [{ cmd: 'record', fps: 30 }, 'fps', /^record: unknown argument "fps"; "record" takes frames, duration_s, path, name, note$/],
       [{ cmd: 'status', verbose: true }, 'verbose', /"status" takes no arguments/],
       [{ cmd: 'save' }, 'on', /^save: "on" is required: true or false$/],
       [{ cmd: 'save', on: 'yes' }, 'on', /"on" must be true or false, got "yes"/],

@@ -83,7 +83,7 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
       () => readCanvas(page),
       (s) => s.mean < 60,
     );
-    await page.getByLabel('Brightness').fill('50');
+    await page.getByLabel('brightness', { exact: true }).fill('50');
     const bright = await waitUntil(
       'the image to brighten',
       () => readCanvas(page),
@@ -99,7 +99,7 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
       (t) => Number(t) > 30_000,
     );
     assert.ok(Number(mean) < 65_536);
-    await page.getByLabel('Brightness').fill('0');
+    await page.getByLabel('brightness', { exact: true }).fill('0');
     await page.getByLabel('Auto (min to max of each frame)').check();
   });
 

@@ -78,7 +78,7 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
     );
 
     // The Exposure field is bound to the camera's exposure_ms (ExposureTimeAbs on this node map).
-    const exposure = page.getByLabel('Exposure');
+    const exposure = page.getByLabel('exposure_ms', { exact: true });
     await waitUntil(
       'the exposure field to be enabled',
       () => exposure.isEnabled(),
@@ -100,7 +100,7 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
       (text) => text === 'idle',
       20_000,
     );
-    await page.getByLabel('Frames').fill('20');
+    await page.getByLabel('Frames', { exact: true }).fill('20');
     await page.getByRole('button', { name: 'Record', exact: true }).click();
     await waitUntil(
       'the status to report 20 frames saved',
@@ -186,6 +186,64 @@ describe('web UI with a GenICam camera (Aravis in-process fake)', () => {
       (text) => text === 'idle',
       20_000,
     );
+  });
+
+  test('the settings panel shows the node map from the camera’s specs: enumerations, read-only features, the ROI with Full frame', async (t) => {
+    const opened = await openServe(t, {});
+    if (opened === null) return;
+    const { serve, page } = opened;
+    const { specs } = (await serve.ctl(['settings'])).result as {
+      specs: { name: string; type?: string; access?: string; entries?: string[]; max: number }[];
+    };
+    await page.locator('.setting-row').first().waitFor();
+    assert.equal(await page.locator('.setting-row').count(), specs.length, 'one row per setting');
+    // Each setting gets the field its type asks for.
+    const kinds = await page.locator('.setting-row').evaluateAll((rows) =>
+      rows.map((row) => {
+        const element = row as unknown as {
+          dataset: { setting: string };
+          querySelector(s: string): { tagName: string; type?: string } | null;
+        };
+        const input = element.querySelector('input, select')!;
+        return [element.dataset.setting, input.tagName === 'SELECT' ? 'select' : input.type!] as const;
+      }),
+    );
+    const kindOf = new Map(kinds);
+    const expected = { enumeration: 'select', boolean: 'checkbox', string: 'text', integer: 'number', float: 'number' } as const;
+    for (const spec of specs) {
+      assert.equal(kindOf.get(spec.name), expected[(spec.type ?? 'float') as keyof typeof expected], `${spec.name} (${spec.type})`);
+    }
+    t.diagnostic(`setting types: ${[...new Set(specs.map((spec) => spec.type ?? 'float'))].join(', ')}`);
+    const enumeration = specs.find((spec) => spec.type === 'enumeration' && spec.access !== 'RO' && (spec.entries?.length ?? 0) > 1)!;
+    const select = page.getByLabel(enumeration.name, { exact: true });
+    assert.deepEqual(await select.locator('option').allTextContents(), enumeration.entries);
+    const readOnly = specs.find((spec) => spec.access === 'RO')!;
+    assert.equal(await page.getByLabel(readOnly.name, { exact: true }).isDisabled(), true, `${readOnly.name} is read-only`);
+    assert.match((await page.locator(`.setting-row[data-setting="${readOnly.name}"] .unit`).textContent()) ?? '', /read-only/);
+    // A long node map can be narrowed down.
+    const filter = page.getByLabel('Filter settings');
+    await filter.fill('offset');
+    const shown = await page.locator('.setting-row:visible label').allTextContents();
+    assert.ok(shown.includes('OffsetX') && shown.includes('roi_x'), shown.join(', '));
+    assert.ok(shown.length < specs.length / 2, `${shown.length} rows shown`);
+    await filter.fill('');
+    // The ROI through the common names, then back to the whole sensor.
+    const fullWidth = specs.find((spec) => spec.name === 'roi_width')!.max;
+    const width = page.getByLabel('roi_width', { exact: true });
+    await width.fill(String(fullWidth / 2));
+    await width.dispatchEvent('change');
+    await waitUntil(
+      'the camera Width to halve',
+      async () => ((await serve.ctl(['get', 'Width'])).result as { value: number }).value,
+      (value) => value === fullWidth / 2,
+    );
+    await page.getByRole('button', { name: 'Full frame' }).click();
+    await waitUntil(
+      'the whole sensor again',
+      async () => ((await serve.ctl(['get', 'Width'])).result as { value: number }).value,
+      (value) => value === fullWidth,
+    );
+    await page.screenshot({ path: 'test-artifacts/web-ui-genicam-settings.png', fullPage: true }).catch(() => undefined);
   });
 
   test('no script errors in the pages', () => {

@@ -29,8 +29,8 @@ import { histogramPlot, sizeOf } from './plots.js';
 
 /** Localisation results kept to match frames as they are shown (results and frames travel separately). */
 const KEEP_RESULTS = 240;
-/** A result this many frames older than the frame shown is still drawn (marked as not exact). */
-const MAX_RESULT_AGE_FRAMES = 15;
+/** Spot results came this recently: frames wait for theirs before they are drawn (frame-sync.js). */
+const RESULTS_FLOWING_MS = 1000;
 const TRACK_POINTS = 60;
 const STATS_WINDOW_S = 60;
 const REDRAW_MS = 200;
@@ -112,6 +112,9 @@ export class Overlay {
     this.run = null;
     /** @type {LiveFrameHeader | null} */
     this.frame = null;
+    this.lastResultAt = -Infinity;
+    /** wantsSync() at the last draw. */
+    this.drawnSynced = false;
     showSpots.addEventListener('change', () => this.draw());
     showTracks.addEventListener('change', () => this.draw());
   }
@@ -125,6 +128,7 @@ export class Overlay {
       this.results.clear();
       this.tracks.clear();
     }
+    this.lastResultAt = performance.now();
     this.results.set(`${message.run_id}:${message.seq}`, message);
     while (this.results.size > KEEP_RESULTS) this.results.delete(/** @type {string} */ (this.results.keys().next().value));
     const { x, y, track } = message.body;
@@ -140,7 +144,26 @@ export class Overlay {
         if (message.seq - points[points.length - 1].seq > TRACK_POINTS) this.tracks.delete(id);
       }
     }
-    if (this.frame !== null && this.frame.run_id === message.run_id && message.seq <= this.frame.seq) this.draw();
+    if (this.frame !== null && this.frame.run_id === message.run_id && message.seq === this.frame.seq) this.draw();
+  }
+
+  /**
+   * Whether the result of that frame is in.
+   * @param {string} runId
+   * @param {number} seq
+   */
+  hasResult(runId, seq) {
+    return this.results.has(`${runId}:${seq}`);
+  }
+
+  /** Redraws when results stopped (or started) flowing since the last draw, so the readout is not left stale. */
+  refresh() {
+    if (this.drawnSynced !== this.wantsSync()) this.draw();
+  }
+
+  /** Markers are shown and a spot analysis sends results: frames wait for theirs. */
+  wantsSync() {
+    return this.showSpots.checked && performance.now() - this.lastResultAt < RESULTS_FLOWING_MS;
   }
 
   /** The live view drew `header` (its display size and the frame's seq). */
@@ -154,21 +177,17 @@ export class Overlay {
     this.draw();
   }
 
-  /** The result for the frame shown, or the newest one before it (within MAX_RESULT_AGE_FRAMES). */
-  /** @param {LiveFrameHeader} frame */
+  /**
+   * The result of the frame shown, and only of it: an earlier frame's spots drawn over this
+   * one would sit where the beads were, not where they are.
+   * @param {LiveFrameHeader} frame
+   */
   resultFor(frame) {
-    const exact = this.results.get(`${frame.run_id}:${frame.seq}`);
-    if (exact !== undefined) return exact;
-    /** @type {SpotResult | null} */
-    let best = null;
-    for (const result of this.results.values()) {
-      if (result.run_id !== frame.run_id || result.seq > frame.seq || frame.seq - result.seq > MAX_RESULT_AGE_FRAMES) continue;
-      if (best === null || result.seq > best.seq) best = result;
-    }
-    return best;
+    return this.results.get(`${frame.run_id}:${frame.seq}`) ?? null;
   }
 
   draw() {
+    this.drawnSynced = this.wantsSync();
     const ctx = this.context;
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     const frame = this.frame;
@@ -180,7 +199,7 @@ export class Overlay {
     overlayStats.resultSeq = result?.seq ?? null;
     overlayStats.exact = result !== null && result.seq === frame.seq;
     if (result === null) {
-      this.readout.textContent = '–';
+      this.readout.textContent = this.wantsSync() ? `– (no result for frame ${frame.seq})` : '–';
       return;
     }
     const [height, width] = frame.shape;
@@ -204,7 +223,7 @@ export class Overlay {
     }
     const { x, y, sigma } = result.body;
     if (this.showSpots.checked) {
-      ctx.strokeStyle = overlayStats.exact ? 'rgb(0, 230, 64)' : 'rgba(0, 230, 64, 0.6)';
+      ctx.strokeStyle = 'rgb(0, 230, 64)';
       ctx.lineWidth = Math.max(1.5, this.canvas.width / 300);
       for (let i = 0; i < x.length; i++) {
         /** @type {unknown} */
@@ -217,8 +236,7 @@ export class Overlay {
       }
       overlayStats.spotsDrawn = x.length;
     }
-    const lag = frame.seq - result.seq;
-    this.readout.textContent = `${x.length} (${result.name}${lag === 0 ? '' : `, ${lag} frame${lag === 1 ? '' : 's'} earlier`})`;
+    this.readout.textContent = `${x.length} (${result.name}, frame ${result.seq})`;
   }
 }
 

@@ -3,6 +3,7 @@
 
 /** @typedef {import('../../protocol/control.js').ExperimentStatus} ExperimentStatus */
 /** @typedef {import('../../protocol/control.js').AnalysisInfo} AnalysisInfo */
+/** @typedef {import('../../protocol/control.js').RunProgress} RunProgress */
 /** @typedef {import('../../protocol/control.js').SettingsResult} SettingsResult */
 /** @typedef {SettingsResult['specs'][number]} SettingSpec */
 /** @typedef {import('../../protocol/control.js').ControlReply} ControlReply */

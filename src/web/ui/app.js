@@ -6,6 +6,9 @@ import { AnalysisPanel, Overlay, overlayStats, StatsPlots, watchResults } from '
 import { LiveView, liveStats } from './live.js';
 import { Plots } from './plots.js';
 import { refreshRecordings } from './recordings.js';
+import { ConnectionState } from './connection-state.js';
+import { FrameSync } from './frame-sync.js';
+import { SettingsPanel } from './settings-panel.js';
 
 /** @typedef {import('./api.js').ExperimentStatus} ExperimentStatus */
 /** @typedef {import('./api.js').SettingSpec} SettingSpec */
@@ -57,11 +60,12 @@ const ui = {
   save: $('btn-save', HTMLButtonElement),
   record: $('btn-record', HTMLButtonElement),
   recordFrames: $('record-frames', HTMLInputElement),
+  recordName: $('record-name', HTMLInputElement),
+  recordNote: $('record-note', HTMLInputElement),
+  addNote: $('btn-note', HTMLButtonElement),
   reset: $('btn-reset', HTMLButtonElement),
-  brightness: $('brightness', HTMLInputElement),
-  brightnessValue: $('brightness-value'),
-  exposure: $('exposure', HTMLInputElement),
-  exposureUnit: $('exposure-unit'),
+  progress: $('status-progress'),
+  progressBar: $('run-progress', HTMLProgressElement),
   autoLevels: $('auto-levels', HTMLInputElement),
   black: $('level-black', HTMLInputElement),
   white: $('level-white', HTMLInputElement),
@@ -74,6 +78,12 @@ let status = null;
 let lastFrame = null;
 /** @type {string | null} */
 let lastRecordingKey = null;
+/**
+ * The run a message in the command line is about ("Recording to …", "Saving to …"): once that
+ * run has ended, the message says how it ended instead of going stale.
+ * @type {string | null}
+ */
+let messageRun = null;
 
 // ---- messages ----
 
@@ -82,6 +92,7 @@ let lastRecordingKey = null;
  * @param {boolean} [isError]
  */
 function say(text, isError = false) {
+  messageRun = null;
   ui.message.textContent = text;
   ui.message.classList.toggle('error', isError);
 }
@@ -122,6 +133,7 @@ function text(id, value) {
 /** @param {ExperimentStatus} next */
 function showStatus(next) {
   status = next;
+  if (!connection.connected) return;
   ui.badge.textContent = next.state;
   ui.badge.dataset.state = next.state;
   if (next.camera) ui.cameraName.textContent = `${next.camera.model} (${next.camera.driver})`;
@@ -143,10 +155,13 @@ function showStatus(next) {
     last === null
       ? '–'
       : `${recordingPlace(last)}: ${last.frames_written} frames saved, ${last.frames_lost} lost ` +
-          `(${last.end_reason})${last.error ? ` — ${last.error}` : ''}`,
+          `(${last.end_reason})${last.error ? ` — ${last.error}` : ''}${last.note_error ? ` — name and note not stored: ${last.note_error}` : ''}`,
   );
-  if (next.camera) showSettings(next.camera.settings);
+  showProgress(next.progress ?? null);
+  if (next.camera) settingsPanel.showValues(next.camera.settings);
+  settingsPanel.setState(next.state, connection.connected);
   analysisPanel.update(next.analyses);
+  endMessageOfEndedRun(next);
   ui.save.setAttribute('aria-pressed', String(next.state === 'recording' && savingStream(next)));
   updateButtons();
   // A recording that ended or started changes the list.
@@ -155,6 +170,48 @@ function showStatus(next) {
     lastRecordingKey = key;
     void refreshRecordings(ui.recordingsBody);
   }
+}
+
+/**
+ * A message about a run that has ended says how it ended, not what was started.
+ * @param {ExperimentStatus} next
+ */
+function endMessageOfEndedRun(next) {
+  if (messageRun === null || next.run_id === messageRun) return;
+  const last = next.last_recording;
+  if (last !== null && last.run_id === messageRun) {
+    say(
+      `Recording ${last.end_reason === 'completed' ? 'finished' : last.end_reason}: ${recordingPlace(last)}, ` +
+        `${last.frames_written} frames saved, ${last.frames_lost} lost.`,
+      last.error !== null,
+    );
+  } else if (next.state === 'idle' || next.state === 'error') {
+    // Ended without an account of it (a status from before it started may still be on its way: not that).
+    say('');
+  }
+}
+
+/**
+ * "frame 120 of 500 · 1.2 s · 3.8 s left", and the bar, while a recording runs.
+ * @param {import('./api.js').RunProgress | null} progress
+ */
+function showProgress(progress) {
+  ui.progressBar.hidden = progress === null || (progress.frames_target === null && progress.duration_target_s === null);
+  if (progress === null) {
+    ui.progress.textContent = '–';
+    return;
+  }
+  const frames = progress.frames_target === null ? `frame ${progress.frames}` : `frame ${progress.frames} of ${progress.frames_target}`;
+  const time =
+    progress.duration_target_s === null
+      ? `${progress.elapsed_s.toFixed(1)} s`
+      : `${progress.elapsed_s.toFixed(1)} of ${progress.duration_target_s} s`;
+  const left = progress.eta_s === null ? '' : ` · ${progress.eta_s.toFixed(1)} s left`;
+  ui.progress.textContent = `${frames} · ${time}${left}`;
+  const fractions = [];
+  if (progress.frames_target !== null) fractions.push(progress.frames / progress.frames_target);
+  if (progress.duration_target_s !== null) fractions.push(progress.elapsed_s / progress.duration_target_s);
+  ui.progressBar.value = Math.min(1, Math.max(0, ...fractions));
 }
 
 /**
@@ -184,7 +241,8 @@ function savingStream(next) {
 
 function updateButtons() {
   const state = status?.state ?? 'unknown';
-  const known = status !== null;
+  // Nothing can be asked of a server that is not there.
+  const known = status !== null && connection.connected;
   ui.live.disabled = !known || state !== 'idle';
   ui.stop.disabled = !known || !(state === 'live' || state === 'recording');
   ui.snap.disabled = !known || !(state === 'idle' || state === 'live');
@@ -192,6 +250,9 @@ function updateButtons() {
   ui.save.disabled = !known || !(state === 'live' || (state === 'recording' && savingStream(status)));
   ui.trigger.hidden = !inSoftwareTriggerMode(status);
   ui.trigger.disabled = !known || !(state === 'live' || state === 'recording');
+  ui.reset.disabled = !known;
+  ui.recordFrames.disabled = !connection.connected;
+  ui.addNote.disabled = !known || !status?.last_recording?.path;
 }
 
 /**
@@ -205,81 +266,19 @@ function inSoftwareTriggerMode(next) {
 
 // ---- camera settings ----
 
-/** @type {Map<string, SettingSpec>} */
-let specs = new Map();
-/** The setting input being changed by the user: status updates do not overwrite it meanwhile. @type {HTMLInputElement | null} */
-let editing = null;
+const settingsPanel = new SettingsPanel(
+  $('settings-list'),
+  $('btn-full-frame', HTMLButtonElement),
+  say,
+  $('settings-filter', HTMLInputElement),
+);
 
 async function loadSettings() {
   try {
-    const result = await command({ cmd: 'settings' });
-    specs = new Map(result.specs.map((spec) => [spec.name, spec]));
-    bindRange(ui.brightness, specs.get('brightness'));
-    const exposure = specs.get('exposure_ms');
-    bindRange(ui.exposure, exposure);
-    if (exposure !== undefined) ui.exposureUnit.textContent = exposure.unit;
-    showSettings(result.settings);
+    await settingsPanel.load();
   } catch (error) {
     say(`cannot read the camera settings: ${messageOf(error)}`, true);
   }
-}
-
-/**
- * @param {HTMLInputElement} input
- * @param {SettingSpec | undefined} spec
- */
-function bindRange(input, spec) {
-  if (!spec) return;
-  input.min = String(spec.min);
-  input.max = String(spec.max);
-  input.step = spec.integer ? '1' : input.type === 'range' ? String((spec.max - spec.min) / 400) : 'any';
-  input.title = `${spec.description} (${spec.min} – ${spec.max} ${spec.unit})`;
-  input.disabled = false;
-}
-
-/** @param {Readonly<Record<string, number | string | boolean>>} settings */
-function showSettings(settings) {
-  if ('brightness' in settings && editing !== ui.brightness) {
-    ui.brightness.value = String(settings.brightness);
-    ui.brightnessValue.textContent = `${Number(settings.brightness).toFixed(1)} ${specs.get('brightness')?.unit ?? ''}`;
-  }
-  if ('exposure_ms' in settings && editing !== ui.exposure && document.activeElement !== ui.exposure) {
-    ui.exposure.value = String(settings.exposure_ms);
-  }
-}
-
-/**
- * @param {string} name
- * @param {HTMLInputElement} input
- */
-async function setSetting(name, input) {
-  const value = Number(input.value);
-  if (!Number.isFinite(value)) return;
-  try {
-    const result = await command({ cmd: 'set', name, value });
-    showSettings(result.settings);
-  } catch (error) {
-    say(messageOf(error), true);
-  }
-}
-
-// Brightness follows the slider while it moves (at most one request in flight, the newest value wins).
-let settingInFlight = false;
-let settingAgain = false;
-async function brightnessMoved() {
-  editing = ui.brightness;
-  ui.brightnessValue.textContent = `${Number(ui.brightness.value).toFixed(1)} ${specs.get('brightness')?.unit ?? ''}`;
-  if (settingInFlight) {
-    settingAgain = true;
-    return;
-  }
-  settingInFlight = true;
-  do {
-    settingAgain = false;
-    await setSetting('brightness', ui.brightness);
-  } while (settingAgain);
-  settingInFlight = false;
-  editing = null;
 }
 
 // ---- display levels ----
@@ -314,13 +313,35 @@ const statsPlots = new StatsPlots($('stats-mean-plot'), $('stats-histogram-plot'
 watchResults((message) => {
   overlayStats.results += 1;
   overlay.addResult(message);
+  frameSync.resultArrived();
   statsPlots.add(message);
 });
-let liveConnected = false;
-let statusConnected = false;
-function showConnection() {
-  ui.connection.textContent = liveConnected && statusConnected ? 'connected' : 'reconnecting…';
-}
+const connection = new ConnectionState(
+  { banner: $('connection-banner'), badge: ui.badge, note: ui.connection, page: document.body },
+  (connected) => {
+    updateButtons();
+    settingsPanel.setState(status?.state ?? 'unknown', connected);
+    if (connected) {
+      // A server that came back may be a new one (another camera, other settings): read it afresh.
+      getJson('/api/status').then(showStatus, (error) => say(messageOf(error), true));
+      void loadSettings();
+      void refreshRecordings(ui.recordingsBody);
+    } else {
+      messageRun = null;
+      text('status-state', 'disconnected');
+      text('status-fps', '–');
+      text('status-mbps', '–');
+      text('display-fps', '–');
+      text('display-latency', '–');
+      showProgress(null);
+    }
+  },
+);
+const frameSync = new FrameSync(
+  (runId, seq) => overlay.hasResult(runId, seq),
+  () => overlay.wantsSync(),
+);
+/** @type {Window & { labcastFrameSync?: FrameSync['stats'] }} */ (window).labcastFrameSync = frameSync.stats;
 
 const live = new LiveView($('live-canvas', HTMLCanvasElement), $('canvas-box'), {
   onFrame(header) {
@@ -332,12 +353,14 @@ const live = new LiveView($('live-canvas', HTMLCanvasElement), $('canvas-box'), 
     ui.black.max = ui.white.max = String(fullScale);
   },
   onConnection(connected) {
-    liveConnected = connected;
-    showConnection();
+    connection.set('live', connected);
   },
+  gate: (header, show) => frameSync.offer(header, show),
 });
 
 setInterval(() => {
+  if (!connection.connected) return;
+  overlay.refresh();
   text('display-fps', String(live.displayFps()));
   const latency = live.recentLatency();
   text('display-latency', latency === null ? '–' : latency.toFixed(0));
@@ -353,14 +376,25 @@ setInterval(() => {
 ui.live.addEventListener('click', () => void run(ui.live, { cmd: 'live' }));
 ui.stop.addEventListener('click', () => {
   saveStartedRun = null;
-  void run(ui.stop, { cmd: 'stop' }, (s) => (s.last_recording ? `Stopped; ${s.last_recording.frames_written} frames saved.` : 'Stopped.'));
+  // What is being stopped, as the page knows it now: a recording's count is only told for that recording.
+  const recordingRun = status?.state === 'recording' || status?.state === 'stopping' ? status.run_id : null;
+  void run(ui.stop, { cmd: 'stop' }, (s) => {
+    const last = s.last_recording;
+    if (recordingRun === null) return 'Live view stopped.';
+    if (last === null || last.run_id !== recordingRun) return 'Stopped.';
+    return `Stopped; ${last.frames_written} frames saved to ${recordingPlace(last)}.`;
+  });
 });
 ui.snap.addEventListener('click', () => void run(ui.snap, { cmd: 'snap' }, (r) => `Snapped to ${r.path ?? recordingPlace(r)}`));
 ui.trigger.addEventListener('click', () => void run(ui.trigger, { cmd: 'trigger' }, () => 'Triggered.'));
 ui.record.addEventListener('click', () => {
   const raw = ui.recordFrames.value.trim();
-  /** @type {{ cmd: 'record', frames?: number }} */
+  /** @type {{ cmd: 'record', frames?: number, name?: string, note?: string }} */
   const request = { cmd: 'record' };
+  const name = ui.recordName.value.trim();
+  const note = ui.recordNote.value.trim();
+  if (name !== '') request.name = name;
+  if (note !== '') request.note = note;
   if (raw !== '') {
     const frames = Number(raw);
     if (!Number.isInteger(frames) || frames < 1) {
@@ -369,12 +403,23 @@ ui.record.addEventListener('click', () => {
     }
     request.frames = frames;
   }
-  void run(
+  void recordClicked(request);
+});
+/** @param {{ cmd: 'record', frames?: number, name?: string, note?: string }} request */
+async function recordClicked(request) {
+  const result = await run(
     ui.record,
     request,
     (s) => `Recording to ${s.file ?? 'file'}${request.frames ? ` (${request.frames} frames)` : ' until stopped'}.`,
   );
-});
+  // The message stands for this recording; when it ends, showStatus says how it ended.
+  if (result !== null) {
+    // The note went with this recording; the field is free for the next.
+    if (request.note !== undefined) ui.recordNote.value = '';
+    messageRun = result.run_id;
+    endMessageOfEndedRun(status ?? result);
+  }
+}
 ui.save.addEventListener('click', () => void saveClicked());
 async function saveClicked() {
   const on = ui.save.getAttribute('aria-pressed') !== 'true';
@@ -382,20 +427,30 @@ async function saveClicked() {
   if (result !== null) {
     saveStartedRun = on ? result.run_id : null;
     showStatus(result);
+    if (on) messageRun = result.run_id;
   }
 }
+ui.addNote.addEventListener('click', () => void addNoteClicked());
+async function addNoteClicked() {
+  const path = status?.last_recording?.path;
+  const text = ui.recordNote.value.trim();
+  if (!path) return;
+  if (text === '') {
+    say('Write the note first, then press "Add to last".', true);
+    return;
+  }
+  const result = await run(
+    ui.addNote,
+    { cmd: 'note', path, text },
+    (r) => `Note added to ${r.path.split('/').pop() ?? r.path} (${r.notes} in the file).`,
+  );
+  if (result !== null) ui.recordNote.value = '';
+}
 ui.reset.addEventListener('click', () => void run(ui.reset, { cmd: 'reset' }, () => 'Back to idle.'));
-ui.brightness.addEventListener('input', () => void brightnessMoved());
-ui.exposure.addEventListener('change', () => void setSetting('exposure_ms', ui.exposure));
 ui.autoLevels.addEventListener('change', levelsChanged);
 ui.black.addEventListener('change', levelsChanged);
 ui.white.addEventListener('change', levelsChanged);
 $('btn-refresh').addEventListener('click', () => void refreshRecordings(ui.recordingsBody));
 
-watchStatus(showStatus, (connected) => {
-  statusConnected = connected;
-  showConnection();
-});
-getJson('/api/status').then(showStatus, (error) => say(messageOf(error), true));
-void loadSettings();
+watchStatus(showStatus, (connected) => connection.set('status', connected));
 updateButtons();

@@ -49,9 +49,11 @@ export class LiveView {
   /**
    * @param {HTMLCanvasElement} canvas
    * @param {HTMLElement} box the element the canvas fills: its size is the display size asked of the server
-   * @param {{ onFrame: (header: LiveFrameHeader) => void, onConnection: (connected: boolean) => void }} callbacks
+   * @param {{ onFrame: (header: LiveFrameHeader) => void, onConnection: (connected: boolean) => void,
+   *   gate?: (header: LiveFrameHeader, show: () => void) => void }} callbacks
+   *   `gate`: decides when a received frame is drawn (frame-sync.js holds it until its analysis result came); default at once
    */
-  constructor(canvas, box, { onFrame, onConnection }) {
+  constructor(canvas, box, { onFrame, onConnection, gate }) {
     this.canvas = canvas;
     this.box = box;
     const context = canvas.getContext('2d', { alpha: false });
@@ -61,6 +63,7 @@ export class LiveView {
     this.image = null;
     this.onFrame = onFrame;
     this.onConnection = onConnection;
+    this.gate = gate ?? ((/** @type {LiveFrameHeader} */ _header, /** @type {() => void} */ show) => show());
     /** @type {Levels} */
     this.levels = { mode: 'auto' };
     /** @type {WebSocket | null} */
@@ -125,6 +128,16 @@ export class LiveView {
     // can then wait here while this one is drawn.
     socket.send(JSON.stringify({ type: 'ack', seq: header.seq }));
     const receivedMs = performance.timeOrigin + performance.now();
+    this.gate(header, () => this.present(header, pixels, receivedMs));
+  }
+
+  /**
+   * Draws a received frame and counts it.
+   * @param {LiveFrameHeader} header
+   * @param {Uint8Array} pixels
+   * @param {number} receivedMs when it came (ms since the epoch)
+   */
+  present(header, pixels, receivedMs) {
     this.draw(header, pixels);
     liveStats.received += 1;
     if (this.lastRun === header.run_id && this.lastSeq !== null && header.seq > this.lastSeq + 1)
