@@ -3,7 +3,7 @@ import { LabcastError } from '../protocol/errors.js';
 import { fileCameraSpecSchema, lavfiCameraSpecSchema, urlCameraSpecSchema, v4l2CameraSpecSchema } from './ffmpeg-spec.js';
 import { genicamCameraSpecSchema } from './genicam-spec.js';
 import { replayCameraSpecSchema } from './replay-spec.js';
-import { parseSimCameraOptions, simCameraOptionsSchema } from './sim-options.js';
+import { parseSimCameraOptions, resolvePixelFormat, simCameraOptionsSchema } from './sim-options.js';
 
 /**
  * What a camera is, as a user names it (a config file's `camera`, `labcast record
@@ -88,7 +88,16 @@ export const cameraSpecSchema = z.preprocess((value, ctx) => {
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message, fatal: true });
     return z.NEVER;
   }
-}, cameraSpecUnionSchema);
+}, cameraSpecUnionSchema).transform((spec, ctx) => {
+  if (spec.driver !== 'sim') return spec;
+  // A simulated camera's dtype and bit_depth each default from the other, as parseSimCameraOptions does.
+  try {
+    return { ...spec, ...resolvePixelFormat(spec.dtype, spec.bit_depth) };
+  } catch (error) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bit_depth'], message: (error as Error).message, fatal: true });
+    return z.NEVER;
+  }
+});
 
 const SCHEMA_OF: Record<string, z.ZodTypeAny> = Object.fromEntries(
   cameraSpecUnionSchema.options.map((option) => [option.shape.driver.value, option]),

@@ -40,6 +40,7 @@ describe('defaults', () => {
       width: 640,
       height: 480,
       dtype: 'uint16',
+      bit_depth: 12,
       fps: 30,
       pattern: 'particles',
       particle_count: 20,
@@ -224,7 +225,7 @@ describe('unknown keys are errors listing the known keys at that level', () => {
       'camera.widht',
       new RegExp(
         /camera\.widht: unknown key "widht" \(did you mean "width"\?\); /.source +
-          /known keys here: width, height, dtype, fps, pattern, particle_count, particle_sigma, seed, driver/.source,
+          /known keys here: width, height, dtype, bit_depth, fps, pattern, particle_count, particle_sigma, seed, driver/.source,
       ),
     );
   });
