@@ -4,6 +4,8 @@ import { parseSimCameraOptions, SIM_PATTERNS, type SimCameraOptionsInput } from 
 import { simParticlePositions } from '../../src/devices/sim/particles.js';
 import { renderSimFrame, simFrameTruth } from '../../src/devices/sim/render.js';
 import { defaultSimSettings, type SimSettings } from '../../src/devices/sim/sim-settings.js';
+import { POISSON_EXACT_BELOW, poissonFromHash } from '../../src/devices/sim/sensor-model.js';
+import { mix32 } from '../../src/devices/sim/prng.js';
 import { LabcastError } from '../../src/protocol/errors.js';
 
 const options = (input: SimCameraOptionsInput) => parseSimCameraOptions({ width: 96, height: 64, ...input });
@@ -279,6 +281,24 @@ describe('noise model', () => {
       assert.ok(Math.abs(variance / photons - 1) < 0.03, `variance ${variance}`);
     });
   }
+
+  test('per-pixel Poisson draws: exact below a mean of 10, the skew-corrected normal from there, both Poisson', () => {
+    const draws = 100_000;
+    for (const lambda of [0.3, 3, POISSON_EXACT_BELOW - 0.1, POISSON_EXACT_BELOW, 25, 400]) {
+      const counts = Array.from({ length: draws }, (_, i) => poissonFromHash(lambda, mix32(i + 7919 * lambda)));
+      const { mean: m, variance } = moments(counts);
+      assert.ok(Math.abs(m - lambda) < 5 * Math.sqrt(lambda / draws), `${lambda}: mean ${m}`);
+      assert.ok(Math.abs(variance / lambda - 1) < 0.025, `${lambda}: variance ${variance}`);
+      if (lambda > 30) continue;
+      // The distribution itself, P(k) against e^-λ λ^k / k!.
+      let p = Math.exp(-lambda);
+      for (let k = 0; k <= 2 * lambda + 3; k++) {
+        const observed = counts.filter((count) => count === k).length / draws;
+        assert.ok(Math.abs(observed - p) < 0.004, `${lambda}: P(${k}) = ${observed} vs ${p}`);
+        p *= lambda / (k + 1);
+      }
+    }
+  });
 
   test('shot noise at a low mean has the Poisson distribution, zeros included', () => {
     const values = samplesOf(renderSimFrame(flat, { ...counter, background_photons: 2 }, 2), 'uint16');
