@@ -80,24 +80,25 @@ export function parseSimCameraOptions(input: unknown): SimCameraOptions {
 /**
  * dtype and bit_depth from whichever was given: bit depth 8 is stored in
  * uint8, deeper ones in uint16; a dtype alone means 8 bits (uint8) or the
- * default 12 (uint16). Both given: the bits must fit the dtype.
+ * default 12 (uint16). Both given: the bits must fit the dtype (throws
+ * BAD_ARGUMENT naming bit_depth; see pixelFormatProblem).
  */
 export function resolvePixelFormat(dtype: PixelDtype | undefined, bitDepth: number | undefined): { dtype: PixelDtype; bit_depth: number } {
+  const problem = pixelFormatProblem(dtype, bitDepth);
+  if (problem !== undefined) throw new LabcastError('BAD_ARGUMENT', `simulated camera option "bit_depth": ${problem}`, 'bit_depth');
   if (dtype === undefined) {
     const bits = bitDepth ?? SIM_DEFAULT_BIT_DEPTH;
     return { dtype: bits <= 8 ? 'uint8' : 'uint16', bit_depth: bits };
   }
+  return { dtype, bit_depth: bitDepth ?? (dtype === 'uint8' ? 8 : SIM_DEFAULT_BIT_DEPTH) };
+}
+
+/** Why bit_depth does not fit dtype, or undefined when it does (or either is left to default). */
+export function pixelFormatProblem(dtype: PixelDtype | undefined, bitDepth: number | undefined): string | undefined {
+  if (dtype === undefined || bitDepth === undefined) return undefined;
   const dtypeBits = dtype === 'uint8' ? 8 : 16;
-  if (bitDepth === undefined) return { dtype, bit_depth: dtype === 'uint8' ? 8 : SIM_DEFAULT_BIT_DEPTH };
-  if (bitDepth > dtypeBits) {
-    throw new LabcastError(
-      'BAD_ARGUMENT',
-      `simulated camera option "bit_depth": ${bitDepth} bits do not fit dtype ${dtype} (at most ${dtypeBits}); ` +
-        `use dtype uint16, or leave dtype out (it follows bit_depth)`,
-      'bit_depth',
-    );
-  }
-  return { dtype, bit_depth: bitDepth };
+  if (bitDepth <= dtypeBits) return undefined;
+  return `${bitDepth} bits do not fit dtype ${dtype} (at most ${dtypeBits}); use dtype uint16, or leave dtype out (it follows bit_depth)`;
 }
 
 function describeGiven(value: unknown): string {

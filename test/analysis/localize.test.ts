@@ -21,7 +21,9 @@ function snrRange(input: SimCameraOptionsInput, settings: Partial<SimSettings>):
   const s = { ...defaultSimSettings(options), ...settings };
   const electronsPerPhoton = s.quantum_efficiency * (s.exposure_ms / REFERENCE_EXPOSURE_MS);
   const peak = (s.photons_per_bead * electronsPerPhoton) / (2 * Math.PI * options.particle_sigma ** 2);
-  const noise = Math.sqrt(s.background_photons * electronsPerPhoton + (s.dark_current_e_per_s * s.exposure_ms) / 1000 + s.read_noise_e ** 2);
+  const noise = Math.sqrt(
+    s.background_photons * electronsPerPhoton + (s.dark_current_e_per_s * s.exposure_ms) / 1000 + s.read_noise_e ** 2,
+  );
   return [(0.6 * peak) / noise, (1.4 * peak) / noise];
 }
 
@@ -79,7 +81,11 @@ describe('localisation against the simulator ground truth (50 frames, 256×256 u
     },
     { name: '30 particles, sigma 1.2 (SNR 50..117)', input: { particle_count: 30, particle_sigma: 1.2, seed: 4 }, settings: {} },
     { name: '30 particles, gain 2, brightness 5 %', input: { particle_count: 30, seed: 5 }, settings: { gain: 2, brightness: 5 } },
-    { name: '30 particles, bright beads (10 000 photons, SNR 36..84)', input: { particle_count: 30, seed: 7 }, settings: { photons_per_bead: 10_000 } },
+    {
+      name: '30 particles, bright beads (10 000 photons, SNR 36..84)',
+      input: { particle_count: 30, seed: 7 },
+      settings: { photons_per_bead: 10_000 },
+    },
     { name: '30 particles, 16-bit camera (8 DN/e⁻)', input: { particle_count: 30, seed: 8, bit_depth: 16 }, settings: {} },
   ];
   for (const { name, input, settings, rmsLimit } of cases) {

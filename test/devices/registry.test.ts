@@ -51,7 +51,10 @@ test('parseCameraSpec applies defaults and freezes the result', () => {
   // The options schema alone leaves dtype and bit_depth to be resolved from each other.
   assert.deepEqual(simCameraOptionsSchema.parse({ seed: 4 }), options);
   assert.deepEqual(cameraSpecSchema.parse({ driver: 'sim', bit_depth: 8 }), { ...spec, seed: 1, dtype: 'uint8', bit_depth: 8 });
-  assert.throws(() => cameraSpecSchema.parse({ driver: 'sim', dtype: 'uint8', bit_depth: 10 }), /bit_depth.*10 bits do not fit dtype uint8/s);
+  assert.throws(
+    () => cameraSpecSchema.parse({ driver: 'sim', dtype: 'uint8', bit_depth: 10 }),
+    /bit_depth.*10 bits do not fit dtype uint8/s,
+  );
 });
 
 test('errors name the field: unknown driver, bad values, unknown options', () => {

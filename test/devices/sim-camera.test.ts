@@ -260,7 +260,12 @@ describe('settings', () => {
     const twelve = new SimCamera(SMALL);
     assert.equal(twelve.frameFormat().dtype, 'uint16');
     assert.deepEqual(
-      [twelve.getSettings().bit_depth, twelve.getSettings().gain_dn_per_e, twelve.getSettings().offset_dn, twelve.getSettings().read_noise_e],
+      [
+        twelve.getSettings().bit_depth,
+        twelve.getSettings().gain_dn_per_e,
+        twelve.getSettings().offset_dn,
+        twelve.getSettings().read_noise_e,
+      ],
       [12, 0.5, 100, 2],
     );
     const sixteen = new SimCamera({ ...SMALL, bit_depth: 16 });

@@ -81,7 +81,15 @@ describe('a simulated 10-bit camera recorded by labcast record, read back by h5p
 
   test('a bit depth that does not fit the dtype is refused naming bit_depth, before anything is written', async () => {
     const out = join(scratch.dir, 'refused.h5');
-    const ran = await runLabcast(['record', '--camera', JSON.stringify({ driver: 'sim', dtype: 'uint8', bit_depth: 12 }), '--frames', '1', '--out', out]);
+    const ran = await runLabcast([
+      'record',
+      '--camera',
+      JSON.stringify({ driver: 'sim', dtype: 'uint8', bit_depth: 12 }),
+      '--frames',
+      '1',
+      '--out',
+      out,
+    ]);
     assert.notEqual(ran.code, 0);
     assert.match(ran.stderr, /bit_depth.*12 bits do not fit dtype uint8/);
     assert.equal(existsSync(out), false);

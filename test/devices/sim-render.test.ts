@@ -371,7 +371,11 @@ test('bit_depth and dtype follow each other; a bit depth that does not fit the d
     message: /12 bits do not fit dtype uint8/,
   });
   for (const bad of [7, 17, 12.5]) {
-    assert.throws(() => parseSimCameraOptions({ bit_depth: bad }), { code: 'BAD_ARGUMENT', field: 'bit_depth', message: new RegExp(`got ${bad}`) });
+    assert.throws(() => parseSimCameraOptions({ bit_depth: bad }), {
+      code: 'BAD_ARGUMENT',
+      field: 'bit_depth',
+      message: new RegExp(`got ${bad}`),
+    });
   }
 });
 

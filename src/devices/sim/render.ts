@@ -14,7 +14,7 @@ import {
   poissonQuantileTable,
   sensorModel,
   type SensorModel,
-}  from './sensor-model.js';
+} from './sensor-model.js';
 import { REFERENCE_EXPOSURE_MS, resolveSimSettings, type SimSettings } from './sim-settings.js';
 
 /*
