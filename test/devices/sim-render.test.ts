@@ -4,7 +4,7 @@ import { parseSimCameraOptions, SIM_PATTERNS, type SimCameraOptionsInput } from 
 import { simParticlePositions } from '../../src/devices/sim/particles.js';
 import { renderSimFrame, simFrameTruth } from '../../src/devices/sim/render.js';
 import { defaultSimSettings, type SimSettings } from '../../src/devices/sim/sim-settings.js';
-import { POISSON_EXACT_BELOW, poissonFromHash } from '../../src/devices/sim/sensor-model.js';
+import { POISSON_EXACT_BELOW, poissonFromLevel } from '../../src/devices/sim/sensor-model.js';
 import { mix32 } from '../../src/devices/sim/prng.js';
 import { LabcastError } from '../../src/protocol/errors.js';
 
@@ -285,7 +285,7 @@ describe('noise model', () => {
   test('per-pixel Poisson draws: exact below a mean of 10, the skew-corrected normal from there, both Poisson', () => {
     const draws = 100_000;
     for (const lambda of [0.3, 3, POISSON_EXACT_BELOW - 0.1, POISSON_EXACT_BELOW, 25, 400]) {
-      const counts = Array.from({ length: draws }, (_, i) => poissonFromHash(lambda, mix32(i + 7919 * lambda)));
+      const counts = Array.from({ length: draws }, (_, i) => poissonFromLevel(lambda, mix32(i) >>> 16));
       const { mean: m, variance } = moments(counts);
       assert.ok(Math.abs(m - lambda) < 5 * Math.sqrt(lambda / draws), `${lambda}: mean ${m}`);
       assert.ok(Math.abs(variance / lambda - 1) < 0.025, `${lambda}: variance ${variance}`);

@@ -10,8 +10,7 @@ import {
   backgroundElectrons,
   electronsToDn,
   fillBackgroundTable,
-  poissonFromHash,
-  poissonQuantileTable,
+  poissonFromLevel,
   sensorModel,
   type SensorModel,
 } from './sensor-model.js';
@@ -44,7 +43,6 @@ const SPOT_RADIUS_SIGMAS = 4;
 
 const NOISE_PATTERN_SALT = 0x4e4f_4953; // "NOIS"
 const READ_NOISE_SALT = 0x5245_4144; // "READ"
-const SHOT_NOISE_SALT = 0x5348_4f54; // "SHOT"
 const BEAD_PIXEL_SALT = 0x4245_4144; // "BEAD"
 
 const BIG_ENDIAN_HOST = endianness() === 'BE';
@@ -202,13 +200,6 @@ function uniformLevelTable(tone: Tone): Samples {
   });
 }
 
-let poissonQuantiles: { mean: number; table: Uint32Array } | undefined;
-
-function poissonQuantileCache(mean: number): Uint32Array {
-  if (poissonQuantiles?.mean !== mean) poissonQuantiles = { mean, table: poissonQuantileTable(mean) };
-  return poissonQuantiles.table;
-}
-
 /** The particles' background: shot, dark and read noise of `meanElectrons` through the sensor model. */
 function backgroundLevelTable(dtype: PixelDtype, model: SensorModel, meanElectrons: number): Samples {
   const key = `${dtype} ${JSON.stringify(model)} ${meanElectrons}`;
@@ -349,11 +340,7 @@ function renderParticles(samples: Samples, window: Window, options: SimCameraOpt
       if (rect !== undefined) touched.push(rect);
     }
     const quantiles = normalQuantiles();
-    // A bead pixel's electrons are Poisson(background) + Poisson(bead), exactly the Poisson of the sum:
-    // the first from a table, the second drawn per pixel (cheap where the bead is faint, as most of its square is).
-    const backgroundCounts = poissonQuantileCache(background);
     const drawKey = hashKey(options.seed, BEAD_PIXEL_SALT, index) | 0;
-    const shotKey = hashKey(options.seed, SHOT_NOISE_SALT, index) | 0;
     for (const rect of touched) {
       for (let row = rect.top; row <= rect.bottom; row++) {
         const out = row * window.width;
@@ -362,22 +349,15 @@ function renderParticles(samples: Samples, window: Window, options: SimCameraOpt
           const spot = spots[out + column]!;
           // Zero means done already (overlapping spots) or cleared: such a pixel keeps its background draw.
           if (spot === 0) continue;
-          // elementHash(drawKey, i) and elementHash(shotKey, i) written out as int32s (see fillFromRandomLevels):
-          // 16 bits for the background's electrons and 16 for the read noise; 32 for the bead's own shot noise.
-          const spread = Math.imul(sensor + column, GOLDEN_RATIO_32);
-          let draws = spread ^ drawKey;
+          // elementHash(drawKey, sensor index) written out as an int32 (see fillFromRandomLevels):
+          // 16 random bits for the shot noise, 16 for the read noise.
+          let draws = Math.imul(sensor + column, GOLDEN_RATIO_32) ^ drawKey;
           draws ^= draws >>> 16;
           draws = Math.imul(draws, 0x7feb352d);
           draws ^= draws >>> 15;
           draws = Math.imul(draws, 0x846ca68b);
           draws ^= draws >>> 16;
-          let shot = spread ^ shotKey;
-          shot ^= shot >>> 16;
-          shot = Math.imul(shot, 0x7feb352d);
-          shot ^= shot >>> 15;
-          shot = Math.imul(shot, 0x846ca68b);
-          shot ^= shot >>> 16;
-          const electrons = backgroundCounts[draws >>> 16]! + poissonFromHash(spot, shot);
+          const electrons = poissonFromLevel(background + spot, draws >>> 16);
           samples[out + column] = electronsToDn(model, electrons, quantiles[draws & 0xffff]!);
           spots[out + column] = 0;
         }

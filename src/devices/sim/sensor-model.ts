@@ -64,14 +64,15 @@ export function electronsToDn(model: SensorModel, electrons: number, z: number):
  */
 export const POISSON_EXACT_BELOW = 10;
 
-const TWO_POW_32 = 0x1_0000_0000;
-
-/** A Poisson(mean) count from a 32-bit hash (signed or not; used as a uniform draw); deterministic. */
-export function poissonFromHash(mean: number, hash: number): number {
+/**
+ * A Poisson(mean) count for one of the RANDOM_LEVEL_COUNT equiprobable random
+ * levels (16 random bits, as every draw of the simulator): deterministic, and
+ * Poisson to the levels' resolution of 2^-16 in probability.
+ */
+export function poissonFromLevel(mean: number, level: number): number {
   if (!(mean > 0)) return 0;
   if (mean < POISSON_EXACT_BELOW) {
-    // u in (0, 1): never 0, so the search always ends.
-    const u = ((hash >>> 0) + 0.5) / TWO_POW_32;
+    const u = (level + 0.5) / RANDOM_LEVEL_COUNT;
     let k = 0;
     let p = Math.exp(-mean);
     let cdf = p;
@@ -82,34 +83,9 @@ export function poissonFromHash(mean: number, hash: number): number {
     }
     return k;
   }
-  const z = normalQuantiles()[hash >>> 16]!;
+  const z = normalQuantiles()[level]!;
   const k = Math.floor(mean + Math.sqrt(mean - 1 / 12) * z + (z * z - 1) / 6 + 0.5);
   return k < 0 ? 0 : k;
-}
-
-/**
- * Poisson(mean) quantiles for the RANDOM_LEVEL_COUNT equiprobable random
- * levels (entry k: the count whose CDF first reaches (k + 0.5) / 2^16), so a
- * pixel's background electrons cost one look-up.
- */
-export function poissonQuantileTable(mean: number): Uint32Array {
-  const table = new Uint32Array(RANDOM_LEVEL_COUNT);
-  if (!(mean > 0)) return table;
-  const first = Math.max(0, Math.floor(mean - TAIL_SIGMAS * Math.sqrt(mean) - 5));
-  let count = first;
-  let p = Math.exp(logPoisson(first, mean));
-  // The mass below `first` (under 1e-15) is left out, as the table's resolution is 2^-16.
-  let cumulative = p;
-  for (let level = 0; level < RANDOM_LEVEL_COUNT; level++) {
-    const target = (level + 0.5) / RANDOM_LEVEL_COUNT;
-    while (cumulative < target && p > 0) {
-      p *= mean / (count + 1);
-      count++;
-      cumulative += p;
-    }
-    table[level] = count;
-  }
-  return table;
 }
 
 /**
