@@ -329,6 +329,27 @@ describe('noise model', () => {
     }
   });
 
+  test('pixels under a bead and pixels of the background table draw from the same distribution', () => {
+    // Beads too faint to matter (1e-3 photons) but covering most of the frame: their squares go
+    // through the per-pixel path, the rest through the table; the histogram must not tell them apart.
+    const covered = options({ pattern: 'particles', width: 256, height: 256, particle_count: 600, seed: 4 });
+    const settings = { photons_per_bead: 1e-3 };
+    const table = samplesOf(
+      renderSimFrame(options({ pattern: 'particles', width: 256, height: 256, particle_count: 0 }), settings, 0),
+      'uint16',
+    );
+    const perPixel = samplesOf(renderSimFrame(covered, settings, 0), 'uint16');
+    const a = moments(table);
+    const b = moments(perPixel);
+    assert.ok(Math.abs(a.mean - b.mean) < 0.05, `means ${a.mean} ${b.mean}`);
+    assert.ok(Math.abs(a.variance / b.variance - 1) < 0.03, `variances ${a.variance} ${b.variance}`);
+    for (let dn = 106; dn <= 118; dn++) {
+      const pa = table.filter((value) => value === dn).length / table.length;
+      const pb = perPixel.filter((value) => value === dn).length / perPixel.length;
+      assert.ok(Math.abs(pa - pb) < 0.006, `P(${dn}): ${pa} vs ${pb}`);
+    }
+  });
+
   test('read noise is Gaussian in electrons, times the gain; the offset is in DN', () => {
     const settings = { ...counter, background_photons: 0, read_noise_e: 10, gain_dn_per_e: 2, offset_dn: 1000 };
     const values = samplesOf(renderSimFrame(flat, settings, 3), 'uint16');
