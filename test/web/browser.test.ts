@@ -76,6 +76,8 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     // With auto levels a brightness offset would be stretched away; fix the levels to the full range
     // of the simulator's 12-bit camera (background ~112 DN).
     await page.getByLabel('Auto (min to max of each frame)').uncheck();
+    // The camera reports bit_depth 12: the level sliders span 0..4095, not the uint16 range.
+    assert.equal(await page.getByLabel('White').getAttribute('max'), '4095');
     await page.getByLabel('Black').fill('0');
     await page.getByLabel('White').fill('4095');
     await page.getByLabel('White').dispatchEvent('change');
