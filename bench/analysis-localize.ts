@@ -1,8 +1,9 @@
 /**
  * Localisation and frame-statistics throughput on one core: 1024×1024 uint16
- * simulated frames with 50 particles (default sigma 2, SNR 30..70). Frames are
- * rendered first; only the analysis is timed. Prints frames per second, the
- * median of several runs (LABCAST_BENCH_RUNS, default 5). Asserts nothing.
+ * simulated frames with 50 particles (the default 12-bit camera, sigma 2, SNR
+ * 18..42). Frames are rendered first; only the analysis is timed. Prints
+ * frames per second, the median of several runs (LABCAST_BENCH_RUNS, default
+ * 5). Asserts nothing.
  */
 import { pathToFileURL } from 'node:url';
 import { frameStats } from '../src/analysis/frame-stats.js';

@@ -5,7 +5,7 @@
 //     bright:
 //       kind: module
 //       module: examples/analysis/bright-pixels.js   # relative to where labcast serve runs
-//       options: { threshold: 10000 }
+//       options: { threshold: 150 }
 //
 // then `labcast ctl analysis start bright`; its results appear on the results
 // endpoint under the topic "analysis/bright" (docs/analysis.md).

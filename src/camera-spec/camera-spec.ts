@@ -3,7 +3,7 @@ import { LabcastError } from '../protocol/errors.js';
 import { fileCameraSpecSchema, lavfiCameraSpecSchema, urlCameraSpecSchema, v4l2CameraSpecSchema } from './ffmpeg-spec.js';
 import { genicamCameraSpecSchema } from './genicam-spec.js';
 import { replayCameraSpecSchema } from './replay-spec.js';
-import { parseSimCameraOptions, simCameraOptionsSchema } from './sim-options.js';
+import { parseSimCameraOptions, pixelFormatProblem, resolvePixelFormat, simCameraOptionsSchema } from './sim-options.js';
 
 /**
  * What a camera is, as a user names it (a config file's `camera`, `labcast record
@@ -80,15 +80,24 @@ export function cameraSpecFromString(text: string): Record<string, unknown> {
 }
 
 /** The registry's schema for config files: a string form or an object, strict per driver. */
-export const cameraSpecSchema = z.preprocess((value, ctx) => {
-  if (typeof value !== 'string') return value;
-  try {
-    return cameraSpecFromString(value);
-  } catch (error) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message, fatal: true });
+export const cameraSpecSchema = z
+  .preprocess((value, ctx) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return cameraSpecFromString(value);
+    } catch (error) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message, fatal: true });
+      return z.NEVER;
+    }
+  }, cameraSpecUnionSchema)
+  .transform((spec, ctx) => {
+    if (spec.driver !== 'sim') return spec;
+    // A simulated camera's dtype and bit_depth each default from the other, as parseSimCameraOptions does.
+    const problem = pixelFormatProblem(spec.dtype, spec.bit_depth);
+    if (problem === undefined) return { ...spec, ...resolvePixelFormat(spec.dtype, spec.bit_depth) };
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['bit_depth'], message: problem, params: { complete: true }, fatal: true });
     return z.NEVER;
-  }
-}, cameraSpecUnionSchema);
+  });
 
 const SCHEMA_OF: Record<string, z.ZodTypeAny> = Object.fromEntries(
   cameraSpecUnionSchema.options.map((option) => [option.shape.driver.value, option]),

@@ -1,9 +1,14 @@
 import { z } from 'zod';
-import { PIXEL_DTYPES } from '../protocol/dtype.js';
+import { PIXEL_DTYPES, type PixelDtype } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
 
 export const SIM_PATTERNS = ['noise', 'gradient', 'particles'] as const;
 export type SimPattern = (typeof SIM_PATTERNS)[number];
+
+export const SIM_MIN_BIT_DEPTH = 8;
+export const SIM_MAX_BIT_DEPTH = 16;
+/** The default sensor: a 12-bit CMOS camera stored in uint16. */
+export const SIM_DEFAULT_BIT_DEPTH = 12;
 
 /** Largest sensor side; keeps a frame (8192² uint16 = 128 MiB) allocatable. */
 export const SIM_MAX_SIDE = 8192;
@@ -16,7 +21,15 @@ export const simCameraOptionsSchema = z
   .object({
     width: z.number().int().min(1).max(SIM_MAX_SIDE).default(640).describe('sensor width in pixels'),
     height: z.number().int().min(1).max(SIM_MAX_SIDE).default(480).describe('sensor height in pixels'),
-    dtype: z.enum(PIXEL_DTYPES).default('uint16').describe('pixel type'),
+    // Both optional: each defaults from the other (see resolvePixelFormat).
+    dtype: z.enum(PIXEL_DTYPES).optional().describe('pixel type; default uint8 for bit_depth 8, else uint16'),
+    bit_depth: z
+      .number()
+      .int()
+      .min(SIM_MIN_BIT_DEPTH)
+      .max(SIM_MAX_BIT_DEPTH)
+      .optional()
+      .describe('significant bits per sample (the ADC): values clip at 2^bit_depth - 1; default 8 for dtype uint8, else 12'),
     fps: z
       .number()
       .finite()
@@ -39,13 +52,15 @@ export const simCameraOptionsSchema = z
 
 /** As the user writes it: every field optional. */
 export type SimCameraOptionsInput = z.input<typeof simCameraOptionsSchema>;
-/** Resolved: defaults applied, everything checked. */
-export type SimCameraOptions = Readonly<z.output<typeof simCameraOptionsSchema>>;
+/** Resolved: defaults applied, everything checked; dtype and bit_depth always present. */
+export type SimCameraOptions = Readonly<
+  Omit<z.output<typeof simCameraOptionsSchema>, 'dtype' | 'bit_depth'> & { dtype: PixelDtype; bit_depth: number }
+>;
 
 /** Throws LabcastError BAD_ARGUMENT naming the offending option. */
 export function parseSimCameraOptions(input: unknown): SimCameraOptions {
   const result = simCameraOptionsSchema.safeParse(input ?? {});
-  if (result.success) return Object.freeze(result.data);
+  if (result.success) return Object.freeze({ ...result.data, ...resolvePixelFormat(result.data.dtype, result.data.bit_depth) });
   const issue = result.error.issues[0];
   if (issue === undefined) throw new LabcastError('BAD_ARGUMENT', 'invalid simulated camera options');
   if (issue.code === 'unrecognized_keys') {
@@ -60,6 +75,30 @@ export function parseSimCameraOptions(input: unknown): SimCameraOptions {
   const given = valueAt(input, issue.path);
   const got = given === undefined ? '' : ` (got ${describeGiven(given)})`;
   throw new LabcastError('BAD_ARGUMENT', `simulated camera option "${field}": ${issue.message}${got}`, field);
+}
+
+/**
+ * dtype and bit_depth from whichever was given: bit depth 8 is stored in
+ * uint8, deeper ones in uint16; a dtype alone means 8 bits (uint8) or the
+ * default 12 (uint16). Both given: the bits must fit the dtype (throws
+ * BAD_ARGUMENT naming bit_depth; see pixelFormatProblem).
+ */
+export function resolvePixelFormat(dtype: PixelDtype | undefined, bitDepth: number | undefined): { dtype: PixelDtype; bit_depth: number } {
+  const problem = pixelFormatProblem(dtype, bitDepth);
+  if (problem !== undefined) throw new LabcastError('BAD_ARGUMENT', `simulated camera option "bit_depth": ${problem}`, 'bit_depth');
+  if (dtype === undefined) {
+    const bits = bitDepth ?? SIM_DEFAULT_BIT_DEPTH;
+    return { dtype: bits <= 8 ? 'uint8' : 'uint16', bit_depth: bits };
+  }
+  return { dtype, bit_depth: bitDepth ?? (dtype === 'uint8' ? 8 : SIM_DEFAULT_BIT_DEPTH) };
+}
+
+/** Why bit_depth does not fit dtype, or undefined when it does (or either is left to default). */
+export function pixelFormatProblem(dtype: PixelDtype | undefined, bitDepth: number | undefined): string | undefined {
+  if (dtype === undefined || bitDepth === undefined) return undefined;
+  const dtypeBits = dtype === 'uint8' ? 8 : 16;
+  if (bitDepth <= dtypeBits) return undefined;
+  return `${bitDepth} bits do not fit dtype ${dtype} (at most ${dtypeBits}); use dtype uint16, or leave dtype out (it follows bit_depth)`;
 }
 
 function describeGiven(value: unknown): string {

@@ -60,7 +60,7 @@ describe('analysis processes of a real labcast serve, driven through labcast ctl
     );
     serve = await startServe(scratch.dir, CAMERA, {
       analysis: {
-        bright: { kind: 'module', module: BRIGHT_MODULE, options: { threshold: 10_000 } },
+        bright: { kind: 'module', module: BRIGHT_MODULE, options: { threshold: 150 } },
         thrower: { kind: 'module', module: thrower },
         broken: { kind: 'module', module: join(scratch.dir, 'no-such-module.js') },
         coarse: { kind: 'stats', autostart: true, options: { bins: 16 } },
@@ -272,8 +272,8 @@ describe('analysis processes of a real labcast serve, driven through labcast ctl
         assert.deepEqual(result.header.arrays, [{ name: 'row_means', dtype: 'float32', shape: [96] }]);
         const samples = expectedSamples(result.header.seq);
         const body = result.body as { threshold: number; count: number; fraction: number };
-        assert.equal(body.threshold, 10_000);
-        const count = samples.filter((v) => v > 10_000).length;
+        assert.equal(body.threshold, 150);
+        const count = samples.filter((v) => v > 150).length;
         assert.equal(body.count, count);
         assert.ok(count > 0, 'the beads are brighter than the threshold');
         assert.equal(body.fraction, count / samples.length);

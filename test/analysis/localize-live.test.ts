@@ -11,8 +11,11 @@ import { FrameCollector, frameKey, ResultsSubscriber } from './results.js';
 import { scoreFrame, summarise } from './scoring.js';
 
 const CAMERA = { width: 256, height: 256, fps: 50, particle_count: 30, seed: 3 };
-/** A third of the reference exposure: spot SNR 10..23 (peak over read-noise sigma). */
-const EXPOSURE_MS = REFERENCE_EXPOSURE_MS / 3;
+/**
+ * The default 12-bit camera: spot SNR 18..42 (the expected peak over the
+ * background's noise, shot and read: 95..223 e⁻ over √(24 + 2²) e⁻).
+ */
+const EXPOSURE_MS = REFERENCE_EXPOSURE_MS;
 const RESULTS = 120;
 
 interface LocalizeBody {
@@ -28,7 +31,7 @@ interface LocalizeBody {
 
 function truthParticles(header: FrameHeader): SimParticle[] {
   const truth = header.truth!;
-  return truth.x.map((x, i) => ({ x, y: truth.y[i]!, amplitude: truth.amplitude[i]! }));
+  return truth.x.map((x, i) => ({ x, y: truth.y[i]!, brightness: truth.amplitude[i]! }));
 }
 
 function spotsOf(body: LocalizeBody): Spot[] {
@@ -42,7 +45,7 @@ function spotsOf(body: LocalizeBody): Spot[] {
   }));
 }
 
-describe('the localize analysis process against the truth in the frame headers (SNR 10..23, 256×256, 30 particles)', () => {
+describe('the localize analysis process against the truth in the frame headers (SNR 18..42, 256×256, 30 particles)', () => {
   const scratch = scratchDir();
   let serve: RunningServe;
   let frames: FrameCollector;
@@ -84,7 +87,8 @@ describe('the localize analysis process against the truth in the frame headers (
           Math.abs(truth.x[i]! - particle.x) <= 5e-5 && Math.abs(truth.y[i]! - particle.y) <= 5e-5,
           `particle ${i} of frame ${header.seq}`,
         );
-        const amplitude = particle.amplitude * 65535 * (EXPOSURE_MS / REFERENCE_EXPOSURE_MS);
+        // photons_per_bead 5000 × QE 0.8 × 0.5 DN/e⁻, over 2π·σ² (σ = 2).
+        const amplitude = (particle.brightness * 5000 * 0.8 * 0.5 * (EXPOSURE_MS / REFERENCE_EXPOSURE_MS)) / (8 * Math.PI);
         assert.ok(Math.abs(truth.amplitude[i]! - amplitude) <= 1e-3, `amplitude ${truth.amplitude[i]} vs ${amplitude}`);
         assert.ok(Math.abs(truth.intensity[i]! - 2 * Math.PI * 4 * amplitude) <= 1e-2);
       });

@@ -8,15 +8,15 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
 
 /**
  * Issue 7's required test, from the recorded FILE alone: serve records 200
- * frames of particles at SNR 10..23 while `stats` and `localize` run; the
+ * frames of particles at SNR 18..42 while `stats` and `localize` run; the
  * saver stores their results and the simulator's truth in the file; Python
  * (h5py + numpy, no labcast code) checks the statistics against the frames
  * and scores the stored spots against the stored truth.
  */
 
 const CAMERA = { width: 256, height: 256, fps: 50, particle_count: 30, seed: 3 };
-/** A third of the reference exposure: spot SNR 10..23 (peak over read-noise sigma). */
-const EXPOSURE_MS = REFERENCE_EXPOSURE_MS / 3;
+/** The default 12-bit camera: spot SNR 18..42 (expected peak over the background's shot and read noise). */
+const EXPOSURE_MS = REFERENCE_EXPOSURE_MS;
 const FRAMES = 200;
 
 const CHECK_FILE = `

@@ -9,7 +9,7 @@ import { localizeSpots } from '../../src/analysis/localize.js';
 test('the particles pattern gives each frame its truth; ROI-relative, amplitudes in the frame DN', async () => {
   const camera = new SimCamera({ width: 200, height: 150, fps: 0, particle_count: 12, seed: 5 });
   await camera.open();
-  await camera.setSetting('gain', 1.1); // no bead reaches full scale (the truth is before clipping)
+  await camera.setSetting('gain', 1.1); // the truth follows the settings
   await camera.setSetting('roi_width', 160);
   await camera.setSetting('roi_height', 120);
   await camera.setSetting('roi_x', 20);
@@ -29,7 +29,10 @@ test('the particles pattern gives each frame its truth; ROI-relative, amplitudes
     expected.forEach((p, i) => {
       assert.ok(Math.abs(truth.x[i]! - (p.x - 20)) <= 5e-5);
       assert.ok(Math.abs(truth.y[i]! - (p.y - 10)) <= 5e-5);
-      assert.ok(Math.abs(truth.amplitude[i]! - p.amplitude * 65535 * 1.1) <= 1e-3);
+      // The default camera: 5000 photons a bead × QE 0.8 × 0.5 DN/e⁻ × gain, spread over 2π·σ² (σ = 2).
+      const intensity = p.brightness * 5000 * 0.8 * 0.5 * 1.1;
+      assert.ok(Math.abs(truth.intensity[i]! - intensity) <= 1e-3);
+      assert.ok(Math.abs(truth.amplitude[i]! - intensity / (8 * Math.PI)) <= 1e-3);
     });
     // Fitted spots sit on the truth in frame coordinates, with the truth's amplitude.
     const { spots } = localizeSpots(frame.pixels, frame.shape, frame.dtype);

@@ -55,7 +55,11 @@ describe('labcast ctl against a control server', () => {
     );
     assert.equal(field('rate'), `${shown.fps.toFixed(1)} fps, ${shown.mb_per_s.toFixed(1)} MB/s`);
     assert.equal(field('camera'), 'labcast simulated camera (noise), driver sim');
-    assert.equal(field('settings'), 'exposure_ms 10, gain 1, brightness 0, roi_x 0, roi_y 0, roi_width 64, roi_height 48');
+    assert.equal(
+      field('settings'),
+      'exposure_ms 10, gain 1, brightness 0, roi_x 0, roi_y 0, roi_width 64, roi_height 48, bit_depth 12, gain_dn_per_e 0.5, ' +
+        'offset_dn 100, read_noise_e 2, dark_current_e_per_s 1, quantum_efficiency 0.8, photons_per_bead 5000, background_photons 30',
+    );
     const beads = shown.last_recording!;
     assert.ok(beads.path!.endsWith('/beads.h5') && beads.frames_written > 5, JSON.stringify(beads));
     assert.ok(field('rate asked').startsWith(`${shown.fps_requested} fps`), field('rate asked'));

@@ -39,8 +39,8 @@ function keysOf(schema: z.AnyZodObject): string[] {
   for (const [section, value] of Object.entries(schema.shape as Record<string, ZodTypeAny>)) {
     keys.push(section);
     let inner = value instanceof z.ZodDefault ? (value.removeDefault() as ZodTypeAny) : value;
-    // The camera is preprocessed (string forms) before its union of drivers.
-    if (inner instanceof z.ZodEffects && inner.innerType() instanceof z.ZodDiscriminatedUnion) inner = inner.innerType() as ZodTypeAny;
+    // The camera is preprocessed (string forms) before its union of drivers, and transformed after it.
+    while (inner instanceof z.ZodEffects && !(inner.innerType() instanceof z.ZodObject)) inner = inner.innerType() as ZodTypeAny;
     const objects =
       inner instanceof z.ZodDiscriminatedUnion
         ? (inner.options as z.AnyZodObject[])

@@ -40,6 +40,7 @@ describe('defaults', () => {
       width: 640,
       height: 480,
       dtype: 'uint16',
+      bit_depth: 12,
       fps: 30,
       pattern: 'particles',
       particle_count: 20,
@@ -134,6 +135,15 @@ describe('bad values name the file, the field path and what is allowed', () => {
     assertBadConfig(() => parseConfig({ camera: { width: 64 } }, 'lab.yaml'), 'camera.driver', /camera\.driver: is required; one of: sim/);
   });
 
+  test("a simulated camera's bit depth that does not fit its dtype is refused at the bit_depth line", () => {
+    const path = configFile('camera:\n  driver: sim\n  dtype: uint8\n  bit_depth: 12\n');
+    assertBadConfig(
+      () => loadConfig(path),
+      'camera.bit_depth',
+      /lab\.yaml:4:14: camera\.bit_depth: 12 bits do not fit dtype uint8 \(at most 8\)/,
+    );
+  });
+
   test('a number out of range gives the whole range', () => {
     const path = configFile('camera:\n  driver: sim\n  width: 100000\n');
     assertBadConfig(
@@ -224,7 +234,7 @@ describe('unknown keys are errors listing the known keys at that level', () => {
       'camera.widht',
       new RegExp(
         /camera\.widht: unknown key "widht" \(did you mean "width"\?\); /.source +
-          /known keys here: width, height, dtype, fps, pattern, particle_count, particle_sigma, seed, driver/.source,
+          /known keys here: width, height, dtype, bit_depth, fps, pattern, particle_count, particle_sigma, seed, driver/.source,
       ),
     );
   });

@@ -37,6 +37,7 @@ test('parseCameraSpec applies defaults and freezes the result', () => {
     width: 640,
     height: 480,
     dtype: 'uint16',
+    bit_depth: 12,
     fps: 30,
     pattern: 'particles',
     particle_count: 20,
@@ -46,8 +47,14 @@ test('parseCameraSpec applies defaults and freezes the result', () => {
   assert.ok(Object.isFrozen(spec));
   // What the zod schemas give for config files is the same.
   assert.deepEqual(cameraSpecSchema.parse({ driver: 'sim', seed: 4 }), spec);
-  const { driver: _driver, ...options } = spec;
+  const { driver: _driver, dtype: _dtype, bit_depth: _bitDepth, ...options } = spec;
+  // The options schema alone leaves dtype and bit_depth to be resolved from each other.
   assert.deepEqual(simCameraOptionsSchema.parse({ seed: 4 }), options);
+  assert.deepEqual(cameraSpecSchema.parse({ driver: 'sim', bit_depth: 8 }), { ...spec, seed: 1, dtype: 'uint8', bit_depth: 8 });
+  assert.throws(
+    () => cameraSpecSchema.parse({ driver: 'sim', dtype: 'uint8', bit_depth: 10 }),
+    /bit_depth.*10 bits do not fit dtype uint8/s,
+  );
 });
 
 test('errors name the field: unknown driver, bad values, unknown options', () => {

@@ -230,9 +230,74 @@ describe('settings', () => {
     const specs = camera.settingSpecs();
     assert.deepEqual(
       specs.map((spec) => spec.name),
-      ['exposure_ms', 'gain', 'brightness', 'roi_x', 'roi_y', 'roi_width', 'roi_height'],
+      [
+        'exposure_ms',
+        'gain',
+        'brightness',
+        'roi_x',
+        'roi_y',
+        'roi_width',
+        'roi_height',
+        'bit_depth',
+        'gain_dn_per_e',
+        'offset_dn',
+        'read_noise_e',
+        'dark_current_e_per_s',
+        'quantum_efficiency',
+        'photons_per_bead',
+        'background_photons',
+      ],
     );
     assert.deepEqual(Object.fromEntries(specs.map((spec) => [spec.name, spec.default])), camera.getSettings());
+    const units = Object.fromEntries(specs.map((spec) => [spec.name, spec.unit]));
+    assert.equal(units.gain_dn_per_e, 'DN/e⁻');
+    assert.equal(units.read_noise_e, 'e⁻');
+    assert.equal(units.dark_current_e_per_s, 'e⁻/s');
+    assert.equal(units.bit_depth, 'bit');
+  });
+
+  test('the default is a 12-bit CMOS camera in uint16; the DN defaults follow the bit depth', () => {
+    const twelve = new SimCamera(SMALL);
+    assert.equal(twelve.frameFormat().dtype, 'uint16');
+    assert.deepEqual(
+      [
+        twelve.getSettings().bit_depth,
+        twelve.getSettings().gain_dn_per_e,
+        twelve.getSettings().offset_dn,
+        twelve.getSettings().read_noise_e,
+      ],
+      [12, 0.5, 100, 2],
+    );
+    const sixteen = new SimCamera({ ...SMALL, bit_depth: 16 });
+    assert.equal(sixteen.frameFormat().dtype, 'uint16');
+    assert.deepEqual([sixteen.getSettings().gain_dn_per_e, sixteen.getSettings().offset_dn], [8, 1600]);
+    const eight = new SimCamera({ ...SMALL, bit_depth: 8 });
+    assert.equal(eight.frameFormat().dtype, 'uint8');
+    assert.equal(new SimCamera({ ...SMALL, dtype: 'uint8' }).getSettings().bit_depth, 8);
+    assert.equal(eight.settingSpecs().find((spec) => spec.name === 'bit_depth')?.access, 'RO');
+  });
+
+  test('sensor settings are validated naming the field; bit_depth is read-only (a camera option)', async () => {
+    await withCamera({ fps: 0 }, async (camera) => {
+      await assert.rejects(camera.setSetting('quantum_efficiency', 1.5), {
+        code: 'BAD_SETTING',
+        field: 'quantum_efficiency',
+        message: /quantum_efficiency.*0\.\.1.*got 1\.5/,
+      });
+      await assert.rejects(camera.setSetting('read_noise_e', -1), { code: 'BAD_SETTING', field: 'read_noise_e', message: /e⁻/ });
+      await assert.rejects(camera.setSetting('offset_dn', 5000), { code: 'BAD_SETTING', field: 'offset_dn', message: /0\.\.4095 DN/ });
+      await assert.rejects(camera.setSetting('bit_depth', 16), {
+        code: 'BAD_SETTING',
+        field: 'bit_depth',
+        message: /read-only.*camera option "bit_depth"/,
+      });
+      await camera.setSetting('bit_depth', 12); // its own value is no change
+      // Changeable while streaming, like gain.
+      const frames = await takeFrames(camera, 4, async (frame) => {
+        if (frame.cameraIndex === 1) await camera.setSetting('read_noise_e', 5);
+      });
+      assert.deepEqual(frames[2]!.pixels, renderSimFrame(camera.options, { read_noise_e: 5 }, 2));
+    });
   });
 });
 

@@ -73,17 +73,20 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
   });
 
   test('Brightness: moving the slider changes the image (manual levels)', async () => {
-    // With auto levels a brightness offset would be stretched away; fix the levels to the full range.
+    // With auto levels a brightness offset would be stretched away; fix the levels to the full range
+    // of the simulator's 12-bit camera (background ~112 DN).
     await page.getByLabel('Auto (min to max of each frame)').uncheck();
+    // The camera reports bit_depth 12: the level sliders span 0..4095, not the uint16 range.
+    assert.equal(await page.getByLabel('White').getAttribute('max'), '4095');
     await page.getByLabel('Black').fill('0');
-    await page.getByLabel('White').fill('65535');
+    await page.getByLabel('White').fill('4095');
     await page.getByLabel('White').dispatchEvent('change');
     const dark = await waitUntil(
       'manual levels to apply',
       () => readCanvas(page),
       (s) => s.mean < 60,
     );
-    await page.getByLabel('brightness', { exact: true }).fill('50');
+    await page.getByLabel('brightness', { exact: true }).fill('60');
     const bright = await waitUntil(
       'the image to brighten',
       () => readCanvas(page),
@@ -91,14 +94,14 @@ describe('web UI in headless Chromium against a real labcast serve', () => {
     );
     assert.ok(bright.mean > 150, `mean ${bright.mean}`);
     const setting = await serve.ctl(['get', 'brightness']);
-    assert.equal((setting.result as { value: number }).value, 50, 'the camera setting itself changed');
-    // The mean-intensity readout (raw units) follows too: 50 % of full scale is an offset of ~32768.
+    assert.equal((setting.result as { value: number }).value, 60, 'the camera setting itself changed');
+    // The mean-intensity readout (raw units) follows too: 60 % of the 12-bit full scale is an offset of ~2457.
     const mean = await waitUntil(
       'the mean readout',
       () => page.locator('#display-mean').textContent(),
-      (t) => Number(t) > 30_000,
+      (t) => Number(t) > 2400,
     );
-    assert.ok(Number(mean) < 65_536);
+    assert.ok(Number(mean) < 4096);
     await page.getByLabel('brightness', { exact: true }).fill('0');
     await page.getByLabel('Auto (min to max of each frame)').check();
   });

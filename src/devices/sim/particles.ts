@@ -7,10 +7,10 @@ export interface SimParticle {
   readonly x: number;
   readonly y: number;
   /**
-   * Peak height above the background as a fraction of the pixel full scale, at the
-   * reference exposure and gain 1 (the image scales it by exposure and gain).
+   * The bead's photons relative to the scene's photons_per_bead setting:
+   * 0.6..1.4, fixed per bead (beads differ, as real ones do).
    */
-  readonly amplitude: number;
+  readonly brightness: number;
 }
 
 /** Per-particle constants: the whole trajectory follows from them in closed form. */
@@ -23,15 +23,15 @@ interface ParticleTrack {
   readonly wobbleRate: number;
   readonly phaseX: number;
   readonly phaseY: number;
-  readonly amplitude: number;
+  readonly brightness: number;
 }
 
 const PARTICLE_SALT = 0x5041_5254; // "PART"
 const MIN_SPEED_PX_PER_FRAME = 0.1;
 const MAX_SPEED_PX_PER_FRAME = 0.8;
 const MAX_WOBBLE_PX = 2;
-const MIN_AMPLITUDE = 0.3;
-const MAX_AMPLITUDE = 0.7;
+const MIN_BRIGHTNESS = 0.6;
+const MAX_BRIGHTNESS = 1.4;
 
 // Options objects are frozen and shared by every frame of a camera.
 const trackCache = new WeakMap<SimCameraOptions, readonly ParticleTrack[]>();
@@ -58,7 +58,7 @@ function drawTrack(options: SimCameraOptions, particle: number): ParticleTrack {
     wobbleRate: 0.05 + 0.25 * next(),
     phaseX: 2 * Math.PI * next(),
     phaseY: 2 * Math.PI * next(),
-    amplitude: MIN_AMPLITUDE + (MAX_AMPLITUDE - MIN_AMPLITUDE) * next(),
+    brightness: MIN_BRIGHTNESS + (MAX_BRIGHTNESS - MIN_BRIGHTNESS) * next(),
   };
 }
 
@@ -70,7 +70,7 @@ export function simParticlePositions(options: SimCameraOptions, index: number): 
   return particleTracks(options).map((track) => ({
     x: bounce(track.x0 + track.vx * index + track.wobble * Math.sin(track.wobbleRate * index + track.phaseX), options.width - 1),
     y: bounce(track.y0 + track.vy * index + track.wobble * Math.sin(track.wobbleRate * index + track.phaseY), options.height - 1),
-    amplitude: track.amplitude,
+    brightness: track.brightness,
   }));
 }
 
@@ -93,16 +93,18 @@ export interface SimParticleTruth {
 
 /**
  * Ground truth of frame `index` as the frame shows it: centres relative to the
- * frame's window (the ROI at `windowX`, `windowY`), amplitude in DN (`signal` =
- * DN per unit of irradiance, i.e. full scale × gain × exposure / reference) and
- * the integrated intensity 2π·σ²·amplitude in DN·px. Rounded to 1e-4 px and
- * 1e-3 DN, far below any localisation error, to keep headers short.
+ * frame's window (the ROI at `windowX`, `windowY`), the expected integrated
+ * intensity above the background in DN·px (`beadDn` = what a bead of
+ * brightness 1 integrates to: photons_per_bead × QE × exposure / reference ×
+ * DN per electron) and the peak amplitude intensity / (2π·σ²) in DN, both
+ * before shot noise and clipping. Rounded to 1e-4 px and 1e-3 DN, far below
+ * any localisation error, to keep headers short.
  */
 export function simParticleTruth(
   options: SimCameraOptions,
   index: number,
   window: { readonly x: number; readonly y: number },
-  signal: number,
+  beadDn: number,
 ): SimParticleTruth {
   const sigma = options.particle_sigma;
   const particles = simParticlePositions(options, index);
@@ -110,8 +112,8 @@ export function simParticleTruth(
   return {
     x: particles.map((p) => round(p.x - window.x, 1e4)),
     y: particles.map((p) => round(p.y - window.y, 1e4)),
-    amplitude: particles.map((p) => round(p.amplitude * signal, 1e3)),
-    intensity: particles.map((p) => round(p.amplitude * signal * spotArea, 1e3)),
+    amplitude: particles.map((p) => round((p.brightness * beadDn) / spotArea, 1e3)),
+    intensity: particles.map((p) => round(p.brightness * beadDn, 1e3)),
     sigma,
   };
 }

@@ -1,43 +1,49 @@
 import { Buffer } from 'node:buffer';
 import { endianness } from 'node:os';
-import { bytesPerSample, maxSampleValue, type PixelDtype } from '../../protocol/dtype.js';
+import { bytesPerSample, type PixelDtype } from '../../protocol/dtype.js';
 import { LabcastError } from '../../protocol/errors.js';
 import { normalQuantiles } from './normal.js';
 import type { SimCameraOptions } from '../../camera-spec/sim-options.js';
 import { simParticlePositions, simParticleTruth, type SimParticle, type SimParticleTruth } from './particles.js';
 import { GOLDEN_RATIO_32, hashKey, RANDOM_LEVEL_COUNT, randomLevel16 } from './prng.js';
+import {
+  backgroundElectrons,
+  electronsToDn,
+  fillBackgroundTable,
+  poissonFromLevel,
+  sensorModel,
+  type SensorModel,
+} from './sensor-model.js';
 import { REFERENCE_EXPOSURE_MS, resolveSimSettings, type SimSettings } from './sim-settings.js';
 
 /*
- * Image model, per pixel, in DN (digital numbers):
+ * Two kinds of scene:
  *
- *   value = clamp(round(fullScale * (brightness/100
- *                                    + gain * (exposure_ms/REFERENCE_EXPOSURE_MS * scene
- *                                              + READ_NOISE * normal))), 0, fullScale)
+ * - `particles`, a physical camera (devices/sim/sensor-model.ts): expected
+ *   photons per pixel (a background plus Gaussian beads) → Poisson shot noise
+ *   with dark current → read noise → gain → offset → clipped to bit_depth.
+ * - `noise` and `gradient`, test patterns in fractions of full scale (2^bit_depth - 1):
  *
- * `scene` is the pattern's irradiance in [0, ~1] (1 = full scale at the reference
- * exposure and gain 1). Photons scale with exposure; gain amplifies photons and
- * read noise alike; brightness is a black-level offset.
+ *     value = clamp(round(fullScale * (brightness/100 + gain * exposure_ms/REFERENCE_EXPOSURE_MS * scene)), 0, fullScale)
  *
  * Randomness is 16 bits per pixel (randomLevel16 of its sensor index), mapped to
  * DN through a table built once per frame (or reused while settings stay put):
  * per pixel that is one hash, one look-up and one store, which keeps a
- * megapixel frame within a few milliseconds. The price is that the uniform
- * 'noise' pattern has 2^16 levels, so at gains above 1 on uint16 its histogram
- * has gaps, as a real sensor's does.
+ * megapixel frame within a few milliseconds. The particles' background uses
+ * such a table too (its noise is the same for every background pixel); only
+ * pixels under a bead draw their own Poisson count. The price is that the
+ * uniform 'noise' pattern has 2^16 levels, so at gains above 1 on 16 bits its
+ * histogram has gaps, as a real sensor's does.
  */
 
-/** Particles' background irradiance, as a fraction of full scale. */
-export const PARTICLE_BACKGROUND = 0.1;
-/** Read-noise standard deviation at gain 1, as a fraction of full scale (spot SNR 30..70). */
-export const READ_NOISE = 0.01;
 const GRADIENT_PERIOD_PX = 256;
 const GRADIENT_SPEED_PX_PER_FRAME = 4;
-/** Beyond ±4 sigma a spot adds under 0.04% of its peak: well below the read noise. */
+/** Beyond ±4 sigma a spot adds under 0.04% of its peak: well below the noise. */
 const SPOT_RADIUS_SIGMAS = 4;
 
 const NOISE_PATTERN_SALT = 0x4e4f_4953; // "NOIS"
 const READ_NOISE_SALT = 0x5245_4144; // "READ"
+const BEAD_PIXEL_SALT = 0x4245_4144; // "BEAD"
 
 const BIG_ENDIAN_HOST = endianness() === 'BE';
 
@@ -52,25 +58,31 @@ interface Window {
   readonly height: number;
 }
 
-/** Per-frame constants of the image model, in DN. */
+/** Per-frame constants of the test patterns (noise, gradient), in DN. */
 interface Tone {
   readonly dtype: PixelDtype;
   /** DN per unit of scene irradiance. */
   readonly signal: number;
-  /** DN per unit normal deviate of read noise. */
-  readonly noise: number;
   /** Black level plus 0.5, so that truncation rounds to nearest. */
   readonly offset: number;
+  /** 2^bit_depth - 1. */
   readonly max: number;
 }
 
 /**
  * The exact pixels of frame `cameraIndex` (row-major, [roi_height, roi_width];
- * uint16 little-endian) in a freshly allocated buffer of its own. A pure
- * function of its arguments: tests and file checks use it as the expected image.
- * Settings not given take their defaults; all are validated (BAD_SETTING).
+ * uint16 little-endian), a pure function of its arguments: tests and file
+ * checks use it as the expected image. Rendered into `into` when given (it
+ * must be exactly the frame's size; e.g. a slot of a shared ring), else into a
+ * freshly allocated buffer of its own. Settings not given take their defaults;
+ * all are validated (BAD_SETTING).
  */
-export function renderSimFrame(options: SimCameraOptions, settings: Readonly<Partial<SimSettings>>, cameraIndex: number): Uint8Array {
+export function renderSimFrame(
+  options: SimCameraOptions,
+  settings: Readonly<Partial<SimSettings>>,
+  cameraIndex: number,
+  into?: Uint8Array,
+): Uint8Array {
   if (!Number.isSafeInteger(cameraIndex) || cameraIndex < 0) {
     throw new LabcastError('BAD_ARGUMENT', `frame index must be a non-negative integer, got ${cameraIndex}`);
   }
@@ -83,7 +95,13 @@ export function renderSimFrame(options: SimCameraOptions, settings: Readonly<Par
     height: resolved.roi_height,
   };
   const count = window.width * window.height;
-  const bytes = allocateFrameBytes(count * bytesPerSample(options.dtype));
+  const byteLength = count * bytesPerSample(options.dtype);
+  if (into !== undefined && into.byteLength !== byteLength) {
+    throw new LabcastError('BAD_ARGUMENT', `the output buffer holds ${into.byteLength} bytes; this frame takes ${byteLength}`, 'into');
+  }
+  // A uint16 view needs an even offset; an odd one gets a copy.
+  const aligned = into !== undefined && (options.dtype === 'uint8' || into.byteOffset % 2 === 0);
+  const bytes = aligned ? into : allocateFrameBytes(byteLength);
   // Typed arrays use the host byte order; the wire and files are little-endian (swapped below otherwise).
   const samples: Samples = options.dtype === 'uint8' ? bytes : new Uint16Array(bytes.buffer, bytes.byteOffset, count);
   const tone = toneFor(options.dtype, resolved);
@@ -96,24 +114,22 @@ export function renderSimFrame(options: SimCameraOptions, settings: Readonly<Par
       renderGradient(samples, window, tone, cameraIndex);
       break;
     case 'particles':
-      renderParticles(
-        samples,
-        window,
-        tone,
-        simParticlePositions(options, cameraIndex),
-        options.particle_sigma,
-        hashKey(options.seed, READ_NOISE_SALT, cameraIndex),
-      );
+      renderParticles(samples, window, options, resolved, cameraIndex);
       break;
   }
   if (BIG_ENDIAN_HOST && options.dtype === 'uint16') Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).swap16();
+  if (into !== undefined && bytes !== into) {
+    into.set(bytes);
+    return into;
+  }
   return bytes;
 }
 
 /**
  * The ground truth of frame `cameraIndex` for the `particles` pattern (what the
  * frame header's `truth` carries), undefined for the other patterns. Uses the
- * same settings as renderSimFrame, so amplitudes are in the frame's DN.
+ * same settings as renderSimFrame, so amplitudes are in the frame's DN (the
+ * expectation, before shot noise).
  */
 export function simFrameTruth(
   options: SimCameraOptions,
@@ -122,8 +138,9 @@ export function simFrameTruth(
 ): SimParticleTruth | undefined {
   if (options.pattern !== 'particles') return undefined;
   const resolved = resolveSimSettings(options, settings);
-  const tone = toneFor(options.dtype, resolved);
-  return simParticleTruth(options, cameraIndex, { x: resolved.roi_x, y: resolved.roi_y }, tone.signal);
+  const model = sensorModel(resolved);
+  const beadDn = resolved.photons_per_bead * model.electronsPerPhoton * model.dnPerElectron;
+  return simParticleTruth(options, cameraIndex, { x: resolved.roi_x, y: resolved.roi_y }, beadDn);
 }
 
 /**
@@ -137,11 +154,10 @@ function allocateFrameBytes(byteLength: number): Uint8Array {
 }
 
 function toneFor(dtype: PixelDtype, settings: SimSettings): Tone {
-  const fullScale = maxSampleValue(dtype);
+  const fullScale = 2 ** settings.bit_depth - 1;
   return {
     dtype,
     signal: fullScale * settings.gain * (settings.exposure_ms / REFERENCE_EXPOSURE_MS),
-    noise: fullScale * settings.gain * READ_NOISE,
     offset: (fullScale * settings.brightness) / 100 + 0.5,
     max: fullScale,
   };
@@ -163,27 +179,31 @@ interface CachedTable {
 const tableCache = new Map<string, CachedTable>();
 
 /**
- * DN for each of the 2^16 random levels a pixel can draw, under `tone`. One
- * table per kind is kept, since settings usually stay put for many frames.
+ * DN for each of the 2^16 random levels a pixel can draw. One table per kind
+ * is kept, since settings usually stay put for many frames.
  */
-function randomLevelTable(kind: 'uniform' | 'background', tone: Tone): Samples {
-  const key = `${tone.dtype} ${tone.signal} ${tone.noise} ${tone.offset}`;
+function cachedLevelTable(kind: 'uniform' | 'background', dtype: PixelDtype, key: string, fill: (table: Samples) => void): Samples {
   const cached = tableCache.get(kind);
   if (cached?.key === key) return cached.table;
-  const table = newSamples(tone.dtype, RANDOM_LEVEL_COUNT);
-  if (kind === 'uniform') {
+  const table = newSamples(dtype, RANDOM_LEVEL_COUNT);
+  fill(table);
+  tableCache.set(kind, { key, table });
+  return table;
+}
+
+/** The noise pattern: uniform over the scene range. */
+function uniformLevelTable(tone: Tone): Samples {
+  return cachedLevelTable('uniform', tone.dtype, `${tone.dtype} ${tone.signal} ${tone.offset} ${tone.max}`, (table) => {
     for (let level = 0; level < RANDOM_LEVEL_COUNT; level++) {
       table[level] = toSample(tone.offset + (tone.signal * level) / RANDOM_LEVEL_COUNT, tone.max);
     }
-  } else {
-    const quantiles = normalQuantiles();
-    const background = tone.offset + tone.signal * PARTICLE_BACKGROUND;
-    for (let level = 0; level < RANDOM_LEVEL_COUNT; level++) {
-      table[level] = toSample(background + tone.noise * quantiles[level]!, tone.max);
-    }
-  }
-  tableCache.set(kind, { key, table });
-  return table;
+  });
+}
+
+/** The particles' background: shot, dark and read noise of `meanElectrons` through the sensor model. */
+function backgroundLevelTable(dtype: PixelDtype, model: SensorModel, meanElectrons: number): Samples {
+  const key = `${dtype} ${JSON.stringify(model)} ${meanElectrons}`;
+  return cachedLevelTable('background', dtype, key, (table) => fillBackgroundTable(table, model, meanElectrons));
 }
 
 /** Fills the frame with `table[randomLevel16(frameKey, sensor index)]`. */
@@ -213,7 +233,7 @@ function fillFromRandomLevels(samples: Samples, window: Window, table: Samples, 
 
 /** Uniform white noise over the whole scene range. */
 function renderNoise(samples: Samples, window: Window, tone: Tone, frameKey: number): void {
-  fillFromRandomLevels(samples, window, randomLevelTable('uniform', tone), frameKey);
+  fillFromRandomLevels(samples, window, uniformLevelTable(tone), frameKey);
 }
 
 /**
@@ -296,40 +316,49 @@ interface Rect {
   readonly bottom: number;
 }
 
-/** Gaussian spots on a uniform background, with read noise. */
-function renderParticles(
-  samples: Samples,
-  window: Window,
-  tone: Tone,
-  particles: readonly SimParticle[],
-  sigma: number,
-  frameKey: number,
-): void {
+/**
+ * Gaussian beads on a uniform background, through the sensor model. Every
+ * random draw is keyed by the pixel's sensor index, so a ROI is an exact crop.
+ */
+function renderParticles(samples: Samples, window: Window, options: SimCameraOptions, settings: SimSettings, index: number): void {
+  const model = sensorModel(settings);
+  const background = backgroundElectrons(model, settings.background_photons);
+  const readKey = hashKey(options.seed, READ_NOISE_SALT, index) | 0;
   // Most pixels are background: one look-up each. Then redo the pixels under spots.
-  fillFromRandomLevels(samples, window, randomLevelTable('background', tone), frameKey);
+  fillFromRandomLevels(samples, window, backgroundLevelTable(options.dtype, model, background), readKey);
 
   const count = window.width * window.height;
   if (spotScratch.length < count) spotScratch = new Float32Array(count);
   const spots = spotScratch;
   const touched: Rect[] = [];
+  const sigma = options.particle_sigma;
+  // Mean electrons at the centre of a bead of brightness 1 (a sampled Gaussian of unit integral, times its electrons).
+  const peakElectrons = (settings.photons_per_bead * model.electronsPerPhoton) / (2 * Math.PI * sigma * sigma);
   try {
-    for (const particle of particles) {
-      const rect = addSpot(spots, window, particle, sigma);
+    for (const particle of simParticlePositions(options, index)) {
+      const rect = addSpot(spots, window, particle, sigma, peakElectrons * particle.brightness);
       if (rect !== undefined) touched.push(rect);
     }
     const quantiles = normalQuantiles();
-    const { signal, noise, max } = tone;
-    const background = tone.offset + signal * PARTICLE_BACKGROUND;
+    const drawKey = hashKey(options.seed, BEAD_PIXEL_SALT, index) | 0;
     for (const rect of touched) {
       for (let row = rect.top; row <= rect.bottom; row++) {
         const out = row * window.width;
         const sensor = (window.y + row) * window.sensorWidth + window.x;
         for (let column = rect.left; column <= rect.right; column++) {
           const spot = spots[out + column]!;
-          // Zero means done already (overlapping spots) or cleared: spots never add exactly 0.
+          // Zero means done already (overlapping spots) or cleared: such a pixel keeps its background draw.
           if (spot === 0) continue;
-          const readNoise = quantiles[randomLevel16(frameKey, sensor + column)]!;
-          samples[out + column] = toSample(background + signal * spot + noise * readNoise, max);
+          // elementHash(drawKey, sensor index) written out as an int32 (see fillFromRandomLevels):
+          // 16 random bits for the shot noise, 16 for the read noise.
+          let draws = Math.imul(sensor + column, GOLDEN_RATIO_32) ^ drawKey;
+          draws ^= draws >>> 16;
+          draws = Math.imul(draws, 0x7feb352d);
+          draws ^= draws >>> 15;
+          draws = Math.imul(draws, 0x846ca68b);
+          draws ^= draws >>> 16;
+          const electrons = poissonFromLevel(background + spot, draws >>> 16);
+          samples[out + column] = electronsToDn(model, electrons, quantiles[draws & 0xffff]!);
           spots[out + column] = 0;
         }
       }
@@ -341,10 +370,11 @@ function renderParticles(
 }
 
 /**
- * Adds one spot's irradiance within ±SPOT_RADIUS_SIGMAS of its centre, cropped
- * to the window; returns the window pixels it touched.
+ * Adds one spot's mean electrons (`peak` at its centre) within
+ * ±SPOT_RADIUS_SIGMAS of its centre, cropped to the window; returns the window
+ * pixels it touched.
  */
-function addSpot(spots: Float32Array, window: Window, particle: SimParticle, sigma: number): Rect | undefined {
+function addSpot(spots: Float32Array, window: Window, particle: SimParticle, sigma: number, peak: number): Rect | undefined {
   const radius = Math.ceil(SPOT_RADIUS_SIGMAS * sigma);
   // Sensor coordinates of the pixels the spot touches, cropped to the window.
   const left = Math.max(window.x, Math.floor(particle.x) - radius);
@@ -365,7 +395,7 @@ function addSpot(spots: Float32Array, window: Window, particle: SimParticle, sig
   }
   for (let j = 0; j < spanY; j++) {
     const dy = top + j - particle.y;
-    rowProfile[j] = particle.amplitude * Math.exp(-dy * dy * inverseTwoSigmaSquared);
+    rowProfile[j] = peak * Math.exp(-dy * dy * inverseTwoSigmaSquared);
   }
   for (let j = 0; j < spanY; j++) {
     const weight = rowProfile[j]!;

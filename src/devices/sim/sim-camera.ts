@@ -5,7 +5,7 @@ import { CaptureClock } from '../clock.js';
 import { parseSimCameraOptions, type SimCameraOptions, type SimCameraOptionsInput } from '../../camera-spec/sim-options.js';
 import { waitUntil, yieldToEventLoop } from '../pacing.js';
 import { renderSimFrame, simFrameTruth } from './render.js';
-import { defaultSimSettings, simSettingSpecs, type SimSettings } from './sim-settings.js';
+import { checkBitDepthSetting, defaultSimSettings, simSettingSpecs, type SimSettings } from './sim-settings.js';
 import { StreamSlot } from '../stream-slot.js';
 
 /**
@@ -67,6 +67,7 @@ export class SimCamera implements Camera {
 
   async setSetting(name: string, value: SettingValue): Promise<void> {
     this.requireOpen(`set "${name}"`);
+    if (name === 'bit_depth') checkBitDepthSetting(this.options, value);
     const specs = this.settingSpecs();
     const checked = validateSettingValue(specs, name, value);
     if (this.streaming && !findSettingSpec(specs, name).changeable_while_streaming) {
