@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { TOPICS } from '../protocol/messages.js';
+import { compressionSummary, type CompressionSpec } from '../protocol/compression.js';
 import type { RunEnd, RunStart } from '../protocol/messages.js';
 import type { SavedFileSummary, SaverEvent } from '../protocol/process-messages.js';
 import type { DataMessage } from '../protocol/codec.js';
@@ -15,6 +16,8 @@ export interface SaverOptions {
   readonly receiver: DataReceiver;
   readonly outPath: string;
   readonly overwrite: boolean;
+  /** Lossless compression of the frames; absent: none. */
+  readonly compression?: CompressionSpec;
   /** Frames are flushed at least this often, bounding what a hard kill can lose. */
   readonly flushIntervalMs: number;
   readonly openWriter: OpenFrameSink;
@@ -164,7 +167,10 @@ class RunSaver {
 
   private async begin(start: RunStart): Promise<void> {
     const { options } = this;
-    const writer = await options.openWriter(options.outPath, start, { overwrite: options.overwrite });
+    const writer = await options.openWriter(options.outPath, start, {
+      overwrite: options.overwrite,
+      ...(options.compression === undefined ? {} : { compression: options.compression }),
+    });
     this.state = { kind: 'writing', writer, runId: start.run_id };
     this.cpuAtStart = process.cpuUsage();
     options.onEvent({ type: 'file-opened', path: writer.path, runId: start.run_id });
@@ -202,6 +208,16 @@ class RunSaver {
       bytesWritten: finished.bytesWritten,
       durationS: finished.timing.durationS,
       fps: finished.timing.fps,
+      ...(finished.compression === undefined
+        ? {}
+        : {
+            compression: compressionSummary(
+              finished.compression.codec,
+              finished.compression.level,
+              finished.compression.bytesIn,
+              finished.compression.bytesOut,
+            ),
+          }),
     };
     this.options.onEvent({ type: 'progress', framesWritten: summary.framesWritten, bytesWritten: summary.bytesWritten });
     return this.saved(writer, summary, null, finished.results ?? null);
