@@ -72,7 +72,17 @@ static void transpose_bytes(const uint8_t *in, uint8_t *out, size_t elements, si
   if (elem_size == 1) {
     memcpy(out, in, elements);
   } else if (elem_size == 2) {
-    for (size_t i = 0; i < elements; i++) {
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i low_byte = _mm_set1_epi16(0x00FF);
+    for (; i + 16 <= elements; i += 16) {
+      __m128i a = _mm_loadu_si128((const __m128i *)(in + 2 * i));
+      __m128i b = _mm_loadu_si128((const __m128i *)(in + 2 * i + 16));
+      _mm_storeu_si128((__m128i *)(out + i), _mm_packus_epi16(_mm_and_si128(a, low_byte), _mm_and_si128(b, low_byte)));
+      _mm_storeu_si128((__m128i *)(out + elements + i), _mm_packus_epi16(_mm_srli_epi16(a, 8), _mm_srli_epi16(b, 8)));
+    }
+#endif
+    for (; i < elements; i++) {
       out[i] = in[2 * i];
       out[elements + i] = in[2 * i + 1];
     }
