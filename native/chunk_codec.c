@@ -355,11 +355,11 @@ int codec_register_filters(void) {
   blosc_init();
 #endif
   const H5Z_class2_t classes[] = {
-      {H5Z_CLASS_T_VERS, (H5Z_filter_t)CODEC_FILTER_LZ4, 1, 1, "lz4 (labcast; HDF5 LZ4 filter format)", NULL, NULL,
+      {H5Z_CLASS_T_VERS, (H5Z_filter_t)CODEC_FILTER_LZ4, 1, 1, "lz4", NULL, NULL,
        lz4_filter},
-      {H5Z_CLASS_T_VERS, (H5Z_filter_t)CODEC_FILTER_BITSHUFFLE, 1, 1, "bitshuffle (labcast; bitshuffle LZ4 format)",
+      {H5Z_CLASS_T_VERS, (H5Z_filter_t)CODEC_FILTER_BITSHUFFLE, 1, 1, "bitshuffle",
        NULL, bitshuffle_set_local, bitshuffle_filter},
-      {H5Z_CLASS_T_VERS, (H5Z_filter_t)CODEC_FILTER_BLOSC, 1, 1, "blosc (labcast; Blosc filter format)", NULL,
+      {H5Z_CLASS_T_VERS, (H5Z_filter_t)CODEC_FILTER_BLOSC, 1, 1, "blosc", NULL,
        blosc_set_local, blosc_filter},
   };
   const codec_id ids[] = {CODEC_LZ4, CODEC_BITSHUFFLE_LZ4, CODEC_ZSTD};

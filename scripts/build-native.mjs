@@ -21,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // The binding, the HDF5 file driver that writes frame chunks with O_DIRECT, the frame ring's shared memory,
 // and the chunk compression (codecs, bitshuffle, the worker threads).
-const hdf5Sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c', 'chunk_codec.c', 'bitshuffle.c', 'chunk_pipeline.c'].map(
-  (name) => join(root, 'native', name),
+const hdf5Sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c', 'chunk_codec.c', 'bitshuffle.c', 'chunk_pipeline.c'].map((name) =>
+  join(root, 'native', name),
 );
 const aravisSources = [join(root, 'native', 'labcast_aravis.c')];
 // LABCAST_NATIVE_BUILD_DIR: build elsewhere (the tests of this script use it).
@@ -99,10 +99,13 @@ function libraryUsable(library) {
   return result.status === 0;
 }
 
+/** LABCAST_NATIVE_WITHOUT=lz4,blosc: build as if those libraries were missing (the tests of the refusal use it). */
+const withoutLibraries = new Set((process.env.LABCAST_NATIVE_WITHOUT ?? '').split(',').map((name) => name.trim()));
+
 function codecFlags() {
   const flags = { cflags: [], libs: [], missing: [] };
   for (const library of CODEC_LIBRARIES) {
-    if (libraryUsable(library)) {
+    if (!withoutLibraries.has(library.pkg.replace(/^lib/, '')) && libraryUsable(library)) {
       flags.cflags.push(`-D${library.define}`);
       flags.libs.push(library.lib);
     } else {

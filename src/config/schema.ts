@@ -137,11 +137,7 @@ const storageSchema = z
       .enum(CODECS)
       .default('none')
       .describe('lossless compression of the frames: none, lz4, bitshuffle-lz4 or zstd (docs/hdf5-layout.md#compression)'),
-    compression_level: z
-      .number()
-      .int()
-      .optional()
-      .describe('the codec’s level, for codecs that have one (zstd: 1-9, default 1)'),
+    compression_level: z.number().int().optional().describe('the codec’s level, for codecs that have one (zstd: 1-9, default 1)'),
   })
   .strict()
   .superRefine((storage, ctx) => {
@@ -150,7 +146,12 @@ const storageSchema = z
     } catch (error) {
       const field = (error as { field?: string }).field ?? 'compression';
       // The message without its own field prefix: zod's path names the key.
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message: (error as Error).message.replace(`${field}: `, '') });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [field],
+        message: (error as Error).message.replace(`${field}: `, ''),
+        params: { complete: true },
+      });
     }
   });
 
