@@ -104,6 +104,12 @@ class RunSaver {
   private bytesWritten = 0;
   /** Frames appended since the last flush. */
   private unflushed = 0;
+  /**
+   * A flush of the timer that failed (a full disk found by the chunks a
+   * flush writes, e.g. compressed ones): the run then fails at the next
+   * message as for a failed append, keeping the file as of its last flush.
+   */
+  private flushFailure: unknown = null;
   private cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
   private readonly results: RunResults | null;
 
@@ -128,6 +134,7 @@ class RunSaver {
       stopTimers();
     }
     if (this.state.kind !== 'writing') return null;
+    if (this.flushFailure !== null) return this.closeAfterFailure(this.state.writer, this.flushFailure);
     const { writer, runId } = this.state;
     if (this.results !== null && this.end !== null) {
       this.state = { kind: 'draining-results', writer, runId };
@@ -138,6 +145,7 @@ class RunSaver {
 
   /** One message of the stream; false once the run is over (its end, or the next run's start). */
   private take(message: DataMessage): boolean | Promise<boolean> {
+    if (this.flushFailure !== null) throw this.flushFailure;
     const state = this.state;
     if (message.topic === TOPICS.runStart) {
       if (state.kind === 'writing') {
@@ -183,9 +191,13 @@ class RunSaver {
     const writerNow = (): FrameSink | null => (this.state.kind === 'writing' ? this.state.writer : null);
     const flushTimer = setInterval(() => {
       const writer = writerNow();
-      if (writer !== null && this.unflushed > 0) {
-        writer.flush();
-        this.unflushed = 0;
+      if (writer !== null && this.unflushed > 0 && this.flushFailure === null) {
+        try {
+          writer.flush();
+          this.unflushed = 0;
+        } catch (error) {
+          this.flushFailure = error;
+        }
       }
     }, options.flushIntervalMs);
     const progressTimer = setInterval(() => {
