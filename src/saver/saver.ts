@@ -145,7 +145,7 @@ class RunSaver {
 
   /** One message of the stream; false once the run is over (its end, or the next run's start). */
   private take(message: DataMessage): boolean | Promise<boolean> {
-    if (this.flushFailure !== null) throw this.flushFailure;
+    if (this.flushFailure !== null) throw this.flushFailure instanceof Error ? this.flushFailure : new Error(String(this.flushFailure));
     const state = this.state;
     if (message.topic === TOPICS.runStart) {
       if (state.kind === 'writing') {
