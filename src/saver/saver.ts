@@ -109,7 +109,7 @@ class RunSaver {
    * flush writes, e.g. compressed ones): the run then fails at the next
    * message as for a failed append, keeping the file as of its last flush.
    */
-  private flushFailure: unknown = null;
+  private flushFailure: Error | null = null;
   private cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
   private readonly results: RunResults | null;
 
@@ -145,7 +145,7 @@ class RunSaver {
 
   /** One message of the stream; false once the run is over (its end, or the next run's start). */
   private take(message: DataMessage): boolean | Promise<boolean> {
-    if (this.flushFailure !== null) throw this.flushFailure instanceof Error ? this.flushFailure : new Error(String(this.flushFailure));
+    if (this.flushFailure !== null) throw this.flushFailure;
     const state = this.state;
     if (message.topic === TOPICS.runStart) {
       if (state.kind === 'writing') {
@@ -196,7 +196,7 @@ class RunSaver {
           writer.flush();
           this.unflushed = 0;
         } catch (error) {
-          this.flushFailure = error;
+          this.flushFailure = error instanceof Error ? error : new Error(describeHdf5Error(error));
         }
       }
     }, options.flushIntervalMs);
