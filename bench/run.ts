@@ -4,13 +4,14 @@
  * megapixel, small (64x64) and large (2048x2048) frames. Figures are ratios to
  * those baselines, medians of several runs; nothing here asserts a time. Then
  * analysis throughput and the web live view's latency from camera to painted
- * frame (bench/web-latency.ts).
+ * frame (bench/web-latency.ts), and compression (bench/compression.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAnalysis } from './analysis-localize.js';
+import { compressionRows, measureCompression } from './compression.js';
 import { genicamRows, measureGenicam } from './genicam.js';
 import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-analysis.js';
 import { rawDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
@@ -241,6 +242,8 @@ async function main(): Promise<void> {
     const web = await measureWebLatency();
     process.stderr.write('GenICam: the fake GigE camera in a network namespace, arv-camera-test beside labcast...\n');
     const genicam = await measureGenicam();
+    process.stderr.write('compression: ratios, codec throughput, raw against each codec, a throttled disk...\n');
+    const compression = await measureCompression(dir);
     const rows: [string, string][] = [
       ['HDF5 writer', mega.labcast[0]?.summary.writer ?? 'not reported'],
       [`${MEGAPIXEL.name} uint16, ${MEGAPIXEL.frames} frames (${(bytesOf(MEGAPIXEL) / 1e6).toFixed(0)} MB)`, 'sim camera fps 0, gradient'],
@@ -313,6 +316,7 @@ async function main(): Promise<void> {
       ['  p50 / p95: in the browser', fmtPair(web.stages.browserReceived)],
       ['  frames shown / published', `${web.shown} / ${web.published} in ${web.seconds.toFixed(1)} s`],
       ...genicamRows(genicam),
+      ...compressionRows(compression),
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n')}\n`);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadNativeAddon } from '../../src/native/native-addon.js';
 import { CODECS, type Codec } from '../../src/protocol/compression.js';
+import { RecordingsIndex } from '../../src/web/recordings.js';
 import { childProcessesOf, collect, runLabcast, runPython, scratchDir, startLabcast, waitForOutput } from '../helpers/processes.js';
 
 /**
@@ -259,6 +260,17 @@ describe('labcast’s own readers of a compressed file', () => {
     assert.match(inspected.stdout, /^compression +zstd level 3 \(HDF5 filter 32001\): 3\.9 MB of frames in [\d.]+ [MK]B, [\d.]+x$/m);
     const json = JSON.parse((await runLabcast(['inspect', out, '--json'])).stdout) as { compression: { bytesOut: number; ratio: number } };
     assert.equal(json.compression.bytesOut, result.compression.bytesOut, 'the file records what the saver reported');
+
+    // The web server's recordings list (GET /api/recordings) carries the same figures.
+    const [entry] = await new RecordingsIndex(scratch.dir).list();
+    assert.equal(entry?.name, 'zstd.h5');
+    assert.deepEqual(entry?.summary?.compression, {
+      codec: 'zstd',
+      level: 3,
+      bytes_in: result.compression.bytesIn,
+      bytes_out: result.compression.bytesOut,
+      ratio: result.compression.ratio,
+    });
 
     const replayed = join(scratch.dir, 'replayed.h5');
     await record(['--camera', `replay:${out}`, '--fps', '0', '--out', replayed]);
