@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadNativeAddon } from '../../src/native/native-addon.js';
 import { CODECS, type Codec } from '../../src/protocol/compression.js';
 import { RecordingsIndex } from '../../src/web/recordings.js';
+import { startServe } from '../helpers/serve.js';
 import { childProcessesOf, collect, runLabcast, runPython, scratchDir, startLabcast, waitForOutput } from '../helpers/processes.js';
 
 /**
@@ -326,6 +327,40 @@ with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "r") as r:
     assert.ok(file.exact, 'every flushed frame decompresses to the simulator’s frame');
     assert.equal(file.bytes_in, file.valid * 128 * 96 * 2, 'bytes in as of the last flush');
     assert.ok(file.bytes_out > 0 && file.bytes_out < file.bytes_in);
+  });
+});
+
+describe('labcast serve with storage.compression', () => {
+  test('a recording started by ctl is written with the configured codec; serve --compression overrides the config', async (t) => {
+    const reason = await unusable('zstd');
+    if (reason !== false) return t.skip(reason);
+    for (const [flags, codec] of [
+      [[], 'bitshuffle-lz4'],
+      [['--compression', 'zstd', '--compression-level', '2'], 'zstd'],
+    ] as const) {
+      const scratch = scratchDir();
+      const serve = await startServe(
+        scratch.dir,
+        {},
+        { storage: { data_dir: join(scratch.dir, 'data'), compression: 'bitshuffle-lz4' } },
+        { args: [...flags] },
+      );
+      try {
+        const reply = await serve.ctl(['record', '--frames', '40']);
+        assert.equal(reply.code, 0, reply.stderr);
+        const status = await serve.waitFor((s) => s.state !== 'recording' && s.last_recording?.frames_written === 40);
+        const read = await runPython(
+          'import sys, json, h5py\nd = h5py.File(sys.argv[1], "r")["entry/data/frames"]\n' +
+            'print(json.dumps([list(d._filters), d.attrs["compression"], int(d.attrs.get("compression_level", 0))]))',
+          [status.last_recording!.path!],
+        );
+        assert.equal(read.code, 0, read.stderr);
+        assert.deepEqual(JSON.parse(read.stdout), codec === 'zstd' ? [['32001'], 'zstd', 2] : [['32008'], 'bitshuffle-lz4', 0]);
+      } finally {
+        await serve.stop();
+        scratch.cleanup();
+      }
+    }
   });
 });
 
