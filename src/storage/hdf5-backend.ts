@@ -105,6 +105,12 @@ export interface Hdf5File {
   /** Hands everything written so far to the operating system: other processes can read it, a crash of this one loses none of it. */
   flush(): void;
   close(): void;
+  /**
+   * After a failed write, instead of close(): stops what works beside the
+   * file (compression threads) without another HDF5 call, leaving the file
+   * as of its last flush.
+   */
+  abandon?(): void;
 }
 
 export interface Hdf5Backend {

@@ -193,7 +193,10 @@ class LayoutFrameWriter implements FrameWriter {
     if (this.file === null) throw new Error(`finish() on ${this.path} after finish()`);
     const file = this.file;
     this.file = null;
-    if (this.failure !== null) return this.abandon();
+    if (this.failure !== null) {
+      file.abandon?.();
+      return this.abandon();
+    }
     const gaps = this.gaps.gaps(end?.frames_acquired ?? null);
     try {
       this.guard(() => {

@@ -148,6 +148,11 @@ class NativeFile implements Hdf5File {
     }
     this.addon.closeFile(id);
   }
+
+  abandon(): void {
+    for (const dataset of this.compressed) this.addon.endCompressed(dataset);
+    this.compressed.length = 0;
+  }
 }
 
 class NativeExtendible implements ExtendibleDataset {
