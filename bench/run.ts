@@ -4,14 +4,15 @@
  * megapixel, small (64x64) and large (2048x2048) frames. Figures are ratios to
  * those baselines, medians of several runs; nothing here asserts a time. Then
  * analysis throughput, the web live view's latency from camera to painted
- * frame (bench/web-latency.ts) and the recording viewer's step time
- * (bench/recording-viewer.ts).
+ * frame (bench/web-latency.ts), the recording viewer's step time
+ * (bench/recording-viewer.ts) and compression (bench/compression.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAnalysis } from './analysis-localize.js';
+import { compressionRows, measureCompression } from './compression.js';
 import { genicamRows, measureGenicam } from './genicam.js';
 import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-analysis.js';
 import { rawDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
@@ -247,6 +248,8 @@ async function main(): Promise<void> {
     const viewer = await measureViewerSteps();
     process.stderr.write('GenICam: the fake GigE camera in a network namespace, arv-camera-test beside labcast...\n');
     const genicam = await measureGenicam();
+    process.stderr.write('compression: ratios, codec throughput, raw against each codec, a throttled disk...\n');
+    const compression = await measureCompression(dir);
     const rows: [string, string][] = [
       ['HDF5 writer', mega.labcast[0]?.summary.writer ?? 'not reported'],
       [`${MEGAPIXEL.name} uint16, ${MEGAPIXEL.frames} frames (${(bytesOf(MEGAPIXEL) / 1e6).toFixed(0)} MB)`, 'sim camera fps 0, gradient'],
@@ -327,6 +330,7 @@ async function main(): Promise<void> {
       ['  step -> painted, max', `${viewer.maxMs.toFixed(1)} ms`],
       [`  jump on the slider -> painted, p50 / p95 (${VIEWER_BENCH.jumps} jumps)`, fmtPair([viewer.jumpP50Ms, viewer.jumpP95Ms])],
       ...genicamRows(genicam),
+      ...compressionRows(compression),
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n')}\n`);

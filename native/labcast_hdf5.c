@@ -13,14 +13,16 @@
  *
  * Every call is synchronous and runs on the JavaScript thread: Debian's serial
  * libhdf5 is not thread-safe, and the saver is a process of its own. The one
- * other thread is the file driver's writer (direct_vfd.c), which never calls
- * HDF5.
+ * other threads are the file driver's writer (direct_vfd.c) and the
+ * compression workers (chunk_pipeline.c), which never call HDF5.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
 
 #include <hdf5.h>
 
+#include "chunk_codec.h"
+#include "chunk_pipeline.h"
 #include "direct_vfd.h"
 #include "shared_memory.h"
 
@@ -911,6 +913,229 @@ static napi_value library_version(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Compressed frame chunks (chunk_codec.c, chunk_pipeline.c)                 */
+/* ------------------------------------------------------------------------ */
+
+#define MAX_PIPELINES 16
+static chunk_pipeline *pipelines[MAX_PIPELINES];
+
+static chunk_pipeline *find_pipeline(hid_t dataset) {
+  for (int i = 0; i < MAX_PIPELINES; i++) {
+    if (pipelines[i] != NULL && pipeline_dataset(pipelines[i]) == dataset) return pipelines[i];
+  }
+  return NULL;
+}
+
+static napi_value throw_pipeline(napi_env env, hid_t dataset, pipeline_status status) {
+  if (status == PIPELINE_HDF5_FAILED) return throw_dataset_failure(env, dataset, "cannot write a compressed chunk of");
+  napi_throw_error(env, NULL, "labcast_hdf5: compressing a chunk failed (out of memory?)");
+  return NULL;
+}
+
+/* compressionCodecs(): {codec: null | the Debian package that was missing when the addon was built}. */
+static napi_value compression_codecs(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  NAPI_CALL(env, napi_create_object(env, &result));
+  for (codec_id id = CODEC_LZ4; id <= CODEC_ZSTD; id++) {
+    const char *missing = codec_missing_package(id);
+    napi_value value;
+    if (missing == NULL) NAPI_CALL(env, napi_get_null(env, &value));
+    else NAPI_CALL(env, napi_create_string_utf8(env, missing, NAPI_AUTO_LENGTH, &value));
+    NAPI_CALL(env, napi_set_named_property(env, result, codec_name(id), value));
+  }
+  return result;
+}
+
+/* Whether the filter parameters stored for the dataset are the ones a reader of `params` needs. */
+static bool stored_values_match(hid_t dataset, const codec_params *params) {
+  unsigned expected[CODEC_MAX_VALUES], stored[CODEC_MAX_VALUES];
+  size_t expected_count = codec_filter_values(params, expected), stored_count = CODEC_MAX_VALUES;
+  unsigned flags = 0;
+  hid_t dcpl = H5Dget_create_plist(dataset);
+  if (dcpl < 0) return false;
+  herr_t status = H5Pget_filter_by_id2(dcpl, (H5Z_filter_t)codec_filter_id(params->id), &flags, &stored_count, stored,
+                                       0, NULL, NULL);
+  H5Pclose(dcpl);
+  return status >= 0 && stored_count == expected_count && memcmp(stored, expected, expected_count * sizeof(unsigned)) == 0;
+}
+
+/*
+ * createCompressedDataset(file, path, dtype, shape, maxShape, chunks, codec, level, threads): bigint
+ * An extendible chunked dataset whose chunks are written compressed with
+ * writeCompressedChunk, by `threads` worker threads.
+ */
+static napi_value create_compressed_dataset(napi_env env, napi_callback_info info) {
+  napi_value args[9];
+  hid_t file;
+  hsize_t dims[MAX_RANK], max_dims[MAX_RANK], chunks[MAX_RANK];
+  int rank = 0, max_rank = 0, chunk_rank = 0;
+  int32_t level = 0, threads = 0;
+  if (!get_args(env, info, 9, args) || !get_handle(env, args[0], &file)) return NULL;
+  if (!get_dims(env, args[3], dims, &rank, false) || !get_dims(env, args[4], max_dims, &max_rank, true) ||
+      !get_dims(env, args[5], chunks, &chunk_rank, false)) {
+    return NULL;
+  }
+  NAPI_CALL(env, napi_get_value_int32(env, args[7], &level));
+  NAPI_CALL(env, napi_get_value_int32(env, args[8], &threads));
+  if (max_rank != rank || chunk_rank != rank || rank == 0 || element_count(chunks, chunk_rank) == 0) {
+    return throw_range(env, "labcast_hdf5: a compressed dataset needs shape, maxShape and positive chunks of one rank");
+  }
+  if (threads < 1 || threads > 64) return throw_range(env, "labcast_hdf5: compression threads must be 1-64");
+  char *codec = get_string(env, args[6]);
+  if (codec == NULL) return NULL;
+  int id = codec_from_name(codec);
+  free(codec);
+  if (id <= CODEC_NONE) return throw_range(env, "labcast_hdf5: unknown codec (lz4, bitshuffle-lz4 or zstd)");
+  const char *missing = codec_missing_package((codec_id)id);
+  if (missing != NULL) {
+    char message[256];
+    snprintf(message, sizeof message, "labcast_hdf5: %s was not built in (install %s and rebuild)", codec_name((codec_id)id),
+             missing);
+    napi_throw_error(env, NULL, message);
+    return NULL;
+  }
+  int min_level = 0, max_level = 0;
+  codec_level_range((codec_id)id, &min_level, &max_level);
+  if (level < min_level || level > max_level) return throw_range(env, "labcast_hdf5: compression level out of range");
+  char *path = get_string(env, args[1]);
+  char *dtype = path == NULL ? NULL : get_string(env, args[2]);
+  if (dtype == NULL) {
+    free(path);
+    return NULL;
+  }
+  bool owned = false;
+  hid_t file_type = file_type_of(dtype, &owned);
+  free(dtype);
+  if (file_type < 0 || H5Tget_class(file_type) == H5T_STRING) {
+    if (owned && file_type >= 0) H5Tclose(file_type);
+    free(path);
+    return throw_type(env, "labcast_hdf5: a compressed dataset holds numbers");
+  }
+  codec_params params = {(codec_id)id, level, H5Tget_size(file_type), 0};
+  params.chunk_bytes = (size_t)element_count(chunks, rank) * params.elem_size;
+  unsigned values[CODEC_MAX_VALUES];
+  size_t value_count = codec_filter_values(&params, values);
+
+  char what[1200];
+  snprintf(what, sizeof what, "cannot create dataset %s", path);
+  hid_t space = make_space(dims, rank, max_dims);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  hid_t dataset = H5I_INVALID_HID;
+  /*
+   * Optional, as areaDetector and Dectris' writers mark it: chunks are
+   * written already compressed, and HDF5 never needs the filter to write.
+   */
+  bool failed = space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, rank, chunks) < 0 ||
+                H5Pset_filter(dcpl, (H5Z_filter_t)codec_filter_id(params.id), H5Z_FLAG_OPTIONAL, value_count, values) < 0;
+  if (!failed) {
+    dataset = H5Dcreate2(file, path, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    failed = dataset < 0;
+  }
+  if (failed) capture_failure(what);
+  free(path);
+  if (space >= 0) H5Sclose(space);
+  if (dcpl >= 0) H5Pclose(dcpl);
+  if (owned) H5Tclose(file_type);
+  if (failed) return throw_failure(env);
+  if (!stored_values_match(dataset, &params)) {
+    H5Dclose(dataset);
+    napi_throw_error(env, NULL, "labcast_hdf5: the compression filter's stored parameters differ from the ones written");
+    return NULL;
+  }
+  int free_entry = -1;
+  for (int i = 0; i < MAX_PIPELINES && free_entry < 0; i++) {
+    if (pipelines[i] == NULL) free_entry = i;
+  }
+  chunk_pipeline *pipeline = free_entry < 0 ? NULL : pipeline_create(dataset, &params, rank, threads);
+  if (pipeline == NULL) {
+    H5Dclose(dataset);
+    napi_throw_error(env, NULL, "labcast_hdf5: cannot start the compression threads (out of memory, or too many compressed datasets open)");
+    return NULL;
+  }
+  pipelines[free_entry] = pipeline;
+  return make_handle(env, dataset);
+}
+
+/* writeCompressedChunk(dataset, offset, data): queues one whole uncompressed chunk; earlier ones may be written now. */
+static napi_value write_compressed_chunk(napi_env env, napi_callback_info info) {
+  napi_value args[3];
+  hid_t dataset;
+  hsize_t offset[MAX_RANK], chunk[MAX_RANK];
+  int rank = 0;
+  byte_view view;
+  if (!get_args(env, info, 3, args) || !get_handle(env, args[0], &dataset)) return NULL;
+  if (!get_dims(env, args[1], offset, &rank, false) || !get_bytes(env, args[2], &view)) return NULL;
+  chunk_pipeline *pipeline = find_pipeline(dataset);
+  if (pipeline == NULL) return throw_type(env, "labcast_hdf5: not a compressed dataset of createCompressedDataset");
+  hid_t dcpl = H5Dget_create_plist(dataset);
+  int chunk_rank = dcpl < 0 ? -1 : H5Pget_chunk(dcpl, MAX_RANK, chunk);
+  if (dcpl >= 0) H5Pclose(dcpl);
+  if (chunk_rank != rank) return throw_range(env, "labcast_hdf5: writeCompressedChunk offset rank differs from the dataset's");
+  size_t element = 0;
+  hid_t type = H5Dget_type(dataset);
+  if (type >= 0) {
+    element = H5Tget_size(type);
+    H5Tclose(type);
+  }
+  for (int i = 0; i < rank; i++) {
+    if (offset[i] % chunk[i] != 0) return throw_range(env, "labcast_hdf5: writeCompressedChunk offset is not on a chunk boundary");
+  }
+  if ((hsize_t)view.bytes != element_count(chunk, rank) * element) {
+    return throw_range(env, "labcast_hdf5: writeCompressedChunk data is not exactly one chunk");
+  }
+  pipeline_status status = pipeline_submit(pipeline, offset, view.data);
+  if (status != PIPELINE_OK) return throw_pipeline(env, dataset, status);
+  return NULL;
+}
+
+/*
+ * drainCompressed(dataset): writes every queued chunk, then
+ * {bytesIn, bytesOut, chunks} of the chunks written so far.
+ */
+static napi_value drain_compressed(napi_env env, napi_callback_info info) {
+  napi_value args[1];
+  hid_t dataset;
+  if (!get_args(env, info, 1, args) || !get_handle(env, args[0], &dataset)) return NULL;
+  chunk_pipeline *pipeline = find_pipeline(dataset);
+  if (pipeline == NULL) return throw_type(env, "labcast_hdf5: not a compressed dataset of createCompressedDataset");
+  pipeline_status status = pipeline_drain(pipeline);
+  if (status != PIPELINE_OK) return throw_pipeline(env, dataset, status);
+  pipeline_totals totals = pipeline_get_totals(pipeline);
+  napi_value result;
+  NAPI_CALL(env, napi_create_object(env, &result));
+  if (!set_number(env, result, "bytesIn", totals.bytes_in) || !set_number(env, result, "bytesOut", totals.bytes_out) ||
+      !set_number(env, result, "chunks", totals.chunks)) {
+    return throw_napi(env, "napi_set_named_property");
+  }
+  return result;
+}
+
+/* storedBytes(dataset): the bytes its chunks take in the file (H5Dget_storage_size). */
+static napi_value stored_bytes(napi_env env, napi_callback_info info) {
+  napi_value args[1];
+  hid_t dataset;
+  if (!get_args(env, info, 1, args) || !get_handle(env, args[0], &dataset)) return NULL;
+  napi_value result;
+  NAPI_CALL(env, napi_create_double(env, (double)H5Dget_storage_size(dataset), &result));
+  return result;
+}
+
+/* endCompressed(dataset): stops its compression threads; chunks not drained are dropped. Before closing the file. */
+static napi_value end_compressed(napi_env env, napi_callback_info info) {
+  napi_value args[1];
+  hid_t dataset;
+  if (!get_args(env, info, 1, args) || !get_handle(env, args[0], &dataset)) return NULL;
+  for (int i = 0; i < MAX_PIPELINES; i++) {
+    if (pipelines[i] != NULL && pipeline_dataset(pipelines[i]) == dataset) {
+      pipeline_destroy(pipelines[i]);
+      pipelines[i] = NULL;
+    }
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Module                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -944,6 +1169,11 @@ NAPI_MODULE_INIT() {
   }
   /* Failures become exceptions carrying the stack's text; nothing is printed to stderr. */
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  /* labcast's codecs as the filters of their ids, before HDF5 could load a plugin for them (chunk_codec.h). */
+  if (codec_register_filters() < 0) {
+    napi_throw_error(env, NULL, "labcast_hdf5: registering the compression filters failed");
+    return NULL;
+  }
 
   napi_property_descriptor functions[] = {
       {"version", NULL, library_version, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -961,6 +1191,12 @@ NAPI_MODULE_INIT() {
       {"setExtent", NULL, set_extent, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeChunk", NULL, write_chunk, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeHyperslab", NULL, write_hyperslab, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"compressionCodecs", NULL, compression_codecs, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"createCompressedDataset", NULL, create_compressed_dataset, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writeCompressedChunk", NULL, write_compressed_chunk, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"drainCompressed", NULL, drain_compressed, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"storedBytes", NULL, stored_bytes, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"endCompressed", NULL, end_compressed, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) {
     return throw_napi(env, "napi_define_properties");

@@ -19,8 +19,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// The binding, the HDF5 file driver that writes frame chunks with O_DIRECT, and the frame ring's shared memory.
-const hdf5Sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c'].map((name) => join(root, 'native', name));
+// The binding, the HDF5 file driver that writes frame chunks with O_DIRECT, the frame ring's shared memory,
+// and the chunk compression (codecs, bitshuffle, the worker threads).
+const hdf5Sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c', 'chunk_codec.c', 'bitshuffle.c', 'chunk_pipeline.c'].map((name) =>
+  join(root, 'native', name),
+);
 const aravisSources = [join(root, 'native', 'labcast_aravis.c')];
 // LABCAST_NATIVE_BUILD_DIR: build elsewhere (the tests of this script use it).
 const outDir = resolve(process.env.LABCAST_NATIVE_BUILD_DIR ?? join(root, 'build', 'native'));
@@ -72,6 +75,44 @@ function hdf5Flags() {
     return { cflags: [], libs: ['-lhdf5'] };
   }
   throw new NotBuilt('libhdf5 headers not found; install libhdf5-dev');
+}
+
+/**
+ * The compression libraries (docs/decisions/0008-compression.md), each
+ * optional: a codec whose library is missing is left out of the addon, and
+ * refused when asked for, naming the package to install.
+ */
+const CODEC_LIBRARIES = [
+  { define: 'LABCAST_HAVE_LZ4', header: 'lz4.h', lib: '-llz4', pkg: 'liblz4', codecs: 'lz4, bitshuffle-lz4', apt: 'liblz4-dev' },
+  { define: 'LABCAST_HAVE_BLOSC', header: 'blosc.h', lib: '-lblosc', pkg: 'blosc', codecs: 'zstd', apt: 'libblosc-dev libzstd-dev' },
+];
+
+/** Compiles and links a one-line program against the library: headers and library both present. */
+function libraryUsable(library) {
+  mkdirSync(outDir, { recursive: true });
+  const probe = join(outDir, `probe-${process.pid}`);
+  const result = spawnSync('gcc', ['-x', 'c', '-', '-o', probe, library.lib], {
+    input: `#include <${library.header}>\nint main(void) { return 0; }\n`,
+    encoding: 'utf8',
+  });
+  rmSync(probe, { force: true });
+  return result.status === 0;
+}
+
+/** LABCAST_NATIVE_WITHOUT=lz4,blosc: build as if those libraries were missing (the tests of the refusal use it). */
+const withoutLibraries = new Set((process.env.LABCAST_NATIVE_WITHOUT ?? '').split(',').map((name) => name.trim()));
+
+function codecFlags() {
+  const flags = { cflags: [], libs: [], missing: [] };
+  for (const library of CODEC_LIBRARIES) {
+    if (!withoutLibraries.has(library.pkg.replace(/^lib/, '')) && libraryUsable(library)) {
+      flags.cflags.push(`-D${library.define}`);
+      flags.libs.push(library.lib);
+    } else {
+      flags.missing.push(`${library.codecs} (install ${library.apt})`);
+    }
+  }
+  return flags;
 }
 
 /** The first compiler error, which names the cause, rather than gcc's whole output. */
@@ -127,9 +168,11 @@ try {
   requireCompiler();
   const includeDir = nodeApiIncludeDir();
   const hdf5 = hdf5Flags();
-  compile(includeDir, hdf5);
+  const codecs = codecFlags();
+  compile(includeDir, { cflags: [...hdf5.cflags, ...codecs.cflags], libs: [...hdf5.libs, ...codecs.libs] });
   const version = checkLoads();
   console.log(`labcast: native HDF5 writer built (libhdf5 ${version}): ${hdf5Target}`);
+  if (codecs.missing.length > 0) console.log(`labcast: compression not built in: ${codecs.missing.join('; ')}`);
 } catch (error) {
   console.log(`labcast: native HDF5 writer not built (${reasonOf(error)}); using h5wasm`);
 }

@@ -216,6 +216,7 @@ export function formatRecordingSummary(summary: RecordingSummary): string {
     ['status', formatFileStatus(summary)],
     ['run id', prov.runId],
     ['frames', `${summary.frameCount} x [${summary.frameShape.join(' x ')}] ${summary.dtype}`],
+    ['compression', formatFramesCompression(summary.compression)],
     ['frame ids', summary.firstFrameId === null ? 'none' : `${summary.firstFrameId} .. ${summary.lastFrameId}`],
     ['duration', summary.durationS === null ? 'n/a (fewer than 2 frames)' : `${summary.durationS.toFixed(3)} s`],
     ['fps', summary.fps === null ? 'n/a' : summary.fps.toFixed(2)],
@@ -246,6 +247,15 @@ export function formatRecordingSummary(summary: RecordingSummary): string {
   rows.push(['config', formatConfig(prov.config)]);
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n') + '\n';
+}
+
+/** "bitshuffle-lz4 (HDF5 filter 32008): 104.9 MB of frames in 41.2 MB, 2.55x". */
+function formatFramesCompression(c: RecordingSummary['compression']): string {
+  if (c === null) return 'none';
+  const codec = `${c.codec}${c.level === null ? '' : ` level ${c.level}`} (HDF5 filter ${c.filterId})`;
+  if (c.bytesIn === null || c.bytesOut === null) return `${codec}: sizes not recorded`;
+  const ratio = c.ratio === null ? 'no chunk written yet' : `${c.ratio.toFixed(2)}x`;
+  return `${codec}: ${formatBytes(c.bytesIn)} of frames in ${formatBytes(c.bytesOut)}, ${ratio}`;
 }
 
 function formatGaps(gaps: readonly FrameGap[], missing: number): string {

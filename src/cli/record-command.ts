@@ -8,6 +8,8 @@ import { resolveOutputPath } from '../storage/output-path.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { describeCompression, type CompressionSummary } from '../protocol/compression.js';
+import { COMPRESSION_FLAGS, COMPRESSION_USAGE, compressionFromFlags, refuseUnwritableCompression } from './compression-flags.js';
 import { rateShortfall } from '../protocol/camera-rate.js';
 import { onInterrupts } from './interrupts.js';
 import { ProgressView } from './progress.js';
@@ -28,6 +30,7 @@ run length (default: until Ctrl-C)
 output
   --out PATH            file, or directory for an auto-numbered run_NNNN.h5 (default: .)
   --overwrite           replace an existing file
+${COMPRESSION_USAGE}
 simulated camera (--fps also for replay: default the recorded timing)
   --width PX --height PX   sensor size (default 640 x 480)
   --dtype uint8|uint16     pixel type (default uint16)
@@ -49,6 +52,7 @@ export const FLAGS: FlagSpec = {
   duration: { type: 'string' },
   out: { type: 'string' },
   overwrite: { type: 'boolean' },
+  ...COMPRESSION_FLAGS,
   width: { type: 'string' },
   height: { type: 'string' },
   dtype: { type: 'string' },
@@ -192,6 +196,8 @@ export async function recordFromFlags(
   const dataEndpoint = checkEndpoint(stringFlag(values, 'publish') ?? defaultEndpoint, '--publish');
   const bufferMb = numberFlag(values, 'buffer-mb', { min: 0.1, max: 1_000_000 }) ?? 512;
   const overwrite = booleanFlag(values, 'overwrite');
+  const compression = compressionFromFlags(values);
+  refuseUnwritableCompression(compression);
   const outPath = resolveOutputPath(stringFlag(values, 'out') ?? '.', overwrite);
 
   const progress = new ProgressView(process.stderr, command === 'snap' ? 'snapping' : 'recording');
@@ -223,6 +229,7 @@ export async function recordFromFlags(
           dataEndpoint,
           bufferBytes: Math.round(bufferMb * 1024 * 1024),
           flushIntervalMs: 1000,
+          ...(compression === undefined ? {} : { compression }),
           config: {
             command,
             camera,
@@ -232,6 +239,7 @@ export async function recordFromFlags(
             out: outPath,
             data_endpoint: dataEndpoint,
             buffer_mb: bufferMb,
+            ...(compression === undefined ? {} : { compression: compression.codec, compression_level: compression.level }),
           },
         },
         (p) => progress.update({ done: p.framesWritten, total: frames, elapsedS: p.elapsedS, bytes: p.bytesWritten, dropped: p.dropped }),
@@ -267,6 +275,12 @@ function formatRate(r: RecordingResult): string[] {
   return [`  camera rate     requested ${r.fpsRequested} fps${r.fpsAchieved === null ? '' : `, achieved ${r.fpsAchieved.toFixed(1)} fps`}`];
 }
 
+/** "bitshuffle-lz4: 104.9 MB of frames in 41.2 MB (2.55x)". */
+export function formatCompression(c: CompressionSummary): string {
+  const ratio = c.ratio === null ? 'no chunk written yet' : `${c.ratio.toFixed(2)}x`;
+  return `${describeCompression(c)}: ${(c.bytesIn / 1e6).toFixed(1)} MB of frames in ${(c.bytesOut / 1e6).toFixed(1)} MB (${ratio})`;
+}
+
 export function formatRecordingResult(r: RecordingResult): string {
   const mbps = r.elapsedS > 0 ? r.bytesWritten / 1e6 / r.elapsedS : 0;
   const timing =
@@ -295,6 +309,7 @@ export function formatRecordingResult(r: RecordingResult): string {
     const cpu = r.saverCpuS === undefined ? '' : `saver CPU ${r.saverCpuS.toFixed(2)} s`;
     lines.push(`  writer          ${[r.writer, cpu].filter((part) => part !== undefined && part !== '').join(', ')}`);
   }
+  if (r.compression !== undefined) lines.push(`  compression     ${formatCompression(r.compression)}`);
   if (r.analysisResults !== undefined) {
     const stored =
       Object.entries(r.analysisResults.stored)

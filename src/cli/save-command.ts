@@ -13,6 +13,8 @@ import { DataReceiver } from '../transport/data-receiver.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { booleanFlag, numberFlag, parseFlags, stringFlag } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { COMPRESSION_FLAGS, COMPRESSION_USAGE, compressionFromFlags, refuseUnwritableCompression } from './compression-flags.js';
+import { NO_COMPRESSION } from '../protocol/compression.js';
 import { onInterrupts } from './interrupts.js';
 import { serverKeyFlag } from './keys-command.js';
 import { formatRecordingResult } from './record-command.js';
@@ -35,6 +37,7 @@ options
   --naming PATTERN     file names as storage.naming: {n} {date} {time} {run} (default run_{n}.h5)
   --date-folders       each day's files in DIR/YYYY-MM-DD/
   --flush-ms N         written frames reach the disk at least this often (default 1000)
+${COMPRESSION_USAGE}
   --json               print each file's summary as one line of JSON
 
 exit codes: 0 stopped by Ctrl-C, every run complete; 1 failed (a file could not
@@ -53,6 +56,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
     naming: { type: 'string' },
     'date-folders': { type: 'boolean' },
     'flush-ms': { type: 'string' },
+    ...COMPRESSION_FLAGS,
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -76,12 +80,15 @@ export async function saveCommand(argv: string[]): Promise<number> {
   const flushIntervalMs = numberFlag(values, 'flush-ms', { integer: true, min: 10, max: 600_000 }) ?? 1000;
   const serverKey = serverKeyFlag(values);
   const json = booleanFlag(values, 'json');
+  const compression = compressionFromFlags(values) ?? NO_COMPRESSION;
+  refuseUnwritableCompression(compression);
   const storage: StorageConfig = {
     data_dir: resolve(out),
     naming,
     date_folders: booleanFlag(values, 'date-folders'),
     allow_absolute_paths: false,
     overwrite: false,
+    compression: compression.codec,
   };
   try {
     mkdirSync(storage.data_dir, { recursive: true });
@@ -134,6 +141,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
         // The name is chosen when the run starts, from its run id and the time then.
         outPath: storage.data_dir,
         overwrite: false,
+        compression,
         flushIntervalMs,
         openWriter: (_unused, start, options) => openWriter(nextRecordingPath(storage, start.run_id, new Date()), start, options),
         onEvent: (event) => {

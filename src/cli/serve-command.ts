@@ -12,26 +12,41 @@ import { StatusPublisher } from '../transport/status-channel.js';
 import { startWebServer, type RunningWebServer } from '../web/server.js';
 import { booleanFlag, parseFlags, stringFlag } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { COMPRESSION_FLAGS, COMPRESSION_USAGE, compressionFromFlags, refuseUnwritableCompression } from './compression-flags.js';
+import { storageCompression } from '../storage/compression-support.js';
+import type { LabcastConfig } from '../config/schema.js';
+import type { CompressionSpec } from '../protocol/compression.js';
 import { recordingPlace } from './format.js';
 import { onInterrupts } from './interrupts.js';
 
-export const SERVE_USAGE = `usage: labcast serve [--config FILE]
+export const SERVE_USAGE = `usage: labcast serve [--config FILE] [--compression CODEC [--compression-level N]]
 
 Runs the experiment: the camera in an acquisition process, a controller that
 takes commands (labcast ctl, a Python script, the web UI) and a saver process
 per recording. Without --config, a simulated camera and defaults (see
 docs/config.md); recordings go to ./data. Ctrl-C stops everything cleanly:
 a recording is drained and closed, every child process is reaped.
+
+${COMPRESSION_USAGE}
+                        (override storage.compression and storage.compression_level)
 `;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags('serve', argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseFlags('serve', argv, {
+    config: { type: 'string' },
+    ...COMPRESSION_FLAGS,
+    help: { type: 'boolean', short: 'h' },
+  });
   if (booleanFlag(values, 'help')) {
     process.stdout.write(SERVE_USAGE);
     return EXIT.ok;
   }
   const configPath = stringFlag(values, 'config');
-  const config = loadConfig(configPath);
+  const config = withCompressionFlags(loadConfig(configPath), compressionFromFlags(values));
+  // A codec this machine's writer cannot write is refused now, not at the first recording (a remote saver chooses its own).
+  if (config.saver.mode === 'local') {
+    refuseUnwritableCompression(storageCompression(config.storage), values.compression === undefined ? 'storage.compression' : '--compression');
+  }
   // The settings against the camera's own ranges, all at once and before anything starts.
   const settingProblems = await checkSettingsBeforeStart(config.camera, config.settings);
   if (settingProblems !== null && settingProblems.length > 0) throw settingsConfigError(configPath, settingProblems);
@@ -161,4 +176,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const lastLine = last === null ? '' : `; last recording ${recordingPlace(last)}: ${last.frames_written} frames, ${last.frames_lost} lost`;
   process.stderr.write(`labcast serve: stopped${lastLine}\n`);
   return EXIT.ok;
+}
+
+/** The config with --compression (and its level) in place of storage.compression, when given. */
+function withCompressionFlags(config: LabcastConfig, flags: CompressionSpec | undefined): LabcastConfig {
+  if (flags === undefined) return config;
+  const { compression_level: _replaced, ...storage } = config.storage;
+  return Object.freeze({
+    ...config,
+    storage: Object.freeze({ ...storage, compression: flags.codec, ...(flags.level === null ? {} : { compression_level: flags.level }) }),
+  });
 }

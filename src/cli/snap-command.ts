@@ -10,6 +10,7 @@ running serve).
 
   --out PATH            file, or directory for an auto-numbered run_NNNN.h5 (default: .)
   --overwrite           replace an existing file
+  --compression CODEC   none, lz4, bitshuffle-lz4, zstd (as for labcast record); --compression-level N
   --camera SPEC         as for labcast record (default: sim)
   --width PX --height PX --dtype uint8|uint16 --pattern noise|gradient|particles
   --particles N --seed N   the simulated camera, as for labcast record
@@ -22,6 +23,8 @@ const SNAP_FLAG_NAMES = [
   'camera',
   'out',
   'overwrite',
+  'compression',
+  'compression-level',
   'width',
   'height',
   'dtype',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cameraSpecSchema } from '../camera-spec/camera-spec.js';
 import { checkEndpoint, DEFAULT_ENDPOINTS } from '../protocol/endpoints.js';
 import { ANALYSIS_NAME_PATTERN, ANALYSIS_NAME_RULE } from '../protocol/analysis.js';
+import { CODECS, compressionFrom } from '../protocol/compression.js';
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from '../log/logger.js';
 
 /**
@@ -132,8 +133,27 @@ const storageSchema = z
     date_folders: z.boolean().default(false).describe('put each day’s files in data_dir/YYYY-MM-DD/'),
     allow_absolute_paths: z.boolean().default(false).describe('let commands name files outside data_dir'),
     overwrite: z.boolean().default(false).describe('let commands replace an existing file'),
+    compression: z
+      .enum(CODECS)
+      .default('none')
+      .describe('lossless compression of the frames: none, lz4, bitshuffle-lz4 or zstd (docs/hdf5-layout.md#compression)'),
+    compression_level: z.number().int().optional().describe('the codec’s level, for codecs that have one (zstd: 1-9, default 1)'),
   })
-  .strict();
+  .strict()
+  .superRefine((storage, ctx) => {
+    try {
+      compressionFrom(storage.compression, storage.compression_level, { codec: 'compression', level: 'compression_level' });
+    } catch (error) {
+      const field = (error as { field?: string }).field ?? 'compression';
+      // The message without its own field prefix: zod's path names the key.
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [field],
+        message: (error as Error).message.replace(`${field}: `, ''),
+        params: { complete: true },
+      });
+    }
+  });
 
 const saverSchema = z
   .object({

@@ -20,6 +20,7 @@ import { LabcastError } from '../protocol/errors.js';
 import { PROTOCOL_VERSION, type RunEnd } from '../protocol/messages.js';
 import type { SettingSpecPayload, SettingValuePayload } from '../protocol/process-messages.js';
 import { AcquisitionHandle } from './acquisition-handle.js';
+import { storageCompression } from '../storage/compression-support.js';
 import { AnalysisSupervisor, analysisDefinitions } from './analysis-supervisor.js';
 import type { ChildExit } from './child-process.js';
 import { CommandQueue } from './command-queue.js';
@@ -535,6 +536,7 @@ export class ExperimentController {
           outPath,
           overwrite: this.config.storage.overwrite,
           flushIntervalMs: this.config.saver.flush_interval_ms,
+          compression: storageCompression(this.config.storage),
           saver: this.config.saver,
           security: this.config.security,
           resultsEndpoint: this.endpoints.results ?? null,

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AcquisitionHandle } from './acquisition-handle.js';
+import type { CompressionSpec } from '../protocol/compression.js';
 import { Recording, saverStartedAhead, type RecordingParameters, type RecordingProgress, type RecordingResult } from './recording.js';
 
 export type { RecordingProgress, RecordingResult } from './recording.js';
@@ -22,6 +23,8 @@ export interface RecordingRequest {
   /** Bound of the acquisition-side buffer on the lossless path. */
   readonly bufferBytes: number;
   readonly flushIntervalMs: number;
+  /** Lossless compression of the frames; absent: none. */
+  readonly compression?: CompressionSpec;
   /** Stored in the file for provenance. */
   readonly config: unknown;
 }
@@ -54,6 +57,7 @@ export class RecordingSession {
       outPath: request.outPath,
       overwrite: request.overwrite,
       flushIntervalMs: request.flushIntervalMs,
+      ...(request.compression === undefined ? {} : { compression: request.compression }),
     };
     // Both processes start at once: the saver connects to the endpoint this
     // session chose, and ZeroMQ completes the connection when the acquisition binds it.

@@ -2,6 +2,7 @@ import type { LabcastConfig, SaverConfig, SecurityConfig } from '../config/schem
 import { frameByteLength } from '../protocol/dtype.js';
 import { isErrorCode, isLabcastError, LabcastError, type ErrorCode } from '../protocol/errors.js';
 import type { RunEnd, RunEndReason } from '../protocol/messages.js';
+import type { CompressionSpec, CompressionSummary } from '../protocol/compression.js';
 import type { SavedFileSummary, SavedResultsPayload, SaverCommand, SaverEvent, SaverInit } from '../protocol/process-messages.js';
 import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-paths.js';
 import { readPublicKeyFile } from '../transport/curve.js';
@@ -19,6 +20,8 @@ export interface RecordingParameters {
   readonly outPath: string;
   readonly overwrite: boolean;
   readonly flushIntervalMs: number;
+  /** Lossless compression of the frames (storage.compression); absent: none. */
+  readonly compression?: CompressionSpec;
   /**
    * serve's saver section. With mode `remote` a `labcast save` elsewhere takes
    * the frames and no saver process is started here. Absent: a local saver.
@@ -74,6 +77,8 @@ export interface RecordingResult {
   readonly framesLostCamera?: number;
   /** The camera's stream health counters at the end of the run (GenICam: Aravis's statistics, triggers). */
   readonly cameraStatistics?: Readonly<Record<string, number>>;
+  /** Compressed frames: codec, level, bytes in and out, ratio; absent for raw frames or when the saver never reported. */
+  readonly compression?: CompressionSummary;
 }
 
 type FileClosed = Extract<SaverEvent, { type: 'file-closed' }>;
@@ -326,6 +331,7 @@ class LocalRecording extends Recording {
       ...(saved?.saverCpuS === undefined ? {} : { saverCpuS: saved.saverCpuS }),
       ...(saved?.writer === undefined ? {} : { writer: saved.writer }),
       ...(saved?.results === undefined ? {} : { analysisResults: saved.results }),
+      ...(summary?.compression === undefined ? {} : { compression: summary.compression }),
       ...cameraAccount(runEnd),
     };
   }
@@ -532,6 +538,7 @@ function localSaverInit(endpoint: string, parameters: RecordingParameters): Save
     outPath: parameters.outPath,
     overwrite: parameters.overwrite,
     flushIntervalMs: parameters.flushIntervalMs,
+    ...(parameters.compression === undefined ? {} : { compression: parameters.compression }),
     serverKey: publicKeyFile === undefined ? null : readPublicKeyFile(publicKeyFile, 'security.server_public_key_file'),
     resultsEndpoint: parameters.resultsEndpoint ?? null,
   };

@@ -5,11 +5,13 @@ import { Dataset, Group, type File as H5File } from 'h5wasm/node';
 import type { PixelDtype } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
 import { parseWithNs } from '../protocol/json-ns.js';
+import { CODEC_FILTER_IDS } from '../protocol/compression.js';
 import { gapsInIds, type FrameGap } from './frame-gaps.js';
 import { describeHdf5Error, loadH5wasm } from './h5wasm-runtime.js';
 import {
   ACQUISITION,
   ANALYSIS,
+  COMPRESSION_ATTRS,
   ENTRY_ATTRS,
   LAYOUT_CREATOR,
   PATHS,
@@ -71,6 +73,22 @@ export interface RecordingSummary {
   readonly analysis: readonly AnalysisSummary[];
   /** Rows of the simulator's ground truth (one per frame and particle); null when the file has none. */
   readonly truthRows: number | null;
+  /** How the frames are compressed; null for raw frames. */
+  readonly compression: FramesCompression | null;
+}
+
+/** The frames' HDF5 filter, and what the writer recorded of it (docs/hdf5-layout.md#compression). */
+export interface FramesCompression {
+  /** labcast's codec name (lz4, bitshuffle-lz4, zstd); for other writers' files, the filter's name. */
+  readonly codec: string;
+  readonly level: number | null;
+  readonly filterId: number;
+  /** The filter's parameters (cd_values) as stored. */
+  readonly filterValues: readonly number[];
+  /** Camera bytes of the valid frames, and the bytes their chunks take, as of the last flush; null if not recorded. */
+  readonly bytesIn: number | null;
+  readonly bytesOut: number | null;
+  readonly ratio: number | null;
 }
 
 export interface AnalysisSummary {
@@ -276,6 +294,28 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
     },
     analysis: analysisSummaries(reader),
     truthRows: reader.optionalDataset(`${PATHS.truth}/frame_id`)?.shape?.[0] ?? null,
+    compression: framesCompression(reader, frames),
+  };
+}
+
+const CODEC_OF_FILTER: Record<number, string> = Object.fromEntries(Object.entries(CODEC_FILTER_IDS).map(([codec, id]) => [id, codec]));
+
+function framesCompression(reader: LayoutReader, frames: Dataset): FramesCompression | null {
+  // Deflate, shuffle... of other writers count too; labcast writes one filter at most.
+  const filter = frames.filters.find((f) => f.id !== 0);
+  if (filter === undefined) return null;
+  const named = reader.optionalStringAttr(frames, COMPRESSION_ATTRS.codec);
+  const level = reader.int64Attr(frames, COMPRESSION_ATTRS.level);
+  const bytesIn = reader.int64Attr(frames, COMPRESSION_ATTRS.bytesIn);
+  const bytesOut = reader.int64Attr(frames, COMPRESSION_ATTRS.bytesOut);
+  return {
+    codec: named ?? CODEC_OF_FILTER[filter.id] ?? filter.name,
+    level: level === null ? null : Number(level),
+    filterId: filter.id,
+    filterValues: [...filter.cd_values],
+    bytesIn: bytesIn === null ? null : Number(bytesIn),
+    bytesOut: bytesOut === null ? null : Number(bytesOut),
+    ratio: bytesIn !== null && bytesOut !== null && bytesOut > 0n ? Math.round((Number(bytesIn) / Number(bytesOut)) * 1000) / 1000 : null,
   };
 }
 

@@ -1,4 +1,10 @@
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+
 export type H5wasm = typeof import('h5wasm/node').default;
+
+/** The HDF5 filter plugins built for h5wasm (npm h5wasm-plugins): its `plugins` folder. */
+const H5WASM_PLUGINS_DIR = join(dirname(createRequire(import.meta.url).resolve('h5wasm-plugins')), 'plugins');
 
 let loading: Promise<H5wasm> | null = null;
 
@@ -14,6 +20,8 @@ export function loadH5wasm(): Promise<H5wasm> {
   loading ??= import('h5wasm/node').then(async ({ default: h5wasm }) => {
     const module = await h5wasm.ready;
     module.activate_throwing_error_handler();
+    // Compressed recordings (LZ4, bitshuffle, Blosc) read through the h5wasm-plugins filters, from the real file system.
+    module.insert_plugin_search_path(H5WASM_PLUGINS_DIR, 0);
     return h5wasm;
   });
   return loading;

@@ -79,6 +79,20 @@ export const ENTRY_ATTRS = {
  */
 export const VALID_FRAMES_ATTR = 'valid_frames';
 
+/**
+ * Attributes of the frames dataset on compression (docs/hdf5-layout.md#compression).
+ * Written only when the frames are compressed: the codec and its level at
+ * open, and at every flush (with valid_frames) the camera bytes of the valid
+ * frames and the bytes their chunks take in the file.
+ */
+export const COMPRESSION_ATTRS = {
+  codec: 'compression',
+  level: 'compression_level',
+  filterId: 'compression_filter_id',
+  bytesIn: 'compression_bytes_in',
+  bytesOut: 'compression_bytes_out',
+} as const;
+
 /** Attribute of the camera group: the settings as JSON, with their original types. */
 export const SETTINGS_JSON_ATTR = 'settings_json';
 

@@ -59,6 +59,32 @@ export interface Hdf5Addon extends SharedMemoryAddon {
   /** One whole chunk of raw file bytes at a chunk-aligned offset, with H5Dwrite_chunk: no conversion, no copy but the file driver's. */
   writeChunk(dataset: bigint, offset: readonly number[], data: ArrayBufferView): void;
   writeHyperslab(dataset: bigint, start: readonly number[], count: readonly number[], data: NumericArray): void;
+  /** Per codec (lz4, bitshuffle-lz4, zstd): null when built in, else the Debian package that was missing at build time. */
+  compressionCodecs(): Record<string, string | null>;
+  /**
+   * An extendible chunked dataset whose chunks are compressed by `threads`
+   * worker threads and written under the codec's HDF5 filter
+   * (native/chunk_codec.h); level 0 for codecs without one.
+   */
+  createCompressedDataset(
+    file: bigint,
+    path: string,
+    dtype: NumericDtype,
+    shape: readonly number[],
+    maxShape: readonly number[],
+    chunks: readonly number[],
+    codec: string,
+    level: number,
+    threads: number,
+  ): bigint;
+  /** Queues a copy of one whole uncompressed chunk; chunks compressed by then are written, in order. */
+  writeCompressedChunk(dataset: bigint, offset: readonly number[], data: ArrayBufferView): void;
+  /** Writes every queued chunk; the totals of the chunks written so far (a rewritten chunk counts each time). */
+  drainCompressed(dataset: bigint): { bytesIn: number; bytesOut: number; chunks: number };
+  /** The bytes the dataset's chunks take in the file. */
+  storedBytes(dataset: bigint): number;
+  /** Stops the dataset's compression threads (chunks not drained are dropped). */
+  endCompressed(dataset: bigint): void;
 }
 
 /** Where scripts/build-native.mjs puts the addon: build/native at the package root. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compressionSpecSchema, type CompressionSummary } from './compression.js';
 import type { PixelDtype } from './dtype.js';
 import type { RunEnd } from './messages.js';
 
@@ -153,6 +154,8 @@ export const saverInitSchema = z
     overwrite: z.boolean(),
     /** Upper bound on how long written frames stay unflushed. */
     flushIntervalMs: z.number().int().positive(),
+    /** Lossless compression of the frames (storage.compression); absent: none. */
+    compression: compressionSpecSchema.optional(),
     /** The CURVE public key of the record endpoint's server; absent or null = plain ZeroMQ. */
     serverKey: z.string().nullable().optional(),
     /**
@@ -193,6 +196,8 @@ export interface SavedFileSummary {
   /** run-timing.ts; absent when the saver could not finish the file. */
   readonly durationS?: number | null;
   readonly fps?: number | null;
+  /** Compressed frames: codec, bytes in and out (absent: raw frames). */
+  readonly compression?: CompressionSummary;
 }
 
 export type SaverEvent =

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     receiver,
     outPath: init.outPath,
     overwrite: init.overwrite,
+    ...(init.compression === undefined ? {} : { compression: init.compression }),
     flushIntervalMs: init.flushIntervalMs,
     openWriter: slowWriterFromEnv(writer.open),
     onEvent: (event) => {

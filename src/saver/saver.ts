@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { TOPICS } from '../protocol/messages.js';
+import { compressionSummary, type CompressionSpec } from '../protocol/compression.js';
 import type { RunEnd, RunStart } from '../protocol/messages.js';
 import type { SavedFileSummary, SaverEvent } from '../protocol/process-messages.js';
 import type { DataMessage } from '../protocol/codec.js';
@@ -15,6 +16,8 @@ export interface SaverOptions {
   readonly receiver: DataReceiver;
   readonly outPath: string;
   readonly overwrite: boolean;
+  /** Lossless compression of the frames; absent: none. */
+  readonly compression?: CompressionSpec;
   /** Frames are flushed at least this often, bounding what a hard kill can lose. */
   readonly flushIntervalMs: number;
   readonly openWriter: OpenFrameSink;
@@ -101,6 +104,12 @@ class RunSaver {
   private bytesWritten = 0;
   /** Frames appended since the last flush. */
   private unflushed = 0;
+  /**
+   * A flush of the timer that failed (a full disk found by the chunks a
+   * flush writes, e.g. compressed ones): the run then fails at the next
+   * message as for a failed append, keeping the file as of its last flush.
+   */
+  private flushFailure: Error | null = null;
   private cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
   private readonly results: RunResults | null;
 
@@ -125,6 +134,7 @@ class RunSaver {
       stopTimers();
     }
     if (this.state.kind !== 'writing') return null;
+    if (this.flushFailure !== null) return this.closeAfterFailure(this.state.writer, this.flushFailure);
     const { writer, runId } = this.state;
     if (this.results !== null && this.end !== null) {
       this.state = { kind: 'draining-results', writer, runId };
@@ -135,6 +145,7 @@ class RunSaver {
 
   /** One message of the stream; false once the run is over (its end, or the next run's start). */
   private take(message: DataMessage): boolean | Promise<boolean> {
+    if (this.flushFailure !== null) throw this.flushFailure;
     const state = this.state;
     if (message.topic === TOPICS.runStart) {
       if (state.kind === 'writing') {
@@ -164,7 +175,10 @@ class RunSaver {
 
   private async begin(start: RunStart): Promise<void> {
     const { options } = this;
-    const writer = await options.openWriter(options.outPath, start, { overwrite: options.overwrite });
+    const writer = await options.openWriter(options.outPath, start, {
+      overwrite: options.overwrite,
+      ...(options.compression === undefined ? {} : { compression: options.compression }),
+    });
     this.state = { kind: 'writing', writer, runId: start.run_id };
     this.cpuAtStart = process.cpuUsage();
     options.onEvent({ type: 'file-opened', path: writer.path, runId: start.run_id });
@@ -177,9 +191,13 @@ class RunSaver {
     const writerNow = (): FrameSink | null => (this.state.kind === 'writing' ? this.state.writer : null);
     const flushTimer = setInterval(() => {
       const writer = writerNow();
-      if (writer !== null && this.unflushed > 0) {
-        writer.flush();
-        this.unflushed = 0;
+      if (writer !== null && this.unflushed > 0 && this.flushFailure === null) {
+        try {
+          writer.flush();
+          this.unflushed = 0;
+        } catch (error) {
+          this.flushFailure = error instanceof Error ? error : new Error(describeHdf5Error(error));
+        }
       }
     }, options.flushIntervalMs);
     const progressTimer = setInterval(() => {
@@ -202,6 +220,16 @@ class RunSaver {
       bytesWritten: finished.bytesWritten,
       durationS: finished.timing.durationS,
       fps: finished.timing.fps,
+      ...(finished.compression === undefined
+        ? {}
+        : {
+            compression: compressionSummary(
+              finished.compression.codec,
+              finished.compression.level,
+              finished.compression.bytesIn,
+              finished.compression.bytesOut,
+            ),
+          }),
     };
     this.options.onEvent({ type: 'progress', framesWritten: summary.framesWritten, bytesWritten: summary.bytesWritten });
     return this.saved(writer, summary, null, finished.results ?? null);

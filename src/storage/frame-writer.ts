@@ -1,3 +1,4 @@
+import type { Codec, CompressionSpec } from '../protocol/compression.js';
 import type { RunTiming } from '../hdf5/run-timing.js';
 import type { AnalysisResult } from '../protocol/analysis.js';
 import type { FrameHeader, RunEnd, RunStart } from '../protocol/messages.js';
@@ -14,6 +15,16 @@ export interface WriterSummary {
   readonly timing: RunTiming;
   /** Analysis results stored (absent when none were given to the writer). */
   readonly results?: ResultsAccount;
+  /** How the frames were compressed, and how much (absent: not compressed). */
+  readonly compression?: CompressionTotals;
+}
+
+/** Compressed frames: the camera's bytes of the frames written, and the bytes their chunks take in the file. */
+export interface CompressionTotals {
+  readonly codec: Codec;
+  readonly level: number | null;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
 }
 
 /**
@@ -50,6 +61,8 @@ export interface FrameWriter {
 export interface FrameWriterOptions {
   /** Refuse to replace an existing file unless true. */
   readonly overwrite: boolean;
+  /** Lossless compression of the frames (native writer only); absent: none. */
+  readonly compression?: CompressionSpec;
 }
 
 export type OpenFrameWriter = (path: string, start: RunStart, options: FrameWriterOptions) => Promise<FrameWriter>;

@@ -99,6 +99,11 @@ export class FramesDataset {
     if (this.capacity > rows) this.setCapacity(rows);
   }
 
+  /** Compressed frames: every chunk written (none left in the compression threads); the bytes they take in the file. */
+  settleCompressed(): number | null {
+    return this.dataset.settleCompressed?.() ?? null;
+  }
+
   /** Grows the extent to at least `rows`, in whole chunks (or blocks of one-frame chunks). */
   private ensureRows(rows: number): void {
     if (rows <= this.capacity) return;

@@ -1,4 +1,5 @@
 import type { NumericArray, NumericDtype } from '../native/native-addon.js';
+import type { CompressionSpec } from '../protocol/compression.js';
 
 /**
  * The few HDF5 operations the recording layout needs, behind one interface
@@ -72,6 +73,8 @@ export interface ExtendibleDatasetSpec {
   /** The shape of one row: every dimension after the first. */
   readonly rowShape: readonly number[];
   readonly chunkRows: number;
+  /** Chunks written compressed (native backend only); absent or codec none: raw. */
+  readonly compression?: CompressionSpec;
 }
 
 export interface ExtendibleDataset {
@@ -85,6 +88,11 @@ export interface ExtendibleDataset {
   writeChunk(firstRow: number, rows: number, bytes: Uint8Array): void;
   /** Writes whole rows from `firstRow` on; the row count follows from the length of `values`. */
   writeRows(firstRow: number, values: NumericArray): void;
+  /**
+   * A compressed dataset: writes every chunk still being compressed and
+   * returns the bytes its chunks take in the file. Null for a raw one.
+   */
+  settleCompressed?(): number | null;
 }
 
 export interface Hdf5File {
@@ -97,6 +105,12 @@ export interface Hdf5File {
   /** Hands everything written so far to the operating system: other processes can read it, a crash of this one loses none of it. */
   flush(): void;
   close(): void;
+  /**
+   * After a failed write, instead of close(): stops what works beside the
+   * file (compression threads) without another HDF5 call, leaving the file
+   * as of its last flush.
+   */
+  abandon?(): void;
 }
 
 export interface Hdf5Backend {

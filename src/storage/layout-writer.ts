@@ -11,7 +11,9 @@ import type { FrameWriter, OpenFrameWriter, WriterSummary } from './frame-writer
 import type { FramesDataset } from './frames-dataset.js';
 import { describeHdf5Error } from '../hdf5/h5wasm-runtime.js';
 import { int64, type Hdf5Backend, type Hdf5File } from './hdf5-backend.js';
-import { PATHS, VALID_FRAMES_ATTR } from '../hdf5/hdf5-layout.js';
+import { COMPRESSION_ATTRS, PATHS, VALID_FRAMES_ATTR } from '../hdf5/hdf5-layout.js';
+import { NO_COMPRESSION, type CompressionSpec } from '../protocol/compression.js';
+import { refuseUnavailableCompression } from './compression-support.js';
 import { PendingFrameIndex, type FrameIndexDatasets } from './pending-frame-index.js';
 import { writeRunEnd, writeRunStart, type RunDatasets } from './run-metadata.js';
 import { RunTimingTracker } from '../hdf5/run-timing.js';
@@ -24,13 +26,15 @@ import { TruthTable } from './truth-table.js';
 export function layoutWriterOpener(loadBackend: () => Promise<Hdf5Backend>): OpenFrameWriter {
   return async (path, start, options) => {
     const backend = await loadBackend();
+    const compression = options.compression ?? NO_COMPRESSION;
+    refuseUnavailableCompression(compression, backend.name, 'storage.compression');
     refuseUnusableOutput(path, options.overwrite);
     const file = createFile(backend, path, options.overwrite);
     try {
-      const datasets = writeRunStart(file, start, basename(path), backend.description);
+      const datasets = writeRunStart(file, start, basename(path), backend.description, compression);
       // A reader (or a crash) from here on finds a valid file with zero frames.
       file.flush();
-      return new LayoutFrameWriter(path, file, start, datasets, backend.description);
+      return new LayoutFrameWriter(path, file, start, datasets, backend.description, compression);
     } catch (error) {
       closeQuietly(file);
       fs.rmSync(path, { force: true });
@@ -113,6 +117,8 @@ class LayoutFrameWriter implements FrameWriter {
   /** Frames in the file as of the last successful flush (or close): what a reader is sure to find. */
   private flushed = 0;
   private bytes = 0;
+  /** Compressed frames: the bytes their chunks took in the file at the last commit. */
+  private storedBytes = 0;
   private summary: WriterSummary | null = null;
   /**
    * The first failed HDF5 operation. From then on the file is left alone:
@@ -128,6 +134,7 @@ class LayoutFrameWriter implements FrameWriter {
     start: RunStart,
     datasets: RunDatasets,
     readonly hdf5Writer: string,
+    private readonly compression: CompressionSpec,
   ) {
     this.path = path;
     this.results = new AnalysisResultsStore(start.config);
@@ -186,7 +193,10 @@ class LayoutFrameWriter implements FrameWriter {
     if (this.file === null) throw new Error(`finish() on ${this.path} after finish()`);
     const file = this.file;
     this.file = null;
-    if (this.failure !== null) return this.abandon();
+    if (this.failure !== null) {
+      file.abandon?.();
+      return this.abandon();
+    }
     const gaps = this.gaps.gaps(end?.frames_acquired ?? null);
     try {
       this.guard(() => {
@@ -209,6 +219,16 @@ class LayoutFrameWriter implements FrameWriter {
       bytesWritten: this.bytes,
       timing: this.timing.timing,
       ...(Object.keys(account.stored).length === 0 && account.writeErrors === 0 ? {} : { results: account }),
+      ...(this.compression.codec === 'none'
+        ? {}
+        : {
+            compression: {
+              codec: this.compression.codec,
+              level: this.compression.level,
+              bytesIn: this.written * this.frameBytes,
+              bytesOut: this.storedBytes,
+            },
+          }),
     };
     return this.summary;
   }
@@ -269,6 +289,13 @@ class LayoutFrameWriter implements FrameWriter {
     if (this.indexed === this.written) return;
     this.pending.writeTo(this.index, this.indexed);
     this.truth.commit(file);
+    // Compressed: every chunk out of the compression threads and in the file before valid_frames counts it.
+    const stored = this.frames.settleCompressed();
+    if (stored !== null) {
+      this.storedBytes = stored;
+      file.setAttribute(PATHS.frames, COMPRESSION_ATTRS.bytesIn, int64(this.written * this.frameBytes));
+      file.setAttribute(PATHS.frames, COMPRESSION_ATTRS.bytesOut, int64(stored));
+    }
     file.setAttribute(PATHS.frames, VALID_FRAMES_ATTR, int64(this.written));
     this.indexed = this.written;
   }

@@ -1,11 +1,13 @@
 import { frameByteLength, type PixelDtype } from '../protocol/dtype.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';
+import { CODEC_FILTER_IDS, NO_COMPRESSION, type CompressionSpec } from '../protocol/compression.js';
 import type { RunEnd, RunStart } from '../protocol/messages.js';
 import type { FrameGap } from '../hdf5/frame-gaps.js';
 import { FramesDataset, framesPerChunk } from './frames-dataset.js';
 import { float64, int32, int64, int8, type ExtendibleDataset, type Hdf5File, type NumericDtype } from './hdf5-backend.js';
 import {
   ACQUISITION,
+  COMPRESSION_ATTRS,
   END_REASON_UNKNOWN,
   ENTRY_ATTRS,
   LAYOUT_CREATOR,
@@ -34,7 +36,13 @@ export interface RunDatasets {
 }
 
 /** Writes the run's metadata and creates the datasets frames are appended to. */
-export function writeRunStart(file: Hdf5File, start: RunStart, fileName: string, writerDescription: string): RunDatasets {
+export function writeRunStart(
+  file: Hdf5File,
+  start: RunStart,
+  fileName: string,
+  writerDescription: string,
+  compression: CompressionSpec = NO_COMPRESSION,
+): RunDatasets {
   setAttrs(file, '/', {
     NX_class: 'NXroot',
     default: 'entry',
@@ -59,7 +67,7 @@ export function writeRunStart(file: Hdf5File, start: RunStart, fileName: string,
   file.setAttribute(PATHS.entry, ENTRY_ATTRS.startTimeNs, int64(start.start_wall_ns));
   file.createDataset(PATHS.startTime, isoFromNs(start.start_wall_ns));
 
-  const datasets = createDataGroup(file, start);
+  const datasets = createDataGroup(file, start, compression);
   writeCamera(file, start.camera);
 
   file.createGroup(PATHS.acquisition);
@@ -69,7 +77,7 @@ export function writeRunStart(file: Hdf5File, start: RunStart, fileName: string,
   return datasets;
 }
 
-function createDataGroup(file: Hdf5File, start: RunStart): RunDatasets {
+function createDataGroup(file: Hdf5File, start: RunStart, compression: CompressionSpec): RunDatasets {
   file.createGroup(PATHS.data);
   const isColor = start.shape.length === 3;
   setAttrs(file, PATHS.data, {
@@ -85,9 +93,11 @@ function createDataGroup(file: Hdf5File, start: RunStart): RunDatasets {
     dtype: PIXEL_DTYPE[start.dtype],
     rowShape: start.shape,
     chunkRows: chunkFrames,
+    compression,
   });
   setAttrs(file, PATHS.frames, isColor ? COLOUR_IMAGE_ATTRS : { interpretation: 'image' });
   file.setAttribute(PATHS.frames, VALID_FRAMES_ATTR, int64(0));
+  if (compression.codec !== 'none') writeCompressionAttrs(file, compression);
 
   const perFrame = (path: string, description: string, units: string | null): ExtendibleDataset => {
     const dataset = file.createExtendible(path, { dtype: 'int64', rowShape: [], chunkRows: INDEX_CHUNK });
@@ -102,6 +112,16 @@ function createDataGroup(file: Hdf5File, start: RunStart): RunDatasets {
       wallTimestamp: perFrame(PATHS.wallTimestamp, 'acquisition host wall-clock time, ns since the Unix epoch', 'ns'),
     },
   };
+}
+
+/** The codec, for people and for readers that do not decode HDF5's filter pipeline; the byte counts grow at every flush. */
+function writeCompressionAttrs(file: Hdf5File, compression: CompressionSpec): void {
+  if (compression.codec === 'none') return;
+  file.setAttribute(PATHS.frames, COMPRESSION_ATTRS.codec, compression.codec);
+  if (compression.level !== null) file.setAttribute(PATHS.frames, COMPRESSION_ATTRS.level, int32(compression.level));
+  file.setAttribute(PATHS.frames, COMPRESSION_ATTRS.filterId, int32(CODEC_FILTER_IDS[compression.codec]));
+  file.setAttribute(PATHS.frames, COMPRESSION_ATTRS.bytesIn, int64(0));
+  file.setAttribute(PATHS.frames, COMPRESSION_ATTRS.bytesOut, int64(0));
 }
 
 const CAMERA_FIELDS = new Set(['driver', 'model']);

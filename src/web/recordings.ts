@@ -28,6 +28,14 @@ export interface RecordingEntry {
     readonly settings: Readonly<Record<string, number | string | boolean>>;
     readonly start_time: string;
     readonly run_id: string;
+    /** Null for raw frames; bytes as of the file's last flush (docs/hdf5-layout.md#compression). */
+    readonly compression: {
+      readonly codec: string;
+      readonly level: number | null;
+      readonly bytes_in: number | null;
+      readonly bytes_out: number | null;
+      readonly ratio: number | null;
+    } | null;
   } | null;
 }
 
@@ -117,6 +125,16 @@ function summaryOf(summary: RecordingSummary): NonNullable<RecordingEntry['summa
     settings: summary.camera.settings,
     start_time: summary.provenance.startTime,
     run_id: summary.provenance.runId,
+    compression:
+      summary.compression === null
+        ? null
+        : {
+            codec: summary.compression.codec,
+            level: summary.compression.level,
+            bytes_in: summary.compression.bytesIn,
+            bytes_out: summary.compression.bytesOut,
+            ratio: summary.compression.ratio,
+          },
   };
 }
 

@@ -57,6 +57,7 @@ describe('defaults', () => {
       date_folders: false,
       allow_absolute_paths: false,
       overwrite: false,
+      compression: 'none',
     });
     assert.deepEqual(config.saver, { flush_interval_ms: 1000, buffer_mb: 512, mode: 'local', remote_timeout_s: 10 });
     assert.deepEqual(config.security, {});

@@ -33,6 +33,8 @@ export interface ServeOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The serve's CURVE public key file, for `ctl` (--server-key) when it has security keys. */
   readonly serverKeyFile?: string;
+  /** More command-line flags of serve, after --config. */
+  readonly args?: readonly string[];
 }
 
 /**
@@ -110,7 +112,7 @@ export async function startServe(
   const configPath = join(dir, 'lab.yaml');
   // JSON is valid YAML.
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const child = startLabcast(['serve', '--config', configPath], options.env);
+  const child = startLabcast(['serve', '--config', configPath, ...(options.args ?? [])], options.env);
   const finished = collect(child);
   const serve: RunningServe = {
     child,

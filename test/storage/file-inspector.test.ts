@@ -161,6 +161,7 @@ function sampleSummary(overrides: Partial<RecordingSummary> = {}): RecordingSumm
     },
     analysis: [],
     truthRows: null,
+    compression: null,
     ...overrides,
   };
 }
@@ -205,6 +206,24 @@ test('formatRecordingSummary lists the analyses stored with the frames and the g
   assert.equal(valueOf(text, 'analysis spots'), 'localize: 151 frames analysed, 3803 spots (/entry/analysis/spots)');
   assert.equal(valueOf(text, 'ground truth'), '6000 rows, one per frame and particle (/entry/instrument/simulation/truth)');
   assert.ok(!/^(analysis|ground truth) /m.test(formatRecordingSummary(sampleSummary())), 'no such lines without them');
+});
+
+test('formatRecordingSummary shows the codec, the bytes in and out and the ratio', () => {
+  assert.equal(valueOf(formatRecordingSummary(sampleSummary()), 'compression'), 'none');
+  const text = formatRecordingSummary(
+    sampleSummary({
+      compression: {
+        codec: 'zstd',
+        level: 3,
+        filterId: 32001,
+        filterValues: [2, 2, 2, 2097152, 3, 2, 5],
+        bytesIn: 1_048_576_000,
+        bytesOut: 419_430_400,
+        ratio: 2.5,
+      },
+    }),
+  );
+  assert.equal(valueOf(text, 'compression'), 'zstd level 3 (HDF5 filter 32001): 1.0 GB of frames in 419.4 MB, 2.50x');
 });
 
 test('formatRecordingSummary lists gaps as id ranges and shortens long lists', () => {

@@ -113,3 +113,25 @@ test('a flush writes the partly filled chunk of small frames, and the full chunk
     remove();
   }
 });
+
+test('after a failed write, finish() abandons the file (stops its compression threads) and never closes it', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const backend = new ScriptedBackend();
+    const start = makeRunStart({ shape: [512, 256] });
+    const writer = await layoutWriterOpener(async () => ({
+      name: backend.name,
+      description: backend.description,
+      createFile: (path: string) => ({ ...backend.createFile(path), abandon: () => void backend.calls.push('abandon') }),
+    }))(join(dir, 'abandoned.h5'), start, { overwrite: false });
+    appendFrames(writer, start, range(0, 2));
+    writer.flush();
+    backend.failOnChunkWrite = 3;
+    assert.throws(() => appendFrames(writer, start, [2]), /No space left on device/);
+    const callsAtFailure = backend.calls.length;
+    assert.throws(() => writer.finish(makeRunEnd(start)), /left as of its last flush \(2 frames\)/);
+    assert.deepEqual(backend.calls.slice(callsAtFailure), ['abandon'], 'abandoned once, not flushed, not closed');
+  } finally {
+    remove();
+  }
+});
