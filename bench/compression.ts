@@ -30,7 +30,14 @@ const NONE: CompressionSpec = { codec: 'none', level: null };
 
 /** The data whose ratio is reported: the simulator's default scene and variants, and natural-looking ffmpeg video. */
 const DATA_SETS: ReadonlyArray<{ readonly name: string; readonly args: readonly string[] }> = [
-  { name: 'sim particles 1024x1024 uint16 (default scene)', args: ['--width', '1024', '--height', '1024', '--frames', '60', '--fps', '0'] },
+  {
+    name: 'sim particles 1024x1024 uint16, 12-bit (default camera)',
+    args: ['--width', '1024', '--height', '1024', '--frames', '60', '--fps', '0'],
+  },
+  {
+    name: 'sim particles 1024x1024 uint16, 16-bit variant',
+    args: ['--camera', JSON.stringify({ driver: 'sim', width: 1024, height: 1024, bit_depth: 16, fps: 0 }), '--frames', '60'],
+  },
   {
     name: 'sim particles 1024x1024 uint8',
     args: ['--width', '1024', '--height', '1024', '--dtype', 'uint8', '--frames', '60', '--fps', '0'],
