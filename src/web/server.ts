@@ -50,6 +50,8 @@ export interface WebServerOptions {
   readonly serverKey?: string | null;
   /** The access token every request must carry (off loopback); null or absent = none. */
   readonly token?: string | null;
+  /** The camera's pixel size in the sample plane (config camera.pixel_size_um), for the scale bar; null or absent = unknown. */
+  readonly pixelSizeUm?: number | null;
 }
 
 const UI_ROOT = findUiRoot();
@@ -81,7 +83,12 @@ function sendResult(reply: FastifyReply, result: unknown): FastifyReply {
 export async function createWebServer(options: WebServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   const hub = new StatusHub(options.control);
-  const live = new LiveView(options.dataEndpoint, options.serverKey ?? null, () => hub.latest?.camera?.settings);
+  const live = new LiveView(
+    options.dataEndpoint,
+    options.serverKey ?? null,
+    () => hub.latest?.camera?.settings,
+    options.pixelSizeUm ?? null,
+  );
   const results = new ResultsHub(options.resultsEndpoint ?? null, options.serverKey ?? null);
   const recordings = new RecordingsIndex(options.dataDir);
 
@@ -231,6 +238,8 @@ export interface WebServerStart {
   readonly serverKey?: string | null;
   /** The access token every request must carry; null or absent = none. */
   readonly token?: string | null;
+  /** The camera's pixel size in the sample plane, µm; null or absent = unknown. */
+  readonly pixelSizeUm?: number | null;
 }
 
 export interface RunningWebServer {
@@ -251,6 +260,7 @@ export async function startWebServer(options: WebServerStart): Promise<RunningWe
     host: options.host,
     serverKey: options.serverKey ?? null,
     token: options.token ?? null,
+    pixelSizeUm: options.pixelSizeUm ?? null,
   });
   try {
     await app.listen({ host: options.host, port: options.port });
