@@ -3,6 +3,8 @@
 
 import { command, getJson, messageOf, watchStatus } from './api.js';
 import { AnalysisPanel, Overlay, overlayStats, StatsPlots, watchResults } from './analysis.js';
+import { cameraRoi } from './camera-roi.js';
+import { ImageView } from './image-view.js';
 import { LiveView, liveStats } from './live.js';
 import { Plots } from './plots.js';
 import { refreshRecordings } from './recordings.js';
@@ -303,7 +305,18 @@ function levelsChanged() {
 
 // ---- wiring ----
 
-const plots = new Plots($('histogram-plot'), $('mean-plot'));
+const plots = new Plots($('histogram-plot'), $('mean-plot'), {
+  // Dragged on the histogram: manual levels, as if typed.
+  onLevels(black, white) {
+    ui.autoLevels.checked = false;
+    ui.black.value = String(black);
+    ui.white.value = String(white);
+    levelsChanged();
+  },
+});
+$('histogram-log', HTMLInputElement).addEventListener('change', (event) =>
+  plots.setLog(/** @type {HTMLInputElement} */ (event.currentTarget).checked),
+);
 const analysisPanel = new AnalysisPanel($('analysis-list'), say);
 const overlay = new Overlay($('overlay-canvas', HTMLCanvasElement), {
   showSpots: $('show-spots', HTMLInputElement),
@@ -322,7 +335,31 @@ function showConnection() {
   ui.connection.textContent = liveConnected && statusConnected ? 'connected' : 'reconnecting…';
 }
 
-const live = new LiveView($('live-canvas', HTMLCanvasElement), $('canvas-box'), {
+/** @type {ImageView} */
+const imageView = new ImageView(
+  {
+    box: $('canvas-box'),
+    canvas: $('live-canvas', HTMLCanvasElement),
+    followers: [$('overlay-canvas', HTMLCanvasElement)],
+    toolbar: $('image-toolbar'),
+    info: $('image-info'),
+  },
+  {
+    pixelSource: {
+      region: (frame, rect) => live.pixelSource().region(frame, rect),
+      line: (frame, x0, y0, x1, y1) => live.pixelSource().line(frame, x0, y0, x1, y1),
+      stats: (frame, rect) => live.pixelSource().stats(frame, rect),
+    },
+    onViewChange: () => live.sendDisplay(),
+    cameraRoi: cameraRoi(() => status),
+    onMessage: say,
+  },
+);
+/** For tests and for people at the console: the view's zoom, readout, profile and ROI statistics. */
+/** @type {Window & { labcastView?: ImageView }} */ (window).labcastView = imageView;
+
+/** @type {LiveView} */
+const live = new LiveView(imageView, {
   onFrame(header) {
     lastFrame = header;
     ui.noFrames.hidden = true;
