@@ -36,6 +36,11 @@ export interface DisplayOptions {
    * frame's own pixels.
    */
   readonly region?: Region;
+  /**
+   * The frame shape [height, width] the region was chosen on: a frame of another shape (the
+   * camera ROI changed) is shown whole, not through a region meant for the old one.
+   */
+  readonly regionShape?: readonly [number, number];
 }
 
 /** The 2x2 colour filter of a raw Bayer frame, from its top-left pixel (the camera's `bayer_pattern`). */
@@ -176,7 +181,9 @@ function cropSamples<T extends Uint8Array | Uint16Array>(src: T, width: number, 
 export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions, format: SampleFormat = {}): DisplayFrame {
   const sensor = geometry(frame.shape);
   const bayer = format.bayerPattern !== undefined && sensor.channels === 1 && sensor.width >= 2 && sensor.height >= 2;
-  const region = clampRegion(options.region, sensor.width, sensor.height, bayer);
+  const shape = options.regionShape;
+  const regionFits = shape === undefined || (shape[0] === sensor.height && shape[1] === sensor.width);
+  const region = clampRegion(regionFits ? options.region : undefined, sensor.width, sensor.height, bayer);
   const full = region.width === sensor.width && region.height === sensor.height;
   const cropped = cropSamples(sampleArray(frame), sensor.width, sensor.channels, region, full);
   const raw = { width: region.width, height: region.height, channels: sensor.channels };

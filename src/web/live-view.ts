@@ -23,7 +23,7 @@ import {
  * skipped), so the view never lags behind the camera. The data stream is
  * subscribed to only while a browser is watching.
  *
- * Browser → server (text JSON): {"type":"display","max_width","max_height","levels"(,"region")},
+ * Browser → server (text JSON): {"type":"display","max_width","max_height","levels"(,"region","frame_shape")},
  * {"type":"ack","seq"}, {"type":"inspect",...} (raw values of a frame shown, see
  * inspectReply). Server → browser: binary frames (see encodeLiveMessage) and
  * text JSON replies to "inspect". docs/protocol.md describes them all.
@@ -332,7 +332,18 @@ export function parseDisplay(message: Record<string, unknown>): DisplayOptions |
   }
   const region = parseRegion(message.region);
   if (region === null) return null;
-  return { maxWidth, maxHeight, levels: parsed, ...(region === undefined ? {} : { region }) };
+  const shape = message.frame_shape;
+  const regionShape =
+    Array.isArray(shape) && shape.length >= 2 && shape.every((n) => Number.isInteger(n) && n > 0)
+      ? ([shape[0] as number, shape[1] as number] as const)
+      : undefined;
+  return {
+    maxWidth,
+    maxHeight,
+    levels: parsed,
+    ...(region === undefined ? {} : { region }),
+    ...(region === undefined || regionShape === undefined ? {} : { regionShape }),
+  };
 }
 
 /** undefined = no region (the whole frame); null = malformed. */

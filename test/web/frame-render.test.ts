@@ -98,6 +98,15 @@ test("a region is shown at the frame's own scale, never magnified, and reports w
   // Rows -5..34 clamp to 0..34: 32×35 into 16×16 is a factor of 3 → 10×11 display pixels, covering 30×33 frame pixels.
   assert.deepEqual([half.width, half.height], [10, 11]);
   assert.deepEqual(half.region, { x: 32, y: 0, width: 30, height: 33 });
+  // A region chosen on a frame of another shape (the camera ROI changed since) is ignored: the whole frame.
+  const other = renderDisplayFrame(frame, {
+    maxWidth: 500,
+    maxHeight: 500,
+    levels: { mode: 'auto' },
+    region: { x: 10, y: 20, width: 4, height: 3 },
+    regionShape: [768, 1024],
+  });
+  assert.deepEqual(other.region, { x: 0, y: 0, width: 64, height: 64 });
   // The auto levels are those of the region shown: its top-left pixel is its darkest.
   assert.equal(zoomed.pixels[0], Math.round(((20 * 64 + 10) * 255) / 65535));
 });

@@ -438,7 +438,8 @@ export class ImageView {
   /**
    * What the frame source should render next: the visible region, at the size it takes on
    * screen in device pixels (the source never magnifies; the view does, pixel by pixel).
-   * @returns {{ max_width: number, max_height: number, region?: Rect }}
+   * `frame_shape` is the frame the region was chosen on: a frame of another size is sent whole.
+   * @returns {{ max_width: number, max_height: number, region?: Rect, frame_shape?: number[] }}
    */
   displayRequest() {
     const ratio = window.devicePixelRatio || 1;
@@ -447,7 +448,8 @@ export class ImageView {
       return { max_width: Math.max(16, Math.round(this.box.clientWidth * ratio)), max_height: Math.max(16, Math.round(this.box.clientHeight * ratio)) };
     }
     const side = (/** @type {number} */ frame) => Math.max(16, Math.min(4096, Math.ceil(frame * this.zoom * ratio)));
-    return { max_width: side(region.width), max_height: side(region.height), ...(this.fitted ? {} : { region }) };
+    const shape = this.header?.shape.slice(0, 2) ?? [];
+    return { max_width: side(region.width), max_height: side(region.height), ...(this.fitted ? {} : { region, frame_shape: shape }) };
   }
 
   viewChanged() {
