@@ -127,7 +127,11 @@ export function parseCameraSpec(input: unknown): ResolvedCameraSpec {
     const { pixel_size_um: pixelSize, ...simOptions } = options;
     const optics = z.object(opticsShape).safeParse({ pixel_size_um: pixelSize });
     if (!optics.success) {
-      throw new LabcastError('BAD_ARGUMENT', `sim camera option "pixel_size_um": ${optics.error.issues[0]?.message ?? 'invalid'}`, 'pixel_size_um');
+      throw new LabcastError(
+        'BAD_ARGUMENT',
+        `sim camera option "pixel_size_um": ${optics.error.issues[0]?.message ?? 'invalid'}`,
+        'pixel_size_um',
+      );
     }
     const optical = optics.data.pixel_size_um === undefined ? {} : { pixel_size_um: optics.data.pixel_size_um };
     return Object.freeze({ driver, ...parseSimCameraOptions(simOptions), ...optical });

@@ -177,8 +177,15 @@ function cropSamples<T extends Uint8Array | Uint16Array>(src: T, width: number, 
  * demosaiced to RGB, for display only. With options.region only that part of
  * the frame is shown. Saturated samples (at the full scale of format.bitDepth)
  * are marked in `saturated`, so the page can colour them whatever the levels.
+ * `noneSaturated`: the caller has counted none in the frame (frameStats), which
+ * spares the look for them.
  */
-export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions, format: SampleFormat = {}): DisplayFrame {
+export function renderDisplayFrame(
+  frame: RawFrame,
+  options: DisplayOptions,
+  format: SampleFormat = {},
+  noneSaturated = false,
+): DisplayFrame {
   const sensor = geometry(frame.shape);
   const bayer = format.bayerPattern !== undefined && sensor.channels === 1 && sensor.width >= 2 && sensor.height >= 2;
   const shape = options.regionShape;
@@ -211,7 +218,9 @@ export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions, for
       : mapWithTable(binned, count, black, white, fullScaleOf(frame.dtype));
   // Frame pixels per display pixel, along each side.
   const step = factor * (bayer ? 2 : 1);
-  const saturated = saturationMask(cropped, raw.width, raw.height, raw.channels, fullScale, step, outWidth, outHeight);
+  const saturated = noneSaturated
+    ? null
+    : saturationMask(cropped, raw.width, raw.height, raw.channels, fullScale, step, outWidth, outHeight);
   const shown = { x: region.x, y: region.y, width: outWidth * step, height: outHeight * step };
   return { width: outWidth, height: outHeight, channels, pixels, black, white, region: shown, saturated };
 }

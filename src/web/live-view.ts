@@ -183,7 +183,7 @@ export class LiveView {
       latest.stats ??= frameStats(latest.frame, latest.format);
       message = encodeLiveMessage(
         latest.header,
-        renderDisplayFrame(latest.frame, client.display, latest.format),
+        renderDisplayFrame(latest.frame, client.display, latest.format, latest.stats.saturated === 0),
         latest.stats,
         latest.receivedMs,
         this.pixelSizeUm,
@@ -293,7 +293,8 @@ export function encodeLiveMessage(
 export function inspectReply(request: Record<string, unknown>, frames: readonly LatestFrame[]): Record<string, unknown> {
   const id = typeof request.id === 'number' ? request.id : null;
   const frame = frames.find((f) => f.header.run_id === request.run_id && f.header.seq === request.seq);
-  if (frame === undefined) return { type: 'inspect', id, ok: false, error: `frame ${String(request.seq)} is no longer held; ask about a newer one` };
+  if (frame === undefined)
+    return { type: 'inspect', id, ok: false, error: `frame ${String(request.seq)} is no longer held; ask about a newer one` };
   const number = (name: string): number => {
     const value = request[name];
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`inspect: "${name}" must be a finite number`);
@@ -309,7 +310,12 @@ export function inspectReply(request: Record<string, unknown>, frames: readonly 
       case 'stats':
         return { type: 'inspect', id, ok: true, result: regionStats(frame.frame, region()) };
       default:
-        return { type: 'inspect', id, ok: false, error: `inspect: "what" must be region, line or stats, not ${JSON.stringify(request.what)}` };
+        return {
+          type: 'inspect',
+          id,
+          ok: false,
+          error: `inspect: "what" must be region, line or stats, not ${JSON.stringify(request.what)}`,
+        };
     }
   } catch (error) {
     return { type: 'inspect', id, ok: false, error: (error as Error).message };

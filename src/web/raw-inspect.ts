@@ -50,7 +50,11 @@ function requireInside(frame: RawFrame, region: Region): Region {
     throw new LabcastError('BAD_ARGUMENT', 'a region needs finite x, y and a width and height of at least 1', 'region');
   }
   if (region.x >= width || region.y >= height || region.x + region.width <= 0 || region.y + region.height <= 0) {
-    throw new LabcastError('BAD_ARGUMENT', `region (${region.x}, ${region.y}) ${region.width}×${region.height} is outside the ${width}×${height} frame`, 'region');
+    throw new LabcastError(
+      'BAD_ARGUMENT',
+      `region (${region.x}, ${region.y}) ${region.width}×${region.height} is outside the ${width}×${height} frame`,
+      'region',
+    );
   }
   return clampRegion(region, width, height);
 }
@@ -60,7 +64,11 @@ export function rawRegion(frame: RawFrame, region: Region): RawRegion {
   const { width, channels } = frameGeometry(frame);
   const inside = requireInside(frame, region);
   if (inside.width * inside.height > MAX_REGION_PIXELS) {
-    throw new LabcastError('BAD_ARGUMENT', `a raw region is at most ${MAX_REGION_PIXELS} pixels; asked for ${inside.width}×${inside.height}`, 'region');
+    throw new LabcastError(
+      'BAD_ARGUMENT',
+      `a raw region is at most ${MAX_REGION_PIXELS} pixels; asked for ${inside.width}×${inside.height}`,
+      'region',
+    );
   }
   const src = sampleArray(frame);
   const values: number[] = [];

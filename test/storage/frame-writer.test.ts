@@ -147,7 +147,7 @@ for (const backend of WRITERS) {
       }
     });
 
-    test('the config\'s camera.pixel_size_um is the detector\'s NeXus x_pixel_size and y_pixel_size, in um', { skip: noH5py }, async () => {
+    test("the config's camera.pixel_size_um is the detector's NeXus x_pixel_size and y_pixel_size, in um", { skip: noH5py }, async () => {
       const { dir, remove } = tempDir();
       try {
         const sized = makeRunStart({ config: { camera: { driver: 'sim', pixel_size_um: 6.5 } } });

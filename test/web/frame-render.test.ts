@@ -70,9 +70,18 @@ test('saturated samples are marked per display pixel, also when downscaled, and 
   assert.deepEqual(Array.from(shown.saturated ?? []), [0, 1, 0, 0]);
   assert.equal(frameStats(frame).saturated, 1);
   // A 12-bit camera saturates at 4095 whatever the dtype.
-  assert.equal(frameStats(uint16Frame(1, 3, (x) => [4095, 4094, 5000][x]!), { bitDepth: 12 }).saturated, 2);
   assert.equal(
-    renderDisplayFrame(uint16Frame(1, 2, () => 4095), { maxWidth: 9, maxHeight: 9, levels: { mode: 'auto' } }).saturated,
+    frameStats(
+      uint16Frame(1, 3, (x) => [4095, 4094, 5000][x]!),
+      { bitDepth: 12 },
+    ).saturated,
+    2,
+  );
+  assert.equal(
+    renderDisplayFrame(
+      uint16Frame(1, 2, () => 4095),
+      { maxWidth: 9, maxHeight: 9, levels: { mode: 'auto' } },
+    ).saturated,
     null,
     'without a bit depth 4095 is not saturated in uint16',
   );

@@ -284,17 +284,20 @@ describe('image inspection in headless Chromium against a real labcast serve', (
     );
     assert.match(warning ?? '', new RegExp(`${SENSOR.width * SENSOR.height} saturated samples \\(100\\.0 %\\) at the full scale 65535`));
     const canvas = page.locator('#live-canvas');
-    const [width, height] = await canvas.evaluate((c) => [(c as unknown as { width: number }).width, (c as unknown as { height: number }).height]);
+    const [width, height] = await canvas.evaluate((c) => [
+      (c as unknown as { width: number }).width,
+      (c as unknown as { height: number }).height,
+    ]);
     const red = await waitUntil(
       'every pixel in red',
       () => countCanvasPixels(canvas, { r: [255, 255], g: [0, 0], b: [0, 0] }),
-      (n) => n === width! * height!,
+      (n) => n === width * height,
     );
     assert.ok(red > 0);
     // Without the highlight the frame is white (the absolute scale of a flat frame), never black.
     await page.getByLabel('Saturated in').uncheck();
     const white = await countCanvasPixels(canvas, { r: [255, 255], g: [255, 255], b: [255, 255] });
-    assert.equal(white, width! * height!);
+    assert.equal(white, width * height);
     await page.getByLabel('Saturated in').check();
     await serve.ctl(['set', 'brightness', '0']);
     await waitUntil(

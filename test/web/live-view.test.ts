@@ -136,7 +136,13 @@ test('a region of the frame is sent at its own scale, and raw values of a frame 
   client.offer();
   client.receive(JSON.stringify({ type: 'ack', seq: 30 }));
   client.receive(
-    JSON.stringify({ type: 'display', max_width: 64, max_height: 64, levels: { mode: 'auto' }, region: { x: 2, y: 1, width: 3, height: 2 } }),
+    JSON.stringify({
+      type: 'display',
+      max_width: 64,
+      max_height: 64,
+      levels: { mode: 'auto' },
+      region: { x: 2, y: 1, width: 3, height: 2 },
+    }),
   );
   const header = socket.headers().at(-1)!;
   assert.deepEqual(header.region, { x: 2, y: 1, width: 3, height: 2 });

@@ -16,7 +16,14 @@ test('a raw region gives the exact samples, row-major, clamped to the frame', ()
   const region = rawRegion(ramp, { x: 38, y: 2, width: 5, height: 2 });
   assert.deepEqual(region, { x: 38, y: 2, width: 2, height: 2, channels: 1, values: [2038, 2039, 3038, 3039] });
   assert.throws(() => rawRegion(ramp, { x: 100, y: 0, width: 1, height: 1 }), /outside the 40×50 frame/);
-  assert.throws(() => rawRegion(uint16Frame(300, 300, () => 0), { x: 0, y: 0, width: 300, height: 300 }), new RegExp(String(MAX_REGION_PIXELS)));
+  assert.throws(
+    () =>
+      rawRegion(
+        uint16Frame(300, 300, () => 0),
+        { x: 0, y: 0, width: 300, height: 300 },
+      ),
+    new RegExp(String(MAX_REGION_PIXELS)),
+  );
 });
 
 test('a colour frame gives every channel', () => {
@@ -58,7 +65,10 @@ test('region statistics: mean, population std, min, max and sum, exact for 16-bi
     max: 2002,
     sum: 6006,
   });
-  const bright = regionStats(uint16Frame(512, 512, (x) => 65534 + (x % 2)), { x: 0, y: 0, width: 512, height: 512 });
+  const bright = regionStats(
+    uint16Frame(512, 512, (x) => 65534 + (x % 2)),
+    { x: 0, y: 0, width: 512, height: 512 },
+  );
   assert.equal(bright.channels[0]!.mean, 65534.5);
   assert.equal(bright.channels[0]!.std, 0.5);
 });

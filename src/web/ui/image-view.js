@@ -45,14 +45,16 @@ import { describeStats, ProfilePlot } from './profile.js';
  * @property {boolean} [saturation_mask]
  * @property {number | null} [pixel_size_um] one pixel in the sample plane, µm; null/absent = unknown
  * @property {{ full_scale: number, saturated?: number }} stats
+ * @property {unknown} [run_id] which frame this is, as its source names it (live: run_id and seq)
+ * @property {unknown} [seq]
  */
 
 /**
  * @typedef {object} PixelSource
- * @property {(frame: any, rect: Rect) => Promise<RawRegion>} region raw samples of a rectangle (≤ 65536 pixels)
- * @property {(frame: any, x0: number, y0: number, x1: number, y1: number) => Promise<LineProfile>} line
+ * @property {(frame: DisplayFrameHeader, rect: Rect) => Promise<RawRegion>} region raw samples of a rectangle (≤ 65536 pixels)
+ * @property {(frame: DisplayFrameHeader, x0: number, y0: number, x1: number, y1: number) => Promise<LineProfile>} line
  *   pixels along a line, one per step of its longer axis (web/raw-inspect.ts lineProfile)
- * @property {(frame: any, rect: Rect) => Promise<RegionStats>} stats
+ * @property {(frame: DisplayFrameHeader, rect: Rect) => Promise<RegionStats>} stats
  */
 
 /**
@@ -123,7 +125,10 @@ export class ImageView {
    *   toolbar, info: empty containers the view fills with its controls and readouts.
    * @param {{ pixelSource: PixelSource, onViewChange?: () => void, cameraRoi?: CameraRoi | null, onMessage?: (text: string, isError: boolean) => void }} options
    */
-  constructor({ box, canvas, followers = [], toolbar, info }, { pixelSource, onViewChange = () => {}, cameraRoi = null, onMessage = () => {} }) {
+  constructor(
+    { box, canvas, followers = [], toolbar, info },
+    { pixelSource, onViewChange = () => {}, cameraRoi = null, onMessage = () => {} },
+  ) {
     this.box = box;
     this.canvas = canvas;
     this.followers = followers;
@@ -227,7 +232,11 @@ export class ImageView {
     for (const [value, { label }] of Object.entries(COLORMAPS)) colormap.append(element('option', { value }, [label]));
     const saturation = element('input', { type: 'checkbox' });
     saturation.checked = true;
-    const saturationLabel = element('label', { class: 'iv-saturation-toggle' }, [saturation, ' Saturated in ', element('span', { class: 'iv-swatch' })]);
+    const saturationLabel = element('label', { class: 'iv-saturation-toggle' }, [
+      saturation,
+      ' Saturated in ',
+      element('span', { class: 'iv-swatch' }),
+    ]);
     const setRoi = button('Set camera ROI', 'Make the drawn rectangle the camera’s region of interest (stops live view meanwhile)');
     const fullFrame = button('Full frame', 'Back to the whole sensor');
     setRoi.disabled = true;
@@ -245,15 +254,15 @@ export class ImageView {
     const pixel = element('output', { 'aria-label': 'Pixel value', class: 'iv-pixel' }, ['–']);
     const roi = element('output', { 'aria-label': 'ROI statistics', class: 'iv-roi' }, ['draw a rectangle']);
     const profilePlot = element('div', { class: 'iv-profile-plot' });
-    const profile = element('figure', { class: 'plot iv-profile' }, [element('figcaption', {}, ['Line profile (raw values)']), profilePlot]);
+    const profile = element('figure', { class: 'plot iv-profile' }, [
+      element('figcaption', {}, ['Line profile (raw values)']),
+      profilePlot,
+    ]);
     profile.hidden = true;
     info.classList.add('iv-info');
     info.append(
       saturation,
-      element('div', { class: 'iv-readouts' }, [
-        element('span', {}, ['Pixel ', pixel]),
-        element('span', {}, ['ROI ', roi]),
-      ]),
+      element('div', { class: 'iv-readouts' }, [element('span', {}, ['Pixel ', pixel]), element('span', {}, ['ROI ', roi])]),
       profile,
     );
     return { saturation, pixel, roi, profile, profilePlot };
@@ -277,11 +286,15 @@ export class ImageView {
     ui.setRoi.addEventListener('click', () => void this.applyRoi(false));
     ui.fullFrame.addEventListener('click', () => void this.applyRoi(true));
 
-    box.addEventListener('wheel', (event) => {
-      event.preventDefault();
-      const factor = 2 ** Math.max(-1, Math.min(1, -event.deltaY / 200));
-      this.zoomBy(factor, this.boxPoint(event));
-    }, { passive: false });
+    box.addEventListener(
+      'wheel',
+      (event) => {
+        event.preventDefault();
+        const factor = 2 ** Math.max(-1, Math.min(1, -event.deltaY / 200));
+        this.zoomBy(factor, this.boxPoint(event));
+      },
+      { passive: false },
+    );
     box.addEventListener('pointerdown', (event) => {
       if (this.header === null || (event.button !== 0 && event.button !== 1)) return;
       event.preventDefault();
@@ -313,7 +326,8 @@ export class ImageView {
       }
       const [x, y] = this.pixelAt(u, v);
       if (drag.kind === 'line') this.line = { x0: drag.x, y0: drag.y, x1: x, y1: y };
-      else this.rect = { x: Math.min(drag.x, x), y: Math.min(drag.y, y), width: Math.abs(x - drag.x) + 1, height: Math.abs(y - drag.y) + 1 };
+      else
+        this.rect = { x: Math.min(drag.x, x), y: Math.min(drag.y, y), width: Math.abs(x - drag.x) + 1, height: Math.abs(y - drag.y) + 1 };
       this.drawTools();
     });
     const release = () => {
@@ -445,7 +459,10 @@ export class ImageView {
     const ratio = window.devicePixelRatio || 1;
     const region = this.visibleRegion();
     if (region === null) {
-      return { max_width: Math.max(16, Math.round(this.box.clientWidth * ratio)), max_height: Math.max(16, Math.round(this.box.clientHeight * ratio)) };
+      return {
+        max_width: Math.max(16, Math.round(this.box.clientWidth * ratio)),
+        max_height: Math.max(16, Math.round(this.box.clientHeight * ratio)),
+      };
     }
     const side = (/** @type {number} */ frame) => Math.max(16, Math.min(4096, Math.ceil(frame * this.zoom * ratio)));
     const shape = this.header?.shape.slice(0, 2) ?? [];
@@ -638,7 +655,7 @@ export class ImageView {
     const region = await this.source.region(header, { x, y, width: 1, height: 1 });
     if (this.pointer !== pointer) return; // moved on meanwhile
     const values = region.values;
-    this.readout = { x, y, values, seq: /** @type {{ seq?: unknown }} */ (header).seq };
+    this.readout = { x, y, values, seq: header.seq };
     const text = values.length === 3 ? `R ${values[0]} G ${values[1]} B ${values[2]}` : values.join(' ');
     this.info.pixel.textContent = `(${x}, ${y}) = ${text}`;
   }
@@ -650,7 +667,7 @@ export class ImageView {
     if (this.line !== line) return;
     this.info.profile.hidden = false;
     this.profilePlot.show(profile);
-    this.profile = { ...profile, seq: /** @type {{ seq?: unknown }} */ (header).seq };
+    this.profile = { ...profile, seq: header.seq };
   }
 
   async updateStats() {

@@ -92,7 +92,7 @@ export class LiveView {
   }
 
   /**
-   * @param {LiveFrameHeader} frame
+   * @param {import('./image-view.js').DisplayFrameHeader} frame
    * @param {Record<string, unknown>} request
    * @returns {Promise<any>}
    */

@@ -55,7 +55,10 @@ function levelsHistogram(element, { log, levels, fullScale, onLevels }) {
       select: { show: true, left: 0, top: 0, width: 0, height: 0 },
       scales: { x: { time: false, range: () => [0, fullScale()] }, y: log ? { distr: 3 } : {} },
       axes: [{ label: 'pixel value (drag to set the levels)' }, { label: log ? 'pixels (log)' : 'pixels', size: 60 }],
-      series: [{}, { stroke: 'rgb(31,111,235)', fill: 'rgba(31,111,235,0.25)', paths: steppedPaths({ align: 1 }), points: { show: false } }],
+      series: [
+        {},
+        { stroke: 'rgb(31,111,235)', fill: 'rgba(31,111,235,0.25)', paths: steppedPaths({ align: 1 }), points: { show: false } },
+      ],
       hooks: {
         setSelect: [
           (u) => {
