@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { countCanvasPixels, launchChromium, openLabcastPage } from '../helpers/chromium.js';
+import { countCanvasPixels, launchChromium, openLabcastPage, readCanvas } from '../helpers/chromium.js';
 import { waitUntil } from '../helpers/poll.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
@@ -16,6 +16,8 @@ import { startServe, type RunningServe } from '../helpers/serve.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const SENSOR = { width: 1024, height: 768 };
+/** The config's camera.pixel_size_um: the scale bar's µm, and the file's x/y_pixel_size. */
+const PIXEL_SIZE_UM = 0.5;
 
 interface Rect {
   x: number;
@@ -115,7 +117,7 @@ describe('image inspection in headless Chromium against a real labcast serve', (
 
   before(async () => {
     [serve, browser] = await Promise.all([
-      startServe(scratch.dir, { ...SENSOR, fps: 10, pattern: 'particles', particle_count: 200 }),
+      startServe(scratch.dir, { ...SENSOR, fps: 10, pattern: 'particles', particle_count: 200, pixel_size_um: PIXEL_SIZE_UM }),
       launchChromium(),
     ]);
     page = await openLabcastPage(browser, serve.web, { width: 1400, height: 1000 }, pageErrors);
@@ -146,6 +148,63 @@ describe('image inspection in headless Chromium against a real labcast serve', (
     assert.deepEqual(shown.shape, [SENSOR.height, SENSOR.width]);
     assert.deepEqual(shown.region, { x: 0, y: 0, width: SENSOR.width, height: SENSOR.height }, 'fitted: the whole frame');
     assert.ok(shown.width < SENSOR.width, `downscaled to fit: ${shown.width}`);
+    const sizes = await runPython(
+      `
+import sys, json, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    c = f["entry/instrument/camera"]
+    print(json.dumps([[float(c[n][()]), c[n].attrs["units"]] for n in ("x_pixel_size", "y_pixel_size")]))
+`,
+      [recording],
+    );
+    assert.equal(sizes.code, 0, sizes.stderr);
+    assert.deepEqual(JSON.parse(sizes.stdout), [
+      [PIXEL_SIZE_UM, 'um'],
+      [PIXEL_SIZE_UM, 'um'],
+    ]);
+  });
+
+  test('the scale bar is in µm from the config; a colour map recolours the same frame', async () => {
+    const bar = await page.evaluate(
+      () => (globalThis as unknown as { labcastView: { scaleBar: { length: number; unit: string; pixels: number } } }).labcastView.scaleBar,
+    );
+    const { zoom } = await page.evaluate(() => ({ zoom: (globalThis as unknown as { labcastView: { zoom: number } }).labcastView.zoom }));
+    assert.equal(bar.unit, 'µm');
+    assert.ok(Math.abs(bar.pixels - (bar.length / PIXEL_SIZE_UM) * zoom) < 1e-6, JSON.stringify({ bar, zoom }));
+    assert.match(String(bar.length), /^[125]0*$|^0\.0*[125]$/, 'a round length');
+
+    const grey = await readCanvas(page);
+    await page.getByLabel('Colour map').selectOption('inverted');
+    const inverted = await waitUntil(
+      'the inverted image',
+      () => readCanvas(page),
+      (c) => c.digest !== grey.digest,
+    );
+    assert.ok(Math.abs(inverted.mean - (255 - grey.mean)) < 1e-9, `${inverted.mean} vs 255 - ${grey.mean}`);
+    await page.getByLabel('Colour map').selectOption('grey');
+  });
+
+  test('dragging across the histogram sets the display levels', async () => {
+    const over = page.locator('#histogram-plot .u-over');
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    assert.equal(await page.getByLabel('Auto (min to max of each frame)').isChecked(), false);
+    const black = Number(await page.getByLabel('Black').inputValue());
+    const white = Number(await page.getByLabel('White').inputValue());
+    // 10 % and 30 % of 0..65535, within a pixel's worth of the plot.
+    assert.ok(Math.abs(black - 6554) < 700 && Math.abs(white - 19661) < 700, `${black}..${white}`);
+    const applied = await waitUntil(
+      'the server to apply them',
+      () => page.evaluate(() => (globalThis as unknown as { labcastLive: { last: { black: number; white: number } } }).labcastLive.last),
+      (last) => last.black === black && last.white === white,
+    );
+    assert.deepEqual([applied.black, applied.white], [black, white]);
+    await page.getByLabel('Log scale').check();
+    await page.getByLabel('Log scale').uncheck();
+    await page.getByLabel('Auto (min to max of each frame)').check();
   });
 
   test('wheel-zoom to 1:1: the server sends the visible region at full resolution, and the readout under the cursor is the file value', async () => {

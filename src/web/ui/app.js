@@ -364,7 +364,8 @@ const live = new LiveView(imageView, {
     lastFrame = header;
     ui.noFrames.hidden = true;
     plots.add(header);
-    overlay.frameShown(header);
+    // The overlay covers the whole frame (the image view places it), at its own resolution.
+    overlay.frameShown({ ...header, ...imageView.followerSize() });
     const fullScale = header.stats.full_scale;
     ui.black.max = ui.white.max = String(fullScale);
   },

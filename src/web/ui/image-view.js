@@ -67,6 +67,8 @@ import { describeStats, ProfilePlot } from './profile.js';
 
 /** Raw values are asked again at most this often while frames arrive. */
 const INSPECT_EVERY_MS = 200;
+/** Largest side of a follower canvas's bitmap. */
+const FOLLOWER_MAX_SIDE = 2048;
 /** Device pixels per frame pixel at the closest zoom. */
 const MAX_DEVICE_ZOOM = 64;
 let instances = 0;
@@ -429,6 +431,17 @@ export class ImageView {
    */
   zoomBy(factor, about) {
     this.setZoom(this.zoom * factor, about);
+  }
+
+  /**
+   * The bitmap size for a follower canvas (drawn in whole-frame coordinates, e.g. the analysis
+   * overlay): the whole frame at about the screen's resolution, so markers stay sharp when zoomed
+   * in, at most FOLLOWER_MAX_SIDE a side (a canvas is redrawn with every frame).
+   */
+  followerSize() {
+    const [width, height] = this.frameSize() ?? [1, 1];
+    const scale = Math.min(this.zoom * (window.devicePixelRatio || 1), FOLLOWER_MAX_SIDE / Math.max(width, height));
+    return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
   }
 
   /** The frame rectangle in view (whole pixels, inside the frame). */
