@@ -177,6 +177,10 @@ export class ImageView {
     /** @type {Uint8Array | null} */
     this.mask = null;
     this.lastInspect = 0;
+    /** The view and region the canvases were last placed for. */
+    this.placedKey = '';
+    /** The saturation colour the swatch shows. */
+    this.swatchColour = '';
 
     const id = ++instances;
     this.ui = this.buildToolbar(toolbar, id);
@@ -234,11 +238,8 @@ export class ImageView {
     for (const [value, { label }] of Object.entries(COLORMAPS)) colormap.append(element('option', { value }, [label]));
     const saturation = element('input', { type: 'checkbox' });
     saturation.checked = true;
-    const saturationLabel = element('label', { class: 'iv-saturation-toggle' }, [
-      saturation,
-      ' Saturated in ',
-      element('span', { class: 'iv-swatch' }),
-    ]);
+    const swatch = element('span', { class: 'iv-swatch' });
+    const saturationLabel = element('label', { class: 'iv-saturation-toggle' }, [saturation, ' Saturated in ', swatch]);
     const setRoi = button('Set camera ROI', 'Make the drawn rectangle the camera’s region of interest (stops live view meanwhile)');
     const fullFrame = button('Full frame', 'Back to the whole sensor');
     setRoi.disabled = true;
@@ -246,7 +247,7 @@ export class ImageView {
     roiButtons.hidden = this.cameraRoi === null;
     toolbar.classList.add('iv-toolbar');
     toolbar.append(zoomOut, zoom, zoomIn, fit, oneToOne, tools, colormap, saturationLabel, roiButtons);
-    return { zoomOut, zoomIn, fit, oneToOne, zoom, toolInputs, colormap, saturation, setRoi, fullFrame };
+    return { zoomOut, zoomIn, fit, oneToOne, zoom, toolInputs, colormap, saturation, swatch, setRoi, fullFrame };
   }
 
   /** @param {HTMLElement} info */
@@ -496,6 +497,10 @@ export class ImageView {
     const size = this.frameSize();
     if (header === null || size === null) return;
     const { region } = header;
+    // Style changes cost the page a layout: only when the view or the region moved.
+    const key = `${this.box.clientWidth} ${this.box.clientHeight} ${this.zoom} ${this.cx} ${this.cy} ${region.x} ${region.y} ${region.width} ${region.height} ${size[0]} ${size[1]}`;
+    if (key === this.placedKey) return;
+    this.placedKey = key;
     const [left, top] = this.toBox(region.x, region.y);
     Object.assign(this.canvas.style, {
       left: `${left}px`,
@@ -574,10 +579,11 @@ export class ImageView {
       for (let i = 0; i < count; i++) if (mask[i] !== 0) rgba[i] = colour;
     }
     this.context.putImageData(image, 0, 0);
-    const swatch = this.ui.saturation.parentElement?.querySelector('.iv-swatch');
-    if (swatch instanceof HTMLElement) {
-      const [r, g, b] = channels === 3 ? COLOUR_FRAME_SATURATED : COLORMAPS[this.colormap].saturated;
-      swatch.style.background = channels === 3 ? `rgb(${r}, ${g}, ${b})` : saturatedCss(this.colormap);
+    const [r, g, b] = COLOUR_FRAME_SATURATED;
+    const swatchColour = channels === 3 ? `rgb(${r}, ${g}, ${b})` : saturatedCss(this.colormap);
+    if (swatchColour !== this.swatchColour) {
+      this.swatchColour = swatchColour;
+      this.ui.swatch.style.background = swatchColour;
     }
   }
 
