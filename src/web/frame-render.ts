@@ -147,16 +147,20 @@ function geometry(shape: readonly number[]): { height: number; width: number; ch
 export function clampRegion(region: Region | undefined, width: number, height: number, even = false): Region {
   if (region === undefined) return { x: 0, y: 0, width, height };
   const align = even ? 2 : 1;
-  const clampTo = (value: number, low: number, high: number): number => Math.min(high, Math.max(low, Math.floor(value)));
-  const x0 = clampTo(region.x, 0, width - 1);
-  const y0 = clampTo(region.y, 0, height - 1);
-  const x = x0 - (x0 % align);
-  const y = y0 - (y0 % align);
-  const x1 = clampTo(Math.ceil(region.x + region.width), x + 1, width);
-  const y1 = clampTo(Math.ceil(region.y + region.height), y + 1, height);
-  const w = Math.max(align, x1 - x - ((x1 - x) % align));
-  const h = Math.max(align, y1 - y - ((y1 - y) % align));
-  return { x, y, width: Math.min(w, width - x), height: Math.min(h, height - y) };
+  // Start: inside the frame, on the grid, leaving room for one whole cell.
+  const start = (value: number, size: number): number => {
+    const inside = Math.min(size - align, Math.max(0, Math.floor(value)));
+    return Math.max(0, inside - (inside % align));
+  };
+  // Length: out to the end asked for, rounded up to whole cells, within the frame.
+  const length = (from: number, end: number, size: number): number => {
+    const wanted = Math.ceil((Math.ceil(end) - from) / align) * align;
+    const room = size - from - ((size - from) % align);
+    return Math.max(align, Math.min(wanted, room));
+  };
+  const x = start(region.x, width);
+  const y = start(region.y, height);
+  return { x, y, width: length(x, region.x + region.width, width), height: length(y, region.y + region.height, height) };
 }
 
 /** The samples of `region` of a row-major frame, as a new array (the frame itself when the region is all of it). */

@@ -231,3 +231,16 @@ test('demosaic: the two greens of a cell are averaged, and the colours follow th
   assert.deepEqual([big.width, big.height, big.channels], [2, 2, 3]);
   assert.deepEqual(Array.from(big.pixels.subarray(0, 3)), [10, 200, 90]);
 });
+
+test('a region of a Bayer frame starts on a whole 2x2 cell, so the colours stay right', () => {
+  const orange: [number, number, number] = [240, 120, 30];
+  const frame: RawFrame = { shape: [8, 8], dtype: 'uint8', pixels: bayerMosaic('GR', 8, 8, orange) };
+  const shown = renderDisplayFrame(
+    frame,
+    { maxWidth: 100, maxHeight: 100, levels: { mode: 'manual', black: 0, white: 255 }, region: { x: 3, y: 1, width: 4, height: 4 } },
+    { bayerPattern: 'GR' },
+  );
+  assert.deepEqual(shown.region, { x: 2, y: 0, width: 6, height: 6 });
+  assert.deepEqual([shown.width, shown.height, shown.channels], [3, 3, 3]);
+  for (let i = 0; i < 9; i++) assert.deepEqual(Array.from(shown.pixels.subarray(3 * i, 3 * i + 3)), orange);
+});
