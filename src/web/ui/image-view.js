@@ -65,8 +65,12 @@ import { describeStats, ProfilePlot } from './profile.js';
 
 /** @typedef {'pan' | 'line' | 'rect'} Tool */
 
-/** Raw values are asked again at most this often while frames arrive. */
+/**
+ * Raw values are asked again at most this often while frames arrive, and at most a tenth of
+ * the time (a large rectangle's statistics take the server a while, on the loop that sends frames).
+ */
 const INSPECT_EVERY_MS = 200;
+const INSPECT_SHARE = 0.1;
 /** Largest side of a follower canvas's bitmap. */
 const FOLLOWER_MAX_SIDE = 2048;
 /** Device pixels per frame pixel at the closest zoom. */
@@ -176,7 +180,8 @@ export class ImageView {
     this.pixels = null;
     /** @type {Uint8Array | null} */
     this.mask = null;
-    this.lastInspect = 0;
+    /** When each raw-value question may be asked again about a newer frame (performance.now() ms). */
+    this.due = { pixel: 0, profile: 0, stats: 0 };
     /** The view and region the canvases were last placed for. */
     this.placedKey = '';
     /** The saturation colour the swatch shows. */
@@ -546,12 +551,9 @@ export class ImageView {
     } else this.place();
     this.showSaturationCount(header);
     const now = performance.now();
-    if (now - this.lastInspect >= INSPECT_EVERY_MS) {
-      this.lastInspect = now;
-      if (this.pointer !== null) this.readPixel();
-      if (this.line !== null) this.readProfile();
-      if (this.rect !== null) this.readStats();
-    }
+    if (this.pointer !== null && now >= this.due.pixel) this.readPixel();
+    if (this.line !== null && now >= this.due.profile) this.readProfile();
+    if (this.rect !== null && now >= this.due.stats) this.readStats();
   }
 
   /** Maps the frame shown through the colour map, saturated pixels in their colour. */
@@ -660,6 +662,23 @@ export class ImageView {
 
   // ---- raw values ----
 
+  /**
+   * Asks the pixel source, and sets when the same question may be asked again (see INSPECT_SHARE).
+   * @template T
+   * @param {'pixel' | 'profile' | 'stats'} kind
+   * @param {() => Promise<T>} ask
+   */
+  async timed(kind, ask) {
+    const started = performance.now();
+    this.due[kind] = Infinity;
+    try {
+      return await ask();
+    } finally {
+      const took = performance.now() - started;
+      this.due[kind] = performance.now() + Math.max(INSPECT_EVERY_MS, took / INSPECT_SHARE);
+    }
+  }
+
   async updateReadout() {
     const header = this.header;
     const pointer = this.pointer;
@@ -671,7 +690,7 @@ export class ImageView {
       this.info.pixel.textContent = '–';
       return;
     }
-    const region = await this.source.region(header, { x, y, width: 1, height: 1 });
+    const region = await this.timed('pixel', () => this.source.region(header, { x, y, width: 1, height: 1 }));
     if (this.pointer !== pointer) return; // moved on meanwhile
     const values = region.values;
     this.readout = { x, y, values, seq: header.seq };
@@ -682,7 +701,7 @@ export class ImageView {
   async updateProfile() {
     const { header, line } = this;
     if (header === null || line === null) return;
-    const profile = await this.source.line(header, line.x0, line.y0, line.x1, line.y1);
+    const profile = await this.timed('profile', () => this.source.line(header, line.x0, line.y0, line.x1, line.y1));
     if (this.line !== line) return;
     this.info.profile.hidden = false;
     this.profilePlot.show(profile);
@@ -692,7 +711,7 @@ export class ImageView {
   async updateStats() {
     const { header, rect } = this;
     if (header === null || rect === null) return;
-    const stats = await this.source.stats(header, rect);
+    const stats = await this.timed('stats', () => this.source.stats(header, rect));
     if (this.rect !== rect) return;
     this.roiStats = stats;
     this.info.roi.textContent = `(${stats.x}, ${stats.y}) ${stats.width}×${stats.height}: ${describeStats(stats)}`;
