@@ -14,7 +14,15 @@ import { launchChromium } from '../test/helpers/chromium.js';
 import { delay, scratchDir } from '../test/helpers/processes.js';
 import { startServe } from '../test/helpers/serve.js';
 
-export const WEB_BENCH = { width: 1024, height: 1024, fps: 30, warmupS: 3, durationS: Number(process.env.LABCAST_BENCH_WEB_S ?? 10) };
+export const WEB_BENCH = {
+  width: 1024,
+  height: 1024,
+  fps: 30,
+  warmupS: 3,
+  durationS: Number(process.env.LABCAST_BENCH_WEB_S ?? 10),
+  /** LABCAST_BENCH_WEB_TOOLS=0 measures without the inspection tools in use. */
+  tools: process.env.LABCAST_BENCH_WEB_TOOLS !== '0',
+};
 
 export interface WebLatencyResult {
   readonly p50Ms: number;
@@ -91,7 +99,7 @@ export async function measureWebLatency(): Promise<WebLatencyResult> {
     await page.goto(serve.web);
     await page.getByRole('button', { name: 'Live', exact: true }).click();
     await delay(1000);
-    await useInspectionTools(page);
+    if (WEB_BENCH.tools) await useInspectionTools(page);
     await delay(WEB_BENCH.warmupS * 1000);
     const before = await publishedNow(page);
     await page.evaluate(() => {
