@@ -295,6 +295,46 @@ with h5py.File(sys.argv[1], "r") as f:
     assert.match((await page.getByLabel('ROI statistics').textContent()) ?? '', new RegExp(`sum ${file.stats.sum}`));
   });
 
+  test('dragging in pan mode moves the view: the server sends the region now in view', async () => {
+    await page.getByLabel('Pan').check();
+    // The view as it is now (the page may have laid out again since the last frame came), once the server has sent it.
+    const inView = (): Promise<Rect> =>
+      page.evaluate(() => (globalThis as unknown as { labcastView: { visibleRegion(): Rect } }).labcastView.visibleRegion());
+    const wanted = await inView();
+    const before = await waitUntil(
+      'the frame of the current view',
+      () => pageView(page),
+      (v) => JSON.stringify(v.region) === JSON.stringify(wanted),
+    );
+    const centre = (): Promise<{ zoom: number; cx: number; cy: number }> =>
+      page.evaluate(() => {
+        const { zoom, cx, cy } = (globalThis as unknown as { labcastView: { zoom: number; cx: number; cy: number } }).labcastView;
+        return { zoom, cx, cy };
+      });
+    const { zoom, cx, cy } = await centre();
+    const box = (await page.locator('#canvas-box').boundingBox())!;
+    // 80 screen pixels towards the side with more of the frame beyond the view: dragging right shows what is left of it.
+    const roomLeft = before.region.x;
+    const dx = roomLeft > SENSOR.width - (before.region.x + before.region.width) ? 80 : -80;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + dx, box.y + box.height / 2, { steps: 10 });
+    await page.mouse.up();
+    // The region follows the drag as it goes; once it has ended, it is the region dx / zoom frame pixels over.
+    const after = await waitUntil(
+      'the panned region',
+      () => pageView(page),
+      (v) => Math.abs(before.region.x - v.region.x - dx / zoom) <= 1.5,
+      5000,
+    ).catch(async (error: Error) => {
+      throw new Error(
+        `${error.message}; before ${JSON.stringify({ cx, cy, region: before.region })}, now ${JSON.stringify(await centre())}`,
+      );
+    });
+    assert.equal(after.region.y, before.region.y);
+    assert.equal(after.width, after.region.width, 'still at the frame scale');
+  });
+
   test('"Set camera ROI" makes the rectangle the camera frame; "Full frame" sets the sensor back, live', async () => {
     const rect = (await pageView(page)).roiStats!;
     await page.getByRole('button', { name: 'Set camera ROI' }).click();

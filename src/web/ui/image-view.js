@@ -489,6 +489,12 @@ export class ImageView {
   }
 
   viewChanged() {
+    // The centre stays on the frame: it cannot be panned out of sight.
+    const size = this.frameSize();
+    if (size !== null) {
+      this.cx = Math.min(size[0], Math.max(0, this.cx));
+      this.cy = Math.min(size[1], Math.max(0, this.cy));
+    }
     this.place();
     this.drawTools();
     const ratio = window.devicePixelRatio || 1;
