@@ -312,7 +312,8 @@ async function main(): Promise<void> {
       [
         'web live view',
         `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, ` +
-          `headless Chromium, drawn at ${web.displaySize}`,
+          `headless Chromium, drawn at ${web.displaySize}` +
+          (WEB_BENCH.tools ? ', inspection tools in use (line profile, rectangle statistics, pixel readout)' : ''),
       ],
       ['  latency camera -> painted, p50', `${web.p50Ms.toFixed(1)} ms`],
       ['  latency camera -> painted, p95 (goal < 50)', `${web.p95Ms.toFixed(1)} ms`],

@@ -6,12 +6,23 @@
  * clock). labcast serve with a simulated 1024×1024 uint16 camera at 30 fps,
  * the page in headless Chromium, frames through the whole path: acquisition →
  * ZeroMQ data stream → web server (8-bit, downscaled) → WebSocket → canvas.
+ * The inspection tools are in use while it is measured (useInspectionTools):
+ * a line profile, a rectangle's statistics and the pixel readout under a
+ * cursor, each asking the server for raw values of the frame shown.
  */
 import { launchChromium } from '../test/helpers/chromium.js';
 import { delay, scratchDir } from '../test/helpers/processes.js';
 import { startServe } from '../test/helpers/serve.js';
 
-export const WEB_BENCH = { width: 1024, height: 1024, fps: 30, warmupS: 3, durationS: Number(process.env.LABCAST_BENCH_WEB_S ?? 10) };
+export const WEB_BENCH = {
+  width: 1024,
+  height: 1024,
+  fps: 30,
+  warmupS: 3,
+  durationS: Number(process.env.LABCAST_BENCH_WEB_S ?? 10),
+  /** LABCAST_BENCH_WEB_TOOLS=0 measures without the inspection tools in use. */
+  tools: process.env.LABCAST_BENCH_WEB_TOOLS !== '0',
+};
 
 export interface WebLatencyResult {
   readonly p50Ms: number;
@@ -47,6 +58,28 @@ async function publishedNow(page: import('playwright-core').Page): Promise<{ pub
   });
 }
 
+/** A line profile and a rectangle drawn on the image, and the cursor left over it: every tool asking for raw values. */
+async function useInspectionTools(page: import('playwright-core').Page): Promise<void> {
+  const box = await page.locator('#canvas-box').boundingBox();
+  if (box === null) throw new Error('no image on the page');
+  const at = (fx: number, fy: number): [number, number] => [box.x + box.width * fx, box.y + box.height * fy];
+  const drag = async (tool: string, from: [number, number], to: [number, number]): Promise<void> => {
+    await page.getByLabel(tool).check();
+    await page.mouse.move(...from);
+    await page.mouse.down();
+    await page.mouse.move(...to, { steps: 4 });
+    await page.mouse.up();
+  };
+  await drag('Line profile', at(0.2, 0.3), at(0.8, 0.6));
+  await drag('Rectangle', at(0.3, 0.3), at(0.6, 0.7));
+  await page.mouse.move(...at(0.5, 0.5));
+  const inUse = await page.evaluate(() => {
+    const view = (globalThis as unknown as { labcastView: { profile: unknown; roiStats: unknown } }).labcastView;
+    return view.profile !== null && view.roiStats !== null;
+  });
+  if (!inUse) await delay(1000);
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -65,6 +98,8 @@ export async function measureWebLatency(): Promise<WebLatencyResult> {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(serve.web);
     await page.getByRole('button', { name: 'Live', exact: true }).click();
+    await delay(1000);
+    if (WEB_BENCH.tools) await useInspectionTools(page);
     await delay(WEB_BENCH.warmupS * 1000);
     const before = await publishedNow(page);
     await page.evaluate(() => {

@@ -15,15 +15,30 @@ import { parseSimCameraOptions, pixelFormatProblem, resolvePixelFormat, simCamer
 
 export const simCameraSpecSchema = simCameraOptionsSchema.extend({ driver: z.literal('sim') });
 
+/**
+ * Options of any driver that say what the camera looks at rather than how to
+ * drive it: the driver ignores them; the web UI's scale bar and the recording's
+ * detector group (NeXus x_pixel_size / y_pixel_size) use them.
+ */
+const opticsShape = {
+  pixel_size_um: z
+    .number()
+    .finite()
+    .positive()
+    .max(10_000)
+    .optional()
+    .describe('size of one camera pixel in the sample plane, µm (pixel pitch / magnification)'),
+};
+
 /** Strict per driver, defaults applied. */
 export const cameraSpecUnionSchema = z.discriminatedUnion('driver', [
-  simCameraSpecSchema,
-  v4l2CameraSpecSchema,
-  fileCameraSpecSchema,
-  urlCameraSpecSchema,
-  lavfiCameraSpecSchema,
-  replayCameraSpecSchema,
-  genicamCameraSpecSchema,
+  simCameraSpecSchema.extend(opticsShape),
+  v4l2CameraSpecSchema.extend(opticsShape),
+  fileCameraSpecSchema.extend(opticsShape),
+  urlCameraSpecSchema.extend(opticsShape),
+  lavfiCameraSpecSchema.extend(opticsShape),
+  replayCameraSpecSchema.extend(opticsShape),
+  genicamCameraSpecSchema.extend(opticsShape),
 ]);
 
 /** The string forms, as `labcast record --camera` and the config file take them. */
@@ -117,7 +132,19 @@ export function parseCameraSpec(input: unknown): ResolvedCameraSpec {
     );
   }
   const { driver, ...options } = spec as Record<string, unknown>;
-  if (driver === 'sim') return Object.freeze({ driver, ...parseSimCameraOptions(options) });
+  if (driver === 'sim') {
+    const { pixel_size_um: pixelSize, ...simOptions } = options;
+    const optics = z.object(opticsShape).safeParse({ pixel_size_um: pixelSize });
+    if (!optics.success) {
+      throw new LabcastError(
+        'BAD_ARGUMENT',
+        `sim camera option "pixel_size_um": ${optics.error.issues[0]?.message ?? 'invalid'}`,
+        'pixel_size_um',
+      );
+    }
+    const optical = optics.data.pixel_size_um === undefined ? {} : { pixel_size_um: optics.data.pixel_size_um };
+    return Object.freeze({ driver, ...parseSimCameraOptions(simOptions), ...optical });
+  }
   const schema = typeof driver === 'string' ? SCHEMA_OF[driver] : undefined;
   if (schema === undefined) {
     throw new LabcastError(

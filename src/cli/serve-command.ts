@@ -110,6 +110,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       dataDir: config.storage.data_dir,
       serverKey: curve?.publicKey ?? null,
       token: access.token,
+      pixelSizeUm: config.camera.pixel_size_um ?? null,
     });
   } catch (error) {
     await running.shutdown();

@@ -34,7 +34,8 @@ export function createCamera(spec: unknown): Camera {
   const resolved = parseCameraSpec(spec);
   switch (resolved.driver) {
     case 'sim': {
-      const { driver: _driver, ...options } = resolved;
+      // pixel_size_um is about the optics, not the simulation.
+      const { driver: _driver, pixel_size_um: _pixelSize, ...options } = resolved;
       return new SimCamera(options);
     }
     case 'v4l2':

@@ -68,7 +68,7 @@ export function writeRunStart(
   file.createDataset(PATHS.startTime, isoFromNs(start.start_wall_ns));
 
   const datasets = createDataGroup(file, start, compression);
-  writeCamera(file, start.camera);
+  writeCamera(file, start.camera, pixelSizeOf(start.config));
 
   file.createGroup(PATHS.acquisition);
   setAttrs(file, PATHS.acquisition, { NX_class: 'NXcollection' });
@@ -124,15 +124,30 @@ function writeCompressionAttrs(file: Hdf5File, compression: CompressionSpec): vo
   file.setAttribute(PATHS.frames, COMPRESSION_ATTRS.bytesOut, int64(0));
 }
 
-const CAMERA_FIELDS = new Set(['driver', 'model']);
+const PIXEL_SIZE_FIELDS = ['x_pixel_size', 'y_pixel_size'] as const;
+const CAMERA_FIELDS = new Set(['driver', 'model', ...PIXEL_SIZE_FIELDS]);
 
-function writeCamera(file: Hdf5File, camera: RunStart['camera']): void {
+/** The config's camera.pixel_size_um (µm in the sample plane), when it gives one. */
+function pixelSizeOf(config: unknown): number | null {
+  const camera = (config as { camera?: unknown } | null)?.camera;
+  const size = typeof camera === 'object' && camera !== null ? (camera as { pixel_size_um?: unknown }).pixel_size_um : undefined;
+  return typeof size === 'number' && Number.isFinite(size) && size > 0 ? size : null;
+}
+
+function writeCamera(file: Hdf5File, camera: RunStart['camera'], pixelSizeUm: number | null): void {
   file.createGroup(PATHS.instrument);
   setAttrs(file, PATHS.instrument, { NX_class: 'NXinstrument' });
   file.createGroup(PATHS.camera);
   setAttrs(file, PATHS.camera, { NX_class: 'NXdetector', [SETTINGS_JSON_ATTR]: JSON.stringify(camera.settings) });
   file.createDataset(`${PATHS.camera}/driver`, camera.driver);
   file.createDataset(`${PATHS.camera}/model`, camera.model);
+  if (pixelSizeUm !== null) {
+    // NeXus NXdetector: the size of a pixel, here as seen in the sample plane (the config's camera.pixel_size_um).
+    for (const name of PIXEL_SIZE_FIELDS) {
+      file.createDataset(`${PATHS.camera}/${name}`, float64(pixelSizeUm));
+      setAttrs(file, `${PATHS.camera}/${name}`, { units: 'um' });
+    }
+  }
 
   const used = new Set(CAMERA_FIELDS);
   for (const [key, value] of Object.entries(camera.settings)) {

@@ -17,10 +17,30 @@ export interface RawFrame {
 /** Display levels in raw pixel units; `auto` stretches the displayed image's min..max. */
 export type Levels = { readonly mode: 'auto' } | { readonly mode: 'manual'; readonly black: number; readonly white: number };
 
+/** A rectangle of the camera frame, in its pixels: columns x..x+width-1, rows y..y+height-1. */
+export interface Region {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
 export interface DisplayOptions {
   readonly maxWidth: number;
   readonly maxHeight: number;
   readonly levels: Levels;
+  /**
+   * The part of the frame to show (a zoomed-in view); absent = all of it. It is
+   * clamped to the frame, and only ever shrunk (never magnified) to fit
+   * maxWidth × maxHeight: the page magnifies, so a zoomed-in view gets the
+   * frame's own pixels.
+   */
+  readonly region?: Region;
+  /**
+   * The frame shape [height, width] the region was chosen on: a frame of another shape (the
+   * camera ROI changed) is shown whole, not through a region meant for the old one.
+   */
+  readonly regionShape?: readonly [number, number];
 }
 
 /** The 2x2 colour filter of a raw Bayer frame, from its top-left pixel (the camera's `bayer_pattern`). */
@@ -56,6 +76,13 @@ export interface DisplayFrame {
   /** The levels applied, in raw units (the auto ones when levels are auto). */
   readonly black: number;
   readonly white: number;
+  /** The frame pixels shown (the region asked for, clamped, less what a whole downscale factor leaves out). */
+  readonly region: Region;
+  /**
+   * One byte per display pixel, 1 where a sample of the frame pixels it shows
+   * is saturated (at the full scale of the camera's bit depth); null when none is.
+   */
+  readonly saturated: Uint8Array | null;
 }
 
 export interface FrameStats {
@@ -68,6 +95,8 @@ export interface FrameStats {
   readonly histogram: Uint32Array;
   /** Pixels counted (all of them up to MAX_STATS_SAMPLES, an even spread beyond). */
   readonly samples: number;
+  /** Samples at (or above) the full scale, counted over the whole frame (not a spread). */
+  readonly saturated: number;
 }
 
 export const HISTOGRAM_BINS = 256;
@@ -111,20 +140,72 @@ function geometry(shape: readonly number[]): { height: number; width: number; ch
 }
 
 /**
+ * The part of a `width`×`height` frame a display asks for: clamped to the
+ * frame, whole pixels, at least one; even-aligned for a Bayer mosaic (a 2x2
+ * cell is one colour pixel).
+ */
+export function clampRegion(region: Region | undefined, width: number, height: number, even = false): Region {
+  if (region === undefined) return { x: 0, y: 0, width, height };
+  const align = even ? 2 : 1;
+  // Start: inside the frame, on the grid, leaving room for one whole cell.
+  const start = (value: number, size: number): number => {
+    const inside = Math.min(size - align, Math.max(0, Math.floor(value)));
+    return Math.max(0, inside - (inside % align));
+  };
+  // Length: out to the end asked for, rounded up to whole cells, within the frame.
+  const length = (from: number, end: number, size: number): number => {
+    const wanted = Math.ceil((Math.ceil(end) - from) / align) * align;
+    const room = size - from - ((size - from) % align);
+    return Math.max(align, Math.min(wanted, room));
+  };
+  const x = start(region.x, width);
+  const y = start(region.y, height);
+  return { x, y, width: length(x, region.x + region.width, width), height: length(y, region.y + region.height, height) };
+}
+
+/** The samples of `region` of a row-major frame, as a new array (the frame itself when the region is all of it). */
+function cropSamples<T extends Uint8Array | Uint16Array>(src: T, width: number, channels: number, region: Region, full: boolean): T {
+  if (full) return src;
+  const out = new (src.constructor as new (length: number) => T)(region.width * region.height * channels);
+  const rowValues = region.width * channels;
+  for (let row = 0; row < region.height; row++) {
+    const from = ((region.y + row) * width + region.x) * channels;
+    out.set(src.subarray(from, from + rowValues), row * rowValues);
+  }
+  return out;
+}
+
+/**
  * Downscales by a whole factor (mean of each factor×factor block) and maps to
  * 8 bits. A raw Bayer frame (format.bayerPattern, one channel) is first
- * demosaiced to RGB, for display only.
+ * demosaiced to RGB, for display only. With options.region only that part of
+ * the frame is shown. Saturated samples (at the full scale of format.bitDepth)
+ * are marked in `saturated`, so the page can colour them whatever the levels.
+ * `noneSaturated`: the caller has counted none in the frame (frameStats), which
+ * spares the look for them.
  */
-export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions, format: SampleFormat = {}): DisplayFrame {
-  const raw = geometry(frame.shape);
-  const bayer = format.bayerPattern !== undefined && raw.channels === 1 && raw.width >= 2 && raw.height >= 2;
+export function renderDisplayFrame(
+  frame: RawFrame,
+  options: DisplayOptions,
+  format: SampleFormat = {},
+  noneSaturated = false,
+): DisplayFrame {
+  const sensor = geometry(frame.shape);
+  const bayer = format.bayerPattern !== undefined && sensor.channels === 1 && sensor.width >= 2 && sensor.height >= 2;
+  const shape = options.regionShape;
+  const regionFits = shape === undefined || (shape[0] === sensor.height && shape[1] === sensor.width);
+  const region = clampRegion(regionFits ? options.region : undefined, sensor.width, sensor.height, bayer);
+  const full = region.width === sensor.width && region.height === sensor.height;
+  const cropped = cropSamples(sampleArray(frame), sensor.width, sensor.channels, region, full);
+  const raw = { width: region.width, height: region.height, channels: sensor.channels };
   const { height, width, channels } = bayer ? { height: raw.height >> 1, width: raw.width >> 1, channels: 3 as const } : raw;
-  const src = bayer ? demosaicSuperpixel(sampleArray(frame), raw.width, raw.height, format.bayerPattern) : sampleArray(frame);
+  const src = bayer ? demosaicSuperpixel(cropped, raw.width, raw.height, format.bayerPattern) : cropped;
   const factor = Math.max(1, Math.ceil(width / Math.max(1, options.maxWidth)), Math.ceil(height / Math.max(1, options.maxHeight)));
   const outWidth = Math.max(1, Math.floor(width / factor));
   const outHeight = Math.max(1, Math.floor(height / factor));
   const binned = factor === 1 ? src : binBlocks(src, width, channels, factor, outWidth, outHeight);
   const count = outHeight * outWidth * channels;
+  const fullScale = sampleFullScale(frame.dtype, format.bitDepth);
   let black: number;
   let white: number;
   if (options.levels.mode === 'manual') {
@@ -132,12 +213,45 @@ export function renderDisplayFrame(frame: RawFrame, options: DisplayOptions, for
     white = options.levels.white;
   } else {
     [black, white] = binned instanceof Float32Array ? minMax(binned, count) : minMax(binned, count);
+    // A flat image (all saturated, all dark) has no range to stretch: show it on the absolute scale, so it still draws.
+    if (white <= black) [black, white] = [0, fullScale];
   }
   const pixels =
     binned instanceof Float32Array
       ? mapLevels(binned, count, black, white)
       : mapWithTable(binned, count, black, white, fullScaleOf(frame.dtype));
-  return { width: outWidth, height: outHeight, channels, pixels, black, white };
+  // Frame pixels per display pixel, along each side.
+  const step = factor * (bayer ? 2 : 1);
+  const saturated = noneSaturated
+    ? null
+    : saturationMask(cropped, raw.width, raw.height, raw.channels, fullScale, step, outWidth, outHeight);
+  const shown = { x: region.x, y: region.y, width: outWidth * step, height: outHeight * step };
+  return { width: outWidth, height: outHeight, channels, pixels, black, white, region: shown, saturated };
+}
+
+/** Display pixels (each `step`×`step` frame pixels) holding a sample at or above fullScale; null when there are none. */
+function saturationMask(
+  src: Uint8Array | Uint16Array,
+  width: number,
+  height: number,
+  channels: number,
+  fullScale: number,
+  step: number,
+  outWidth: number,
+  outHeight: number,
+): Uint8Array | null {
+  let mask: Uint8Array | null = null;
+  const rows = Math.min(height, outHeight * step);
+  const columns = Math.min(width, outWidth * step);
+  for (let y = 0; y < rows; y++) {
+    const base = y * width * channels;
+    for (let i = base, end = base + columns * channels; i < end; i++) {
+      if (src[i]! < fullScale) continue;
+      mask ??= new Uint8Array(outWidth * outHeight);
+      mask[Math.floor(y / step) * outWidth + Math.floor((i - base) / channels / step)] = 1;
+    }
+  }
+  return mask;
 }
 
 /** Where red and blue sit in each 2x2 cell (0 top left, 1 top right, 2 bottom left, 3 bottom right); green takes the other two. */
@@ -267,6 +381,8 @@ export function frameStats(frame: RawFrame, format: SampleFormat = {}): FrameSta
   let max = -Infinity;
   let sum = 0;
   let samples = 0;
+  let saturated = 0;
+  for (let i = 0; i < src.length; i++) if (src[i]! >= fullScale) saturated++;
   for (let i = 0; i < src.length; i += stride) {
     const value = src[i]!;
     if (value < min) min = value;
@@ -276,6 +392,6 @@ export function frameStats(frame: RawFrame, format: SampleFormat = {}): FrameSta
     histogram[bin < topBin ? bin : topBin]! += 1;
     samples += 1;
   }
-  if (samples === 0) return { min: 0, max: 0, mean: 0, fullScale, histogram, samples };
-  return { min, max, mean: sum / samples, fullScale, histogram, samples };
+  if (samples === 0) return { min: 0, max: 0, mean: 0, fullScale, histogram, samples, saturated };
+  return { min, max, mean: sum / samples, fullScale, histogram, samples, saturated };
 }

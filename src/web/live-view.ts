@@ -1,6 +1,7 @@
 import type { FrameHeader } from '../protocol/messages.js';
 import { TOPICS } from '../protocol/messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
+import { lineProfile, rawRegion, regionStats } from './raw-inspect.js';
 import {
   frameStats,
   renderDisplayFrame,
@@ -10,6 +11,7 @@ import {
   type FrameStats,
   type Levels,
   type RawFrame,
+  type Region,
   type SampleFormat,
 } from './frame-render.js';
 
@@ -21,13 +23,15 @@ import {
  * skipped), so the view never lags behind the camera. The data stream is
  * subscribed to only while a browser is watching.
  *
- * Browser → server (text JSON): {"type":"display","max_width","max_height","levels"},
- * {"type":"ack","seq"}. Server → browser (binary): see encodeLiveMessage.
+ * Browser → server (text JSON): {"type":"display","max_width","max_height","levels"(,"region","frame_shape")},
+ * {"type":"ack","seq"}, {"type":"inspect",...} (raw values of a frame shown, see
+ * inspectReply). Server → browser: binary frames (see encodeLiveMessage) and
+ * text JSON replies to "inspect". docs/protocol.md describes them all.
  */
 
 /** What the bridge needs of a WebSocket (the `ws` library's satisfies it). */
 export interface LiveSocket {
-  send(data: Buffer, callback: (error?: Error) => void): void;
+  send(data: Buffer | string, callback: (error?: Error) => void): void;
   readonly bufferedAmount: number;
   readonly readyState: number;
 }
@@ -38,8 +42,13 @@ const ACK_TIMEOUT_MS = 2000;
 const DEFAULT_DISPLAY: DisplayOptions = { maxWidth: 1024, maxHeight: 1024, levels: { mode: 'auto' } };
 /** Largest display side a client may ask for. */
 export const MAX_DISPLAY_SIDE = 4096;
+/**
+ * Frames a client was sent that it can still ask raw values of: the one it
+ * shows, and those sent since (a reply may cross a newer frame on the way).
+ */
+const INSPECTABLE_FRAMES = 3;
 
-interface LatestFrame {
+export interface LatestFrame {
   readonly header: FrameHeader;
   readonly frame: RawFrame;
   /** Bit depth and Bayer pattern, from the camera's settings when the frame arrived. */
@@ -57,6 +66,8 @@ export class LiveClient {
   skipped = 0;
   private inFlightSince: number | null = null;
   private lastSent: LatestFrame | null = null;
+  /** The last INSPECTABLE_FRAMES frames sent, newest last. */
+  private readonly recent: LatestFrame[] = [];
 
   constructor(
     private readonly bridge: LiveView,
@@ -83,6 +94,9 @@ export class LiveClient {
         // Show the new levels at once, on the frame already shown if nothing newer came.
         if (this.inFlightSince === null) this.offer(true);
       }
+    } else if (type === 'inspect') {
+      const request = message as Record<string, unknown>;
+      this.socket.send(JSON.stringify(inspectReply(request, this.recent)), () => undefined);
     }
   }
 
@@ -100,6 +114,8 @@ export class LiveClient {
       if (gap > 0) this.skipped += gap;
     }
     this.lastSent = latest;
+    if (this.recent.at(-1) !== latest) this.recent.push(latest);
+    if (this.recent.length > INSPECTABLE_FRAMES) this.recent.shift();
     this.inFlightSince = Date.now();
     this.sent += 1;
     const message = this.bridge.messageFor(latest, this);
@@ -127,6 +143,8 @@ export class LiveView {
     private readonly dataEndpoint: () => string,
     private readonly serverKey: string | null = null,
     private readonly cameraSettings: () => Readonly<Record<string, unknown>> | null | undefined = () => null,
+    /** The sensor's pixel pitch (config camera.pixel_size_um), for the page's scale bar; null = unknown. */
+    private readonly pixelSizeUm: number | null = null,
   ) {}
 
   /** Malformed data messages received (counted and skipped) since this bridge was made. */
@@ -165,9 +183,10 @@ export class LiveView {
       latest.stats ??= frameStats(latest.frame, latest.format);
       message = encodeLiveMessage(
         latest.header,
-        renderDisplayFrame(latest.frame, client.display, latest.format),
+        renderDisplayFrame(latest.frame, client.display, latest.format, latest.stats.saturated === 0),
         latest.stats,
         latest.receivedMs,
+        this.pixelSizeUm,
       );
       latest.rendered.set(key, message);
     }
@@ -212,10 +231,18 @@ export class LiveView {
 }
 
 /**
- * [u32 LE header length][UTF-8 JSON header][pixels: width*height*channels bytes].
- * camera_ts_ns travels as a decimal string (it exceeds 2^53).
+ * [u32 LE header length][UTF-8 JSON header][pixels: width*height*channels bytes]
+ * [saturation mask: width*height bytes, only when the header's `saturation_mask` is true].
+ * camera_ts_ns travels as a decimal string (it exceeds 2^53). `region` is the
+ * frame rectangle the pixels show (the whole frame unless the page zoomed in).
  */
-export function encodeLiveMessage(header: FrameHeader, display: DisplayFrame, stats: FrameStats, receivedMs: number): Buffer {
+export function encodeLiveMessage(
+  header: FrameHeader,
+  display: DisplayFrame,
+  stats: FrameStats,
+  receivedMs: number,
+  pixelSizeUm: number | null = null,
+): Buffer {
   const json = Buffer.from(
     JSON.stringify({
       run_id: header.run_id,
@@ -232,20 +259,67 @@ export function encodeLiveMessage(header: FrameHeader, display: DisplayFrame, st
       channels: display.channels,
       black: display.black,
       white: display.white,
+      region: display.region,
+      saturation_mask: display.saturated !== null,
+      pixel_size_um: pixelSizeUm,
       stats: {
         min: stats.min,
         max: stats.max,
         mean: stats.mean,
         full_scale: stats.fullScale,
+        saturated: stats.saturated,
         histogram: Array.from(stats.histogram),
       },
     }),
   );
-  const message = Buffer.allocUnsafe(4 + json.length + display.pixels.length);
+  const mask = display.saturated ?? new Uint8Array(0);
+  const message = Buffer.allocUnsafe(4 + json.length + display.pixels.length + mask.length);
   message.writeUInt32LE(json.length, 0);
   json.copy(message, 4);
   message.set(display.pixels, 4 + json.length);
+  message.set(mask, 4 + json.length + display.pixels.length);
   return message;
+}
+
+/**
+ * The answer to {"type":"inspect","id","run_id","seq","what",...}: raw values of
+ * a frame this client was sent (one of the last INSPECTABLE_FRAMES), in frame pixels:
+ *   what "region": x, y, width, height (≤ MAX_REGION_PIXELS)  → RawRegion
+ *   what "line":   x0, y0, x1, y1                             → LineProfile
+ *   what "stats":  x, y, width, height                         → RegionStats
+ * Reply {"type":"inspect","id","ok":true,"result"} or {"type":"inspect","id","ok":false,"error"}:
+ * a frame no longer held, or bad arguments, are said in words.
+ */
+export function inspectReply(request: Record<string, unknown>, frames: readonly LatestFrame[]): Record<string, unknown> {
+  const id = typeof request.id === 'number' ? request.id : null;
+  const frame = frames.find((f) => f.header.run_id === request.run_id && f.header.seq === request.seq);
+  if (frame === undefined)
+    return { type: 'inspect', id, ok: false, error: `frame ${String(request.seq)} is no longer held; ask about a newer one` };
+  const number = (name: string): number => {
+    const value = request[name];
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`inspect: "${name}" must be a finite number`);
+    return value;
+  };
+  const region = (): Region => ({ x: number('x'), y: number('y'), width: number('width'), height: number('height') });
+  try {
+    switch (request.what) {
+      case 'region':
+        return { type: 'inspect', id, ok: true, result: rawRegion(frame.frame, region()) };
+      case 'line':
+        return { type: 'inspect', id, ok: true, result: lineProfile(frame.frame, number('x0'), number('y0'), number('x1'), number('y1')) };
+      case 'stats':
+        return { type: 'inspect', id, ok: true, result: regionStats(frame.frame, region()) };
+      default:
+        return {
+          type: 'inspect',
+          id,
+          ok: false,
+          error: `inspect: "what" must be region, line or stats, not ${JSON.stringify(request.what)}`,
+        };
+    }
+  } catch (error) {
+    return { type: 'inspect', id, ok: false, error: (error as Error).message };
+  }
 }
 
 /** Display options from a client message, clamped to sane values; null when unusable. */
@@ -262,5 +336,28 @@ export function parseDisplay(message: Record<string, unknown>): DisplayOptions |
     if (typeof black !== 'number' || typeof white !== 'number' || !Number.isFinite(black) || !Number.isFinite(white)) return null;
     parsed = { mode: 'manual', black, white };
   }
-  return { maxWidth, maxHeight, levels: parsed };
+  const region = parseRegion(message.region);
+  if (region === null) return null;
+  const shape = message.frame_shape;
+  const regionShape =
+    Array.isArray(shape) && shape.length >= 2 && shape.every((n) => Number.isInteger(n) && n > 0)
+      ? ([shape[0] as number, shape[1] as number] as const)
+      : undefined;
+  return {
+    maxWidth,
+    maxHeight,
+    levels: parsed,
+    ...(region === undefined ? {} : { region }),
+    ...(region === undefined || regionShape === undefined ? {} : { regionShape }),
+  };
+}
+
+/** undefined = no region (the whole frame); null = malformed. */
+function parseRegion(value: unknown): Region | undefined | null {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object') return null;
+  const { x, y, width, height } = value as Record<string, unknown>;
+  const finite = [x, y, width, height].every((v) => typeof v === 'number' && Number.isFinite(v));
+  if (!finite || (width as number) < 1 || (height as number) < 1) return null;
+  return { x: x as number, y: y as number, width: width as number, height: height as number };
 }

@@ -52,6 +52,8 @@ export interface WebServerOptions {
   readonly serverKey?: string | null;
   /** The access token every request must carry (off loopback); null or absent = none. */
   readonly token?: string | null;
+  /** The camera's pixel size in the sample plane (config camera.pixel_size_um), for the scale bar; null or absent = unknown. */
+  readonly pixelSizeUm?: number | null;
 }
 
 const UI_ROOT = findUiRoot();
@@ -84,7 +86,12 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
   // maxParamLength: a recording's name (recording-routes.ts) is one URL-encoded path parameter.
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024, maxParamLength: 2048 });
   const hub = new StatusHub(options.control);
-  const live = new LiveView(options.dataEndpoint, options.serverKey ?? null, () => hub.latest?.camera?.settings);
+  const live = new LiveView(
+    options.dataEndpoint,
+    options.serverKey ?? null,
+    () => hub.latest?.camera?.settings,
+    options.pixelSizeUm ?? null,
+  );
   const results = new ResultsHub(options.resultsEndpoint ?? null, options.serverKey ?? null);
   const recordings = new RecordingsIndex(options.dataDir);
 
@@ -236,6 +243,8 @@ export interface WebServerStart {
   readonly serverKey?: string | null;
   /** The access token every request must carry; null or absent = none. */
   readonly token?: string | null;
+  /** The camera's pixel size in the sample plane, µm; null or absent = unknown. */
+  readonly pixelSizeUm?: number | null;
 }
 
 export interface RunningWebServer {
@@ -256,6 +265,7 @@ export async function startWebServer(options: WebServerStart): Promise<RunningWe
     host: options.host,
     serverKey: options.serverKey ?? null,
     token: options.token ?? null,
+    pixelSizeUm: options.pixelSizeUm ?? null,
   });
   try {
     await app.listen({ host: options.host, port: options.port });

@@ -398,3 +398,11 @@ describe('camelCase camera options of the previous version', () => {
     );
   });
 });
+
+test('camera.pixel_size_um: any driver takes it (for the scale bar and the file); a size that is not positive is refused by name', () => {
+  assert.equal(loadConfig(configFile('camera:\n  driver: sim\n  pixel_size_um: 6.5\n')).camera.pixel_size_um, 6.5);
+  const genicam = loadConfig(configFile('camera:\n  driver: genicam\n  id: Fake-1\n  pixel_size_um: 0.108\n'));
+  assert.equal(genicam.camera.pixel_size_um, 0.108);
+  assert.equal(loadConfig(configFile('camera: sim\n')).camera.pixel_size_um, undefined);
+  assertBadConfig(() => loadConfig(configFile('camera:\n  driver: sim\n  pixel_size_um: -1\n')), 'camera.pixel_size_um');
+});

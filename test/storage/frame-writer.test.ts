@@ -147,6 +147,33 @@ for (const backend of WRITERS) {
       }
     });
 
+    test("the config's camera.pixel_size_um is the detector's NeXus x_pixel_size and y_pixel_size, in um", { skip: noH5py }, async () => {
+      const { dir, remove } = tempDir();
+      try {
+        const sized = makeRunStart({ config: { camera: { driver: 'sim', pixel_size_um: 6.5 } } });
+        const path = join(dir, 'sized.h5');
+        const writer = await backend.open(path, sized, { overwrite: false });
+        appendFrames(writer, sized, [0]);
+        writer.finish(makeRunEnd(sized, { frames_acquired: 1, frames_dropped: 0 }));
+        const h5 = dumpWithH5py(path);
+        for (const name of ['x_pixel_size', 'y_pixel_size']) {
+          const field = h5[`/entry/instrument/camera/${name}`]!;
+          assert.equal(field.value, 6.5, name);
+          assert.equal(field.dtype, '<f8');
+          assert.equal(field.attrs.units, 'um');
+        }
+        // Without it the fields are absent: no made-up size.
+        const plain = makeRunStart();
+        const plainPath = join(dir, 'plain.h5');
+        const plainWriter = await backend.open(plainPath, plain, { overwrite: false });
+        appendFrames(plainWriter, plain, [0]);
+        plainWriter.finish(makeRunEnd(plain, { frames_acquired: 1, frames_dropped: 0 }));
+        assert.equal(dumpWithH5py(plainPath)['/entry/instrument/camera/x_pixel_size'], undefined);
+      } finally {
+        remove();
+      }
+    });
+
     test('the HDF5 1.10 h5dump tool reads the file, which has superblock v2 (no "open for write" flag)', { skip: noH5py }, async () => {
       const { dir, remove } = tempDir();
       try {

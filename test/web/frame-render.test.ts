@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  clampRegion,
   demosaicSuperpixel,
   frameStats,
   renderDisplayFrame,
@@ -38,12 +39,92 @@ test('manual levels clip below black and above white', () => {
   assert.deepEqual(Array.from(shown.pixels), [0, 0, 128, 255]);
 });
 
-test('a flat frame with auto levels does not divide by zero', () => {
-  const shown = renderDisplayFrame(
+test('a flat frame with auto levels is shown on the absolute scale: a saturated one is white, not black', () => {
+  const dim = renderDisplayFrame(
     uint16Frame(2, 2, () => 7),
     { maxWidth: 10, maxHeight: 10, levels: { mode: 'auto' } },
   );
-  assert.deepEqual(Array.from(shown.pixels), [0, 0, 0, 0]);
+  assert.deepEqual([dim.black, dim.white], [0, 65535]);
+  assert.deepEqual(Array.from(dim.pixels), [0, 0, 0, 0]);
+  assert.equal(dim.saturated, null);
+  const saturated = renderDisplayFrame(
+    uint16Frame(2, 2, () => 65535),
+    { maxWidth: 10, maxHeight: 10, levels: { mode: 'auto' } },
+  );
+  assert.deepEqual(Array.from(saturated.pixels), [255, 255, 255, 255]);
+  assert.deepEqual(Array.from(saturated.saturated ?? []), [1, 1, 1, 1], 'every pixel marked saturated');
+  const twelveBit = renderDisplayFrame(
+    uint16Frame(1, 2, () => 4095),
+    { maxWidth: 10, maxHeight: 10, levels: { mode: 'auto' } },
+    { bitDepth: 12 },
+  );
+  assert.deepEqual([twelveBit.black, twelveBit.white], [0, 4095]);
+  assert.deepEqual(Array.from(twelveBit.pixels), [255, 255]);
+});
+
+test('saturated samples are marked per display pixel, also when downscaled, and counted over the frame', () => {
+  // 4×4 with one saturated pixel at (3, 1), shown at 2×2: the top-right display pixel is marked.
+  const frame = uint16Frame(4, 4, (x, y) => (x === 3 && y === 1 ? 65535 : 100 + x));
+  const shown = renderDisplayFrame(frame, { maxWidth: 2, maxHeight: 2, levels: { mode: 'manual', black: 0, white: 200 } });
+  assert.deepEqual([shown.width, shown.height], [2, 2]);
+  assert.deepEqual(Array.from(shown.saturated ?? []), [0, 1, 0, 0]);
+  assert.equal(frameStats(frame).saturated, 1);
+  // A 12-bit camera saturates at 4095 whatever the dtype.
+  assert.equal(
+    frameStats(
+      uint16Frame(1, 3, (x) => [4095, 4094, 5000][x]!),
+      { bitDepth: 12 },
+    ).saturated,
+    2,
+  );
+  assert.equal(
+    renderDisplayFrame(
+      uint16Frame(1, 2, () => 4095),
+      { maxWidth: 9, maxHeight: 9, levels: { mode: 'auto' } },
+    ).saturated,
+    null,
+    'without a bit depth 4095 is not saturated in uint16',
+  );
+});
+
+test("a region is shown at the frame's own scale, never magnified, and reports what it covers", () => {
+  const frame = uint16Frame(64, 64, (x, y) => y * 64 + x);
+  const zoomed = renderDisplayFrame(frame, {
+    maxWidth: 500,
+    maxHeight: 500,
+    levels: { mode: 'manual', black: 0, white: 65535 },
+    region: { x: 10, y: 20, width: 4, height: 3 },
+  });
+  assert.deepEqual([zoomed.width, zoomed.height], [4, 3], 'one display pixel per frame pixel');
+  assert.deepEqual(zoomed.region, { x: 10, y: 20, width: 4, height: 3 });
+  // A region larger than the display is downscaled; it is clamped to the frame.
+  const half = renderDisplayFrame(frame, {
+    maxWidth: 16,
+    maxHeight: 16,
+    levels: { mode: 'auto' },
+    region: { x: 32, y: -5, width: 100, height: 40 },
+  });
+  // Rows -5..34 clamp to 0..34: 32×35 into 16×16 is a factor of 3 → 10×11 display pixels, covering 30×33 frame pixels.
+  assert.deepEqual([half.width, half.height], [10, 11]);
+  assert.deepEqual(half.region, { x: 32, y: 0, width: 30, height: 33 });
+  // A region chosen on a frame of another shape (the camera ROI changed since) is ignored: the whole frame.
+  const other = renderDisplayFrame(frame, {
+    maxWidth: 500,
+    maxHeight: 500,
+    levels: { mode: 'auto' },
+    region: { x: 10, y: 20, width: 4, height: 3 },
+    regionShape: [768, 1024],
+  });
+  assert.deepEqual(other.region, { x: 0, y: 0, width: 64, height: 64 });
+  // The auto levels are those of the region shown: its top-left pixel is its darkest.
+  assert.equal(zoomed.pixels[0], Math.round(((20 * 64 + 10) * 255) / 65535));
+});
+
+test('clampRegion keeps whole pixels inside the frame, even-aligned for a Bayer mosaic', () => {
+  assert.deepEqual(clampRegion(undefined, 8, 6), { x: 0, y: 0, width: 8, height: 6 });
+  assert.deepEqual(clampRegion({ x: -3.5, y: 2.2, width: 5, height: 100 }, 8, 6), { x: 0, y: 2, width: 2, height: 4 });
+  assert.deepEqual(clampRegion({ x: 3, y: 1, width: 3, height: 3 }, 8, 6, true), { x: 2, y: 0, width: 4, height: 4 });
+  assert.deepEqual(clampRegion({ x: 20, y: 20, width: 3, height: 3 }, 8, 6), { x: 7, y: 5, width: 1, height: 1 });
 });
 
 test('a colour uint8 frame stays colour, channel by channel', () => {
@@ -149,4 +230,17 @@ test('demosaic: the two greens of a cell are averaged, and the colours follow th
   );
   assert.deepEqual([big.width, big.height, big.channels], [2, 2, 3]);
   assert.deepEqual(Array.from(big.pixels.subarray(0, 3)), [10, 200, 90]);
+});
+
+test('a region of a Bayer frame starts on a whole 2x2 cell, so the colours stay right', () => {
+  const orange: [number, number, number] = [240, 120, 30];
+  const frame: RawFrame = { shape: [8, 8], dtype: 'uint8', pixels: bayerMosaic('GR', 8, 8, orange) };
+  const shown = renderDisplayFrame(
+    frame,
+    { maxWidth: 100, maxHeight: 100, levels: { mode: 'manual', black: 0, white: 255 }, region: { x: 3, y: 1, width: 4, height: 4 } },
+    { bayerPattern: 'GR' },
+  );
+  assert.deepEqual(shown.region, { x: 2, y: 0, width: 6, height: 6 });
+  assert.deepEqual([shown.width, shown.height, shown.channels], [3, 3, 3]);
+  for (let i = 0; i < 9; i++) assert.deepEqual(Array.from(shown.pixels.subarray(3 * i, 3 * i + 3)), orange);
 });

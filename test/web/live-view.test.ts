@@ -83,8 +83,11 @@ test('display settings from the client are applied, and malformed messages ignor
   // The new levels are shown at once, on the same frame.
   assert.equal(socket.sent.length, 2);
   const last = socket.sent[1]!;
-  const pixels = last.subarray(4 + last.readUInt32LE(0));
-  assert.deepEqual(Array.from(pixels), [0, 100, 100, 255]);
+  const start = 4 + last.readUInt32LE(0);
+  assert.deepEqual(Array.from(last.subarray(start, start + 4)), [0, 100, 100, 255]);
+  // 255 is the full scale of uint8: that pixel is saturated, and the mask after the pixels says so.
+  assert.equal(socket.headers()[1]!.saturation_mask, true);
+  assert.deepEqual(Array.from(last.subarray(start + 4)), [0, 0, 0, 1]);
   view.detach(client);
 });
 
@@ -117,6 +120,50 @@ test("the camera's bit depth sets full_scale, and a Bayer frame goes out as RGB"
   const header = socket.headers().at(-1)!;
   assert.deepEqual([header.width, header.height, header.channels], [1, 1, 3]);
   const last = socket.sent.at(-1)!;
+  assert.equal(header.saturation_mask, false);
   assert.deepEqual(Array.from(last.subarray(4 + last.readUInt32LE(0))), [200, 80, 20]);
+  view.detach(client);
+});
+
+test('a region of the frame is sent at its own scale, and raw values of a frame sent are answered exactly', () => {
+  const socket = new FakeSocket();
+  const client = view.attach(socket);
+  const base = frame(30);
+  const pixels = new Uint8Array(8 * 6 * 2);
+  const samples = new DataView(pixels.buffer);
+  for (let i = 0; i < 48; i++) samples.setUint16(2 * i, 1000 + i, true);
+  view.latest = { ...base, header: { ...base.header, shape: [6, 8], dtype: 'uint16' }, frame: { shape: [6, 8], dtype: 'uint16', pixels } };
+  client.offer();
+  client.receive(JSON.stringify({ type: 'ack', seq: 30 }));
+  client.receive(
+    JSON.stringify({
+      type: 'display',
+      max_width: 64,
+      max_height: 64,
+      levels: { mode: 'auto' },
+      region: { x: 2, y: 1, width: 3, height: 2 },
+    }),
+  );
+  const header = socket.headers().at(-1)!;
+  assert.deepEqual(header.region, { x: 2, y: 1, width: 3, height: 2 });
+  assert.deepEqual([header.width, header.height], [3, 2]);
+  const ask = (request: Record<string, unknown>): Record<string, unknown> => {
+    client.receive(JSON.stringify({ type: 'inspect', id: 7, run_id: 'run-a', seq: 30, ...request }));
+    return JSON.parse(String(socket.sent.at(-1))) as Record<string, unknown>;
+  };
+  assert.deepEqual(ask({ what: 'region', x: 3, y: 2, width: 1, height: 1 }), {
+    type: 'inspect',
+    id: 7,
+    ok: true,
+    result: { x: 3, y: 2, width: 1, height: 1, channels: 1, values: [1000 + 2 * 8 + 3] },
+  });
+  const line = ask({ what: 'line', x0: 0, y0: 0, x1: 2, y1: 0 }).result as { values: number[][] };
+  assert.deepEqual(line.values, [[1000, 1001, 1002]]);
+  const stats = ask({ what: 'stats', x: 0, y: 0, width: 8, height: 6 }).result as { channels: { min: number; max: number }[] };
+  assert.deepEqual([stats.channels[0]!.min, stats.channels[0]!.max], [1000, 1047]);
+  const gone = ask({ what: 'region', seq: 29, x: 0, y: 0, width: 1, height: 1 });
+  assert.equal(gone.ok, false);
+  assert.match(String(gone.error), /no longer held/);
+  assert.match(String(ask({ what: 'region', x: 'a' }).error), /"x" must be a finite number/);
   view.detach(client);
 });

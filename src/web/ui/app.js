@@ -3,6 +3,8 @@
 
 import { command, getJson, messageOf, watchStatus } from './api.js';
 import { AnalysisPanel, Overlay, overlayStats, StatsPlots, watchResults } from './analysis.js';
+import { cameraRoi } from './camera-roi.js';
+import { ImageView } from './image-view.js';
 import { LiveView, liveStats } from './live.js';
 import { Plots } from './plots.js';
 import { refreshRecordings } from './recordings.js';
@@ -268,7 +270,6 @@ function inSoftwareTriggerMode(next) {
 
 const settingsPanel = new SettingsPanel(
   $('settings-list'),
-  $('btn-full-frame', HTMLButtonElement),
   say,
   $('settings-filter', HTMLInputElement),
 );
@@ -302,7 +303,18 @@ function levelsChanged() {
 
 // ---- wiring ----
 
-const plots = new Plots($('histogram-plot'), $('mean-plot'));
+const plots = new Plots($('histogram-plot'), $('mean-plot'), {
+  // Dragged on the histogram: manual levels, as if typed.
+  onLevels(black, white) {
+    ui.autoLevels.checked = false;
+    ui.black.value = String(black);
+    ui.white.value = String(white);
+    levelsChanged();
+  },
+});
+$('histogram-log', HTMLInputElement).addEventListener('change', (event) =>
+  plots.setLog(/** @type {HTMLInputElement} */ (event.currentTarget).checked),
+);
 const analysisPanel = new AnalysisPanel($('analysis-list'), say);
 const overlay = new Overlay($('overlay-canvas', HTMLCanvasElement), {
   showSpots: $('show-spots', HTMLInputElement),
@@ -343,12 +355,37 @@ const frameSync = new FrameSync(
 );
 /** @type {Window & { labcastFrameSync?: FrameSync['stats'] }} */ (window).labcastFrameSync = frameSync.stats;
 
-const live = new LiveView($('live-canvas', HTMLCanvasElement), $('canvas-box'), {
+/** @type {ImageView} */
+const imageView = new ImageView(
+  {
+    box: $('canvas-box'),
+    canvas: $('live-canvas', HTMLCanvasElement),
+    followers: [$('overlay-canvas', HTMLCanvasElement)],
+    toolbar: $('image-toolbar'),
+    info: $('image-info'),
+  },
+  {
+    pixelSource: {
+      region: (frame, rect) => live.pixelSource().region(frame, rect),
+      line: (frame, x0, y0, x1, y1) => live.pixelSource().line(frame, x0, y0, x1, y1),
+      stats: (frame, rect) => live.pixelSource().stats(frame, rect),
+    },
+    onViewChange: () => live.sendDisplay(),
+    cameraRoi: cameraRoi(() => status),
+    onMessage: say,
+  },
+);
+/** For tests and for people at the console: the view's zoom, readout, profile and ROI statistics. */
+/** @type {Window & { labcastView?: ImageView }} */ (window).labcastView = imageView;
+
+/** @type {LiveView} */
+const live = new LiveView(imageView, {
   onFrame(header) {
     lastFrame = header;
     ui.noFrames.hidden = true;
     plots.add(header);
-    overlay.frameShown(header);
+    // The overlay covers the whole frame (the image view places it), at its own resolution.
+    overlay.frameShown({ ...header, ...imageView.followerSize() });
     const fullScale = header.stats.full_scale;
     ui.black.max = ui.white.max = String(fullScale);
   },

@@ -1,7 +1,12 @@
 // @ts-check
-// The live view: newest frame from /ws/live drawn on a canvas, one frame in flight at a time.
+// The live view: newest frame from /ws/live drawn by the image view, one frame in flight at a time;
+// raw values of the frame shown are asked over the same socket (the image view's pixel source).
 
 import { parseJson, wsUrl } from './api.js';
+
+/** @typedef {import('./image-view.js').ImageView} ImageView */
+/** @typedef {import('./image-view.js').PixelSource} PixelSource */
+/** @typedef {import('./image-view.js').Rect} Rect */
 
 const LATENCY_KEEP = 5000;
 
@@ -22,7 +27,10 @@ const LATENCY_KEEP = 5000;
  * @property {1 | 3} channels
  * @property {number} black the display levels applied, in raw units
  * @property {number} white
- * @property {{ min: number, max: number, mean: number, full_scale: number, histogram: number[] }} stats
+ * @property {Rect} region the frame pixels the display shows (all of them unless zoomed in)
+ * @property {boolean} saturation_mask a width × height byte mask of saturated pixels follows the pixels
+ * @property {number | null} pixel_size_um one pixel in the sample plane (config camera.pixel_size_um)
+ * @property {{ min: number, max: number, mean: number, full_scale: number, saturated: number, histogram: number[] }} stats
  */
 
 /** @typedef {{ mode: 'auto' } | { mode: 'manual', black: number, white: number }} Levels */
@@ -47,20 +55,13 @@ export const liveStats = {
 
 export class LiveView {
   /**
-   * @param {HTMLCanvasElement} canvas
-   * @param {HTMLElement} box the element the canvas fills: its size is the display size asked of the server
+   * @param {ImageView} view draws the frames; its displayRequest() is what the server is asked for
    * @param {{ onFrame: (header: LiveFrameHeader) => void, onConnection: (connected: boolean) => void,
    *   gate?: (header: LiveFrameHeader, show: () => void) => void }} callbacks
    *   `gate`: decides when a received frame is drawn (frame-sync.js holds it until its analysis result came); default at once
    */
-  constructor(canvas, box, { onFrame, onConnection, gate }) {
-    this.canvas = canvas;
-    this.box = box;
-    const context = canvas.getContext('2d', { alpha: false });
-    if (context === null) throw new Error('this browser has no 2D canvas');
-    this.context = context;
-    /** @type {ImageData | null} */
-    this.image = null;
+  constructor(view, { onFrame, onConnection, gate }) {
+    this.view = view;
     this.onFrame = onFrame;
     this.onConnection = onConnection;
     this.gate = gate ?? ((/** @type {LiveFrameHeader} */ _header, /** @type {() => void} */ show) => show());
@@ -74,8 +75,47 @@ export class LiveView {
     this.lastRun = null;
     /** @type {number[]} */
     this.paintTimes = [];
-    new ResizeObserver(() => this.sendDisplay()).observe(box);
+    this.nextInspectId = 1;
+    /** Raw-value questions awaiting their answer, by id. @type {Map<number, { resolve: (result: any) => void, reject: (error: Error) => void }>} */
+    this.pending = new Map();
     this.connect();
+  }
+
+  /**
+   * The image view's pixel source: raw values of a frame this page was sent (the server holds
+   * the last few), asked over /ws/live (docs/protocol.md, "Live view").
+   * @returns {PixelSource}
+   */
+  pixelSource() {
+    return {
+      region: (frame, rect) => this.inspect(frame, { what: 'region', ...rect }),
+      line: (frame, x0, y0, x1, y1) => this.inspect(frame, { what: 'line', x0, y0, x1, y1 }),
+      stats: (frame, rect) => this.inspect(frame, { what: 'stats', ...rect }),
+    };
+  }
+
+  /**
+   * @param {import('./image-view.js').DisplayFrameHeader} frame
+   * @param {Record<string, unknown>} request
+   * @returns {Promise<any>}
+   */
+  inspect(frame, request) {
+    const socket = this.socket;
+    if (socket?.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected to labcast serve'));
+    const id = this.nextInspectId++;
+    socket.send(JSON.stringify({ type: 'inspect', id, run_id: frame.run_id, seq: frame.seq, ...request }));
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  /** @param {string} text an answer to inspect */
+  answer(text) {
+    /** @type {{ type: string, id: number, ok: boolean, result?: unknown, error?: string }} */
+    const reply = parseJson(text);
+    const waiting = this.pending.get(reply.id);
+    if (reply.type !== 'inspect' || waiting === undefined) return;
+    this.pending.delete(reply.id);
+    if (reply.ok) waiting.resolve(reply.result);
+    else waiting.reject(new Error(reply.error ?? 'no answer'));
   }
 
   connect() {
@@ -85,9 +125,14 @@ export class LiveView {
       this.onConnection(true);
       this.sendDisplay();
     };
-    /** @param {MessageEvent<ArrayBuffer>} event */
-    socket.onmessage = (event) => this.receive(socket, event.data);
+    /** @param {MessageEvent<ArrayBuffer | string>} event */
+    socket.onmessage = (event) => {
+      if (typeof event.data === 'string') this.answer(event.data);
+      else this.receive(socket, event.data);
+    };
     socket.onclose = () => {
+      for (const waiting of this.pending.values()) waiting.reject(new Error('the connection to labcast serve closed'));
+      this.pending.clear();
       this.onConnection(false);
       setTimeout(() => this.connect(), 1000);
     };
@@ -100,18 +145,10 @@ export class LiveView {
     this.sendDisplay();
   }
 
-  /** Tells the server the size we draw at (device pixels) and the display levels. */
+  /** Tells the server what the view shows (the visible region, at its size in device pixels) and the display levels. */
   sendDisplay() {
     if (this.socket?.readyState !== WebSocket.OPEN) return;
-    const ratio = window.devicePixelRatio || 1;
-    this.socket.send(
-      JSON.stringify({
-        type: 'display',
-        max_width: Math.max(16, Math.round(this.box.clientWidth * ratio)),
-        max_height: Math.max(16, Math.round(this.box.clientHeight * ratio)),
-        levels: this.levels,
-      }),
-    );
+    this.socket.send(JSON.stringify({ type: 'display', ...this.view.displayRequest(), levels: this.levels }));
   }
 
   /**
@@ -123,22 +160,25 @@ export class LiveView {
     const headerLength = view.getUint32(0, true);
     /** @type {LiveFrameHeader} */
     const header = parseJson(new TextDecoder().decode(new Uint8Array(buffer, 4, headerLength)));
-    const pixels = new Uint8Array(buffer, 4 + headerLength);
+    const count = header.width * header.height;
+    const pixels = new Uint8Array(buffer, 4 + headerLength, count * header.channels);
+    const mask = header.saturation_mask ? new Uint8Array(buffer, 4 + headerLength + count * header.channels, count) : null;
     // Ready for the next one (the server sends nothing newer until we say so); at most one more
     // can then wait here while this one is drawn.
     socket.send(JSON.stringify({ type: 'ack', seq: header.seq }));
     const receivedMs = performance.timeOrigin + performance.now();
-    this.gate(header, () => this.present(header, pixels, receivedMs));
+    this.gate(header, () => this.present(header, pixels, mask, receivedMs));
   }
 
   /**
    * Draws a received frame and counts it.
    * @param {LiveFrameHeader} header
    * @param {Uint8Array} pixels
+   * @param {Uint8Array | null} mask saturated display pixels, when the header says there are some
    * @param {number} receivedMs when it came (ms since the epoch)
    */
-  present(header, pixels, receivedMs) {
-    this.draw(header, pixels);
+  present(header, pixels, mask, receivedMs) {
+    this.view.show(header, pixels, mask);
     liveStats.received += 1;
     if (this.lastRun === header.run_id && this.lastSeq !== null && header.seq > this.lastSeq + 1)
       liveStats.skipped += header.seq - this.lastSeq - 1;
@@ -158,33 +198,6 @@ export class LiveView {
       this.paintTimes.push(now);
     });
     this.onFrame(header);
-  }
-
-  /**
-   * @param {LiveFrameHeader} header
-   * @param {Uint8Array} pixels
-   */
-  draw(header, pixels) {
-    const { width, height, channels } = header;
-    if (this.canvas.width !== width || this.canvas.height !== height) {
-      this.canvas.width = width;
-      this.canvas.height = height;
-      this.image = null;
-    }
-    const image = (this.image ??= this.context.createImageData(width, height));
-    const rgba = new Uint32Array(image.data.buffer);
-    const count = width * height;
-    if (channels === 3) {
-      for (let i = 0, j = 0; i < count; i++, j += 3) {
-        rgba[i] = 0xff000000 | (pixels[j + 2] << 16) | (pixels[j + 1] << 8) | pixels[j];
-      }
-    } else {
-      for (let i = 0; i < count; i++) {
-        const v = pixels[i];
-        rgba[i] = 0xff000000 | (v << 16) | (v << 8) | v;
-      }
-    }
-    this.context.putImageData(image, 0, 0);
   }
 
   /** Frames painted per second over the last second. */

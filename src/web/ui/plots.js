@@ -1,5 +1,6 @@
 // @ts-check
 // The two plots: histogram of the current frame, mean intensity over time (uPlot).
+// On the histogram, dragging across sets the display levels; it can be drawn on a log scale.
 
 import uPlot from '/vendor/uplot/uPlot.esm.js';
 
@@ -39,15 +40,77 @@ export function histogramPlot(element, [r, g, b]) {
   );
 }
 
+/**
+ * The live histogram: over 0..full scale of the camera's bit depth, the display levels drawn as
+ * two lines; a drag across it sets the levels (onLevels), in raw units.
+ * @param {HTMLElement} element
+ * @param {{ log: boolean, levels: () => { black: number, white: number } | null, fullScale: () => number, onLevels: (black: number, white: number) => void }} options
+ */
+function levelsHistogram(element, { log, levels, fullScale, onLevels }) {
+  return new uPlot(
+    {
+      ...sizeOf(element),
+      legend: { show: false },
+      cursor: { x: true, y: false, points: { show: false }, drag: { x: true, y: false, setScale: false } },
+      select: { show: true, left: 0, top: 0, width: 0, height: 0 },
+      scales: { x: { time: false, range: () => [0, fullScale()] }, y: log ? { distr: 3 } : {} },
+      axes: [{ label: 'pixel value (drag to set the levels)' }, { label: log ? 'pixels (log)' : 'pixels', size: 60 }],
+      series: [
+        {},
+        { stroke: 'rgb(31,111,235)', fill: 'rgba(31,111,235,0.25)', paths: steppedPaths({ align: 1 }), points: { show: false } },
+      ],
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width < 3) return;
+            const black = Math.round(u.posToVal(u.select.left, 'x'));
+            const white = Math.round(u.posToVal(u.select.left + u.select.width, 'x'));
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            onLevels(Math.max(0, black), Math.min(fullScale(), white));
+          },
+        ],
+        draw: [
+          (u) => {
+            const shown = levels();
+            if (shown === null) return;
+            const { ctx } = u;
+            ctx.save();
+            ctx.lineWidth = 2 * devicePixelRatio;
+            for (const [value, colour] of /** @type {[number, string][]} */ ([
+              [shown.black, '#1d2330'],
+              [shown.white, '#9a6700'],
+            ])) {
+              const x = u.valToPos(value, 'x', true);
+              ctx.strokeStyle = colour;
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    },
+    [[0], [log ? null : 0]],
+    element,
+  );
+}
+
 export class Plots {
   /**
    * @param {HTMLElement} histogramElement
    * @param {HTMLElement} meanElement
+   * @param {{ onLevels?: (black: number, white: number) => void }} [options] onLevels: levels dragged on the histogram
    */
-  constructor(histogramElement, meanElement) {
+  constructor(histogramElement, meanElement, { onLevels = () => {} } = {}) {
     this.histogramElement = histogramElement;
     this.meanElement = meanElement;
-    this.histogram = histogramPlot(histogramElement, [31, 111, 235]);
+    this.onLevels = onLevels;
+    this.log = false;
+    /** @type {LiveFrameHeader | null} */
+    this.histogramFrame = null;
+    this.histogram = this.makeHistogram();
     this.mean = new uPlot(
       {
         ...sizeOf(meanElement),
@@ -73,6 +136,25 @@ export class Plots {
     }).observe(histogramElement.parentElement ?? histogramElement);
   }
 
+  makeHistogram() {
+    return levelsHistogram(this.histogramElement, {
+      log: this.log,
+      levels: () => (this.histogramFrame === null ? null : { black: this.histogramFrame.black, white: this.histogramFrame.white }),
+      fullScale: () => this.histogramFrame?.stats.full_scale ?? 65535,
+      onLevels: (black, white) => this.onLevels(black, white),
+    });
+  }
+
+  /** @param {boolean} log counts on a log scale (a few saturated or hot pixels show beside a large background) */
+  setLog(log) {
+    if (log === this.log) return;
+    this.log = log;
+    this.histogram.destroy();
+    this.histogram = this.makeHistogram();
+    this.pendingHistogram = this.histogramFrame?.stats ?? null;
+    this.dirty = true;
+  }
+
   /** Takes the stats of a displayed frame; plots are redrawn a few times a second, not per frame. */
   /** @param {LiveFrameHeader} header */
   add(header) {
@@ -84,6 +166,7 @@ export class Plots {
       this.means.shift();
     }
     this.pendingHistogram = header.stats;
+    this.histogramFrame = header;
     this.dirty = true;
   }
 
@@ -95,7 +178,8 @@ export class Plots {
       const bins = stats.histogram.length;
       const width = (stats.full_scale + 1) / bins;
       const xs = stats.histogram.map((_, i) => i * width);
-      this.histogram.setData([xs, stats.histogram]);
+      // A log scale has no zero: empty bins are left out.
+      this.histogram.setData([xs, this.log ? stats.histogram.map((n) => (n > 0 ? n : null)) : stats.histogram]);
     }
     this.mean.setData([this.times.slice(), this.means.slice()]);
   }

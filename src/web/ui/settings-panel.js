@@ -11,8 +11,6 @@ import { command, messageOf } from './api.js';
 
 /** labcast's common names, shown first; the rest of a camera's settings (its node map) follow. */
 const COMMON = ['exposure_ms', 'gain', 'brightness', 'fps', 'binning', 'roi_x', 'roi_y', 'roi_width', 'roi_height'];
-/** ROI settings by role: the simulator's and every GenICam camera's common names. */
-const ROI = { x: 'roi_x', y: 'roi_y', width: 'roi_width', height: 'roi_height' };
 /** Typing in a number field sets the value once the typing pauses this long (Enter or leaving the field: at once). */
 const TYPING_PAUSE_MS = 400;
 /** With more settings than this, a filter field shows above them. */
@@ -31,13 +29,11 @@ const MAX_FINITE = 1e12;
 export class SettingsPanel {
   /**
    * @param {HTMLElement} list where the rows go
-   * @param {HTMLButtonElement} fullFrame the "full frame" button (hidden for cameras without an ROI)
    * @param {(text: string, isError?: boolean) => void} say
    * @param {HTMLInputElement} filter narrows a long list (a GenICam node map) by name or description
    */
-  constructor(list, fullFrame, say, filter) {
+  constructor(list, say, filter) {
     this.list = list;
-    this.fullFrame = fullFrame;
     this.filter = filter;
     this.say = say;
     /** @type {Map<string, SettingRow>} */
@@ -52,7 +48,6 @@ export class SettingsPanel {
     this.busy = new Set();
     /** @type {Map<string, ReturnType<typeof setTimeout>>} */
     this.typing = new Map();
-    fullFrame.addEventListener('click', () => void this.resetToFullFrame());
     filter.addEventListener('input', () => this.applyFilter());
   }
 
@@ -82,7 +77,6 @@ export class SettingsPanel {
         applyRange(row.input, spec);
       }
     }
-    this.fullFrame.hidden = !(ROI.width in values && ROI.height in values) || !this.rows.has(ROI.width);
     this.filter.hidden = this.rows.size <= FILTER_FROM;
     this.applyFilter();
     this.showValues(values);
@@ -128,9 +122,6 @@ export class SettingsPanel {
       row.input.disabled = readOnly || !this.connected || locked || this.busy.has(spec.name) || this.state === 'unknown';
       row.element.dataset.locked = String(locked && !readOnly);
     }
-    this.fullFrame.disabled = !this.connected || this.state !== 'idle';
-    this.fullFrame.title =
-      this.state === 'idle' ? 'Set the region of interest back to the whole sensor' : 'The frame size changes only while idle: stop first';
   }
 
   /** @param {SettingSpec} spec */
@@ -207,34 +198,6 @@ export class SettingsPanel {
       if (name in this.values) showValue(row.input, this.values[name]);
       this.updateEnabled();
     }
-  }
-
-  /** ROI back to the whole sensor: offsets to 0 first (that frees the widest range), then the largest size. */
-  async resetToFullFrame() {
-    this.fullFrame.disabled = true;
-    try {
-      for (const name of [ROI.x, ROI.y]) {
-        if (name in this.values && this.values[name] !== 0) await this.setValue(name, 0);
-      }
-      for (const name of [ROI.width, ROI.height]) {
-        const spec = this.rows.get(name)?.spec;
-        if (spec !== undefined && this.values[name] !== spec.max) await this.setValue(name, spec.max);
-      }
-      this.say(`Full frame: ${String(this.values[ROI.width])}×${String(this.values[ROI.height])} px.`);
-    } catch (error) {
-      this.say(`cannot reset the ROI: ${messageOf(error)}`, true);
-    } finally {
-      this.updateEnabled();
-    }
-  }
-
-  /**
-   * @param {string} name
-   * @param {SettingValue} value
-   */
-  async setValue(name, value) {
-    const result = await command({ cmd: 'set', name, value });
-    this.setSpecs(result.specs, result.settings);
   }
 }
 
