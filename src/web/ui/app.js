@@ -268,11 +268,7 @@ function inSoftwareTriggerMode(next) {
 
 // ---- camera settings ----
 
-const settingsPanel = new SettingsPanel(
-  $('settings-list'),
-  say,
-  $('settings-filter', HTMLInputElement),
-);
+const settingsPanel = new SettingsPanel($('settings-list'), say, $('settings-filter', HTMLInputElement));
 
 async function loadSettings() {
   try {
