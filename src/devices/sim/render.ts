@@ -70,7 +70,12 @@ interface Tone {
  * function of its arguments: tests and file checks use it as the expected image.
  * Settings not given take their defaults; all are validated (BAD_SETTING).
  */
-export function renderSimFrame(options: SimCameraOptions, settings: Readonly<Partial<SimSettings>>, cameraIndex: number): Uint8Array {
+export function renderSimFrame(
+  options: SimCameraOptions,
+  settings: Readonly<Partial<SimSettings>>,
+  cameraIndex: number,
+  into?: Uint8Array,
+): Uint8Array {
   if (!Number.isSafeInteger(cameraIndex) || cameraIndex < 0) {
     throw new LabcastError('BAD_ARGUMENT', `frame index must be a non-negative integer, got ${cameraIndex}`);
   }
@@ -83,7 +88,7 @@ export function renderSimFrame(options: SimCameraOptions, settings: Readonly<Par
     height: resolved.roi_height,
   };
   const count = window.width * window.height;
-  const bytes = allocateFrameBytes(count * bytesPerSample(options.dtype));
+  const bytes = frameBytes(count * bytesPerSample(options.dtype), into);
   // Typed arrays use the host byte order; the wire and files are little-endian (swapped below otherwise).
   const samples: Samples = options.dtype === 'uint8' ? bytes : new Uint16Array(bytes.buffer, bytes.byteOffset, count);
   const tone = toneFor(options.dtype, resolved);
@@ -124,6 +129,13 @@ export function simFrameTruth(
   const resolved = resolveSimSettings(options, settings);
   const tone = toneFor(options.dtype, resolved);
   return simParticleTruth(options, cameraIndex, { x: resolved.roi_x, y: resolved.roi_y }, tone.signal);
+}
+
+/** `into` (memory the caller gives the frame, e.g. a slot of the saver's ring) when it is the frame's size. */
+function frameBytes(byteLength: number, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined) return allocateFrameBytes(byteLength);
+  if (into.byteLength !== byteLength) throw new LabcastError('BAD_ARGUMENT', `a frame takes ${byteLength} bytes, not ${into.byteLength}`);
+  return into;
 }
 
 /**
