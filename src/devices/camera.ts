@@ -30,9 +30,11 @@ export interface Frame {
 
 /**
  * Memory a camera may render or read a frame into instead of allocating its
- * own: a slot of the saver's shared-memory ring (src/transport/frame-ring.ts),
- * so the frame is born where the saver writes it from and is never copied in
- * this process. Optional for a driver; a driver that ignores it loses nothing.
+ * own: for a large frame a slot of the saver's shared-memory ring
+ * (src/transport/frame-ring.ts), so the frame is born where the saver writes
+ * it from and is never copied in this process; for a small frame a place in a
+ * block shared with the frames before it (no allocation per frame, and a
+ * batch is sent as one view). Optional for a driver; one that ignores it loses nothing.
  */
 export interface FrameMemory {
   /**

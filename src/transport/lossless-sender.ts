@@ -46,6 +46,14 @@ interface PendingClaim extends SlotClaim {
 const BATCH_FRAME_BYTES = 256 * 1024;
 const BATCH_MAX_BYTES = 1024 * 1024;
 const BATCH_MAX_FRAMES = 1024;
+/**
+ * Small frames are made back to back in blocks of this size (take()): one
+ * allocation per block rather than a fresh buffer (and its garbage) per
+ * frame, and a batch of them goes out as one view of the block, not a copy.
+ */
+const SMALL_FRAME_BLOCK_BYTES = 1024 * 1024;
+/** Frames start on this boundary in a block, so any typed array fits over them. */
+const SMALL_FRAME_ALIGN = 8;
 
 const REBIND_ATTEMPTS = 50;
 const REBIND_PAUSE_MS = 20;
@@ -79,6 +87,9 @@ export class LosslessSender implements FrameMemory {
    * that slots are sent in the order they are filled (the saver releases them in order).
    */
   private unslottedRingFrames = 0;
+  /** The block small frames are made in, and how much of it they have used. */
+  private smallBlock: Uint8Array | null = null;
+  private smallBlockUsed = 0;
 
   private constructor(
     socket: Push,
@@ -150,11 +161,29 @@ export class LosslessSender implements FrameMemory {
    */
   take(bytes: number): Uint8Array | null {
     this.giveBack();
+    if (bytes < BATCH_FRAME_BYTES) return this.takeSmall(bytes);
     if (this.outlet === null || this.unslottedRingFrames > 0 || this.failure !== null) return null;
     const claim = this.outlet.claim(bytes);
     if (claim === null) return null;
     this.pendingClaim = { ...claim, outlet: this.outlet };
     return claim.view;
+  }
+
+  /**
+   * Memory for a small frame in the current block, after the frames before it.
+   * Never reused: a block is dropped when full and collected once every frame
+   * made in it has been sent (ZeroMQ may still hold a batch's view of it).
+   */
+  private takeSmall(bytes: number): Uint8Array {
+    const start = Math.ceil(this.smallBlockUsed / SMALL_FRAME_ALIGN) * SMALL_FRAME_ALIGN;
+    if (this.smallBlock === null || start + bytes > this.smallBlock.byteLength) {
+      const block = Buffer.allocUnsafeSlow(Math.max(SMALL_FRAME_BLOCK_BYTES, bytes));
+      this.smallBlock = new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
+      this.smallBlockUsed = bytes;
+      return this.smallBlock.subarray(0, bytes);
+    }
+    this.smallBlockUsed = start + bytes;
+    return this.smallBlock.subarray(start, start + bytes);
   }
 
   /** Whether `pixels` are the slot take() gave for the frame about to be offered (memory shared with the saver). */
@@ -378,6 +407,8 @@ export class LosslessSender implements FrameMemory {
     while (end < this.queue.length && end < BATCH_MAX_FRAMES) {
       const next = this.queue[end]!;
       if (!batchable(next) || bytes + next.bytes > BATCH_MAX_BYTES) break;
+      // Frames of one block go out as one view of it: a batch ends where the next block begins.
+      if (inOtherBlock(this.queue[end - 1]!, next)) break;
       bytes += next.bytes;
       end += 1;
     }
@@ -398,4 +429,11 @@ export class LosslessSender implements FrameMemory {
   private throwIfFailed(): void {
     if (this.failure !== null) throw this.failure;
   }
+}
+
+/** Whether `next` was made in another small-frame block than `previous` (both made in blocks). */
+function inOtherBlock(previous: Queued, next: Queued): boolean {
+  const before = previous.parts[2]!.buffer;
+  const after = next.parts[2]!.buffer;
+  return before !== after && before.byteLength >= SMALL_FRAME_BLOCK_BYTES && after.byteLength >= SMALL_FRAME_BLOCK_BYTES;
 }
