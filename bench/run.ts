@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAnalysis } from './analysis-localize.js';
+import { measureCtlSnap, SNAP_BENCH } from './ctl-snap.js';
 import { genicamRows, measureGenicam } from './genicam.js';
 import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-analysis.js';
 import { rawDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
@@ -228,6 +229,8 @@ async function main(): Promise<void> {
     const whole = measure(dir, WHOLE_COMMAND, { raw: false, pythonFrames: WHOLE_COMMAND.frames });
     const wholeLabcastS = medianOf(whole.labcast, (r) => bytesOf(WHOLE_COMMAND) / 1e6 / r.wallMBps);
     const wholePythonS = median(whole.python.map((p) => p.wallS));
+    process.stderr.write(`ctl snap: ${SNAP_BENCH.snaps} snaps of ${SNAP_BENCH.width}x${SNAP_BENCH.height} from labcast serve...\n`);
+    const snap = await measureCtlSnap();
     // The same megapixel work with the disk taken out: what each pipeline can carry.
     const memoryDir = !QUICK && existsSync(MEMORY_FS) ? mkdtempSync(join(MEMORY_FS, 'labcast-bench-')) : null;
     let inMemory: Measured | null = null;
@@ -283,6 +286,10 @@ async function main(): Promise<void> {
       [`${WHOLE_COMMAND.name}: labcast record, ${WHOLE_COMMAND.frames} frames, process start to exit`, `${wholeLabcastS.toFixed(2)} s`],
       ['  python recipe command, process start to exit', `${wholePythonS.toFixed(2)} s`],
       ['  python / labcast (goal >= 2x)', `${(wholePythonS / wholeLabcastS).toFixed(2)}x`],
+      [
+        `ctl snap against a running serve, ${SNAP_BENCH.width}x${SNAP_BENCH.height} ${SNAP_BENCH.dtype}: request -> file closed -> reply (goal < 50)`,
+        `${snap.medianMs.toFixed(0)} ms median of ${snap.snaps} (${snap.minMs.toFixed(0)}-${snap.maxMs.toFixed(0)})`,
+      ],
       [
         'frames lost (all labcast runs)',
         String(
