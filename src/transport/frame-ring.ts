@@ -5,10 +5,12 @@ import type { SharedMemoryAddon } from '../native/native-addon.js';
 
 /**
  * Large frames from the acquisition to a saver on the same host through
- * shared memory instead of through the record socket: the acquisition copies
- * the pixels into the next slot of a ring and sends only the frame header and
- * a reference to the slot (a `shared-frame` message, protocol.md); the saver
- * views the slot in place, writes it, and releases it. On the development VM
+ * shared memory instead of through the record socket: the pixels lie in the
+ * next slot of a ring (the camera made them there, claim(), or they are
+ * copied in, put()) and the acquisition sends only the frame header and a
+ * reference to the slot (a `shared-frame` message, protocol.md); the saver
+ * views the slot in place, writes it (the file driver with O_DIRECT straight
+ * from the slot), and releases it once written. On the development VM
  * the two socket copies and the saver's fresh 2 MiB Buffer per frame (with
  * the garbage collection they bring) were a large share of the pipeline's
  * CPU (docs/performance.md).
@@ -19,8 +21,10 @@ import type { SharedMemoryAddon } from '../native/native-addon.js';
  * counts what it wrote. Slots are written and released in order (one saver,
  * PUSH/PULL keeps order), so a slot is free when written - released < slots.
  *
- * The release count is an int64 changed only with Atomics (add by the saver,
- * load by the acquisition): no torn read, no lost update, and the saver's
+ * The release count is an int64 changed only atomically (a sequentially
+ * consistent add by the saver's addon, releaseSharedSlot, which keeps
+ * releases in order behind writes still reading a slot; Atomics.load by the
+ * acquisition): no torn read, no lost update, and the saver's
  * reads of a slot are ordered before the release the acquisition sees (the
  * sequentially consistent read-modify-write is a full fence), so a slot is
  * never overwritten while it is still being read. The mapping is an external
