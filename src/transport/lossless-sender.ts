@@ -6,7 +6,6 @@ import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './cur
 import { bindEndpoint } from './endpoints.js';
 import type { SharedMemoryAddon } from '../native/native-addon.js';
 import { RING_FRAME_BYTES, SharedFrameOutlet, type SlotClaim } from './frame-ring.js';
-import type { FrameMemory } from '../devices/camera.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
 
@@ -63,7 +62,7 @@ const REBIND_PAUSE_MS = 20;
  * peer is slow) behind a bounded queue in this process. The queue is the one
  * place where a frame can be lost, and `offer` says so, so the caller counts it.
  */
-export class LosslessSender implements FrameMemory {
+export class LosslessSender {
   private socket: Push;
   private queue: Queued[] = [];
   private queuedBytes = 0;
@@ -153,7 +152,8 @@ export class LosslessSender implements FrameMemory {
   }
 
   /**
-   * FrameMemory for the camera: a free slot of the saver's ring for the next
+   * The camera's FrameMemory (devices/camera.ts, which this layer may not
+   * import; the acquisition hands the sender over as one): a free slot of the saver's ring for the next
    * frame, so it is made where the saver writes it from and never copied
    * here; null (the camera uses memory of its own) when the frame is not for
    * the ring, no slot is free right now, or frames made elsewhere still wait
