@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAnalysis } from './analysis-localize.js';
 import { compressionRows, measureCompression } from './compression.js';
+import { measureCtlSnap, SNAP_BENCH } from './ctl-snap.js';
 import { genicamRows, measureGenicam } from './genicam.js';
 import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-analysis.js';
 import { rawDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
@@ -25,6 +26,13 @@ const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const PYTHON_PIPELINE = fileURLToPath(new URL('../../bench/python_pipeline.py', import.meta.url));
 const PYTHON = process.env.LABCAST_PYTHON ?? '/usr/bin/python3';
 const RUNS = Number(process.env.LABCAST_BENCH_RUNS ?? 3);
+/**
+ * "1": only the recording figures (1024², 64², 2048² against their baselines,
+ * the whole-command comparison and ctl snap), none of the rows that take
+ * minutes more (the page-cache and socket A/B runs, /dev/shm, analysis, web,
+ * GenICam): for measuring a change to the pipeline on a busy machine.
+ */
+const QUICK = process.env.LABCAST_BENCH_QUICK === '1';
 
 /** One recording workload: square uint16 frames from the sim camera at fps 0 (as fast as the saver takes them). */
 interface Workload {
@@ -44,6 +52,8 @@ const MEMORY_FS = '/dev/shm';
 const MEGAPIXEL: Workload = { name: '1024x1024', frames: 1000, size: 1024 };
 const SMALL: Workload = { name: '64x64', frames: 200_000, size: 64 };
 const LARGE: Workload = { name: '2048x2048', frames: 250, size: 2048 };
+/** Timed as a user times it: each whole command, process start to exit, start-up included on both sides. */
+const WHOLE_COMMAND: Workload = { name: '1024x1024 whole command', frames: 500, size: 1024 };
 /** The Python recipe pays per message too: fewer small frames keep its run short. */
 const PYTHON_SMALL_FRAMES = 50_000;
 
@@ -121,13 +131,15 @@ function recordOnce(dir: string, w: Workload, run: number, env: NodeJS.ProcessEn
 }
 
 /** The classic pyzmq PUB/SUB + h5py recipe on the same workload (bench/python_pipeline.py, Debian's python3). */
-function pythonOnce(dir: string, w: Workload, frames: number, run: number): { mbps: number; fps: number; lost: number } {
+function pythonOnce(dir: string, w: Workload, frames: number, run: number): { mbps: number; fps: number; lost: number; wallS: number } {
   const out = join(dir, `python_${fileSafe(w.name)}_${run}.h5`);
+  const started = performance.now();
   const result = spawnSync(PYTHON, [PYTHON_PIPELINE, out, String(frames), String(w.size), String(w.size)], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`the Python pipeline failed (${result.status}): ${result.stderr}`);
+  const wallS = (performance.now() - started) / 1000;
   const summary = JSON.parse(result.stdout) as { frames: number; seconds: number; bytes: number };
   rmSync(out, { force: true });
-  return { mbps: summary.bytes / 1e6 / summary.seconds, fps: summary.frames / summary.seconds, lost: frames - summary.frames };
+  return { mbps: summary.bytes / 1e6 / summary.seconds, fps: summary.frames / summary.seconds, lost: frames - summary.frames, wallS };
 }
 
 interface Measured {
@@ -137,7 +149,7 @@ interface Measured {
   labcast: Recorded[];
   /** labcast with one of its speed-ups turned off, when measured: what each one brings, in the same run. */
   labcastWithout: Record<string, Recorded[]>;
-  python: { mbps: number; fps: number; lost: number }[];
+  python: { mbps: number; fps: number; lost: number; wallS: number }[];
 }
 
 /** RUNS rounds of raw disk, labcast and (optionally) Python, interleaved so that drift hits all alike. */
@@ -214,11 +226,16 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.cwd(), '.bench-'));
   try {
     const startup = measureStartup(dir);
-    const mega = measure(dir, MEGAPIXEL, { raw: true, pythonFrames: MEGAPIXEL.frames, without: true });
+    const mega = measure(dir, MEGAPIXEL, { raw: true, pythonFrames: MEGAPIXEL.frames, without: !QUICK });
     const small = measure(dir, SMALL, { raw: false, pythonFrames: PYTHON_SMALL_FRAMES });
     const large = measure(dir, LARGE, { raw: true, pythonFrames: null });
+    const whole = measure(dir, WHOLE_COMMAND, { raw: false, pythonFrames: WHOLE_COMMAND.frames });
+    const wholeLabcastS = medianOf(whole.labcast, (r) => bytesOf(WHOLE_COMMAND) / 1e6 / r.wallMBps);
+    const wholePythonS = median(whole.python.map((p) => p.wallS));
+    process.stderr.write(`ctl snap: ${SNAP_BENCH.snaps} snaps of ${SNAP_BENCH.width}x${SNAP_BENCH.height} from labcast serve...\n`);
+    const snap = await measureCtlSnap();
     // The same megapixel work with the disk taken out: what each pipeline can carry.
-    const memoryDir = existsSync(MEMORY_FS) ? mkdtempSync(join(MEMORY_FS, 'labcast-bench-')) : null;
+    const memoryDir = !QUICK && existsSync(MEMORY_FS) ? mkdtempSync(join(MEMORY_FS, 'labcast-bench-')) : null;
     let inMemory: Measured | null = null;
     try {
       if (memoryDir !== null)
@@ -237,19 +254,6 @@ async function main(): Promise<void> {
     const smallPython = median(small.python.map((p) => p.fps));
     const largeMBps = medianOf(large.labcast, (r) => r.mbps);
     const largeRaw = median(large.raw);
-    const analysis = benchAnalysis();
-    process.stderr.write(`saver with stats and localize running: ${SAVER_ANALYSIS_BENCH.frames} frames through labcast serve...\n`);
-    const withAnalysis = await measureSaverWithAnalysis();
-    process.stderr.write(`web live view: ${WEB_BENCH.durationS} s in headless Chromium...\n`);
-    const web = await measureWebLatency();
-    process.stderr.write(
-      `recording viewer: ${VIEWER_BENCH.steps} steps through a ${VIEWER_BENCH.size}² recording in headless Chromium...\n`,
-    );
-    const viewer = await measureViewerSteps();
-    process.stderr.write('GenICam: the fake GigE camera in a network namespace, arv-camera-test beside labcast...\n');
-    const genicam = await measureGenicam();
-    process.stderr.write('compression: ratios, codec throughput, raw against each codec, a throttled disk...\n');
-    const compression = await measureCompression(dir);
     const rows: [string, string][] = [
       ['HDF5 writer', mega.labcast[0]?.summary.writer ?? 'not reported'],
       [`${MEGAPIXEL.name} uint16, ${MEGAPIXEL.frames} frames (${(bytesOf(MEGAPIXEL) / 1e6).toFixed(0)} MB)`, 'sim camera fps 0, gradient'],
@@ -282,6 +286,13 @@ async function main(): Promise<void> {
       ['  ratio to raw disk (goal >= 80 %)', `${((largeMBps / largeRaw) * 100).toFixed(0)} %`],
       ['  saver CPU per GB written', saverCpuPerGB(large.labcast)],
       ...directRows(large, largeMBps),
+      [`${WHOLE_COMMAND.name}: labcast record, ${WHOLE_COMMAND.frames} frames, process start to exit`, `${wholeLabcastS.toFixed(2)} s`],
+      ['  python recipe command, process start to exit', `${wholePythonS.toFixed(2)} s`],
+      ['  python / labcast (goal >= 2x)', `${(wholePythonS / wholeLabcastS).toFixed(2)}x`],
+      [
+        `ctl snap against a running serve, ${SNAP_BENCH.width}x${SNAP_BENCH.height} ${SNAP_BENCH.dtype}: request -> file closed -> reply (goal < 50)`,
+        `${snap.medianMs.toFixed(0)} ms median of ${snap.snaps} (${snap.minMs.toFixed(0)}-${snap.maxMs.toFixed(0)})`,
+      ],
       [
         'frames lost (all labcast runs)',
         String(
@@ -289,6 +300,7 @@ async function main(): Promise<void> {
             Object.values(mega.labcastWithout).reduce((n, runs) => n + lostIn(runs), 0) +
             lostIn(small.labcast) +
             lostIn(large.labcast) +
+            lostIn(whole.labcast) +
             lostIn(inMemory?.labcast ?? []),
         ),
       ],
@@ -296,48 +308,66 @@ async function main(): Promise<void> {
       [`start-up, whole command (median of ${STARTUP_RUNS})`, ''],
       ['  labcast version', `${(startup.versionS * 1000).toFixed(0)} ms`],
       ['  labcast record --frames 1, 64x48 (goal < 300)', `${(startup.recordOneFrameS * 1000).toFixed(0)} ms`],
-      [
-        'analysis, 1024x1024 uint16, 50 particles, one core',
-        `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`,
-      ],
-      [
-        `saver while analyses run (serve, ${SAVER_ANALYSIS_BENCH.width}x${SAVER_ANALYSIS_BENCH.height} at ${SAVER_ANALYSIS_BENCH.fps} ` +
-          `fps, ${SAVER_ANALYSIS_BENCH.particle_count} particles)`,
-        `${withAnalysis.framesWritten} of ${SAVER_ANALYSIS_BENCH.frames} frames saved, ${withAnalysis.framesLost} lost (goal 0)`,
-      ],
-      ...withAnalysis.analyses.map((a): [string, string] => [
-        `  ${a.name}`,
-        `${a.analysed} frames analysed, ${a.skipped} skipped (lossy by design: analysis never holds up the camera or the saver)`,
-      ]),
-      [
-        'web live view',
-        `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, ` +
-          `headless Chromium, drawn at ${web.displaySize}` +
-          (WEB_BENCH.tools ? ', inspection tools in use (line profile, rectangle statistics, pixel readout)' : ''),
-      ],
-      ['  latency camera -> painted, p50', `${web.p50Ms.toFixed(1)} ms`],
-      ['  latency camera -> painted, p95 (goal < 50)', `${web.p95Ms.toFixed(1)} ms`],
-      ['  latency max', `${web.maxMs.toFixed(1)} ms`],
-      ['  p50 / p95: at the web server', fmtPair(web.stages.serverReceived)],
-      ['  p50 / p95: converted and sent', fmtPair(web.stages.serverSent)],
-      ['  p50 / p95: in the browser', fmtPair(web.stages.browserReceived)],
-      ['  frames shown / published', `${web.shown} / ${web.published} in ${web.seconds.toFixed(1)} s`],
-      [
-        'recording viewer',
-        `${VIEWER_BENCH.size}x${VIEWER_BENCH.size} uint16 recording, ${viewer.steps} steps (→), headless Chromium, drawn at ${viewer.displaySize}`,
-      ],
-      ['  step -> painted, p50', `${viewer.p50Ms.toFixed(1)} ms`],
-      ['  step -> painted, p95 (goal < 100)', `${viewer.p95Ms.toFixed(1)} ms`],
-      ['  step -> painted, max', `${viewer.maxMs.toFixed(1)} ms`],
-      [`  jump on the slider -> painted, p50 / p95 (${VIEWER_BENCH.jumps} jumps)`, fmtPair([viewer.jumpP50Ms, viewer.jumpP95Ms])],
-      ...genicamRows(genicam),
-      ...compressionRows(compression),
     ];
+    if (!QUICK) rows.push(...(await otherRows(dir)));
     const width = Math.max(...rows.map(([k]) => k.length));
     process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Analysis throughput, the saver beside analyses, the web live view and recording viewer, GenICam, compression: the figures beside recording. */
+async function otherRows(dir: string): Promise<[string, string][]> {
+  const analysis = benchAnalysis();
+  process.stderr.write(`saver with stats and localize running: ${SAVER_ANALYSIS_BENCH.frames} frames through labcast serve...\n`);
+  const withAnalysis = await measureSaverWithAnalysis();
+  process.stderr.write(`web live view: ${WEB_BENCH.durationS} s in headless Chromium...\n`);
+  const web = await measureWebLatency();
+  process.stderr.write(`recording viewer: ${VIEWER_BENCH.steps} steps through a ${VIEWER_BENCH.size}² recording in headless Chromium...\n`);
+  const viewer = await measureViewerSteps();
+  process.stderr.write('GenICam: the fake GigE camera in a network namespace, arv-camera-test beside labcast...\n');
+  const genicam = await measureGenicam();
+  process.stderr.write('compression: ratios, codec throughput, raw against each codec, a throttled disk...\n');
+  const compression = await measureCompression(dir);
+  return [
+    [
+      'analysis, 1024x1024 uint16, 50 particles, one core',
+      `localisation ${analysis.localizeFps.toFixed(0)} frames/s (goal >= 100), statistics ${analysis.statsFps.toFixed(0)} frames/s`,
+    ],
+    [
+      `saver while analyses run (serve, ${SAVER_ANALYSIS_BENCH.width}x${SAVER_ANALYSIS_BENCH.height} at ${SAVER_ANALYSIS_BENCH.fps} ` +
+        `fps, ${SAVER_ANALYSIS_BENCH.particle_count} particles)`,
+      `${withAnalysis.framesWritten} of ${SAVER_ANALYSIS_BENCH.frames} frames saved, ${withAnalysis.framesLost} lost (goal 0)`,
+    ],
+    ...withAnalysis.analyses.map((a): [string, string] => [
+      `  ${a.name}`,
+      `${a.analysed} frames analysed, ${a.skipped} skipped (lossy by design: analysis never holds up the camera or the saver)`,
+    ]),
+    [
+      'web live view',
+      `sim ${WEB_BENCH.width}x${WEB_BENCH.height} uint16 at ${WEB_BENCH.fps} fps, gradient, ` +
+        `headless Chromium, drawn at ${web.displaySize}` +
+        (WEB_BENCH.tools ? ', inspection tools in use (line profile, rectangle statistics, pixel readout)' : ''),
+    ],
+    ['  latency camera -> painted, p50', `${web.p50Ms.toFixed(1)} ms`],
+    ['  latency camera -> painted, p95 (goal < 50)', `${web.p95Ms.toFixed(1)} ms`],
+    ['  latency max', `${web.maxMs.toFixed(1)} ms`],
+    ['  p50 / p95: at the web server', fmtPair(web.stages.serverReceived)],
+    ['  p50 / p95: converted and sent', fmtPair(web.stages.serverSent)],
+    ['  p50 / p95: in the browser', fmtPair(web.stages.browserReceived)],
+    ['  frames shown / published', `${web.shown} / ${web.published} in ${web.seconds.toFixed(1)} s`],
+    [
+      'recording viewer',
+      `${VIEWER_BENCH.size}x${VIEWER_BENCH.size} uint16 recording, ${viewer.steps} steps (→), headless Chromium, drawn at ${viewer.displaySize}`,
+    ],
+    ['  step -> painted, p50', `${viewer.p50Ms.toFixed(1)} ms`],
+    ['  step -> painted, p95 (goal < 100)', `${viewer.p95Ms.toFixed(1)} ms`],
+    ['  step -> painted, max', `${viewer.maxMs.toFixed(1)} ms`],
+    [`  jump on the slider -> painted, p50 / p95 (${VIEWER_BENCH.jumps} jumps)`, fmtPair([viewer.jumpP50Ms, viewer.jumpP95Ms])],
+    ...genicamRows(genicam),
+    ...compressionRows(compression),
+  ];
 }
 
 main().catch((error: unknown) => {

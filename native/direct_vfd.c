@@ -37,12 +37,14 @@
  */
 #define _GNU_SOURCE
 #include "direct_vfd.h"
+#include "shared_memory.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,6 +57,9 @@
  * next frames while the device writes the last ones. The data is copied into
  * one of these page-aligned buffers first (the caller's buffer is neither
  * aligned nor ours to keep): at most SLOTS x SLOT_BYTES in flight per file.
+ * Except a frame in a slot of labcast's shared-memory ring (shared_memory.c):
+ * page-aligned, and kept by the ring until the write is done (a hold), so it
+ * is written from where it lies, with no copy, in one piece.
  */
 #define SLOTS 4
 #define SLOT_BYTES (4 * 1024 * 1024)
@@ -62,10 +67,12 @@
 #define MAX_ADDRESS ((haddr_t)(((uint64_t)1 << 63) - 1))
 
 typedef struct {
-  unsigned char *data;
+  unsigned char *data;    /* the slot's own buffer */
+  const unsigned char *source; /* what is written: `data`, or ring memory held until written */
   size_t size;
   haddr_t addr;
   bool queued;
+  bool held; /* `source` is ring memory: unhold once written */
 } slot;
 
 typedef struct {
@@ -102,6 +109,12 @@ static void count(uint64_t direct, uint64_t buffered, uint64_t refused) {
   totals.direct_bytes += direct;
   totals.buffered_bytes += buffered;
   totals.direct_fallbacks += refused;
+  pthread_mutex_unlock(&totals_lock);
+}
+
+static void count_in_place(uint64_t bytes) {
+  pthread_mutex_lock(&totals_lock);
+  totals.in_place_bytes += bytes;
   pthread_mutex_unlock(&totals_lock);
 }
 
@@ -146,7 +159,7 @@ static int write_slot(direct_file *file, const slot *job) {
   size_t done = 0;
   int direct_fd = __atomic_load_n(&file->direct_fd, __ATOMIC_ACQUIRE);
   while (direct_fd >= 0 && done < job->size) {
-    ssize_t written = pwrite(direct_fd, job->data + done, job->size - done, (off_t)(job->addr + done));
+    ssize_t written = pwrite(direct_fd, job->source + done, job->size - done, (off_t)(job->addr + done));
     if (written < 0 && errno == EINTR) continue;
     if (written < 0 && errno != EINVAL) return errno;
     if (written < 0) {
@@ -159,7 +172,7 @@ static int write_slot(direct_file *file, const slot *job) {
     if ((size_t)written % DIRECT_VFD_PAGE != 0 || written == 0) break;
   }
   int error = 0;
-  if (done < job->size && !write_all(file->fd, job->data + done, job->size - done, job->addr + done, &error)) return error;
+  if (done < job->size && !write_all(file->fd, job->source + done, job->size - done, job->addr + done, &error)) return error;
   count(done, job->size - done, 0);
   return 0;
 }
@@ -174,6 +187,8 @@ static void *writer_main(void *argument) {
     bool skip = file->failed_errno != 0; /* after a failure nothing more is written */
     pthread_mutex_unlock(&file->lock);
     int error = skip ? 0 : write_slot(file, job);
+    /* Written (or never to be): the ring slot may go back to the acquisition. */
+    if (job->held) shared_memory_unhold(job->source, job->size);
     pthread_mutex_lock(&file->lock);
     if (error != 0 && file->failed_errno == 0) {
       file->failed_errno = error;
@@ -181,6 +196,7 @@ static void *writer_main(void *argument) {
       file->failed_size = job->size;
     }
     job->queued = false;
+    job->held = false;
     file->next_write = (file->next_write + 1) % SLOTS;
     file->pending--;
     pthread_cond_broadcast(&file->changed);
@@ -255,7 +271,17 @@ static bool queue_direct_pages(direct_file *file, const unsigned char *bytes, si
 
     /* The slot is free and only this thread fills slots: copy outside the lock. */
     size_t piece = size - done < SLOT_BYTES ? size - done : SLOT_BYTES;
-    memcpy(next->data, bytes + done, piece);
+    /* Ring memory, page-aligned, is written where it lies, all of it at once. */
+    if (done == 0 && (uintptr_t)bytes % DIRECT_VFD_PAGE == 0 && shared_memory_hold(bytes, size)) {
+      next->source = bytes;
+      next->held = true;
+      piece = size;
+      count_in_place(size);
+    } else {
+      memcpy(next->data, bytes + done, piece);
+      next->source = next->data;
+      next->held = false;
+    }
     next->size = piece;
     next->addr = addr + done;
 

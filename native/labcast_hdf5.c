@@ -894,7 +894,8 @@ static napi_value io_counters(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_create_object(env, &result));
   if (!set_number(env, result, "directBytes", totals.direct_bytes) ||
       !set_number(env, result, "bufferedBytes", totals.buffered_bytes) ||
-      !set_number(env, result, "directRefused", totals.direct_fallbacks)) {
+      !set_number(env, result, "directRefused", totals.direct_fallbacks) ||
+      !set_number(env, result, "inPlaceBytes", totals.in_place_bytes)) {
     return throw_napi(env, "napi_set_named_property");
   }
   return result;
@@ -1180,6 +1181,7 @@ NAPI_MODULE_INIT() {
       {"ioCounters", NULL, io_counters, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createSharedMemory", NULL, create_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openSharedMemory", NULL, open_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"releaseSharedSlot", NULL, release_shared_slot, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createFile", NULL, create_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flush", NULL, flush_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFile", NULL, close_file, NULL, NULL, NULL, napi_enumerable, NULL},

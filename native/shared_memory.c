@@ -15,6 +15,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +34,128 @@ typedef struct {
   int fd; /* the creator's descriptor, closed with the mapping; -1 for an opener */
 } mapping;
 
+/*
+ * Slots written from in place. The saver's file driver writes a frame's slot
+ * with O_DIRECT from its writer thread after H5Dwrite_chunk has returned
+ * (direct_vfd.c), so the slot may go back to the acquisition only once that
+ * write is done: the driver holds the slot's range meanwhile. Slots go back
+ * in order (the ring's release count says "the first n slots are free"), so
+ * a release that finds an earlier one still held waits in `tickets` behind
+ * it, and whoever lifts the last hold in its way (the writer thread) makes
+ * it. Without O_DIRECT (or when the driver copied) nothing is held and a
+ * release is one atomic add, as before.
+ */
+#define MAX_RINGS 64
+#define MAX_HOLDS 64
+#define MAX_TICKETS 1024
+
+typedef struct {
+  const unsigned char *start;
+  size_t bytes;
+} range;
+
+typedef struct {
+  int64_t *released; /* the ring's release count: its first 8 bytes */
+  range slot;
+} ticket;
+
+static pthread_mutex_t rings_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rings_changed = PTHREAD_COND_INITIALIZER;
+static range rings[MAX_RINGS]; /* rings this process maps */
+static unsigned ring_count;
+static range holds[MAX_HOLDS];
+static unsigned hold_count;
+static ticket tickets[MAX_TICKETS];
+static unsigned ticket_head, ticket_count;
+
+static bool overlap(range a, range b) {
+  return a.start < b.start + b.bytes && b.start < a.start + a.bytes;
+}
+
+static bool held_locked(range r) {
+  for (unsigned i = 0; i < hold_count; i++) {
+    if (overlap(holds[i], r)) return true;
+  }
+  return false;
+}
+
+/* Makes the releases no hold is in the way of any more, oldest first. Call with the lock held. */
+static void release_ready_locked(void) {
+  bool any = false;
+  while (ticket_count > 0 && !held_locked(tickets[ticket_head].slot)) {
+    /* Sequentially consistent: every read of the slot comes before the count the acquisition sees. */
+    __atomic_fetch_add(tickets[ticket_head].released, 1, __ATOMIC_SEQ_CST);
+    ticket_head = (ticket_head + 1) % MAX_TICKETS;
+    ticket_count--;
+    any = true;
+  }
+  if (any) pthread_cond_broadcast(&rings_changed);
+}
+
+static bool waited_on_locked(range r) {
+  if (held_locked(r)) return true;
+  for (unsigned i = 0; i < ticket_count; i++) {
+    const ticket *t = &tickets[(ticket_head + i) % MAX_TICKETS];
+    if (overlap(t->slot, r) || ((const unsigned char *)t->released >= r.start && (const unsigned char *)t->released < r.start + r.bytes)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static void add_ring(void *address, size_t bytes) {
+  pthread_mutex_lock(&rings_lock);
+  /* More rings than this at once never happens (one per saver); one left out is only copied from, not held. */
+  if (ring_count < MAX_RINGS) rings[ring_count++] = (range){address, bytes};
+  pthread_mutex_unlock(&rings_lock);
+}
+
+/* Before the mapping goes: waits for the writes that hold slots of it and the releases queued into it. */
+static void remove_ring(void *address, size_t bytes) {
+  range r = {address, bytes};
+  pthread_mutex_lock(&rings_lock);
+  for (unsigned i = 0; i < ring_count; i++) {
+    if (rings[i].start == r.start) {
+      rings[i] = rings[--ring_count];
+      break;
+    }
+  }
+  while (waited_on_locked(r)) pthread_cond_wait(&rings_changed, &rings_lock);
+  pthread_mutex_unlock(&rings_lock);
+}
+
+bool shared_memory_hold(const void *start, size_t bytes) {
+  range r = {start, bytes};
+  bool held = false;
+  pthread_mutex_lock(&rings_lock);
+  for (unsigned i = 0; i < ring_count && !held && hold_count < MAX_HOLDS; i++) {
+    if (r.start >= rings[i].start && r.start + r.bytes <= rings[i].start + rings[i].bytes) {
+      holds[hold_count++] = r;
+      held = true;
+    }
+  }
+  pthread_mutex_unlock(&rings_lock);
+  return held;
+}
+
+void shared_memory_unhold(const void *start, size_t bytes) {
+  pthread_mutex_lock(&rings_lock);
+  for (unsigned i = 0; i < hold_count; i++) {
+    if (holds[i].start == start && holds[i].bytes == bytes) {
+      holds[i] = holds[--hold_count];
+      break;
+    }
+  }
+  release_ready_locked();
+  pthread_cond_broadcast(&rings_changed);
+  pthread_mutex_unlock(&rings_lock);
+}
+
 static void release_mapping(napi_env env, void *data, void *hint) {
   (void)env;
   (void)data;
   mapping *map = hint;
+  remove_ring(map->address, map->bytes);
   munmap(map->address, map->bytes);
   if (map->fd >= 0) close(map->fd);
   free(map);
@@ -56,6 +176,7 @@ static napi_value wrap(napi_env env, void *address, size_t bytes, int fd) {
     return throw_errno(env, "shared memory", ENOMEM);
   }
   *map = (mapping){address, bytes, fd};
+  add_ring(address, bytes);
   napi_value buffer;
   if (napi_create_external_arraybuffer(env, address, bytes, release_mapping, map, &buffer) != napi_ok) {
     release_mapping(env, NULL, map);
@@ -63,6 +184,39 @@ static napi_value wrap(napi_env env, void *address, size_t bytes, int fd) {
     return NULL;
   }
   return buffer;
+}
+
+/*
+ * releaseSharedSlot(buffer, offset, bytes): the slot [offset, offset + bytes)
+ * of the ring `buffer` goes back to the acquisition (its release count, the
+ * ring's first 8 bytes, counts one more) now, or once the writes that still
+ * hold it or an earlier slot are done.
+ */
+napi_value release_shared_slot(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
+  void *base = NULL;
+  size_t length = 0;
+  double offset = 0, bytes = 0;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok ||
+      napi_get_value_double(env, args[1], &offset) != napi_ok || napi_get_value_double(env, args[2], &bytes) != napi_ok) {
+    napi_throw_type_error(env, NULL, "releaseSharedSlot(buffer, offset, bytes)");
+    return NULL;
+  }
+  if (!(offset >= 8) || !(bytes >= 0) || offset + bytes > (double)length || offset != (double)(size_t)offset ||
+      bytes != (double)(size_t)bytes || (uintptr_t)base % 8 != 0) {
+    napi_throw_range_error(env, NULL, "releaseSharedSlot: the slot does not lie in the ring");
+    return NULL;
+  }
+  pthread_mutex_lock(&rings_lock);
+  while (ticket_count == MAX_TICKETS) pthread_cond_wait(&rings_changed, &rings_lock);
+  tickets[(ticket_head + ticket_count) % MAX_TICKETS] =
+      (ticket){(int64_t *)base, {(const unsigned char *)base + (size_t)offset, (size_t)bytes}};
+  ticket_count++;
+  release_ready_locked();
+  pthread_mutex_unlock(&rings_lock);
+  return NULL;
 }
 
 static bool get_size(napi_env env, napi_value value, size_t *bytes) {

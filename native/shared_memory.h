@@ -9,7 +9,20 @@
 #include <node_api.h>
 #include <stdbool.h>
 
+#include <stddef.h>
+
 napi_value create_shared_memory(napi_env env, napi_callback_info info);
 napi_value open_shared_memory(napi_env env, napi_callback_info info);
+/* releaseSharedSlot(buffer, offset, bytes): a ring slot back to its writer, in order, once no write holds it. */
+napi_value release_shared_slot(napi_env env, napi_callback_info info);
+
+/*
+ * For the file driver (direct_vfd.c), from any thread. hold: if [start,
+ * start + bytes) lies in a ring this process maps, keeps it (the slot is not
+ * released, the mapping not undone) until unhold, and returns true; false
+ * otherwise (then the caller must copy the bytes, not keep the pointer).
+ */
+bool shared_memory_hold(const void *start, size_t bytes);
+void shared_memory_unhold(const void *start, size_t bytes);
 
 #endif

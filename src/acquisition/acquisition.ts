@@ -162,7 +162,8 @@ export class Acquisition {
     const progressTimer = setInterval(report, this.options.progressIntervalMs ?? 100);
 
     try {
-      for await (const frame of camera.stream(abort.signal)) {
+      // Frames are made in the saver's ring slots where the camera can (FrameMemory): never copied here.
+      for await (const frame of camera.stream(abort.signal, lossless ?? undefined)) {
         rate.frame(performance.now());
         const lost = Math.min(frame.lostBefore ?? 0, request.frames === null ? Infinity : request.frames - acquired);
         if (lost > 0) {
@@ -170,7 +171,10 @@ export class Acquisition {
           acquired += lost;
         }
         // The frames asked for may all be spent on frames the camera lost.
-        if (request.frames !== null && acquired >= request.frames) break;
+        if (request.frames !== null && acquired >= request.frames) {
+          lossless?.giveBack();
+          break;
+        }
         const seq = acquired;
         acquired += 1;
         const parts = encodeFrame(
@@ -186,15 +190,19 @@ export class Acquisition {
           },
           frame.pixels,
         );
+        // A frame in a ring slot is the saver's once offered: viewers get a copy (made only when one watches).
+        const inSlot = lossless?.isSlot(frame.pixels) === true;
+        if (live.publish(parts, inSlot)) shown.published += 1;
+        else shown.skipped += 1;
         if (lossless !== null) {
           const bytes = frame.pixels.byteLength;
           // A source that can wait (fps 0, file replay) is paced by the saver
           // instead of losing frames; a free-running camera cannot wait.
           if (!camera.freeRunning) await lossless.waitForRoom(bytes);
           if (control.saverLost || !lossless.offer(parts, bytes, seq)) drops.record(seq);
+          // ...and its next frame waits for a free slot to be made in, rather than being copied into one later.
+          if (!camera.freeRunning && !control.saverLost) await lossless.waitForSlot(bytes);
         }
-        if (live.publish(parts)) shown.published += 1;
-        else shown.skipped += 1;
         if (request.frames !== null && acquired >= request.frames) break;
       }
       if (abort.signal.aborted && abort.signal.reason !== DURATION_ELAPSED) reason = 'stopped';
@@ -211,6 +219,8 @@ export class Acquisition {
     } finally {
       if (durationTimer !== null) clearTimeout(durationTimer);
       clearInterval(progressTimer);
+      // A slot taken for a frame that was never offered (the stream ended or failed) goes back.
+      lossless?.giveBack();
     }
 
     // Drain before announcing the end: run-end must follow every frame.

@@ -29,6 +29,24 @@ export interface Frame {
 }
 
 /**
+ * Memory a camera may render or read a frame into instead of allocating its
+ * own: for a large frame a slot of the saver's shared-memory ring
+ * (src/transport/frame-ring.ts), so the frame is born where the saver writes
+ * it from and is never copied in this process; for a small frame a place in a
+ * block shared with the frames before it (no allocation per frame, and a
+ * batch is sent as one view). Optional for a driver; one that ignores it loses nothing.
+ */
+export interface FrameMemory {
+  /**
+   * Memory for the next frame of exactly `bytes`, or null (use memory of your
+   * own). The camera must fill all of it and yield it as that frame's
+   * `pixels`, or yield its next frame in memory of its own (the slot is then
+   * taken back).
+   */
+  take(bytes: number): Uint8Array | null;
+}
+
+/**
  * Most settings are numbers; GenICam cameras also have Enumeration (entry
  * name), String and Boolean features, whose specs say so in `type`.
  */
@@ -85,7 +103,7 @@ export interface Camera {
    * Frames until `signal` aborts (stop streaming) or the source ends. After an
    * abort the iterator finishes within about one frame period. One stream at a time.
    */
-  stream(signal: AbortSignal): AsyncIterable<Frame>;
+  stream(signal: AbortSignal, memory?: FrameMemory): AsyncIterable<Frame>;
 
   /** Cameras in software-trigger mode: one trigger while streaming (CAMERA_STATE otherwise). */
   softwareTrigger?(): Promise<void>;

@@ -12,6 +12,12 @@ export type NumericArray =
 export interface SharedMemoryAddon {
   createSharedMemory(bytes: number): { buffer: ArrayBuffer; path: string };
   openSharedMemory(path: string, bytes: number): ArrayBuffer;
+  /**
+   * Counts the slot [offset, offset + bytes) of `ring` released (its first 8
+   * bytes, an int64): now, or once the file driver's writes that still read
+   * it or an earlier slot in place are done. Slots are released in call order.
+   */
+  releaseSharedSlot(ring: ArrayBuffer, offset: number, bytes: number): void;
 }
 
 /**
@@ -28,8 +34,11 @@ export interface Hdf5Addon extends SharedMemoryAddon {
    * chunks) with O_DIRECT, past the page cache (native/direct_vfd.c).
    */
   createFile(path: string, exclusive: boolean, directIo: boolean): bigint;
-  /** This process's bytes written so far by files with directIo, and how many went with O_DIRECT. */
-  ioCounters(): { directBytes: number; bufferedBytes: number; directRefused: number };
+  /**
+   * This process's bytes written so far by files with directIo, how many went
+   * with O_DIRECT, and how many of those straight from a shared-memory ring slot (no copy).
+   */
+  ioCounters(): { directBytes: number; bufferedBytes: number; directRefused: number; inPlaceBytes: number };
   flush(file: bigint): void;
   /** Also closes every dataset still open in the file. */
   closeFile(file: bigint): void;

@@ -92,7 +92,23 @@ export function encodeFrameBatch(frames: readonly (readonly Uint8Array[])[]): [B
     pixels.push(parts[2]!);
   });
   headers.push(CLOSE);
-  return [TOPIC_BYTES.batch, Buffer.concat(headers), Buffer.concat(pixels)];
+  return [TOPIC_BYTES.batch, Buffer.concat(headers), joined(pixels)];
+}
+
+/**
+ * The parts as one buffer: a view when they already lie back to back in one
+ * block (small frames made in the lossless sender's blocks), else a copy.
+ */
+function joined(parts: readonly Uint8Array[]): Buffer {
+  const first = parts[0];
+  if (first === undefined) return Buffer.alloc(0);
+  let end = first.byteOffset + first.byteLength;
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i]!;
+    if (part.buffer !== first.buffer || part.byteOffset !== end) return Buffer.concat(parts);
+    end += part.byteLength;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
 export function encodeRunStart(header: RunStart): [Buffer, Buffer] {

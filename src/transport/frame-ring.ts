@@ -5,10 +5,12 @@ import type { SharedMemoryAddon } from '../native/native-addon.js';
 
 /**
  * Large frames from the acquisition to a saver on the same host through
- * shared memory instead of through the record socket: the acquisition copies
- * the pixels into the next slot of a ring and sends only the frame header and
- * a reference to the slot (a `shared-frame` message, protocol.md); the saver
- * views the slot in place, writes it, and releases it. On the development VM
+ * shared memory instead of through the record socket: the pixels lie in the
+ * next slot of a ring (the camera made them there, claim(), or they are
+ * copied in, put()) and the acquisition sends only the frame header and a
+ * reference to the slot (a `shared-frame` message, protocol.md); the saver
+ * views the slot in place, writes it (the file driver with O_DIRECT straight
+ * from the slot), and releases it once written. On the development VM
  * the two socket copies and the saver's fresh 2 MiB Buffer per frame (with
  * the garbage collection they bring) were a large share of the pipeline's
  * CPU (docs/performance.md).
@@ -19,8 +21,10 @@ import type { SharedMemoryAddon } from '../native/native-addon.js';
  * counts what it wrote. Slots are written and released in order (one saver,
  * PUSH/PULL keeps order), so a slot is free when written - released < slots.
  *
- * The release count is an int64 changed only with Atomics (add by the saver,
- * load by the acquisition): no torn read, no lost update, and the saver's
+ * The release count is an int64 changed only atomically (a sequentially
+ * consistent add by the saver's addon, releaseSharedSlot, which keeps
+ * releases in order behind writes still reading a slot; Atomics.load by the
+ * acquisition): no torn read, no lost update, and the saver's
  * reads of a slot are ordered before the release the acquisition sees (the
  * sequentially consistent read-modify-write is a full fence), so a slot is
  * never overwritten while it is still being read. The mapping is an external
@@ -55,7 +59,7 @@ const RING_POLL_MS = 1;
 const RING_STALL_MS = 2000;
 
 /** Frames at least this large go through the ring: below it, batching on the socket wins. */
-const RING_FRAME_BYTES = 256 * 1024;
+export const RING_FRAME_BYTES = 256 * 1024;
 /** Larger frames stay on the socket: a ring of MIN_SLOTS of them would pass what a receiver maps. */
 const RING_MAX_FRAME_BYTES = Math.floor((MAX_RING_BYTES - HEADER_BYTES) / MIN_SLOTS / PAGE_BYTES) * PAGE_BYTES;
 
@@ -117,19 +121,39 @@ export class FrameRingWriter {
 
   /** Copies `pixels` into the next slot; call only when hasFreeSlot(). */
   put(pixels: Uint8Array): RingRef {
+    const claimed = this.claim(pixels.byteLength);
+    claimed.view.set(pixels);
+    return claimed.ref;
+  }
+
+  /** The next slot, for a frame of `bytes` to be made in place; call only when hasFreeSlot(). */
+  claim(bytes: number): { view: Uint8Array; ref: RingRef } {
     const slot = this.written % this.slots;
-    this.memory.set(pixels, HEADER_BYTES + slot * this.slotBytes);
+    const offset = HEADER_BYTES + slot * this.slotBytes;
     this.written += 1;
-    return {
+    const ref = {
       ring: this.id,
       path: this.path,
       ring_bytes: this.buffer.byteLength,
       slot_bytes: this.slotBytes,
       slots: this.slots,
       slot,
-      bytes: pixels.byteLength,
+      bytes,
     };
+    return { view: this.memory.subarray(offset, offset + bytes), ref };
   }
+
+  /** Takes back the last slot claimed, which was never sent (its frame was dropped or not made). */
+  unclaim(): void {
+    this.written -= 1;
+  }
+}
+
+/** A slot a frame is made in before it is queued: sent as it is, never copied. */
+export interface SlotClaim {
+  readonly view: Uint8Array;
+  readonly ref: RingRef;
+  readonly ring: FrameRingWriter;
 }
 
 /**
@@ -162,19 +186,52 @@ export class SharedFrameOutlet {
    * the saver has released all of its slots.
    */
   async put(pixels: Uint8Array, cancelled: () => boolean): Promise<RingRef | null> {
-    const bytes = pixels.byteLength;
+    const ring = await this.waitForSlot(pixels.byteLength, cancelled);
+    return ring === null ? null : ring.put(pixels);
+  }
+
+  /**
+   * A free slot for a frame of `bytes` now, for the frame to be made in
+   * (frames born in the ring), or null: no slot free at once, or the frame
+   * goes on the socket. Slots are sent in the order they are claimed or put,
+   * so the caller claims only while no frame waits for a put().
+   */
+  claim(bytes: number): SlotClaim | null {
+    if (!this.wants(bytes)) return null;
+    const ring = this.ringFor(bytes);
+    if (ring === null || !ring.fits(bytes) || !ring.hasFreeSlot()) return null;
+    return { ...ring.claim(bytes), ring };
+  }
+
+  /** Takes back `claim`, the last slot claimed (its frame was dropped or never made). */
+  unclaim(claim: SlotClaim): void {
+    claim.ring.unclaim();
+  }
+
+  /** The current ring, or a new one for frames of `bytes` once the current one is idle; null without shared memory. */
+  private ringFor(bytes: number): FrameRingWriter | null {
+    if (this.ring === null || (!this.ring.fits(bytes) && this.ring.idle)) {
+      try {
+        this.ring = FrameRingWriter.create(this.addon, bytes);
+      } catch {
+        this.unavailable = true;
+        return null;
+      }
+    }
+    return this.ring;
+  }
+
+  /**
+   * Resolves with the ring once it has a free slot for a frame of `bytes`; null
+   * when the frame must go on the socket instead (see put) or `cancelled()`.
+   */
+  async waitForSlot(bytes: number, cancelled: () => boolean): Promise<FrameRingWriter | null> {
     let waitingSince: number | null = null;
     while (!cancelled()) {
-      if (this.ring === null || (!this.ring.fits(bytes) && this.ring.idle)) {
-        try {
-          this.ring = FrameRingWriter.create(this.addon, bytes);
-        } catch {
-          this.unavailable = true;
-          return null;
-        }
-      }
-      if (this.ring.fits(bytes) && this.ring.hasFreeSlot()) return this.ring.put(pixels);
-      const released = this.ring.releasedCount;
+      const ring = this.ringFor(bytes);
+      if (ring === null) return null;
+      if (ring.fits(bytes) && ring.hasFreeSlot()) return ring;
+      const released = ring.releasedCount;
       if (waitingSince === null || released !== this.releasedSeen) {
         waitingSince = performance.now();
         this.releasedSeen = released;
@@ -190,15 +247,15 @@ export class SharedFrameOutlet {
 
 interface MappedRing {
   readonly id: string;
+  readonly buffer: ArrayBuffer;
   readonly memory: Uint8Array;
-  readonly released: BigInt64Array;
 }
 
 /** The saver's side: the ring it is being sent, mapped on first use. */
 export class FrameRingReaders {
   /** One at a time: the acquisition moves to a new ring only once the old one is idle. */
   private current: MappedRing | null = null;
-  private toRelease: BigInt64Array | null = null;
+  private toRelease: { ring: MappedRing; offset: number; bytes: number } | null = null;
 
   constructor(private readonly addon: SharedMemoryAddon) {}
 
@@ -209,23 +266,28 @@ export class FrameRingReaders {
     }
     const ring = this.ring(ref);
     this.release();
-    this.toRelease = ring.released;
     const offset = HEADER_BYTES + ref.slot * ref.slot_bytes;
+    this.toRelease = { ring, offset, bytes: ref.bytes };
     return ring.memory.subarray(offset, offset + ref.bytes);
   }
 
-  /** Hands the last viewed slot back to the acquisition. */
+  /**
+   * Hands the last viewed slot back to the acquisition: at once, or, when
+   * the file driver still writes it with O_DIRECT from where it lies, once
+   * that write is done (the addon releases slots in order and counts the
+   * release with a sequentially consistent add, a full fence).
+   */
   release(): void {
-    if (this.toRelease === null) return;
-    // After every read of the slot: the add is a full fence (see the top of this file).
-    Atomics.add(this.toRelease, 0, 1n);
+    const slot = this.toRelease;
+    if (slot === null) return;
     this.toRelease = null;
+    this.addon.releaseSharedSlot(slot.ring.buffer, slot.offset, slot.bytes);
   }
 
   private ring(ref: RingRef): MappedRing {
     if (this.current?.id === ref.ring) return this.current;
     const buffer = this.addon.openSharedMemory(ref.path, ref.ring_bytes);
-    this.current = { id: ref.ring, memory: new Uint8Array(buffer), released: new BigInt64Array(buffer, 0, 1) };
+    this.current = { id: ref.ring, buffer, memory: new Uint8Array(buffer) };
     return this.current;
   }
 }

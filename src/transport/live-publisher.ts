@@ -39,13 +39,17 @@ export class LivePublisher {
   /**
    * Never waits: false when the message could not go out now (the caller
    * counts the skip). With no subscriber it is published to nobody, as PUB does.
+   * `copyLast`: send a copy of the last part (the pixels), made only when the
+   * message goes out.
    */
-  publish(parts: Parts): boolean {
+  publish(parts: Parts, copyLast = false): boolean {
     if (this.subscriptions.size === 0) return true;
     if (this.sending) return false;
     let sent: Promise<void>;
     try {
-      sent = this.socket.send(parts as (Buffer | Uint8Array)[]);
+      // A frame made in the saver's ring slot (copyLast) is not ours to hand to ZeroMQ zero-copy.
+      const message = copyLast ? [...parts.slice(0, -1), Buffer.from(parts.at(-1)!)] : parts;
+      sent = this.socket.send(message as (Buffer | Uint8Array)[]);
     } catch {
       // zeromq.js can refuse synchronously (EBUSY, closed socket): a skip like any other.
       return false;

@@ -5,7 +5,7 @@ import { LabcastError } from '../protocol/errors.js';
 import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
 import type { SharedMemoryAddon } from '../native/native-addon.js';
-import { SharedFrameOutlet } from './frame-ring.js';
+import { RING_FRAME_BYTES, SharedFrameOutlet, type SlotClaim } from './frame-ring.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
 
@@ -16,6 +16,8 @@ export interface LosslessSenderStats {
   readonly sentMessages: number;
   /** Frames whose pixels went through shared memory rather than the socket. */
   readonly sharedFrames: number;
+  /** Of those, frames made in their slot (take()), never copied in this process. */
+  readonly madeInRing: number;
   readonly peers: number;
 }
 
@@ -24,6 +26,15 @@ interface Queued {
   readonly bytes: number;
   /** The frame's sequence number; null for run messages. */
   readonly seq: number | null;
+  /** The ring slot the frame was made in (frames born in the ring): sent as it is. */
+  readonly claim?: SlotClaim;
+  /** A frame for the ring made in memory of its own, not yet copied into a slot (counted in unslottedRingFrames). */
+  awaitingSlot?: boolean;
+}
+
+/** A slot handed out by take() whose frame has not been offered yet. */
+interface PendingClaim extends SlotClaim {
+  readonly outlet: SharedFrameOutlet;
 }
 
 /**
@@ -34,6 +45,14 @@ interface Queued {
 const BATCH_FRAME_BYTES = 256 * 1024;
 const BATCH_MAX_BYTES = 1024 * 1024;
 const BATCH_MAX_FRAMES = 1024;
+/**
+ * Small frames are made back to back in blocks of this size (take()): one
+ * allocation per block rather than a fresh buffer (and its garbage) per
+ * frame, and a batch of them goes out as one view of the block, not a copy.
+ */
+const SMALL_FRAME_BLOCK_BYTES = 1024 * 1024;
+/** Frames start on this boundary in a block, so any typed array fits over them. */
+const SMALL_FRAME_ALIGN = 8;
 
 const REBIND_ATTEMPTS = 50;
 const REBIND_PAUSE_MS = 20;
@@ -50,6 +69,7 @@ export class LosslessSender {
   private peakQueuedBytes = 0;
   private sentMessages = 0;
   private sharedFrames = 0;
+  private madeInRing = 0;
   private peers = 0;
   private pumping = false;
   private idleWaiters: (() => void)[] = [];
@@ -58,6 +78,17 @@ export class LosslessSender {
   private failure: Error | null = null;
   /** Large frames' way through shared memory to the current saver; null without shared memory. */
   private outlet: SharedFrameOutlet | null;
+  /** The slot take() gave the camera for its next frame, until that frame is offered. */
+  private pendingClaim: PendingClaim | null = null;
+  /**
+   * Queued frames large enough for the ring that were made in memory of their
+   * own and still wait for a slot: while there are any, take() gives none, so
+   * that slots are sent in the order they are filled (the saver releases them in order).
+   */
+  private unslottedRingFrames = 0;
+  /** The block small frames are made in, and how much of it they have used. */
+  private smallBlock: Uint8Array | null = null;
+  private smallBlockUsed = 0;
 
   private constructor(
     socket: Push,
@@ -109,6 +140,7 @@ export class LosslessSender {
       peakQueuedBytes: this.peakQueuedBytes,
       sentMessages: this.sentMessages,
       sharedFrames: this.sharedFrames,
+      madeInRing: this.madeInRing,
       peers: this.peers,
     };
   }
@@ -119,11 +151,78 @@ export class LosslessSender {
     return this.queue.length === 0 || this.queuedBytes + bytes <= this.maxQueuedBytes;
   }
 
+  /**
+   * The camera's FrameMemory (devices/camera.ts, which this layer may not
+   * import; the acquisition hands the sender over as one): a free slot of the saver's ring for the next
+   * frame, so it is made where the saver writes it from and never copied
+   * here; null (the camera uses memory of its own) when the frame is not for
+   * the ring, no slot is free right now, or frames made elsewhere still wait
+   * for slots. The frame must be offered next, or the slot given back.
+   */
+  take(bytes: number): Uint8Array | null {
+    this.giveBack();
+    if (bytes < BATCH_FRAME_BYTES) return this.takeSmall(bytes);
+    if (this.outlet === null || this.unslottedRingFrames > 0 || this.failure !== null) return null;
+    const claim = this.outlet.claim(bytes);
+    if (claim === null) return null;
+    this.pendingClaim = { ...claim, outlet: this.outlet };
+    return claim.view;
+  }
+
+  /**
+   * Memory for a small frame in the current block, after the frames before it.
+   * Never reused: a block is dropped when full and collected once every frame
+   * made in it has been sent (ZeroMQ may still hold a batch's view of it).
+   */
+  private takeSmall(bytes: number): Uint8Array {
+    const start = Math.ceil(this.smallBlockUsed / SMALL_FRAME_ALIGN) * SMALL_FRAME_ALIGN;
+    if (this.smallBlock === null || start + bytes > this.smallBlock.byteLength) {
+      const block = Buffer.allocUnsafeSlow(Math.max(SMALL_FRAME_BLOCK_BYTES, bytes));
+      this.smallBlock = new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
+      this.smallBlockUsed = bytes;
+      return this.smallBlock.subarray(0, bytes);
+    }
+    this.smallBlockUsed = start + bytes;
+    return this.smallBlock.subarray(start, start + bytes);
+  }
+
+  /** Whether `pixels` are the slot take() gave for the frame about to be offered (memory shared with the saver). */
+  isSlot(pixels: Uint8Array): boolean {
+    return this.pendingClaim !== null && this.pendingClaim.view === pixels;
+  }
+
+  /** The slot of a frame that will not be offered goes back to the ring (a no-op without one). */
+  giveBack(): void {
+    const claim = this.pendingClaim;
+    this.pendingClaim = null;
+    if (claim !== null && claim.outlet === this.outlet) claim.outlet.unclaim(claim);
+  }
+
+  /**
+   * For a source that can wait: resolves once the next frame of `bytes` can
+   * be made in a ring slot (take() will give one), or when it will not go
+   * through the ring at all, so a paced source never falls back to copying.
+   */
+  async waitForSlot(bytes: number): Promise<void> {
+    const outlet = this.outlet;
+    if (outlet === null || bytes < RING_FRAME_BYTES) return;
+    const gone = (): boolean => outlet !== this.outlet || this.failure !== null;
+    // Frames made elsewhere get their slots first (the pump copies them in), then this one.
+    while (this.unslottedRingFrames > 0 && !gone()) await delay(1);
+    if (!gone() && outlet.wants(bytes)) await outlet.waitForSlot(bytes, gone);
+  }
+
   /** Queues a frame if the buffer has room; false means it was not queued (a drop). */
   offer(parts: Parts, bytes: number, seq: number): boolean {
+    const claim = this.pendingClaim !== null && parts[2] === this.pendingClaim.view ? this.pendingClaim : null;
+    if (claim === null) this.giveBack();
     this.throwIfFailed();
-    if (!this.hasRoomFor(bytes)) return false;
-    this.enqueue({ parts, bytes, seq });
+    if (!this.hasRoomFor(bytes)) {
+      this.giveBack();
+      return false;
+    }
+    this.pendingClaim = null;
+    this.enqueue(claim === null || claim.outlet !== this.outlet ? { parts, bytes, seq } : { parts, bytes, seq, claim });
     return true;
   }
 
@@ -176,6 +275,7 @@ export class LosslessSender {
     const lost = this.queue.filter((q) => q.seq !== null).map((q) => q.seq as number);
     this.queue = [];
     this.queuedBytes = 0;
+    this.unslottedRingFrames = 0;
     return lost;
   }
 
@@ -241,6 +341,10 @@ export class LosslessSender {
   }
 
   private enqueue(item: Queued): void {
+    if (item.seq !== null && item.claim === undefined && item.bytes >= RING_FRAME_BYTES) {
+      item.awaitingSlot = true;
+      this.unslottedRingFrames += 1;
+    }
     this.queue.push(item);
     this.queuedBytes += item.bytes;
     if (this.queuedBytes > this.peakQueuedBytes) this.peakQueuedBytes = this.queuedBytes;
@@ -255,9 +359,16 @@ export class LosslessSender {
         const batch = this.nextBatch();
         let parts = batch.length === 1 ? batch[0]!.parts : encodeFrameBatch(batch.map((q) => q.parts));
         const only = batch.length === 1 ? batch[0]! : null;
-        if (only !== null && only.seq !== null && this.outlet?.wants(only.bytes) === true && isEncodedFrame(parts)) {
+        if (only?.claim !== undefined) {
+          // Made in its slot: nothing to copy.
+          parts = encodeSharedFrame(parts, only.claim.ref);
+          this.sharedFrames += 1;
+          this.madeInRing += 1;
+        } else if (only !== null && only.seq !== null && this.outlet?.wants(only.bytes) === true && isEncodedFrame(parts)) {
           const ref = await this.outlet.put(parts[2]!, () => socket !== this.socket);
           if (socket !== this.socket) break;
+          // In its slot (or bound for the socket): later frames may now be made in slots after it.
+          this.slotFound(only);
           if (ref !== null) {
             parts = encodeSharedFrame(parts, ref);
             this.sharedFrames += 1;
@@ -266,7 +377,10 @@ export class LosslessSender {
         await socket.send(parts as (Buffer | Uint8Array)[]);
         if (socket !== this.socket) break;
         this.queue.splice(0, batch.length);
-        for (const sent of batch) this.queuedBytes -= sent.bytes;
+        for (const sent of batch) {
+          this.queuedBytes -= sent.bytes;
+          this.slotFound(sent);
+        }
         this.sentMessages += 1;
         this.wake(this.roomWaiters);
       }
@@ -293,10 +407,18 @@ export class LosslessSender {
     while (end < this.queue.length && end < BATCH_MAX_FRAMES) {
       const next = this.queue[end]!;
       if (!batchable(next) || bytes + next.bytes > BATCH_MAX_BYTES) break;
+      // Frames of one block go out as one view of it: a batch ends where the next block begins.
+      if (inOtherBlock(this.queue[end - 1]!, next)) break;
       bytes += next.bytes;
       end += 1;
     }
     return this.queue.slice(0, end);
+  }
+
+  private slotFound(item: Queued): void {
+    if (item.awaitingSlot !== true) return;
+    item.awaitingSlot = false;
+    this.unslottedRingFrames -= 1;
   }
 
   private wake(waiters: (() => void)[]): void {
@@ -307,4 +429,11 @@ export class LosslessSender {
   private throwIfFailed(): void {
     if (this.failure !== null) throw this.failure;
   }
+}
+
+/** Whether `next` was made in another small-frame block than `previous` (both made in blocks). */
+function inOtherBlock(previous: Queued, next: Queued): boolean {
+  const before = previous.parts[2]!.buffer;
+  const after = next.parts[2]!.buffer;
+  return before !== after && before.byteLength >= SMALL_FRAME_BLOCK_BYTES && after.byteLength >= SMALL_FRAME_BLOCK_BYTES;
 }

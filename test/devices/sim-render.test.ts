@@ -412,3 +412,19 @@ test('bad options are refused naming the option', () => {
     },
   );
 });
+
+test('renderSimFrame renders into memory it is given, and follows settings that change between frames', () => {
+  const options = parseSimCameraOptions({ width: 32, height: 16, dtype: 'uint16', pattern: 'gradient' });
+  const settings = Object.freeze({ brightness: 0 });
+  const into = new Uint8Array(32 * 16 * 2);
+  assert.equal(renderSimFrame(options, settings, 3, into), into);
+  assert.deepEqual(into, renderSimFrame(options, settings, 3));
+  // A new (frozen) settings object, as setSetting makes: the frame follows it, not the last resolved one.
+  assert.notDeepEqual(renderSimFrame(options, Object.freeze({ brightness: 20 }), 3), into);
+  // A mutable object changed in place between frames is resolved afresh too.
+  const mutable: { -readonly [K in keyof SimSettings]?: SimSettings[K] } = { brightness: 0 };
+  const first = renderSimFrame(options, mutable, 3);
+  mutable.brightness = 20;
+  assert.notDeepEqual(renderSimFrame(options, mutable, 3), first);
+  assert.throws(() => renderSimFrame(options, settings, 3, new Uint8Array(10)), { code: 'BAD_ARGUMENT' });
+});

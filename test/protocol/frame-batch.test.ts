@@ -29,6 +29,29 @@ function frame(seq: number, shape: number[] = [2, 3]): [Buffer, Buffer, Uint8Arr
 }
 
 describe('frame batches', () => {
+  test('frames made back to back in one block go out as one view of it, and decode intact', () => {
+    const block = new Uint8Array(64);
+    const frames = [0, 1, 2].map((seq) => {
+      const pixels = block.subarray(seq * 12, seq * 12 + 12);
+      pixels.set(frame(seq)[2]);
+      return [frame(seq)[0], frame(seq)[1], pixels] as const;
+    });
+    const batch = encodeFrameBatch(frames);
+    assert.equal(batch[2].buffer, block.buffer, 'no copy of the pixels');
+    assert.equal(batch[2].byteLength, 36);
+    const decoded = decodeDataMessages(batch);
+    assert.ok(decoded.ok, decoded.ok ? '' : decoded.reason);
+    decoded.messages.forEach((message, i) => {
+      assert.ok(message.topic === 'frame');
+      assert.deepEqual([...message.pixels], [...frame(i)[2]]);
+    });
+    // Not back to back (a gap, or another block): copied, as before.
+    const apart = [frames[0]!, frames[2]!];
+    const copied = encodeFrameBatch(apart);
+    assert.notEqual(copied[2].buffer, block.buffer);
+    assert.deepEqual([...copied[2]], [...frame(0)[2], ...frame(2)[2]]);
+  });
+
   test('a batch decodes to its frames in order, headers and pixels intact', () => {
     const frames = [frame(0), frame(1), frame(2, [4, 1]), frame(3)];
     const decoded = decodeDataMessages(encodeFrameBatch(frames));

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,5 +71,41 @@ for (const codec of ['none', 'bitshuffle-lz4']) {
       assert.equal(file.valid, Number(kept[1]), 'the summary and the file agree');
       assert.ok(file.ids_ok);
     });
+
+    // Raw frames from the ring are written in place from their slots (compressed ones go through the codec).
+    if (codec === 'none')
+      test('frames written in place from the shared-memory ring: the same clear error, and the file keeps its last flush', async (t) => {
+        if (cannotMount !== null) return t.skip(cannotMount);
+        rmSync(join(disk, 'full.h5'), { force: true });
+        const out = join(disk, 'full-ring.h5');
+        // 512 KiB frames (through the ring, written from their slots) at 10 fps: full after ~2 s, after a flush.
+        const result = await runLabcast([
+          'record',
+          '--frames',
+          '2000',
+          '--fps',
+          '10',
+          '--width',
+          '512',
+          '--height',
+          '512',
+          '--dtype',
+          'uint16',
+          '--out',
+          out,
+          '--publish',
+          'tcp://127.0.0.1:*',
+        ]);
+        assert.equal(result.code, 1, result.stdout + result.stderr);
+        assert.match(result.stdout, /No space left on device/);
+        const kept = /keeps the (\d+) frames of its last flush/.exec(result.stdout);
+        assert.ok(kept, 'the summary says how many frames the file keeps');
+        const read = await runPython(VALID_FRAMES, [out]);
+        assert.equal(read.code, 0, `the file still opens in h5py: ${read.stderr}`);
+        const file = JSON.parse(read.stdout) as { valid: number; ids_ok: boolean };
+        assert.ok(file.valid > 0, 'frames flushed before the disk filled are kept');
+        assert.equal(file.valid, Number(kept[1]), 'the summary and the file agree');
+        assert.ok(file.ids_ok);
+      });
   });
 }

@@ -9,6 +9,7 @@ import {
   appendFrames,
   framePixels,
   h5pyMissing,
+  makeHeader,
   makeRunEnd,
   makeRunStart,
   range,
@@ -108,6 +109,39 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
       assert.deepEqual(during.frameSha256, expectedSha(start, range(0, 10)));
       writer.finish(makeRunEnd(start, { frames_acquired: 13 }));
       assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, 13)));
+    } finally {
+      remove();
+    }
+  });
+
+  test('frames in a shared-memory ring slot are written from where they lie; a slot goes back only after its write', async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const frames = 24;
+      const start = makeRunStart({ shape: [1024, 512], frames_requested: frames });
+      const bytes = frameBytes(start);
+      const slots = 4;
+      // As the saver maps the acquisition's ring: page 0 holds the release count, then the slots.
+      const ring = addon().createSharedMemory(4096 + slots * bytes).buffer;
+      const released = new BigInt64Array(ring, 0, 1);
+      const path = join(dir, 'in-place.h5');
+      const before = addon().ioCounters();
+      const writer = await openNativeWriter(path, start, { overwrite: false });
+      for (let seq = 0; seq < frames; seq++) {
+        // As the acquisition does: a slot is filled again only once it has been released.
+        while (Number(Atomics.load(released, 0)) < seq - slots + 1) await new Promise((resolve) => setTimeout(resolve, 1));
+        const offset = 4096 + (seq % slots) * bytes;
+        const slot = new Uint8Array(ring, offset, bytes);
+        slot.set(framePixels(start.shape, start.dtype, seq));
+        writer.append(makeHeader(start, seq), slot);
+        addon().releaseSharedSlot(ring, offset, bytes);
+        if (seq % 5 === 4) writer.flush();
+      }
+      writer.finish(makeRunEnd(start, { frames_acquired: frames }));
+      assert.equal(Number(Atomics.load(released, 0)), frames, 'every slot released once its write was done');
+      const inPlace = addon().ioCounters().inPlaceBytes - before.inPlaceBytes;
+      assert.equal(inPlace, frames * bytes, 'every frame written from its slot, not copied');
+      assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, frames)));
     } finally {
       remove();
     }

@@ -100,6 +100,41 @@ describe('large frames through the shared-memory ring (real processes, real sock
     sender.close(0);
   });
 
+  test('frames made in their slot (take) arrive byte for byte, among frames made elsewhere and slots given back', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring-take.sock`;
+    const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
+    const shape = [1024, 512];
+    const bytes = shape[0]! * shape[1]! * 2;
+    const frames = 200;
+    const receiving = receiveInChild(sender.endpoint, frames);
+    await sender.waitForPeers(1, 10_000);
+    const expected: [number, string][] = [];
+    let taken = 0;
+    for (let seq = 0; seq < frames; seq++) {
+      await sender.waitForRoom(bytes);
+      // A slot taken for a frame that is never made goes back, and the next frame gets it.
+      if (seq % 7 === 3 && sender.take(bytes) !== null) sender.giveBack();
+      // Every fifth frame is made in memory of its own (a camera that ignores FrameMemory): copied into a slot.
+      const slot = seq % 5 === 0 ? null : sender.take(bytes);
+      if (slot !== null) taken += 1;
+      const pixels = slot ?? new Uint8Array(bytes);
+      pixels.set(pixelsOf(seq, shape));
+      expected.push([seq, sha(pixels)]);
+      assert.equal(sender.isSlot(pixels), slot !== null);
+      assert.ok(sender.offer(encodeFrame(header(seq, shape), pixels), bytes, seq));
+      // As a paced source does, except now and then, so that some frames find the ring full.
+      if (seq % 3 !== 0) await sender.waitForSlot(bytes);
+    }
+    await sender.drain();
+    const received = await receiving;
+    assert.deepEqual(received.frames, expected);
+    assert.equal(received.malformed.count, 0);
+    assert.equal(sender.stats.sharedFrames, frames, 'every frame went through shared memory');
+    assert.equal(sender.stats.madeInRing, taken, 'frames made in their slot were sent from it');
+    assert.ok(taken >= frames / 2, `${taken} of ${frames} frames made in their slot`);
+    sender.close(0);
+  });
+
   test('small frames stay on the socket, batched as before', async () => {
     const endpoint = `ipc://${scratch.dir}/ring-small.sock`;
     const sender = await LosslessSender.bind(endpoint, 64 * 1024 * 1024, null, sharedMemory);

@@ -1,5 +1,6 @@
 import { LabcastError } from '../../protocol/errors.js';
-import type { Camera, CameraInfo, Frame, FrameFormat, SettingSpec, SettingValue } from '../camera.js';
+import type { Camera, CameraInfo, Frame, FrameFormat, FrameMemory, SettingSpec, SettingValue } from '../camera.js';
+import { bytesPerSample, type PixelDtype } from '../../protocol/dtype.js';
 import { findSettingSpec, validateSettingValue } from '../settings.js';
 import { CaptureClock } from '../clock.js';
 import { parseSimCameraOptions, type SimCameraOptions, type SimCameraOptionsInput } from '../../camera-spec/sim-options.js';
@@ -7,6 +8,11 @@ import { waitUntil, yieldToEventLoop } from '../pacing.js';
 import { renderSimFrame, simFrameTruth } from './render.js';
 import { checkBitDepthSetting, defaultSimSettings, simSettingSpecs, type SimSettings } from './sim-settings.js';
 import { StreamSlot } from '../stream-slot.js';
+
+/** Bytes of one frame under `settings` (its ROI). */
+function frameByteCount(dtype: PixelDtype, settings: SimSettings): number {
+  return settings.roi_width * settings.roi_height * bytesPerSample(dtype);
+}
 
 /**
  * A camera made of arithmetic: frame n of a stream is renderSimFrame(options,
@@ -83,13 +89,13 @@ export class SimCamera implements Camera {
     return this.capture(this.snapCount++);
   }
 
-  stream(signal: AbortSignal): AsyncIterable<Frame> {
+  stream(signal: AbortSignal, memory?: FrameMemory): AsyncIterable<Frame> {
     // Checked here so that a refusal surfaces at the call, and again when iteration starts.
     this.requireStreamable();
-    return this.frames(signal);
+    return this.frames(signal, memory);
   }
 
-  private async *frames(signal: AbortSignal): AsyncGenerator<Frame, void, undefined> {
+  private async *frames(signal: AbortSignal, memory: FrameMemory | undefined): AsyncGenerator<Frame, void, undefined> {
     this.requireStreamable();
     const { stop, release } = this.streamSlot.claim(signal);
 
@@ -100,20 +106,21 @@ export class SimCamera implements Camera {
         // Frame n is due at start + n/fps; a late consumer gets it late, never skipped.
         const due = fps > 0 ? waitUntil(startNs + BigInt(Math.round((index * 1e9) / fps)), stop) : yieldToEventLoop(stop);
         if (!(await due)) return;
-        yield this.capture(index);
+        yield this.capture(index, memory);
       }
     } finally {
       release();
     }
   }
 
-  private capture(cameraIndex: number): Frame {
+  /** With `memory`, the frame is rendered straight into the memory it gives (the saver's ring slot). */
+  private capture(cameraIndex: number, memory?: FrameMemory): Frame {
     const settings = this.settings;
     if (this.clock === undefined) throw new LabcastError('CAMERA_STATE', 'the camera has never been opened');
     const timestampNs = this.clock.nextTimestampNs();
     const truth = simFrameTruth(this.options, settings, cameraIndex);
     return Object.freeze({
-      pixels: renderSimFrame(this.options, settings, cameraIndex),
+      pixels: renderSimFrame(this.options, settings, cameraIndex, memory?.take(frameByteCount(this.options.dtype, settings)) ?? undefined),
       shape: Object.freeze([settings.roi_height, settings.roi_width]),
       dtype: this.options.dtype,
       timestampNs,
