@@ -45,7 +45,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const config = withCompressionFlags(loadConfig(configPath), compressionFromFlags(values));
   // A codec this machine's writer cannot write is refused now, not at the first recording (a remote saver chooses its own).
   if (config.saver.mode === 'local') {
-    refuseUnwritableCompression(storageCompression(config.storage), values.compression === undefined ? 'storage.compression' : '--compression');
+    refuseUnwritableCompression(
+      storageCompression(config.storage),
+      values.compression === undefined ? 'storage.compression' : '--compression',
+    );
   }
   // The settings against the camera's own ranges, all at once and before anything starts.
   const settingProblems = await checkSettingsBeforeStart(config.camera, config.settings);

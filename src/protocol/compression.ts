@@ -56,10 +56,18 @@ export function compressionFrom(
   const range = CODEC_LEVELS[chosen];
   if (level === undefined) return { codec: chosen, level: range?.default ?? null };
   if (range === undefined) {
-    throw new LabcastError(code, `${fields.level}: ${chosen} has no level (only ${Object.keys(CODEC_LEVELS).join(', ')} takes one)`, fields.level);
+    throw new LabcastError(
+      code,
+      `${fields.level}: ${chosen} has no level (only ${Object.keys(CODEC_LEVELS).join(', ')} takes one)`,
+      fields.level,
+    );
   }
   if (!Number.isInteger(level) || level < range.min || level > range.max) {
-    throw new LabcastError(code, `${fields.level}: ${level} is not a ${chosen} level; use an integer ${range.min}-${range.max}`, fields.level);
+    throw new LabcastError(
+      code,
+      `${fields.level}: ${level} is not a ${chosen} level; use an integer ${range.min}-${range.max}`,
+      fields.level,
+    );
   }
   return { codec: chosen, level };
 }

@@ -27,7 +27,11 @@ export function refuseUnavailableCompression(
   }
   const loaded = loadAddon();
   if ('failure' in loaded) {
-    throw new LabcastError('BAD_CONFIG', `${field}: ${asked} needs the native HDF5 writer, which is not available: ${loaded.failure}`, field);
+    throw new LabcastError(
+      'BAD_CONFIG',
+      `${field}: ${asked} needs the native HDF5 writer, which is not available: ${loaded.failure}`,
+      field,
+    );
   }
   const missing = loaded.addon.compressionCodecs()[spec.codec];
   if (missing === undefined || missing === null) return;
@@ -41,5 +45,10 @@ export function refuseUnavailableCompression(
 
 /** The compression storage.compression and storage.compression_level ask for (validated with the config). */
 export function storageCompression(storage: Pick<StorageConfig, 'compression' | 'compression_level'>): CompressionSpec {
-  return compressionFrom(storage.compression, storage.compression_level, { codec: 'storage.compression', level: 'storage.compression_level' }, 'BAD_CONFIG');
+  return compressionFrom(
+    storage.compression,
+    storage.compression_level,
+    { codec: 'storage.compression', level: 'storage.compression_level' },
+    'BAD_CONFIG',
+  );
 }
