@@ -388,7 +388,7 @@ with h5py.File(sys.argv[1], "r") as f:
       // Overlapping beads may saturate a few pixels before: wait for the frame at full brightness.
       (t) => /100\.0 %/.test(t ?? ''),
     );
-    assert.match(warning ?? '', new RegExp(`${SENSOR.width * SENSOR.height} saturated samples \\(100\\.0 %\\) at the full scale 65535`));
+    assert.match(warning ?? '', new RegExp(`${SENSOR.width * SENSOR.height} saturated samples \\(100\\.0 %\\) at the full scale 4095`));
     const canvas = page.locator('#live-canvas');
     const [width, height] = await canvas.evaluate((c) => [
       (c as unknown as { width: number }).width,
