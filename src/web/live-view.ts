@@ -237,14 +237,17 @@ export class LiveView {
  * frame rectangle the pixels show (the whole frame unless the page zoomed in).
  */
 export function encodeLiveMessage(
-  header: FrameHeader,
+  header: Pick<FrameHeader, 'run_id' | 'seq' | 'camera_ts_ns' | 'wall_ts_ns' | 'shape' | 'dtype'>,
   display: DisplayFrame,
   stats: FrameStats,
   receivedMs: number,
   pixelSizeUm: number | null = null,
+  /** Fields a frame source adds to the header (a recorded frame: its place in the file). */
+  extra: Readonly<Record<string, unknown>> = {},
 ): Buffer {
   const json = Buffer.from(
     JSON.stringify({
+      ...extra,
       run_id: header.run_id,
       seq: header.seq,
       camera_ts_ns: header.camera_ts_ns.toString(),

@@ -139,6 +139,13 @@ export class RecordingFile {
     return this.cameraSettings;
   }
 
+  /** The pixel size in the sample plane (NeXus x_pixel_size, µm) when the file gives one: the scale bar's unit. */
+  pixelSizeUm(): number | null {
+    const found = this.optionalDataset(`${PATHS.camera}/x_pixel_size`);
+    const value = found === null ? null : Number(found.value);
+    return value !== null && Number.isFinite(value) && value > 0 ? value : null;
+  }
+
   /** The file's frame ids (int64 [frames]), read once. */
   frameIds(): BigInt64Array {
     if (this.ids === null) this.ids = this.int64Rows(PATHS.frameId, 0, this.frameCount);

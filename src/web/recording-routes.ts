@@ -3,9 +3,10 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { inspectRecording } from '../hdf5/file-inspector.js';
 import { LabcastError } from '../protocol/errors.js';
-import { frameStats, renderDisplayFrame, sampleFormatOf, type DisplayFrame, type FrameStats, type Levels } from './frame-render.js';
-import { MAX_DISPLAY_SIDE } from './live-view.js';
-import { RecordingFiles, type FrameInfo, type FrameOverlay, type RecordingFile } from './recording-frames.js';
+import { frameStats, renderDisplayFrame, sampleFormatOf, type DisplayFrame, type DisplayOptions, type FrameStats } from './frame-render.js';
+import { encodeLiveMessage, MAX_DISPLAY_SIDE } from './live-view.js';
+import { lineProfile, regionStats } from './raw-inspect.js';
+import { RecordingFiles, type FrameInfo, type RecordingFile } from './recording-frames.js';
 import { recordingPath } from './recording-path.js';
 import { TiffWriter, type TiffFormat } from './tiff.js';
 
@@ -64,14 +65,37 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
         const format = sampleFormatOf(file.settings());
         // The overlay rides along: one request per step.
         return encodeRecordedFrame(
+          request.params.name,
           file,
           file.info(index),
           renderDisplayFrame(raw, display, format),
           frameStats(raw, format),
-          file.overlay(index),
         );
       });
       return reply.type('application/octet-stream').header('cache-control', 'no-store').send(message);
+    } catch (error) {
+      return sendError(reply, error);
+    }
+  });
+
+  // The image view's line profile and rectangle statistics, computed on the server as for the live view (web/raw-inspect.ts).
+  app.get<{ Params: FrameParams; Querystring: Query }>('/api/recordings/:name/frames/:k/line', async (request, reply) => {
+    try {
+      const index = frameIndex(request.params.k);
+      const q = request.query;
+      const [x0, y0, x1, y1] = [required(q, 'x0'), required(q, 'y0'), required(q, 'x1'), required(q, 'y1')];
+      return sendResult(reply, await files.use(request.params.name, (file) => lineProfile(file.frame(index), x0, y0, x1, y1)));
+    } catch (error) {
+      return sendError(reply, error);
+    }
+  });
+
+  app.get<{ Params: FrameParams; Querystring: Query }>('/api/recordings/:name/frames/:k/stats', async (request, reply) => {
+    try {
+      const index = frameIndex(request.params.k);
+      const q = request.query;
+      const region = { x: required(q, 'x'), y: required(q, 'y'), width: required(q, 'w'), height: required(q, 'h') };
+      return sendResult(reply, await files.use(request.params.name, (file) => regionStats(file.frame(index), region)));
     } catch (error) {
       return sendError(reply, error);
     }
@@ -200,43 +224,20 @@ function viewerFacts(file: RecordingFile): Record<string, unknown> {
 }
 
 /**
- * [u32 LE header length][UTF-8 JSON header][pixels: width*height*channels bytes], as a
- * /ws/live message (live-view.ts encodeLiveMessage), with the frame's place in the file.
+ * The display frame as a /ws/live message (live-view.ts encodeLiveMessage: header, pixels,
+ * saturation mask), its header also saying the frame's place in the file and carrying its overlay.
  */
-export function encodeRecordedFrame(
-  file: RecordingFile,
-  info: FrameInfo,
-  display: DisplayFrame,
-  stats: FrameStats,
-  overlay: FrameOverlay,
-): Buffer {
-  const now = Date.now();
-  const json = Buffer.from(
-    JSON.stringify({
-      index: info.index,
-      frames: file.frameCount,
-      frame_id: info.frameId,
-      seq: info.frameId,
-      camera_ts_ns: info.cameraTsNs.toString(),
-      wall_ts_ns: info.wallTsNs.toString(),
-      received_ms: now,
-      sent_ms: now,
-      shape: file.frameShape,
-      dtype: file.dtype,
-      width: display.width,
-      height: display.height,
-      channels: display.channels,
-      black: display.black,
-      white: display.white,
-      stats: { min: stats.min, max: stats.max, mean: stats.mean, full_scale: stats.fullScale, histogram: Array.from(stats.histogram) },
-      overlay,
-    }),
-  );
-  const message = Buffer.allocUnsafe(4 + json.length + display.pixels.length);
-  message.writeUInt32LE(json.length, 0);
-  json.copy(message, 4);
-  message.set(display.pixels, 4 + json.length);
-  return message;
+export function encodeRecordedFrame(name: string, file: RecordingFile, info: FrameInfo, display: DisplayFrame, stats: FrameStats): Buffer {
+  const header = {
+    run_id: name,
+    seq: info.frameId,
+    camera_ts_ns: info.cameraTsNs,
+    wall_ts_ns: info.wallTsNs,
+    shape: [...file.frameShape],
+    dtype: file.dtype,
+  };
+  const place = { index: info.index, frames: file.frameCount, frame_id: info.frameId, overlay: file.overlay(info.index) };
+  return encodeLiveMessage(header, display, stats, Date.now(), file.pixelSizeUm(), place);
 }
 
 function tiffFormat(file: RecordingFile): TiffFormat {
@@ -258,8 +259,21 @@ function integer(query: Query, name: string, fallback: number): number {
   return Number(text);
 }
 
-/** max_width, max_height (default 1024, at most MAX_DISPLAY_SIDE); black and white (raw units) = manual levels, else auto. */
-function displayOptions(query: Query): { maxWidth: number; maxHeight: number; levels: Levels } {
+/** A number the route cannot do without. */
+function required(query: Query, name: string): number {
+  const text = query[name];
+  if (text === undefined || text === '') throw new LabcastError('BAD_REQUEST', `${name} is missing`, name);
+  const value = Number(text);
+  if (!Number.isFinite(value)) throw new LabcastError('BAD_REQUEST', `${name}=${text}: a number is expected`, name);
+  return value;
+}
+
+/**
+ * The live view's display request as a query: max_width, max_height (default 1024, at most
+ * MAX_DISPLAY_SIDE); black and white (raw units) = manual levels, else auto; x, y, w, h = the
+ * region of the frame in view (a zoomed-in view; all four or none), else the whole frame.
+ */
+function displayOptions(query: Query): DisplayOptions {
   const side = (name: string): number => Math.min(MAX_DISPLAY_SIDE, Math.max(1, integer(query, name, 1024)));
   const number = (name: string): number | null => {
     const text = query[name];
@@ -272,10 +286,20 @@ function displayOptions(query: Query): { maxWidth: number; maxHeight: number; le
   const white = number('white');
   if ((black === null) !== (white === null))
     throw new LabcastError('BAD_REQUEST', 'give both black and white (manual levels), or neither (auto)', 'levels');
+  const corners = ['x', 'y', 'w', 'h'].filter((name) => query[name] !== undefined && query[name] !== '');
+  if (corners.length !== 0 && corners.length !== 4)
+    throw new LabcastError('BAD_REQUEST', 'give all of x, y, w and h (the region in view), or none (the whole frame)', 'region');
+  const region =
+    corners.length === 4
+      ? { x: required(query, 'x'), y: required(query, 'y'), width: required(query, 'w'), height: required(query, 'h') }
+      : null;
+  if (region !== null && (region.width < 1 || region.height < 1))
+    throw new LabcastError('BAD_REQUEST', `w=${region.width} h=${region.height}: a region is at least one pixel`, 'region');
   return {
     maxWidth: side('max_width'),
     maxHeight: side('max_height'),
     levels: black === null || white === null ? { mode: 'auto' } : { mode: 'manual', black, white },
+    ...(region === null ? {} : { region }),
   };
 }
 

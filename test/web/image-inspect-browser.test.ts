@@ -194,11 +194,11 @@ with h5py.File(sys.argv[1], "r") as f:
     assert.equal(await page.getByLabel('Auto (min to max of each frame)').isChecked(), false);
     const black = Number(await page.getByLabel('Black').inputValue());
     const white = Number(await page.getByLabel('White').inputValue());
-    // 10 % and 30 % of the camera's full scale (12 bits: 0..4095), within a pixel's worth of the plot.
+    // 10 % and 30 % of the histogram, which spans the camera's bit depth (0..full_scale), within a pixel's worth of the plot.
     const fullScale = await page.evaluate(
       () => (globalThis as unknown as { labcastLive: { last: { stats: { full_scale: number } } } }).labcastLive.last.stats.full_scale,
     );
-    const near = (value: number, fraction: number): boolean => Math.abs(value - fraction * fullScale) < fullScale / 90;
+    const near = (value: number, fraction: number): boolean => Math.abs(value - fraction * fullScale) < 0.011 * fullScale;
     assert.ok(near(black, 0.1) && near(white, 0.3), `${black}..${white} of 0..${fullScale}`);
     const applied = await waitUntil(
       'the server to apply them',
@@ -388,7 +388,15 @@ with h5py.File(sys.argv[1], "r") as f:
       // Overlapping beads may saturate a few pixels before: wait for the frame at full brightness.
       (t) => /100\.0 %/.test(t ?? ''),
     );
-    assert.match(warning ?? '', new RegExp(`${SENSOR.width * SENSOR.height} saturated samples \\(100\\.0 %\\) at the full scale 4095`));
+    // The full scale is the camera's bit depth (the simulator's default is 12 bits), not the dtype's.
+    const fullScale = await page.evaluate(
+      () => (globalThis as unknown as { labcastLive: { last: { stats: { full_scale: number } } } }).labcastLive.last.stats.full_scale,
+    );
+    assert.ok(fullScale < 65535, `full scale ${fullScale}`);
+    assert.match(
+      warning ?? '',
+      new RegExp(`${SENSOR.width * SENSOR.height} saturated samples \\(100\\.0 %\\) at the full scale ${fullScale}$`),
+    );
     const canvas = page.locator('#live-canvas');
     const [width, height] = await canvas.evaluate((c) => [
       (c as unknown as { width: number }).width,

@@ -90,6 +90,51 @@ except ImportError:
 print(json.dumps({"pages": pages, "pil": pil}))
 `;
 
+/**
+ * numpy's view of frame k: a rectangle (its statistics, and its values less their minimum,
+ * clipped to 0..255), the pixels nearest a line (one per step of its longer axis, as
+ * docs/protocol.md says) and their values, and the full scale of the recorded bit depth.
+ */
+const NUMPY_INSPECT = `
+import sys, json, h5py, numpy as np
+path, k, rect, line = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
+with h5py.File(path, "r") as f:
+    frame = f["entry/data/frames"][k].astype(np.int64)
+    settings = json.loads(f["entry/instrument/camera"].attrs["settings_json"])
+roi = frame[rect["y"]:rect["y"] + rect["height"], rect["x"]:rect["x"] + rect["width"]]
+x0, y0, x1, y1 = line
+steps = max(abs(x1 - x0), abs(y1 - y0))
+t = np.arange(steps + 1) / max(steps, 1)
+xs = np.floor(x0 + t * (x1 - x0) + 0.5).astype(int)
+ys = np.floor(y0 + t * (y1 - y0) + 0.5).astype(int)
+print(json.dumps({
+    "stats": {"mean": float(roi.mean()), "std": float(roi.std()), "min": int(roi.min()), "max": int(roi.max()), "sum": int(roi.sum())},
+    "shifted": np.clip(roi - roi.min(), 0, 255).ravel().tolist(),
+    "points": [[int(x), int(y)] for x, y in zip(xs, ys)],
+    "line": [int(frame[y, x]) for x, y in zip(xs, ys)],
+    "full_scale": 2 ** int(settings.get("bit_depth", 16)) - 1,
+}))
+`;
+
+interface NumpyInspect {
+  stats: { mean: number; std: number; min: number; max: number; sum: number };
+  shifted: number[];
+  points: [number, number][];
+  line: number[];
+  full_scale: number;
+}
+
+async function numpyInspect(
+  path: string,
+  k: number,
+  rect: { x: number; y: number; width: number; height: number },
+  line: [number, number, number, number],
+): Promise<NumpyInspect> {
+  const ran = await runPython(NUMPY_INSPECT, [path, String(k), JSON.stringify(rect), JSON.stringify(line)]);
+  assert.equal(ran.code, 0, ran.stderr);
+  return JSON.parse(ran.stdout) as NumpyInspect;
+}
+
 interface H5Frame {
   shape: number[];
   dtype: string;
@@ -200,7 +245,7 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     assert.equal(header.frame_id, 6);
     assert.equal(header.frames, 12);
     assert.deepEqual([header.width, header.height, header.channels], [48, 32, 1]);
-    assert.equal(bytes.length, 48 * 32);
+    assert.equal(bytes.length, 48 * 32 * (header.saturation_mask === true ? 2 : 1), 'pixels, then the saturation mask if any');
     // Its overlay rides along: the simulator's ground truth of frame 6 (--particles default 20).
     const overlay = header.overlay as { frame_id: number; spots: unknown[]; truth: { x: number[] } | null };
     assert.equal(overlay.frame_id, 6);
@@ -214,6 +259,64 @@ describe('recording viewer routes (fastify inject) on files recorded by the CLI,
     const bad = await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/6?black=0') });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.json<ApiReply>().error.message, /both black and white/);
+  });
+
+  test("display frame k for a zoomed-in view: the visible region at the frame's scale, with the live view's header", async () => {
+    const [x, y, w, h] = [10, 8, 40, 30];
+    const expected = await numpyInspect(grey, 6, { x, y, width: w, height: h }, [0, 0, 0, 0]);
+    const black = expected.stats.min;
+    const reply = await app.inject({
+      method: 'GET',
+      url: url(
+        '2026-12-01/grey.h5',
+        `/frames/6?x=${x}&y=${y}&w=${w}&h=${h}&max_width=${w}&max_height=${h}&black=${black}&white=${black + 255}`,
+      ),
+    });
+    assert.equal(reply.statusCode, 200, reply.body);
+    const { header, bytes } = splitMessage(reply.rawPayload);
+    assert.deepEqual(header.region, { x, y, width: w, height: h });
+    assert.deepEqual([header.width, header.height, header.index, header.seq, header.run_id], [w, h, 6, 6, '2026-12-01/grey.h5']);
+    const stats = header.stats as { full_scale: number; saturated: number };
+    assert.equal(stats.full_scale, expected.full_scale, "the camera's bit depth as recorded");
+    assert.equal(typeof stats.saturated, 'number');
+    assert.equal(typeof header.saturation_mask, 'boolean');
+    assert.equal(header.pixel_size_um, null, 'labcast record without camera.pixel_size_um');
+    // Levels black..black+255 at one display pixel per frame pixel: each display value is its raw value less black.
+    assert.deepEqual([...bytes.subarray(0, w * h)], expected.shifted);
+    const partial = await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/6?x=1&y=2') });
+    assert.equal(partial.statusCode, 400);
+    assert.match(partial.json<ApiReply>().error.message, /all of x, y, w and h/);
+  });
+
+  test('line profile and rectangle statistics of frame k, as numpy computes them', async () => {
+    const rect = { x: 5, y: 9, width: 37, height: 21 };
+    const line: [number, number, number, number] = [3, 60, 90, 2];
+    const expected = await numpyInspect(grey, 7, rect, line);
+    const profile = await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', `/frames/7/line?x0=3&y0=60&x1=90&y1=2`) });
+    assert.equal(profile.statusCode, 200, profile.body);
+    const { points, values } = profile.json<ApiReply>().result as { points: [number, number][]; values: number[][] };
+    assert.deepEqual(points, expected.points);
+    assert.deepEqual(values, [expected.line]);
+    assert.ok(new Set(expected.line).size > 3, 'a profile across varying pixels');
+    const reply = await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/7/stats?x=5&y=9&w=37&h=21') });
+    assert.equal(reply.statusCode, 200, reply.body);
+    const stats = reply.json<ApiReply>().result as {
+      x: number;
+      width: number;
+      pixels: number;
+      channels: { mean: number; std: number; min: number; max: number; sum: number }[];
+    };
+    assert.equal(stats.pixels, 37 * 21);
+    const [channel] = stats.channels;
+    assert.deepEqual([channel!.min, channel!.max, channel!.sum], [expected.stats.min, expected.stats.max, expected.stats.sum]);
+    assert.ok(Math.abs(channel!.mean - expected.stats.mean) < 1e-9 * expected.stats.mean);
+    assert.ok(Math.abs(channel!.std - expected.stats.std) < 1e-6 * Math.max(1, expected.stats.std));
+    const missing = await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/7/line?x0=3&y0=60&x1=90') });
+    assert.equal(missing.statusCode, 400);
+    assert.match(missing.json<ApiReply>().error.message, /y1 is missing/);
+    const outside = await app.inject({ method: 'GET', url: url('2026-12-01/grey.h5', '/frames/7/stats?x=500&y=0&w=4&h=4') });
+    assert.equal(outside.statusCode, 400);
+    assert.match(outside.json<ApiReply>().error.message, /outside the 96×64 frame/);
   });
 
   test('frame k out of range, or not a number: a clear error naming the range', async () => {

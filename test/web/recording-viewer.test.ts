@@ -27,7 +27,6 @@ interface ViewerStats {
   frames: number;
   painted: number;
   stepMs: number[];
-  pixel: { index: number; x: number; y: number; values: number[] } | null;
   spotsDrawn: number;
   tracksDrawn: number;
   truthDrawn: number;
@@ -84,15 +83,83 @@ print(json.dumps({"width": tags[256], "height": tags[257], "bits": tags[258],
                   "sha256": hashlib.sha256(data[tags[273]:tags[273] + tags[279]]).hexdigest()}))
 `;
 
-/** Moves the mouse over image pixel (x, y) of the viewer's canvas (drawn with object-fit: contain). */
-async function pointAtPixel(page: Page, x: number, y: number, shape: [number, number]): Promise<void> {
-  const canvas = page.getByRole('img', { name: 'Recorded frame' });
-  const box = (await canvas.boundingBox())!;
-  const [height, width] = shape;
-  const scale = Math.min(box.width / width, box.height / height);
-  const left = box.x + (box.width - width * scale) / 2;
-  const top = box.y + (box.height - height * scale) / 2;
-  await page.mouse.move(left + (x + 0.5) * scale, top + (y + 0.5) * scale);
+interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** What the tests read of the viewer's image view (window.labcastRecordingView): the frame shown and its tools. */
+interface ViewState {
+  seq: number;
+  index: number;
+  region: Rect;
+  width: number;
+  height: number;
+  zoom: string;
+  readout: { x: number; y: number; values: number[]; seq: number } | null;
+  profile: { points: [number, number][]; values: number[][]; seq: number } | null;
+}
+
+function viewState(page: Page): Promise<ViewState> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as {
+      labcastRecordingView: {
+        header: { seq: number; index: number; region: Rect; width: number; height: number };
+        readout: ViewState['readout'];
+        profile: ViewState['profile'];
+      };
+      document: { querySelector(s: string): { textContent: string } | null };
+    };
+    const { header, readout, profile } = g.labcastRecordingView;
+    return {
+      ...header,
+      zoom: g.document.querySelector('dialog output[aria-label="Zoom"]')?.textContent ?? '',
+      readout,
+      profile,
+    };
+  });
+}
+
+/** The page position of the centre of frame pixel (x, y), from where the viewer's image canvas is (the region it shows). */
+async function pixelCentre(page: Page, x: number, y: number): Promise<{ x: number; y: number }> {
+  const box = (await page.getByRole('img', { name: 'Recorded frame' }).boundingBox())!;
+  const { region } = await viewState(page);
+  return {
+    x: box.x + ((x - region.x + 0.5) * box.width) / region.width,
+    y: box.y + ((y - region.y + 0.5) * box.height) / region.height,
+  };
+}
+
+/** Moves the mouse over frame pixel (x, y) of the viewer. */
+async function pointAtPixel(page: Page, x: number, y: number): Promise<void> {
+  const at = await pixelCentre(page, x, y);
+  await page.mouse.move(at.x, at.y);
+}
+
+/** Frame k's values at the given pixels ([x, y]), as h5py reads them. */
+const H5PY_VALUES = `
+import sys, json, h5py
+path, k, points = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+with h5py.File(path, "r") as f:
+    frame = f["entry/data/frames"][k]
+print(json.dumps([int(frame[y, x]) for x, y in points]))
+`;
+
+async function h5pyValues(path: string, k: number, points: [number, number][]): Promise<number[]> {
+  const ran = await runPython(H5PY_VALUES, [path, String(k), JSON.stringify(points)]);
+  assert.equal(ran.code, 0, ran.stderr);
+  return JSON.parse(ran.stdout) as number[];
+}
+
+/** The pixels along a line as docs/protocol.md defines them (one per step of the longer axis), computed here independently. */
+function linePixels(x0: number, y0: number, x1: number, y1: number): [number, number][] {
+  const steps = Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0));
+  return Array.from({ length: steps + 1 }, (_, i) => {
+    const t = steps === 0 ? 0 : i / steps;
+    return [Math.floor(x0 + t * (x1 - x0) + 0.5), Math.floor(y0 + t * (y1 - y0) + 0.5)] as [number, number];
+  });
 }
 
 describe('recording viewer in headless Chromium against a real labcast serve', () => {
@@ -157,14 +224,102 @@ describe('recording viewer in headless Chromium against a real labcast serve', (
     assert.equal(shown.frameId, expected.frame_id);
     assert.match((await page.locator('#rec-frame').textContent()) ?? '', new RegExp(`^${k} / 39 \\(id ${expected.frame_id}`));
     // The pixel readout under the cursor is the file's raw value at that position, in frame k.
-    await pointAtPixel(page, 37, 58, [120, 160]);
+    await pointAtPixel(page, 37, 58);
     const pixel = await waitUntil(
       'the pixel readout',
-      () => viewerStats(page),
-      (s) => s.pixel !== null && s.pixel.index === k && s.pixel.x === 37 && s.pixel.y === 58,
+      () => viewState(page),
+      (v) => v.index === k && v.readout?.x === 37 && v.readout.y === 58 && v.readout.seq === expected.frame_id,
     );
-    assert.deepEqual(pixel.pixel!.values, [expected.value]);
-    assert.equal(await page.locator('#rec-pixel').textContent(), `(37, 58) = ${expected.value}`);
+    assert.deepEqual(pixel.readout!.values, [expected.value]);
+    assert.equal(await page.getByRole('dialog').getByLabel('Pixel value').textContent(), `(37, 58) = ${expected.value}`);
+    // A recorded file is not the camera: the image tools offer no camera ROI.
+    assert.equal(await page.getByRole('dialog').getByRole('button', { name: 'Set camera ROI' }).isVisible(), false);
+  });
+
+  test('wheel-zoom in: the server sends the visible region of frame k at full resolution, and the readout under the cursor is the file value', async () => {
+    const k = (await viewerStats(page)).index!;
+    const box = (await page.locator('#rec-box').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.55);
+    // The frame (160×120) fits the box magnified; the wheel zooms in until only part of it is in view.
+    for (let i = 0; i < 20 && (await viewState(page)).region.width > 100; i++) {
+      await page.mouse.wheel(0, -100);
+      await page.waitForTimeout(50);
+    }
+    const zoomed = await waitUntil(
+      'the zoomed region, one display pixel per frame pixel',
+      () => viewState(page),
+      (v) => v.region.width <= 100 && v.region.height < 120 && v.width === v.region.width && v.height === v.region.height,
+    );
+    assert.match(zoomed.zoom, /^\d+%$/);
+    assert.ok(Number(/(\d+)%/.exec(zoomed.zoom)![1]) >= 100, zoomed.zoom);
+    assert.equal(zoomed.index, k, 'the same frame, fetched again for the new view');
+    const { region } = zoomed;
+    const targets: [number, number][] = [
+      [region.x + 3, region.y + 4],
+      [region.x + Math.floor(region.width / 2), region.y + Math.floor(region.height / 3)],
+      [region.x + region.width - 5, region.y + region.height - 3],
+    ];
+    const values = await h5pyValues(recorded, k, targets);
+    const frameId = (await h5pyFrame(recorded, k)).frame_id;
+    for (const [i, [x, y]] of targets.entries()) {
+      await pointAtPixel(page, x, y);
+      const view = await waitUntil(
+        `the readout at (${x}, ${y})`,
+        () => viewState(page),
+        (v) => v.readout?.x === x && v.readout.y === y,
+      );
+      assert.equal(view.readout!.seq, frameId);
+      assert.deepEqual(view.readout!.values, [values[i]], `pixel (${x}, ${y})`);
+    }
+    // Stepping keeps the zoom: the next frame comes as the same region, and the readout follows it.
+    const [x, y] = targets[targets.length - 1]!; // where the mouse is
+    // By the keyboard: the mouse stays on the pixel.
+    await page.getByRole('button', { name: 'Next frame' }).focus();
+    await page.keyboard.press('ArrowRight');
+    const [next] = await h5pyValues(recorded, k + 1, [[x, y]]);
+    const stepped = await waitUntil(
+      `frame ${k + 1} zoomed, its readout`,
+      () => viewState(page),
+      (v) => v.index === k + 1 && v.readout?.seq === frameId + 1,
+    );
+    assert.deepEqual(stepped.region, region);
+    assert.deepEqual(stepped.readout!.values, [next]);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'recording-viewer-zoomed.png') });
+  });
+
+  test('a line drawn on frame k: its profile is the values h5py reads along it', async () => {
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Line profile').check();
+    const { region, index: k } = await viewState(page);
+    const [x0, y0, x1, y1] = [region.x + 2, region.y + 3, region.x + region.width - 4, region.y + region.height - 5];
+    const from = await pixelCentre(page, x0, y0);
+    const to = await pixelCentre(page, x1, y1);
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 8 });
+    await page.mouse.up();
+    const frameId = (await h5pyFrame(recorded, k)).frame_id;
+    const view = await waitUntil(
+      'the profile',
+      () => viewState(page),
+      (v) => v.profile !== null && v.profile.seq === frameId,
+    );
+    const points = linePixels(x0, y0, x1, y1);
+    assert.deepEqual(view.profile!.points, points);
+    const values = await h5pyValues(recorded, k, points);
+    assert.deepEqual(view.profile!.values, [values]);
+    assert.ok(new Set(values).size > 3, 'a profile across varying pixels');
+    assert.equal(await dialog.locator('.iv-profile').isVisible(), true);
+    await page.screenshot({ path: join(ARTIFACTS, 'recording-viewer-profile.png') });
+    // Back to the whole frame and the pan tool for the tests that follow.
+    await dialog.getByLabel('Pan').check();
+    await dialog.getByRole('button', { name: 'Fit' }).click();
+    await waitUntil(
+      'the whole frame again',
+      () => viewState(page),
+      (v) => v.region.width === 160 && v.region.height === 120,
+    );
   });
 
   test('spots and tracks of localize, and the ground truth, are drawn over frame k as the file stores them', async () => {

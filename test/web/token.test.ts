@@ -54,6 +54,8 @@ describe('web UI off loopback: the access token (fastify inject)', () => {
       ['GET', '/api/recordings'],
       ['GET', '/api/recordings/run_0001.h5'],
       ['GET', '/api/recordings/run_0001.h5/frames/0/raw?x=0&y=0&w=1&h=1'],
+      ['GET', '/api/recordings/run_0001.h5/frames/0/line?x0=0&y0=0&x1=5&y1=5'],
+      ['GET', '/api/recordings/run_0001.h5/frames/0/stats?x=0&y=0&w=4&h=4'],
       ['GET', '/api/recordings/run_0001.h5/stack.tiff'],
     ] as const) {
       const reply = await app.inject({ method, url, ...(method === 'POST' ? { payload: { cmd: 'live' } } : {}) });

@@ -101,7 +101,7 @@ export class FrameSync {
   present(frame, matched) {
     const shown = this.shown;
     // Never step back: a frame older than the one on screen is not drawn. The same frame again is
-    // drawn: the server re-renders it for new levels or a new zoomed region.
+    // drawn: the server sends it re-rendered for new levels or a zoomed view when no newer one came.
     if (shown !== null && shown.run_id === frame.run_id && frame.seq < shown.seq) return;
     this.shown = { run_id: frame.run_id, seq: frame.seq };
     if (matched === null) this.stats.direct += 1;

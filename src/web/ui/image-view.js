@@ -182,6 +182,10 @@ export class ImageView {
     this.mask = null;
     /** When each raw-value question may be asked again about a newer frame (performance.now() ms). */
     this.due = { pixel: 0, profile: 0, stats: 0 };
+    /** A frame was shown before its question was due: it is asked about when due (see askWhenDue). */
+    this.waiting = { pixel: false, profile: false, stats: false };
+    /** @type {Record<'pixel' | 'profile' | 'stats', number | null>} */
+    this.dueTimers = { pixel: null, profile: null, stats: null };
     /** The view and region the canvases were last placed for. */
     this.placedKey = '';
     /** The saturation colour the swatch shows. */
@@ -205,6 +209,7 @@ export class ImageView {
     this.readPixel = latestOnly(() => this.updateReadout());
     this.readProfile = latestOnly(() => this.updateProfile());
     this.readStats = latestOnly(() => this.updateStats());
+    this.readers = { pixel: this.readPixel, profile: this.readProfile, stats: this.readStats };
     this.listen();
     new ResizeObserver(() => {
       if (this.fitted) this.fit(false);
@@ -556,10 +561,38 @@ export class ImageView {
       this.fit();
     } else this.place();
     this.showSaturationCount(header);
-    const now = performance.now();
-    if (this.pointer !== null && now >= this.due.pixel) this.readPixel();
-    if (this.line !== null && now >= this.due.profile) this.readProfile();
-    if (this.rect !== null && now >= this.due.stats) this.readStats();
+    if (this.pointer !== null) this.askWhenDue('pixel');
+    if (this.line !== null) this.askWhenDue('profile');
+    if (this.rect !== null) this.askWhenDue('stats');
+  }
+
+  /**
+   * Asks about the frame shown now if the question is due, else when it is: a frame that stays
+   * (a recording stepped to, a live view that stopped) is never left with an earlier frame's values.
+   * @param {'pixel' | 'profile' | 'stats'} kind
+   */
+  askWhenDue(kind) {
+    if (performance.now() >= this.due[kind]) {
+      this.waiting[kind] = false;
+      this.readers[kind]();
+      return;
+    }
+    this.waiting[kind] = true;
+    this.scheduleDue(kind);
+  }
+
+  /** @param {'pixel' | 'profile' | 'stats'} kind */
+  scheduleDue(kind) {
+    const wait = this.due[kind] - performance.now();
+    // Infinity: asking now; timed() schedules it once the answer is in.
+    if (this.dueTimers[kind] !== null || !Number.isFinite(wait)) return;
+    this.dueTimers[kind] = window.setTimeout(
+      () => {
+        this.dueTimers[kind] = null;
+        if (this.waiting[kind]) this.askWhenDue(kind);
+      },
+      Math.max(0, wait),
+    );
   }
 
   /** Maps the frame shown through the colour map, saturated pixels in their colour. */
@@ -682,6 +715,7 @@ export class ImageView {
     } finally {
       const took = performance.now() - started;
       this.due[kind] = performance.now() + Math.max(INSPECT_EVERY_MS, took / INSPECT_SHARE);
+      if (this.waiting[kind]) this.scheduleDue(kind);
     }
   }
 

@@ -1,9 +1,12 @@
 // @ts-check
-// The recording viewer: one recording of the list, frame by frame. Frames come one at a time from
-// /api/recordings/NAME/frames/K (rendered on the server as the live view is), raw values from
-// .../frames/K/raw, spots, tracks and ground truth from .../frames/K/overlay (web/recording-routes.ts).
+// The recording viewer: one recording of the list, frame by frame, in the live view's image view
+// (zoom, pan, pixel value, line profile, rectangle statistics, colour maps, saturation). Frames come
+// one at a time from /api/recordings/NAME/frames/K, rendered on the server as the live view's are for
+// the view's display request; raw values from .../frames/K/raw, /line and /stats; spots, tracks and
+// ground truth ride along in the frame's header (web/recording-routes.ts).
 
 import { getJson, messageOf, parseJson } from './api.js';
+import { ImageView } from './image-view.js';
 
 /**
  * GET /api/recordings/NAME (recording-routes.ts).
@@ -71,8 +74,6 @@ export const viewerStats = {
   painted: 0,
   /** ms from a step (button, key, slider) to the animation frame after its frame was drawn. @type {number[]} */
   stepMs: [],
-  /** The last raw value read under the cursor. @type {{ index: number, x: number, y: number, values: number[] } | null} */
-  pixel: null,
   spotsDrawn: 0,
   tracksDrawn: 0,
   truthDrawn: 0,
@@ -129,33 +130,6 @@ async function getBinary(url) {
   return { header, bytes: new Uint8Array(buffer, 4 + length) };
 }
 
-/**
- * Draws an 8-bit display frame (grey or RGB) on a canvas at its own size.
- * @param {HTMLCanvasElement} canvas
- * @param {CanvasRenderingContext2D} context
- * @param {{ width: number, height: number, channels: number }} header
- * @param {Uint8Array} pixels
- */
-function drawDisplayFrame(canvas, context, header, pixels) {
-  const { width, height, channels } = header;
-  if (canvas.width !== width || canvas.height !== height) {
-    canvas.width = width;
-    canvas.height = height;
-  }
-  const image = context.createImageData(width, height);
-  const rgba = new Uint32Array(image.data.buffer);
-  const count = width * height;
-  if (channels === 3) {
-    for (let i = 0, j = 0; i < count; i++, j += 3) rgba[i] = 0xff000000 | (pixels[j + 2] << 16) | (pixels[j + 1] << 8) | pixels[j];
-  } else {
-    for (let i = 0; i < count; i++) {
-      const v = pixels[i];
-      rgba[i] = 0xff000000 | (v << 16) | (v << 8) | v;
-    }
-  }
-  context.putImageData(image, 0, 0);
-}
-
 /** @param {string} text @param {string} fileName */
 function download(text, fileName) {
   const link = document.createElement('a');
@@ -188,7 +162,6 @@ class RecordingViewer {
     this.timeline = $('rec-timeline', HTMLCanvasElement);
     this.slider = $('rec-slider', HTMLInputElement);
     this.frameLabel = $('rec-frame');
-    this.pixelLabel = $('rec-pixel');
     this.message = $('rec-message');
     this.play = $('rec-play', HTMLButtonElement);
     this.autoLevels = $('rec-auto-levels', HTMLInputElement);
@@ -200,11 +173,9 @@ class RecordingViewer {
     this.from = $('rec-from', HTMLInputElement);
     this.to = $('rec-to', HTMLInputElement);
     this.meta = $('rec-meta');
-    const context = this.canvas.getContext('2d', { alpha: false });
     const overlay = this.overlayCanvas.getContext('2d');
     const timeline = this.timeline.getContext('2d');
-    if (context === null || overlay === null || timeline === null) throw new Error('this browser has no 2D canvas');
-    this.context = context;
+    if (overlay === null || timeline === null) throw new Error('this browser has no 2D canvas');
     this.overlayContext = overlay;
     this.timelineContext = timeline;
     /** @type {RecordingDetails | null} */
@@ -222,21 +193,55 @@ class RecordingViewer {
     this.playTimer = null;
     /** @type {number | null} */
     this.refreshTimer = null;
-    /** Cursor position in image pixels, and whether a readout is in flight. @type {{ x: number, y: number } | null} */
-    this.cursor = null;
-    this.pixelBusy = false;
-    /** Set by a change of size or levels: the frame shown is fetched again. */
+    /** Set by a change of view (zoom, pan, size) or levels: the frame shown is fetched again. */
     this.stale = false;
     /** +1 or -1: where the last step went, and so which frame is fetched ahead. */
     this.direction = 1;
     /** Frames fetched (or being fetched) by name, index and display query, newest last. @type {Map<string, Promise<[{ header: RecordedFrameHeader, bytes: Uint8Array }, FrameOverlay]>>} */
     this.ahead = new Map();
-    this.resizeObserver = new ResizeObserver(() => {
-      if (this.dialog.open) this.refresh();
-      this.drawTimeline();
-    });
+    // The image view re-asks for the frame when the box changes size (onViewChange); the timeline follows it here.
+    this.resizeObserver = new ResizeObserver(() => this.drawTimeline());
     this.resizeObserver.observe(this.box);
+    // A recorded file is not the camera: no "Set camera ROI" (cameraRoi null).
+    this.view = new ImageView(
+      { box: this.box, canvas: this.canvas, followers: [this.overlayCanvas], toolbar: $('rec-toolbar'), info: $('rec-info') },
+      {
+        pixelSource: this.pixelSource(),
+        onViewChange: () => {
+          if (this.dialog.open && this.shown !== null) this.refresh();
+        },
+        cameraRoi: null,
+        onMessage: (text, isError) => this.say(text, isError),
+      },
+    );
+    /** For tests and for people at the console: the viewer's zoom, readout, profile and ROI statistics. */
+    /** @type {Window & { labcastRecordingView?: ImageView }} */ (window).labcastRecordingView = this.view;
     this.wire();
+  }
+
+  /**
+   * The image view's raw values of the frame it shows, from the file (web/recording-routes.ts).
+   * @returns {import('./image-view.js').PixelSource}
+   */
+  pixelSource() {
+    const frameUrl = (/** @type {import('./image-view.js').DisplayFrameHeader} */ frame, /** @type {string} */ rest) => {
+      const { run_id: name, index } = /** @type {RecordedFrameHeader} */ (frame);
+      return recordingUrl(String(name), `/frames/${index}${rest}`);
+    };
+    return {
+      region: async (frame, rect) => {
+        /** @type {{ header: { x: number, y: number, shape: number[], dtype: string }, bytes: Uint8Array }} */
+        const { header, bytes } = await getBinary(frameUrl(frame, `/raw?x=${rect.x}&y=${rect.y}&w=${rect.width}&h=${rect.height}`));
+        const [height = 0, width = 0, channels = 1] = header.shape;
+        const samples =
+          header.dtype === 'uint16'
+            ? new Uint16Array(bytes.slice().buffer) // little-endian on the wire, as on every machine a browser runs on
+            : bytes;
+        return { x: header.x, y: header.y, width, height, channels, values: Array.from(samples) };
+      },
+      line: (frame, x0, y0, x1, y1) => getJson(frameUrl(frame, `/line?x0=${x0}&y0=${y0}&x1=${x1}&y1=${y1}`)),
+      stats: (frame, rect) => getJson(frameUrl(frame, `/stats?x=${rect.x}&y=${rect.y}&w=${rect.width}&h=${rect.height}`)),
+    };
   }
 
   /**
@@ -275,8 +280,9 @@ class RecordingViewer {
     });
     this.dialog.addEventListener('keydown', (event) => {
       const target = event.target;
-      // The slider steps with the arrow keys by itself; number fields keep theirs.
-      if (target instanceof HTMLInputElement && (target.type === 'range' || target.type === 'number')) return;
+      // The slider steps with the arrow keys by itself; number fields, the image tools' radio buttons and the colour map keep theirs.
+      if (target instanceof HTMLInputElement && ['range', 'number', 'radio'].includes(target.type)) return;
+      if (target instanceof HTMLSelectElement) return;
       const moves = /** @type {Record<string, number>} */ ({ ArrowLeft: -1, ArrowRight: 1, Home: -Infinity, End: Infinity });
       if (event.key in moves) {
         event.preventDefault();
@@ -294,10 +300,6 @@ class RecordingViewer {
     this.black.addEventListener('change', levelsChanged);
     this.white.addEventListener('change', levelsChanged);
     for (const toggle of [this.showSpots, this.showTracks, this.showTruth]) toggle.addEventListener('change', () => this.drawOverlay());
-    this.box.addEventListener('mousemove', (event) => this.pointAt(event));
-    this.box.addEventListener('mouseleave', () => {
-      this.cursor = null;
-    });
     this.timeline.addEventListener('click', (event) => this.timelineClicked(event));
     $('rec-png', HTMLButtonElement).addEventListener('click', () => this.exportPng());
     $('rec-tiff', HTMLButtonElement).addEventListener('click', () => {
@@ -320,7 +322,6 @@ class RecordingViewer {
     this.direction = 1;
     this.title.textContent = name;
     this.frameLabel.textContent = '–';
-    this.pixelLabel.textContent = '–';
     this.meta.replaceChildren();
     this.say('');
     viewerStats.name = name;
@@ -388,10 +389,10 @@ class RecordingViewer {
     this.message.classList.toggle('error', isError);
   }
 
-  /** Fetches the frame shown again (new levels or display size). */
+  /** Fetches the frame shown again (new levels, or the view zoomed, panned or resized). */
   refresh() {
     this.stale = true;
-    this.goTo(this.wanted);
+    if (!this.loading) void this.load();
   }
 
   /** @param {number} delta frames to move; ±Infinity = first or last */
@@ -422,11 +423,15 @@ class RecordingViewer {
         this.stale = false;
         const index = this.wanted;
         const askedAt = this.wantedAt;
-        const ratio = window.devicePixelRatio || 1;
-        const query = new URLSearchParams({
-          max_width: String(Math.max(16, Math.round(this.box.clientWidth * ratio))),
-          max_height: String(Math.max(16, Math.round(this.box.clientHeight * ratio))),
-        });
+        // Timed once: the same frame fetched again for a new view (refresh) is not a step.
+        this.wantedAt = null;
+        // What the image view shows: the visible region at its size on screen (the live view's display request).
+        const request = this.view.displayRequest();
+        const query = new URLSearchParams({ max_width: String(request.max_width), max_height: String(request.max_height) });
+        if (request.region !== undefined) {
+          const { x, y, width, height } = request.region;
+          for (const [key, value] of Object.entries({ x, y, w: width, h: height })) query.set(key, String(value));
+        }
         if (!this.autoLevels.checked && this.black.value !== '' && this.white.value !== '') {
           query.set('black', this.black.value);
           query.set('white', this.white.value);
@@ -434,11 +439,16 @@ class RecordingViewer {
         const [frame, overlay] = await this.fetchFrame(details.name, index, query.toString());
         if (this.details !== details) return;
         const header = frame.header;
-        drawDisplayFrame(this.canvas, this.context, header, frame.bytes);
+        // The /ws/live layout: display pixels, then the saturation mask when there is one.
+        const size = header.width * header.height;
+        const pixels = frame.bytes.subarray(0, size * header.channels);
+        const mask = header.saturation_mask ? frame.bytes.subarray(size * header.channels, size * (header.channels + 1)) : null;
         this.shown = header;
         this.overlay = overlay;
+        this.view.show(header, pixels, mask);
         this.drawOverlay();
         this.showFrameLabel(header);
+        this.black.max = this.white.max = String(header.stats.full_scale);
         if (this.autoLevels.checked) {
           this.black.value = String(Math.round(header.black));
           this.white.value = String(Math.round(header.white));
@@ -453,7 +463,6 @@ class RecordingViewer {
           }
         });
         this.drawTimeline();
-        if (this.cursor !== null) void this.readPixel();
         this.say('');
         // The next frame in the direction of travel is fetched now, so the next step only draws.
         const ahead = index + this.direction;
@@ -480,25 +489,30 @@ class RecordingViewer {
 
   drawOverlay() {
     const ctx = this.overlayContext;
+    const canvas = this.overlayCanvas;
     const frame = this.shown;
     const overlay = this.overlay;
     if (frame === null) return;
-    if (this.overlayCanvas.width !== frame.width || this.overlayCanvas.height !== frame.height) {
-      this.overlayCanvas.width = frame.width;
-      this.overlayCanvas.height = frame.height;
+    // The overlay covers the whole frame (the image view places it as it zooms and pans), at about the screen's resolution.
+    const { width: canvasWidth, height: canvasHeight } = this.view.followerSize();
+    if (canvas.width !== canvasWidth || canvas.height !== canvasHeight) {
+      canvas.width = canvasWidth;
+      canvas.height = canvasHeight;
     }
-    ctx.clearRect(0, 0, frame.width, frame.height);
+    ctx.clearRect(0, 0, canvasWidth, canvasHeight);
     viewerStats.spotsDrawn = viewerStats.tracksDrawn = viewerStats.truthDrawn = 0;
     if (overlay === null || overlay.index !== frame.index) return;
     const [height, width] = frame.shape;
-    const sx = frame.width / width;
-    const sy = frame.height / height;
+    const sx = canvasWidth / width;
+    const sy = canvasHeight / height;
+    // Canvas pixels per screen (CSS) pixel: markers keep their size on screen at any zoom.
+    const cssPixel = canvasWidth / Math.max(1, width * this.view.zoom);
     // Pixel centres are at integer coordinates, as in the live overlay.
     const px = (/** @type {number} */ x) => (x + 0.5) * sx;
     const py = (/** @type {number} */ y) => (y + 0.5) * sy;
     if (this.showTracks.checked) {
       ctx.strokeStyle = 'rgba(255, 196, 0, 0.9)';
-      ctx.lineWidth = Math.max(1, frame.width / 400);
+      ctx.lineWidth = 1.5 * cssPixel;
       for (const result of overlay.spots) {
         for (const points of Object.values(result.tracks)) {
           if (points.length < 2) continue;
@@ -512,12 +526,12 @@ class RecordingViewer {
     }
     if (this.showSpots.checked) {
       ctx.strokeStyle = 'rgb(0, 230, 64)';
-      ctx.lineWidth = Math.max(1.5, frame.width / 300);
+      ctx.lineWidth = 2 * cssPixel;
       for (const result of overlay.spots) {
         for (let i = 0; i < result.x.length; i++) {
           if (!Number.isFinite(result.x[i]) || !Number.isFinite(result.y[i])) continue;
           const sigma = result.sigma?.[i];
-          const r = Math.max(4, 2.5 * (typeof sigma === 'number' && Number.isFinite(sigma) ? sigma : 2) * sx);
+          const r = Math.max(4 * cssPixel, 2.5 * (typeof sigma === 'number' && Number.isFinite(sigma) ? sigma : 2) * sx);
           ctx.beginPath();
           ctx.arc(px(result.x[i]), py(result.y[i]), r, 0, 2 * Math.PI);
           ctx.stroke();
@@ -527,8 +541,8 @@ class RecordingViewer {
     }
     if (this.showTruth.checked && overlay.truth !== null) {
       ctx.strokeStyle = 'rgb(255, 64, 255)';
-      ctx.lineWidth = Math.max(1, frame.width / 500);
-      const arm = Math.max(3, 3 * sx);
+      ctx.lineWidth = 1.5 * cssPixel;
+      const arm = Math.max(5 * cssPixel, 3 * sx);
       for (let i = 0; i < overlay.truth.x.length; i++) {
         const x = px(overlay.truth.x[i]);
         const y = py(overlay.truth.y[i]);
@@ -621,68 +635,22 @@ class RecordingViewer {
     this.play.setAttribute('aria-pressed', 'false');
   }
 
-  /** The image pixel under the mouse (the canvas is drawn with object-fit: contain). @param {MouseEvent} event */
-  pointAt(event) {
-    const frame = this.shown;
-    if (frame === null) return;
-    const rect = this.canvas.getBoundingClientRect();
-    const scale = Math.min(rect.width / frame.width, rect.height / frame.height);
-    const left = rect.left + (rect.width - frame.width * scale) / 2;
-    const top = rect.top + (rect.height - frame.height * scale) / 2;
-    const [height, width] = frame.shape;
-    const x = Math.floor(((event.clientX - left) / (frame.width * scale)) * width);
-    const y = Math.floor(((event.clientY - top) / (frame.height * scale)) * height);
-    if (x < 0 || y < 0 || x >= width || y >= height) {
-      this.cursor = null;
-      this.pixelLabel.textContent = '–';
-      return;
-    }
-    this.cursor = { x, y };
-    void this.readPixel();
-  }
-
-  /** Reads the raw value under the cursor; one request at a time, then the newest position. */
-  async readPixel() {
-    if (this.pixelBusy || this.cursor === null || this.shown === null || this.details === null) return;
-    this.pixelBusy = true;
-    try {
-      for (;;) {
-        /** @type {{ x: number, y: number } | null} */
-        const cursor = this.cursor;
-        /** @type {RecordedFrameHeader | null} */
-        const frame = this.shown;
-        if (cursor === null || frame === null || this.details === null) return;
-        /** @type {{ header: { dtype: string, index: number }, bytes: Uint8Array }} */
-        const { header: h, bytes } = await getBinary(
-          recordingUrl(this.details.name, `/frames/${frame.index}/raw?x=${cursor.x}&y=${cursor.y}&w=1&h=1`),
-        );
-        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        const size = h.dtype === 'uint16' ? 2 : 1;
-        const values = Array.from({ length: bytes.byteLength / size }, (_, i) =>
-          size === 2 ? view.getUint16(2 * i, true) : view.getUint8(i),
-        );
-        viewerStats.pixel = { index: h.index, x: cursor.x, y: cursor.y, values };
-        this.pixelLabel.textContent = `(${cursor.x}, ${cursor.y}) = ${values.join(', ')}`;
-        if (this.cursor === cursor && this.shown === frame) return;
-      }
-    } catch (error) {
-      this.pixelLabel.textContent = messageOf(error);
-    } finally {
-      this.pixelBusy = false;
-    }
-  }
-
   /** The frame as shown (display levels, overlay) as a PNG download. */
   exportPng() {
     const frame = this.shown;
     if (frame === null || this.details === null) return;
     const canvas = document.createElement('canvas');
-    canvas.width = frame.width;
-    canvas.height = frame.height;
+    canvas.width = this.canvas.width;
+    canvas.height = this.canvas.height;
     const ctx = canvas.getContext('2d');
     if (ctx === null) return;
     ctx.drawImage(this.canvas, 0, 0);
-    ctx.drawImage(this.overlayCanvas, 0, 0);
+    // The overlay covers the whole frame: the part over the region shown.
+    const [height, width] = frame.shape;
+    const sx = this.overlayCanvas.width / width;
+    const sy = this.overlayCanvas.height / height;
+    const { x, y, width: w, height: h } = frame.region;
+    ctx.drawImage(this.overlayCanvas, x * sx, y * sy, w * sx, h * sy, 0, 0, canvas.width, canvas.height);
     const base = (this.details.name.split('/').pop() ?? 'frame').replace(/\.h5$/i, '');
     download(canvas.toDataURL('image/png'), `${base}_frame${frame.index}.png`);
   }
