@@ -7,7 +7,7 @@ import { LabcastError } from '../protocol/errors.js';
 import { parseWithNs } from '../protocol/json-ns.js';
 import { CODEC_FILTER_IDS } from '../protocol/compression.js';
 import { gapsInIds, type FrameGap } from './frame-gaps.js';
-import { describeHdf5Error, loadH5wasm } from './h5wasm-runtime.js';
+import { openForReading, PIXEL_DTYPE_OF } from './h5wasm-runtime.js';
 import {
   ACQUISITION,
   ANALYSIS,
@@ -101,19 +101,11 @@ export interface AnalysisSummary {
   readonly itemsTable: string | null;
 }
 
-const PIXEL_DTYPE_OF: Record<string, PixelDtype> = { '<B': 'uint8', '<H': 'uint16' };
-
 export async function inspectRecording(path: string): Promise<RecordingSummary> {
-  const h5 = await loadH5wasm();
   const stat = fs.statSync(path, { throwIfNoEntry: false });
   if (stat === undefined) throw new LabcastError('FILE_FORMAT', `${path}: no such file`);
   if (!stat.isFile()) throw new LabcastError('FILE_FORMAT', `${path}: not a file`);
-  let file: H5File;
-  try {
-    file = new h5.File(path, 'r');
-  } catch (error) {
-    throw new LabcastError('FILE_FORMAT', `${path}: not a readable HDF5 file (${describeHdf5Error(error)})`);
-  }
+  const file = await openForReading(path);
   try {
     return summarise(new LayoutReader(file, path), stat.size);
   } finally {

@@ -1,5 +1,8 @@
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import type { File as H5File } from 'h5wasm/node';
+import type { PixelDtype } from '../protocol/dtype.js';
+import { LabcastError } from '../protocol/errors.js';
 
 export type H5wasm = typeof import('h5wasm/node').default;
 
@@ -25,6 +28,19 @@ export function loadH5wasm(): Promise<H5wasm> {
     return h5wasm;
   });
   return loading;
+}
+
+/** The frames dataset's pixel type, from h5wasm's dtype string; undefined for any other. */
+export const PIXEL_DTYPE_OF: Readonly<Record<string, PixelDtype>> = { '<B': 'uint8', '<H': 'uint16' };
+
+/** A recording opened read-only; a file HDF5 cannot open is a FILE_FORMAT error in plain words. */
+export async function openForReading(path: string): Promise<H5File> {
+  const h5 = await loadH5wasm();
+  try {
+    return new h5.File(path, 'r');
+  } catch (error) {
+    throw new LabcastError('FILE_FORMAT', `${path}: not a readable HDF5 file (${describeHdf5Error(error)})`);
+  }
 }
 
 /**

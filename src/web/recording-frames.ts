@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { Dataset, Group, type File as H5File } from 'h5wasm/node';
 import { ACQUISITION, ANALYSIS, PATHS, SETTINGS_JSON_ATTR, VALID_FRAMES_ATTR } from '../hdf5/hdf5-layout.js';
-import { describeHdf5Error, loadH5wasm } from '../hdf5/h5wasm-runtime.js';
+import { describeHdf5Error, openForReading, PIXEL_DTYPE_OF } from '../hdf5/h5wasm-runtime.js';
 import type { PixelDtype } from '../protocol/dtype.js';
 import { LabcastError } from '../protocol/errors.js';
 import type { RawFrame } from './frame-render.js';
@@ -16,7 +16,6 @@ import { recordingPath } from './recording-path.js';
  * appear. Files are named relative to the data directory and never leave it.
  */
 
-const PIXEL_DTYPE_OF: Record<string, PixelDtype> = { '<B': 'uint8', '<H': 'uint16' };
 /** Files kept open between requests (a viewer steps through one file; a few tabs may look at others). */
 const MAX_OPEN_FILES = 4;
 /** An open file not asked for this long is closed. */
@@ -90,13 +89,7 @@ export class RecordingFile {
   ) {}
 
   static async open(path: string, mtimeMs: number, size: number): Promise<RecordingFile> {
-    const h5 = await loadH5wasm();
-    let file: H5File;
-    try {
-      file = new h5.File(path, 'r');
-    } catch (error) {
-      throw new LabcastError('FILE_FORMAT', `${path}: not a readable HDF5 file (${describeHdf5Error(error)})`);
-    }
+    const file = await openForReading(path);
     try {
       const frames = file.get(PATHS.frames);
       const ids = file.get(PATHS.frameId);
