@@ -215,6 +215,8 @@ export function formatRecordingSummary(summary: RecordingSummary): string {
     ['file', `${summary.path} (${formatBytes(summary.fileBytes)})`],
     ['status', formatFileStatus(summary)],
     ['run id', prov.runId],
+    ...(summary.title === null ? [] : [['title', summary.title] as [string, string]]),
+    ...summary.notes.map((note): [string, string] => [`note ${note.name.slice(5)}`, `${note.text} (${note.date ?? 'undated'})`]),
     ['frames', `${summary.frameCount} x [${summary.frameShape.join(' x ')}] ${summary.dtype}`],
     ['compression', formatFramesCompression(summary.compression)],
     ['frame ids', summary.firstFrameId === null ? 'none' : `${summary.firstFrameId} .. ${summary.lastFrameId}`],

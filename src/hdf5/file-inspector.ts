@@ -75,6 +75,17 @@ export interface RecordingSummary {
   readonly truthRows: number | null;
   /** How the frames are compressed; null for raw frames. */
   readonly compression: FramesCompression | null;
+  /** The recording's name (/entry/title), null when it was given none. */
+  readonly title: string | null;
+  /** Notes added before or after the recording (/entry/note_NNN, NXnote), oldest first. */
+  readonly notes: readonly RecordingNote[];
+}
+
+export interface RecordingNote {
+  readonly name: string;
+  /** ISO 8601, when the note was added. */
+  readonly date: string | null;
+  readonly text: string;
 }
 
 /** The frames' HDF5 filter, and what the writer recorded of it (docs/hdf5-layout.md#compression). */
@@ -287,7 +298,21 @@ function summarise(reader: LayoutReader, fileBytes: number): RecordingSummary {
     analysis: analysisSummaries(reader),
     truthRows: reader.optionalDataset(`${PATHS.truth}/frame_id`)?.shape?.[0] ?? null,
     compression: framesCompression(reader, frames),
+    title: reader.optionalText(`${PATHS.entry}/title`),
+    notes: recordingNotes(reader, entry),
   };
+}
+
+function recordingNotes(reader: LayoutReader, entry: Group): RecordingNote[] {
+  return entry
+    .keys()
+    .filter((name) => /^note_\d+$/.test(name))
+    .sort()
+    .map((name) => ({
+      name,
+      date: reader.optionalText(`${PATHS.entry}/${name}/date`),
+      text: reader.optionalText(`${PATHS.entry}/${name}/data`) ?? '',
+    }));
 }
 
 const CODEC_OF_FILTER: Record<number, string> = Object.fromEntries(Object.entries(CODEC_FILTER_IDS).map(([codec, id]) => [id, codec]));

@@ -90,9 +90,25 @@ describe('a recording’s name and notes, in its file (ctl, control API, h5py)',
     // labcast's own reader (h5wasm) and h5dump read it whole as well.
     const inspected = await runLabcast(['inspect', path, '--json']);
     assert.equal(inspected.code, 0, inspected.stderr);
-    const summary = JSON.parse(inspected.stdout) as { frameCount: number; acquisition: { endReason: string; framesWritten: number } };
+    const summary = JSON.parse(inspected.stdout) as {
+      frameCount: number;
+      acquisition: { endReason: string; framesWritten: number };
+      title: string | null;
+      notes: { name: string; text: string }[];
+    };
     assert.equal(summary.frameCount, 30);
     assert.equal(summary.acquisition.endReason, 'completed');
+    assert.equal(summary.title, 'Bead test #3 (ø 1 µm)');
+    assert.deepEqual(
+      summary.notes.map((n) => [n.name, n.text]),
+      [
+        ['note_001', 'before: fresh sample'],
+        ['note_002', 'after: focus drifted near the end'],
+      ],
+    );
+    const shown = await runLabcast(['inspect', path]);
+    assert.match(shown.stdout, /^title +Bead test #3 \(ø 1 µm\)$/m);
+    assert.match(shown.stdout, /^note 002 +after: focus drifted near the end \(20\d\d-/m);
     const dumped = await runCommand('h5dump', ['-A', path]);
     assert.equal(dumped.code, 0, dumped.stderr);
     assert.match(dumped.stdout, /GROUP "note_002"/);

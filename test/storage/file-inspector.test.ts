@@ -122,6 +122,24 @@ test('an HDF5 file that labcast did not write is a FILE_FORMAT error', { skip: h
   }
 });
 
+test("inspect shows the recording's title and its notes, oldest first; none without them", () => {
+  const plain = formatRecordingSummary(sampleSummary());
+  assert.ok(!/^(title|note \d+) /m.test(plain), 'no title or note lines without them');
+  const text = formatRecordingSummary(
+    sampleSummary({
+      title: 'Bead test 3',
+      notes: [
+        { name: 'note_001', date: '2026-12-01T06:00:00.000Z', text: 'focus at 12.5 µm' },
+        { name: 'note_002', date: null, text: 'drift after frame 400' },
+      ],
+    }),
+  );
+  assert.equal(valueOf(text, 'title'), 'Bead test 3');
+  assert.equal(valueOf(text, 'note 001'), 'focus at 12.5 µm (2026-12-01T06:00:00.000Z)');
+  assert.equal(valueOf(text, 'note 002'), 'drift after frame 400 (undated)');
+  assert.ok(text.indexOf('note 001') < text.indexOf('note 002'));
+});
+
 function sampleSummary(overrides: Partial<RecordingSummary> = {}): RecordingSummary {
   return {
     path: '/data/run_0001.h5',
@@ -162,6 +180,8 @@ function sampleSummary(overrides: Partial<RecordingSummary> = {}): RecordingSumm
     analysis: [],
     truthRows: null,
     compression: null,
+    title: null,
+    notes: [],
     ...overrides,
   };
 }
