@@ -84,7 +84,7 @@ function sendResult(reply: FastifyReply, result: unknown): FastifyReply {
 
 export async function createWebServer(options: WebServerOptions): Promise<FastifyInstance> {
   // maxParamLength: a recording's name (recording-routes.ts) is one URL-encoded path parameter.
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, maxParamLength: 2048 });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, routerOptions: { maxParamLength: 2048 } });
   const hub = new StatusHub(options.control);
   const live = new LiveView(
     options.dataEndpoint,
