@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { countCanvasPixels, launchChromium, openLabcastPage, readCanvas } from '../helpers/chromium.js';
 import { waitUntil } from '../helpers/poll.js';
+import { linePixels } from '../helpers/line-pixels.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
@@ -95,15 +96,6 @@ async function pixelCentre(page: Page, x: number, y: number): Promise<{ x: numbe
     x: box.x + ((x - region.x + 0.5) * box.width) / region.width,
     y: box.y + ((y - region.y + 0.5) * box.height) / region.height,
   };
-}
-
-/** The pixels along a line as web/raw-inspect.ts defines them, computed here independently. */
-function linePixels(x0: number, y0: number, x1: number, y1: number): [number, number][] {
-  const steps = Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0));
-  return Array.from({ length: steps + 1 }, (_, i) => {
-    const t = steps === 0 ? 0 : i / steps;
-    return [Math.floor(x0 + t * (x1 - x0) + 0.5), Math.floor(y0 + t * (y1 - y0) + 0.5)] as [number, number];
-  });
 }
 
 describe('image inspection in headless Chromium against a real labcast serve', () => {

@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { openH5wasmWriter } from '../../src/storage/h5wasm-writer.js';
 import { countCanvasPixels, launchChromium, openLabcastPage } from '../helpers/chromium.js';
 import { waitUntil } from '../helpers/poll.js';
+import { linePixels } from '../helpers/line-pixels.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 import { appendFrames, makeRunEnd, makeRunStart, range } from '../storage/fixtures.js';
@@ -151,15 +152,6 @@ async function h5pyValues(path: string, k: number, points: [number, number][]): 
   const ran = await runPython(H5PY_VALUES, [path, String(k), JSON.stringify(points)]);
   assert.equal(ran.code, 0, ran.stderr);
   return JSON.parse(ran.stdout) as number[];
-}
-
-/** The pixels along a line as docs/protocol.md defines them (one per step of the longer axis), computed here independently. */
-function linePixels(x0: number, y0: number, x1: number, y1: number): [number, number][] {
-  const steps = Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0));
-  return Array.from({ length: steps + 1 }, (_, i) => {
-    const t = steps === 0 ? 0 : i / steps;
-    return [Math.floor(x0 + t * (x1 - x0) + 0.5), Math.floor(y0 + t * (y1 - y0) + 0.5)] as [number, number];
-  });
 }
 
 describe('recording viewer in headless Chromium against a real labcast serve', () => {
