@@ -6,7 +6,8 @@ import { LabcastError } from '../protocol/errors.js';
 import { frameStats, renderDisplayFrame, sampleFormatOf, type DisplayFrame, type DisplayOptions, type FrameStats } from './frame-render.js';
 import { encodeLiveMessage, MAX_DISPLAY_SIDE } from './live-view.js';
 import { lineProfile, regionStats } from './raw-inspect.js';
-import { RecordingFiles, type FrameInfo, type RecordingFile } from './recording-frames.js';
+import type { FrameInfo, RecordingFile } from '../hdf5/recording-file.js';
+import { RecordingFiles } from './recording-frames.js';
 import { recordingPath } from './recording-path.js';
 import { TiffWriter, type TiffFormat } from './tiff.js';
 

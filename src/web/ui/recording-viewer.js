@@ -46,7 +46,7 @@ import { ImageView } from './image-view.js';
  * @typedef {import('./live.js').LiveFrameHeader & { index: number, frames: number, frame_id: number, overlay: FrameOverlay }} RecordedFrameHeader
  */
 /**
- * GET .../frames/K/overlay (recording-frames.ts FrameOverlay).
+ * GET .../frames/K/overlay (src/hdf5/recording-file.ts FrameOverlay).
  * @typedef {object} FrameOverlay
  * @property {number} index
  * @property {number} frame_id
