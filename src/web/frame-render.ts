@@ -382,11 +382,13 @@ export function frameStats(frame: RawFrame, format: SampleFormat = {}): FrameSta
   let sum = 0;
   let samples = 0;
   let saturated = 0;
-  for (let i = 0; i < src.length; i++) if (src[i]! >= fullScale) saturated++;
+  // Every saturated sample counts, also where the statistics are strided: one pass of its own then, else within theirs.
+  if (stride > 1) for (let i = 0; i < src.length; i++) if (src[i]! >= fullScale) saturated++;
   for (let i = 0; i < src.length; i += stride) {
     const value = src[i]!;
     if (value < min) min = value;
     if (value > max) max = value;
+    if (stride === 1 && value >= fullScale) saturated++;
     sum += value;
     const bin = Math.floor(value * binsPerValue);
     histogram[bin < topBin ? bin : topBin]! += 1;

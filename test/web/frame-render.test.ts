@@ -69,6 +69,11 @@ test('saturated samples are marked per display pixel, also when downscaled, and 
   assert.deepEqual([shown.width, shown.height], [2, 2]);
   assert.deepEqual(Array.from(shown.saturated ?? []), [0, 1, 0, 0]);
   assert.equal(frameStats(frame).saturated, 1);
+  // A frame larger than the statistics sample (strided): every saturated sample still counts, also those between samples.
+  const large = uint16Frame(1024, 1024, (x, y) => (x % 7 === 1 && y % 3 === 0 ? 65535 : 10));
+  let expected = 0;
+  for (let y = 0; y < 1024; y += 3) for (let x = 0; x < 1024; x++) if (x % 7 === 1) expected++;
+  assert.equal(frameStats(large).saturated, expected);
   // A 12-bit camera saturates at 4095 whatever the dtype.
   assert.equal(
     frameStats(
