@@ -928,8 +928,8 @@ static napi_value start_stream(napi_env env, napi_callback_info info) {
   if (handle == NULL) return NULL;
   if (handle->run != NULL) return throw_message(env, "the camera is already streaming");
   uint32_t count = 0;
-  if (napi_get_value_uint32(env, argv[1], &count) != napi_ok || count < 2 || count > 1024) {
-    return throw_message(env, "startStream: bufferCount must be an integer in 2..1024");
+  if (napi_get_value_uint32(env, argv[1], &count) != napi_ok || count < 2 || count > 2048) {
+    return throw_message(env, "startStream: bufferCount must be an integer in 2..2048");
   }
   GError *error = NULL;
   guint payload = arv_camera_get_payload(handle->camera, &error);

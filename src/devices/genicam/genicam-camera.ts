@@ -49,6 +49,13 @@ const SNAP_TIMEOUT_MS = 10_000;
 
 /** Frames waiting for a slow consumer beyond this (and the pool size) are counted lost rather than held. */
 const MIN_QUEUE_LIMIT = 64;
+/**
+ * Stream buffers lent to the driver at most (their images not yet copied
+ * out); the stream gets this many beyond the camera's `buffers`, so the
+ * camera always has `buffers` to fill, as when every image was copied the
+ * moment it arrived.
+ */
+const LEND_LIMIT = 4;
 
 /** What one stream (or the last one) counted beyond Aravis's own statistics. */
 interface StreamCounters {
@@ -60,9 +67,6 @@ interface StreamCounters {
   /** Images copied out of their stream buffer ahead of the consumer, to give the buffer back to the camera (a consumer behind). */
   copiedOut: number;
 }
-
-/** A popped buffer waiting for the consumer. */
-type Popped = AravisStreamEvent;
 
 /**
  * A GigE Vision or USB3 Vision camera (or Aravis's in-process fake) through
@@ -228,7 +232,7 @@ export class GenicamCamera implements Camera {
    * image is copied (or unpacked) from that buffer straight into `memory`'s
    * slot, or into memory of its own when there is none, and the buffer goes
    * back to the camera: labcast's one copy of the pixels. A consumer that
-   * falls behind would keep the camera's buffers: beyond half of them the
+   * falls behind would keep the camera's buffers: beyond LEND_LIMIT the
    * oldest lent images are copied out so their buffers go back.
    */
   private async *frames(
@@ -243,21 +247,20 @@ export class GenicamCamera implements Camera {
     const { stop, release } = this.streamSlot.claim(signal);
     const counters: StreamCounters = { numbering: new FrameNumbering(this.idWidth), queueOverflows: 0, formatMismatches: 0, copiedOut: 0 };
     this.counters = counters;
-    const queue: Popped[] = [];
+    const queue: AravisStreamEvent[] = [];
     const queueLimit = Math.max(MIN_QUEUE_LIMIT, this.spec.buffers * 4);
-    // Buffers lent out are the camera's no longer: it keeps at least half of its pool to fill.
-    const lendLimit = Math.max(1, Math.floor(this.spec.buffers / 2));
     let lent = 0;
-    const giveBack = (event: Popped): void => {
+    const giveBack = (event: AravisStreamEvent): void => {
       if (event.error !== undefined || event.serial === undefined) return;
       lent -= 1;
-      addon.releaseBuffer(handle, event.serial);
+      // A closed camera took every loan back already.
+      if (this.handle === handle) addon.releaseBuffer(handle, event.serial);
     };
     let wake: (() => void) | null = null;
     const onEvent = (event: AravisStreamEvent): void => {
       queue.push(event);
       if (event.error === undefined && event.serial !== undefined) lent += 1;
-      if (lent > lendLimit) {
+      if (lent > LEND_LIMIT) {
         const oldest = queue.findIndex((queued) => queued.error === undefined && queued.serial !== undefined);
         queue[oldest] = this.copyOut(queue[oldest]!, giveBack);
         counters.copiedOut += 1;
@@ -277,7 +280,7 @@ export class GenicamCamera implements Camera {
     };
     const wakeOnStop = (): void => wake?.();
     stop.addEventListener('abort', wakeOnStop);
-    addon.startStream(handle, this.spec.buffers, onEvent);
+    addon.startStream(handle, this.spec.buffers + LEND_LIMIT, onEvent);
     this.refresh();
     let offsetNs: bigint | null = null;
     let cameraIndex = 0;
@@ -365,7 +368,7 @@ export class GenicamCamera implements Camera {
   }
 
   /** The event with its image copied into memory of its own and its stream buffer given back to the camera. */
-  private copyOut(event: Popped, giveBack: (event: Popped) => void): Popped {
+  private copyOut(event: AravisStreamEvent, giveBack: (event: AravisStreamEvent) => void): AravisStreamEvent {
     if (event.error !== undefined || event.data === undefined) return event;
     const data = ownMemory(event.data.byteLength);
     data.set(event.data);
