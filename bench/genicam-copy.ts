@@ -124,7 +124,10 @@ async function floorOnce(format: string, size: number, frames: number): Promise<
 }
 
 function inChild(kind: 'record' | 'floor', format: string, size: number, frames: number): OneRun {
-  const ran = spawnSync(process.execPath, [SELF, `--${kind}`, format, String(size), String(frames)], { encoding: 'utf8', timeout: 300_000 });
+  const ran = spawnSync(process.execPath, [SELF, `--${kind}`, format, String(size), String(frames)], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   if (ran.status !== 0) throw new Error(`${kind} ${format} ${size}²: ${ran.stderr || `exit ${ran.status}`}`);
   return JSON.parse(ran.stdout) as OneRun;
 }
@@ -142,7 +145,9 @@ async function main(): Promise<void> {
     process.stdout.write(`GenICam copy bench: skipped: ${reason}\n`);
     return;
   }
-  process.stdout.write(`GenICam (Aravis fake camera, in process) -> ring -> receiving process; acquisition CPU per frame, median of ${RUNS}\n`);
+  process.stdout.write(
+    `GenICam (Aravis fake camera, in process) -> ring -> receiving process; acquisition CPU per frame, median of ${RUNS}\n`,
+  );
   for (const [format, size, frames] of WORKLOADS) {
     const totals: number[] = [];
     const floors: number[] = [];

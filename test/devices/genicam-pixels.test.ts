@@ -123,7 +123,10 @@ describe('GenICam pixel formats', () => {
     const slot = ring.subarray(8, 16);
     assert.ok(writeLabcastPixels(format('Mono12p'), Uint8Array.from([0xbc, 0x3a, 0x12, 0xff, 0x1f, 0x00]), 2, 2, slot));
     assert.deepEqual(samples(slot), [0xabc, 0x123, 0xfff, 0x001]);
-    assert.ok(writeLabcastPixels(format('Mono8'), Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 4, 2, slot), 'padding after the image ignored');
+    assert.ok(
+      writeLabcastPixels(format('Mono8'), Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 4, 2, slot),
+      'padding after the image ignored',
+    );
     assert.deepEqual([...slot], [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.deepEqual([...ring.subarray(0, 8), ...ring.subarray(16)], Array(16).fill(0xee));
     // Memory of another size than the frame's is refused, not half written.

@@ -71,7 +71,9 @@ function receiveInChild(endpoint: string, width: number, height: number): Promis
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   return new Promise((resolve, reject) => {
-    child.on('exit', (status) => (status === 0 ? resolve(JSON.parse(out) as Received) : reject(new Error(`receiver exited ${status}: ${err}`))));
+    child.on('exit', (status) =>
+      status === 0 ? resolve(JSON.parse(out) as Received) : reject(new Error(`receiver exited ${status}: ${err}`)),
+    );
   });
 }
 
@@ -120,65 +122,69 @@ function assertRampFrames(received: Received, count: number): void {
   }
 }
 
-describe('GenICam frames made in ring slots (fake camera, real acquisition and sender, a receiving process)', {
-  skip: sharedMemory === null ? 'the native addon is not built' : false,
-}, () => {
-  test('each frame is copied from the stream buffer into its slot and sent from there; byte for byte the camera\'s', async (t) => {
-    const camera = await openFake(t, { features: LARGE });
-    if (camera === null) return;
-    try {
-      const { end, received, sender } = await recordRun(camera, 'ring', 60, true);
-      assert.equal(end.reason, 'completed', end.error ?? '');
-      assert.equal(end.frames_lost_camera, 0);
-      assertRampFrames(received, 60);
-      assert.equal(received.ended, 'completed');
-      assert.equal(sender.stats.sharedFrames, 60, 'every frame went through shared memory');
-      // Made in their slot: never copied into one by the sender. (Only a ring full under load makes a frame fall back.)
-      assert.ok(sender.stats.madeInRing >= 50, `${sender.stats.madeInRing} of 60 frames made in their slot`);
-      assert.equal(end.camera_statistics?.frames_copied_out, 0, 'a consumer that keeps up never copies an image out early');
-    } finally {
-      await camera.close();
-    }
-  });
-
-  test('without shared memory (a remote saver) the frames go on the socket, each in memory of its own', async (t) => {
-    const camera = await openFake(t, { features: LARGE });
-    if (camera === null) return;
-    try {
-      const { end, received, sender } = await recordRun(camera, 'socket', 30, false);
-      assert.equal(end.reason, 'completed', end.error ?? '');
-      assertRampFrames(received, 30);
-      assert.deepEqual([sender.stats.sharedFrames, sender.stats.madeInRing], [0, 0]);
-    } finally {
-      await camera.close();
-    }
-  });
-
-  test('stopped mid-stream: every frame sent arrives whole, the lent buffers come back, and the camera streams and snaps again', async (t) => {
-    const camera = await openFake(t, { features: LARGE, buffers: 4 });
-    if (camera === null) return;
-    try {
-      const { end, received, sender } = await recordRun(camera, 'stop', null, true, async (acquisition) => {
-        await delay(400);
-        await acquisition.stop();
-      });
-      assert.equal(end.reason, 'stopped');
-      assert.ok(end.frames_acquired > 0, 'frames before the stop');
-      assertRampFrames(received, end.frames_acquired - (end.frames_lost_camera ?? 0));
-      assert.ok(sender.stats.madeInRing > 0);
-      // With only 4 stream buffers, a buffer not given back at the stop would starve these.
-      for (let round = 0; round < 2; round++) {
-        const again = await recordRun(camera, `again-${round}`, 20, true);
-        assert.equal(again.end.reason, 'completed', again.end.error ?? '');
-        assertRampFrames(again.received, 20);
+describe(
+  'GenICam frames made in ring slots (fake camera, real acquisition and sender, a receiving process)',
+  {
+    skip: sharedMemory === null ? 'the native addon is not built' : false,
+  },
+  () => {
+    test("each frame is copied from the stream buffer into its slot and sent from there; byte for byte the camera's", async (t) => {
+      const camera = await openFake(t, { features: LARGE });
+      if (camera === null) return;
+      try {
+        const { end, received, sender } = await recordRun(camera, 'ring', 60, true);
+        assert.equal(end.reason, 'completed', end.error ?? '');
+        assert.equal(end.frames_lost_camera, 0);
+        assertRampFrames(received, 60);
+        assert.equal(received.ended, 'completed');
+        assert.equal(sender.stats.sharedFrames, 60, 'every frame went through shared memory');
+        // Made in their slot: never copied into one by the sender. (Only a ring full under load makes a frame fall back.)
+        assert.ok(sender.stats.madeInRing >= 50, `${sender.stats.madeInRing} of 60 frames made in their slot`);
+        assert.equal(end.camera_statistics?.frames_copied_out, 0, 'a consumer that keeps up never copies an image out early');
+      } finally {
+        await camera.close();
       }
-      const snap = await camera.snap();
-      assert.equal(snap.pixels.byteLength, 1024 * 512);
-    } finally {
-      await camera.close();
-    }
-  });
-});
+    });
+
+    test('without shared memory (a remote saver) the frames go on the socket, each in memory of its own', async (t) => {
+      const camera = await openFake(t, { features: LARGE });
+      if (camera === null) return;
+      try {
+        const { end, received, sender } = await recordRun(camera, 'socket', 30, false);
+        assert.equal(end.reason, 'completed', end.error ?? '');
+        assertRampFrames(received, 30);
+        assert.deepEqual([sender.stats.sharedFrames, sender.stats.madeInRing], [0, 0]);
+      } finally {
+        await camera.close();
+      }
+    });
+
+    test('stopped mid-stream: every frame sent arrives whole, the lent buffers come back, and the camera streams and snaps again', async (t) => {
+      const camera = await openFake(t, { features: LARGE, buffers: 4 });
+      if (camera === null) return;
+      try {
+        const { end, received, sender } = await recordRun(camera, 'stop', null, true, async (acquisition) => {
+          await delay(400);
+          await acquisition.stop();
+        });
+        assert.equal(end.reason, 'stopped');
+        assert.ok(end.frames_acquired > 0, 'frames before the stop');
+        assertRampFrames(received, end.frames_acquired - (end.frames_lost_camera ?? 0));
+        assert.ok(sender.stats.madeInRing > 0);
+        // With only 4 stream buffers, a buffer not given back at the stop would starve these.
+        for (let round = 0; round < 2; round++) {
+          const again = await recordRun(camera, `again-${round}`, 20, true);
+          assert.equal(again.end.reason, 'completed', again.end.error ?? '');
+          assertRampFrames(again.received, 20);
+        }
+        const snap = await camera.snap();
+        assert.equal(snap.pixels.byteLength, 1024 * 512);
+      } finally {
+        await camera.close();
+      }
+    });
+  },
+);
 
 describe('GenICam stream buffers lent to the driver', () => {
   test('a consumer that falls behind gets images copied out early, so the camera keeps buffers to fill; frames stay whole', async (t) => {
@@ -196,7 +202,8 @@ describe('GenICam stream buffers lent to the driver', () => {
       for (const frame of frames) {
         const phase = frame.pixels[0]!;
         for (let i = 0; i < 256 * 128; i++) {
-          if (frame.pixels[i] !== ((i % 256) + Math.floor(i / 256) + phase) % 255) assert.fail(`frame ${frame.cameraIndex}, byte ${i}: off the ramp`);
+          if (frame.pixels[i] !== ((i % 256) + Math.floor(i / 256) + phase) % 255)
+            assert.fail(`frame ${frame.cameraIndex}, byte ${i}: off the ramp`);
         }
       }
       const stats = camera.streamStatistics();
@@ -218,7 +225,9 @@ describe('GenICam stream buffers lent to the driver', () => {
       const events: AravisStreamEvent[] = [];
       addon.startStream(handle, 3, (event) => events.push(event));
       const lent = (): Extract<AravisStreamEvent, { status: number }>[] =>
-        events.filter((event): event is Extract<AravisStreamEvent, { status: number }> => event.error === undefined && event.serial !== undefined);
+        events.filter(
+          (event): event is Extract<AravisStreamEvent, { status: number }> => event.error === undefined && event.serial !== undefined,
+        );
       for (let i = 0; i < 100 && lent().length < 3; i++) await delay(20);
       const [first, second, third] = lent();
       assert.ok(first !== undefined && second !== undefined && third !== undefined, 'three images lent');

@@ -132,7 +132,13 @@ export function unpackLsbFirst(data: Uint8Array, count: number, bits: number, ou
  * bits of both (first in its low nibble, second in its high nibble).
  * `lowBits` is 4 for Mono12Packed, 2 for Mono10Packed (`lowMask` 0x0f / 0x03).
  */
-export function unpackGev(data: Uint8Array, count: number, lowBits: number, lowMask: number, out: Uint16Array = new Uint16Array(count)): Uint16Array {
+export function unpackGev(
+  data: Uint8Array,
+  count: number,
+  lowBits: number,
+  lowMask: number,
+  out: Uint16Array = new Uint16Array(count),
+): Uint16Array {
   for (let i = 0, byte = 0; i < count; i += 2, byte += 3) {
     const low = data[byte + 1] ?? 0;
     out[i] = (data[byte]! << lowBits) | (low & lowMask);
