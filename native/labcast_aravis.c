@@ -8,10 +8,17 @@
  * Threads: feature access runs on the JavaScript thread (GenICam register
  * access is a short request/reply). Buffers are popped by one worker thread
  * per stream, which hands each popped ArvBuffer to the JavaScript thread
- * through a thread-safe function; there its pixels are copied once into a
- * Node Buffer that the frame owns, and the ArvBuffer goes straight back to the
- * stream. The stream's buffers are a fixed pool allocated at start and reused
- * for the whole run: nothing is allocated per frame on the C side. No GLib
+ * through a thread-safe function. There a complete image is *lent* to
+ * JavaScript: the event's `data` is a view of the ArvBuffer's own memory, and
+ * the buffer stays out of the stream until releaseBuffer(), which detaches
+ * the view (any copy of it left in JavaScript reads as empty, never as freed
+ * or reused memory) and requeues the buffer. The driver copies (or unpacks)
+ * the pixels from that view straight into the frame's memory, a slot of the
+ * saver's ring: the one copy labcast makes. Other buffers (incomplete,
+ * not an image) go back to the stream at once. Stopping the stream takes back
+ * every buffer still lent. The stream's buffers are a fixed pool allocated at
+ * start and reused for the whole run: nothing is allocated per frame on the C
+ * side beyond the view's small JavaScript objects. No GLib
  * main loop is needed: the device's "control-lost" signal is emitted from
  * Aravis's own heartbeat thread, where a handler sets a flag the worker
  * reports; the worker also probes a silent GigE Vision camera itself.
@@ -38,11 +45,20 @@ typedef struct {
 
 typedef struct camera_handle camera_handle;
 
+/* A buffer lent to JavaScript: out of the stream until released. */
+typedef struct {
+  ArvBuffer *buffer; /* the popped reference */
+  double serial;     /* what JavaScript names it by: unique per camera handle, never reused */
+  napi_ref view;     /* weak: the ArrayBuffer over its pixels, detached at release */
+} lent_buffer;
+
 typedef struct {
   camera_handle *owner;
   ArvStream *stream;
   ArvBuffer **pool;
   guint pool_size;
+  lent_buffer *lent; /* pool_size entries: no more buffers than that exist */
+  guint lent_count;
   GThread *thread;
   gint stop;              /* atomic: the worker ends its loop */
   gint stopping;          /* atomic: buffers reaching JavaScript are not delivered nor requeued */
@@ -57,6 +73,7 @@ struct camera_handle {
   gint control_lost; /* atomic */
   stream_run *run;
   stats_snapshot last_stats;
+  double next_serial;
   bool closed;
 };
 
@@ -238,11 +255,12 @@ static void on_control_lost(ArvDevice *device, gpointer data) {
   g_atomic_int_set(&handle->control_lost, 1);
 }
 
-static void stop_run(camera_handle *handle);
+static void stop_run(napi_env env, camera_handle *handle);
 
-static void close_handle(camera_handle *handle) {
+/* env is NULL from a finalizer: no lent view can be reachable then (see take_back_lent). */
+static void close_handle(napi_env env, camera_handle *handle) {
   if (handle->closed) return;
-  stop_run(handle);
+  stop_run(env, handle);
   if (handle->control_lost_handler != 0) g_signal_handler_disconnect(handle->device, handle->control_lost_handler);
   handle->control_lost_handler = 0;
   g_clear_object(&handle->camera);
@@ -252,7 +270,7 @@ static void close_handle(camera_handle *handle) {
 
 static void finalize_handle(napi_env env, void *data, void *hint) {
   camera_handle *handle = data;
-  close_handle(handle);
+  close_handle(NULL, handle);
   g_free(handle);
 }
 
@@ -278,6 +296,7 @@ static napi_value open_camera(napi_env env, napi_callback_info info) {
   }
   g_free(id);
   camera_handle *handle = g_new0(camera_handle, 1);
+  handle->next_serial = 1;
   handle->camera = camera;
   handle->device = arv_camera_get_device(camera);
   handle->control_lost_handler = g_signal_connect(handle->device, "control-lost", G_CALLBACK(on_control_lost), handle);
@@ -297,7 +316,7 @@ static napi_value close_camera(napi_env env, napi_callback_info info) {
   if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&handle) != napi_ok || handle == NULL) {
     return throw_message(env, "labcast_aravis: closeCamera takes a camera handle");
   }
-  close_handle(handle);
+  close_handle(env, handle);
   return NULL;
 }
 
@@ -763,6 +782,64 @@ static gpointer pop_loop(gpointer data) {
   return NULL;
 }
 
+/*
+ * Lends a complete image to JavaScript: the event's `data` views the
+ * buffer's own pixels and its `serial` names the loan for releaseBuffer().
+ * False (the buffer goes back at once, the event without data) only when
+ * Node-API refuses, which the driver counts as a failed frame.
+ */
+static bool lend(napi_env env, stream_run *run, ArvBuffer *buffer, napi_value event) {
+  if (run->lent_count >= run->pool_size) return false; /* cannot happen: no more buffers exist */
+  size_t size = 0;
+  void *pixels = (void *)arv_buffer_get_image_data(buffer, &size);
+  napi_value array_buffer, view, serial;
+  if (pixels == NULL || napi_create_external_arraybuffer(env, pixels, size, NULL, NULL, &array_buffer) != napi_ok) return false;
+  if (napi_create_typedarray(env, napi_uint8_array, size, array_buffer, 0, &view) != napi_ok) {
+    napi_detach_arraybuffer(env, array_buffer);
+    return false;
+  }
+  lent_buffer *entry = &run->lent[run->lent_count];
+  if (napi_create_reference(env, array_buffer, 0, &entry->view) != napi_ok) {
+    napi_detach_arraybuffer(env, array_buffer);
+    return false;
+  }
+  entry->buffer = buffer;
+  entry->serial = run->owner->next_serial++;
+  run->lent_count += 1;
+  napi_create_double(env, entry->serial, &serial);
+  napi_set_named_property(env, event, "data", view);
+  napi_set_named_property(env, event, "serial", serial);
+  return true;
+}
+
+/*
+ * Ends one loan: the view is detached (env NULL: the environment is going, no
+ * view can be read any more) and the buffer requeued, or dropped when the
+ * stream is stopping (the pool keeps its own reference).
+ */
+static void end_loan(napi_env env, stream_run *run, guint index, bool requeue) {
+  lent_buffer entry = run->lent[index];
+  run->lent[index] = run->lent[--run->lent_count];
+  if (env != NULL) {
+    napi_value array_buffer = NULL;
+    if (napi_get_reference_value(env, entry.view, &array_buffer) == napi_ok && array_buffer != NULL) {
+      napi_detach_arraybuffer(env, array_buffer);
+    }
+    napi_delete_reference(env, entry.view);
+  }
+  if (requeue) arv_stream_push_buffer(run->stream, entry.buffer);
+  else g_object_unref(entry.buffer);
+}
+
+/*
+ * Every buffer still lent comes back when the stream stops. From a finalizer
+ * (env NULL) the views cannot be detached, and need not be: the handle is
+ * unreachable, so is the driver that holds it, and so are the views it held.
+ */
+static void take_back_lent(napi_env env, stream_run *run) {
+  while (run->lent_count > 0) end_loan(env, run, run->lent_count - 1, false);
+}
+
 static void deliver(napi_env env, napi_value callback, void *context, void *data) {
   stream_run *run = context;
   if (data == run->lost_message) {
@@ -786,20 +863,16 @@ static void deliver(napi_env env, napi_value callback, void *context, void *data
   set_bigint(env, event, "frameId", arv_buffer_get_frame_id(buffer));
   set_bigint(env, event, "timestampNs", arv_buffer_get_timestamp(buffer));
   set_bigint(env, event, "systemTimestampNs", arv_buffer_get_system_timestamp(buffer));
+  bool lent = false;
   if (status == ARV_BUFFER_STATUS_SUCCESS && arv_buffer_get_payload_type(buffer) == ARV_BUFFER_PAYLOAD_TYPE_IMAGE) {
     set_number(env, event, "pixelFormat", arv_buffer_get_image_pixel_format(buffer));
     set_number(env, event, "width", arv_buffer_get_image_width(buffer));
     set_number(env, event, "height", arv_buffer_get_image_height(buffer));
-    size_t size = 0;
-    const void *pixels = arv_buffer_get_image_data(buffer, &size);
-    napi_value copy;
-    void *target = NULL;
-    /* The one copy: the frame owns its Buffer; the ArvBuffer goes back to the pool at once. */
-    if (napi_create_buffer_copy(env, size, pixels, &target, &copy) == napi_ok) napi_set_named_property(env, event, "data", copy);
+    lent = lend(env, run, buffer, event);
   } else if (status == ARV_BUFFER_STATUS_SUCCESS) {
     set_number(env, event, "payloadType", arv_buffer_get_payload_type(buffer));
   }
-  arv_stream_push_buffer(run->stream, buffer);
+  if (!lent) arv_stream_push_buffer(run->stream, buffer);
   napi_get_undefined(env, &undefined);
   napi_call_function(env, undefined, callback, 1, &event, NULL);
 }
@@ -814,14 +887,16 @@ static void finalize_run(napi_env env, void *data, void *hint) {
     run->owner->run = NULL;
     run->owner = NULL;
   }
+  take_back_lent(NULL, run);
   g_clear_object(&run->stream); /* frees the buffers still queued in it */
   for (guint i = 0; i < run->pool_size; i++) g_object_unref(run->pool[i]);
   g_free(run->pool);
+  g_free(run->lent);
   g_free(run);
 }
 
 /* Stops the worker and the acquisition; the run's memory goes when the last queued buffer has reached JavaScript. */
-static void stop_run(camera_handle *handle) {
+static void stop_run(napi_env env, camera_handle *handle) {
   stream_run *run = handle->run;
   if (run == NULL) return;
   handle->run = NULL;
@@ -834,6 +909,7 @@ static void stop_run(camera_handle *handle) {
   arv_camera_stop_acquisition(handle->camera, &error);
   g_clear_error(&error);
   snapshot_stats(run->stream, &handle->last_stats);
+  take_back_lent(env, run);
   napi_release_threadsafe_function(run->tsfn, napi_tsfn_release);
 }
 
@@ -852,8 +928,8 @@ static napi_value start_stream(napi_env env, napi_callback_info info) {
   if (handle == NULL) return NULL;
   if (handle->run != NULL) return throw_message(env, "the camera is already streaming");
   uint32_t count = 0;
-  if (napi_get_value_uint32(env, argv[1], &count) != napi_ok || count < 2 || count > 1024) {
-    return throw_message(env, "startStream: bufferCount must be an integer in 2..1024");
+  if (napi_get_value_uint32(env, argv[1], &count) != napi_ok || count < 2 || count > 2048) {
+    return throw_message(env, "startStream: bufferCount must be an integer in 2..2048");
   }
   GError *error = NULL;
   guint payload = arv_camera_get_payload(handle->camera, &error);
@@ -869,6 +945,7 @@ static napi_value start_stream(napi_env env, napi_callback_info info) {
   run->stream = stream;
   run->pool_size = count;
   run->pool = g_new0(ArvBuffer *, count);
+  run->lent = g_new0(lent_buffer, count);
   snprintf(run->lost_message, sizeof run->lost_message, "the camera's control channel was lost (camera unplugged, powered off or unreachable)");
   for (guint i = 0; i < count; i++) {
     run->pool[i] = arv_buffer_new_allocate(payload);
@@ -899,8 +976,33 @@ static napi_value stop_stream(napi_env env, napi_callback_info info) {
   CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   camera_handle *handle = handle_arg(env, argv[0]);
   if (handle == NULL) return NULL;
-  stop_run(handle);
+  stop_run(env, handle);
   return NULL;
+}
+
+/*
+ * releaseBuffer(handle, serial): ends the loan of a lent image (its view
+ * detached, the buffer requeued). True when it was lent; false when the
+ * stream it came from has stopped (it was taken back then) or it was released before.
+ */
+static napi_value release_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  double serial = 0;
+  if (argc < 2 || napi_get_value_double(env, argv[1], &serial) != napi_ok) return throw_message(env, "releaseBuffer takes (handle, serial)");
+  stream_run *run = handle->run;
+  bool found = false;
+  for (guint i = 0; run != NULL && i < run->lent_count && !found; i++) {
+    if (run->lent[i].serial != serial) continue;
+    end_loan(env, run, i, true);
+    found = true;
+  }
+  napi_value result;
+  napi_get_boolean(env, found, &result);
+  return result;
 }
 
 /* streamStatistics(handle): the running stream's counters, or the last stream's at its stop ({} before any). */
@@ -944,6 +1046,7 @@ NAPI_MODULE_INIT() {
       {"gvSetPacketSize", NULL, gv_set_packet_size, NULL, NULL, NULL, napi_default, NULL},
       {"startStream", NULL, start_stream, NULL, NULL, NULL, napi_default, NULL},
       {"stopStream", NULL, stop_stream, NULL, NULL, NULL, napi_default, NULL},
+      {"releaseBuffer", NULL, release_buffer, NULL, NULL, NULL, napi_default, NULL},
       {"streamStatistics", NULL, stream_statistics, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) return NULL;

@@ -62,11 +62,18 @@ export type AravisStreamEvent =
       readonly timestampNs: bigint;
       /** When Aravis's receive thread completed the buffer: host wall clock, ns since the Unix epoch. */
       readonly systemTimestampNs: bigint;
-      /** A complete image: PFNC pixel format code, size and the pixels (a copy the receiver owns). */
+      /** A complete image: PFNC pixel format code and size. */
       readonly pixelFormat?: number;
       readonly width?: number;
       readonly height?: number;
-      readonly data?: Buffer;
+      /**
+       * A complete image's bytes as the camera sent them: a view of the stream
+       * buffer itself, lent until releaseBuffer(serial) (or the stream's
+       * stop), which empties the view (byteLength 0) and requeues the buffer.
+       */
+      readonly data?: Uint8Array;
+      /** Names the lent buffer for releaseBuffer(); present with `data`. */
+      readonly serial?: number;
       /** A complete buffer that is not an image (chunk data only...). */
       readonly payloadType?: number;
       readonly error?: undefined;
@@ -112,13 +119,17 @@ export interface AravisAddon {
   /**
    * Allocates `bufferCount` buffers of the payload size (reused for the whole
    * stream), starts the acquisition and calls onEvent on the JavaScript thread
-   * for every buffer a worker thread pops. The pixels of each image are copied
-   * once, into the event's `data`; the stream buffer is requeued at once.
+   * for every buffer a worker thread pops. A complete image is lent: `data`
+   * views the stream buffer, which stays out of the stream until
+   * releaseBuffer(); other buffers are requeued at once. Every buffer lent
+   * takes one of the `bufferCount` from the camera, so lend few.
    * GigE Vision streams size their socket buffer from the payload (auto).
    */
   startStream(handle: AravisCameraHandle, bufferCount: number, onEvent: (event: AravisStreamEvent) => void): void;
-  /** Stops the acquisition and the worker; no event is delivered after it returns. */
+  /** Stops the acquisition and the worker, taking back every lent buffer (their views empty); no event is delivered after it returns. */
   stopStream(handle: AravisCameraHandle): void;
+  /** Ends the loan of an image's buffer: its view empties, the buffer goes back to the stream. False when it was no longer lent (the stream stopped). */
+  releaseBuffer(handle: AravisCameraHandle, serial: number): boolean;
   /**
    * The running stream's counters, or the last stream's when it stopped:
    * n_completed_buffers, n_failures, n_underruns, and on GigE Vision

@@ -4,10 +4,18 @@ import {
   frameShape,
   pixelFormatByCode,
   pixelFormatByName,
+  labcastByteLength,
   SUPPORTED_PIXEL_FORMATS,
-  toLabcastPixels,
   wireByteLength,
+  writeLabcastPixels,
+  type PixelFormatInfo,
 } from '../../src/devices/genicam/pixel-formats.js';
+
+/** The image as labcast pixels in fresh memory, or null when writeLabcastPixels refuses it. */
+function toLabcastPixels(info: PixelFormatInfo, data: Uint8Array, width: number, height: number): Uint8Array | null {
+  const into = new Uint8Array(labcastByteLength(info, width, height));
+  return writeLabcastPixels(info, data, width, height, into) ? into : null;
+}
 
 /** uint16 samples of labcast pixels (little-endian bytes). */
 function samples(pixels: Uint8Array): number[] {
@@ -54,7 +62,7 @@ describe('GenICam pixel formats', () => {
       assert.equal(info.bayer, pattern);
       assert.deepEqual(frameShape(info, 4, 2), [2, 4]);
       const raw = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
-      assert.equal(toLabcastPixels(info, raw, 4, 2), raw, 'passed through, not copied');
+      assert.deepEqual(toLabcastPixels(info, raw, 4, 2), raw, 'the raw bytes, as they are');
     }
   });
 
@@ -107,5 +115,23 @@ describe('GenICam pixel formats', () => {
   test('a buffer shorter than the image is refused (null), never read past its end', () => {
     assert.equal(toLabcastPixels(format('Mono12p'), Uint8Array.from([1, 2]), 2, 1), null);
     assert.equal(toLabcastPixels(format('Mono8'), Uint8Array.from([1, 2, 3]), 2, 2), null);
+  });
+
+  test('pixels are written into the memory given (a ring slot inside a larger mapping), and nowhere else', () => {
+    // Slot 1 of a 3-slot "ring" of 8-byte slots: the unpack writes its 8 bytes, its neighbours keep their 0xee.
+    const ring = new Uint8Array(24).fill(0xee);
+    const slot = ring.subarray(8, 16);
+    assert.ok(writeLabcastPixels(format('Mono12p'), Uint8Array.from([0xbc, 0x3a, 0x12, 0xff, 0x1f, 0x00]), 2, 2, slot));
+    assert.deepEqual(samples(slot), [0xabc, 0x123, 0xfff, 0x001]);
+    assert.ok(
+      writeLabcastPixels(format('Mono8'), Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 4, 2, slot),
+      'padding after the image ignored',
+    );
+    assert.deepEqual([...slot], [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual([...ring.subarray(0, 8), ...ring.subarray(16)], Array(16).fill(0xee));
+    // Memory of another size than the frame's is refused, not half written.
+    assert.equal(writeLabcastPixels(format('Mono16'), new Uint8Array(8), 2, 2, ring.subarray(0, 6)), false);
+    assert.equal(labcastByteLength(format('RGB8'), 2, 2), 12);
+    assert.equal(labcastByteLength(format('Mono10Packed'), 2, 2), 8);
   });
 });

@@ -1,5 +1,5 @@
 import { LabcastError } from '../../protocol/errors.js';
-import type { Camera, CameraInfo, Frame, FrameFormat, SettingSpec, SettingValue } from '../camera.js';
+import type { Camera, CameraInfo, Frame, FrameFormat, FrameMemory, SettingSpec, SettingValue } from '../camera.js';
 import { findSettingSpec } from '../settings.js';
 import { StreamSlot } from '../stream-slot.js';
 import {
@@ -20,7 +20,15 @@ import {
 import { FrameNumbering, frameIdWidth, type FrameIdWidth } from './frame-numbering.js';
 import { interfacesFor } from './interfaces.js';
 import { TRIGGER_ACTIVATIONS, type GenicamCameraSpec, type GenicamTrigger } from '../../camera-spec/genicam-spec.js';
-import { frameShape, pixelFormatByName, SUPPORTED_PIXEL_FORMATS, toLabcastPixels, type PixelFormatInfo } from './pixel-formats.js';
+import {
+  frameShape,
+  labcastByteLength,
+  pixelFormatByName,
+  SUPPORTED_PIXEL_FORMATS,
+  wireByteLength,
+  writeLabcastPixels,
+  type PixelFormatInfo,
+} from './pixel-formats.js';
 
 /** A device clock this close to the host's is taken to be on the epoch already (PTP, or no device clock). */
 const EPOCH_CLOCK_TOLERANCE_NS = 10_000_000_000n;
@@ -41,6 +49,13 @@ const SNAP_TIMEOUT_MS = 10_000;
 
 /** Frames waiting for a slow consumer beyond this (and the pool size) are counted lost rather than held. */
 const MIN_QUEUE_LIMIT = 64;
+/**
+ * Stream buffers lent to the driver at most (their images not yet copied
+ * out); the stream gets this many beyond the camera's `buffers`, so the
+ * camera always has `buffers` to fill, as when every image was copied the
+ * moment it arrived.
+ */
+const LEND_LIMIT = 4;
 
 /** What one stream (or the last one) counted beyond Aravis's own statistics. */
 interface StreamCounters {
@@ -49,6 +64,8 @@ interface StreamCounters {
   queueOverflows: number;
   /** Complete buffers that were not the stream's format (a camera changing format mid-stream). */
   formatMismatches: number;
+  /** Images copied out of their stream buffer ahead of the consumer, to give the buffer back to the camera (a consumer behind). */
+  copiedOut: number;
 }
 
 /**
@@ -161,7 +178,7 @@ export class GenicamCamera implements Camera {
       const started = (): void => {
         if (this.inSoftwareTriggerMode()) this.sendTrigger();
       };
-      for await (const frame of this.frames(stop.signal, started)) {
+      for await (const frame of this.frames(stop.signal, started, null)) {
         const { lostBefore: _lost, ...rest } = frame;
         return Object.freeze({ ...rest, cameraIndex: this.snapCount++ });
       }
@@ -172,9 +189,10 @@ export class GenicamCamera implements Camera {
     throw new LabcastError('CAMERA_FAILED', `the camera gave no frame within ${SNAP_TIMEOUT_MS / 1000} s${this.triggerHint()}`);
   }
 
-  stream(signal: AbortSignal): AsyncIterable<Frame> {
+  /** With `memory`, each image is copied (or unpacked) from Aravis's stream buffer straight into the memory it gives (a ring slot). */
+  stream(signal: AbortSignal, memory?: FrameMemory): AsyncIterable<Frame> {
     this.requireStreamable();
-    return this.frames(signal, null);
+    return this.frames(signal, null, memory ?? null);
   }
 
   async softwareTrigger(): Promise<void> {
@@ -200,6 +218,7 @@ export class GenicamCamera implements Camera {
       frames_lost: counters?.numbering.lost ?? 0,
       queue_overflows: counters?.queueOverflows ?? 0,
       format_mismatches: counters?.formatMismatches ?? 0,
+      frames_copied_out: counters?.copiedOut ?? 0,
       triggers_sent: this.triggers.sent,
       triggers_missed: this.triggers.missed,
     };
@@ -207,19 +226,45 @@ export class GenicamCamera implements Camera {
 
   // ---- streaming ----
 
-  private async *frames(signal: AbortSignal, started: (() => void) | null): AsyncGenerator<Frame, void, undefined> {
+  /**
+   * The stream's frames. Aravis lends each complete image (its stream buffer,
+   * native/labcast_aravis.c); when the consumer asks for the next frame the
+   * image is copied (or unpacked) from that buffer straight into `memory`'s
+   * slot, or into memory of its own when there is none, and the buffer goes
+   * back to the camera: labcast's one copy of the pixels. A consumer that
+   * falls behind would keep the camera's buffers: beyond LEND_LIMIT the
+   * oldest lent images are copied out so their buffers go back.
+   */
+  private async *frames(
+    signal: AbortSignal,
+    started: (() => void) | null,
+    memory: FrameMemory | null,
+  ): AsyncGenerator<Frame, void, undefined> {
     const { addon, handle } = this.requireStreamable();
     const format = this.currentPixelFormat();
     const { width, height } = this.imageSize();
     const shape = Object.freeze(frameShape(format, width, height));
     const { stop, release } = this.streamSlot.claim(signal);
-    const counters: StreamCounters = { numbering: new FrameNumbering(this.idWidth), queueOverflows: 0, formatMismatches: 0 };
+    const counters: StreamCounters = { numbering: new FrameNumbering(this.idWidth), queueOverflows: 0, formatMismatches: 0, copiedOut: 0 };
     this.counters = counters;
     const queue: AravisStreamEvent[] = [];
     const queueLimit = Math.max(MIN_QUEUE_LIMIT, this.spec.buffers * 4);
+    let lent = 0;
+    const giveBack = (event: AravisStreamEvent): void => {
+      if (event.error !== undefined || event.serial === undefined) return;
+      lent -= 1;
+      // A closed camera took every loan back already.
+      if (this.handle === handle) addon.releaseBuffer(handle, event.serial);
+    };
     let wake: (() => void) | null = null;
     const onEvent = (event: AravisStreamEvent): void => {
       queue.push(event);
+      if (event.error === undefined && event.serial !== undefined) lent += 1;
+      if (lent > LEND_LIMIT) {
+        const oldest = queue.findIndex((queued) => queued.error === undefined && queued.serial !== undefined);
+        queue[oldest] = this.copyOut(queue[oldest]!, giveBack);
+        counters.copiedOut += 1;
+      }
       // A consumer this far behind cannot catch up with a free-running camera: count the oldest as lost.
       while (queue.length > queueLimit) {
         const oldest = queue.shift()!;
@@ -227,6 +272,7 @@ export class GenicamCamera implements Camera {
           queue.unshift(oldest);
           break;
         }
+        giveBack(oldest);
         counters.queueOverflows += 1;
         counters.numbering.failed(oldest.frameId);
       }
@@ -234,7 +280,7 @@ export class GenicamCamera implements Camera {
     };
     const wakeOnStop = (): void => wake?.();
     stop.addEventListener('abort', wakeOnStop);
-    addon.startStream(handle, this.spec.buffers, onEvent);
+    addon.startStream(handle, this.spec.buffers + LEND_LIMIT, onEvent);
     this.refresh();
     let offsetNs: bigint | null = null;
     let cameraIndex = 0;
@@ -256,7 +302,12 @@ export class GenicamCamera implements Camera {
           throw new LabcastError('CAMERA_FAILED', `GenICam camera ${this.spec.id}: ${event.error}`);
         }
         this.settleTrigger();
-        const pixels = this.pixelsOf(event, format, width, height, counters);
+        let pixels: Uint8Array | null;
+        try {
+          pixels = this.pixelsOf(event, format, width, height, counters, memory);
+        } finally {
+          giveBack(event);
+        }
         if (pixels === null) {
           counters.numbering.failed(event.frameId);
           continue;
@@ -280,6 +331,7 @@ export class GenicamCamera implements Camera {
       }
     } finally {
       stop.removeEventListener('abort', wakeOnStop);
+      // Takes back every buffer still lent (the queue's views empty).
       if (this.handle === handle) addon.stopStream(handle);
       this.clearTriggers();
       release();
@@ -287,20 +339,41 @@ export class GenicamCamera implements Camera {
     }
   }
 
-  /** The frame's labcast pixels, or null when the buffer is not a complete image of the stream's format. */
+  /**
+   * The frame's labcast pixels, or null when the buffer is not a complete
+   * image of the stream's format. Written into `memory`'s slot when it gives
+   * one, else into memory of its own; an image already copied out of its
+   * stream buffer in the stream's own layout is used as it is.
+   */
   private pixelsOf(
     event: Extract<AravisStreamEvent, { status: number }>,
     format: PixelFormatInfo,
     width: number,
     height: number,
     counters: StreamCounters,
+    memory: FrameMemory | null,
   ): Uint8Array | null {
-    if (event.status !== 0 || event.data === undefined) return null;
+    const data = event.data;
+    if (event.status !== 0 || data === undefined) return null;
     if (event.pixelFormat !== format.code || event.width !== width || event.height !== height) {
       counters.formatMismatches += 1;
       return null;
     }
-    return toLabcastPixels(format, new Uint8Array(event.data.buffer, event.data.byteOffset, event.data.byteLength), width, height);
+    const bytes = labcastByteLength(format, width, height);
+    if (event.serial === undefined && format.packing === 'none' && data.byteLength === bytes) return data;
+    // Checked before memory is taken; a view whose loan ended (the stream stopped) is empty, refused like a short buffer.
+    if (data.byteLength < wireByteLength(format, width, height)) return null;
+    const into = memory?.take(bytes) ?? ownMemory(bytes);
+    return writeLabcastPixels(format, data, width, height, into) ? into : null;
+  }
+
+  /** The event with its image copied into memory of its own and its stream buffer given back to the camera. */
+  private copyOut(event: AravisStreamEvent, giveBack: (event: AravisStreamEvent) => void): AravisStreamEvent {
+    if (event.error !== undefined || event.data === undefined) return event;
+    const data = ownMemory(event.data.byteLength);
+    data.set(event.data);
+    giveBack(event);
+    return { ...event, data, serial: undefined };
   }
 
   // ---- triggers ----
@@ -515,6 +588,18 @@ export class GenicamCamera implements Camera {
     if (this.streaming) throw new LabcastError('CAMERA_STATE', 'the camera is already streaming; one stream at a time');
     return open;
   }
+}
+
+/**
+ * A frame's memory when no ring slot is given (snap, no saver on this host,
+ * the ring full): fresh, because ownership passes to the receiver, which may
+ * hand it to ZeroMQ zero-copy and gives no word when it is done with it, so
+ * it cannot be reused from a pool. Outside Buffer's shared pool, as a frame
+ * must be a buffer of its own.
+ */
+function ownMemory(bytes: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(bytes);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /**

@@ -81,31 +81,40 @@ export function wireByteLength(format: PixelFormatInfo, width: number, height: n
   return Math.ceil((width * height * format.channels * format.wireBits) / 8);
 }
 
+/** Bytes of one image as labcast pixels (uint16 samples for the deeper and packed formats). */
+export function labcastByteLength(format: PixelFormatInfo, width: number, height: number): number {
+  return width * height * format.channels * (format.dtype === 'uint16' ? 2 : 1);
+}
+
 /**
- * The image as labcast pixels. Unpacked formats are returned as they are (the
- * caller owns `data`); packed ones are unpacked into a new uint16 buffer.
- * Returns null when `data` is shorter than the image needs.
+ * Writes the image as labcast pixels into `into` (labcastByteLength bytes,
+ * 2-byte aligned for uint16): copied as it is for unpacked formats, unpacked
+ * for packed ones, in one pass either way. False (nothing written) when
+ * `data` is shorter than the image needs or `into` is not the right size.
  */
-export function toLabcastPixels(format: PixelFormatInfo, data: Uint8Array, width: number, height: number): Uint8Array | null {
+export function writeLabcastPixels(format: PixelFormatInfo, data: Uint8Array, width: number, height: number, into: Uint8Array): boolean {
   const needed = wireByteLength(format, width, height);
-  if (data.byteLength < needed) return null;
-  const image = data.byteLength === needed ? data : data.subarray(0, needed);
+  if (data.byteLength < needed || into.byteLength !== labcastByteLength(format, width, height)) return false;
   const count = width * height;
   switch (format.packing) {
     case 'none':
-      return image;
+      into.set(data.byteLength === needed ? data : data.subarray(0, needed));
+      break;
     case 'lsb':
-      return asBytes(unpackLsbFirst(image, count, format.wireBits));
+      unpackLsbFirst(data.subarray(0, needed), count, format.wireBits, asSamples(into));
+      break;
     case 'gev12':
-      return asBytes(unpackGev(image, count, 4, 0x0f));
+      unpackGev(data.subarray(0, needed), count, 4, 0x0f, asSamples(into));
+      break;
     case 'gev10':
-      return asBytes(unpackGev(image, count, 2, 0x03));
+      unpackGev(data.subarray(0, needed), count, 2, 0x03, asSamples(into));
+      break;
   }
+  return true;
 }
 
-/** Samples of `bits` bits packed back to back, least significant bit first (PFNC Mono10p, Mono12p). */
-export function unpackLsbFirst(data: Uint8Array, count: number, bits: number): Uint16Array {
-  const out = new Uint16Array(count);
+/** Samples of `bits` bits packed back to back, least significant bit first (PFNC Mono10p, Mono12p), into `out` (a new array if not given). */
+export function unpackLsbFirst(data: Uint8Array, count: number, bits: number, out: Uint16Array = new Uint16Array(count)): Uint16Array {
   const mask = (1 << bits) - 1;
   const last = data.length;
   for (let i = 0; i < count; i++) {
@@ -123,8 +132,13 @@ export function unpackLsbFirst(data: Uint8Array, count: number, bits: number): U
  * bits of both (first in its low nibble, second in its high nibble).
  * `lowBits` is 4 for Mono12Packed, 2 for Mono10Packed (`lowMask` 0x0f / 0x03).
  */
-export function unpackGev(data: Uint8Array, count: number, lowBits: number, lowMask: number): Uint16Array {
-  const out = new Uint16Array(count);
+export function unpackGev(
+  data: Uint8Array,
+  count: number,
+  lowBits: number,
+  lowMask: number,
+  out: Uint16Array = new Uint16Array(count),
+): Uint16Array {
   for (let i = 0, byte = 0; i < count; i += 2, byte += 3) {
     const low = data[byte + 1] ?? 0;
     out[i] = (data[byte]! << lowBits) | (low & lowMask);
@@ -133,7 +147,7 @@ export function unpackGev(data: Uint8Array, count: number, lowBits: number, lowM
   return out;
 }
 
-/** A uint16 array's bytes (little-endian on every platform Node runs labcast on). */
-function asBytes(samples: Uint16Array): Uint8Array {
-  return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+/** The uint16 samples over `bytes` (little-endian on every platform Node runs labcast on). */
+function asSamples(bytes: Uint8Array): Uint16Array {
+  return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
 }
