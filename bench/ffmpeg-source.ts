@@ -52,6 +52,7 @@ const sources: Record<string, unknown> = {
 interface Sample {
   mbPerS: number;
   cpuSPerGb: number;
+  systemSPerGb: number;
   madeInRing: number;
 }
 
@@ -69,6 +70,7 @@ async function once(spec: unknown, direct: boolean, run: number): Promise<Sample
     return {
       mbPerS: bytes / 1e6 / recording.wallS,
       cpuSPerGb: recording.cpuS / (bytes / 1e9),
+      systemSPerGb: recording.systemCpuS / (bytes / 1e9),
       madeInRing: recording.sender.madeInRing,
     };
   } finally {
@@ -91,7 +93,7 @@ try {
         (direct ? results.direct : results.chunks).push(sample);
         console.log(
           `${name}, ${direct ? 'read into the slot' : 'assembled from chunks'}: ${sample.mbPerS.toFixed(0)} MB/s, ` +
-            `acquisition CPU ${sample.cpuSPerGb.toFixed(3)} s/GB, ${sample.madeInRing}/${frames} made in the ring`,
+            `acquisition CPU ${sample.cpuSPerGb.toFixed(3)} s/GB (system ${sample.systemSPerGb.toFixed(3)}), ${sample.madeInRing}/${frames} made in the ring`,
         );
       }
     }

@@ -14,10 +14,6 @@
  * cancelFd is signalled; the read end being non-blocking, a wait is a poll on
  * both descriptors, so a stop never waits for the writer. The view's buffer
  * is kept alive until the read settles.
- *
- * readFramePipeNow(readFd, view, offset) does the same without waiting, on
- * the calling thread: what the pipe holds now, for small frames, where a
- * thread-pool hop would cost more than the copy.
  */
 #define _GNU_SOURCE
 #include "frame_pipe.h"
@@ -96,10 +92,10 @@ napi_value open_frame_pipe(napi_env env, napi_callback_info info) {
   return result;
 }
 
-typedef enum { READ_FULL, READ_EOF, READ_CANCELLED, READ_WOULD_BLOCK, READ_FAILED } read_end;
+typedef enum { READ_FULL, READ_EOF, READ_CANCELLED, READ_FAILED } read_end;
 
-/* Reads into [buffer + *done, buffer + bytes) until full, end of file, would block (wait = 0) or cancelled. */
-static read_end read_until(int fd, int cancel_fd, unsigned char *buffer, size_t bytes, size_t *done, int wait, int *error) {
+/* Reads into [buffer + *done, buffer + bytes) until full, end of file or cancelled; waits in poll when the pipe is empty. */
+static read_end read_until(int fd, int cancel_fd, unsigned char *buffer, size_t bytes, size_t *done, int *error) {
   while (*done < bytes) {
     ssize_t got = read(fd, buffer + *done, bytes - *done);
     if (got > 0) {
@@ -112,7 +108,6 @@ static read_end read_until(int fd, int cancel_fd, unsigned char *buffer, size_t 
       *error = errno;
       return READ_FAILED;
     }
-    if (!wait) return READ_WOULD_BLOCK;
     struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = cancel_fd, .events = POLLIN}};
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
@@ -130,10 +125,8 @@ static const char *end_name(read_end end) {
       return "full";
     case READ_EOF:
       return "eof";
-    case READ_CANCELLED:
-      return "cancelled";
     default:
-      return "pending";
+      return "cancelled";
   }
 }
 
@@ -161,26 +154,6 @@ static int view_bytes(napi_env env, napi_value view, double offset, unsigned cha
   return 1;
 }
 
-napi_value read_frame_pipe_now(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  int32_t fd = -1;
-  double offset = 0;
-  unsigned char *data = NULL;
-  size_t bytes = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_double(env, argv[2], &offset) != napi_ok ||
-      !view_bytes(env, argv[1], offset, &data, &bytes)) {
-    napi_throw_type_error(env, NULL, "readFramePipeNow(readFd, view, offset)");
-    return NULL;
-  }
-  size_t done = (size_t)offset;
-  int error = 0;
-  read_end end = read_until(fd, -1, data, bytes, &done, 0, &error);
-  if (end == READ_FAILED) return throw_errno(env, "reading the frame pipe", error);
-  return read_result(env, done, end);
-}
-
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
@@ -197,7 +170,7 @@ typedef struct {
 static void execute_read(napi_env env, void *data) {
   (void)env;
   pipe_read *read = data;
-  read->end = read_until(read->fd, read->cancel_fd, read->data, read->bytes, &read->done, 1, &read->error);
+  read->end = read_until(read->fd, read->cancel_fd, read->data, read->bytes, &read->done, &read->error);
 }
 
 static void complete_read(napi_env env, napi_status status, void *data) {

@@ -12,7 +12,5 @@
 napi_value open_frame_pipe(napi_env env, napi_callback_info info);
 /* readFramePipe(readFd, cancelFd, view, offset) -> Promise<{ bytes, end: 'full' | 'eof' | 'cancelled' }> */
 napi_value read_frame_pipe(napi_env env, napi_callback_info info);
-/* readFramePipeNow(readFd, view, offset) -> { bytes, end: 'full' | 'eof' | 'pending' } */
-napi_value read_frame_pipe_now(napi_env env, napi_callback_info info);
 
 #endif

@@ -32,15 +32,13 @@ export interface FramePipeAddon {
    * full, at end of file, or once cancelFd is signalled. The caller must not
    * close either descriptor, or touch the view, until it settles.
    */
-  readFramePipe(readFd: number, cancelFd: number, view: Uint8Array, offset: number): Promise<FramePipeRead<'cancelled'>>;
-  /** The same, on this thread, with what the pipe holds now (never waits). */
-  readFramePipeNow(readFd: number, view: Uint8Array, offset: number): FramePipeRead<'pending'>;
+  readFramePipe(readFd: number, cancelFd: number, view: Uint8Array, offset: number): Promise<FramePipeRead>;
 }
 
 /** How far a read into a view got (bytes: the view's bytes filled, from its start), and why it ended. */
-export interface FramePipeRead<Other extends string> {
+export interface FramePipeRead {
   readonly bytes: number;
-  readonly end: 'full' | 'eof' | Other;
+  readonly end: 'full' | 'eof' | 'cancelled';
 }
 
 /**

@@ -17,6 +17,8 @@ export interface InProcessRecording {
   readonly sender: LosslessSenderStats;
   /** This process's CPU time (user + system) during the run, s: the acquisition's, not ffmpeg's or the saver's. */
   readonly cpuS: number;
+  /** Of cpuS, the kernel's (system time): reading the pipe, page faults. */
+  readonly systemCpuS: number;
   /** Run start (the saver connected) to run end (drained), s. */
   readonly wallS: number;
 }
@@ -73,7 +75,7 @@ export async function recordInProcess(
     await Promise.race([summary, saved]);
     const files = readdirSync(out).filter((name) => name.endsWith('.h5'));
     if (files.length !== 1) throw new Error(`the saver wrote ${files.length} files: ${(await stopSaver()).stderr}`);
-    return { end, path: join(out, files[0]!), sender: lossless.stats, cpuS: (cpu.user + cpu.system) / 1e6, wallS };
+    return { end, path: join(out, files[0]!), sender: lossless.stats, cpuS: (cpu.user + cpu.system) / 1e6, systemCpuS: cpu.system / 1e6, wallS };
   } finally {
     await stopSaver();
     live.close();

@@ -177,7 +177,8 @@ export class FfmpegCamera implements Camera {
 
     const format = this.frameFormat();
     const shape = Object.freeze([...format.shape]);
-    const run = new FfmpegRun(this.spec.ffmpeg_path, this.ffmpegArgs(maxFrames), frameByteLength(format.shape, format.dtype), framePipeAddon());
+    const frameBytes = frameByteLength(format.shape, format.dtype);
+    const run = new FfmpegRun(this.spec.ffmpeg_path, this.ffmpegArgs(maxFrames), frameBytes, framePipeAddon(frameBytes));
     const stamp = this.timestamper();
     try {
       for (let cameraIndex = 0; ; cameraIndex++) {

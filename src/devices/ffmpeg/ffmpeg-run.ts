@@ -244,7 +244,7 @@ export class FfmpegRun {
     let offset = 0;
     while (offset < chunk.length) {
       const count = Math.min(this.frameBytes - this.filled, chunk.length - offset);
-      this.partial ??= new Uint8Array(this.frameBytes);
+      this.partial ??= ownFrameMemory(this.frameBytes);
       this.partial.set(chunk.subarray(offset, offset + count), this.filled);
       this.filled += count;
       offset += count;
@@ -299,7 +299,8 @@ export class FfmpegRun {
 /**
  * A buffer of a frame's own, for a frame the FrameMemory gives no memory for:
  * not zero-filled (the read fills all of it), and never reused, since its
- * ownership passes on with the frame (ZeroMQ may send it zero-copy).
+ * ownership passes on with the frame (ZeroMQ may send it zero-copy, and says
+ * nothing when it is done with it).
  */
 function ownFrameMemory(bytes: number): Uint8Array {
   const buffer = Buffer.allocUnsafeSlow(bytes);

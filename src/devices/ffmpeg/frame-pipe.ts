@@ -6,18 +6,21 @@ import { speedUpOn } from '../../native/speed-switch.js';
 export const FRAME_PIPE_ENV = 'LABCAST_FFMPEG_PIPE_READ';
 
 /**
- * Frames up to this size are first read on the calling thread with what the
- * pipe already holds: a thread-pool hop costs more than copying them, and a
- * fast source keeps the pipe full. Larger frames are read on a worker thread,
- * where the kernel's copy does not hold up the event loop.
+ * Smaller frames are cut from Node's stdout chunks instead: a chunk holds
+ * many of them, and one read of the pipe per frame, each a thread-pool hop,
+ * cost more than copying them (bench/ffmpeg-source.ts at 64²: 89 against 59
+ * MB/s). From this size on frames go through the saver's ring
+ * (transport/frame-ring.ts RING_FRAME_BYTES), where reading into the slot
+ * saves a copy of the whole frame.
  */
-const READ_NOW_MAX_BYTES = 256 * 1024;
+export const FRAME_PIPE_MIN_BYTES = 256 * 1024;
 /** The pipe should hold a few frames while one is handed on; the system caps it (pipe-max-size, 1 MiB by default). */
 const PIPE_FRAMES = 4;
 const PIPE_MIN_BYTES = 1024 * 1024;
 
-/** The addon's frame pipe, or null: not built, or turned off with LABCAST_FFMPEG_PIPE_READ=0. */
-export function framePipeAddon(env: NodeJS.ProcessEnv = process.env): FramePipeAddon | null {
+/** The addon's frame pipe for frames of `frameBytes`, or null: small frames, not built, or turned off with LABCAST_FFMPEG_PIPE_READ=0. */
+export function framePipeAddon(frameBytes: number, env: NodeJS.ProcessEnv = process.env): FramePipeAddon | null {
+  if (frameBytes < FRAME_PIPE_MIN_BYTES) return null;
   if (!speedUpOn(env, FRAME_PIPE_ENV, 'ffmpeg frames read from the pipe straight into their memory')) return null;
   const loaded = loadNativeAddon();
   return 'addon' in loaded ? loaded.addon : null;
@@ -65,16 +68,10 @@ export class FramePipe {
   }
 
   /** Fills `into` with the next frame: 'full', or 'eof' (bytes = how much of a frame came before the end), or 'cancelled'. */
-  async read(into: Uint8Array): Promise<FramePipeRead<'cancelled'>> {
+  async read(into: Uint8Array): Promise<FramePipeRead> {
     if (this.reading !== null) throw new Error('one frame pipe read at a time');
     if (this.cancelled || this.closed) return { bytes: 0, end: 'cancelled' };
-    let offset = 0;
-    if (into.byteLength <= READ_NOW_MAX_BYTES) {
-      const now = this.addon.readFramePipeNow(this.readFd, into, 0);
-      if (now.end !== 'pending') return { bytes: now.bytes, end: now.end };
-      offset = now.bytes;
-    }
-    const reading = this.addon.readFramePipe(this.readFd, this.cancelFd, into, offset);
+    const reading = this.addon.readFramePipe(this.readFd, this.cancelFd, into, 0);
     this.reading = reading;
     try {
       return await reading;
