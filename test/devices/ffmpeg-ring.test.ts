@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Frame } from '../../src/devices/camera.js';
 import { FfmpegCamera } from '../../src/devices/ffmpeg/ffmpeg-camera.js';
-import { FRAME_PIPE_ENV } from '../../src/devices/ffmpeg/frame-pipe.js';
+import { FRAME_PIPE_ENV, FRAME_PIPE_MIN_BYTES, framePipeAddon } from '../../src/devices/ffmpeg/frame-pipe.js';
 import { receiverSharedMemory } from '../../src/native/shared-frames.js';
 import { parseCameraSpec } from '../../src/devices/registry.js';
 import type { FfmpegCameraSpec } from '../../src/camera-spec/ffmpeg-spec.js';
@@ -68,6 +68,18 @@ async function compare(h5: string, raw: string): Promise<Compared> {
 }
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+describe('which frames are read through the frame pipe', () => {
+  test('frames of 256 KiB or more, unless LABCAST_FFMPEG_PIPE_READ=0; another value is refused naming it', () => {
+    assert.equal(framePipeAddon(FRAME_PIPE_MIN_BYTES - 1, {}), null, 'small frames are cut from the stdout chunks');
+    assert.equal(framePipeAddon(FRAME_PIPE_MIN_BYTES, { [FRAME_PIPE_ENV]: '0' }), null);
+    if (skip === false) assert.notEqual(framePipeAddon(FRAME_PIPE_MIN_BYTES, {}), null);
+    assert.throws(
+      () => framePipeAddon(FRAME_PIPE_MIN_BYTES, { [FRAME_PIPE_ENV]: 'yes' }),
+      (error: LabcastError) => error.code === 'BAD_CONFIG' && error.message.includes(`${FRAME_PIPE_ENV}=yes`),
+    );
+  });
+});
 
 describe('ffmpeg frames read into ring slots (real ffmpeg, real saver, h5py)', { skip }, () => {
   test('a paced source: every frame made in its slot, stored exactly as ffmpeg writes it', async () => {
