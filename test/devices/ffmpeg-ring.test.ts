@@ -31,7 +31,23 @@ function camera(spec: Record<string, unknown>): FfmpegCamera {
 /** ffmpeg's own rawvideo output of the same source: the frames labcast must have stored. */
 function reference(graph: string, frames: number, name: string): string {
   const path = join(scratch.dir, `${name}.raw`);
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', graph, '-frames:v', String(frames), '-pix_fmt', 'gray16le', '-f', 'rawvideo', '-y', path]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    graph,
+    '-frames:v',
+    String(frames),
+    '-pix_fmt',
+    'gray16le',
+    '-f',
+    'rawvideo',
+    '-y',
+    path,
+  ]);
   return path;
 }
 

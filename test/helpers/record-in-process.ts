@@ -75,7 +75,14 @@ export async function recordInProcess(
     await Promise.race([summary, saved]);
     const files = readdirSync(out).filter((name) => name.endsWith('.h5'));
     if (files.length !== 1) throw new Error(`the saver wrote ${files.length} files: ${(await stopSaver()).stderr}`);
-    return { end, path: join(out, files[0]!), sender: lossless.stats, cpuS: (cpu.user + cpu.system) / 1e6, systemCpuS: cpu.system / 1e6, wallS };
+    return {
+      end,
+      path: join(out, files[0]!),
+      sender: lossless.stats,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+      systemCpuS: cpu.system / 1e6,
+      wallS,
+    };
   } finally {
     await stopSaver();
     live.close();

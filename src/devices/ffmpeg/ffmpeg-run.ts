@@ -215,7 +215,7 @@ export class FfmpegRun {
     await this.pipe?.close();
     if (this.exit === null) {
       // Unblock an ffmpeg stuck writing to a paused pipe, then ask it to quit.
-      (this.child.stdout as Readable | null)?.destroy();
+      this.child.stdout?.destroy();
       this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), KILL_GRACE_MS);
       await this.closed;
