@@ -229,6 +229,24 @@ describe('ffmpeg frames read into ring slots (real ffmpeg, real saver, h5py)', {
     }
   });
 
+  test('a refused LABCAST_FFMPEG_PIPE_READ fails the stream naming it, and the camera streams again once it is fixed', async () => {
+    const source = camera({ realtime: false });
+    await source.open();
+    const firstFrame = async (): Promise<Frame | undefined> => {
+      for await (const frame of source.stream(new AbortController().signal)) return frame;
+      return undefined;
+    };
+    try {
+      process.env[FRAME_PIPE_ENV] = 'fast';
+      await assert.rejects(firstFrame(), (error: LabcastError) => error.code === 'BAD_CONFIG' && error.message.includes(FRAME_PIPE_ENV));
+      delete process.env[FRAME_PIPE_ENV];
+      assert.equal((await firstFrame())?.pixels.byteLength, 1024 * 512 * 2);
+    } finally {
+      delete process.env[FRAME_PIPE_ENV];
+      await source.close();
+    }
+  });
+
   test('snap and a stream without FrameMemory: frames in buffers of their own, one per frame', async () => {
     const source = camera({ realtime: false });
     await source.open();

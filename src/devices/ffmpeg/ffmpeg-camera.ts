@@ -178,7 +178,14 @@ export class FfmpegCamera implements Camera {
     const format = this.frameFormat();
     const shape = Object.freeze([...format.shape]);
     const frameBytes = frameByteLength(format.shape, format.dtype);
-    const run = new FfmpegRun(this.spec.ffmpeg_path, this.ffmpegArgs(maxFrames), frameBytes, framePipeAddon(frameBytes));
+    let run: FfmpegRun;
+    try {
+      run = new FfmpegRun(this.spec.ffmpeg_path, this.ffmpegArgs(maxFrames), frameBytes, framePipeAddon(frameBytes));
+    } catch (error) {
+      // No pipe (out of descriptors) or a refused LABCAST_FFMPEG_PIPE_READ: the camera can stream again.
+      release();
+      throw error;
+    }
     const stamp = this.timestamper();
     try {
       for (let cameraIndex = 0; ; cameraIndex++) {
