@@ -5,8 +5,9 @@
  * writes them from with no copy in user space (src/devices/ffmpeg/ffmpeg-run.ts).
  *
  * openFramePipe(bytes) makes the pipe (its read end non-blocking, both ends
- * close-on-exec), enlarged (never shrunk) towards `bytes` so the writer is not held up while
- * a frame is handed on, and an eventfd that cancels reads.
+ * close-on-exec), enlarged (never shrunk) towards `bytes` within the
+ * system's limit so the writer is not held up while a frame is handed on,
+ * and an eventfd that cancels reads.
  *
  * readFramePipe(readFd, cancelFd, view, offset) fills view[offset..] on a
  * libuv worker thread, one thread-pool hop per frame rather than one per
@@ -27,8 +28,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/* Where the kernel caps what an unprivileged process may ask of F_SETPIPE_SZ. */
+/* Where the kernel caps what an unprivileged process may ask of F_SETPIPE_SZ, and its default. */
 #define PIPE_MAX_SIZE_PATH "/proc/sys/fs/pipe-max-size"
+#define PIPE_MAX_SIZE_DEFAULT (1024 * 1024)
 
 static napi_value throw_errno(napi_env env, const char *what, int error) {
   char message[256];
@@ -39,9 +41,9 @@ static napi_value throw_errno(napi_env env, const char *what, int error) {
 
 static long pipe_max_size(void) {
   FILE *file = fopen(PIPE_MAX_SIZE_PATH, "r");
-  if (file == NULL) return 0;
+  if (file == NULL) return PIPE_MAX_SIZE_DEFAULT;
   long value = 0;
-  if (fscanf(file, "%ld", &value) != 1) value = 0;
+  if (fscanf(file, "%ld", &value) != 1 || value <= 0) value = PIPE_MAX_SIZE_DEFAULT;
   fclose(file);
   return value;
 }
@@ -76,7 +78,7 @@ napi_value open_frame_pipe(napi_env env, napi_callback_info info) {
   /* As large as asked, within the system's limit; refused (the user's pipe quota) = the default size, which still works. */
   long max = pipe_max_size();
   long size = (long)wanted;
-  if (max > 0 && size > max) size = max;
+  if (size > max) size = max;
   if (size > fcntl(fds[0], F_GETPIPE_SZ)) fcntl(fds[0], F_SETPIPE_SZ, (int)size);
   int actual = fcntl(fds[0], F_GETPIPE_SZ);
 
