@@ -25,6 +25,7 @@
 #include "chunk_pipeline.h"
 #include "direct_vfd.h"
 #include "shared_memory.h"
+#include "frame_pipe.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -1182,6 +1183,8 @@ NAPI_MODULE_INIT() {
       {"createSharedMemory", NULL, create_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openSharedMemory", NULL, open_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"releaseSharedSlot", NULL, release_shared_slot, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openFramePipe", NULL, open_frame_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readFramePipe", NULL, read_frame_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createFile", NULL, create_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flush", NULL, flush_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFile", NULL, close_file, NULL, NULL, NULL, napi_enumerable, NULL},

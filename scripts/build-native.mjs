@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // The binding, the HDF5 file driver that writes frame chunks with O_DIRECT, the frame ring's shared memory,
-// and the chunk compression (codecs, bitshuffle, the worker threads).
-const hdf5Sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c', 'chunk_codec.c', 'bitshuffle.c', 'chunk_pipeline.c'].map((name) =>
+// the chunk compression (codecs, bitshuffle, the worker threads), and the ffmpeg driver's frame pipe.
+const hdf5Sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c', 'chunk_codec.c', 'bitshuffle.c', 'chunk_pipeline.c', 'frame_pipe.c'].map((name) =>
   join(root, 'native', name),
 );
 const aravisSources = [join(root, 'native', 'labcast_aravis.c')];

@@ -20,12 +20,33 @@ export interface SharedMemoryAddon {
   releaseSharedSlot(ring: ArrayBuffer, offset: number, bytes: number): void;
 }
 
+/** The native addon's frame pipe (native/frame_pipe.c), for the ffmpeg driver (devices/ffmpeg/frame-pipe.ts). */
+export interface FramePipeAddon {
+  /**
+   * A pipe (read end non-blocking, both ends close-on-exec) enlarged towards
+   * `bytes` within /proc/sys/fs/pipe-max-size, and an eventfd that cancels reads.
+   */
+  openFramePipe(bytes: number): { readFd: number; writeFd: number; cancelFd: number; pipeBytes: number };
+  /**
+   * Fills view[offset..] from the pipe on a worker thread; settles when it is
+   * full, at end of file, or once cancelFd is signalled. The caller must not
+   * close either descriptor, or touch the view, until it settles.
+   */
+  readFramePipe(readFd: number, cancelFd: number, view: Uint8Array, offset: number): Promise<FramePipeRead>;
+}
+
+/** How far a read into a view got (bytes: the view's bytes filled, from its start), and why it ended. */
+export interface FramePipeRead {
+  readonly bytes: number;
+  readonly end: 'full' | 'eof' | 'cancelled';
+}
+
 /**
  * The native addon's functions (native/labcast_hdf5.c). Handles are HDF5 ids
  * as BigInts; every failure throws an Error whose message carries the HDF5
  * error stack's cause (and `hdf5Stack`, the whole stack as lines).
  */
-export interface Hdf5Addon extends SharedMemoryAddon {
+export interface Hdf5Addon extends SharedMemoryAddon, FramePipeAddon {
   /** The libhdf5 version in use, e.g. "1.10.8". */
   version(): string;
   /**

@@ -118,7 +118,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
     }
   });
 
-  test('lavfi colour: rgb24 as uint8 [H,W,3]; gray16le on request; big frames are reassembled from pipe chunks', async () => {
+  test('lavfi colour: rgb24 as uint8 [H,W,3]; gray16le on request; big frames come whole from the pipe', async () => {
     const rgb = createCamera('lavfi:testsrc2=size=640x480:rate=25');
     await rgb.open();
     assert.deepEqual(rgb.frameFormat(), { shape: [480, 640, 3], dtype: 'uint8' });

@@ -2,10 +2,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { frameByteLength } from '../../protocol/dtype.js';
 import { LabcastError } from '../../protocol/errors.js';
-import type { Camera, CameraInfo, Frame, FrameFormat, SettingSpec, SettingValue } from '../camera.js';
+import type { Camera, CameraInfo, Frame, FrameFormat, FrameMemory, SettingSpec, SettingValue } from '../camera.js';
 import { epochNowNs } from '../clock.js';
 import { findSettingSpec } from '../settings.js';
 import { FFMPEG_LOG_ARGS, FfmpegRun, ptsFilter } from './ffmpeg-run.js';
+import { framePipeAddon } from './frame-pipe.js';
 import { frameLayout, outputPixelFormat, probeSource, type ProbedStream } from './probe.js';
 import type { FfmpegCameraSpec, FfmpegPixelFormat } from '../../camera-spec/ffmpeg-spec.js';
 import { describeSource, ffmpegInputArgs, isFreeRunning, readsAtNativeRate } from './source.js';
@@ -18,8 +19,9 @@ const ABSOLUTE_PTS_TOLERANCE_NS = 10_000_000_000n;
 /**
  * A camera read through ffmpeg: a webcam (V4L2), a video file, a network
  * stream or a lavfi test source. ffmpeg decodes and converts to gray, gray16le
- * or rgb24 and writes raw frames to a pipe; the frame size is learnt with
- * ffprobe at open.
+ * or rgb24 and writes raw frames to a pipe, each read into the memory the
+ * stream is given (FrameMemory: a ring slot for a large frame); the frame
+ * size is learnt with ffprobe at open.
  *
  * Timestamps come from the frames' pts, not from when Node reads them:
  * - v4l2: the kernel's capture time (ffmpeg `-ts mono2abs -copyts`), already ns since the epoch;
@@ -134,9 +136,9 @@ export class FfmpegCamera implements Camera {
     throw new LabcastError('CAMERA_FAILED', `${describeSource(this.spec)} gave no frame`);
   }
 
-  stream(signal: AbortSignal): AsyncIterable<Frame> {
+  stream(signal: AbortSignal, memory?: FrameMemory): AsyncIterable<Frame> {
     this.requireStreamable();
-    return this.frames(signal, null);
+    return this.frames(signal, null, memory);
   }
 
   /** The ffmpeg command line for a stream (exposed for tests and diagnostics). */
@@ -169,17 +171,25 @@ export class FfmpegCamera implements Camera {
     ];
   }
 
-  private async *frames(signal: AbortSignal, maxFrames: number | null): AsyncGenerator<Frame, void, undefined> {
+  private async *frames(signal: AbortSignal, maxFrames: number | null, memory?: FrameMemory): AsyncGenerator<Frame, void, undefined> {
     this.requireStreamable();
     const { stop, release } = this.streamSlot.claim(signal);
 
     const format = this.frameFormat();
     const shape = Object.freeze([...format.shape]);
-    const run = new FfmpegRun(this.spec.ffmpeg_path, this.ffmpegArgs(maxFrames), frameByteLength(format.shape, format.dtype));
+    const frameBytes = frameByteLength(format.shape, format.dtype);
+    let run: FfmpegRun;
+    try {
+      run = new FfmpegRun(this.spec.ffmpeg_path, this.ffmpegArgs(maxFrames), frameBytes, framePipeAddon(frameBytes));
+    } catch (error) {
+      // No pipe (out of descriptors) or a refused LABCAST_FFMPEG_PIPE_READ: the camera can stream again.
+      release();
+      throw error;
+    }
     const stamp = this.timestamper();
     try {
       for (let cameraIndex = 0; ; cameraIndex++) {
-        const raw = await run.next(stop);
+        const raw = await run.next(stop, memory);
         if (raw === null) return;
         yield Object.freeze({
           pixels: raw.pixels,

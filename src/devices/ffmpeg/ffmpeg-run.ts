@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { LabcastError } from '../../protocol/errors.js';
+import type { FramePipeAddon } from '../../native/native-addon.js';
+import type { FrameMemory } from '../camera.js';
+import { FramePipe } from './frame-pipe.js';
 import { missingTool } from './tools.js';
 
 /** Key the metadata filter tags every frame with, so that it prints each one. */
@@ -30,7 +33,7 @@ interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** Frames read ahead of the consumer before ffmpeg's stdout is paused (the pipe then holds ffmpeg back). */
+/** Without the frame pipe: frames read ahead of the consumer before ffmpeg's stdout is paused (the pipe then holds ffmpeg back). */
 const MAX_QUEUED_FRAMES = 4;
 /** How long a frame waits for its pts line before it is stamped without one. */
 const PTS_WAIT_MS = 1000;
@@ -40,17 +43,27 @@ const MESSAGE_LINES = 4;
 const KILL_GRACE_MS = 2000;
 
 /**
- * One ffmpeg process writing raw frames to stdout: cuts the byte stream into
- * frames of exactly `frameBytes` (a chunk may hold parts of several frames),
- * one fresh buffer per frame, and pairs each with its pts from the log on stderr.
+ * One ffmpeg process writing raw frames to stdout, each paired with its pts
+ * from the log on stderr.
+ *
+ * With the native addon (`pipe`), stdout is a pipe of labcast's own, read one
+ * frame of exactly `frameBytes` at a time when the consumer asks for it,
+ * straight into the memory it offers (a ring slot: no copy in this process)
+ * or else a buffer of the frame's own; the enlarged pipe holds what ffmpeg
+ * writes meanwhile. Without it, Node reads stdout as a stream and the frames
+ * are cut from its chunks (a chunk may hold parts of several), up to
+ * MAX_QUEUED_FRAMES ahead of the consumer, one fresh buffer per frame.
  */
 export class FfmpegRun {
   private readonly child: ChildProcess;
+  private readonly pipe: FramePipe | null;
+  /** The pipe reached its end (ffmpeg closed it): what remains is ffmpeg's exit. */
+  private pipeEnded = false;
   private readonly frames: Uint8Array[] = [];
   private readonly pts: (bigint | null)[] = [];
   /** Index (in output order) of the next frame handed out. */
   private taken = 0;
-  private partial: Uint8Array;
+  private partial: Uint8Array | null = null;
   private filled = 0;
   private stderrLine = '';
   private ptsEnded = false;
@@ -66,19 +79,30 @@ export class FfmpegRun {
     binary: string,
     args: readonly string[],
     private readonly frameBytes: number,
+    pipeAddon: FramePipeAddon | null = null,
   ) {
-    this.partial = new Uint8Array(frameBytes);
-    this.child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const stdout = this.child.stdout as Readable;
+    this.pipe = pipeAddon === null ? null : new FramePipe(pipeAddon, frameBytes);
+    try {
+      this.child = spawn(binary, args, { stdio: ['ignore', this.pipe?.writeEnd ?? 'pipe', 'pipe'] });
+    } catch (error) {
+      void this.pipe?.close();
+      throw error;
+    }
+    // ffmpeg has its own copy now: once it exits, the pipe ends.
+    this.pipe?.closeWriteEnd();
     const stderr = this.child.stderr as Readable;
-    stdout.on('data', (chunk: Buffer) => this.onPixels(chunk));
+    if (this.pipe === null) {
+      const stdout = this.child.stdout as Readable;
+      stdout.on('data', (chunk: Buffer) => this.onPixels(chunk));
+      // Errors on the pipe (EPIPE after a kill) are not ours to report; the exit says what happened.
+      stdout.on('error', () => undefined);
+    }
     stderr.on('data', (chunk: Buffer) => this.onStderr(chunk.toString('utf8')));
     stderr.on('end', () => {
       this.ptsEnded = true;
       this.notify();
     });
-    // Errors on the pipes (EPIPE after a kill) are not ours to report; the exit says what happened.
-    for (const stream of [stdout, stderr]) stream.on('error', () => undefined);
+    stderr.on('error', () => undefined);
     this.closed = new Promise((resolve) => {
       this.child.on('error', (error: NodeJS.ErrnoException) => {
         this.failure =
@@ -105,9 +129,61 @@ export class FfmpegRun {
   /**
    * The next frame; null when the source ended normally or `signal` aborted.
    * Throws CAMERA_FAILED when ffmpeg failed, after every complete frame it sent
-   * has been handed out.
+   * has been handed out (a frame cut short by the failure is not one).
+   * `memory`: where to read the frame into, when the frame pipe is in use.
    */
-  async next(signal: AbortSignal): Promise<RawFrame | null> {
+  async next(signal: AbortSignal, memory?: FrameMemory): Promise<RawFrame | null> {
+    return this.pipe === null ? this.nextAssembled(signal) : this.nextFromPipe(this.pipe, signal, memory);
+  }
+
+  /**
+   * Reads the next frame from the pipe into the memory `memory` gives, or a
+   * buffer of its own when it gives none. If no frame is returned, the
+   * memory taken is not used (the FrameMemory takes its slot back).
+   */
+  private async nextFromPipe(pipe: FramePipe, signal: AbortSignal, memory: FrameMemory | undefined): Promise<RawFrame | null> {
+    const onAbort = (): void => {
+      pipe.cancel();
+      this.notify();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal.aborted || this.stopping) return null;
+      if (!this.pipeEnded) {
+        const pixels = memory?.take(this.frameBytes) ?? ownFrameMemory(this.frameBytes);
+        const read = await pipe.read(pixels);
+        if (read.end === 'cancelled' || signal.aborted) return null;
+        if (read.end === 'full') return await this.withPts(pixels, signal);
+        // The pipe ended, after part of a frame when ffmpeg died mid-write: its exit says why.
+        this.pipeEnded = true;
+      }
+      while (this.exit === null) {
+        if (signal.aborted) return null;
+        await this.sleep(null);
+      }
+      const failure = this.failure ?? this.exitFailure();
+      if (failure !== null) throw failure;
+      return null;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The frame with its pts, once ffmpeg has logged it (or has stopped logging, or after PTS_WAIT_MS); null on abort. */
+  private async withPts(pixels: Uint8Array, signal: AbortSignal): Promise<RawFrame | null> {
+    const deadline = Date.now() + PTS_WAIT_MS;
+    for (;;) {
+      if (signal.aborted) return null;
+      const pts = this.pts[this.taken];
+      if (pts !== undefined || this.ptsEnded || Date.now() >= deadline) {
+        this.taken += 1;
+        return { pixels, ptsNs: pts ?? null };
+      }
+      await this.sleep(Math.max(1, deadline - Date.now()));
+    }
+  }
+
+  private async nextAssembled(signal: AbortSignal): Promise<RawFrame | null> {
     const onAbort = (): void => this.notify();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -135,9 +211,11 @@ export class FfmpegRun {
   /** Ends ffmpeg (TERM, then KILL) and resolves once it is gone. Idempotent. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // A read in progress lets go of its memory first; then closing the read end unblocks ffmpeg.
+    await this.pipe?.close();
     if (this.exit === null) {
       // Unblock an ffmpeg stuck writing to a paused pipe, then ask it to quit.
-      (this.child.stdout as Readable).destroy();
+      this.child.stdout?.destroy();
       this.child.kill('SIGTERM');
       const timer = setTimeout(() => this.child.kill('SIGKILL'), KILL_GRACE_MS);
       await this.closed;
@@ -166,12 +244,13 @@ export class FfmpegRun {
     let offset = 0;
     while (offset < chunk.length) {
       const count = Math.min(this.frameBytes - this.filled, chunk.length - offset);
+      this.partial ??= ownFrameMemory(this.frameBytes);
       this.partial.set(chunk.subarray(offset, offset + count), this.filled);
       this.filled += count;
       offset += count;
       if (this.filled === this.frameBytes) {
         this.frames.push(this.partial);
-        this.partial = new Uint8Array(this.frameBytes);
+        this.partial = null;
         this.filled = 0;
       }
     }
@@ -215,4 +294,15 @@ export class FfmpegRun {
       };
     });
   }
+}
+
+/**
+ * A buffer of a frame's own, for a frame the FrameMemory gives no memory for:
+ * not zero-filled (the read fills all of it), and never reused, since its
+ * ownership passes on with the frame (ZeroMQ may send it zero-copy, and says
+ * nothing when it is done with it).
+ */
+function ownFrameMemory(bytes: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(bytes);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, bytes);
 }
