@@ -21,9 +21,15 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // The binding, the HDF5 file driver that writes frame chunks with O_DIRECT, the frame ring's shared memory,
 // the chunk compression (codecs, bitshuffle, the worker threads), and the ffmpeg driver's frame pipe.
-const hdf5Sources = ['labcast_hdf5.c', 'direct_vfd.c', 'shared_memory.c', 'chunk_codec.c', 'bitshuffle.c', 'chunk_pipeline.c', 'frame_pipe.c'].map((name) =>
-  join(root, 'native', name),
-);
+const hdf5Sources = [
+  'labcast_hdf5.c',
+  'direct_vfd.c',
+  'shared_memory.c',
+  'chunk_codec.c',
+  'bitshuffle.c',
+  'chunk_pipeline.c',
+  'frame_pipe.c',
+].map((name) => join(root, 'native', name));
 const aravisSources = [join(root, 'native', 'labcast_aravis.c')];
 // LABCAST_NATIVE_BUILD_DIR: build elsewhere (the tests of this script use it).
 const outDir = resolve(process.env.LABCAST_NATIVE_BUILD_DIR ?? join(root, 'build', 'native'));
