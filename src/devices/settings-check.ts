@@ -1,5 +1,5 @@
 import type { SettingValuePayload } from '../protocol/process-messages.js';
-import { closestKey } from '../config/load-config.js';
+import { closestKey } from '../config/closest-key.js';
 import { isLabcastError, type LabcastError } from '../protocol/errors.js';
 import type { Camera, SettingSpec } from './camera.js';
 import { createCamera } from './registry.js';
