@@ -22,7 +22,7 @@ import { senderSharedMemory } from '../native/shared-frames.js';
 import { LivePublisher } from '../transport/live-publisher.js';
 import { readServerKeyFiles } from '../transport/curve.js';
 import { LosslessSender } from '../transport/lossless-sender.js';
-import { errorPayload, ParentChannel, readInitArgument } from '../transport/parent-channel.js';
+import { errorPayload, ParentChannel, readInit } from '../transport/parent-channel.js';
 import { Acquisition } from './acquisition.js';
 
 process.title = 'labcast-acquisition';
@@ -35,7 +35,7 @@ const channel = new ParentChannel<AcquisitionCommand, AcquisitionEvent>('acquisi
 
 async function main(): Promise<void> {
   channel.leaveSignalsToParent();
-  const init = acquisitionInitSchema.parse(readInitArgument('acquisition'));
+  const init = acquisitionInitSchema.parse(await readInit('acquisition'));
   const camera = createCamera(init.camera);
   await camera.open();
   await applyInitialSettings(camera, init.settings);

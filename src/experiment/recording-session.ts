@@ -127,7 +127,7 @@ function endingWith(saver: SaverPort, acquisition: AcquisitionHandle): SaverPort
       return saver.hasExited;
     },
     onEvent: (listener) => saver.onEvent(listener),
-    waitFor: ((type, accept) => saver.waitFor(type, accept)) as SaverPort['waitFor'],
+    waitFor: (type, accept) => saver.waitFor(type, accept),
     send: (command) => saver.send(command),
     shutdown: (command, graceMs) => {
       void acquisition.shutdown();
