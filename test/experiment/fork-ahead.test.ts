@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { discardForkedAhead, LabcastChild } from '../../src/experiment/child-process.js';
-import { collect, scratchDir } from '../helpers/processes.js';
+import { collect, runLabcast, scratchDir } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/poll.js';
 
 const PARENT_CHANNEL_MODULE = new URL('../../src/transport/parent-channel.js', import.meta.url).href;
@@ -91,4 +92,32 @@ test('a child forked ahead whose supervisor exits before giving it an init exits
     async () => isGone(pid),
     (gone) => gone,
   );
+});
+
+/** Live processes whose environment holds `marker` (children inherit it): zombies do not count. */
+function processesMarked(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker) && !isGone(Number(entry))) found.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+test('labcast record and snap refusing their flags leave none of the processes they forked ahead behind', async () => {
+  for (const args of [
+    ['record', '--frames', '1', '--width', '100000', '--out', join(scratch.dir, 'refused.h5')],
+    ['snap', '--camera', 'nosuch:thing', '--out', join(scratch.dir, 'refused.h5')],
+  ]) {
+    const marker = `LABCAST_TEST_MARK=${randomUUID()}`;
+    const [name, value] = marker.split('=') as [string, string];
+    const finished = await runLabcast(args, { [name]: value });
+    assert.equal(finished.code, 2, finished.stderr);
+    assert.match(finished.stderr, /--width|--camera/);
+    assert.deepEqual(processesMarked(marker), [], `${args[0]}: no process of this command is left`);
+  }
 });
