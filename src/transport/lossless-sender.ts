@@ -255,7 +255,10 @@ export class LosslessSender {
         );
       }
       // Unreferenced: the timer outlives a saver that connects first, and must not hold a process that is done up to 100 ms.
-      await Promise.race([new Promise<void>((resolve) => this.peerWaiters.push(resolve)), delay(Math.min(left, 100), undefined, { ref: false })]);
+      await Promise.race([
+        new Promise<void>((resolve) => this.peerWaiters.push(resolve)),
+        delay(Math.min(left, 100), undefined, { ref: false }),
+      ]);
     }
   }
 
