@@ -6,7 +6,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { startProcessLog } from '../log/logger.js';
-import { createCamera } from '../devices/registry.js';
+import { loadCamera } from '../devices/camera-loader.js';
 import { applyCollectingRefusals } from '../devices/settings-check.js';
 import { LabcastError } from '../protocol/errors.js';
 import { softwareInfo } from '../config/software.js';
@@ -22,7 +22,7 @@ import { senderSharedMemory } from '../native/shared-frames.js';
 import { LivePublisher } from '../transport/live-publisher.js';
 import { readServerKeyFiles } from '../transport/curve.js';
 import { LosslessSender } from '../transport/lossless-sender.js';
-import { errorPayload, ParentChannel, readInitArgument } from '../transport/parent-channel.js';
+import { errorPayload, ParentChannel, readInit } from '../transport/parent-channel.js';
 import { Acquisition } from './acquisition.js';
 
 process.title = 'labcast-acquisition';
@@ -35,8 +35,8 @@ const channel = new ParentChannel<AcquisitionCommand, AcquisitionEvent>('acquisi
 
 async function main(): Promise<void> {
   channel.leaveSignalsToParent();
-  const init = acquisitionInitSchema.parse(readInitArgument('acquisition'));
-  const camera = createCamera(init.camera);
+  const init = acquisitionInitSchema.parse(await readInit('acquisition'));
+  const camera = await loadCamera(init.camera);
   await camera.open();
   await applyInitialSettings(camera, init.settings);
   // With CURVE keys, both endpoints are CURVE servers: only holders of the public key connect.

@@ -1,6 +1,4 @@
 import { compressionFrom, type CompressionSpec } from '../protocol/compression.js';
-import { refuseUnavailableCompression } from '../storage/compression-support.js';
-import { selectFrameWriter } from '../storage/select-writer.js';
 import { numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args.js';
 
 /** The flags of every command that writes recordings (record, snap, serve, save). */
@@ -22,8 +20,16 @@ export function compressionFromFlags(values: FlagValues): CompressionSpec | unde
   return compressionFrom(codec, level, { codec: '--compression', level: '--compression-level' });
 }
 
-/** Refuses, before anything starts, a codec this machine's writer cannot write (`field` names what asked for it). */
-export function refuseUnwritableCompression(spec: CompressionSpec | undefined, field = '--compression'): void {
+/**
+ * Refuses, before anything starts, a codec this machine's writer cannot write
+ * (`field` names what asked for it). The writers are loaded only to answer
+ * that: a recording without compression (record's start-up) loads none here.
+ */
+export async function refuseUnwritableCompression(spec: CompressionSpec | undefined, field = '--compression'): Promise<void> {
   if (spec === undefined || spec.codec === 'none') return;
+  const [{ refuseUnavailableCompression }, { selectFrameWriter }] = await Promise.all([
+    import('../storage/compression-support.js'),
+    import('../storage/select-writer.js'),
+  ]);
   refuseUnavailableCompression(spec, selectFrameWriter().backend, field);
 }

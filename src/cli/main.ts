@@ -42,6 +42,13 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 
 const COMMAND_NAMES = [...Object.keys(COMMANDS), 'help', 'version'];
 
+/**
+ * Commands that record with processes of their own: their saver and
+ * acquisition processes are forked first thing, and boot and load while this
+ * process loads the command and checks its flags (docs/performance.md).
+ */
+const FORKS_AHEAD: ReadonlySet<string> = new Set(['record', 'snap']);
+
 function suggestion(typed: string): string {
   const closest = closestName(typed, COMMAND_NAMES);
   return closest === null ? '' : ` (did you mean "${closest}"?)`;
@@ -79,8 +86,15 @@ async function main(argv: string[]): Promise<number> {
   // a bad LABCAST_LOG_LEVEL is refused here, before anything starts.
   const { startProcessLog } = await import('../log/logger.js');
   startProcessLog(command);
-  const { run } = await load();
-  return run(rest);
+  const ahead = FORKS_AHEAD.has(command) && !rest.some((arg) => arg === '--help' || arg === '-h');
+  const forked = ahead ? await import('../experiment/fork-ahead.js') : null;
+  forked?.forkRecordingProcessesAhead();
+  try {
+    const { run } = await load();
+    return await run(rest);
+  } finally {
+    forked?.discardUnusedProcesses();
+  }
 }
 
 main(process.argv.slice(2)).then(

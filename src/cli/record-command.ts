@@ -197,7 +197,7 @@ export async function recordFromFlags(
   const bufferMb = numberFlag(values, 'buffer-mb', { min: 0.1, max: 1_000_000 }) ?? 512;
   const overwrite = booleanFlag(values, 'overwrite');
   const compression = compressionFromFlags(values);
-  refuseUnwritableCompression(compression);
+  await refuseUnwritableCompression(compression);
   const outPath = resolveOutputPath(stringFlag(values, 'out') ?? '.', overwrite);
 
   const progress = new ProgressView(process.stderr, command === 'snap' ? 'snapping' : 'recording');

@@ -81,7 +81,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
   const serverKey = serverKeyFlag(values);
   const json = booleanFlag(values, 'json');
   const compression = compressionFromFlags(values) ?? NO_COMPRESSION;
-  refuseUnwritableCompression(compression);
+  await refuseUnwritableCompression(compression);
   const storage: StorageConfig = {
     data_dir: resolve(out),
     naming,

@@ -45,7 +45,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const config = withCompressionFlags(loadConfig(configPath), compressionFromFlags(values));
   // A codec this machine's writer cannot write is refused now, not at the first recording (a remote saver chooses its own).
   if (config.saver.mode === 'local') {
-    refuseUnwritableCompression(
+    await refuseUnwritableCompression(
       storageCompression(config.storage),
       values.compression === undefined ? 'storage.compression' : '--compression',
     );

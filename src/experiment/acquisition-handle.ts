@@ -8,11 +8,11 @@ import type {
   SettingValuePayload,
 } from '../protocol/process-messages.js';
 import { LabcastChild, type ChildExit } from './child-process.js';
+import { ACQUISITION_SCRIPT } from './process-scripts.js';
 import type { AcquisitionPort, AcquisitionProgress, AcquisitionReady, RunParameters } from './ports.js';
 
 export type { AcquisitionProgress, AcquisitionReady, RunParameters } from './ports.js';
 
-const ACQUISITION_SCRIPT = new URL('../acquisition/acquisition-process.js', import.meta.url);
 const EXIT_GRACE_MS = 10_000;
 
 /**

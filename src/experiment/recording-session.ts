@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AcquisitionHandle } from './acquisition-handle.js';
 import type { CompressionSpec } from '../protocol/compression.js';
+import type { SaverPort } from './ports.js';
 import { Recording, saverStartedAhead, type RecordingParameters, type RecordingProgress, type RecordingResult } from './recording.js';
 
 export type { RecordingProgress, RecordingResult } from './recording.js';
@@ -81,7 +82,7 @@ export class RecordingSession {
     }
     let recording: Recording;
     try {
-      recording = await Recording.start(acquisition, parameters, onProgress, saver.startSaver);
+      recording = await Recording.start(acquisition, parameters, onProgress, (init) => endingWith(saver.startSaver(init), acquisition));
     } catch (error) {
       await acquisition.shutdown();
       rmSync(socketPath, { force: true });
@@ -108,4 +109,29 @@ export class RecordingSession {
     this.acquisition.kill('SIGKILL');
     this.recording.abandon();
   }
+}
+
+/**
+ * The recording's saver, whose shutdown also shuts down the session's own
+ * acquisition process. A recording shuts its saver down once the run has
+ * ended and the file is closed (or failed): the acquisition is then no
+ * longer needed either, and the two processes wind down side by side rather
+ * than one after the other.
+ */
+function endingWith(saver: SaverPort, acquisition: AcquisitionHandle): SaverPort {
+  return {
+    get pid() {
+      return saver.pid;
+    },
+    get hasExited() {
+      return saver.hasExited;
+    },
+    onEvent: (listener) => saver.onEvent(listener),
+    waitFor: (type, accept) => saver.waitFor(type, accept),
+    send: (command) => saver.send(command),
+    shutdown: (command, graceMs) => {
+      void acquisition.shutdown();
+      return saver.shutdown(command, graceMs);
+    },
+  };
 }

@@ -8,8 +8,8 @@ import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-pa
 import { readPublicKeyFile } from '../transport/curve.js';
 import { LabcastChild } from './child-process.js';
 import type { AcquisitionPort, SaverPort, StartSaver } from './ports.js';
+import { SAVER_SCRIPT } from './process-scripts.js';
 
-const SAVER_SCRIPT = new URL('../saver/saver-process.js', import.meta.url);
 const SAVER_EXIT_GRACE_MS = 10_000;
 
 export interface RecordingParameters {

@@ -6,8 +6,13 @@ import { LabcastError } from '../protocol/errors.js';
 
 export type H5wasm = typeof import('h5wasm/node').default;
 
-/** The HDF5 filter plugins built for h5wasm (npm h5wasm-plugins): its `plugins` folder. */
-const H5WASM_PLUGINS_DIR = join(dirname(createRequire(import.meta.url).resolve('h5wasm-plugins')), 'plugins');
+/**
+ * The HDF5 filter plugins built for h5wasm (npm h5wasm-plugins): its `plugins`
+ * folder. Looked up with h5wasm, not at import: every saver imports this module.
+ */
+function h5wasmPluginsDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('h5wasm-plugins')), 'plugins');
+}
 
 let loading: Promise<H5wasm> | null = null;
 
@@ -24,7 +29,7 @@ export function loadH5wasm(): Promise<H5wasm> {
     const module = await h5wasm.ready;
     module.activate_throwing_error_handler();
     // Compressed recordings (LZ4, bitshuffle, Blosc) read through the h5wasm-plugins filters, from the real file system.
-    module.insert_plugin_search_path(H5WASM_PLUGINS_DIR, 0);
+    module.insert_plugin_search_path(h5wasmPluginsDir(), 0);
     return h5wasm;
   });
   return loading;

@@ -132,8 +132,13 @@ export function loadNativeAddon(): AddonLoad {
   return loaded;
 }
 
+/** Whether the addon was built (without loading it). */
+export function addonBuilt(): boolean {
+  return fs.existsSync(ADDON_PATH);
+}
+
 function tryLoad(): AddonLoad {
-  if (!fs.existsSync(ADDON_PATH)) return { failure: `${ADDON_PATH} does not exist (it was not built)` };
+  if (!addonBuilt()) return { failure: `${ADDON_PATH} does not exist (it was not built)` };
   try {
     return { addon: createRequire(import.meta.url)(ADDON_PATH) as Hdf5Addon };
   } catch (error) {

@@ -7,8 +7,23 @@ import type { RunEnd } from './messages.js';
  * Messages between a supervising process (the experiment side) and its
  * labcast children over Node's IPC channel (forked with serialization
  * 'advanced', so bigint fields cross intact). Views never see these. A
- * child's init arrives as JSON in its argv: its schema is here, checked in the child.
+ * child's init arrives as JSON in its argv, or as its first message
+ * (InitMessage) when it was forked before its init was known: its schema is
+ * here, checked in the child.
  */
+
+/**
+ * A child forked ahead of its init (no argv) asks for it once it listens
+ * (a message that arrives before a listener is there is lost), and gets it
+ * in reply.
+ */
+export interface InitRequest {
+  readonly type: 'awaiting-init';
+}
+export interface InitMessage {
+  readonly type: 'init';
+  readonly init: unknown;
+}
 
 export interface ErrorPayload {
   readonly code: string;

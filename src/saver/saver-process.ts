@@ -8,7 +8,7 @@ import { startProcessLog } from '../log/logger.js';
 import { saverInitSchema, type SaverCommand, type SaverEvent } from '../protocol/process-messages.js';
 import { DataReceiver } from '../transport/data-receiver.js';
 import { receiverSharedMemory } from '../native/shared-frames.js';
-import { ParentChannel, readInitArgument } from '../transport/parent-channel.js';
+import { ParentChannel, readInit } from '../transport/parent-channel.js';
 import { ResultsSubscription } from './results-subscription.js';
 import { fileClosedEvent, saveOneRun } from './saver.js';
 import { selectFrameWriter } from '../storage/select-writer.js';
@@ -23,7 +23,7 @@ const channel = new ParentChannel<SaverCommand, SaverEvent>('saver');
 
 async function main(): Promise<void> {
   channel.leaveSignalsToParent();
-  const init = saverInitSchema.parse(readInitArgument('saver'));
+  const init = saverInitSchema.parse(await readInit('saver'));
   // Chosen before anything starts, so that a forced but missing native writer fails the run at once.
   const writer = selectFrameWriter();
   const receiver = DataReceiver.pull(init.endpoint, init.serverKey ?? null, receiverSharedMemory());

@@ -1,7 +1,7 @@
 import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, extname, join, resolve } from 'node:path';
-import { namingPatternProblem, type NamingPlaceholder } from '../config/schema.js';
+import { namingPatternProblem, type NamingPlaceholder } from '../config/naming.js';
 import { LabcastError } from '../protocol/errors.js';
 
 /**

@@ -254,7 +254,11 @@ export class LosslessSender {
           `expected ${count} saver(s) on the record endpoint ${this.endpoint}, found ${this.peers} after ${Math.round(timeoutMs / 1000)} s`,
         );
       }
-      await Promise.race([new Promise<void>((resolve) => this.peerWaiters.push(resolve)), delay(Math.min(left, 100))]);
+      // Unreferenced: the timer outlives a saver that connects first, and must not hold a process that is done up to 100 ms.
+      await Promise.race([
+        new Promise<void>((resolve) => this.peerWaiters.push(resolve)),
+        delay(Math.min(left, 100), undefined, { ref: false }),
+      ]);
     }
   }
 

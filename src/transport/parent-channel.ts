@@ -1,6 +1,6 @@
 import { log } from '../log/logger.js';
 import { LabcastError, type ErrorCode } from '../protocol/errors.js';
-import type { ErrorPayload } from '../protocol/process-messages.js';
+import type { ErrorPayload, InitMessage, InitRequest } from '../protocol/process-messages.js';
 
 /**
  * The child side of a labcast child process: events up to the supervisor over
@@ -69,4 +69,28 @@ export function readInitArgument(role: string): unknown {
   } catch {
     throw new LabcastError('BAD_ARGUMENT', `${role}: init argument is not valid JSON`);
   }
+}
+
+/**
+ * The child's init options: its first argument (JSON), or, for a child forked
+ * before its supervisor knew them (LabcastChild.forkAhead: it loads its
+ * modules meanwhile), the supervisor's reply to its InitRequest. A child forked ahead
+ * whose supervisor goes away without sending one was not needed: it exits.
+ */
+export async function readInit(role: string): Promise<unknown> {
+  if (process.argv[2] !== undefined || typeof process.send !== 'function') return readInitArgument(role);
+  if (!process.connected) process.exit(0);
+  return new Promise((resolve) => {
+    const onMessage = (message: unknown): void => {
+      if ((message as Partial<InitMessage> | null)?.type !== 'init') return;
+      process.off('message', onMessage);
+      process.off('disconnect', onGone);
+      resolve((message as InitMessage).init);
+    };
+    const onGone = (): void => process.exit(0);
+    process.on('message', onMessage);
+    process.once('disconnect', onGone);
+    const request: InitRequest = { type: 'awaiting-init' };
+    process.send!(request);
+  });
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CAMERA_DRIVERS, cameraSpecSchema, createCamera, parseCameraSpec, simCameraOptionsSchema } from '../../src/devices/registry.js';
 import { LabcastError } from '../../src/protocol/errors.js';
+import { loadCamera } from '../../src/devices/camera-loader.js';
 
 /** Asserts `run` throws BAD_ARGUMENT about `field` with a message matching every pattern. */
 function assertBadArgument(run: () => unknown, field: string | undefined, ...patterns: RegExp[]): void {
@@ -87,4 +88,29 @@ test('the schemas are strict, so a config typo is an error rather than ignored',
   assert.equal(simCameraOptionsSchema.safeParse({ seeed: 5 }).success, false);
   assert.equal(cameraSpecSchema.safeParse({ driver: 'lavfi', graph: 'testsrc', widht: 5 }).success, false);
   assert.deepEqual(CAMERA_DRIVERS, ['sim', 'v4l2', 'file', 'url', 'lavfi', 'replay', 'genicam']);
+});
+
+test('loadCamera (only its driver loaded, for the acquisition process) makes the camera createCamera makes', async () => {
+  const specs: unknown[] = [
+    { driver: 'sim', width: 32, height: 16, dtype: 'uint8', fps: 0, pattern: 'noise', pixel_size_um: 6.5 },
+    'lavfi:testsrc2=size=64x48:rate=25',
+    'url:rtsp://127.0.0.1:8554/stream',
+    'replay:/nonexistent/run.h5',
+    'genicam:Fake_1',
+  ];
+  for (const spec of specs) {
+    const loaded = await loadCamera(spec);
+    const created = createCamera(spec);
+    assert.equal(loaded.constructor, created.constructor, JSON.stringify(spec));
+    assert.deepEqual(loaded.info, created.info, JSON.stringify(spec));
+    assert.deepEqual(loaded.settingSpecs(), created.settingSpecs(), JSON.stringify(spec));
+  }
+  const sim = await loadCamera({ driver: 'sim', width: 32, height: 16, dtype: 'uint8', fps: 0, pattern: 'noise' });
+  await sim.open();
+  const reference = createCamera({ driver: 'sim', width: 32, height: 16, dtype: 'uint8', fps: 0, pattern: 'noise' });
+  await reference.open();
+  assert.deepEqual((await sim.snap()).pixels, (await reference.snap()).pixels);
+  await sim.close();
+  await reference.close();
+  await assert.rejects(loadCamera({ driver: 'sim', width: 10_000 }), { code: 'BAD_ARGUMENT', field: 'width' });
 });

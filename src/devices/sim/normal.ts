@@ -39,12 +39,21 @@ let quantiles: Float64Array | undefined;
 /**
  * RANDOM_LEVEL_COUNT (2^16) equiprobable normal quantiles: entry k is the
  * median of the k-th slice, so indexing with randomLevel16 draws a normal
- * deviate (tails reach ±4.3). Built on first use.
+ * deviate (tails reach ±4.3). Built on first use (a camera's first frame).
  */
 export function normalQuantiles(): Float64Array {
   if (quantiles === undefined) {
     quantiles = new Float64Array(RANDOM_LEVEL_COUNT);
-    for (let k = 0; k < RANDOM_LEVEL_COUNT; k++) quantiles[k] = inverseNormalCdf((k + 0.5) / RANDOM_LEVEL_COUNT);
+    // The upper half mirrors the lower: (k + 0.5) / 2^16 and its complement
+    // are exact in binary, and inverseNormalCdf(1 - p) is -inverseNormalCdf(p)
+    // to the bit (the central branch is odd in p - 0.5, the tails call
+    // lowerTail with the same argument), so half the evaluations suffice.
+    const half = RANDOM_LEVEL_COUNT / 2;
+    for (let k = 0; k < half; k++) {
+      const z = inverseNormalCdf((k + 0.5) / RANDOM_LEVEL_COUNT);
+      quantiles[k] = z;
+      quantiles[RANDOM_LEVEL_COUNT - 1 - k] = -z;
+    }
   }
   return quantiles;
 }

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, test } from 'node:test';
+import { discardForkedAhead, LabcastChild } from '../../src/experiment/child-process.js';
+import { collect, runLabcast, scratchDir } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/poll.js';
+
+const PARENT_CHANNEL_MODULE = new URL('../../src/transport/parent-channel.js', import.meta.url).href;
+const CHILD_MODULE = new URL('../../src/experiment/child-process.js', import.meta.url).href;
+
+const scratch = scratchDir();
+after(() => scratch.cleanup());
+
+/**
+ * A child as labcast's are, but slow to load, and with a listener for
+ * messages from the start (as a library it loads might add): an init sent
+ * while it loads would reach that listener only, and be lost to readInit.
+ */
+const childScript = join(scratch.dir, 'child.mjs');
+writeFileSync(
+  childScript,
+  `process.on('message', () => undefined);
+   const { readInit } = await import(${JSON.stringify(PARENT_CHANNEL_MODULE)});
+   await new Promise((resolve) => setTimeout(resolve, 300));
+   const init = await readInit('fixture');
+   process.send({ type: 'ready', init });
+   process.disconnect();`,
+);
+const CHILD = pathToFileURL(childScript);
+
+type ChildEvent = { type: 'ready'; init: unknown };
+
+/** Exited: no such process, or a zombie nobody has reaped yet (an orphan's, where init does not reap). */
+function isGone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') === true;
+  } catch {
+    return true;
+  }
+}
+
+/** `promise`, or a failure after `ms` rather than a test that hangs. */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  const timeout = delay(ms, undefined, { ref: false }).then(() => {
+    throw new Error(`no ${what} within ${ms} ms`);
+  });
+  return Promise.race([promise, timeout]);
+}
+
+test('a child forked ahead gets the init it was given while it was still loading', async () => {
+  LabcastChild.forkAhead(CHILD, 'fixture');
+  const child = LabcastChild.start<{ type: string }, ChildEvent>('fixture', CHILD, { camera: 'sim', frames: 1 });
+  const ready = await within(10_000, 'ready', child.waitFor('ready'));
+  assert.deepEqual(ready.init, { camera: 'sim', frames: 1 });
+  assert.deepEqual(await child.exited, { code: 0, signal: null });
+});
+
+test('children forked ahead that no command takes are ended', async () => {
+  const pid = LabcastChild.forkAhead(CHILD, 'fixture');
+  assert.ok(pid !== undefined);
+  discardForkedAhead();
+  await waitUntil(
+    'the child to be gone',
+    async () => isGone(pid),
+    (gone) => gone,
+  );
+  // The next start forks afresh, with its init.
+  const child = LabcastChild.start<{ type: string }, ChildEvent>('fixture', CHILD, { again: true });
+  assert.deepEqual((await within(10_000, 'ready', child.waitFor('ready'))).init, { again: true });
+  await child.exited;
+});
+
+test('a child forked ahead whose supervisor exits before giving it an init exits too', async () => {
+  const supervisor = join(scratch.dir, 'supervisor.mjs');
+  writeFileSync(
+    supervisor,
+    `const { LabcastChild } = await import(${JSON.stringify(CHILD_MODULE)});
+     process.stdout.write(String(LabcastChild.forkAhead(new URL(${JSON.stringify(CHILD.href)}), 'fixture')));
+     process.exit(0);`,
+  );
+  const finished = await collect(spawn(process.execPath, [supervisor], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  assert.equal(finished.code, 0, finished.stderr);
+  const pid = Number(finished.stdout);
+  assert.ok(pid > 0, finished.stdout);
+  await waitUntil(
+    'the orphan to exit',
+    async () => isGone(pid),
+    (gone) => gone,
+  );
+});
+
+/** Live processes whose environment holds `marker` (children inherit it): zombies do not count. */
+function processesMarked(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker) && !isGone(Number(entry))) found.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+test('labcast record and snap refusing their flags leave none of the processes they forked ahead behind', async () => {
+  for (const args of [
+    ['record', '--frames', '1', '--width', '100000', '--out', join(scratch.dir, 'refused.h5')],
+    ['snap', '--camera', 'nosuch:thing', '--out', join(scratch.dir, 'refused.h5')],
+  ]) {
+    const marker = `LABCAST_TEST_MARK=${randomUUID()}`;
+    const [name, value] = marker.split('=') as [string, string];
+    const finished = await runLabcast(args, { [name]: value });
+    assert.equal(finished.code, 2, finished.stderr);
+    assert.match(finished.stderr, /--width|--camera/);
+    assert.deepEqual(processesMarked(marker), [], `${args[0]}: no process of this command is left`);
+  }
+});
