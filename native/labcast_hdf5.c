@@ -1182,6 +1182,7 @@ NAPI_MODULE_INIT() {
       {"createSharedMemory", NULL, create_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openSharedMemory", NULL, open_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"releaseSharedSlot", NULL, release_shared_slot, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"keepFreedMemory", NULL, keep_freed_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createFile", NULL, create_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flush", NULL, flush_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFile", NULL, close_file, NULL, NULL, NULL, napi_enumerable, NULL},

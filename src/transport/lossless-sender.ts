@@ -99,6 +99,8 @@ export class LosslessSender {
   ) {
     this.socket = socket;
     this.outlet = sharedMemory === null ? null : new SharedFrameOutlet(sharedMemory);
+    // Small frames' blocks are allocated at the data rate: reuse freed memory rather than fault in fresh pages.
+    sharedMemory?.keepFreedMemory();
     this.watchPeers(socket);
   }
 
@@ -196,6 +198,11 @@ export class LosslessSender {
     const claim = this.pendingClaim;
     this.pendingClaim = null;
     if (claim !== null && claim.outlet === this.outlet) claim.outlet.unclaim(claim);
+  }
+
+  /** Whether waitForSlot(bytes) may have to wait at all (frames for the ring); when false it resolves at once. */
+  mayWaitForSlot(bytes: number): boolean {
+    return this.outlet !== null && bytes >= RING_FRAME_BYTES;
   }
 
   /**
