@@ -448,4 +448,3 @@ function inOtherBlock(previous: Queued, next: Queued): boolean {
   const after = next.parts[2]!.buffer;
   return before !== after && before.byteLength >= SMALL_FRAME_BLOCK_BYTES && after.byteLength >= SMALL_FRAME_BLOCK_BYTES;
 }
-
