@@ -1185,6 +1185,7 @@ NAPI_MODULE_INIT() {
       {"releaseSharedSlot", NULL, release_shared_slot, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openFramePipe", NULL, open_frame_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readFramePipe", NULL, read_frame_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"keepFreedMemory", NULL, keep_freed_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createFile", NULL, create_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flush", NULL, flush_file, NULL, NULL, NULL, napi_enumerable, NULL},
       {"closeFile", NULL, close_file, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -311,4 +312,24 @@ napi_value open_shared_memory(napi_env env, napi_callback_info info) {
   close(fd);
   if (address == MAP_FAILED) return throw_errno(env, "shared memory: mmap", error);
   return wrap(env, address, bytes, -1);
+}
+
+/*
+ * keepFreedMemory(): freed heap memory stays with this process for the next
+ * allocation instead of going back to the kernel. Frames pass through
+ * malloc'd buffers at up to GB/s: ZeroMQ's receive buffer of every message in
+ * the saver, the blocks small frames are made in in the acquisition. glibc
+ * maps each buffer of 128 KiB or more afresh and gives it back when freed (and
+ * trims its heap likewise), so every 4 KiB page of every message was a page
+ * fault with a zeroed page: half the page faults of a 64x64 recording, ~30 %
+ * of its frame rate (docs/performance.md). Buffers up to 32 MiB (glibc's
+ * largest threshold) now come from the heap and are reused as they are freed;
+ * the heap keeps up to 256 MiB it no longer uses.
+ */
+napi_value keep_freed_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) != 1 || mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024) != 1) {
+    napi_throw_error(env, NULL, "keepFreedMemory: mallopt refused");
+  }
+  return NULL;
 }

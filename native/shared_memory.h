@@ -15,6 +15,8 @@ napi_value create_shared_memory(napi_env env, napi_callback_info info);
 napi_value open_shared_memory(napi_env env, napi_callback_info info);
 /* releaseSharedSlot(buffer, offset, bytes): a ring slot back to its writer, in order, once no write holds it. */
 napi_value release_shared_slot(napi_env env, napi_callback_info info);
+/* keepFreedMemory(): freed heap memory is kept for reuse, not handed back to the kernel (frames' buffers). */
+napi_value keep_freed_memory(napi_env env, napi_callback_info info);
 
 /*
  * For the file driver (direct_vfd.c), from any thread. hold: if [start,

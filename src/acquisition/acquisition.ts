@@ -198,10 +198,11 @@ export class Acquisition {
           const bytes = frame.pixels.byteLength;
           // A source that can wait (fps 0, file replay) is paced by the saver
           // instead of losing frames; a free-running camera cannot wait.
-          if (!camera.freeRunning) await lossless.waitForRoom(bytes);
+          // (Awaited only when there is something to wait for: a turn per frame costs a small frame more than its handling.)
+          if (!camera.freeRunning && !lossless.hasRoomFor(bytes)) await lossless.waitForRoom(bytes);
           if (control.saverLost || !lossless.offer(parts, bytes, seq)) drops.record(seq);
           // ...and its next frame waits for a free slot to be made in, rather than being copied into one later.
-          if (!camera.freeRunning && !control.saverLost) await lossless.waitForSlot(bytes);
+          if (!camera.freeRunning && !control.saverLost && lossless.mayWaitForSlot(bytes)) await lossless.waitForSlot(bytes);
         }
         if (request.frames !== null && acquired >= request.frames) break;
       }

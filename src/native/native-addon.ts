@@ -18,6 +18,12 @@ export interface SharedMemoryAddon {
    * it or an earlier slot in place are done. Slots are released in call order.
    */
   releaseSharedSlot(ring: ArrayBuffer, offset: number, bytes: number): void;
+  /**
+   * Freed heap memory stays with this process for reuse instead of going back
+   * to the kernel (and being faulted in again, zeroed): for the processes
+   * that pass frames through malloc'd buffers (native/shared_memory.c).
+   */
+  keepFreedMemory(): void;
 }
 
 /** The native addon's frame pipe (native/frame_pipe.c), for the ffmpeg driver (devices/ffmpeg/frame-pipe.ts). */

@@ -38,15 +38,24 @@ const STANDARD_HEADER_KEYS = 7;
 /**
  * The header every frame carries, written without the generic replacer: at
  * tens of thousands of frames a second the generic path costs more than the
- * rest of the frame's handling. Headers with further fields take that path.
+ * rest of the frame's handling. Headers with further fields (truth) take that
+ * path; the type allows no others.
  */
 function frameHeaderText(header: FrameHeader): string {
-  if (Object.keys(header).length !== STANDARD_HEADER_KEYS) return stringifyWithNs(header);
+  if (header.truth !== undefined) return stringifyWithNs(header);
   return (
-    `{"protocol":${header.protocol},"run_id":${JSON.stringify(header.run_id)},"seq":${header.seq},` +
+    `{"protocol":${header.protocol},"run_id":${runIdJson(header.run_id)},"seq":${header.seq},` +
     `"camera_ts_ns":${header.camera_ts_ns},"wall_ts_ns":${header.wall_ts_ns},` +
     `"shape":[${header.shape.join(',')}],"dtype":"${header.dtype}"}`
   );
+}
+
+/** A run's frames all carry its id: its JSON text is made once, not per frame. */
+let lastRunId: { id: string; json: string } | null = null;
+
+function runIdJson(id: string): string {
+  if (lastRunId?.id !== id) lastRunId = { id, json: JSON.stringify(id) };
+  return lastRunId.json;
 }
 
 /** The pixel buffer is passed through untouched: the caller must not reuse it. */

@@ -28,6 +28,8 @@ export class DataReceiver {
     sharedMemory: SharedMemoryAddon | null = null,
   ) {
     this.rings = sharedMemory === null ? null : new FrameRingReaders(sharedMemory);
+    // ZeroMQ allocates a buffer for every message received: reuse freed memory rather than fault in fresh pages.
+    sharedMemory?.keepFreedMemory();
   }
 
   /**

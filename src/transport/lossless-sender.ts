@@ -6,6 +6,7 @@ import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './cur
 import { bindEndpoint } from './endpoints.js';
 import type { SharedMemoryAddon } from '../native/native-addon.js';
 import { RING_FRAME_BYTES, SharedFrameOutlet, type SlotClaim } from './frame-ring.js';
+import { FifoQueue } from './fifo-queue.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
 
@@ -64,7 +65,7 @@ const REBIND_PAUSE_MS = 20;
  */
 export class LosslessSender {
   private socket: Push;
-  private queue: Queued[] = [];
+  private queue = new FifoQueue<Queued>();
   private queuedBytes = 0;
   private peakQueuedBytes = 0;
   private sentMessages = 0;
@@ -99,6 +100,8 @@ export class LosslessSender {
   ) {
     this.socket = socket;
     this.outlet = sharedMemory === null ? null : new SharedFrameOutlet(sharedMemory);
+    // Small frames' blocks are allocated at the data rate: reuse freed memory rather than fault in fresh pages.
+    sharedMemory?.keepFreedMemory();
     this.watchPeers(socket);
   }
 
@@ -198,6 +201,11 @@ export class LosslessSender {
     if (claim !== null && claim.outlet === this.outlet) claim.outlet.unclaim(claim);
   }
 
+  /** Whether waitForSlot(bytes) may have to wait at all (frames for the ring); when false it resolves at once. */
+  mayWaitForSlot(bytes: number): boolean {
+    return this.outlet !== null && bytes >= RING_FRAME_BYTES;
+  }
+
   /**
    * For a source that can wait: resolves once the next frame of `bytes` can
    * be made in a ring slot (take() will give one), or when it will not go
@@ -276,8 +284,11 @@ export class LosslessSender {
    * numbers of the frames among it, so they are counted. Follow with rebind().
    */
   discardQueued(): number[] {
-    const lost = this.queue.filter((q) => q.seq !== null).map((q) => q.seq as number);
-    this.queue = [];
+    const lost = this.queue
+      .toArray()
+      .filter((q) => q.seq !== null)
+      .map((q) => q.seq as number);
+    this.queue = new FifoQueue<Queued>();
     this.queuedBytes = 0;
     this.unslottedRingFrames = 0;
     return lost;
@@ -380,7 +391,7 @@ export class LosslessSender {
         }
         await socket.send(parts as (Buffer | Uint8Array)[]);
         if (socket !== this.socket) break;
-        this.queue.splice(0, batch.length);
+        this.queue.dropFirst(batch.length);
         for (const sent of batch) {
           this.queuedBytes -= sent.bytes;
           this.slotFound(sent);
@@ -404,19 +415,19 @@ export class LosslessSender {
   /** The head of the queue: one message, or a run of small frames that go as one batch. */
   private nextBatch(): Queued[] {
     const batchable = (q: Queued): boolean => q.seq !== null && q.bytes < BATCH_FRAME_BYTES && isEncodedFrame(q.parts);
-    const first = this.queue[0]!;
+    const first = this.queue.at(0);
     if (!batchable(first)) return [first];
     let bytes = first.bytes;
     let end = 1;
     while (end < this.queue.length && end < BATCH_MAX_FRAMES) {
-      const next = this.queue[end]!;
+      const next = this.queue.at(end);
       if (!batchable(next) || bytes + next.bytes > BATCH_MAX_BYTES) break;
       // Frames of one block go out as one view of it: a batch ends where the next block begins.
-      if (inOtherBlock(this.queue[end - 1]!, next)) break;
+      if (inOtherBlock(this.queue.at(end - 1), next)) break;
       bytes += next.bytes;
       end += 1;
     }
-    return this.queue.slice(0, end);
+    return this.queue.first(end);
   }
 
   private slotFound(item: Queued): void {

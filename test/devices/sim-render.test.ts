@@ -85,6 +85,23 @@ describe('buffers', () => {
     assert.deepEqual(Array.from(pixels.subarray(0, 4)), [0x00, 0x00, 0x00, 0x01]);
   });
 
+  test('a gradient frame taller than the ramp period is the ramp in every row (rows past the period are copies)', () => {
+    // At 16 bits, gain 1, brightness 0: pixel (x, y) of frame n is round(65535 * ((x + y - 4n) mod 256) / 256).
+    for (const [width, height, index] of [
+      [40, 700, 3],
+      [300, 1024, 70],
+      [7, 257, 0],
+    ] as const) {
+      const pixels = samplesOf(renderSimFrame(options({ pattern: 'gradient', bit_depth: 16, width, height }), {}, index), 'uint16');
+      const shift = (index * 4) % 256;
+      const wrong = pixels.findIndex((value, i) => {
+        const phase = ((i % width) + Math.floor(i / width) - shift + 256 * 8) % 256;
+        return value !== Math.round((65535 * phase) / 256);
+      });
+      assert.equal(wrong, -1, `${width}x${height} frame ${index}: pixel ${wrong} is off`);
+    }
+  });
+
   for (const pattern of SIM_PATTERNS) {
     for (const input of [{ dtype: 'uint8' }, { bit_depth: 12 }] as const) {
       test(`${pattern} ${input.bit_depth ?? input.dtype}: rendered into a given buffer, the same bytes, in that buffer`, () => {

@@ -35,6 +35,15 @@ describe('data message codec', () => {
     assert.deepEqual(decoded.message.header, header);
   });
 
+  test('frames of runs with different ids, one needing JSON escapes, each carry their own id', () => {
+    const pixels = new Uint8Array(12);
+    for (const run_id of ['run-1', 'say "cheese"\\ \u00e9t\u00e9 \u{1f4f7}', 'run-1', 'run-2']) {
+      const decoded = decodeDataMessage(encodeFrame({ ...header, run_id }, pixels));
+      assert.ok(decoded.ok);
+      assert.deepEqual(decoded.message.header, { ...header, run_id });
+    }
+  });
+
   test('run-start and run-end round-trip', () => {
     const start: RunStart = {
       protocol: 1,

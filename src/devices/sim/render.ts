@@ -87,13 +87,7 @@ export function renderSimFrame(
     throw new LabcastError('BAD_ARGUMENT', `frame index must be a non-negative integer, got ${cameraIndex}`);
   }
   const resolved = resolveSimSettings(options, settings);
-  const window: Window = {
-    sensorWidth: options.width,
-    x: resolved.roi_x,
-    y: resolved.roi_y,
-    width: resolved.roi_width,
-    height: resolved.roi_height,
-  };
+  const { window, tone } = frameLayout(options, resolved);
   const count = window.width * window.height;
   const byteLength = count * bytesPerSample(options.dtype);
   if (into !== undefined && into.byteLength !== byteLength) {
@@ -104,7 +98,6 @@ export function renderSimFrame(
   const bytes = aligned ? into : allocateFrameBytes(byteLength);
   // Typed arrays use the host byte order; the wire and files are little-endian (swapped below otherwise).
   const samples: Samples = options.dtype === 'uint8' ? bytes : new Uint16Array(bytes.buffer, bytes.byteOffset, count);
-  const tone = toneFor(options.dtype, resolved);
 
   switch (options.pattern) {
     case 'noise':
@@ -151,6 +144,26 @@ function allocateFrameBytes(byteLength: number): Uint8Array {
   const buffer = Buffer.allocUnsafeSlow(byteLength);
   // A plain Uint8Array over the same memory: what the Frame interface promises.
   return new Uint8Array(buffer.buffer, buffer.byteOffset, byteLength);
+}
+
+/**
+ * The window and tone of the last options and settings rendered. A stream
+ * renders every frame from the same frozen objects, so these are made once,
+ * and caches further down (the gradient's frames) can be keyed on their identity.
+ */
+let lastLayout: { options: SimCameraOptions; settings: SimSettings; window: Window; tone: Tone } | null = null;
+
+function frameLayout(options: SimCameraOptions, settings: SimSettings): { window: Window; tone: Tone } {
+  if (lastLayout?.options === options && lastLayout.settings === settings) return lastLayout;
+  const window: Window = {
+    sensorWidth: options.width,
+    x: settings.roi_x,
+    y: settings.roi_y,
+    width: settings.roi_width,
+    height: settings.roi_height,
+  };
+  lastLayout = { options, settings, window, tone: toneFor(options.dtype, settings) };
+  return lastLayout;
 }
 
 function toneFor(dtype: PixelDtype, settings: SimSettings): Tone {
@@ -246,17 +259,15 @@ function renderNoise(samples: Samples, window: Window, tone: Tone, frameKey: num
  * cost, and a benchmark of the pipeline should not measure the simulator.
  */
 const GRADIENT_CACHE_MAX_BYTES = 64 * 1024;
-let gradientCache: { key: string; frames: Map<number, Samples> } | null = null;
+let gradientCache: { window: Window; tone: Tone; frames: Map<number, Samples> } | null = null;
 
 function renderGradient(samples: Samples, window: Window, tone: Tone, index: number): void {
   if (samples.byteLength > GRADIENT_CACHE_MAX_BYTES) {
     drawGradient(samples, window, tone, index);
     return;
   }
-  const key =
-    `${tone.dtype} ${tone.signal} ${tone.offset} ${tone.max} ` +
-    `${window.sensorWidth} ${window.x} ${window.y} ${window.width} ${window.height}`;
-  if (gradientCache?.key !== key) gradientCache = { key, frames: new Map() };
+  // Keyed on the layout's identity (frameLayout): no key to build per frame, which cost more than the copy.
+  if (gradientCache?.window !== window || gradientCache.tone !== tone) gradientCache = { window, tone, frames: new Map() };
   const shift = gradientShift(index);
   const cached = gradientCache.frames.get(shift);
   if (cached !== undefined) {
@@ -277,9 +288,15 @@ function drawGradient(samples: Samples, window: Window, tone: Tone, index: numbe
   // Each row is the row above shifted by one pixel: copy rows out of one long strip.
   const strip = gradientStrip(tone, window.width + period);
   const shift = gradientShift(index);
-  for (let row = 0; row < window.height; row++) {
+  // Rows repeat every period: draw one period of rows, then copy it in ever larger pieces.
+  const drawn = Math.min(window.height, period);
+  for (let row = 0; row < drawn; row++) {
     const phase = (window.x + window.y + row + period - shift) % period;
     samples.set(strip.subarray(phase, phase + window.width), row * window.width);
+  }
+  const total = window.height * window.width;
+  for (let filled = drawn * window.width; filled < total; filled *= 2) {
+    samples.copyWithin(filled, 0, Math.min(filled, total - filled));
   }
 }
 
