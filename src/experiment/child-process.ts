@@ -195,10 +195,25 @@ function forkChild(script: URL, args: string[], logRole: string): ChildProcess {
   const child = fork(script, args, {
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, [LOG_LEVEL_ENV]: log().level },
+    env: { ...process.env, [LOG_LEVEL_ENV]: log().level, GLIBC_TUNABLES: keepFreedMemoryTunables(process.env.GLIBC_TUNABLES) },
   });
   relayStderr(child, logRole);
   return child;
+}
+
+/**
+ * glibc's malloc, told at exec to keep freed blocks (mmap threshold 32 MiB,
+ * trim threshold 256 MiB) rather than give them back to the kernel and fault
+ * in fresh zeroed pages for the next: the children pass frames through
+ * malloc'd memory at the data rate (1 MiB blocks of small frames, ZeroMQ's
+ * receive buffers), ~180 000 page faults per 200 000 64² frames otherwise.
+ * Set in the environment rather than by mallopt through the native addon,
+ * so the acquisition need not load the addon before its first ring
+ * (docs/performance.md). Tunables the user set come first.
+ */
+export function keepFreedMemoryTunables(existing: string | undefined): string {
+  const ours = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456';
+  return existing === undefined || existing === '' ? ours : `${ours}:${existing}`;
 }
 
 function relayStderr(child: ChildProcess, logRole: string): void {

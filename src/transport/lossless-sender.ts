@@ -100,8 +100,7 @@ export class LosslessSender {
   ) {
     this.socket = socket;
     this.outlet = sharedMemory === null ? null : new SharedFrameOutlet(sharedMemory);
-    // Small frames' blocks are allocated at the data rate: reuse freed memory rather than fault in fresh pages.
-    sharedMemory?.keepFreedMemory();
+    // Small frames' blocks are allocated at the data rate: the process's malloc keeps freed memory (GLIBC_TUNABLES at fork, experiment/child-process.ts).
     this.watchPeers(socket);
   }
 

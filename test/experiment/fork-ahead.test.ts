@@ -6,7 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { discardForkedAhead, LabcastChild } from '../../src/experiment/child-process.js';
+import { discardForkedAhead, keepFreedMemoryTunables, LabcastChild } from '../../src/experiment/child-process.js';
 import { collect, runLabcast, scratchDir } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/poll.js';
 
@@ -120,4 +120,21 @@ test('labcast record and snap refusing their flags leave none of the processes t
     assert.match(finished.stderr, /--width|--camera/);
     assert.deepEqual(processesMarked(marker), [], `${args[0]}: no process of this command is left`);
   }
+});
+
+test("labcast's children run with malloc told to keep freed memory, after the user's own tunables", async () => {
+  const child = LabcastChild.start<{ type: string }, ChildEvent>('fixture', CHILD, {});
+  const pid = child.pid;
+  assert.ok(pid !== undefined);
+  const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+  const tunables = environ.find((entry) => entry.startsWith('GLIBC_TUNABLES='));
+  assert.equal(tunables, `GLIBC_TUNABLES=${keepFreedMemoryTunables(undefined)}`);
+  assert.match(tunables ?? '', /glibc\.malloc\.mmap_threshold=33554432/);
+  await within(10_000, 'ready', child.waitFor('ready'));
+  await child.exited;
+  // A user's own setting stays, and wins where both set the same tunable (glibc takes the last).
+  assert.equal(
+    keepFreedMemoryTunables('glibc.malloc.trim_threshold=1'),
+    'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456:glibc.malloc.trim_threshold=1',
+  );
 });
