@@ -66,6 +66,8 @@ interface RecordSummary {
   bytesWritten: number;
   durationS: number;
   error: string | null;
+  /** Wall time from the first frame's arrival at the saver until the file was closed, when it says. */
+  firstFrameToClosedS?: number;
   /** CPU seconds (user + system) the saver process used for the run, when it says. */
   saverCpuS?: number;
   /** Which HDF5 library wrote the file, when it says. */
@@ -122,9 +124,13 @@ function recordOnce(dir: string, w: Workload, run: number, env: NodeJS.ProcessEn
   const summary = JSON.parse(result.stdout) as RecordSummary;
   rmSync(out, { force: true });
   if (summary.framesWritten !== w.frames) throw new Error(`${w.name} run ${run}: ${summary.framesWritten} of ${w.frames} frames written`);
+  // Camera → closed file: from the first frame's arrival at the saver until the file is closed (the drain
+  // and the last flush included), as dd's figure includes its fdatasync. The camera's own first-to-last-frame
+  // time (durationS) reads high at fps 0, where the source runs ahead of the saver into the sender's queue.
+  const seconds = summary.firstFrameToClosedS ?? summary.durationS;
   return {
-    mbps: summary.bytesWritten / 1e6 / summary.durationS,
-    fps: summary.framesWritten / summary.durationS,
+    mbps: summary.bytesWritten / 1e6 / seconds,
+    fps: summary.framesWritten / seconds,
     wallMBps: summary.bytesWritten / 1e6 / wallS,
     summary,
   };

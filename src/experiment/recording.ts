@@ -69,6 +69,11 @@ export interface RecordingResult {
   readonly fpsAchieved: number | null;
   /** The saver's CPU time (user + system) for the run, s; absent if it never reported (died, remote). */
   readonly saverCpuS?: number;
+  /**
+   * Wall time from the first frame's arrival at the saver until the file was closed (drain and last flush included),
+   * s: the run's speed camera → closed file, where durationS is the camera's; absent if the saver never reported (died, remote).
+   */
+  readonly firstFrameToClosedS?: number;
   /** The HDF5 writer that wrote the file (its /entry@hdf5_writer); absent if the saver never reported. */
   readonly writer?: string;
   /** What the saver did with analysis results; absent when it did not subscribe (labcast record, remote). */
@@ -329,6 +334,7 @@ class LocalRecording extends Recording {
       ...(errors.length > 0 ? { errorCode: runErrorCode(runEnd, codes) } : {}),
       ...runRate(runEnd),
       ...(saved?.saverCpuS === undefined ? {} : { saverCpuS: saved.saverCpuS }),
+      ...(saved?.firstFrameToClosedS === undefined ? {} : { firstFrameToClosedS: saved.firstFrameToClosedS }),
       ...(saved?.writer === undefined ? {} : { writer: saved.writer }),
       ...(saved?.results === undefined ? {} : { analysisResults: saved.results }),
       ...(summary?.compression === undefined ? {} : { compression: summary.compression }),

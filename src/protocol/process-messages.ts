@@ -229,6 +229,8 @@ export type SaverEvent =
       readonly error: ErrorPayload | null;
       /** The saver's CPU time (user + system) from the run start until the file was closed, s. */
       readonly saverCpuS?: number;
+      /** Wall time from the first frame's arrival at the saver until the file was closed, s; absent without frames. */
+      readonly firstFrameToClosedS?: number;
       /** The HDF5 writer that wrote the file, as in its /entry@hdf5_writer (e.g. "native (libhdf5 1.10.8)"). */
       readonly writer?: string;
       /** Present when the saver subscribed to analysis results. */

@@ -62,6 +62,8 @@ export interface SavedRun {
   readonly error: LabcastError | null;
   /** CPU time (user + system) of this process from the run start until the file was closed, s. */
   readonly cpuS: number;
+  /** Wall time from the first frame's arrival until the file was closed (the drain and the last flush included), s; null without frames. */
+  readonly firstFrameToClosedS: number | null;
   /** The HDF5 writer and library that wrote the file. */
   readonly writer: string;
   /** Null when the saver had no results subscription. */
@@ -111,6 +113,8 @@ class RunSaver {
    */
   private flushFailure: Error | null = null;
   private cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
+  /** performance.now() at the run's first frame; null until it came. */
+  private firstFrameAt: number | null = null;
   private readonly results: RunResults | null;
 
   constructor(private readonly options: SaverOptions) {
@@ -161,6 +165,7 @@ class RunSaver {
         this.strayFrames += 1;
         return true;
       }
+      this.firstFrameAt ??= performance.now();
       const appending = state.writer.append(message.header, message.pixels);
       this.bytesWritten += message.pixels.byteLength;
       this.unflushed += 1;
@@ -264,6 +269,7 @@ class RunSaver {
       strayFrames: this.strayFrames,
       error,
       cpuS: Math.round((used.user + used.system) / 1e3) / 1e3,
+      firstFrameToClosedS: this.firstFrameAt === null ? null : (performance.now() - this.firstFrameAt) / 1e3,
       writer: writer.hdf5Writer,
       results: this.results === null ? null : { receipt: this.results.receipt(), account },
       nextRunStart: this.nextRunStart,
@@ -389,6 +395,7 @@ export function fileClosedEvent(saved: SavedRun): Extract<SaverEvent, { type: 'f
     malformedMessages: saved.malformedMessages,
     error: saved.error === null ? null : saved.error.toJSON(),
     saverCpuS: saved.cpuS,
+    ...(saved.firstFrameToClosedS === null ? {} : { firstFrameToClosedS: saved.firstFrameToClosedS }),
     writer: saved.writer,
     ...(saved.results === null
       ? {}

@@ -55,7 +55,7 @@ describe('a run has one duration and one rate', () => {
     const common = ['--frames', '30', '--fps', '30', '--width', '64', '--height', '48', '--publish', 'tcp://127.0.0.1:*'];
     const recorded = await runLabcast(['record', ...common, '--out', out, '--json']);
     assert.equal(recorded.code, 0, recorded.stderr);
-    const summary = JSON.parse(recorded.stdout) as { durationS: number; fps: number; elapsedS: number };
+    const summary = JSON.parse(recorded.stdout) as { durationS: number; fps: number; elapsedS: number; firstFrameToClosedS: number };
     const inspected = await inspectJson(out);
     const file = await fileTiming(out);
 
@@ -66,6 +66,11 @@ describe('a run has one duration and one rate', () => {
     assert.ok(close(summary.durationS, file.duration_s) && close(summary.fps, file.frame_rate), JSON.stringify(summary));
     assert.ok(close(inspected.durationS!, file.duration_s) && close(inspected.fps!, file.frame_rate), JSON.stringify(inspected));
     assert.ok(summary.elapsedS > summary.durationS, 'start-up and drain are in the elapsed time, not the duration');
+    // The saver's first frame → file closed spans the camera's first to last frame and the close after it, not the start-up.
+    assert.ok(
+      summary.firstFrameToClosedS >= summary.durationS - 0.05 && summary.firstFrameToClosedS < summary.elapsedS,
+      `first frame to closed ${summary.firstFrameToClosedS} s, duration ${summary.durationS} s, elapsed ${summary.elapsedS} s`,
+    );
 
     // The text summary prints the figures inspect prints.
     const text = join(scratch.dir, 'text.h5');
