@@ -12,6 +12,13 @@ import type { SaverKeeper, SaverPort, StartSaver } from './ports.js';
 
 const SAVER_SCRIPT = new URL('../saver/saver-process.js', import.meta.url);
 const SAVER_EXIT_GRACE_MS = 10_000;
+/**
+ * Savers that keep dying this soon after they were ready (more than
+ * QUICK_DEATHS_REPLACED in a row) are not replaced at once any more: the next
+ * recording starts one. A saver that cannot live is not restarted in a loop.
+ */
+const SHORTEST_LIFE_MS = 1000;
+const QUICK_DEATHS_REPLACED = 2;
 
 type SaverEventOf<T extends SaverEvent['type']> = Extract<SaverEvent, { type: T }>;
 
@@ -35,8 +42,8 @@ interface Resident {
   readonly connection: SaverConnection;
   /** Settles once the process is ready (connected, waiting for runs); rejects if it dies or fails first. */
   readonly ready: Promise<void>;
-  /** It got as far as ready: a death after that is worth a replacement at once. */
-  wasReady: boolean;
+  /** When it got ready (performance.now()); null until then. */
+  readyAt: number | null;
   state: 'idle' | 'busy' | 'retiring';
 }
 
@@ -58,6 +65,8 @@ export class ResidentSaver implements SaverKeeper {
   /** What to keep a saver ready for; null until keepReady. */
   private connection: SaverConnection | null = null;
   private stopped = false;
+  /** Savers in a row that died within SHORTEST_LIFE_MS of being ready. */
+  private quickDeaths = 0;
   /** Retired processes still on their way out. */
   private readonly leaving = new Set<Promise<ChildExit>>();
 
@@ -106,9 +115,9 @@ export class ResidentSaver implements SaverKeeper {
       connection,
       // Listened for now: 'ready' may come before anyone asks for it.
       ready: process.waitFor('ready').then(() => {
-        resident.wasReady = true;
+        resident.readyAt = performance.now();
       }),
-      wasReady: false,
+      readyAt: null,
       state: 'idle',
     };
     resident.ready.catch(() => undefined);
@@ -136,8 +145,12 @@ export class ResidentSaver implements SaverKeeper {
       log().warn(`the idle saver process (pid ${resident.process.pid}) ${describeExit(exit)}; starting another`);
     }
     // One that never got ready (it cannot start here) is not restarted in a
-    // loop: the next recording starts one, and reports why it failed.
-    if (resident.wasReady) this.replace();
+    // loop, nor are savers that keep dying at once: the next recording starts
+    // one, and reports why it failed.
+    if (resident.readyAt === null) return;
+    if (resident.state === 'retiring' || performance.now() - resident.readyAt >= SHORTEST_LIFE_MS) this.quickDeaths = 0;
+    else this.quickDeaths += 1;
+    if (this.quickDeaths <= QUICK_DEATHS_REPLACED) this.replace();
   }
 
   private replace(): void {

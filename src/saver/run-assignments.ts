@@ -22,6 +22,11 @@ export class RunAssignments {
     this.wake();
   }
 
+  /** No run waits to be taken. */
+  get idle(): boolean {
+    return this.runs.length === 0;
+  }
+
   /** The next run, once there is one; null once ended with none left. */
   async next(): Promise<SaverRun | null> {
     while (this.runs.length === 0 && !this.ended) {

@@ -39,9 +39,12 @@ async function main(): Promise<void> {
     runs.add(init);
     runs.end();
   }
+  let saving = false;
   const finish = (): void => {
     runs.end();
-    receiver.closeWhenIdle(IDLE_BEFORE_CLOSE_MS);
+    // Idle (a resident saver between runs): nothing can be on its way, so no need to wait for quiet.
+    if (!saving && runs.idle) receiver.close();
+    else receiver.closeWhenIdle(IDLE_BEFORE_CLOSE_MS);
   };
   // Ending the stream ends the run as it stands; the file is still finished
   // with every frame that had already arrived.
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
   const openWriter = slowWriterFromEnv(writer.open);
   let pendingRunStart: RunStart | null = null;
   for (let run = await runs.next(); run !== null; run = await runs.next()) {
+    saving = true;
     const saved = await saveOneRun({
       receiver,
       outPath: run.outPath,
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
       results,
       pendingRunStart,
     });
+    saving = false;
     // No run began before the stream was closed: nothing to report.
     if (saved === null) break;
     pendingRunStart = saved.nextRunStart;
