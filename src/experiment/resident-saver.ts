@@ -1,12 +1,5 @@
 import { log } from '../log/logger.js';
-import type {
-  ResidentSaverInit,
-  SaverCommand,
-  SaverConnection,
-  SaverEvent,
-  SaverInit,
-  SaverRun,
-} from '../protocol/process-messages.js';
+import type { ResidentSaverInit, SaverCommand, SaverConnection, SaverEvent, SaverInit, SaverRun } from '../protocol/process-messages.js';
 import { LabcastChild, type ChildExit } from './child-process.js';
 import type { SaverKeeper, SaverPort, StartSaver } from './ports.js';
 
@@ -243,7 +236,11 @@ function normalised(connection: SaverConnection): SaverConnection {
 }
 
 function sameConnection(a: SaverConnection, b: SaverConnection): boolean {
-  return a.endpoint === b.endpoint && (a.serverKey ?? null) === (b.serverKey ?? null) && (a.resultsEndpoint ?? null) === (b.resultsEndpoint ?? null);
+  return (
+    a.endpoint === b.endpoint &&
+    (a.serverKey ?? null) === (b.serverKey ?? null) &&
+    (a.resultsEndpoint ?? null) === (b.resultsEndpoint ?? null)
+  );
 }
 
 function runOf(init: SaverInit): SaverRun & { readonly runId: string } {

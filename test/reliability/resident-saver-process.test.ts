@@ -36,7 +36,10 @@ async function sendRun(push: Push, runId: string, frames: number): Promise<void>
   for (let seq = 0; seq < frames; seq++) {
     const pixels = new Uint8Array(6 * 10 * 2).fill(seq + 1);
     await push.send(
-      encodeFrame({ protocol: 1, run_id: runId, seq, camera_ts_ns: T0 + BigInt(seq), wall_ts_ns: T0, shape: SHAPE, dtype: 'uint16' }, pixels),
+      encodeFrame(
+        { protocol: 1, run_id: runId, seq, camera_ts_ns: T0 + BigInt(seq), wall_ts_ns: T0, shape: SHAPE, dtype: 'uint16' },
+        pixels,
+      ),
     );
   }
   await push.send(

@@ -107,7 +107,11 @@ describe('serve keeps a resident saver', () => {
       [1, 1, 1, 100],
     );
     const starts = files.map((file) => file.start_time_ns);
-    assert.deepEqual([...starts].sort((a, b) => a - b), starts, 'start times in order: each file its own run-start');
+    assert.deepEqual(
+      [...starts].sort((a, b) => a - b),
+      starts,
+      'start times in order: each file its own run-start',
+    );
   });
 
   test('a killed idle saver is replaced at once: serve stays idle, and the next snap is saved by the new one', async () => {
