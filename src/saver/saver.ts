@@ -153,13 +153,14 @@ class RunSaver {
     if (this.flushFailure !== null) throw this.flushFailure;
     const state = this.state;
     if (message.topic === TOPICS.runStart) {
-      if (!this.isMine(message.header)) return true;
       if (state.kind === 'writing') {
         // A new run before this one ended: the old run's end was lost; close it
         // as it is, and hand the new run's start to the next call.
         this.nextRunStart = message.header;
         return false;
       }
+      // Not the run this saver was handed: passed over, as are its frames (strays).
+      if (!this.isMine(message.header)) return true;
       return this.begin(message.header).then(() => true);
     }
     if (message.topic === TOPICS.frame) {
