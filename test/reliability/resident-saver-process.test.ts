@@ -110,3 +110,31 @@ test('a resident saver saves the runs it is handed, one after another, each to i
   assert.deepEqual(fileA, { run_id: 'run-a', ids: [0, 1, 2, 3], pid: saver.pid });
   assert.deepEqual(fileB, { run_id: 'run-b', ids: [0, 1], pid: saver.pid });
 });
+
+test('a resident saver whose run lost its end closes the file when the next run starts, whoever it belongs to', async () => {
+  const push = new Push({ linger: 2000 });
+  await push.bind('tcp://127.0.0.1:*');
+  const saver = LabcastChild.start<SaverCommand, SaverEvent>('saver', SAVER, { resident: true, endpoint: push.lastEndpoint! });
+  try {
+    await saver.waitFor('ready');
+    const closed = saver.waitFor('file-closed');
+    saver.send(saveCommand('run-c', join(scratch.dir, 'c.h5')));
+    await push.send(encodeRunStart(runStart('run-c')));
+    await push.send(
+      encodeFrame(
+        { protocol: 1, run_id: 'run-c', seq: 0, camera_ts_ns: T0, wall_ts_ns: T0, shape: SHAPE, dtype: 'uint16' },
+        new Uint8Array(120),
+      ),
+    );
+    // run-c's end never comes (the acquisition side was restarted); another run starts.
+    await push.send(encodeRunStart(runStart('run-d')));
+    const c = await closed;
+    assert.equal(c.error, null);
+    assert.equal(c.end, null, 'its end never arrived');
+    assert.equal(c.summary.framesWritten, 1);
+  } finally {
+    saver.kill('SIGKILL');
+    push.close();
+  }
+  assert.deepEqual((await readFile(join(scratch.dir, 'c.h5'))).ids, [0]);
+});
