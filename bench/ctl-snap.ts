@@ -33,7 +33,7 @@ export async function measureCtlSnap(): Promise<SnapTimes> {
   const client = ControlClient.connect(serve.control, { timeoutMs: 30_000 });
   try {
     const times: number[] = [];
-    // The first snap is a warm-up (the first saver's start, the file system's first file).
+    // The first snap is a warm-up (serve's saver may still be starting, the file system's first file).
     for (let i = 0; i <= snaps; i++) {
       const started = performance.now();
       const result = (await client.request({ cmd: 'snap' })) as { path?: string; frames_written?: number };

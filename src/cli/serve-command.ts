@@ -22,9 +22,10 @@ import { onInterrupts } from './interrupts.js';
 export const SERVE_USAGE = `usage: labcast serve [--config FILE] [--compression CODEC [--compression-level N]]
 
 Runs the experiment: the camera in an acquisition process, a controller that
-takes commands (labcast ctl, a Python script, the web UI) and a saver process
-per recording. Without --config, a simulated camera and defaults (see
-docs/config.md); recordings go to ./data. Ctrl-C stops everything cleanly:
+takes commands (labcast ctl, a Python script, the web UI) and a saver process,
+kept ready between recordings, that writes each to a file of its own. Without
+--config, a simulated camera and defaults (see docs/config.md); recordings go
+to ./data. Ctrl-C stops everything cleanly:
 a recording is drained and closed, every child process is reaped.
 
 ${COMPRESSION_USAGE}

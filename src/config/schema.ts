@@ -126,7 +126,7 @@ const saverSchema = z
     mode: z
       .enum(['local', 'remote'])
       .default('local')
-      .describe('local: serve starts a saver process per recording; remote: a `labcast save` elsewhere saves'),
+      .describe('local: a saver process of serve saves each recording; remote: a `labcast save` elsewhere saves'),
     remote_timeout_s: z
       .number()
       .finite()

@@ -27,7 +27,8 @@ import { CommandQueue } from './command-queue.js';
 import { RateMeter } from './rate-meter.js';
 import { resolve } from 'node:path';
 import { annotateRecording, resolveNoteTarget, withNameInPath } from '../storage/recording-notes.js';
-import type { AcquisitionPort, StartSaver } from './ports.js';
+import type { AcquisitionPort, SaverKeeper, StartSaver } from './ports.js';
+import { ResidentSaver } from './resident-saver.js';
 import { curveKeyFiles, plannedRecordingPath, Recording, startSaverProcess, type RecordingResult } from './recording.js';
 
 const MIB = 1024 * 1024;
@@ -99,6 +100,11 @@ export interface ExperimentProcesses {
   startAcquisition(): Promise<AcquisitionPort>;
   /** The saver of one local recording. */
   startSaver: StartSaver;
+  /**
+   * A saver kept started and connected between recordings (serve with
+   * saver.mode local): it takes each local recording instead of startSaver.
+   */
+  savers?: SaverKeeper;
 }
 
 type RequestOf<C extends ControlCommand> = Extract<ControlRequest, { cmd: C }>;
@@ -117,7 +123,8 @@ export interface ControllerEndpoints {
  * The experiment: the one owner of state (idle, live, recording, stopping,
  * error) and the only path from any view to the camera. Views send it
  * ControlRequests; it answers and pushes status. It supervises the
- * acquisition process (long-lived) and one saver process per recording.
+ * acquisition process (long-lived) and the saver: a resident one that
+ * serve keeps ready and hands each recording (or one per recording).
  */
 export class ExperimentController {
   private state: ControllerState = { kind: 'idle' };
@@ -216,6 +223,8 @@ export class ExperimentController {
   /** Where views reach this controller (for status reports). */
   setEndpoints(endpoints: ControllerEndpoints): void {
     this.endpoints = endpoints;
+    // Now that the results endpoint is known: the saver starts before any recording asks for it.
+    this.keepSaverReady();
   }
 
   /** Answers one request with what its command answers (CONTROL_RESULT_SCHEMAS); a refusal is a LabcastError. */
@@ -241,6 +250,7 @@ export class ExperimentController {
     this.stopActivity();
     await this.queue.run(() => this.stopAndWait());
     clearInterval(this.statusTimer);
+    await this.launch.savers?.shutdown();
     await this.analyses.shutdown();
     await this.camera.acquisition.shutdown();
   }
@@ -343,8 +353,12 @@ export class ExperimentController {
       { role: 'acquisition', title: 'labcast-acquisition', pid: acquisition.pid ?? null, running: acquisition.running },
     ];
     const recording = this.recordingRun()?.recording;
+    const idleSaver = this.launch.savers?.idle ?? null;
     if (recording !== undefined) {
       list.push({ role: 'saver', title: recording.saverTitle, pid: recording.saverPid ?? null, running: recording.saverRunning });
+    } else if (idleSaver !== null) {
+      // The resident saver, connected and waiting for the next recording.
+      list.push({ role: 'saver', title: 'labcast-saver', pid: idleSaver.pid ?? null, running: true });
     }
     list.push(...this.analyses.processes());
     return list;
@@ -474,6 +488,7 @@ export class ExperimentController {
       // A camera still gone: this throws, the state stays `error`, and reset can be sent again.
       this.camera.acquisition = await this.launch.startAcquisition();
       this.watch(this.camera.acquisition);
+      this.keepSaverReady();
     }
     this.setState({ kind: 'idle' });
     return this.status();
@@ -544,7 +559,7 @@ export class ExperimentController {
         (progress) => {
           this.camera.frames.saved = progress.framesWritten;
         },
-        this.launch.startSaver,
+        this.launch.savers?.startSaver ?? this.launch.startSaver,
       );
     } catch (error) {
       if (request.resumeLive && this.state.kind !== 'error') this.startLive();
@@ -684,6 +699,13 @@ export class ExperimentController {
     });
   }
 
+  /** The resident saver (if this controller keeps one) ready for the acquisition's record endpoint. */
+  private keepSaverReady(): void {
+    const endpoint = this.camera.acquisition.ready.recordEndpoint;
+    if (this.launch.savers === undefined || endpoint === null || this.shuttingDown) return;
+    this.launch.savers.keepReady({ endpoint, serverKey: serverPublicKey(this.config), resultsEndpoint: this.endpoints.results ?? null });
+  }
+
   private requireNoError(command: string): Exclude<ControllerState, { kind: 'error' }> {
     const state = this.state;
     if (state.kind === 'error') {
@@ -732,9 +754,13 @@ function serverPublicKey(config: LabcastConfig): string | null {
   return files === null ? null : readPublicKeyFile(files.publicKeyFile, 'security.server_public_key_file');
 }
 
-/** The real processes: an acquisition process, and a saver process per local recording. */
+/**
+ * The real processes: an acquisition process, and with saver.mode local a
+ * resident saver process that takes the recordings one after another.
+ */
 export function childProcesses(config: LabcastConfig): ExperimentProcesses {
-  return { startAcquisition: () => startAcquisition(config), startSaver: startSaverProcess };
+  const processes = { startAcquisition: () => startAcquisition(config), startSaver: startSaverProcess };
+  return config.saver.mode === 'local' ? { ...processes, savers: new ResidentSaver() } : processes;
 }
 
 function startAcquisition(config: LabcastConfig): Promise<AcquisitionHandle> {

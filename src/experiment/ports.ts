@@ -2,6 +2,7 @@ import type { RunEnd } from '../protocol/messages.js';
 import type {
   AcquisitionEvent,
   SaverCommand,
+  SaverConnection,
   SaverEvent,
   SaverInit,
   SettingSpecPayload,
@@ -54,7 +55,8 @@ type SaverEventOf<T extends SaverEvent['type']> = Extract<SaverEvent, { type: T 
 /**
  * What a local recording needs of its saver: its events, a shutdown, and an
  * exit that is never missed (waitFor rejects when the saver dies). A
- * LabcastChild running saver-process.js is the real one.
+ * LabcastChild running saver-process.js is the real one; serve hands a
+ * recording its resident saver through one (resident-saver.ts).
  */
 export interface SaverPort {
   readonly pid: number | undefined;
@@ -63,9 +65,30 @@ export interface SaverPort {
   /** The next event of `type`; rejects on an error event or if the saver exits first. */
   waitFor<T extends SaverEvent['type']>(type: T, accept?: (event: SaverEventOf<T>) => boolean): Promise<SaverEventOf<T>>;
   send(command: SaverCommand): void;
-  /** Asks with `command`, then kills the saver if it is still there after `graceMs`. */
-  shutdown(command: SaverCommand, graceMs: number): Promise<ChildExit>;
+  /**
+   * The recording is done with its saver: asks with `command`, then kills the
+   * saver if it is still there after `graceMs`. A resident saver that closed
+   * the run's file cleanly (and was not asked to shut down) is handed back
+   * instead, still running: resolves with null.
+   */
+  shutdown(command: SaverCommand, graceMs: number): Promise<ChildExit | null>;
 }
 
-/** Starts the saver of one recording. */
+/** Starts the saver of one recording (or hands it a saver started ahead). */
 export type StartSaver = (init: SaverInit) => SaverPort;
+
+/**
+ * A saver kept started and connected between recordings (serve's resident
+ * saver, resident-saver.ts), so that a recording need not wait for a process
+ * to start; a dead one is replaced.
+ */
+export interface SaverKeeper {
+  /** Keeps one ready for recordings from `connection` (one kept for another connection is replaced). Idempotent. */
+  keepReady(connection: SaverConnection): void;
+  /** The saver waiting for the next recording (starting or idle), if any. */
+  readonly idle: { readonly pid: number | undefined } | null;
+  /** Hands each recording the saver kept ready (starting one if there is none). */
+  readonly startSaver: StartSaver;
+  /** Shuts down the saver kept ready and starts no other. */
+  shutdown(): Promise<void>;
+}

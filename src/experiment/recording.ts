@@ -118,8 +118,9 @@ export function curveKeyFiles(security: SecurityConfig): { publicKeyFile: string
 
 /**
  * One run saved to one file, with an account of every frame at the end.
- * `Recording.start` picks how: a saver process of its own (LocalRecording),
- * or a `labcast save` connected from elsewhere (RemoteRecording).
+ * `Recording.start` picks how: a local saver process (LocalRecording: one of
+ * its own, or serve's resident saver handed this run), or a `labcast save`
+ * connected from elsewhere (RemoteRecording).
  */
 export abstract class Recording {
   abstract readonly parameters: RecordingParameters;
@@ -154,9 +155,10 @@ export abstract class Recording {
 }
 
 /**
- * A saver process of its own, a saving run on an already running
- * acquisition. Whichever process fails, the other is wound down so that the
- * file is closed with what arrived and the result says what happened.
+ * A local saver process (its own, or serve's resident saver for this run), a
+ * saving run on an already running acquisition. Whichever process fails, the
+ * other is wound down so that the file is closed with what arrived and the
+ * result says what happened.
  */
 class LocalRecording extends Recording {
   private readonly counts = { acquired: 0, dropped: 0, framesWritten: 0, bytesWritten: 0 };
@@ -541,6 +543,7 @@ function localSaverInit(endpoint: string, parameters: RecordingParameters): Save
   const publicKeyFile = parameters.security?.server_public_key_file;
   return {
     endpoint,
+    runId: parameters.runId,
     outPath: parameters.outPath,
     overwrite: parameters.overwrite,
     flushIntervalMs: parameters.flushIntervalMs,

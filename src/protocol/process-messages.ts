@@ -171,6 +171,8 @@ export const saverInitSchema = z
     flushIntervalMs: z.number().int().positive(),
     /** Lossless compression of the frames (storage.compression); absent: none. */
     compression: compressionSpecSchema.optional(),
+    /** The run to save (its run-start's run_id); absent: the first run that starts. */
+    runId: z.string().optional(),
     /** The CURVE public key of the record endpoint's server; absent or null = plain ZeroMQ. */
     serverKey: z.string().nullable().optional(),
     /**
@@ -183,6 +185,26 @@ export const saverInitSchema = z
   })
   .strict();
 export type SaverInit = Readonly<z.infer<typeof saverInitSchema>>;
+
+/** One run's file, as a saver is started with it or (resident) handed it by a `save` command. */
+export type SaverRun = Pick<SaverInit, 'runId' | 'outPath' | 'overwrite' | 'flushIntervalMs' | 'compression'>;
+
+/** Where a saver takes frames and results from: what a resident saver is started with, before it has a run. */
+export type SaverConnection = Pick<SaverInit, 'endpoint' | 'serverKey' | 'resultsEndpoint'>;
+
+/**
+ * serve's resident saver (src/experiment/resident-saver.ts): started with its
+ * connection alone, connected and idle until a `save` command hands it a run;
+ * it saves runs one after another, each to its own file.
+ */
+export const residentSaverInitSchema = saverInitSchema
+  .pick({ endpoint: true, serverKey: true, resultsEndpoint: true })
+  .extend({ resident: z.literal(true) })
+  .strict();
+export type ResidentSaverInit = Readonly<z.infer<typeof residentSaverInitSchema>>;
+
+/** What saver-process.js is started with: one run, or (resident) none yet. */
+export const anySaverInitSchema = z.union([saverInitSchema, residentSaverInitSchema]);
 
 /** What the saver did with analysis results (file-closed), when it subscribed to them. */
 export interface SavedResultsPayload {
@@ -201,7 +223,11 @@ export interface SavedResultsPayload {
   readonly graceMs: number;
 }
 
-export type SaverCommand = { readonly type: 'shutdown' };
+export type SaverCommand =
+  /** Finish the run in hand with what has arrived (once nothing arrives for a moment), then exit. */
+  | { readonly type: 'shutdown' }
+  /** A resident saver's next run: save the run `run.runId` into `run.outPath`; sent only while it is idle. */
+  | { readonly type: 'save'; readonly run: SaverRun & { readonly runId: string } };
 
 export interface SavedFileSummary {
   readonly path: string;

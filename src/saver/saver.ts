@@ -32,6 +32,11 @@ export interface SaverOptions {
    * the previous call, when a new run began before the old one's end arrived.
    */
   readonly pendingRunStart?: RunStart | null;
+  /**
+   * The run to save: a run-start of any other run is passed over (a resident
+   * saver is handed its runs one by one). Absent: the first run that starts.
+   */
+  readonly runId?: string;
 }
 
 /**
@@ -125,7 +130,7 @@ class RunSaver {
     const { receiver } = this.options;
     const stopTimers = this.startTimers();
     try {
-      if (this.options.pendingRunStart) await this.begin(this.options.pendingRunStart);
+      if (this.options.pendingRunStart && this.isMine(this.options.pendingRunStart)) await this.begin(this.options.pendingRunStart);
       for await (const message of receiver.messages()) {
         // Synchronous for a frame to a synchronous writer: no extra turn per frame.
         const more = this.take(message);
@@ -158,6 +163,8 @@ class RunSaver {
         this.nextRunStart = message.header;
         return false;
       }
+      // Not the run this saver was handed: passed over, as are its frames (strays).
+      if (!this.isMine(message.header)) return true;
       return this.begin(message.header).then(() => true);
     }
     if (message.topic === TOPICS.frame) {
@@ -176,6 +183,11 @@ class RunSaver {
       return false;
     }
     return true;
+  }
+
+  /** Whether `start` begins a run this saver is to save. */
+  private isMine(start: RunStart): boolean {
+    return this.options.runId === undefined || start.run_id === this.options.runId;
   }
 
   private async begin(start: RunStart): Promise<void> {
@@ -261,6 +273,8 @@ class RunSaver {
   }
 
   private saved(writer: FrameSink, summary: SavedFileSummary, error: LabcastError | null, account: ResultsAccount | null): SavedRun {
+    // The subscription outlives the run in a resident saver: later results are not this file's.
+    this.results?.detach();
     const used = process.cpuUsage(this.cpuAtStart);
     return {
       summary,
@@ -290,9 +304,17 @@ class RunResults {
   private readonly lastSeq = new Map<string, number>();
   private lastResultAt = 0;
   private graceMs = 0;
+  /** The subscription's counts when this run began: it may have served runs before (a resident saver). */
+  private readonly before: { received: number; malformed: number };
 
   constructor(private readonly subscription: ResultsSubscription) {
+    this.before = { received: subscription.received, malformed: subscription.malformed };
     subscription.onResult((result) => this.take(result));
+  }
+
+  /** The run's file is closed: results that come now are no longer taken for it. */
+  detach(): void {
+    this.subscription.onResult(() => undefined);
   }
 
   /** The file is open: results of its run go to it from now on, the held ones first. */
@@ -318,9 +340,9 @@ class RunResults {
   receipt(): ResultsReceipt {
     const subscription = this.subscription;
     return {
-      received: subscription.received,
+      received: subscription.received - this.before.received,
       otherRun: this.otherRun + this.early.held + this.early.evicted,
-      malformed: subscription.malformed,
+      malformed: subscription.malformed - this.before.malformed,
       lastMalformed: subscription.lastMalformed,
       graceMs: this.graceMs,
     };

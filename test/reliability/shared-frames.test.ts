@@ -70,7 +70,7 @@ describe(
       );
       assert.ok(file.distinct);
 
-      // The next recording's saver is a new process: it maps the same ring and carries on where the last left off.
+      // The next recording (serve's saver, kept between recordings) carries on in the same ring where the last left off.
       assert.equal((await serve.ctl(['record', '--frames', '50'])).code, 0);
       const next = await serve.waitFor(
         (s) => s.state === 'idle' && s.last_recording !== null && s.last_recording.path !== saved.path,

@@ -109,4 +109,34 @@ describe('the native addon', { skip: writerNamed('native').skip }, () => {
       remove();
     }
   });
+
+  // Whole-dataset writes convert text in strips of 16 KiB (native/labcast_hdf5.c,
+  // WHOLE_WRITE_BUFFER_BYTES): a text array of many strips, and one text longer than a strip, read back whole.
+  test('text datasets larger than a conversion strip are written whole', { skip: h5pyMissing() }, () => {
+    const { dir, remove } = tempDir();
+    try {
+      const hdf5 = addon();
+      const path = join(dir, 'texts.h5');
+      const file = hdf5.createFile(path, true, true);
+      const many = Array.from({ length: 5000 }, (_, i) => `text ${i} ${'é'.repeat(i % 7)}`);
+      const list = hdf5.createDataset(file, '/many', 'string', [many.length], null, null);
+      hdf5.writeDataset(list, many);
+      hdf5.closeDataset(list);
+      const long = 'λ'.repeat(40_000);
+      const one = hdf5.createDataset(file, '/long', 'string', [], null, null);
+      hdf5.writeDataset(one, long);
+      hdf5.closeDataset(one);
+      hdf5.closeFile(file);
+      const script =
+        'import sys, json, h5py\nwith h5py.File(sys.argv[1]) as f:\n' +
+        '    print(json.dumps([f["many"].asstr()[:].tolist(), f["long"].asstr()[()]]))';
+      const read = spawnSync(PYTHON, ['-c', script, path], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      assert.equal(read.status, 0, read.stderr);
+      const [readMany, readLong] = JSON.parse(read.stdout) as [string[], string];
+      assert.deepEqual(readMany, many);
+      assert.equal(readLong, long);
+    } finally {
+      remove();
+    }
+  });
 });
