@@ -122,15 +122,21 @@ test('labcast record and snap refusing their flags leave none of the processes t
   }
 });
 
+/** A child that reports the malloc tunables it was started with (read in the child: /proc/PID/environ may still be the parent's before exec). */
+const tunablesScript = join(scratch.dir, 'tunables.mjs');
+writeFileSync(
+  tunablesScript,
+  `const { readInit } = await import(${JSON.stringify(PARENT_CHANNEL_MODULE)});
+   await readInit('fixture');
+   process.send({ type: 'ready', init: process.env.GLIBC_TUNABLES ?? null });
+   process.disconnect();`,
+);
+
 test("labcast's children run with malloc told to keep freed memory, after the user's own tunables", async () => {
-  const child = LabcastChild.start<{ type: string }, ChildEvent>('fixture', CHILD, {});
-  const pid = child.pid;
-  assert.ok(pid !== undefined);
-  const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
-  const tunables = environ.find((entry) => entry.startsWith('GLIBC_TUNABLES='));
-  assert.equal(tunables, `GLIBC_TUNABLES=${keepFreedMemoryTunables(undefined)}`);
-  assert.match(tunables ?? '', /glibc\.malloc\.mmap_threshold=33554432/);
-  await within(10_000, 'ready', child.waitFor('ready'));
+  const child = LabcastChild.start<{ type: string }, ChildEvent>('fixture', pathToFileURL(tunablesScript), {});
+  const ready = await within(10_000, 'ready', child.waitFor('ready'));
+  assert.equal(ready.init, keepFreedMemoryTunables(undefined));
+  assert.match(String(ready.init), /glibc\.malloc\.mmap_threshold=33554432/);
   await child.exited;
   // A user's own setting stays, and wins where both set the same tunable (glibc takes the last).
   assert.equal(
