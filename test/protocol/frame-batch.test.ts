@@ -9,6 +9,7 @@ import {
   isEncodedFrame,
 } from '../../src/protocol/codec.js';
 import { parseWithNs, stringifyWithNs } from '../../src/protocol/json-ns.js';
+import { frameByteLength } from '../../src/protocol/dtype.js';
 import { frameHeaderSchema, type FrameHeader } from '../../src/protocol/messages.js';
 
 function frame(seq: number, shape: number[] = [2, 3]): [Buffer, Buffer, Uint8Array] {
@@ -161,5 +162,59 @@ describe('frame header check', () => {
       if (schemaOk) accepted += 1;
     }
     assert.ok(accepted > 100, `only ${accepted} valid headers among the edits: the test would prove little`);
+  });
+
+  test("a batch of headers in the sender's own text reads as JSON.parse would read it, and refuses what the schema refuses", () => {
+    let accepted = 0;
+    for (const header of mutations(7)) {
+      // Two of the same header: the sender's text is `[h,h]`, what encodeFrameBatch makes of two frames.
+      const text = stringifyWithNs(header);
+      let schemaOk = false;
+      let expected: unknown = null;
+      try {
+        expected = parseWithNs(text);
+        schemaOk = frameHeaderSchema.safeParse(expected).success;
+      } catch {
+        // Not JSON: refused as a whole.
+      }
+      const valid = schemaOk ? frameHeaderSchema.parse(expected) : null;
+      const bytes = valid === null ? 8 : frameByteLength(valid.shape, valid.dtype);
+      const parts = [Buffer.from('batch'), Buffer.from(`[${text},${text}]`), new Uint8Array(2 * bytes)];
+      const decoded = decodeDataMessages(parts);
+      const headerOk = decoded.ok || /payload is/.test(decoded.reason);
+      assert.equal(headerOk, schemaOk, `batch of ${text}: schema ${schemaOk}, decoder ${headerOk}`);
+      if (decoded.ok) {
+        for (const message of decoded.messages) assert.deepEqual(message.header, frameHeaderSchema.parse(expected), text);
+        accepted += 1;
+      }
+    }
+    assert.ok(accepted > 100, `only ${accepted} valid batches among the edits: the test would prove little`);
+    // Run ids, numbers and shapes at the edges of the sender's text, read the same as by JSON.parse.
+    for (const runId of ['r', 'run-7', 'a b!#[]~', 'x'.repeat(128), 'quote"inside', 'back\\slash', 'tab\there', 'é-unicode', '日本']) {
+      const header = {
+        protocol: 1,
+        run_id: runId,
+        seq: 2 ** 40,
+        camera_ts_ns: -5n,
+        wall_ts_ns: 18_446_744_073_709_551_615n,
+        shape: [3, 2, 3],
+        dtype: 'uint8',
+      };
+      const text = stringifyWithNs(header);
+      const decoded = decodeDataMessages([Buffer.from('batch'), Buffer.from(`[${text}]`), new Uint8Array(18)]);
+      assert.ok(decoded.ok, `${runId}: ${decoded.ok ? '' : decoded.reason}`);
+      assert.deepEqual(decoded.messages[0]!.header, parseWithNs(text), runId);
+    }
+    // Text that is not JSON stays refused, also where it looks like the sender's (a leading zero).
+    const good = '{"protocol":1,"run_id":"r","seq":1,"camera_ts_ns":5,"wall_ts_ns":6,"shape":[2,2],"dtype":"uint8"}';
+    for (const [from, to] of [
+      ['"protocol":1,', '"protocol":01,'],
+      ['"seq":1,', '"seq":01,'],
+    ] as const) {
+      const text = `[${good.replace(from, to)}]`;
+      const decoded = decodeDataMessages([Buffer.from('batch'), Buffer.from(text), new Uint8Array(4)]);
+      assert.equal(decoded.ok, false, text);
+      if (!decoded.ok) assert.match(decoded.reason, /not valid JSON/, text);
+    }
   });
 });
