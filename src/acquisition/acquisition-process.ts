@@ -6,7 +6,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { startProcessLog } from '../log/logger.js';
-import { loadCamera } from '../devices/camera-loader.js';
+import { createCamera } from '../devices/registry.js';
 import { applyCollectingRefusals } from '../devices/settings-check.js';
 import { LabcastError } from '../protocol/errors.js';
 import { softwareInfo } from '../config/software.js';
@@ -36,7 +36,7 @@ const channel = new ParentChannel<AcquisitionCommand, AcquisitionEvent>('acquisi
 async function main(): Promise<void> {
   channel.leaveSignalsToParent();
   const init = acquisitionInitSchema.parse(await readInit('acquisition'));
-  const camera = await loadCamera(init.camera);
+  const camera = await createCamera(init.camera);
   await camera.open();
   await applyInitialSettings(camera, init.settings);
   // With CURVE keys, both endpoints are CURVE servers: only holders of the public key connect.

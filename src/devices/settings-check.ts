@@ -1,6 +1,6 @@
 import type { SettingValuePayload } from '../protocol/process-messages.js';
 import { closestKey } from '../config/closest-key.js';
-import { loadCamera } from './camera-loader.js';
+import { createCamera } from './registry.js';
 import { isLabcastError, type LabcastError } from '../protocol/errors.js';
 import type { Camera, SettingSpec } from './camera.js';
 import { describeRange } from './settings.js';
@@ -30,7 +30,7 @@ export async function checkSettingsBeforeStart(
   settings: Readonly<Record<string, SettingValuePayload>>,
 ): Promise<SettingProblem[] | null> {
   if (Object.keys(settings).length === 0) return [];
-  const camera = await loadCamera(cameraSpec);
+  const camera = await createCamera(cameraSpec);
   if (!KNOWN_WITHOUT_DEVICE.has(camera.info.driver)) return null;
   if (camera.settingSpecs().length === 0) {
     return Object.keys(settings).map((name) => ({ name, message: `unknown setting: this camera (${camera.info.driver}) has no settings` }));

@@ -96,7 +96,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
   after(() => scratch.cleanup());
 
   test('lavfi gray: frameFormat from ffprobe, uint8 [H,W], timestamps one frame period apart, free-running', async () => {
-    const camera = createCamera('lavfi:testsrc2=size=160x120:rate=50,format=gray');
+    const camera = await createCamera('lavfi:testsrc2=size=160x120:rate=50,format=gray');
     await camera.open();
     try {
       assert.deepEqual(camera.frameFormat(), { shape: [120, 160], dtype: 'uint8' });
@@ -119,7 +119,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
   });
 
   test('lavfi colour: rgb24 as uint8 [H,W,3]; gray16le on request; big frames come whole from the pipe', async () => {
-    const rgb = createCamera('lavfi:testsrc2=size=640x480:rate=25');
+    const rgb = await createCamera('lavfi:testsrc2=size=640x480:rate=25');
     await rgb.open();
     assert.deepEqual(rgb.frameFormat(), { shape: [480, 640, 3], dtype: 'uint8' });
     const frames = await take(rgb, 3);
@@ -130,7 +130,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
     assert.deepEqual(frames[0]!.shape, [480, 640, 3]);
     await rgb.close();
 
-    const deep = createCamera({ driver: 'lavfi', graph: 'testsrc2=size=64x32:rate=25', pixel_format: 'gray16le', realtime: false });
+    const deep = await createCamera({ driver: 'lavfi', graph: 'testsrc2=size=64x32:rate=25', pixel_format: 'gray16le', realtime: false });
     await deep.open();
     assert.equal(deep.freeRunning, false);
     assert.deepEqual(deep.frameFormat(), { shape: [32, 64], dtype: 'uint16' });
@@ -140,7 +140,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
   });
 
   test('a video file: every frame once, pts re-based to the start, not free-running, then the stream ends', async () => {
-    const camera = createCamera(`file:${clip}`);
+    const camera = await createCamera(`file:${clip}`);
     await camera.open();
     try {
       assert.equal(camera.freeRunning, false);
@@ -161,7 +161,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
   });
 
   test('ffmpeg killed mid-stream: the frames so far, then CAMERA_FAILED naming the signal', async () => {
-    const camera = createCamera('lavfi:testsrc2=size=64x48:rate=100');
+    const camera = await createCamera('lavfi:testsrc2=size=64x48:rate=100');
     await camera.open();
     const stop = new AbortController();
     const received: Frame[] = [];
@@ -184,7 +184,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
   });
 
   test('an abort ends the stream quietly (no error)', async () => {
-    const camera = createCamera('lavfi:testsrc2=size=64x48:rate=100');
+    const camera = await createCamera('lavfi:testsrc2=size=64x48:rate=100');
     await camera.open();
     const stop = new AbortController();
     let count = 0;
@@ -196,7 +196,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
   });
 
   test('settings: none for lavfi and files; setting one says it is not supported', async () => {
-    const camera = createCamera(`file:${clip}`);
+    const camera = await createCamera(`file:${clip}`);
     await camera.open();
     await assert.rejects(
       camera.setSetting('exposure_ms', 10),
@@ -207,16 +207,16 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
 
   test('missing device, missing file, missing ffmpeg: clear errors at open', async () => {
     await assert.rejects(
-      createCamera('v4l2:/dev/video99').open(),
+      (await createCamera('v4l2:/dev/video99')).open(),
       (error: LabcastError) => error.code === 'CAMERA_UNAVAILABLE' && /\/dev\/video99/.test(error.message),
     );
-    await assert.rejects(createCamera(`file:${join(scratch.dir, 'nope.mp4')}`).open(), isCode('CAMERA_UNAVAILABLE'));
-    await assert.rejects(createCamera(`file:${scratch.dir}`).open(), isCode('CAMERA_UNAVAILABLE'));
+    await assert.rejects((await createCamera(`file:${join(scratch.dir, 'nope.mp4')}`)).open(), isCode('CAMERA_UNAVAILABLE'));
+    await assert.rejects((await createCamera(`file:${scratch.dir}`)).open(), isCode('CAMERA_UNAVAILABLE'));
     await assert.rejects(
-      createCamera({ driver: 'lavfi', graph: 'testsrc2', ffmpeg_path: join(scratch.dir, 'bin', 'ffmpeg') }).open(),
+      (await createCamera({ driver: 'lavfi', graph: 'testsrc2', ffmpeg_path: join(scratch.dir, 'bin', 'ffmpeg') })).open(),
       (error: LabcastError) => error.code === 'MISSING_TOOL' && /apt-get install ffmpeg/.test(error.message),
     );
-    await assert.rejects(createCamera('lavfi:nosuchfilter=1').open(), isCode('CAMERA_UNAVAILABLE'));
+    await assert.rejects((await createCamera('lavfi:nosuchfilter=1')).open(), isCode('CAMERA_UNAVAILABLE'));
   });
 });
 

@@ -64,7 +64,7 @@ function assertLabcastError(error: unknown, code: string, message: RegExp): true
 }
 
 describe("GenICam camera on Aravis's fake interface", () => {
-  test('genicam:ID and the object form go through the registry', () => {
+  test('genicam:ID and the object form go through the registry', async () => {
     assert.deepEqual({ ...parseCameraSpec('genicam:Fake_1') }, { driver: 'genicam', id: 'Fake_1', packet_size: 'auto', buffers: 16 });
     const full = parseCameraSpec({
       driver: 'genicam',
@@ -77,7 +77,7 @@ describe("GenICam camera on Aravis's fake interface", () => {
     assert.equal(full.driver, 'genicam');
     assert.throws(() => parseCameraSpec({ driver: 'genicam', id: 'x', trigger: { mode: 'sometimes' } }), /trigger\.mode/);
     assert.throws(() => parseCameraSpec('genicam:'), /nothing after "genicam:"/);
-    assert.ok(createCamera('genicam:Fake_1') instanceof GenicamCamera);
+    assert.ok((await createCamera('genicam:Fake_1')) instanceof GenicamCamera);
   });
 
   test('open: model, frame format, and the node map as settings with type, unit, range, entries and access', async (t) => {
@@ -396,7 +396,7 @@ describe("GenICam camera on Aravis's fake interface", () => {
     const registry = fileURLToPath(new URL('../../src/devices/registry.js', import.meta.url));
     const script = `
       const { createCamera } = await import(${JSON.stringify(registry)});
-      try { await createCamera('genicam:Fake_1').open(); console.log('opened'); }
+      try { await (await createCamera('genicam:Fake_1')).open(); console.log('opened'); }
       catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }
     `;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {

@@ -38,7 +38,7 @@ describe('replay camera', () => {
   after(() => scratch.remove());
 
   test('plays every frame with its exact pixels, at the recorded timing, re-based to now', async () => {
-    const camera = createCamera(`replay:${gray}`);
+    const camera = await createCamera(`replay:${gray}`);
     await camera.open();
     assert.equal(camera.freeRunning, true);
     assert.deepEqual(camera.frameFormat(), { shape: [6, 8], dtype: 'uint16' });
@@ -54,7 +54,7 @@ describe('replay camera', () => {
   });
 
   test('a chosen fps paces and stamps on that grid; fps 0 is as fast as consumed and not free-running', async () => {
-    const paced = createCamera({ driver: 'replay', path: gray, fps: 50 });
+    const paced = await createCamera({ driver: 'replay', path: gray, fps: 50 });
     await paced.open();
     const frames = await take(paced, 3);
     assert.deepEqual(
@@ -62,7 +62,7 @@ describe('replay camera', () => {
       [20_000_000n, 20_000_000n],
     );
     await paced.close();
-    const fast = createCamera({ driver: 'replay', path: rgb, fps: 0 });
+    const fast = await createCamera({ driver: 'replay', path: rgb, fps: 0 });
     await fast.open();
     assert.equal(fast.freeRunning, false);
     assert.deepEqual(fast.frameFormat(), { shape: [4, 5, 3], dtype: 'uint8' });
@@ -74,7 +74,7 @@ describe('replay camera', () => {
   });
 
   test('no settings; snaps cycle through the frames; a non-labcast file is CAMERA_UNAVAILABLE', async () => {
-    const camera = createCamera(`replay:${gray}`);
+    const camera = await createCamera(`replay:${gray}`);
     await camera.open();
     assert.deepEqual(camera.settingSpecs(), []);
     await assert.rejects(
@@ -86,7 +86,7 @@ describe('replay camera', () => {
     await camera.close();
     const text = join(scratch.dir, 'notes.h5');
     writeFileSync(text, 'not hdf5');
-    await assert.rejects(createCamera(`replay:${text}`).open(), (error: LabcastError) => error.code === 'CAMERA_UNAVAILABLE');
+    await assert.rejects((await createCamera(`replay:${text}`)).open(), (error: LabcastError) => error.code === 'CAMERA_UNAVAILABLE');
   });
 
   test('the config file takes the string forms as well as objects', () => {

@@ -82,7 +82,7 @@ export class InProcessAcquisition implements AcquisitionPort {
   }
 
   static async start(cameraSpec: unknown = SMALL_SIM_CAMERA, settings: Record<string, number> = {}): Promise<InProcessAcquisition> {
-    const camera = createCamera(cameraSpec);
+    const camera = await createCamera(cameraSpec);
     await camera.open();
     for (const [name, value] of Object.entries(settings)) await camera.setSetting(name, value);
     const live = await LivePublisher.bind('tcp://127.0.0.1:*');
