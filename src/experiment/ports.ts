@@ -74,6 +74,26 @@ export interface SaverPort {
   shutdown(command: SaverCommand, graceMs: number): Promise<ChildExit | null>;
 }
 
+/**
+ * `saver` as a recording sees it with `waitFor` and/or `shutdown` replaced
+ * (a saver started ahead answers its first `ready` from a promise kept
+ * since; a session's saver also ends its acquisition): the rest goes to `saver`.
+ */
+export function saverPortWith(saver: SaverPort, replaced: Partial<Pick<SaverPort, 'waitFor' | 'shutdown'>>): SaverPort {
+  return {
+    get pid() {
+      return saver.pid;
+    },
+    get hasExited() {
+      return saver.hasExited;
+    },
+    onEvent: (listener) => saver.onEvent(listener),
+    waitFor: replaced.waitFor ?? ((type, accept) => saver.waitFor(type, accept)),
+    send: (command) => saver.send(command),
+    shutdown: replaced.shutdown ?? ((command, graceMs) => saver.shutdown(command, graceMs)),
+  };
+}
+
 /** Starts the saver of one recording (or hands it a saver started ahead). */
 export type StartSaver = (init: SaverInit) => SaverPort;
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AcquisitionHandle } from './acquisition-handle.js';
 import type { CompressionSpec } from '../protocol/compression.js';
-import type { SaverPort } from './ports.js';
+import { saverPortWith, type SaverPort } from './ports.js';
 import { Recording, saverStartedAhead, type RecordingParameters, type RecordingProgress, type RecordingResult } from './recording.js';
 
 export type { RecordingProgress, RecordingResult } from './recording.js';
@@ -119,19 +119,10 @@ export class RecordingSession {
  * than one after the other.
  */
 function endingWith(saver: SaverPort, acquisition: AcquisitionHandle): SaverPort {
-  return {
-    get pid() {
-      return saver.pid;
-    },
-    get hasExited() {
-      return saver.hasExited;
-    },
-    onEvent: (listener) => saver.onEvent(listener),
-    waitFor: (type, accept) => saver.waitFor(type, accept),
-    send: (command) => saver.send(command),
+  return saverPortWith(saver, {
     shutdown: (command, graceMs) => {
       void acquisition.shutdown();
       return saver.shutdown(command, graceMs);
     },
-  };
+  });
 }

@@ -7,7 +7,7 @@ import type { SavedFileSummary, SavedResultsPayload, SaverCommand, SaverEvent, S
 import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-paths.js';
 import { readPublicKeyFile } from '../transport/curve.js';
 import { LabcastChild } from './child-process.js';
-import type { AcquisitionPort, SaverPort, StartSaver } from './ports.js';
+import { saverPortWith, type AcquisitionPort, type SaverPort, type StartSaver } from './ports.js';
 import { SAVER_SCRIPT } from './process-scripts.js';
 
 const SAVER_EXIT_GRACE_MS = 10_000;
@@ -578,18 +578,7 @@ export function saverStartedAhead(
     taken = true;
     const waitFor = ((type, accept) =>
       type === 'ready' && accept === undefined ? ready : saver.waitFor(type, accept)) as SaverPort['waitFor'];
-    return {
-      get pid() {
-        return saver.pid;
-      },
-      get hasExited() {
-        return saver.hasExited;
-      },
-      onEvent: (listener) => saver.onEvent(listener),
-      waitFor,
-      send: (command) => saver.send(command),
-      shutdown: (command, graceMs) => saver.shutdown(command, graceMs),
-    };
+    return saverPortWith(saver, { waitFor });
   };
   const cancel = async (): Promise<void> => {
     await saver.shutdown({ type: 'shutdown' }, SAVER_EXIT_GRACE_MS);
