@@ -83,10 +83,17 @@ export function renderSimFrame(
   cameraIndex: number,
   into?: Uint8Array,
 ): Uint8Array {
+  return renderResolvedFrame(options, resolveSimSettings(options, settings), cameraIndex, into);
+}
+
+/**
+ * renderSimFrame for settings already resolved and validated (the camera's
+ * own, checked when they were set): nothing is validated again per frame.
+ */
+export function renderResolvedFrame(options: SimCameraOptions, resolved: SimSettings, cameraIndex: number, into?: Uint8Array): Uint8Array {
   if (!Number.isSafeInteger(cameraIndex) || cameraIndex < 0) {
     throw new LabcastError('BAD_ARGUMENT', `frame index must be a non-negative integer, got ${cameraIndex}`);
   }
-  const resolved = resolveSimSettings(options, settings);
   const { window, tone } = frameLayout(options, resolved);
   const count = window.width * window.height;
   const byteLength = count * bytesPerSample(options.dtype);
@@ -129,8 +136,12 @@ export function simFrameTruth(
   settings: Readonly<Partial<SimSettings>>,
   cameraIndex: number,
 ): SimParticleTruth | undefined {
+  return options.pattern === 'particles' ? resolvedFrameTruth(options, resolveSimSettings(options, settings), cameraIndex) : undefined;
+}
+
+/** simFrameTruth for settings already resolved and validated (the camera's own). */
+export function resolvedFrameTruth(options: SimCameraOptions, resolved: SimSettings, cameraIndex: number): SimParticleTruth | undefined {
   if (options.pattern !== 'particles') return undefined;
-  const resolved = resolveSimSettings(options, settings);
   const model = sensorModel(resolved);
   const beadDn = resolved.photons_per_bead * model.electronsPerPhoton * model.dnPerElectron;
   return simParticleTruth(options, cameraIndex, { x: resolved.roi_x, y: resolved.roi_y }, beadDn);

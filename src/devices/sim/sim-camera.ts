@@ -5,7 +5,7 @@ import { findSettingSpec, validateSettingValue } from '../settings.js';
 import { CaptureClock } from '../clock.js';
 import { parseSimCameraOptions, type SimCameraOptions, type SimCameraOptionsInput } from '../../camera-spec/sim-options.js';
 import { waitUntil, yieldToEventLoop } from '../pacing.js';
-import { renderSimFrame, simFrameTruth } from './render.js';
+import { renderResolvedFrame, resolvedFrameTruth } from './render.js';
 import { checkBitDepthSetting, defaultSimSettings, simSettingSpecs, type SimSettings } from './sim-settings.js';
 import { StreamSlot } from '../stream-slot.js';
 
@@ -118,9 +118,15 @@ export class SimCamera implements Camera {
     const settings = this.settings;
     if (this.clock === undefined) throw new LabcastError('CAMERA_STATE', 'the camera has never been opened');
     const timestampNs = this.clock.nextTimestampNs();
-    const truth = simFrameTruth(this.options, settings, cameraIndex);
+    // The camera's settings were validated when set: each frame renders from them as they are.
+    const truth = resolvedFrameTruth(this.options, settings, cameraIndex);
     return Object.freeze({
-      pixels: renderSimFrame(this.options, settings, cameraIndex, memory?.take(frameByteCount(this.options.dtype, settings)) ?? undefined),
+      pixels: renderResolvedFrame(
+        this.options,
+        settings,
+        cameraIndex,
+        memory?.take(frameByteCount(this.options.dtype, settings)) ?? undefined,
+      ),
       shape: Object.freeze([settings.roi_height, settings.roi_width]),
       dtype: this.options.dtype,
       timestampNs,

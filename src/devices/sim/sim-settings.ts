@@ -204,17 +204,6 @@ export function checkBitDepthSetting(options: SimCameraOptions, value: unknown):
  * SimSettings are ignored. Throws BAD_SETTING.
  */
 export function resolveSimSettings(options: SimCameraOptions, given: Readonly<Partial<SimSettings>>): SimSettings {
-  // Every frame of a stream resolves the camera's same frozen settings: validate them once (small frames are ~5 % faster).
-  if (lastResolved !== null && lastResolved.options === options && lastResolved.given === given) return lastResolved.settings;
-  const settings = resolveAfresh(options, given);
-  if (Object.isFrozen(given) && Object.isFrozen(options)) lastResolved = { options, given, settings };
-  return settings;
-}
-
-/** The last settings resolved from frozen (so unchanging) options and settings. */
-let lastResolved: { options: SimCameraOptions; given: Readonly<Partial<SimSettings>>; settings: SimSettings } | null = null;
-
-function resolveAfresh(options: SimCameraOptions, given: Readonly<Partial<SimSettings>>): SimSettings {
   const merged: Record<string, number> = { ...defaultSimSettings(options) };
   for (const name of SETTING_NAMES) {
     const value = given[name];
