@@ -11,7 +11,6 @@
  * copies) and lavfi testsrc2 converted to gray16le, both unpaced (not
  * free-running: the saver paces them).
  */
-import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FfmpegCamera } from '../src/devices/ffmpeg/ffmpeg-camera.js';
@@ -20,6 +19,7 @@ import { parseCameraSpec } from '../src/devices/registry.js';
 import type { FfmpegCameraSpec } from '../src/camera-spec/ffmpeg-spec.js';
 import { recordInProcess } from '../test/helpers/record-in-process.js';
 import { scratchDir } from '../test/helpers/processes.js';
+import { ffmpegFromGraph } from '../test/helpers/ffmpeg.js';
 
 const pairs = Number(process.argv[2] ?? 3);
 const frames = Number(process.argv[3] ?? 500);
@@ -27,22 +27,7 @@ const size = Number(process.argv[4] ?? 1024);
 const scratch = scratchDir('labcast-bench-ffmpeg-');
 
 const clip = join(scratch.dir, 'clip.nut');
-execFileSync('ffmpeg', [
-  '-hide_banner',
-  '-loglevel',
-  'error',
-  '-f',
-  'lavfi',
-  '-i',
-  `testsrc2=size=${size}x${size}:rate=100`,
-  '-frames:v',
-  String(frames),
-  '-pix_fmt',
-  'gray16le',
-  '-c:v',
-  'rawvideo',
-  clip,
-]);
+ffmpegFromGraph(`testsrc2=size=${size}x${size}:rate=100`, ['-frames:v', String(frames), '-pix_fmt', 'gray16le', '-c:v', 'rawvideo', clip]);
 
 const sources: Record<string, unknown> = {
   'rawvideo file': { driver: 'file', path: clip },

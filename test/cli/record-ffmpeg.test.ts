@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { collect, delay, runLabcast, runPython, scratchDir, startLabcast } from '../helpers/processes.js';
+import { ffmpegFromGraph } from '../helpers/ffmpeg.js';
 
 const READ_BACK = `
 import sys, json, hashlib
@@ -51,20 +51,7 @@ describe('labcast record --camera (ffmpeg and replay), read back by h5py', () =>
   const scratch = scratchDir();
   const clip = join(scratch.dir, 'clip.mp4');
   before(() => {
-    execFileSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=128x96:rate=10',
-      '-t',
-      '2',
-      '-pix_fmt',
-      'yuv420p',
-      clip,
-    ]);
+    ffmpegFromGraph('testsrc=size=128x96:rate=10', ['-t', '2', '-pix_fmt', 'yuv420p', clip]);
   });
   after(() => scratch.cleanup());
 

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +7,7 @@ import { CAMERA_DRIVERS, cameraSpecFromString, createCamera, parseCameraSpec } f
 import type { Camera, Frame } from '../../src/devices/camera.js';
 import { LabcastError } from '../../src/protocol/errors.js';
 import { scratchDir } from '../helpers/processes.js';
+import { ffmpegChildren, ffmpegFromGraph } from '../helpers/ffmpeg.js';
 
 async function take(camera: Camera, count: number): Promise<Frame[]> {
   const frames: Frame[] = [];
@@ -78,20 +78,7 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
   const clip = join(scratch.dir, 'clip.mkv');
   before(() => {
     // 2 s at 10 fps: 20 frames of 96x64, lossless so pixels are exact.
-    execFileSync('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=size=96x64:rate=10',
-      '-t',
-      '2',
-      '-c:v',
-      'ffv1',
-      clip,
-    ]);
+    ffmpegFromGraph('testsrc=size=96x64:rate=10', ['-t', '2', '-c:v', 'ffv1', clip]);
   });
   after(() => scratch.cleanup());
 
@@ -219,13 +206,3 @@ describe('ffmpeg camera (lavfi test sources and a generated video file)', () => 
     await assert.rejects((await createCamera('lavfi:nosuchfilter=1')).open(), isCode('CAMERA_UNAVAILABLE'));
   });
 });
-
-/** PIDs of ffmpeg processes whose parent is this process. */
-function ffmpegChildren(): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields[1] === 'ffmpeg')
-    .map((fields) => Number(fields[0]));
-}

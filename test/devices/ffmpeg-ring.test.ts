@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -12,6 +11,7 @@ import type { FfmpegCameraSpec } from '../../src/camera-spec/ffmpeg-spec.js';
 import { LabcastError } from '../../src/protocol/errors.js';
 import { recordInProcess } from '../helpers/record-in-process.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
+import { ffmpegChildren, ffmpegFromGraph } from '../helpers/ffmpeg.js';
 
 // ffmpeg frames read from its pipe straight into the saver's ring slots
 // (src/devices/ffmpeg/frame-pipe.ts), through a real saver process, read back by h5py.
@@ -31,23 +31,7 @@ function camera(spec: Record<string, unknown>): FfmpegCamera {
 /** ffmpeg's own rawvideo output of the same source: the frames labcast must have stored. */
 function reference(graph: string, frames: number, name: string): string {
   const path = join(scratch.dir, `${name}.raw`);
-  execFileSync('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    graph,
-    '-frames:v',
-    String(frames),
-    '-pix_fmt',
-    'gray16le',
-    '-f',
-    'rawvideo',
-    '-y',
-    path,
-  ]);
+  ffmpegFromGraph(graph, ['-frames:v', String(frames), '-pix_fmt', 'gray16le', '-f', 'rawvideo', '-y', path]);
   return path;
 }
 
@@ -277,14 +261,4 @@ function openPipes(): number {
       return false;
     }
   }).length;
-}
-
-/** PIDs of ffmpeg processes whose parent is this process. */
-function ffmpegChildren(): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields[1] === 'ffmpeg')
-    .map((fields) => Number(fields[0]));
 }
