@@ -7,6 +7,7 @@ import { encodeFrame, encodeRunEnd, encodeRunStart } from '../../src/protocol/co
 import type { SaverInit } from '../../src/protocol/process-messages.js';
 import { isAlive, scratchDir } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/poll.js';
+import { testRunStart } from '../helpers/run-messages.js';
 
 const scratch = scratchDir();
 after(() => scratch.cleanup());
@@ -16,18 +17,15 @@ const T0 = 1_800_000_000_000_000_000n;
 
 async function sendRun(push: Push, runId: string): Promise<void> {
   await push.send(
-    encodeRunStart({
-      protocol: 1,
-      run_id: runId,
-      shape: SHAPE,
-      dtype: 'uint8',
-      frames_requested: 1,
-      duration_s: null,
-      start_wall_ns: T0,
-      camera: { driver: 'test', model: 'keeper', settings: {} },
-      config: {},
-      software: { name: 'labcast', version: 'test', node: process.version, host: 'test' },
-    }),
+    encodeRunStart(
+      testRunStart(runId, {
+        shape: SHAPE,
+        dtype: 'uint8',
+        frames_requested: 1,
+        start_wall_ns: T0,
+        camera: { driver: 'test', model: 'keeper', settings: {} },
+      }),
+    ),
   );
   await push.send(
     encodeFrame({ protocol: 1, run_id: runId, seq: 0, camera_ts_ns: T0, wall_ts_ns: T0, shape: SHAPE, dtype: 'uint8' }, new Uint8Array(16)),

@@ -8,6 +8,7 @@ import { stringifyWithNs } from '../../src/protocol/json-ns.js';
 import type { FrameHeader, RunStart } from '../../src/protocol/messages.js';
 import type { SaverCommand, SaverEvent } from '../../src/protocol/process-messages.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
+import { testRunStart } from '../helpers/run-messages.js';
 
 const SAVER = new URL('../../src/saver/saver-process.js', import.meta.url);
 const scratch = scratchDir();
@@ -68,18 +69,11 @@ test('10 000 malformed data messages are counted and skipped by the saver; the v
 
   let state = 42;
   const random = (): number => (state = (state * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-  const start: RunStart = {
-    protocol: 1,
-    run_id: RUN,
+  const start: RunStart = testRunStart(RUN, {
     shape: SHAPE,
-    dtype: 'uint16',
     frames_requested: 20,
-    duration_s: null,
-    start_wall_ns: 1_800_000_000_000_000_000n,
     camera: { driver: 'test', model: 'fuzz', settings: {} },
-    config: {},
-    software: { name: 'labcast', version: 'test', node: process.version, host: 'test' },
-  };
+  });
   await push.send(encodeRunStart(start));
   let sentFrames = 0;
   for (let i = 0; i < 10_000; i++) {

@@ -8,6 +8,7 @@ import { encodeFrame, encodeRunEnd, encodeRunStart } from '../../src/protocol/co
 import type { RunStart } from '../../src/protocol/messages.js';
 import type { SaverCommand, SaverEvent } from '../../src/protocol/process-messages.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
+import { testRunStart } from '../helpers/run-messages.js';
 
 const SAVER = new URL('../../src/saver/saver-process.js', import.meta.url);
 const scratch = scratchDir();
@@ -17,18 +18,7 @@ const SHAPE = [6, 10];
 const T0 = 1_800_000_000_000_000_000n;
 
 function runStart(runId: string): RunStart {
-  return {
-    protocol: 1,
-    run_id: runId,
-    shape: SHAPE,
-    dtype: 'uint16',
-    frames_requested: null,
-    duration_s: null,
-    start_wall_ns: T0,
-    camera: { driver: 'test', model: 'resident', settings: {} },
-    config: {},
-    software: { name: 'labcast', version: 'test', node: process.version, host: 'test' },
-  };
+  return testRunStart(runId, { shape: SHAPE, start_wall_ns: T0, camera: { driver: 'test', model: 'resident', settings: {} } });
 }
 
 async function sendRun(push: Push, runId: string, frames: number): Promise<void> {

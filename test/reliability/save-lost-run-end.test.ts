@@ -6,6 +6,7 @@ import { Push } from 'zeromq';
 import { encodeFrame, encodeRunEnd, encodeRunStart } from '../../src/protocol/codec.js';
 import type { RunStart } from '../../src/protocol/messages.js';
 import { collect, runPython, scratchDir, startLabcast, waitForOutput } from '../helpers/processes.js';
+import { testRunStart } from '../helpers/run-messages.js';
 
 const scratch = scratchDir();
 after(() => scratch.cleanup());
@@ -14,18 +15,7 @@ const SHAPE = [6, 10];
 const T0 = 1_800_000_000_000_000_000n;
 
 function runStart(runId: string): RunStart {
-  return {
-    protocol: 1,
-    run_id: runId,
-    shape: SHAPE,
-    dtype: 'uint16',
-    frames_requested: null,
-    duration_s: null,
-    start_wall_ns: T0,
-    camera: { driver: 'test', model: 'lost-end', settings: {} },
-    config: {},
-    software: { name: 'labcast', version: 'test', node: process.version, host: 'test' },
-  };
+  return testRunStart(runId, { shape: SHAPE, start_wall_ns: T0, camera: { driver: 'test', model: 'lost-end', settings: {} } });
 }
 
 function frame(runId: string, seq: number): ReturnType<typeof encodeFrame> {

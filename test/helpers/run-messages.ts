@@ -1,0 +1,22 @@
+import type { RunStart } from '../../src/protocol/messages.js';
+
+/**
+ * A run-start as a test's own sender (a PUSH socket standing in for the
+ * acquisition) writes it: 6×10 uint16 frames, no frame count, a fixed start
+ * time; `fields` for what the test is about.
+ */
+export function testRunStart(runId: string, fields: Partial<RunStart> = {}): RunStart {
+  return {
+    protocol: 1,
+    run_id: runId,
+    shape: [6, 10],
+    dtype: 'uint16',
+    frames_requested: null,
+    duration_s: null,
+    start_wall_ns: 1_800_000_000_000_000_000n,
+    camera: { driver: 'test', model: 'test', settings: {} },
+    config: {},
+    software: { name: 'labcast', version: 'test', node: process.version, host: 'test' },
+    ...fields,
+  };
+}
