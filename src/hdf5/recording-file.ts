@@ -6,7 +6,7 @@ import { LabcastError } from '../protocol/errors.js';
 
 /**
  * A recording's frames read one at a time (the web UI's recording viewer,
- * src/web/recording-frames.ts): each read is one hyperslab of
+ * src/web/recording-files.ts): each read is one hyperslab of
  * /entry/data/frames (one frame, or a region of one), never the whole file.
  * A file still being written is read up to its `frames@valid_frames` (the
  * count its writer vouches for at every flush).

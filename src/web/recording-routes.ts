@@ -7,7 +7,7 @@ import { frameStats, renderDisplayFrame, sampleFormatOf, type DisplayFrame, type
 import { encodeLiveMessage, MAX_DISPLAY_SIDE } from './live-view.js';
 import { lineProfile, regionStats } from './raw-inspect.js';
 import type { FrameInfo, RecordingFile } from '../hdf5/recording-file.js';
-import { RecordingFiles } from './recording-frames.js';
+import { RecordingFiles } from './recording-files.js';
 import { recordingPath } from './recording-path.js';
 import { TiffWriter, type TiffFormat } from './tiff.js';
 
