@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { log, LOG_LEVEL_ENV, TAGGED_LINE } from '../log/logger.js';
 import { errorFromJSON, LabcastError } from '../protocol/errors.js';
 import type { ErrorPayload, InitMessage, InitRequest } from '../protocol/process-messages.js';
+import { SCRIPTS_WITHOUT_TLS } from './process-scripts.js';
 
 export interface ChildExit {
   readonly code: number | null;
@@ -195,10 +196,21 @@ function forkChild(script: URL, args: string[], logRole: string): ChildProcess {
   const child = fork(script, args, {
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, [LOG_LEVEL_ENV]: log().level, GLIBC_TUNABLES: keepFreedMemoryTunables(process.env.GLIBC_TUNABLES) },
+    env: childEnvironment(script),
   });
   relayStderr(child, logRole);
   return child;
+}
+
+/** This process's environment as `script` gets it: our log level, malloc's tunables, no TLS set-up it never uses. */
+export function childEnvironment(script: URL): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [LOG_LEVEL_ENV]: log().level,
+    GLIBC_TUNABLES: keepFreedMemoryTunables(process.env.GLIBC_TUNABLES),
+  };
+  if (SCRIPTS_WITHOUT_TLS.has(script.href)) delete env.NODE_EXTRA_CA_CERTS;
+  return env;
 }
 
 /**

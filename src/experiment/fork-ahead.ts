@@ -8,8 +8,10 @@ import { ACQUISITION_SCRIPT, SAVER_SCRIPT } from './process-scripts.js';
  * meanwhile, then waits for its init (LabcastChild.forkAhead).
  */
 export function forkRecordingProcessesAhead(): void {
-  LabcastChild.forkAhead(SAVER_SCRIPT, 'saver');
+  // The acquisition first: its path (modules, camera, bind, first frame) is
+  // the longer one; the saver is ready and connecting well before it binds.
   LabcastChild.forkAhead(ACQUISITION_SCRIPT, 'acquisition');
+  LabcastChild.forkAhead(SAVER_SCRIPT, 'saver');
 }
 
 /** Ends the processes forked ahead that the command did not take (it failed before starting them). */

@@ -144,3 +144,17 @@ test("labcast's children run with malloc told to keep freed memory, after the us
     'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456:glibc.malloc.trim_threshold=1',
   );
 });
+
+test('labcast record starts its acquisition and saver without NODE_EXTRA_CA_CERTS, which only the parent reads', async () => {
+  // Node reads the file at every process start and warns when it cannot: one
+  // warning is the parent's; the children, which make no TLS connection, skip it.
+  const missing = join(scratch.dir, 'no-such-bundle.pem');
+  const finished = await runLabcast(
+    ['record', '--frames', '1', '--width', '64', '--height', '48', '--out', join(scratch.dir, 'certs.h5'), '--json'],
+    { NODE_EXTRA_CA_CERTS: missing },
+  );
+  assert.equal(finished.code, 0, finished.stderr);
+  const warnings = finished.stderr.split('\n').filter((line) => line.includes('Ignoring extra certs'));
+  assert.equal(warnings.length, 1, finished.stderr);
+  assert.doesNotMatch(warnings[0]!, /\[(saver|acquisition)\]/);
+});
