@@ -1205,7 +1205,6 @@ NAPI_MODULE_INIT() {
       {"createSharedMemory", NULL, create_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openSharedMemory", NULL, open_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"releaseSharedSlot", NULL, release_shared_slot, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"populateSharedMemory", NULL, populate_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openFramePipe", NULL, open_frame_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readFramePipe", NULL, read_frame_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"keepFreedMemory", NULL, keep_freed_memory, NULL, NULL, NULL, napi_enumerable, NULL},

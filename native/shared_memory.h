@@ -17,8 +17,6 @@ napi_value open_shared_memory(napi_env env, napi_callback_info info);
 napi_value release_shared_slot(napi_env env, napi_callback_info info);
 /* keepFreedMemory(): freed heap memory is kept for reuse, not handed back to the kernel (frames' buffers). */
 napi_value keep_freed_memory(napi_env env, napi_callback_info info);
-/* populateSharedMemory(buffer): a promise; the ring's pages put in place on a thread-pool thread. */
-napi_value populate_shared_memory(napi_env env, napi_callback_info info);
 
 /*
  * For the file driver (direct_vfd.c), from any thread. hold: if [start,

@@ -9,7 +9,6 @@ import { startProcessLog } from '../log/logger.js';
 import { createCamera } from '../devices/registry.js';
 import { applyCollectingRefusals } from '../devices/settings-check.js';
 import { LabcastError } from '../protocol/errors.js';
-import { bytesPerSample } from '../protocol/dtype.js';
 import { softwareInfo } from '../config/software.js';
 import type { Camera } from '../devices/camera.js';
 import {
@@ -147,8 +146,6 @@ async function main(): Promise<void> {
     },
     ...settingsOf(camera),
   });
-  // While the run and its saver are awaited: the ring for this camera's frames, populated off the frame path.
-  lossless?.prepareRing(format.shape.reduce((product, side) => product * side, 1) * bytesPerSample(format.dtype));
 }
 
 /** Every setting the camera refuses, in one error (one refused: the camera's own), rather than the first alone. */

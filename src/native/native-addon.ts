@@ -24,12 +24,6 @@ export interface SharedMemoryAddon {
    * that pass frames through malloc'd buffers (native/shared_memory.c).
    */
   keepFreedMemory(): void;
-  /**
-   * Puts the pages of a ring mapping in place on a thread-pool thread (their
-   * contents untouched, so frames may be made in it meanwhile); resolves when
-   * done, or at once where the kernel cannot (native/shared_memory.c).
-   */
-  populateSharedMemory?(ring: ArrayBuffer): Promise<void>;
 }
 
 /** The native addon's frame pipe (native/frame_pipe.c), for the ffmpeg driver (devices/ffmpeg/frame-pipe.ts). */

@@ -30,7 +30,6 @@ const loadedOnFirstUse: SharedMemoryAddon = {
   openSharedMemory: (path, bytes) => sharedMemoryAddon().openSharedMemory(path, bytes),
   releaseSharedSlot: (ring, offset, bytes) => sharedMemoryAddon().releaseSharedSlot(ring, offset, bytes),
   keepFreedMemory: () => sharedMemoryAddon().keepFreedMemory(),
-  populateSharedMemory: async (ring) => sharedMemoryAddon().populateSharedMemory?.(ring),
 };
 
 function sharedMemoryAddon(): SharedMemoryAddon {

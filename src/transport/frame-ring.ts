@@ -77,15 +77,6 @@ export type RingRef = z.infer<typeof ringRefSchema>;
 
 const roundToPage = (bytes: number): number => Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES;
 
-/** Best effort: pages not put in place are faulted in by first use, as without it. */
-function populateInBackground(addon: SharedMemoryAddon, buffer: ArrayBuffer): void {
-  try {
-    addon.populateSharedMemory?.(buffer).catch(() => undefined);
-  } catch {
-    // an addon without it, or refusing: the same
-  }
-}
-
 /** The acquisition's side: one ring for frames up to `slotBytes`. */
 export class FrameRingWriter {
   private written = 0;
@@ -103,12 +94,10 @@ export class FrameRingWriter {
     this.memory = new Uint8Array(buffer);
   }
 
-  /** `populate`: its pages are put in place in the background (see SharedFrameOutlet.prepare). */
-  static create(addon: SharedMemoryAddon, frameBytes: number, populate = false): FrameRingWriter {
+  static create(addon: SharedMemoryAddon, frameBytes: number): FrameRingWriter {
     const slotBytes = roundToPage(frameBytes);
     const slots = Math.min(MAX_SLOTS, Math.max(MIN_SLOTS, Math.floor(RING_TARGET_BYTES / slotBytes)));
     const { buffer, path } = addon.createSharedMemory(HEADER_BYTES + slots * slotBytes);
-    if (populate) populateInBackground(addon, buffer);
     return new FrameRingWriter(randomUUID(), path, buffer, slotBytes, slots);
   }
 
@@ -219,23 +208,11 @@ export class SharedFrameOutlet {
     claim.ring.unclaim();
   }
 
-  /**
-   * Makes the ring for frames of `bytes` now, its pages put in place in the
-   * background, if frames of that size go through one and none is made yet:
-   * for the acquisition to call once it knows its camera's frame size, while
-   * it waits for the run and its saver. Otherwise the first frames pay for a
-   * fresh ring (loading the addon, ~500 page faults per 2 MiB slot) on the
-   * frame path.
-   */
-  prepare(bytes: number): void {
-    if (this.ring === null && this.wants(bytes)) this.ringFor(bytes, true);
-  }
-
   /** The current ring, or a new one for frames of `bytes` once the current one is idle; null without shared memory. */
-  private ringFor(bytes: number, populate = false): FrameRingWriter | null {
+  private ringFor(bytes: number): FrameRingWriter | null {
     if (this.ring === null || (!this.ring.fits(bytes) && this.ring.idle)) {
       try {
-        this.ring = FrameRingWriter.create(this.addon, bytes, populate);
+        this.ring = FrameRingWriter.create(this.addon, bytes);
       } catch {
         this.unavailable = true;
         return null;
@@ -310,8 +287,6 @@ export class FrameRingReaders {
   private ring(ref: RingRef): MappedRing {
     if (this.current?.id === ref.ring) return this.current;
     const buffer = this.addon.openSharedMemory(ref.path, ref.ring_bytes);
-    // This mapping's page tables too, beside the first writes rather than fault by fault within them.
-    populateInBackground(this.addon, buffer);
     this.current = { id: ref.ring, buffer, memory: new Uint8Array(buffer) };
     return this.current;
   }

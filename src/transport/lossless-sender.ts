@@ -321,11 +321,6 @@ export class LosslessSender {
     this.wake(this.idleWaiters);
   }
 
-  /** Makes the ring for frames of `bytes` ahead of the first (SharedFrameOutlet.prepare); nothing without shared memory. */
-  prepareRing(bytes: number): void {
-    this.outlet?.prepare(bytes);
-  }
-
   /** Closes after ZeroMQ delivered what it holds (bounded by lingerMs). */
   close(lingerMs = -1): void {
     this.socket.linger = lingerMs;
