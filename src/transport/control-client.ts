@@ -1,4 +1,4 @@
-import { Dealer } from 'zeromq';
+import { Dealer } from './zeromq.js';
 import { controlReplySchema, parseControlRequest, type ControlRequest } from '../protocol/control.js';
 import { isErrorCode, LabcastError } from '../protocol/errors.js';
 import { parseWithNs } from '../protocol/json-ns.js';

@@ -1,4 +1,4 @@
-import { Router } from 'zeromq';
+import { Router } from './zeromq.js';
 import { MAX_CONTROL_REQUEST_BYTES, parseControlRequest, type ControlRequest } from '../protocol/control.js';
 import { LabcastError, isLabcastError } from '../protocol/errors.js';
 import { stringifyWithNs } from '../protocol/json-ns.js';

@@ -1,4 +1,5 @@
-import { Pull, Subscriber, type Socket } from 'zeromq';
+import type { Socket } from 'zeromq';
+import { Pull, Subscriber } from './zeromq.js';
 import { decodeDataMessages, type DataMessage } from '../protocol/codec.js';
 import { curveClientOptions, onHandshakeFailure } from './curve.js';
 import type { SharedMemoryAddon } from '../native/native-addon.js';

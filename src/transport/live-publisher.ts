@@ -1,4 +1,4 @@
-import { XPublisher } from 'zeromq';
+import { XPublisher } from './zeromq.js';
 import { curveServerOptions, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
 

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Push } from 'zeromq';
+import { Push } from './zeromq.js';
 import { encodeFrameBatch, encodeSharedFrame, isEncodedFrame } from '../protocol/codec.js';
 import { LabcastError } from '../protocol/errors.js';
 import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './curve.js';

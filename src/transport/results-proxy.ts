@@ -1,5 +1,5 @@
 import { curveServerOptions, type CurveKeyPair } from './curve.js';
-import { XPublisher, XSubscriber } from 'zeromq';
+import { XPublisher, XSubscriber } from './zeromq.js';
 import { bindEndpoint } from './endpoints.js';
 import { receiveUnlessClosed } from './receive.js';
 

@@ -1,4 +1,4 @@
-import { Publisher } from 'zeromq';
+import { Publisher } from './zeromq.js';
 import { encodeAnalysisResult, type AnalysisResultHeaderInput, type ResultArray } from '../protocol/analysis.js';
 import { curveClientOptions } from './curve.js';
 

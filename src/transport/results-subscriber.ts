@@ -1,4 +1,4 @@
-import { Subscriber } from 'zeromq';
+import { Subscriber } from './zeromq.js';
 import { decodeAnalysisResult, type AnalysisResult } from '../protocol/analysis.js';
 import { ANALYSIS_TOPIC_PREFIX } from '../protocol/messages.js';
 import { curveClientOptions } from './curve.js';

@@ -1,4 +1,4 @@
-import { Publisher, Subscriber } from 'zeromq';
+import { Publisher, Subscriber } from './zeromq.js';
 import { experimentStatusSchema, STATUS_TOPIC, type ExperimentStatus } from '../protocol/control.js';
 import { parseWithNs, stringifyWithNs } from '../protocol/json-ns.js';
 import type { MalformedReport } from './data-receiver.js';
