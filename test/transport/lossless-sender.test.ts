@@ -165,6 +165,48 @@ describe('lossless sender batches small frames under load', () => {
     sender.close(0);
   });
 
+  test("to labcast's own saver, small frames offered by header travel as packed batches, in order, pixels intact", async () => {
+    const own = await LosslessSender.bind('tcp://127.0.0.1:*', 64 * 1024 * 1024, null, null, true);
+    const other = await LosslessSender.bind('tcp://127.0.0.1:*', 64 * 1024 * 1024);
+    assert.equal(own.packs(64 * 64), true);
+    assert.equal(own.packs(512 * 512), false, 'large frames keep their own messages');
+    assert.equal(other.packs(64 * 64), false, 'other savers get the documented JSON batches');
+    other.close(0);
+    // Frames made in the sender's blocks (take()), as a camera makes them, and one made elsewhere.
+    for (let seq = 0; seq < 3000; seq++) {
+      const pixels = seq === 1234 ? new Uint8Array(64 * 64) : own.take(64 * 64)!;
+      pixels.fill(seq & 0xff);
+      assert.ok(own.offerPacked(header(seq, [64, 64]), pixels));
+    }
+    own.sendAlways([Buffer.from('run-end'), Buffer.from('{}')]);
+    const pull = new Pull();
+    pull.connect(own.endpoint);
+    const seqs: number[] = [];
+    let messages = 0;
+    while (seqs.length < 3000) {
+      const parts = await pull.receive();
+      assert.equal(parts[0]!.toString(), 'packed-batch');
+      const decoded = decodeDataMessages(parts);
+      assert.ok(decoded.ok, decoded.ok ? '' : decoded.reason);
+      messages += 1;
+      for (const message of decoded.messages) {
+        if (message.topic !== 'frame') continue;
+        assert.ok(message.pixels.every((v) => v === (message.header.seq & 0xff)));
+        assert.equal(message.header.camera_ts_ns, BigInt(message.header.seq));
+        seqs.push(message.header.seq);
+      }
+    }
+    assert.equal((await pull.receive())[0]!.toString(), 'run-end', 'run messages keep their place after the frames');
+    await own.drain();
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 3000 }, (_, i) => i),
+    );
+    assert.ok(messages < 3000 / 10, `${messages} messages for 3000 frames`);
+    pull.close();
+    own.close(0);
+  });
+
   test('large frames and run messages are never batched', async () => {
     const sender = await LosslessSender.bind('tcp://127.0.0.1:*', 64 * 1024 * 1024);
     for (let seq = 0; seq < 5; seq++) {
