@@ -200,7 +200,7 @@ export class Acquisition {
           // A source that can wait (fps 0, file replay) is paced by the saver
           // instead of losing frames; a free-running camera cannot wait.
           // (Awaited only when there is something to wait for: a turn per frame costs a small frame more than its handling.)
-          if (!camera.freeRunning && !lossless.hasRoomFor(bytes)) await lossless.waitForRoom(bytes);
+          if (!camera.freeRunning && !lossless.hasPacedRoomFor(bytes)) await lossless.waitForRoom(bytes);
           const queued = !control.saverLost && (packed ? lossless.offerPacked(header, frame.pixels) : lossless.offer(parts!, bytes, seq));
           if (!queued) drops.record(seq);
           // ...and its next frame waits for a free slot to be made in, rather than being copied into one later.

@@ -59,6 +59,16 @@ const BATCH_MAX_FRAMES = 1024;
  * frame, and a batch of them goes out as one view of the block, not a copy.
  */
 const SMALL_FRAME_BLOCK_BYTES = 1024 * 1024;
+/**
+ * How far a source that can wait (waitForRoom) runs ahead of the saver with
+ * small frames. Further ahead gains nothing, since the saver sets the pace,
+ * and costs much: at fps 0 the simulator used to fill the whole buffer (512
+ * MiB, ~65 000 64² frames), each frame's objects surviving into the old
+ * generation and every block fresh memory, so the acquisition spent more on
+ * garbage collection and page faults than on its frames. A few full batches
+ * ahead keeps the saver fed.
+ */
+const PACED_SMALL_FRAME_BYTES = 8 * 1024 * 1024;
 /** Frames start on this boundary in a block, so any typed array fits over them. */
 const SMALL_FRAME_ALIGN = 8;
 
@@ -272,9 +282,18 @@ export class LosslessSender {
     this.enqueue({ parts, bytes: 0, seq: null });
   }
 
-  /** Resolves once `bytes` fit: for sources that can wait for the saver. */
+  /**
+   * For a source that can wait: whether a frame of `bytes` may be queued now
+   * (else waitForRoom). Small frames are held to PACED_SMALL_FRAME_BYTES ahead.
+   */
+  hasPacedRoomFor(bytes: number): boolean {
+    if (bytes >= BATCH_FRAME_BYTES) return this.hasRoomFor(bytes);
+    return this.queue.length === 0 || this.queuedBytes + bytes <= Math.min(this.maxQueuedBytes, PACED_SMALL_FRAME_BYTES);
+  }
+
+  /** Resolves once `bytes` fit as hasPacedRoomFor says: for sources that can wait for the saver. */
   async waitForRoom(bytes: number): Promise<void> {
-    while (!this.hasRoomFor(bytes)) {
+    while (!this.hasPacedRoomFor(bytes)) {
       this.throwIfFailed();
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }

@@ -68,6 +68,35 @@ describe('lossless sender (real sockets)', () => {
     sender.close(0);
   });
 
+  test('a patient source of small frames runs a few MiB ahead of the saver, not the whole buffer', async () => {
+    const sender = await LosslessSender.bind('tcp://127.0.0.1:*', 512 * 1024 * 1024, null, null, true);
+    const bytes = 64 * 64 * 2;
+    // No saver yet: the source queues until it is told to wait.
+    let queued = 0;
+    while (sender.hasPacedRoomFor(bytes)) {
+      const pixels = sender.take(bytes)!;
+      assert.ok(sender.offerPacked({ protocol: 1, run_id: 'r', seq: queued, camera_ts_ns: 0n, wall_ts_ns: 0n, shape: [64, 64], dtype: 'uint16' }, pixels));
+      queued += 1;
+    }
+    assert.ok(sender.stats.queuedBytes <= 8 * 1024 * 1024, `${sender.stats.queuedBytes} bytes ahead`);
+    assert.ok(queued >= 512, `only ${queued} frames ahead: too few to fill batches`);
+    assert.ok(sender.hasRoomFor(bytes), 'a source that cannot wait still has the whole buffer');
+    assert.ok(sender.hasPacedRoomFor(1024 * 1024), 'large frames are paced by the buffer (and the ring) as before');
+    const waiting = sender.waitForRoom(bytes);
+    const pull = new Pull();
+    pull.connect(sender.endpoint);
+    await waiting;
+    let received = 0;
+    while (received < queued) {
+      const decoded = decodeDataMessages(await pull.receive());
+      assert.ok(decoded.ok);
+      received += decoded.messages.length;
+    }
+    assert.equal(received, queued);
+    pull.close();
+    sender.close(0);
+  });
+
   test('a second bind of the same endpoint is a clear "in use" error', async () => {
     const first = await LivePublisher.bind('tcp://127.0.0.1:*');
     await assert.rejects(LivePublisher.bind(first.endpoint), (error: Error & { code?: string }) => {
