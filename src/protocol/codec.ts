@@ -344,10 +344,16 @@ function decodePackedBatch(parts: readonly Uint8Array[]): DecodeManyResult {
   const pixels = parts[3]!;
   const count = index.byteLength / PACKED_INDEX_BYTES_PER_FRAME;
   if (!Number.isInteger(count) || count === 0) {
-    return { ok: false, reason: `${TOPICS.packedBatch} index is ${index.byteLength} bytes, not a positive multiple of ${PACKED_INDEX_BYTES_PER_FRAME}` };
+    return {
+      ok: false,
+      reason: `${TOPICS.packedBatch} index is ${index.byteLength} bytes, not a positive multiple of ${PACKED_INDEX_BYTES_PER_FRAME}`,
+    };
   }
   if (pixels.byteLength !== count * common.frameBytes) {
-    return { ok: false, reason: `${TOPICS.packedBatch} payload is ${pixels.byteLength} bytes, ${count} frames of its header take ${count * common.frameBytes}` };
+    return {
+      ok: false,
+      reason: `${TOPICS.packedBatch} payload is ${pixels.byteLength} bytes, ${count} frames of its header take ${count * common.frameBytes}`,
+    };
   }
   const view = new DataView(index.buffer, index.byteOffset, index.byteLength);
   const cameraAt = count * 8;

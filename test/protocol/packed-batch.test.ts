@@ -66,7 +66,11 @@ describe('packed batches', () => {
       ['wrong part count', [good[0], good[1], good[2]], /parts, expected 4/],
       ['header not JSON', [good[0], header('{'), good[2], good[3]], /not valid JSON/],
       ['header an array', [good[0], header('[]'), good[2], good[3]], /must be \{protocol, run_id, shape, dtype\}/],
-      ['header with a seq', [good[0], header('{"protocol":1,"run_id":"r","shape":[2,3],"dtype":"uint16","seq":1}'), good[2], good[3]], /must be/],
+      [
+        'header with a seq',
+        [good[0], header('{"protocol":1,"run_id":"r","shape":[2,3],"dtype":"uint16","seq":1}'), good[2], good[3]],
+        /must be/,
+      ],
       ['other protocol', [good[0], header('{"protocol":2,"run_id":"r","shape":[2,3],"dtype":"uint16"}'), good[2], good[3]], /protocol/],
       ['bad dtype', [good[0], header('{"protocol":1,"run_id":"r","shape":[2,3],"dtype":"float64"}'), good[2], good[3]], /dtype/],
       ['bad shape', [good[0], header('{"protocol":1,"run_id":"r","shape":[0,3],"dtype":"uint16"}'), good[2], good[3]], /shape/],

@@ -75,7 +75,12 @@ describe('lossless sender (real sockets)', () => {
     let queued = 0;
     while (sender.hasPacedRoomFor(bytes)) {
       const pixels = sender.take(bytes)!;
-      assert.ok(sender.offerPacked({ protocol: 1, run_id: 'r', seq: queued, camera_ts_ns: 0n, wall_ts_ns: 0n, shape: [64, 64], dtype: 'uint16' }, pixels));
+      assert.ok(
+        sender.offerPacked(
+          { protocol: 1, run_id: 'r', seq: queued, camera_ts_ns: 0n, wall_ts_ns: 0n, shape: [64, 64], dtype: 'uint16' },
+          pixels,
+        ),
+      );
       queued += 1;
     }
     assert.ok(sender.stats.queuedBytes <= 8 * 1024 * 1024, `${sender.stats.queuedBytes} bytes ahead`);
