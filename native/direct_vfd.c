@@ -73,6 +73,8 @@ typedef struct {
   haddr_t addr;
   bool queued;
   bool held; /* `source` is ring memory: unhold once written */
+  bool taken;     /* the writer thread is writing it: no longer extended */
+  bool extending; /* HDF5's thread is copying more into it: the writer waits */
 } slot;
 
 typedef struct {
@@ -174,6 +176,9 @@ static int write_slot(direct_file *file, const slot *job) {
   int error = 0;
   if (done < job->size && !write_all(file->fd, job->source + done, job->size - done, job->addr + done, &error)) return error;
   count(done, job->size - done, 0);
+  pthread_mutex_lock(&totals_lock);
+  totals.direct_writes += 1;
+  pthread_mutex_unlock(&totals_lock);
   return 0;
 }
 
@@ -181,9 +186,12 @@ static void *writer_main(void *argument) {
   direct_file *file = argument;
   pthread_mutex_lock(&file->lock);
   for (;;) {
-    while (!file->slots[file->next_write].queued && !file->stopping) pthread_cond_wait(&file->changed, &file->lock);
+    while (!(file->slots[file->next_write].queued && !file->slots[file->next_write].extending) && !file->stopping) {
+      pthread_cond_wait(&file->changed, &file->lock);
+    }
     slot *job = &file->slots[file->next_write];
     if (!job->queued) break; /* stopping, nothing left */
+    job->taken = true;
     bool skip = file->failed_errno != 0; /* after a failure nothing more is written */
     pthread_mutex_unlock(&file->lock);
     int error = skip ? 0 : write_slot(file, job);
@@ -197,6 +205,7 @@ static void *writer_main(void *argument) {
     }
     job->queued = false;
     job->held = false;
+    job->taken = false;
     file->next_write = (file->next_write + 1) % SLOTS;
     file->pending--;
     pthread_cond_broadcast(&file->changed);
@@ -253,11 +262,39 @@ static bool start_writer(direct_file *file) {
 }
 
 /*
+ * Small chunks (~1 MiB of small frames each) that follow one another in the
+ * file are copied on into the last queued slot while the writer has not
+ * started it, up to SLOT_BYTES: so SLOTS x SLOT_BYTES of them can wait for
+ * the device, not SLOTS chunks (4 MiB), and the saver is not held up by
+ * every hiccup of the device. Ring memory (page-aligned, written in place)
+ * is never copied in. False: queue it as usual.
+ */
+static bool extend_last_queued(direct_file *file, const unsigned char *bytes, size_t size, haddr_t addr) {
+  if ((uintptr_t)bytes % DIRECT_VFD_PAGE == 0) return false;
+  pthread_mutex_lock(&file->lock);
+  slot *last = &file->slots[(file->next_fill + SLOTS - 1) % SLOTS];
+  bool extend = file->failed_errno == 0 && last->queued && !last->taken && !last->held &&
+                last->source == last->data && last->addr + last->size == addr && size <= SLOT_BYTES - last->size;
+  if (extend) last->extending = true;
+  pthread_mutex_unlock(&file->lock);
+  if (!extend) return false;
+  /* Only this thread fills slots, and the writer waits while `extending`: copy outside the lock. */
+  memcpy(last->data + last->size, bytes, size);
+  pthread_mutex_lock(&file->lock);
+  last->size += size;
+  last->extending = false;
+  pthread_cond_broadcast(&file->changed);
+  pthread_mutex_unlock(&file->lock);
+  return true;
+}
+
+/*
  * Whole pages [addr, addr + size) handed to the writer thread, a slot at a
  * time; returns once the last is queued. False (error pushed) if an earlier
  * queued write failed: the file is then not written any further.
  */
 static bool queue_direct_pages(direct_file *file, const unsigned char *bytes, size_t size, haddr_t addr) {
+  if (extend_last_queued(file, bytes, size, addr)) return true;
   size_t done = 0;
   while (done < size) {
     pthread_mutex_lock(&file->lock);

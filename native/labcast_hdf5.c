@@ -918,7 +918,8 @@ static napi_value io_counters(napi_env env, napi_callback_info info) {
   if (!set_number(env, result, "directBytes", totals.direct_bytes) ||
       !set_number(env, result, "bufferedBytes", totals.buffered_bytes) ||
       !set_number(env, result, "directRefused", totals.direct_fallbacks) ||
-      !set_number(env, result, "inPlaceBytes", totals.in_place_bytes)) {
+      !set_number(env, result, "inPlaceBytes", totals.in_place_bytes) ||
+      !set_number(env, result, "directWrites", totals.direct_writes)) {
     return throw_napi(env, "napi_set_named_property");
   }
   return result;

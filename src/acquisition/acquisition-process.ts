@@ -45,7 +45,14 @@ async function main(): Promise<void> {
   const lossless =
     init.recordEndpoint === null
       ? null
-      : await LosslessSender.bind(init.recordEndpoint, init.bufferBytes, curve, senderSharedMemory(init.sharedFrames === true));
+      : // sharedFrames: the saver is labcast's own, on this host, so it also reads packed batches.
+        await LosslessSender.bind(
+          init.recordEndpoint,
+          init.bufferBytes,
+          curve,
+          senderSharedMemory(init.sharedFrames === true),
+          init.sharedFrames === true,
+        );
   const acquisition = new Acquisition({
     camera,
     live,

@@ -3,7 +3,7 @@ import { epochNowNs } from '../devices/clock.js';
 import type { SoftwareInfo } from '../config/software.js';
 import { encodeFrame, encodeRunEnd, encodeRunStart } from '../protocol/codec.js';
 import { LabcastError, isLabcastError, type ErrorCode } from '../protocol/errors.js';
-import { PROTOCOL_VERSION, type RunEnd, type RunEndReason, type RunStart } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, type FrameHeader, type RunEnd, type RunEndReason, type RunStart } from '../protocol/messages.js';
 import type { LivePublisher } from '../transport/live-publisher.js';
 import type { LosslessSender } from '../transport/lossless-sender.js';
 import { DropLedger } from './drop-ledger.js';
@@ -177,30 +177,32 @@ export class Acquisition {
         }
         const seq = acquired;
         acquired += 1;
-        const parts = encodeFrame(
-          {
-            protocol: PROTOCOL_VERSION,
-            run_id: request.runId,
-            seq,
-            camera_ts_ns: frame.timestampNs,
-            wall_ts_ns: frame.hostTimestampNs ?? epochNowNs(),
-            shape: [...frame.shape],
-            dtype: frame.dtype,
-            ...(frame.truth === undefined ? {} : { truth: frame.truth }),
-          },
-          frame.pixels,
-        );
+        const header: FrameHeader = {
+          protocol: PROTOCOL_VERSION,
+          run_id: request.runId,
+          seq,
+          camera_ts_ns: frame.timestampNs,
+          wall_ts_ns: frame.hostTimestampNs ?? epochNowNs(),
+          shape: [...frame.shape],
+          dtype: frame.dtype,
+        };
+        if (frame.truth !== undefined) header.truth = frame.truth;
+        const bytes = frame.pixels.byteLength;
+        // Small frames to labcast's own saver go by header (a packed batch): their text is made only for a viewer.
+        const packed = lossless !== null && frame.truth === undefined && lossless.packs(bytes);
+        const parts = packed && !live.subscribed ? null : encodeFrame(header, frame.pixels);
         // A frame in a ring slot is the saver's once offered: viewers get a copy (made only when one watches).
         const inSlot = lossless?.isSlot(frame.pixels) === true;
-        if (live.publish(parts, inSlot)) shown.published += 1;
+        // Published to nobody (no subscriber) counts as published, as live.publish() says.
+        if (parts === null || live.publish(parts, inSlot)) shown.published += 1;
         else shown.skipped += 1;
         if (lossless !== null) {
-          const bytes = frame.pixels.byteLength;
           // A source that can wait (fps 0, file replay) is paced by the saver
           // instead of losing frames; a free-running camera cannot wait.
           // (Awaited only when there is something to wait for: a turn per frame costs a small frame more than its handling.)
-          if (!camera.freeRunning && !lossless.hasRoomFor(bytes)) await lossless.waitForRoom(bytes);
-          if (control.saverLost || !lossless.offer(parts, bytes, seq)) drops.record(seq);
+          if (!camera.freeRunning && !lossless.hasPacedRoomFor(bytes)) await lossless.waitForRoom(bytes);
+          const queued = !control.saverLost && (packed ? lossless.offerPacked(header, frame.pixels) : lossless.offer(parts!, bytes, seq));
+          if (!queued) drops.record(seq);
           // ...and its next frame waits for a free slot to be made in, rather than being copied into one later.
           if (!camera.freeRunning && !control.saverLost && lossless.mayWaitForSlot(bytes)) await lossless.waitForSlot(bytes);
         }

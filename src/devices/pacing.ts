@@ -30,13 +30,19 @@ export async function waitUntil(dueNs: bigint, signal: AbortSignal): Promise<boo
 const TURN_EVERY_NS = 200_000n;
 let lastTurnNs = 0n;
 
-/** Lets the event loop turn (at least every 0.2 ms); false when `signal` has aborted. */
-export async function yieldToEventLoop(signal: AbortSignal): Promise<boolean> {
+/**
+ * Lets the event loop turn (at least every 0.2 ms); false when `signal` has
+ * aborted. A plain boolean when no turn is due, so that a caller can skip the
+ * await (and its microtask) for most small frames.
+ */
+export function yieldToEventLoop(signal: AbortSignal): boolean | Promise<boolean> {
   if (signal.aborted) return false;
-  const now = process.hrtime.bigint();
-  if (now - lastTurnNs >= TURN_EVERY_NS) {
-    await setImmediate();
-    lastTurnNs = process.hrtime.bigint();
-  }
+  if (process.hrtime.bigint() - lastTurnNs < TURN_EVERY_NS) return true;
+  return turnEventLoop(signal);
+}
+
+async function turnEventLoop(signal: AbortSignal): Promise<boolean> {
+  await setImmediate();
+  lastTurnNs = process.hrtime.bigint();
   return !signal.aborted;
 }

@@ -65,7 +65,7 @@ export interface Hdf5Addon extends SharedMemoryAddon, FramePipeAddon {
    * This process's bytes written so far by files with directIo, how many went
    * with O_DIRECT, and how many of those straight from a shared-memory ring slot (no copy).
    */
-  ioCounters(): { directBytes: number; bufferedBytes: number; directRefused: number; inPlaceBytes: number };
+  ioCounters(): { directBytes: number; bufferedBytes: number; directRefused: number; inPlaceBytes: number; directWrites: number };
   flush(file: bigint): void;
   /** Also closes every dataset still open in the file. */
   closeFile(file: bigint): void;

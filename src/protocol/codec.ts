@@ -30,6 +30,7 @@ const TOPIC_BYTES = {
   runStart: Buffer.from(TOPICS.runStart),
   runEnd: Buffer.from(TOPICS.runEnd),
   batch: Buffer.from(TOPICS.batch),
+  packedBatch: Buffer.from(TOPICS.packedBatch),
   sharedFrame: Buffer.from(TOPICS.sharedFrame),
 };
 
@@ -118,6 +119,46 @@ function joined(parts: readonly Uint8Array[]): Buffer {
     end += part.byteLength;
   }
   return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
+}
+
+/** A frame for a packed batch: its header (without truth) and its pixels. */
+export interface PackedFrame {
+  readonly header: FrameHeader;
+  readonly pixels: Uint8Array;
+}
+
+/** Bytes per frame in a packed batch's index: seq, camera_ts_ns, wall_ts_ns, each an int64. */
+const PACKED_INDEX_BYTES_PER_FRAME = 24;
+const TWO_TO_32 = 2 ** 32;
+
+/**
+ * Frames of one run (same run id, shape and dtype, no truth) as one
+ * `packed-batch` message: [topic, JSON header of what they share (the same
+ * for a whole run), binary index, pixels back to back] (docs/protocol.md). Neither side makes or
+ * parses text per frame: at 64² that text and its garbage were a large part
+ * of both processes' time. Only labcast's own saver is sent these.
+ */
+export function encodePackedBatch(frames: readonly PackedFrame[]): [Buffer, Buffer, Buffer, Buffer] {
+  const first = frames[0]!.header;
+  const count = frames.length;
+  const common = Buffer.from(
+    `{"protocol":${first.protocol},"run_id":${runIdJson(first.run_id)},"shape":[${first.shape.join(',')}],"dtype":"${first.dtype}"}`,
+  );
+  const index = Buffer.allocUnsafe(count * PACKED_INDEX_BYTES_PER_FRAME);
+  const view = new DataView(index.buffer, index.byteOffset, index.byteLength);
+  const cameraAt = count * 8;
+  const wallAt = count * 16;
+  const pixels: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const { header } = frames[i]!;
+    // seq as two uint32 halves: no bigint per frame.
+    view.setUint32(i * 8, header.seq >>> 0, true);
+    view.setUint32(i * 8 + 4, Math.floor(header.seq / TWO_TO_32), true);
+    view.setBigInt64(cameraAt + i * 8, header.camera_ts_ns, true);
+    view.setBigInt64(wallAt + i * 8, header.wall_ts_ns, true);
+    pixels.push(frames[i]!.pixels);
+  }
+  return [TOPIC_BYTES.packedBatch, common, index, joined(pixels)];
 }
 
 export function encodeRunStart(header: RunStart): [Buffer, Buffer] {
@@ -264,6 +305,79 @@ function decodeBatch(parts: readonly Uint8Array[]): DecodeManyResult {
   return { ok: true, messages };
 }
 
+/** What the frames of a packed batch share, checked once per run rather than per batch. */
+interface PackedCommon {
+  readonly protocol: number;
+  readonly run_id: string;
+  readonly shape: number[];
+  readonly dtype: PixelDtype;
+  readonly frameBytes: number;
+}
+
+/** The last packed batch's shared header, as received and as checked: the next batch of the run repeats it. */
+let lastPackedCommon: { readonly text: Buffer; readonly common: PackedCommon } | null = null;
+
+function packedCommon(part: Uint8Array): { ok: true; common: PackedCommon } | { ok: false; reason: string } {
+  const cached = lastPackedCommon;
+  if (cached !== null && cached.text.equals(part)) return { ok: true, common: cached.common };
+  const parsed = parseHeader(part);
+  if (!parsed.ok) return parsed;
+  const value = parsed.value as Record<string, unknown> | null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.keys(value).length !== 4) {
+    return { ok: false, reason: `${TOPICS.packedBatch} header must be {protocol, run_id, shape, dtype}` };
+  }
+  // The shared fields follow a frame header's rules exactly: checked as one.
+  const checked = checkFrameHeader({ ...value, seq: 0, camera_ts_ns: 0n, wall_ts_ns: 0n });
+  if (!checked.ok) return { ok: false, reason: `${TOPICS.packedBatch} ${checked.reason}` };
+  const { protocol, run_id, shape, dtype } = checked.header;
+  const common = { protocol, run_id, shape, dtype, frameBytes: frameByteLength(shape, dtype) };
+  lastPackedCommon = { text: Buffer.from(part), common };
+  return { ok: true, common };
+}
+
+function decodePackedBatch(parts: readonly Uint8Array[]): DecodeManyResult {
+  if (parts.length !== 4) return { ok: false, reason: `${TOPICS.packedBatch} message has ${parts.length} parts, expected 4` };
+  const shared = packedCommon(parts[1]!);
+  if (!shared.ok) return shared;
+  const { common } = shared;
+  const index = parts[2]!;
+  const pixels = parts[3]!;
+  const count = index.byteLength / PACKED_INDEX_BYTES_PER_FRAME;
+  if (!Number.isInteger(count) || count === 0) {
+    return {
+      ok: false,
+      reason: `${TOPICS.packedBatch} index is ${index.byteLength} bytes, not a positive multiple of ${PACKED_INDEX_BYTES_PER_FRAME}`,
+    };
+  }
+  if (pixels.byteLength !== count * common.frameBytes) {
+    return {
+      ok: false,
+      reason: `${TOPICS.packedBatch} payload is ${pixels.byteLength} bytes, ${count} frames of its header take ${count * common.frameBytes}`,
+    };
+  }
+  const view = new DataView(index.buffer, index.byteOffset, index.byteLength);
+  const cameraAt = count * 8;
+  const wallAt = count * 16;
+  const messages: DataMessage[] = new Array<DataMessage>(count);
+  for (let i = 0; i < count; i++) {
+    const high = view.getUint32(i * 8 + 4, true);
+    // A seq must be a non-negative safe integer (below 2^53), as in a frame header.
+    if (high >= 0x20_0000) return { ok: false, reason: `${TOPICS.packedBatch} frame ${i}: seq is not a non-negative safe integer` };
+    const header: FrameHeader = {
+      protocol: common.protocol as typeof PROTOCOL_VERSION,
+      run_id: common.run_id,
+      seq: high * TWO_TO_32 + view.getUint32(i * 8, true),
+      camera_ts_ns: view.getBigInt64(cameraAt + i * 8, true),
+      wall_ts_ns: view.getBigInt64(wallAt + i * 8, true),
+      shape: common.shape,
+      dtype: common.dtype,
+    };
+    const start = i * common.frameBytes;
+    messages[i] = { topic: TOPICS.frame, header, pixels: pixels.subarray(start, start + common.frameBytes) };
+  }
+  return { ok: true, messages };
+}
+
 function topicOf(parts: readonly Uint8Array[]): string | null {
   const topicPart = parts[0];
   if (topicPart === undefined) return null;
@@ -278,6 +392,7 @@ function topicOf(parts: readonly Uint8Array[]): string | null {
 export function decodeDataMessages(parts: readonly Uint8Array[], sharedPixels: SharedPixels | null = null): DecodeManyResult {
   const topic = topicOf(parts);
   if (topic === TOPICS.batch) return decodeBatch(parts);
+  if (topic === TOPICS.packedBatch) return decodePackedBatch(parts);
   if (topic === TOPICS.sharedFrame) return decodeSharedFrame(parts, sharedPixels);
   const one = decodeDataMessage(parts);
   return one.ok ? { ok: true, messages: [one.message] } : one;

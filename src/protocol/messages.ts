@@ -11,6 +11,8 @@ export const TOPICS = {
   runEnd: 'run-end',
   /** Several frames in one message; only on the lossless (record) path. */
   batch: 'batch',
+  /** Several small frames with a binary index instead of a header each; only on the record path to labcast's own saver. */
+  packedBatch: 'packed-batch',
   /** A frame whose pixels wait in shared memory; only on the record path to a saver on the same host. */
   sharedFrame: 'shared-frame',
 } as const;

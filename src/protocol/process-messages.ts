@@ -52,7 +52,8 @@ export const acquisitionInitSchema = z
     /**
      * The saver is a process of the same controller on this host, so large
      * frames may reach it through shared memory (src/transport/frame-ring.ts).
-     * Absent or false: every frame goes on the record socket.
+     * Absent or false: every frame goes on the record socket. True also means
+     * the saver is labcast's own: small frames go as packed batches.
      */
     sharedFrames: z.boolean().optional(),
   })

@@ -131,10 +131,13 @@ class RunSaver {
     const stopTimers = this.startTimers();
     try {
       if (this.options.pendingRunStart && this.isMine(this.options.pendingRunStart)) await this.begin(this.options.pendingRunStart);
-      for await (const message of receiver.messages()) {
-        // Synchronous for a frame to a synchronous writer: no extra turn per frame.
-        const more = this.take(message);
-        if (!(typeof more === 'boolean' ? more : await more)) break;
+      // A batch's frames are taken in one go: no turn of the event loop per frame.
+      received: for await (const messages of receiver.received()) {
+        for (const message of messages) {
+          // Synchronous for a frame to a synchronous writer: no extra turn per frame.
+          const more = this.take(message);
+          if (!(typeof more === 'boolean' ? more : await more)) break received;
+        }
       }
     } catch (error) {
       if (this.state.kind !== 'writing') throw error;

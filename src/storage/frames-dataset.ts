@@ -37,7 +37,12 @@ export function framesPerChunk(frameBytes: number): number {
  * With one frame per chunk, each frame goes to HDF5 as it arrives, from the
  * caller's buffer. With several, frames are copied into a chunk-sized buffer
  * and written when it is full; commit() also writes a partly filled chunk,
- * which is written again, whole, once it fills.
+ * which is written again, whole, once it fills. Frames that arrive back to
+ * back in one buffer from the start of a chunk (a batch received whole) are
+ * not copied at all: the chunk is written from where they lie. So the
+ * pixels of a frame that shares chunks must stay unchanged until commit()
+ * (the saver's come from received messages, which nothing rewrites; frames
+ * in shared-memory slots are all of SMALL_FRAME_BYTES or more).
  *
  * The extent never ends inside a chunk that has not been written, and after
  * commit() it is exactly the frames appended.
@@ -54,6 +59,14 @@ export class FramesDataset {
   private bufferChanged = false;
   /** Rows in the dataset's extent. */
   private capacity = 0;
+  /**
+   * The first `lentFrames` frames of the chunk being filled (all of its
+   * frames so far, or none) still lie back to back in the caller's memory
+   * from `lentStart` in `lentBuffer`, not copied into `chunk`.
+   */
+  private lentBuffer: ArrayBufferLike | null = null;
+  private lentStart = 0;
+  private lentFrames = 0;
 
   constructor(
     private readonly dataset: ExtendibleDataset,
@@ -74,23 +87,57 @@ export class FramesDataset {
       this.dataset.writeChunk(row, 1, pixels);
       return;
     }
-    this.chunk.set(pixels, this.buffered * this.frameBytes);
+    const lends = this.lentFrames === this.buffered && this.followsLent(pixels);
+    if (!lends) {
+      this.copyLent();
+      this.chunk.set(pixels, this.buffered * this.frameBytes);
+    }
     if (this.buffered + 1 < this.framesPerChunk) {
+      if (lends) this.lend(pixels);
       this.buffered++;
       this.bufferChanged = true;
       return;
     }
     this.ensureRows(this.chunkStart + this.framesPerChunk);
-    this.dataset.writeChunk(this.chunkStart, this.framesPerChunk, this.chunk);
+    // A whole chunk received back to back is written from where it lies.
+    const start = lends && this.buffered > 0 ? this.lentStart : pixels.byteOffset;
+    const bytes = lends ? new Uint8Array(pixels.buffer, start, this.framesPerChunk * this.frameBytes) : this.chunk;
+    this.dataset.writeChunk(this.chunkStart, this.framesPerChunk, bytes);
     this.chunkStart += this.framesPerChunk;
     this.buffered = 0;
     this.bufferChanged = false;
+    this.lentBuffer = null;
+    this.lentFrames = 0;
+  }
+
+  /** Whether `pixels` lie right after the lent frames (or begin the chunk), so they can be lent too. */
+  private followsLent(pixels: Uint8Array): boolean {
+    if (pixels.byteLength !== this.frameBytes) return false;
+    if (this.lentFrames === 0) return true;
+    return pixels.buffer === this.lentBuffer && pixels.byteOffset === this.lentStart + this.lentFrames * this.frameBytes;
+  }
+
+  private lend(pixels: Uint8Array): void {
+    if (this.lentFrames === 0) {
+      this.lentBuffer = pixels.buffer;
+      this.lentStart = pixels.byteOffset;
+    }
+    this.lentFrames++;
+  }
+
+  /** The lent frames into `chunk`: what follows them is not back to back, or the chunk is written partly filled. */
+  private copyLent(): void {
+    if (this.lentFrames === 0 || this.chunk === null) return;
+    this.chunk.set(new Uint8Array(this.lentBuffer!, this.lentStart, this.lentFrames * this.frameBytes), 0);
+    this.lentBuffer = null;
+    this.lentFrames = 0;
   }
 
   /** Writes any partly filled chunk and sets the extent to exactly `rows`, the frames appended. */
   commit(rows: number): void {
     if (this.capacity < rows) this.setCapacity(rows);
     if (this.chunk !== null && this.bufferChanged) {
+      this.copyLent();
       // The unfilled rows are stored too (beyond the extent); zeros rather than an older chunk's frames.
       this.chunk.fill(0, this.buffered * this.frameBytes);
       this.dataset.writeChunk(this.chunkStart, this.buffered, this.chunk);

@@ -71,6 +71,17 @@ export class DataReceiver {
 
   /** Valid messages until the socket is closed. */
   async *messages(): AsyncGenerator<DataMessage> {
+    for await (const received of this.received()) yield* received;
+  }
+
+  /**
+   * Like messages(), a received message at a time: a batch's frames come
+   * together, so a consumer that handles them synchronously takes no turn of
+   * the event loop per frame (an async generator's yield per frame cost
+   * ~0.35 µs, ~5 % of the saver's CPU per 64² frame). A frame in shared
+   * memory is valid until the next call.
+   */
+  async *received(): AsyncGenerator<readonly DataMessage[]> {
     const rings = this.rings;
     const sharedPixels = rings === null ? null : (reference: unknown) => rings.view(ringRefSchema.parse(reference));
     try {
@@ -80,7 +91,7 @@ export class DataReceiver {
         this.lastActivity = Date.now();
         const decoded = decodeDataMessages(parts, sharedPixels);
         if (decoded.ok) {
-          yield* decoded.messages;
+          yield decoded.messages;
         } else {
           this.malformedCount += 1;
           this.lastMalformedReason = decoded.reason;

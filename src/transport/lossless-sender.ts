@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Push } from './zeromq.js';
-import { encodeFrameBatch, encodeSharedFrame, isEncodedFrame } from '../protocol/codec.js';
+import { encodeFrameBatch, encodePackedBatch, encodeSharedFrame, isEncodedFrame, type PackedFrame } from '../protocol/codec.js';
+import type { FrameHeader } from '../protocol/messages.js';
 import { LabcastError } from '../protocol/errors.js';
 import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
@@ -31,7 +32,13 @@ interface Queued {
   readonly claim?: SlotClaim;
   /** A frame for the ring made in memory of its own, not yet copied into a slot (counted in unslottedRingFrames). */
   awaitingSlot?: boolean;
+  /** A small frame offered by header (offerPacked): no parts; it goes out in a packed batch. */
+  readonly header?: FrameHeader;
+  readonly pixels?: Uint8Array;
 }
+
+/** The parts of a frame offered by header: it has none of its own. */
+const NO_PARTS: Parts = [];
 
 /** A slot handed out by take() whose frame has not been offered yet. */
 interface PendingClaim extends SlotClaim {
@@ -52,6 +59,16 @@ const BATCH_MAX_FRAMES = 1024;
  * frame, and a batch of them goes out as one view of the block, not a copy.
  */
 const SMALL_FRAME_BLOCK_BYTES = 1024 * 1024;
+/**
+ * How far a source that can wait (waitForRoom) runs ahead of the saver with
+ * small frames. Further ahead gains nothing, since the saver sets the pace,
+ * and costs much: at fps 0 the simulator used to fill the whole buffer (512
+ * MiB, ~65 000 64² frames), each frame's objects surviving into the old
+ * generation and every block fresh memory, so the acquisition spent more on
+ * garbage collection and page faults than on its frames. A few full batches
+ * ahead keeps the saver fed.
+ */
+const PACED_SMALL_FRAME_BYTES = 8 * 1024 * 1024;
 /** Frames start on this boundary in a block, so any typed array fits over them. */
 const SMALL_FRAME_ALIGN = 8;
 
@@ -97,6 +114,7 @@ export class LosslessSender {
     readonly maxQueuedBytes: number,
     private readonly curve: CurveKeyPair | null = null,
     private readonly sharedMemory: SharedMemoryAddon | null = null,
+    private readonly packsBatches = false,
   ) {
     this.socket = socket;
     this.outlet = sharedMemory === null ? null : new SharedFrameOutlet(sharedMemory);
@@ -108,18 +126,21 @@ export class LosslessSender {
    * With `curve`, a CURVE server: only savers holding its public key get
    * frames. With `sharedMemory` (a saver on this host), large frames cross
    * through a shared-memory ring rather than the socket (frame-ring.ts).
+   * With `packsBatches` (the saver is labcast's own), small frames offered
+   * by header go out as packed batches (offerPacked).
    */
   static async bind(
     endpoint: string,
     maxQueuedBytes: number,
     curve: CurveKeyPair | null = null,
     sharedMemory: SharedMemoryAddon | null = null,
+    packsBatches = false,
   ): Promise<LosslessSender> {
     const socket = LosslessSender.newSocket(curve);
     // Made (and its peers watched) before it is bound: a saver already waiting
     // (labcast record starts it alongside) connects the moment it is, and a
     // handshake before the watch would never be counted.
-    const sender = new LosslessSender(socket, endpoint, maxQueuedBytes, curve, sharedMemory);
+    const sender = new LosslessSender(socket, endpoint, maxQueuedBytes, curve, sharedMemory, packsBatches);
     sender.boundEndpoint = await bindEndpoint(socket, endpoint, 'record');
     return sender;
   }
@@ -233,15 +254,46 @@ export class LosslessSender {
     return true;
   }
 
+  /**
+   * Whether a frame of `bytes` (without truth) is to be offered by header
+   * (offerPacked) rather than as encoded parts: small frames, for a saver
+   * that reads packed batches (labcast's own).
+   */
+  packs(bytes: number): boolean {
+    return this.packsBatches && bytes < BATCH_FRAME_BYTES;
+  }
+
+  /**
+   * offer() for a frame that packs(): by its header, with no text made for
+   * it; it goes out in a packed batch with the frames queued beside it.
+   */
+  offerPacked(header: FrameHeader, pixels: Uint8Array): boolean {
+    this.giveBack();
+    this.throwIfFailed();
+    const bytes = pixels.byteLength;
+    if (!this.hasRoomFor(bytes)) return false;
+    this.enqueue({ parts: NO_PARTS, bytes, seq: header.seq, header, pixels });
+    return true;
+  }
+
   /** Queues a run message; these are never dropped. */
   sendAlways(parts: Parts): void {
     this.throwIfFailed();
     this.enqueue({ parts, bytes: 0, seq: null });
   }
 
-  /** Resolves once `bytes` fit: for sources that can wait for the saver. */
+  /**
+   * For a source that can wait: whether a frame of `bytes` may be queued now
+   * (else waitForRoom). Small frames are held to PACED_SMALL_FRAME_BYTES ahead.
+   */
+  hasPacedRoomFor(bytes: number): boolean {
+    if (bytes >= BATCH_FRAME_BYTES) return this.hasRoomFor(bytes);
+    return this.queue.length === 0 || this.queuedBytes + bytes <= Math.min(this.maxQueuedBytes, PACED_SMALL_FRAME_BYTES);
+  }
+
+  /** Resolves once `bytes` fit as hasPacedRoomFor says: for sources that can wait for the saver. */
   async waitForRoom(bytes: number): Promise<void> {
-    while (!this.hasRoomFor(bytes)) {
+    while (!this.hasPacedRoomFor(bytes)) {
       this.throwIfFailed();
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
@@ -371,7 +423,12 @@ export class LosslessSender {
     try {
       while (this.queue.length > 0 && socket === this.socket) {
         const batch = this.nextBatch();
-        let parts = batch.length === 1 ? batch[0]!.parts : encodeFrameBatch(batch.map((q) => q.parts));
+        let parts =
+          batch[0]!.header !== undefined
+            ? encodePackedBatch(batch as PackedFrame[])
+            : batch.length === 1
+              ? batch[0]!.parts
+              : encodeFrameBatch(batch.map((q) => q.parts));
         const only = batch.length === 1 ? batch[0]! : null;
         if (only?.claim !== undefined) {
           // Made in its slot: nothing to copy.
@@ -415,6 +472,7 @@ export class LosslessSender {
   private nextBatch(): Queued[] {
     const batchable = (q: Queued): boolean => q.seq !== null && q.bytes < BATCH_FRAME_BYTES && isEncodedFrame(q.parts);
     const first = this.queue.at(0);
+    if (first.header !== undefined) return this.nextPackedBatch(first.header);
     if (!batchable(first)) return [first];
     let bytes = first.bytes;
     let end = 1;
@@ -422,6 +480,22 @@ export class LosslessSender {
       const next = this.queue.at(end);
       if (!batchable(next) || bytes + next.bytes > BATCH_MAX_BYTES) break;
       // Frames of one block go out as one view of it: a batch ends where the next block begins.
+      if (inOtherBlock(this.queue.at(end - 1), next)) break;
+      bytes += next.bytes;
+      end += 1;
+    }
+    return this.queue.first(end);
+  }
+
+  /** The packed frames at the head of the queue that share the first one's run, shape and dtype (and block). */
+  private nextPackedBatch(first: FrameHeader): Queued[] {
+    let bytes = this.queue.at(0).bytes;
+    let end = 1;
+    while (end < this.queue.length && end < BATCH_MAX_FRAMES) {
+      const next = this.queue.at(end);
+      const header = next.header;
+      if (header === undefined || bytes + next.bytes > BATCH_MAX_BYTES) break;
+      if (header.run_id !== first.run_id || header.dtype !== first.dtype || !sameShape(header.shape, first.shape)) break;
       if (inOtherBlock(this.queue.at(end - 1), next)) break;
       bytes += next.bytes;
       end += 1;
@@ -447,7 +521,14 @@ export class LosslessSender {
 
 /** Whether `next` was made in another small-frame block than `previous` (both made in blocks). */
 function inOtherBlock(previous: Queued, next: Queued): boolean {
-  const before = previous.parts[2]!.buffer;
-  const after = next.parts[2]!.buffer;
+  const before = (previous.pixels ?? previous.parts[2]!).buffer;
+  const after = (next.pixels ?? next.parts[2]!).buffer;
   return before !== after && before.byteLength >= SMALL_FRAME_BLOCK_BYTES && after.byteLength >= SMALL_FRAME_BLOCK_BYTES;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

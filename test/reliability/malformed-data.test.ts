@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Push } from 'zeromq';
 import { LabcastChild } from '../../src/experiment/child-process.js';
-import { encodeFrame, encodeRunEnd, encodeRunStart } from '../../src/protocol/codec.js';
+import { encodeFrame, encodePackedBatch, encodeRunEnd, encodeRunStart } from '../../src/protocol/codec.js';
 import { stringifyWithNs } from '../../src/protocol/json-ns.js';
 import type { FrameHeader, RunStart } from '../../src/protocol/messages.js';
 import type { SaverCommand, SaverEvent } from '../../src/protocol/process-messages.js';
@@ -34,7 +34,8 @@ function malformed(i: number, random: () => number): Buffer[] {
   const good = frameHeader(0);
   const pixels = Buffer.alloc(8 * 12 * 2);
   const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
-  switch (i % 8) {
+  const packed = (): [Buffer, Buffer, Buffer, Buffer] => encodePackedBatch([{ header: good, pixels }]);
+  switch (i % 11) {
     case 0:
       return [Buffer.from('frame'), Buffer.from(stringifyWithNs(good))]; // wrong part count
     case 1:
@@ -49,8 +50,20 @@ function malformed(i: number, random: () => number): Buffer[] {
       return [bytes(1 + Math.floor(random() * 40))]; // random single part
     case 6:
       return [Buffer.from('run-end'), bytes(64)]; // garbage run-end
-    default:
+    case 7:
       return [Buffer.from('frame'), Buffer.from(stringifyWithNs({ ...good, seq: 'seven' })), pixels]; // wrong type
+    case 8: {
+      const [topic, common, index, payload] = packed();
+      return [topic, common, index, payload.subarray(0, 1 + Math.floor(random() * 100))]; // packed: payload length
+    }
+    case 9: {
+      const [topic, common, , payload] = packed();
+      return [topic, common, bytes(1 + Math.floor(random() * 23)), payload]; // packed: ragged index
+    }
+    default: {
+      const [topic, , index, payload] = packed();
+      return [topic, bytes(Math.floor(random() * 40)), index, payload]; // packed: garbage shared header
+    }
   }
 }
 
@@ -80,8 +93,20 @@ test('10 000 malformed data messages are counted and skipped by the saver; the v
     await push.send(malformed(i, random));
     if (i % 500 === 0 && sentFrames < 20) {
       const pixels = new Uint8Array(8 * 12 * 2).fill(sentFrames);
-      await push.send(encodeFrame(frameHeader(sentFrames), pixels));
-      sentFrames += 1;
+      if (sentFrames % 3 !== 1 || sentFrames + 2 > 20) {
+        await push.send(encodeFrame(frameHeader(sentFrames), pixels));
+        sentFrames += 1;
+      } else {
+        // Two frames in a packed batch, as labcast's own sender makes them.
+        const next = new Uint8Array(8 * 12 * 2).fill(sentFrames + 1);
+        await push.send(
+          encodePackedBatch([
+            { header: frameHeader(sentFrames), pixels },
+            { header: frameHeader(sentFrames + 1), pixels: next },
+          ]),
+        );
+        sentFrames += 2;
+      }
     }
   }
   await push.send(

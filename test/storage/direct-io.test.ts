@@ -94,6 +94,36 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
     }
   });
 
+  test('chunks of small frames that follow one another while the device is busy go to it together, intact', async () => {
+    const { dir, remove } = tempDir();
+    try {
+      // 8 KiB frames, 128 to a 1 MiB chunk: 100 chunks appended as fast as the writer takes them.
+      const chunks = 100;
+      const frames = chunks * 128;
+      const start = makeRunStart({ shape: [64, 64], frames_requested: frames });
+      const path = join(dir, 'coalesced.h5');
+      const before = addon().ioCounters();
+      const writer = await openNativeWriter(path, start, { overwrite: false });
+      // Frames back to back in one buffer per chunk, as a batch arrives, so each chunk is written from it.
+      const batch = new Uint8Array(128 * 8192);
+      for (let seq = 0; seq < frames; seq++) {
+        const i = seq % 128;
+        if (i === 0) for (let j = 0; j < 128; j++) batch.set(framePixels(start.shape, start.dtype, seq + j), j * 8192);
+        writer.append(makeHeader(start, seq), batch.subarray(i * 8192, (i + 1) * 8192));
+      }
+      writer.finish(makeRunEnd(start, { frames_acquired: frames }));
+      const after = addon().ioCounters();
+      const writes = after.directWrites - before.directWrites;
+      assert.ok(writes > 0 && writes < chunks, `${writes} direct writes for ${chunks} chunks: none shared a write`);
+      assert.ok(after.directBytes - before.directBytes >= chunks * 1024 * 1024);
+      const read = readValidFrames(path);
+      assert.equal(read.valid, frames);
+      assert.deepEqual(read.frameSha256, expectedSha(start, range(0, frames)));
+    } finally {
+      remove();
+    }
+  });
+
   test('a reader sees every flushed frame while the recording goes on', async () => {
     const { dir, remove } = tempDir();
     try {

@@ -505,6 +505,52 @@ for (const backend of WRITERS) {
       }
     });
 
+    test(
+      'small frames received back to back in one buffer read back exactly, however batches and flushes fall',
+      { skip: noH5py },
+      async () => {
+        const { dir, remove } = tempDir();
+        try {
+          const path = join(dir, 'batched.h5');
+          // 8 KiB frames: 128 to a chunk. Batches as a receiver gets them: each one buffer, frames back to back.
+          const start = makeRunStart({ shape: [64, 64], frames_requested: 1100 });
+          const writer = await backend.open(path, start, { overwrite: false });
+          const frameBytes = 64 * 64 * 2;
+          const batches: Uint8Array[] = [];
+          let seq = 0;
+          const appendBatch = (count: number): void => {
+            const batch = new Uint8Array(count * frameBytes);
+            for (let i = 0; i < count; i++) batch.set(framePixels(start.shape, start.dtype, seq + i), i * frameBytes);
+            for (let i = 0; i < count; i++) writer.append(makeHeader(start, seq + i), batch.subarray(i * frameBytes, (i + 1) * frameBytes));
+            batches.push(batch);
+            seq += count;
+          };
+          appendBatch(128); // exactly one chunk
+          appendBatch(50); // a chunk begun from one batch...
+          appendBatch(78); // ...ended from another
+          appendBatch(200); // across a chunk boundary
+          appendBatch(30);
+          writer.flush(); // mid-chunk: the partly filled chunk is written
+          // What the writer was given is the caller's again once flushed.
+          for (const batch of batches) batch.fill(0xee);
+          appendBatch(226); // ends exactly on a chunk boundary (640)
+          appendBatch(1);
+          appendBatch(127);
+          appendBatch(128 + 100);
+          writer.flush();
+          for (const batch of batches) batch.fill(0xee);
+          assert.equal(seq, 1068);
+          for (; seq < 1100; seq++) writer.append(makeHeader(start, seq), framePixels(start.shape, start.dtype, seq));
+          writer.finish(makeRunEnd(start, { frames_acquired: 1100 }));
+          const frames = dumpWithH5py(path)['/entry/data/frames']!;
+          assert.deepEqual(frames.shape, [1100, 64, 64]);
+          assert.deepEqual(frames.frameSha256, expectedSha(start, range(0, 1100)));
+        } finally {
+          remove();
+        }
+      },
+    );
+
     test('large frames are one chunk each; the extent grows in blocks and flush trims it', { skip: noH5py }, async () => {
       const { dir, remove } = tempDir();
       try {

@@ -68,6 +68,40 @@ describe('lossless sender (real sockets)', () => {
     sender.close(0);
   });
 
+  test('a patient source of small frames runs a few MiB ahead of the saver, not the whole buffer', async () => {
+    const sender = await LosslessSender.bind('tcp://127.0.0.1:*', 512 * 1024 * 1024, null, null, true);
+    const bytes = 64 * 64 * 2;
+    // No saver yet: the source queues until it is told to wait.
+    let queued = 0;
+    while (sender.hasPacedRoomFor(bytes)) {
+      const pixels = sender.take(bytes)!;
+      assert.ok(
+        sender.offerPacked(
+          { protocol: 1, run_id: 'r', seq: queued, camera_ts_ns: 0n, wall_ts_ns: 0n, shape: [64, 64], dtype: 'uint16' },
+          pixels,
+        ),
+      );
+      queued += 1;
+    }
+    assert.ok(sender.stats.queuedBytes <= 8 * 1024 * 1024, `${sender.stats.queuedBytes} bytes ahead`);
+    assert.ok(queued >= 512, `only ${queued} frames ahead: too few to fill batches`);
+    assert.ok(sender.hasRoomFor(bytes), 'a source that cannot wait still has the whole buffer');
+    assert.ok(sender.hasPacedRoomFor(1024 * 1024), 'large frames are paced by the buffer (and the ring) as before');
+    const waiting = sender.waitForRoom(bytes);
+    const pull = new Pull();
+    pull.connect(sender.endpoint);
+    await waiting;
+    let received = 0;
+    while (received < queued) {
+      const decoded = decodeDataMessages(await pull.receive());
+      assert.ok(decoded.ok);
+      received += decoded.messages.length;
+    }
+    assert.equal(received, queued);
+    pull.close();
+    sender.close(0);
+  });
+
   test('a second bind of the same endpoint is a clear "in use" error', async () => {
     const first = await LivePublisher.bind('tcp://127.0.0.1:*');
     await assert.rejects(LivePublisher.bind(first.endpoint), (error: Error & { code?: string }) => {
@@ -163,6 +197,48 @@ describe('lossless sender batches small frames under load', () => {
     assert.ok(messages < 3000 / 10, `${messages} messages for 3000 frames`);
     pull.close();
     sender.close(0);
+  });
+
+  test("to labcast's own saver, small frames offered by header travel as packed batches, in order, pixels intact", async () => {
+    const own = await LosslessSender.bind('tcp://127.0.0.1:*', 64 * 1024 * 1024, null, null, true);
+    const other = await LosslessSender.bind('tcp://127.0.0.1:*', 64 * 1024 * 1024);
+    assert.equal(own.packs(64 * 64), true);
+    assert.equal(own.packs(512 * 512), false, 'large frames keep their own messages');
+    assert.equal(other.packs(64 * 64), false, 'other savers get the documented JSON batches');
+    other.close(0);
+    // Frames made in the sender's blocks (take()), as a camera makes them, and one made elsewhere.
+    for (let seq = 0; seq < 3000; seq++) {
+      const pixels = seq === 1234 ? new Uint8Array(64 * 64) : own.take(64 * 64)!;
+      pixels.fill(seq & 0xff);
+      assert.ok(own.offerPacked(header(seq, [64, 64]), pixels));
+    }
+    own.sendAlways([Buffer.from('run-end'), Buffer.from('{}')]);
+    const pull = new Pull();
+    pull.connect(own.endpoint);
+    const seqs: number[] = [];
+    let messages = 0;
+    while (seqs.length < 3000) {
+      const parts = await pull.receive();
+      assert.equal(parts[0]!.toString(), 'packed-batch');
+      const decoded = decodeDataMessages(parts);
+      assert.ok(decoded.ok, decoded.ok ? '' : decoded.reason);
+      messages += 1;
+      for (const message of decoded.messages) {
+        if (message.topic !== 'frame') continue;
+        assert.ok(message.pixels.every((v) => v === (message.header.seq & 0xff)));
+        assert.equal(message.header.camera_ts_ns, BigInt(message.header.seq));
+        seqs.push(message.header.seq);
+      }
+    }
+    assert.equal((await pull.receive())[0]!.toString(), 'run-end', 'run messages keep their place after the frames');
+    await own.drain();
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 3000 }, (_, i) => i),
+    );
+    assert.ok(messages < 3000 / 10, `${messages} messages for 3000 frames`);
+    pull.close();
+    own.close(0);
   });
 
   test('large frames and run messages are never batched', async () => {

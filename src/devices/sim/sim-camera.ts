@@ -105,7 +105,8 @@ export class SimCamera implements Camera {
       for (let index = 0; ; index++) {
         // Frame n is due at start + n/fps; a late consumer gets it late, never skipped.
         const due = fps > 0 ? waitUntil(startNs + BigInt(Math.round((index * 1e9) / fps)), stop) : yieldToEventLoop(stop);
-        if (!(await due)) return;
+        // At fps 0 mostly a plain true: no await (and no microtask) per frame.
+        if (!(typeof due === 'boolean' ? due : await due)) return;
         yield this.capture(index, memory);
       }
     } finally {
