@@ -299,7 +299,7 @@ async function main(): Promise<void> {
       ...memoryRows(inMemory),
       [`${SMALL.name} uint16, ${SMALL.frames} frames`, ''],
       [
-        '  labcast end to end (goal >= 50000)',
+        '  labcast end to end (goal >= 100000)',
         `${smallFps.toFixed(0)} frames/s (${medianOf(small.labcast, (r) => r.mbps).toFixed(0)} MB/s)`,
       ],
       [
