@@ -216,7 +216,7 @@ export class LosslessSender {
     const gone = (): boolean => outlet !== this.outlet || this.failure !== null;
     // Frames made elsewhere get their slots first (the pump copies them in), then this one.
     while (this.unslottedRingFrames > 0 && !gone()) await delay(1);
-    if (!gone() && outlet.wants(bytes)) await outlet.waitForSlot(bytes, gone);
+    if (!gone() && outlet.wants(bytes)) await outlet.waitForSlot(bytes, gone, true);
   }
 
   /** Queues a frame if the buffer has room; false means it was not queued (a drop). */
@@ -376,6 +376,7 @@ export class LosslessSender {
         if (only?.claim !== undefined) {
           // Made in its slot: nothing to copy.
           parts = encodeSharedFrame(parts, only.claim.ref);
+          only.claim.ring.sent(only.claim.ref.slot);
           this.sharedFrames += 1;
           this.madeInRing += 1;
         } else if (only !== null && only.seq !== null && this.outlet?.wants(only.bytes) === true && isEncodedFrame(parts)) {

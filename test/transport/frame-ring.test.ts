@@ -267,3 +267,34 @@ test(`${SHARED_FRAMES_ENV}=0 keeps frames on the socket; other values are refuse
     message: /LABCAST_SHARED_FRAMES=yes/,
   });
 });
+
+test('slots are claimed and given back in any order, and freed in the order they were sent', { skip }, () => {
+  // 8 MiB slots: a ring of 4.
+  const ring = FrameRingWriter.create(sharedMemory!, 8 * 1024 * 1024);
+  assert.equal(ring.slots, 4);
+  const first = ring.claim(16).ref;
+  const released = new BigInt64Array(sharedMemory!.openSharedMemory(first.path, first.ring_bytes), 0, 1);
+  const release = (count: number): void => void Atomics.add(released, 0, BigInt(count));
+  const [a, b, c, d] = [first.slot, ring.claim(16).ref.slot, ring.claim(16).ref.slot, ring.claim(16).ref.slot];
+  assert.deepEqual([a, b, c, d].sort(), [0, 1, 2, 3], 'four distinct slots');
+  assert.equal(ring.hasFreeSlot(), false);
+  // Given back by identity, not only the last claimed: that very slot is free again.
+  ring.unclaim(b);
+  assert.equal(ring.claim(16).ref.slot, b);
+  // Sent out of claim order: the saver releases in send order, so the first release frees c.
+  ring.sent(c);
+  ring.sent(a);
+  ring.sent(d);
+  ring.unclaim(b);
+  assert.equal(ring.claim(16).ref.slot, b, 'only the given-back slot is free before any release');
+  assert.equal(ring.hasFreeSlot(), false);
+  release(1);
+  assert.equal(ring.claim(16).ref.slot, c, 'the first slot sent is the first freed');
+  assert.equal(ring.idle, false, 'slots are still claimed');
+  ring.unclaim(b);
+  ring.unclaim(c);
+  assert.equal(ring.idle, false, 'a and d are still being written');
+  release(2);
+  assert.equal(ring.idle, true);
+  assert.deepEqual([ring.claim(16), ring.claim(16), ring.claim(16), ring.claim(16)].map((s) => s.ref.slot).sort(), [0, 1, 2, 3]);
+});
