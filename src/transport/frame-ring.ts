@@ -232,8 +232,12 @@ export class SharedFrameOutlet {
    * the saver has released all of its slots.
    */
   async put(pixels: Uint8Array, cancelled: () => boolean): Promise<RingRef | null> {
-    const ring = await this.waitForSlot(pixels.byteLength, cancelled);
-    return ring === null ? null : ring.put(pixels);
+    for (;;) {
+      const ring = await this.waitForSlot(pixels.byteLength, cancelled);
+      if (ring === null) return null;
+      // The camera may have claimed the slot while this resumed: look again.
+      if (ring.hasFreeSlot()) return ring.put(pixels);
+    }
   }
 
   /**

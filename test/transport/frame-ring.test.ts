@@ -135,6 +135,88 @@ describe('large frames through the shared-memory ring (real processes, real sock
     sender.close(0);
   });
 
+  test('slots lent several at a time are offered or given back in any order; frames made elsewhere still get slots', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring-lend.sock`;
+    const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
+    // 8 MiB frames: a ring of 4 slots, of which a camera may hold 3.
+    const shape = [2048, 2048];
+    const bytes = shape[0]! * shape[1]! * 2;
+    const frames = 60;
+    const receiving = receiveInChild(sender.endpoint, frames);
+    await sender.waitForPeers(1, 10_000);
+    const expected: [number, string][] = [];
+    const held: Uint8Array[] = [];
+    let made = 0;
+    let givenBack = 0;
+    for (let turn = 0; expected.length < frames; turn++) {
+      for (let slot = sender.lend(bytes); slot !== null; slot = held.length < 3 ? sender.lend(bytes) : null) held.push(slot);
+      if (held.length === 3) assert.equal(sender.lend(bytes), null, 'a camera holds at most slots - 1');
+      const seq = expected.length;
+      let pixels: Uint8Array;
+      if (held.length === 0 && turn % 6 !== 5) {
+        // As a camera whose slots are all queued: it waits for one (a real one would copy, see below).
+        await sender.waitForSlot(bytes);
+        continue;
+      }
+      if (turn % 6 === 5) {
+        // Made in memory of its own (no slot to hand, or a camera's copy): the pump copies it into a slot.
+        pixels = new Uint8Array(bytes);
+      } else {
+        // Filled out of the order lent, as a device fills its buffers.
+        pixels = held.splice((turn * 7) % held.length, 1)[0]!;
+        if (turn % 5 === 2) {
+          sender.giveBack(pixels);
+          givenBack += 1;
+          continue;
+        }
+        made += 1;
+      }
+      pixels.set(pixelsOf(seq, shape));
+      expected.push([seq, sha(pixels)]);
+      await sender.waitForRoom(bytes);
+      assert.ok(sender.offer(encodeFrame(header(seq, shape), pixels), bytes, seq));
+    }
+    for (const slot of held.splice(0)) sender.giveBack(slot);
+    assert.equal(sender.lentSlots, 0);
+    await sender.drain();
+    const received = await receiving;
+    assert.deepEqual(received.frames, expected);
+    assert.equal(received.malformed.count, 0);
+    assert.equal(sender.stats.sharedFrames, frames, 'every frame went through shared memory');
+    assert.equal(sender.stats.madeInRing, made, 'frames made in lent slots were sent from them');
+    assert.ok(made >= frames / 2 && givenBack > 0, `${made} made in their slot, ${givenBack} given back`);
+    sender.close(0);
+  });
+
+  test('a frame made elsewhere at the head of the queue gets a slot while the camera holds all it may', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring-head.sock`;
+    const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
+    const shape = [2048, 2048];
+    const bytes = shape[0]! * shape[1]! * 2;
+    const receiving = receiveInChild(sender.endpoint, 5);
+    await sender.waitForPeers(1, 10_000);
+    const held = [sender.lend(bytes), sender.lend(bytes), sender.lend(bytes)].filter((slot) => slot !== null);
+    assert.equal(held.length, 3);
+    // Were the fourth slot lent too, the frames below would wait for ever: two made elsewhere need slots, the rest queue behind them.
+    assert.equal(sender.lend(bytes), null);
+    const expected: [number, string][] = [];
+    const offer = (pixels: Uint8Array): void => {
+      const seq = expected.length;
+      pixels.set(pixelsOf(seq, shape));
+      expected.push([seq, sha(pixels)]);
+      assert.ok(sender.offer(encodeFrame(header(seq, shape), pixels), bytes, seq));
+    };
+    offer(new Uint8Array(bytes));
+    offer(new Uint8Array(bytes));
+    for (const slot of held.reverse()) offer(slot);
+    await sender.drain();
+    const received = await receiving;
+    assert.deepEqual(received.frames, expected);
+    assert.equal(sender.stats.madeInRing, 3);
+    assert.equal(sender.stats.sharedFrames, 5);
+    sender.close(0);
+  });
+
   test('small frames stay on the socket, batched as before', async () => {
     const endpoint = `ipc://${scratch.dir}/ring-small.sock`;
     const sender = await LosslessSender.bind(endpoint, 64 * 1024 * 1024, null, sharedMemory);
