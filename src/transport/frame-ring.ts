@@ -242,7 +242,8 @@ export class SharedFrameOutlet {
 
   /**
    * A free slot for a frame of `bytes` now, for the frame to be made in
-   * (frames born in the ring), or null: no slot free at once, the camera
+   * (frames born in the ring; the slot holds `capacity` bytes from the
+   * view's start), or null: no slot free at once, the camera
    * holds its share already, or the frame goes on the socket. Slots may be
    * claimed while a frame made elsewhere waits in put() for one: a camera
    * holds at most slots - 1 claimed and unsent (lent to it, or queued behind
@@ -250,10 +251,10 @@ export class SharedFrameOutlet {
    * free once the saver has written it; put() cannot wait for ever on slots
    * that wait for it.
    */
-  claim(bytes: number): SlotClaim | null {
-    if (!this.wants(bytes)) return null;
-    const ring = this.ringFor(bytes);
-    if (ring === null || !ring.fits(bytes) || !this.mayClaim(ring)) return null;
+  claim(bytes: number, capacity = bytes): SlotClaim | null {
+    if (!this.wants(bytes) || !this.wants(capacity)) return null;
+    const ring = this.ringFor(capacity);
+    if (ring === null || !ring.fits(capacity) || !this.mayClaim(ring)) return null;
     return { ...ring.claim(bytes), ring };
   }
 

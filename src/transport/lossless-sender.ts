@@ -170,16 +170,17 @@ export class LosslessSender {
    * it takes others (GenICam's stream buffers over slots): offered with its
    * frame, or given back with giveBack(slot), in any order; null when the
    * frame is not for the ring, no slot is free, or the camera holds its share
-   * of the ring already (SharedFrameOutlet.claim).
+   * of the ring already (SharedFrameOutlet.claim). The slot holds `capacity`
+   * bytes from the view's start (a device's payload may be larger than the image).
    */
-  lend(bytes: number): Uint8Array | null {
+  lend(bytes: number, capacity = bytes): Uint8Array | null {
     if (bytes < RING_FRAME_BYTES) return null;
-    return this.lendSlot(bytes, false);
+    return this.lendSlot(bytes, false, capacity);
   }
 
-  private lendSlot(bytes: number, taken: boolean): Uint8Array | null {
+  private lendSlot(bytes: number, taken: boolean, capacity = bytes): Uint8Array | null {
     if (this.outlet === null || this.failure !== null) return null;
-    const claim = this.outlet.claim(bytes);
+    const claim = this.outlet.claim(bytes, capacity);
     if (claim === null) return null;
     this.lent.set(claim.view, { ...claim, outlet: this.outlet, taken });
     return claim.view;
