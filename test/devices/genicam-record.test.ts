@@ -64,6 +64,28 @@ test("labcast record --camera genicam:Fake_1 → a file whose frames are the fak
   );
 });
 
+test('labcast record of large GenICam frames: assembled by Aravis in ring slots, written from there; the file is whole', async (t) => {
+  if (aravisOrSkip(t) === null) return;
+  const out = join(scratch.dir, 'genicam-large.h5');
+  // 1 MiB frames: through the saver's shared-memory ring.
+  const camera = JSON.stringify({ driver: 'genicam', id: 'Fake_1', features: { Width: 1024, Height: 1024, AcquisitionFrameRate: 50 } });
+  const run = await runLabcast(['record', '--camera', camera, '--frames', '40', '--out', out, '--json'], FAKE_ONLY_ENV);
+  assert.equal(run.code, 0, run.stderr);
+  const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+  assert.equal(summary.framesWritten, 40);
+  const statistics = summary.cameraStatistics as Record<string, number>;
+  assert.ok(statistics.frames_assembled_in_ring! >= 30, JSON.stringify(statistics));
+  const read = await runPython(READ_BACK, [out]);
+  assert.equal(read.code, 0, read.stderr);
+  const file = JSON.parse(read.stdout) as Record<string, unknown>;
+  assert.deepEqual(file.shape, [40, 1024, 1024]);
+  assert.deepEqual(file.ids, [...Array(40).keys()]);
+  assert.ok((file.on_ramp as boolean[]).every(Boolean), 'every frame is the diagonal ramp of its frame id');
+  const phases = file.phases as number[];
+  for (let i = 1; i < phases.length; i++) assert.equal(phases[i], (phases[i - 1]! + 1) % 255, `frame ${i} is the next frame id`);
+  assert.deepEqual(file.gaps, []);
+});
+
 test('labcast record --camera genicam:Fake_9 (no such camera) fails naming it', async (t) => {
   if (aravisOrSkip(t) === null) return;
   const run = await runLabcast(

@@ -217,6 +217,32 @@ describe('large frames through the shared-memory ring (real processes, real sock
     sender.close(0);
   });
 
+  test('a slot of a saver gone since goes to the next saver as memory of its own, copied into its ring', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring-rebind.sock`;
+    const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
+    const shape = [1024, 512];
+    const bytes = shape[0]! * shape[1]! * 2;
+    const [kept, dropped] = [sender.lend(bytes), sender.lend(bytes)];
+    assert.ok(kept !== null && dropped !== null);
+    // The saver went away while the camera held these (a stream still filling them): a new outlet and ring.
+    await sender.rebind();
+    sender.giveBack(dropped);
+    assert.equal(sender.lentSlots, 1, 'a slot of the old ring is only forgotten');
+    const receiving = receiveInChild(sender.endpoint, 2);
+    await sender.waitForPeers(1, 10_000);
+    const expected: [number, string][] = [];
+    for (const [seq, pixels] of [kept, sender.lend(bytes)!].entries()) {
+      pixels.set(pixelsOf(seq, shape));
+      expected.push([seq, sha(pixels)]);
+      assert.ok(sender.offer(encodeFrame(header(seq, shape), pixels), bytes, seq));
+    }
+    await sender.drain();
+    assert.deepEqual((await receiving).frames, expected);
+    assert.equal(sender.stats.sharedFrames, 2);
+    assert.equal(sender.stats.madeInRing, 1, "the old ring's frame was copied into the new ring");
+    sender.close(0);
+  });
+
   test('small frames stay on the socket, batched as before', async () => {
     const endpoint = `ipc://${scratch.dir}/ring-small.sock`;
     const sender = await LosslessSender.bind(endpoint, 64 * 1024 * 1024, null, sharedMemory);
