@@ -2,6 +2,7 @@ import { LabcastError } from '../../protocol/errors.js';
 import type { Camera, CameraInfo, Frame, FrameFormat, FrameMemory, SettingSpec, SettingValue } from '../camera.js';
 import { findSettingSpec } from '../settings.js';
 import { StreamSlot } from '../stream-slot.js';
+import { speedUpOn } from '../../native/speed-switch.js';
 import {
   requireAravisAddon,
   type AravisAddon,
@@ -62,6 +63,8 @@ const LEND_LIMIT = 4;
  * ring has room, in Aravis's buffers (and then copied) when it is full.
  */
 const SLOT_MIN_QUEUED = 2;
+/** "0" has the driver copy each image from Aravis's buffer into its slot, as before slots were lent to the stream (A/B measurements). */
+export const GENICAM_SLOTS_ENV = 'LABCAST_GENICAM_SLOTS';
 
 /** What one stream (or the last one) counted beyond Aravis's own statistics. */
 interface StreamCounters {
@@ -419,6 +422,7 @@ export class GenicamCamera implements Camera {
     memory: FrameMemory | null,
   ): SlotLending | null {
     if (memory?.lend === undefined || memory.giveBack === undefined || format.packing !== 'none') return null;
+    if (!speedUpOn(process.env, GENICAM_SLOTS_ENV, 'images assembled by Aravis in ring slots')) return null;
     const bytes = labcastByteLength(format, width, height);
     if (wireByteLength(format, width, height) !== bytes) return null;
     // Chunk data or padding can make a buffer larger than the image.
