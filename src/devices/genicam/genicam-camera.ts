@@ -267,7 +267,10 @@ export class GenicamCamera implements Camera {
     this.counters = counters;
     const queue: AravisStreamEvent[] = [];
     const queueLimit = Math.max(MIN_QUEUE_LIMIT, this.spec.buffers * 4);
-    const slots = this.slotLending(addon, handle, format, width, height, memory);
+    // Slots only when the ring gives one now: else (a remote saver, a stalled one) the stream keeps all its own buffers queued.
+    const lending = this.slotLending(addon, handle, format, width, height, memory);
+    const firstSlot = lending?.claim() ?? null;
+    const slots = firstSlot === null ? null : lending;
     let lent = 0;
     const giveBack = (event: AravisStreamEvent): void => {
       if (event.error === undefined && event.slot !== undefined) slots?.giveBack(event.slot);
@@ -303,7 +306,13 @@ export class GenicamCamera implements Camera {
     };
     const wakeOnStop = (): void => wake?.();
     stop.addEventListener('abort', wakeOnStop);
-    addon.startStream(handle, this.spec.buffers + LEND_LIMIT, onEvent, slots === null ? 0 : SLOT_MIN_QUEUED);
+    try {
+      addon.startStream(handle, this.spec.buffers + LEND_LIMIT, onEvent, slots === null ? 0 : SLOT_MIN_QUEUED);
+    } catch (error) {
+      if (firstSlot !== null) slots?.giveBack(firstSlot);
+      throw error;
+    }
+    if (firstSlot !== null) slots?.push(firstSlot);
     slots?.lendMore();
     this.refresh();
     let offsetNs: bigint | null = null;
@@ -666,20 +675,29 @@ class SlotLending {
     private readonly capacity: number,
   ) {}
 
+  /** A slot of the ring for the stream, or null when the ring has none free now. */
+  claim(): Uint8Array | null {
+    return this.memory.lend(this.bytes, this.capacity);
+  }
+
   /** Lends the stream every slot the ring gives now (the sender bounds a camera's share). */
   lendMore(): void {
     while (!this.ended) {
-      const slot = this.memory.lend(this.bytes, this.capacity);
-      if (slot === null) return;
-      try {
-        this.addon.pushSlot(this.handle, slot, this.capacity);
-      } catch {
-        // The stream is gone (the camera closed under it): the slot was never queued.
-        this.memory.giveBack(slot);
-        return;
-      }
-      this.inStream.add(slot);
+      const slot = this.claim();
+      if (slot === null || !this.push(slot)) return;
     }
+  }
+
+  /** Queues `slot` in the stream; false (and the slot given back) when the stream is gone (the camera closed under it). */
+  push(slot: Uint8Array): boolean {
+    try {
+      this.addon.pushSlot(this.handle, slot, this.capacity);
+    } catch {
+      this.memory.giveBack(slot);
+      return false;
+    }
+    this.inStream.add(slot);
+    return true;
   }
 
   /** Aravis is done with `slot`'s buffer (its image, if any, is in the event). */
