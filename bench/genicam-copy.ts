@@ -8,7 +8,12 @@
  * included) per frame; the *floor* is the same process with the fake camera
  * filling buffers and the addon lending each to JavaScript and taking it
  * straight back (no copy, no sending), so total minus floor is labcast's own
- * per-frame work: the copy into the slot, the header, the send.
+ * per-frame work: the header, the send, and (`copy`, LABCAST_GENICAM_SLOTS=0,
+ * the path before slots were lent to Aravis) the copy into the slot. Each
+ * workload is measured both ways, alternated: `slots` (Aravis assembles the
+ * image in the ring slot) and `copy`; copies per frame are labcast's own,
+ * from the driver's frames_assembled_in_ring (a frame assembled in a slot
+ * costs none, any other one).
  *
  * Standalone: `node dist/bench/genicam-copy.js` (LABCAST_BENCH_RUNS, default
  * 3). Each measurement runs in a fresh process. Where the Aravis binding or
@@ -24,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { Acquisition } from '../src/acquisition/acquisition.js';
 import { genicamCameraSpecSchema } from '../src/camera-spec/genicam-spec.js';
 import { softwareInfo } from '../src/config/software.js';
-import { GenicamCamera } from '../src/devices/genicam/genicam-camera.js';
+import { GENICAM_SLOTS_ENV, GenicamCamera } from '../src/devices/genicam/genicam-camera.js';
 import { loadAravisAddon } from '../src/native/aravis-addon.js';
 import { receiverSharedMemory } from '../src/native/shared-frames.js';
 import { LivePublisher } from '../src/transport/live-publisher.js';
@@ -45,6 +50,8 @@ interface OneRun {
   readonly cpuMsPerFrame: number;
   readonly frames: number;
   readonly madeInRing: number;
+  /** Images Aravis assembled in their ring slot (no copy of labcast's). */
+  readonly assembledInRing: number;
 }
 
 function median(values: readonly number[]): number {
@@ -84,7 +91,12 @@ async function recordOnce(format: string, size: number, frames: number): Promise
     const cpu = process.cpuUsage(before);
     await received;
     const made = end.frames_acquired - (end.frames_lost_camera ?? 0);
-    return { cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / made, frames: made, madeInRing: sender.stats.madeInRing };
+    return {
+      cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / made,
+      frames: made,
+      madeInRing: sender.stats.madeInRing,
+      assembledInRing: end.camera_statistics?.frames_assembled_in_ring ?? 0,
+    };
   } finally {
     sender.close(0);
     live.close();
@@ -117,16 +129,17 @@ async function floorOnce(format: string, size: number, frames: number): Promise<
     await finished;
     const cpu = process.cpuUsage(before);
     addon.stopStream(handle);
-    return { cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / count, frames: count, madeInRing: 0 };
+    return { cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / count, frames: count, madeInRing: 0, assembledInRing: 0 };
   } finally {
     addon.closeCamera(handle);
   }
 }
 
-function inChild(kind: 'record' | 'floor', format: string, size: number, frames: number): OneRun {
+function inChild(kind: 'record' | 'floor', format: string, size: number, frames: number, slots = true): OneRun {
   const ran = spawnSync(process.execPath, [SELF, `--${kind}`, format, String(size), String(frames)], {
     encoding: 'utf8',
     timeout: 300_000,
+    env: { ...process.env, [GENICAM_SLOTS_ENV]: slots ? '1' : '0' },
   });
   if (ran.status !== 0) throw new Error(`${kind} ${format} ${size}²: ${ran.stderr || `exit ${ran.status}`}`);
   return JSON.parse(ran.stdout) as OneRun;
@@ -149,26 +162,30 @@ async function main(): Promise<void> {
     `GenICam (Aravis fake camera, in process) -> ring -> receiving process; acquisition CPU per frame, median of ${RUNS}\n`,
   );
   for (const [format, size, frames] of WORKLOADS) {
-    const totals: number[] = [];
+    const modes = { slots: { totals: [] as number[], copies: [] as number[] }, copy: { totals: [] as number[], copies: [] as number[] } };
     const floors: number[] = [];
-    const inRing: number[] = [];
-    // Alternated, so that the machine's load drifts over both alike.
+    // Alternated, so that the machine's load drifts over all alike.
     for (let run = 0; run < RUNS; run++) {
-      const recorded = inChild('record', format, size, frames);
-      totals.push(recorded.cpuMsPerFrame);
-      inRing.push(recorded.madeInRing / recorded.frames);
+      for (const mode of ['slots', 'copy'] as const) {
+        const recorded = inChild('record', format, size, frames, mode === 'slots');
+        modes[mode].totals.push(recorded.cpuMsPerFrame);
+        modes[mode].copies.push(1 - recorded.assembledInRing / recorded.frames);
+      }
       floors.push(inChild('floor', format, size, frames).cpuMsPerFrame);
     }
     const bytes = size * size * (format === 'Mono16' ? 2 : 1);
-    const total = median(totals);
     const floor = median(floors);
-    const own = total - floor;
-    process.stdout.write(
-      `  ${format} ${size}x${size}: ${total.toFixed(2)} ms/frame (${((total / bytes) * 1e6).toFixed(2)} s/GB); ` +
-        `floor (fake camera + loans) ${floor.toFixed(2)} ms; labcast's own ${own.toFixed(2)} ms/frame = ${((own / bytes) * 1e6).toFixed(2)} s/GB; ` +
-        `made in ring slots ${(median(inRing) * 100).toFixed(0)} % ` +
-        `(runs: ${totals.map((ms) => ms.toFixed(2)).join(', ')}; floors ${floors.map((ms) => ms.toFixed(2)).join(', ')})\n`,
-    );
+    for (const mode of ['slots', 'copy'] as const) {
+      const total = median(modes[mode].totals);
+      const own = total - floor;
+      process.stdout.write(
+        `  ${format} ${size}x${size} ${mode === 'slots' ? 'assembled in slots' : 'copied (LABCAST_GENICAM_SLOTS=0)'}: ` +
+          `${total.toFixed(2)} ms/frame (${((total / bytes) * 1e6).toFixed(2)} s/GB); ` +
+          `floor (fake camera + loans) ${floor.toFixed(2)} ms; labcast's own ${own.toFixed(2)} ms/frame = ${((own / bytes) * 1e6).toFixed(2)} s/GB; ` +
+          `labcast's copies per frame ${median(modes[mode].copies).toFixed(2)} ` +
+          `(runs: ${modes[mode].totals.map((ms) => ms.toFixed(2)).join(', ')}; floors ${floors.map((ms) => ms.toFixed(2)).join(', ')})\n`,
+      );
+    }
   }
 }
 

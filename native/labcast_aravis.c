@@ -52,11 +52,28 @@ typedef struct {
   napi_ref view;     /* weak: the ArrayBuffer over its pixels, detached at release */
 } lent_buffer;
 
+/*
+ * A slot of the saver's ring lent to the stream (pushSlot): Aravis assembles
+ * an image straight into it. The references keep the ring's mapping alive
+ * (its ArrayBuffer) until Aravis is done with the buffer, even when the
+ * driver has moved on to another saver's ring, and give JavaScript back the
+ * very view it lent.
+ */
+typedef struct {
+  ArvBuffer *buffer;
+  napi_ref view;         /* strong: the Uint8Array the driver lent */
+  napi_ref array_buffer; /* strong: the ring's memory */
+  void *data;            /* where the slot begins */
+} slot_loan;
+
 typedef struct {
   camera_handle *owner;
   ArvStream *stream;
   ArvBuffer **pool;
   guint pool_size;
+  GPtrArray *slots;   /* slot_loan: lent to the stream, not yet back in JavaScript */
+  GPtrArray *reserve; /* pool buffers kept out of the stream while slots feed it */
+  gint min_queued;    /* with slots: pool buffers go in only while fewer than this are queued; 0 = always */
   lent_buffer *lent; /* pool_size entries: no more buffers than that exist */
   guint lent_count;
   GThread *thread;
@@ -817,6 +834,8 @@ static bool lend(napi_env env, stream_run *run, ArvBuffer *buffer, napi_value ev
  * view can be read any more) and the buffer requeued, or dropped when the
  * stream is stopping (the pool keeps its own reference).
  */
+static void requeue_pool_buffer(stream_run *run, ArvBuffer *buffer);
+
 static void end_loan(napi_env env, stream_run *run, guint index, bool requeue) {
   lent_buffer entry = run->lent[index];
   run->lent[index] = run->lent[--run->lent_count];
@@ -827,7 +846,7 @@ static void end_loan(napi_env env, stream_run *run, guint index, bool requeue) {
     }
     napi_delete_reference(env, entry.view);
   }
-  if (requeue) arv_stream_push_buffer(run->stream, entry.buffer);
+  if (requeue) requeue_pool_buffer(run, entry.buffer);
   else g_object_unref(entry.buffer);
 }
 
@@ -838,6 +857,73 @@ static void end_loan(napi_env env, stream_run *run, guint index, bool requeue) {
  */
 static void take_back_lent(napi_env env, stream_run *run) {
   while (run->lent_count > 0) end_loan(env, run, run->lent_count - 1, false);
+}
+
+/* How many buffers wait in the stream for an image. */
+static gint queued_buffers(stream_run *run) {
+  gint input = 0, output = 0;
+  arv_stream_get_n_buffers(run->stream, &input, &output);
+  return input;
+}
+
+/* Pool buffers go back to the stream while it is short of slots (a full ring: the saver behind), else wait in reserve. */
+static void top_up(stream_run *run) {
+  while (run->reserve->len > 0 && (run->min_queued == 0 || queued_buffers(run) < run->min_queued)) {
+    arv_stream_push_buffer(run->stream, g_ptr_array_steal_index(run->reserve, run->reserve->len - 1));
+  }
+}
+
+static void requeue_pool_buffer(stream_run *run, ArvBuffer *buffer) {
+  if (run->min_queued == 0) arv_stream_push_buffer(run->stream, buffer);
+  else {
+    g_ptr_array_add(run->reserve, buffer);
+    top_up(run);
+  }
+}
+
+static void free_loan(napi_env env, slot_loan *loan) {
+  if (env != NULL) {
+    napi_delete_reference(env, loan->view);
+    napi_delete_reference(env, loan->array_buffer);
+  }
+  g_free(loan);
+}
+
+/*
+ * A slot's buffer came back: the event's `slot` is the view the driver lent
+ * (whatever became of the image), and for a complete image `data` views the
+ * image where Aravis put it in the slot (at its start unless the payload
+ * holds more than the image). The buffer is done with; the slot is the driver's again.
+ */
+static void deliver_slot(napi_env env, stream_run *run, slot_loan *loan, ArvBuffer *buffer, ArvBufferStatus status, napi_value event) {
+  set_number(env, event, "status", status);
+  set_bigint(env, event, "frameId", arv_buffer_get_frame_id(buffer));
+  set_bigint(env, event, "timestampNs", arv_buffer_get_timestamp(buffer));
+  set_bigint(env, event, "systemTimestampNs", arv_buffer_get_system_timestamp(buffer));
+  napi_value view = NULL, array_buffer = NULL;
+  napi_get_reference_value(env, loan->view, &view);
+  napi_get_reference_value(env, loan->array_buffer, &array_buffer);
+  if (view != NULL) napi_set_named_property(env, event, "slot", view);
+  if (status == ARV_BUFFER_STATUS_SUCCESS && arv_buffer_get_payload_type(buffer) == ARV_BUFFER_PAYLOAD_TYPE_IMAGE && array_buffer != NULL) {
+    set_number(env, event, "pixelFormat", arv_buffer_get_image_pixel_format(buffer));
+    set_number(env, event, "width", arv_buffer_get_image_width(buffer));
+    set_number(env, event, "height", arv_buffer_get_image_height(buffer));
+    size_t size = 0;
+    const guint8 *image = arv_buffer_get_image_data(buffer, &size);
+    void *base = NULL;
+    size_t total = 0;
+    napi_get_arraybuffer_info(env, array_buffer, &base, &total);
+    napi_value data;
+    if (image != NULL && image >= (const guint8 *)base && image + size <= (const guint8 *)base + total &&
+        napi_create_typedarray(env, napi_uint8_array, size, array_buffer, image - (const guint8 *)base, &data) == napi_ok) {
+      napi_set_named_property(env, event, "data", data);
+    }
+  } else if (status == ARV_BUFFER_STATUS_SUCCESS) {
+    set_number(env, event, "payloadType", arv_buffer_get_payload_type(buffer));
+  }
+  g_ptr_array_remove_fast(run->slots, loan);
+  free_loan(env, loan);
+  g_object_unref(buffer); /* the only reference: the slot's memory stays the ring's */
 }
 
 static void deliver(napi_env env, napi_value callback, void *context, void *data) {
@@ -853,12 +939,20 @@ static void deliver(napi_env env, napi_value callback, void *context, void *data
   }
   ArvBuffer *buffer = data;
   if (env == NULL || g_atomic_int_get(&run->stopping)) {
-    g_object_unref(buffer); /* the popped reference; the pool keeps its own */
+    g_object_unref(buffer); /* the popped reference; the pool keeps its own (a slot's memory is the ring's) */
     return;
   }
   napi_value event, undefined;
   napi_create_object(env, &event);
   ArvBufferStatus status = arv_buffer_get_status(buffer);
+  slot_loan *loan = (slot_loan *)arv_buffer_get_user_data(buffer);
+  if (loan != NULL) {
+    deliver_slot(env, run, loan, buffer, status, event);
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, callback, 1, &event, NULL);
+    top_up(run);
+    return;
+  }
   set_number(env, event, "status", status);
   set_bigint(env, event, "frameId", arv_buffer_get_frame_id(buffer));
   set_bigint(env, event, "timestampNs", arv_buffer_get_timestamp(buffer));
@@ -872,9 +966,10 @@ static void deliver(napi_env env, napi_value callback, void *context, void *data
   } else if (status == ARV_BUFFER_STATUS_SUCCESS) {
     set_number(env, event, "payloadType", arv_buffer_get_payload_type(buffer));
   }
-  if (!lent) arv_stream_push_buffer(run->stream, buffer);
+  if (!lent) requeue_pool_buffer(run, buffer);
   napi_get_undefined(env, &undefined);
   napi_call_function(env, undefined, callback, 1, &event, NULL);
+  top_up(run);
 }
 
 static void finalize_run(napi_env env, void *data, void *hint) {
@@ -888,7 +983,12 @@ static void finalize_run(napi_env env, void *data, void *hint) {
     run->owner = NULL;
   }
   take_back_lent(NULL, run);
+  /* Slot buffers still queued are freed with the stream; their memory is the ring's. */
   g_clear_object(&run->stream); /* frees the buffers still queued in it */
+  for (guint i = 0; i < run->slots->len; i++) free_loan(NULL, g_ptr_array_index(run->slots, i));
+  g_ptr_array_free(run->slots, TRUE);
+  for (guint i = 0; i < run->reserve->len; i++) g_object_unref(g_ptr_array_index(run->reserve, i));
+  g_ptr_array_free(run->reserve, TRUE);
   for (guint i = 0; i < run->pool_size; i++) g_object_unref(run->pool[i]);
   g_free(run->pool);
   g_free(run->lent);
@@ -910,6 +1010,16 @@ static void stop_run(napi_env env, camera_handle *handle) {
   g_clear_error(&error);
   snapshot_stats(run->stream, &handle->last_stats);
   take_back_lent(env, run);
+  if (run->slots->len > 0) {
+    /*
+     * Slots still queued: Aravis's receiving thread ends and drops every
+     * queued buffer, so nothing writes a slot after this returns and the
+     * driver may give them back to the ring (the pool keeps its own references).
+     */
+    arv_stream_stop_thread(run->stream, TRUE);
+    for (guint i = 0; i < run->slots->len; i++) free_loan(env, g_ptr_array_index(run->slots, i));
+    g_ptr_array_set_size(run->slots, 0);
+  }
   napi_release_threadsafe_function(run->tsfn, napi_tsfn_release);
 }
 
@@ -917,13 +1027,22 @@ static void stop_run(napi_env env, camera_handle *handle) {
  * startStream(handle, bufferCount, onEvent): allocates the pool, starts the
  * acquisition; onEvent gets one object per popped buffer (status, frameId,
  * timestampNs, systemTimestampNs, and for a complete image pixelFormat, width,
- * height, data) or { error } when the camera's control is lost.
+ * height, data) or { error } when the camera's control is lost. With
+ * minQueued > 0 (the driver lends ring slots, pushSlot) pool buffers enter
+ * the stream only while fewer than that many buffers are queued, so images
+ * are assembled in slots while there are slots, in the pool when the ring is full.
  */
 static napi_value start_stream(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) return throw_message(env, "startStream takes (handle, bufferCount, onEvent)");
+  if (argc < 3) return throw_message(env, "startStream takes (handle, bufferCount, onEvent, minQueued?)");
+  uint32_t min_queued = 0;
+  napi_valuetype min_type = napi_undefined;
+  if (argc >= 4) napi_typeof(env, argv[3], &min_type);
+  if (min_type != napi_undefined && (napi_get_value_uint32(env, argv[3], &min_queued) != napi_ok || min_queued > 2048)) {
+    return throw_message(env, "startStream: minQueued must be an integer in 0..2048");
+  }
   camera_handle *handle = handle_arg(env, argv[0]);
   if (handle == NULL) return NULL;
   if (handle->run != NULL) return throw_message(env, "the camera is already streaming");
@@ -946,10 +1065,14 @@ static napi_value start_stream(napi_env env, napi_callback_info info) {
   run->pool_size = count;
   run->pool = g_new0(ArvBuffer *, count);
   run->lent = g_new0(lent_buffer, count);
+  run->slots = g_ptr_array_new();
+  run->reserve = g_ptr_array_new();
+  run->min_queued = (gint)min_queued;
   snprintf(run->lost_message, sizeof run->lost_message, "the camera's control channel was lost (camera unplugged, powered off or unreachable)");
   for (guint i = 0; i < count; i++) {
     run->pool[i] = arv_buffer_new_allocate(payload);
-    arv_stream_push_buffer(stream, g_object_ref(run->pool[i]));
+    if (min_queued > 0) g_ptr_array_add(run->reserve, g_object_ref(run->pool[i]));
+    else arv_stream_push_buffer(stream, g_object_ref(run->pool[i]));
   }
   napi_value name;
   napi_create_string_utf8(env, "labcast_aravis stream", NAPI_AUTO_LENGTH, &name);
@@ -967,6 +1090,55 @@ static napi_value start_stream(napi_env env, napi_callback_info info) {
   /* The thread-safe function stays referenced: a running stream keeps the process alive until stopStream. */
   run->thread = g_thread_new("labcast-aravis-pop", pop_loop, run);
   handle->run = run;
+  top_up(run);
+  return NULL;
+}
+
+/*
+ * pushSlot(handle, view, capacity): lends the stream `capacity` bytes of
+ * memory from where `view` (a Uint8Array over a ring's ArrayBuffer) begins,
+ * for Aravis to assemble an image in; the view comes back as the `slot` of
+ * that buffer's event, or is simply the driver's again once stopStream
+ * returns. Push slots right after startStream, before the first image, so
+ * that they are filled before any pool buffer.
+ */
+static napi_value push_slot(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) return throw_message(env, "pushSlot takes (handle, view, capacity)");
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  stream_run *run = handle->run;
+  if (run == NULL) return throw_message(env, "pushSlot: the camera is not streaming");
+  bool is_typedarray = false;
+  napi_is_typedarray(env, argv[1], &is_typedarray);
+  if (!is_typedarray) return throw_message(env, "pushSlot: view must be a Uint8Array");
+  napi_typedarray_type type;
+  size_t length = 0, byte_offset = 0, total = 0;
+  void *data = NULL, *base = NULL;
+  napi_value array_buffer;
+  CHECK_NAPI(napi_get_typedarray_info(env, argv[1], &type, &length, &data, &array_buffer, &byte_offset));
+  CHECK_NAPI(napi_get_arraybuffer_info(env, array_buffer, &base, &total));
+  uint32_t capacity = 0;
+  if (type != napi_uint8_array || napi_get_value_uint32(env, argv[2], &capacity) != napi_ok || capacity < length ||
+      byte_offset + capacity > total || data == NULL) {
+    return throw_message(env, "pushSlot: capacity must be at least the view's length and lie within its ArrayBuffer");
+  }
+  slot_loan *loan = g_new0(slot_loan, 1);
+  if (napi_create_reference(env, argv[1], 1, &loan->view) != napi_ok) {
+    g_free(loan);
+    return throw_message(env, "pushSlot: cannot reference the view");
+  }
+  if (napi_create_reference(env, array_buffer, 1, &loan->array_buffer) != napi_ok) {
+    napi_delete_reference(env, loan->view);
+    g_free(loan);
+    return throw_message(env, "pushSlot: cannot reference the ring's memory");
+  }
+  loan->data = data;
+  loan->buffer = arv_buffer_new_full(capacity, data, loan, NULL);
+  g_ptr_array_add(run->slots, loan);
+  arv_stream_push_buffer(run->stream, loan->buffer);
   return NULL;
 }
 
@@ -1002,6 +1174,21 @@ static napi_value release_buffer(napi_env env, napi_callback_info info) {
   }
   napi_value result;
   napi_get_boolean(env, found, &result);
+  return result;
+}
+
+/* payloadBytes(handle): what one buffer must hold under the current settings (image, padding, chunk data). */
+static napi_value payload_bytes(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  camera_handle *handle = handle_arg(env, argv[0]);
+  if (handle == NULL) return NULL;
+  GError *error = NULL;
+  guint payload = arv_camera_get_payload(handle->camera, &error);
+  if (error != NULL) return throw_gerror(env, "cannot read the payload size", error);
+  napi_value result;
+  napi_create_double(env, payload, &result);
   return result;
 }
 
@@ -1047,6 +1234,8 @@ NAPI_MODULE_INIT() {
       {"startStream", NULL, start_stream, NULL, NULL, NULL, napi_default, NULL},
       {"stopStream", NULL, stop_stream, NULL, NULL, NULL, napi_default, NULL},
       {"releaseBuffer", NULL, release_buffer, NULL, NULL, NULL, napi_default, NULL},
+      {"pushSlot", NULL, push_slot, NULL, NULL, NULL, napi_default, NULL},
+      {"payloadBytes", NULL, payload_bytes, NULL, NULL, NULL, napi_default, NULL},
       {"streamStatistics", NULL, stream_statistics, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok) return NULL;

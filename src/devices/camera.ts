@@ -44,6 +44,17 @@ export interface FrameMemory {
    * taken back).
    */
   take(bytes: number): Uint8Array | null;
+  /**
+   * Memory for a frame of exactly `bytes` that the camera may hold while it
+   * takes more (a driver whose frames are filled by the device in the order
+   * it likes: GenICam stream buffers over ring slots), or null. Each is
+   * yielded as a frame's `pixels` or handed back with giveBack(slot), in any
+   * order; a driver holds only a bounded share of them at once. The memory
+   * holds `capacity` bytes (default `bytes`) from the view's start.
+   */
+  lend?(bytes: number, capacity?: number): Uint8Array | null;
+  /** Hands back memory lend() or take() gave whose frame will not be yielded. */
+  giveBack?(slot: Uint8Array): void;
 }
 
 /**

@@ -72,8 +72,14 @@ export type AravisStreamEvent =
        * stop), which empties the view (byteLength 0) and requeues the buffer.
        */
       readonly data?: Uint8Array;
-      /** Names the lent buffer for releaseBuffer(); present with `data`. */
+      /** Names the lent buffer for releaseBuffer(); present with `data` from a buffer of the stream's own. */
       readonly serial?: number;
+      /**
+       * A ring slot lent with pushSlot() came back: this is the very view
+       * lent, the driver's again whatever became of the image; `data` then
+       * views the image where Aravis assembled it in the slot (no loan to end).
+       */
+      readonly slot?: Uint8Array;
       /** A complete buffer that is not an image (chunk data only...). */
       readonly payloadType?: number;
       readonly error?: undefined;
@@ -125,7 +131,17 @@ export interface AravisAddon {
    * takes one of the `bufferCount` from the camera, so lend few.
    * GigE Vision streams size their socket buffer from the payload (auto).
    */
-  startStream(handle: AravisCameraHandle, bufferCount: number, onEvent: (event: AravisStreamEvent) => void): void;
+  startStream(handle: AravisCameraHandle, bufferCount: number, onEvent: (event: AravisStreamEvent) => void, minQueued?: number): void;
+  /**
+   * Lends the running stream `capacity` bytes from where `view` (over a ring's
+   * ArrayBuffer, kept alive meanwhile) begins, for Aravis to assemble an
+   * image in; the view comes back as an event's `slot`, or is the driver's
+   * again once stopStream() returns. With startStream's `minQueued`, the
+   * stream's own buffers are queued only while fewer than that many buffers wait.
+   */
+  pushSlot(handle: AravisCameraHandle, view: Uint8Array, capacity: number): void;
+  /** What one stream buffer must hold under the current settings (the image, and any padding or chunk data). */
+  payloadBytes(handle: AravisCameraHandle): number;
   /** Stops the acquisition and the worker, taking back every lent buffer (their views empty); no event is delivered after it returns. */
   stopStream(handle: AravisCameraHandle): void;
   /** Ends the loan of an image's buffer: its view empties, the buffer goes back to the stream. False when it was no longer lent (the stream stopped). */

@@ -18,8 +18,9 @@ import type { SharedMemoryAddon } from '../native/native-addon.js';
  * The ring is memory of the native addon's (native/shared_memory.c): an
  * anonymous memfd that lives as long as a process maps it. Its first page
  * holds the count of slots the saver has released; the acquisition alone
- * counts what it wrote. Slots are written and released in order (one saver,
- * PUSH/PULL keeps order), so a slot is free when written - released < slots.
+ * knows which slots it sent, in which order. Slots are released in the order
+ * they were sent (one saver, PUSH/PULL keeps order), so the first
+ * `released` slots sent are free again, whichever slots they were.
  *
  * The release count is an int64 changed only atomically (a sequentially
  * consistent add by the saver's addon, releaseSharedSlot, which keeps
@@ -77,9 +78,25 @@ export type RingRef = z.infer<typeof ringRefSchema>;
 
 const roundToPage = (bytes: number): number => Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES;
 
-/** The acquisition's side: one ring for frames up to `slotBytes`. */
+/**
+ * The acquisition's side: one ring for frames up to `slotBytes`. Slots are
+ * claimed in any order (a camera may hold several at once and fill them in
+ * any order, GenICam's stream buffers over slots) and given back by identity
+ * when their frame is not sent; the saver releases slots by count in the
+ * order it received them, which is the order they were sent, so the writer
+ * keeps a FIFO of the slots it sent and frees its first `released - freed` entries.
+ */
 export class FrameRingWriter {
-  private written = 0;
+  /** Slots neither claimed nor waiting for the saver's release. */
+  private readonly free: number[];
+  /** Slots sent and not yet freed, in the order they were sent (= the order the saver releases them). */
+  private readonly sentOrder: number[] = [];
+  /** Index of the first slot of sentOrder not yet freed (entries before it are dropped now and then). */
+  private sentHead = 0;
+  /** Sent slots freed so far: the release count they account for. */
+  private freed = 0;
+  /** Slots claimed and not yet sent nor given back. */
+  private claimedCount = 0;
   private readonly released: BigInt64Array;
   private readonly memory: Uint8Array;
 
@@ -92,6 +109,8 @@ export class FrameRingWriter {
   ) {
     this.released = new BigInt64Array(buffer, 0, 1);
     this.memory = new Uint8Array(buffer);
+    // Popped from the end: slot 0 first, as before.
+    this.free = Array.from({ length: slots }, (_, i) => slots - 1 - i);
   }
 
   static create(addon: SharedMemoryAddon, frameBytes: number): FrameRingWriter {
@@ -106,7 +125,13 @@ export class FrameRingWriter {
   }
 
   hasFreeSlot(): boolean {
-    return this.written - this.releasedCount < this.slots;
+    this.reclaim();
+    return this.free.length > 0;
+  }
+
+  /** Slots claimed and neither sent nor given back yet. */
+  get claimed(): number {
+    return this.claimedCount;
   }
 
   /** How many slots the saver has released so far. */
@@ -114,23 +139,26 @@ export class FrameRingWriter {
     return Number(Atomics.load(this.released, 0));
   }
 
-  /** Every slot written has been released: the saver has mapped and finished with this ring. */
+  /** Every slot claimed has been sent or given back and every slot sent has been released: the saver has finished with this ring. */
   get idle(): boolean {
-    return this.written === this.releasedCount;
+    return this.claimedCount === 0 && this.freed + (this.sentOrder.length - this.sentHead) === this.releasedCount;
   }
 
-  /** Copies `pixels` into the next slot; call only when hasFreeSlot(). */
+  /** Copies `pixels` into a free slot and counts it sent (the caller sends it next); call only when hasFreeSlot(). */
   put(pixels: Uint8Array): RingRef {
     const claimed = this.claim(pixels.byteLength);
     claimed.view.set(pixels);
+    this.sent(claimed.ref.slot);
     return claimed.ref;
   }
 
-  /** The next slot, for a frame of `bytes` to be made in place; call only when hasFreeSlot(). */
+  /** A free slot, for a frame of `bytes` to be made in place; call only when hasFreeSlot(). Then sent() or unclaim() it. */
   claim(bytes: number): { view: Uint8Array; ref: RingRef } {
-    const slot = this.written % this.slots;
+    this.reclaim();
+    const slot = this.free.pop();
+    if (slot === undefined) throw new Error(`ring ${this.id}: no free slot to claim`);
+    this.claimedCount += 1;
     const offset = HEADER_BYTES + slot * this.slotBytes;
-    this.written += 1;
     const ref = {
       ring: this.id,
       path: this.path,
@@ -143,9 +171,27 @@ export class FrameRingWriter {
     return { view: this.memory.subarray(offset, offset + bytes), ref };
   }
 
-  /** Takes back the last slot claimed, which was never sent (its frame was dropped or not made). */
-  unclaim(): void {
-    this.written -= 1;
+  /** The claimed `slot` is being sent: the saver will release it after the slots sent before it. */
+  sent(slot: number): void {
+    this.claimedCount -= 1;
+    this.sentOrder.push(slot);
+  }
+
+  /** Takes back a claimed slot that was never sent (its frame was dropped or not made). */
+  unclaim(slot: number): void {
+    this.claimedCount -= 1;
+    this.free.push(slot);
+  }
+
+  /** Frees the slots the saver released since the last look, oldest sent first. */
+  private reclaim(): void {
+    const toFree = Math.min(this.releasedCount - this.freed, this.sentOrder.length - this.sentHead);
+    for (let i = 0; i < toFree; i++) this.free.push(this.sentOrder[this.sentHead++]!);
+    this.freed += toFree;
+    if (this.sentHead > 1024) {
+      this.sentOrder.splice(0, this.sentHead);
+      this.sentHead = 0;
+    }
   }
 }
 
@@ -186,26 +232,44 @@ export class SharedFrameOutlet {
    * the saver has released all of its slots.
    */
   async put(pixels: Uint8Array, cancelled: () => boolean): Promise<RingRef | null> {
-    const ring = await this.waitForSlot(pixels.byteLength, cancelled);
-    return ring === null ? null : ring.put(pixels);
+    for (;;) {
+      const ring = await this.waitForSlot(pixels.byteLength, cancelled);
+      if (ring === null) return null;
+      // The camera may have claimed the slot while this resumed: look again.
+      if (ring.hasFreeSlot()) return ring.put(pixels);
+    }
   }
 
   /**
    * A free slot for a frame of `bytes` now, for the frame to be made in
-   * (frames born in the ring), or null: no slot free at once, or the frame
-   * goes on the socket. Slots are sent in the order they are claimed or put,
-   * so the caller claims only while no frame waits for a put().
+   * (frames born in the ring; the slot holds `capacity` bytes from the
+   * view's start), or null: no slot free at once, the camera
+   * holds its share already, or the frame goes on the socket. Slots may be
+   * claimed while a frame made elsewhere waits in put() for one: a camera
+   * holds at most slots - 1 claimed and unsent (lent to it, or queued behind
+   * that frame), so at least one slot is free or sent, and a sent slot comes
+   * free once the saver has written it; put() cannot wait for ever on slots
+   * that wait for it.
    */
-  claim(bytes: number): SlotClaim | null {
-    if (!this.wants(bytes)) return null;
-    const ring = this.ringFor(bytes);
-    if (ring === null || !ring.fits(bytes) || !ring.hasFreeSlot()) return null;
+  claim(bytes: number, capacity = bytes): SlotClaim | null {
+    if (!this.wants(bytes) || !this.wants(capacity)) return null;
+    const ring = this.ringFor(capacity);
+    if (ring === null || !ring.fits(capacity) || !this.mayClaim(ring)) return null;
     return { ...ring.claim(bytes), ring };
   }
 
-  /** Takes back `claim`, the last slot claimed (its frame was dropped or never made). */
+  /** Takes back `claim`, a slot claimed and never sent (its frame was dropped or never made). */
   unclaim(claim: SlotClaim): void {
-    claim.ring.unclaim();
+    claim.ring.unclaim(claim.ref.slot);
+  }
+
+  /** `claim`'s frame is about to be sent (in this order, which is the order the saver releases slots). */
+  sent(claim: SlotClaim): void {
+    claim.ring.sent(claim.ref.slot);
+  }
+
+  private mayClaim(ring: FrameRingWriter): boolean {
+    return ring.claimed < ring.slots - 1 && ring.hasFreeSlot();
   }
 
   /** The current ring, or a new one for frames of `bytes` once the current one is idle; null without shared memory. */
@@ -222,15 +286,16 @@ export class SharedFrameOutlet {
   }
 
   /**
-   * Resolves with the ring once it has a free slot for a frame of `bytes`; null
-   * when the frame must go on the socket instead (see put) or `cancelled()`.
+   * Resolves with the ring once it has a free slot for a frame of `bytes`
+   * (`forClaim`: one claim() would give); null when the frame must go on the
+   * socket instead (see put) or `cancelled()`.
    */
-  async waitForSlot(bytes: number, cancelled: () => boolean): Promise<FrameRingWriter | null> {
+  async waitForSlot(bytes: number, cancelled: () => boolean, forClaim = false): Promise<FrameRingWriter | null> {
     let waitingSince: number | null = null;
     while (!cancelled()) {
       const ring = this.ringFor(bytes);
       if (ring === null) return null;
-      if (ring.fits(bytes) && ring.hasFreeSlot()) return ring;
+      if (ring.fits(bytes) && (forClaim ? this.mayClaim(ring) : ring.hasFreeSlot())) return ring;
       const released = ring.releasedCount;
       if (waitingSince === null || released !== this.releasedSeen) {
         waitingSince = performance.now();

@@ -30,8 +30,6 @@ interface Queued {
   readonly seq: number | null;
   /** The ring slot the frame was made in (frames born in the ring): sent as it is. */
   readonly claim?: SlotClaim;
-  /** A frame for the ring made in memory of its own, not yet copied into a slot (counted in unslottedRingFrames). */
-  awaitingSlot?: boolean;
   /** A small frame offered by header (offerPacked): no parts; it goes out in a packed batch. */
   readonly header?: FrameHeader;
   readonly pixels?: Uint8Array;
@@ -40,9 +38,11 @@ interface Queued {
 /** The parts of a frame offered by header: it has none of its own. */
 const NO_PARTS: Parts = [];
 
-/** A slot handed out by take() whose frame has not been offered yet. */
-interface PendingClaim extends SlotClaim {
+/** A slot handed out by take() or lend() whose frame has not been offered yet. */
+interface LentSlot extends SlotClaim {
   readonly outlet: SharedFrameOutlet;
+  /** Handed out by take(): given back when the camera's next frame is not it (FrameMemory's one-at-a-time contract). */
+  readonly taken: boolean;
 }
 
 /**
@@ -96,14 +96,12 @@ export class LosslessSender {
   private failure: Error | null = null;
   /** Large frames' way through shared memory to the current saver; null without shared memory. */
   private outlet: SharedFrameOutlet | null;
-  /** The slot take() gave the camera for its next frame, until that frame is offered. */
-  private pendingClaim: PendingClaim | null = null;
   /**
-   * Queued frames large enough for the ring that were made in memory of their
-   * own and still wait for a slot: while there are any, take() gives none, so
-   * that slots are sent in the order they are filled (the saver releases them in order).
+   * Slots handed to the camera whose frames are not offered yet, by their
+   * view: any of them may be offered or given back, in any order (the ring
+   * frees slots in the order they are sent, frame-ring.ts).
    */
-  private unslottedRingFrames = 0;
+  private lent = new Map<Uint8Array, LentSlot>();
   /** The block small frames are made in, and how much of it they have used. */
   private smallBlock: Uint8Array | null = null;
   private smallBlockUsed = 0;
@@ -179,16 +177,33 @@ export class LosslessSender {
    * import; the acquisition hands the sender over as one): a free slot of the saver's ring for the next
    * frame, so it is made where the saver writes it from and never copied
    * here; null (the camera uses memory of its own) when the frame is not for
-   * the ring, no slot is free right now, or frames made elsewhere still wait
-   * for slots. The frame must be offered next, or the slot given back.
+   * the ring or no slot is free right now. The frame must be offered next, or
+   * the slot given back (a slot taken before and not offered is given back now).
    */
   take(bytes: number): Uint8Array | null {
     this.giveBack();
     if (bytes < BATCH_FRAME_BYTES) return this.takeSmall(bytes);
-    if (this.outlet === null || this.unslottedRingFrames > 0 || this.failure !== null) return null;
-    const claim = this.outlet.claim(bytes);
+    return this.lendSlot(bytes, true);
+  }
+
+  /**
+   * A slot of the ring for a frame of `bytes` that the camera may hold while
+   * it takes others (GenICam's stream buffers over slots): offered with its
+   * frame, or given back with giveBack(slot), in any order; null when the
+   * frame is not for the ring, no slot is free, or the camera holds its share
+   * of the ring already (SharedFrameOutlet.claim). The slot holds `capacity`
+   * bytes from the view's start (a device's payload may be larger than the image).
+   */
+  lend(bytes: number, capacity = bytes): Uint8Array | null {
+    if (bytes < RING_FRAME_BYTES) return null;
+    return this.lendSlot(bytes, false, capacity);
+  }
+
+  private lendSlot(bytes: number, taken: boolean, capacity = bytes): Uint8Array | null {
+    if (this.outlet === null || this.failure !== null) return null;
+    const claim = this.outlet.claim(bytes, capacity);
     if (claim === null) return null;
-    this.pendingClaim = { ...claim, outlet: this.outlet };
+    this.lent.set(claim.view, { ...claim, outlet: this.outlet, taken });
     return claim.view;
   }
 
@@ -209,16 +224,33 @@ export class LosslessSender {
     return this.smallBlock.subarray(start, start + bytes);
   }
 
-  /** Whether `pixels` are the slot take() gave for the frame about to be offered (memory shared with the saver). */
+  /** Whether `pixels` are a slot take() or lend() gave and not yet offered (memory shared with the saver). */
   isSlot(pixels: Uint8Array): boolean {
-    return this.pendingClaim !== null && this.pendingClaim.view === pixels;
+    return this.lent.has(pixels);
   }
 
-  /** The slot of a frame that will not be offered goes back to the ring (a no-op without one). */
-  giveBack(): void {
-    const claim = this.pendingClaim;
-    this.pendingClaim = null;
-    if (claim !== null && claim.outlet === this.outlet) claim.outlet.unclaim(claim);
+  /**
+   * A slot whose frame will not be offered goes back to the ring: `slot`
+   * (one lend() or take() gave), or without it the slot take() gave (a no-op
+   * when there is none). A slot of a saver gone since is only forgotten.
+   */
+  giveBack(slot?: Uint8Array): void {
+    if (slot !== undefined) {
+      const lent = this.lent.get(slot);
+      if (lent !== undefined) this.unlend(lent);
+      return;
+    }
+    for (const lent of this.lent.values()) if (lent.taken) this.unlend(lent);
+  }
+
+  /** How many slots the camera holds (lent or taken, not yet offered nor given back). */
+  get lentSlots(): number {
+    return this.lent.size;
+  }
+
+  private unlend(lent: LentSlot): void {
+    this.lent.delete(lent.view);
+    if (lent.outlet === this.outlet) lent.outlet.unclaim(lent);
   }
 
   /** Whether waitForSlot(bytes) may have to wait at all (frames for the ring); when false it resolves at once. */
@@ -235,22 +267,24 @@ export class LosslessSender {
     const outlet = this.outlet;
     if (outlet === null || bytes < RING_FRAME_BYTES) return;
     const gone = (): boolean => outlet !== this.outlet || this.failure !== null;
-    // Frames made elsewhere get their slots first (the pump copies them in), then this one.
-    while (this.unslottedRingFrames > 0 && !gone()) await delay(1);
-    if (!gone() && outlet.wants(bytes)) await outlet.waitForSlot(bytes, gone);
+    if (outlet.wants(bytes)) await outlet.waitForSlot(bytes, gone, true);
   }
 
   /** Queues a frame if the buffer has room; false means it was not queued (a drop). */
   offer(parts: Parts, bytes: number, seq: number): boolean {
-    const claim = this.pendingClaim !== null && parts[2] === this.pendingClaim.view ? this.pendingClaim : null;
-    if (claim === null) this.giveBack();
+    const pixels = parts[2];
+    const claim = pixels === undefined ? undefined : this.lent.get(pixels);
+    // A frame made elsewhere: the slot take() gave for it was not used.
+    if (claim === undefined) this.giveBack();
     this.throwIfFailed();
     if (!this.hasRoomFor(bytes)) {
+      if (claim !== undefined) this.unlend(claim);
       this.giveBack();
       return false;
     }
-    this.pendingClaim = null;
-    this.enqueue(claim === null || claim.outlet !== this.outlet ? { parts, bytes, seq } : { parts, bytes, seq, claim });
+    if (claim !== undefined) this.lent.delete(claim.view);
+    // A slot of a saver gone since (a new outlet) goes to the new saver as memory of its own: copied into its ring.
+    this.enqueue(claim === undefined || claim.outlet !== this.outlet ? { parts, bytes, seq } : { parts, bytes, seq, claim });
     return true;
   }
 
@@ -341,7 +375,6 @@ export class LosslessSender {
       .map((q) => q.seq as number);
     this.queue = new FifoQueue<Queued>();
     this.queuedBytes = 0;
-    this.unslottedRingFrames = 0;
     return lost;
   }
 
@@ -407,10 +440,6 @@ export class LosslessSender {
   }
 
   private enqueue(item: Queued): void {
-    if (item.seq !== null && item.claim === undefined && item.bytes >= RING_FRAME_BYTES) {
-      item.awaitingSlot = true;
-      this.unslottedRingFrames += 1;
-    }
     this.queue.push(item);
     this.queuedBytes += item.bytes;
     if (this.queuedBytes > this.peakQueuedBytes) this.peakQueuedBytes = this.queuedBytes;
@@ -433,13 +462,12 @@ export class LosslessSender {
         if (only?.claim !== undefined) {
           // Made in its slot: nothing to copy.
           parts = encodeSharedFrame(parts, only.claim.ref);
+          only.claim.ring.sent(only.claim.ref.slot);
           this.sharedFrames += 1;
           this.madeInRing += 1;
         } else if (only !== null && only.seq !== null && this.outlet?.wants(only.bytes) === true && isEncodedFrame(parts)) {
           const ref = await this.outlet.put(parts[2]!, () => socket !== this.socket);
           if (socket !== this.socket) break;
-          // In its slot (or bound for the socket): later frames may now be made in slots after it.
-          this.slotFound(only);
           if (ref !== null) {
             parts = encodeSharedFrame(parts, ref);
             this.sharedFrames += 1;
@@ -448,10 +476,7 @@ export class LosslessSender {
         await socket.send(parts as (Buffer | Uint8Array)[]);
         if (socket !== this.socket) break;
         this.queue.dropFirst(batch.length);
-        for (const sent of batch) {
-          this.queuedBytes -= sent.bytes;
-          this.slotFound(sent);
-        }
+        for (const sent of batch) this.queuedBytes -= sent.bytes;
         this.sentMessages += 1;
         this.wake(this.roomWaiters);
       }
@@ -501,12 +526,6 @@ export class LosslessSender {
       end += 1;
     }
     return this.queue.first(end);
-  }
-
-  private slotFound(item: Queued): void {
-    if (item.awaitingSlot !== true) return;
-    item.awaitingSlot = false;
-    this.unslottedRingFrames -= 1;
   }
 
   private wake(waiters: (() => void)[]): void {

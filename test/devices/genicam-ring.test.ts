@@ -43,7 +43,7 @@ interface Received {
 }
 
 /** A saver-like process: takes the run's frames (slots viewed in place) until run-end, checking each against the ramp. */
-function receiveInChild(endpoint: string, width: number, height: number): Promise<Received> {
+function receiveInChild(endpoint: string, width: number, height: number, slowMs = 0): Promise<Received> {
   const code = `
     const { DataReceiver } = await import(${JSON.stringify(RECEIVER_MODULE)});
     const { receiverSharedMemory } = await import(${JSON.stringify(SHARED_MODULE)});
@@ -59,11 +59,12 @@ function receiveInChild(endpoint: string, width: number, height: number): Promis
       let ok = p.length === width * height;
       for (let y = 0; y < height && ok; y++) for (let x = 0; x < width; x++) if (p[y * width + x] !== (x + y + phase) % 255) { ok = false; break; }
       frames.push([m.header.seq, phase, ok]);
+      if (Number(process.argv[4]) > 0) await new Promise((r) => setTimeout(r, Number(process.argv[4])));
     }
     process.stdout.write(JSON.stringify({ frames, ended, malformed: receiver.malformed.count }));
     receiver.close();
   `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, endpoint, String(width), String(height)], {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, endpoint, String(width), String(height), String(slowMs)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -91,11 +92,12 @@ async function recordRun(
   frames: number | null,
   shared: boolean,
   during?: (acquisition: Acquisition) => Promise<void>,
+  slowMs = 0,
 ): Promise<{ end: RunEnd; received: Received; sender: LosslessSender }> {
   const sender = await LosslessSender.bind(`ipc://${scratch.dir}/${name}.sock`, 256 * 1024 * 1024, null, shared ? sharedMemory : null);
   const live = await LivePublisher.bind(`ipc://${scratch.dir}/${name}-live.sock`);
   const { shape } = camera.frameFormat();
-  const receiving = receiveInChild(sender.endpoint, shape[1]!, shape[0]!);
+  const receiving = receiveInChild(sender.endpoint, shape[1]!, shape[0]!, slowMs);
   const acquisition = new Acquisition({ camera, live, lossless: sender, config: {}, software: softwareInfo() });
   try {
     const running = acquisition.start({ runId: name, frames, durationS: null, save: true });
@@ -128,7 +130,7 @@ describe(
     skip: sharedMemory === null ? 'the native addon is not built' : false,
   },
   () => {
-    test("each frame is copied from the stream buffer into its slot and sent from there; byte for byte the camera's", async (t) => {
+    test("Aravis assembles each frame in its slot, which is sent as it lies; byte for byte the camera's", async (t) => {
       const camera = await openFake(t, { features: LARGE });
       if (camera === null) return;
       try {
@@ -141,6 +143,28 @@ describe(
         // Made in their slot: never copied into one by the sender. (Only a ring full under load makes a frame fall back.)
         assert.ok(sender.stats.madeInRing >= 50, `${sender.stats.madeInRing} of 60 frames made in their slot`);
         assert.equal(end.camera_statistics?.frames_copied_out, 0, 'a consumer that keeps up never copies an image out early');
+        // Assembled by Aravis in the slot itself: labcast copied none of them.
+        const inRing = end.camera_statistics?.frames_assembled_in_ring ?? 0;
+        assert.ok(inRing >= 50 && inRing <= sender.stats.madeInRing, `${inRing} of 60 frames assembled in their slot`);
+      } finally {
+        await camera.close();
+      }
+    });
+
+    test("a saver behind fills the ring: images go to Aravis's own buffers and are copied, and no frame is lost", async (t) => {
+      // 1 MiB frames at 100 frames/s to a saver taking 25 ms a frame: the ring's 32 slots fill within a second.
+      const camera = await openFake(t, { features: { Width: 1024, Height: 1024, AcquisitionFrameRate: 100 } });
+      if (camera === null) return;
+      try {
+        const { end, received, sender } = await recordRun(camera, 'full', 150, true, undefined, 25);
+        assert.equal(end.reason, 'completed', end.error ?? '');
+        assert.equal(end.frames_lost_camera, 0, JSON.stringify(end.camera_statistics));
+        assert.equal(end.frames_dropped, 0);
+        assertRampFrames(received, 150);
+        const inRing = end.camera_statistics?.frames_assembled_in_ring ?? 0;
+        assert.ok(inRing >= 32, `${inRing} frames assembled in slots`);
+        assert.ok(inRing < 150, "a full ring sent images to Aravis's own buffers");
+        assert.equal(sender.stats.sharedFrames, 150, 'the copies went through the ring too, once slots came free');
       } finally {
         await camera.close();
       }
@@ -171,6 +195,7 @@ describe(
         assert.ok(end.frames_acquired > 0, 'frames before the stop');
         assertRampFrames(received, end.frames_acquired - (end.frames_lost_camera ?? 0));
         assert.ok(sender.stats.madeInRing > 0);
+        assert.ok((end.camera_statistics?.frames_assembled_in_ring ?? 0) > 0, 'slots were queued in Aravis when it stopped');
         // With only 4 stream buffers, a buffer not given back at the stop would starve these.
         for (let round = 0; round < 2; round++) {
           const again = await recordRun(camera, `again-${round}`, 20, true);
@@ -187,6 +212,63 @@ describe(
 );
 
 describe('GenICam stream buffers lent to the driver', () => {
+  test('the addon: ring slots lent to the stream come back as the same views, filled in place; stopping ends all writing to them', async (t) => {
+    const addon = aravisOrSkip(t);
+    if (addon === null || sharedMemory === null) return;
+    addon.useInterfaces(['Fake']);
+    const handle = addon.openCamera('Fake_1');
+    try {
+      addon.setFeature(handle, 'Width', 64);
+      addon.setFeature(handle, 'Height', 48);
+      addon.setFeature(handle, 'AcquisitionFrameRate', 200);
+      const bytes = 64 * 48;
+      assert.equal(addon.payloadBytes(handle), bytes);
+      const ring = new Uint8Array(sharedMemory.createSharedMemory(4 * 4096).buffer);
+      const slots = [0, 1, 2].map((i) => ring.subarray(4096 * i, 4096 * i + bytes));
+      const events: AravisStreamEvent[] = [];
+      // minQueued 1: the stream's own buffers wait in reserve while a slot is queued.
+      addon.startStream(handle, 2, (event) => events.push(event), 1);
+      for (const slot of slots.slice(0, 2)) addon.pushSlot(handle, slot, bytes);
+      assert.throws(() => addon.pushSlot(handle, slots[2]!, 4 * 4096), /capacity/);
+      const back = (): Extract<AravisStreamEvent, { status: number }>[] =>
+        events.filter(
+          (event): event is Extract<AravisStreamEvent, { status: number }> => event.error === undefined && event.slot !== undefined,
+        );
+      for (let i = 0; i < 100 && back().length < 2; i++) await delay(20);
+      const [first, second] = back();
+      assert.ok(first !== undefined && second !== undefined, 'both slots came back');
+      assert.equal(first.slot, slots[0], 'the very view lent');
+      assert.equal(second.slot, slots[1]);
+      assert.equal(first.data!.buffer, ring.buffer, 'assembled in the ring');
+      assert.equal(first.data!.byteOffset, 0);
+      const phase = slots[0]![0]!;
+      assert.equal(slots[0]![65], (1 + 1 + phase) % 255, 'the slot holds the image');
+      assert.equal(first.serial, undefined, 'no loan of a stream buffer to end');
+      // The stream had its own buffers once both slots were out: images kept coming.
+      for (let i = 0; i < 100 && events.filter((event) => event.error === undefined && event.serial !== undefined).length < 1; i++) {
+        await delay(20);
+      }
+      assert.ok(
+        events.some((event) => event.error === undefined && event.serial !== undefined),
+        "images in the stream's own buffers",
+      );
+      for (const event of events) if (event.error === undefined && event.serial !== undefined) addon.releaseBuffer(handle, event.serial);
+      addon.pushSlot(handle, slots[2]!, bytes);
+      addon.stopStream(handle);
+      const count = events.length;
+      // A slot still queued at the stop: nothing writes it after stopStream returns.
+      slots[2]!.fill(0xee);
+      await delay(200);
+      assert.ok(
+        slots[2]!.every((value) => value === 0xee),
+        'no write after the stop',
+      );
+      assert.equal(events.length, count, 'no event after the stop');
+    } finally {
+      addon.closeCamera(handle);
+    }
+  });
+
   test('a consumer that falls behind gets images copied out early, so the camera keeps buffers to fill; frames stay whole', async (t) => {
     const camera = await openFake(t, { features: { Width: 256, Height: 128, AcquisitionFrameRate: 200 }, buffers: 4 });
     if (camera === null) return;

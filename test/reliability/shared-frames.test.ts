@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { ProcessInfo } from '../../src/protocol/control.js';
+import { loadAravisAddon } from '../../src/native/aravis-addon.js';
 import { receiverSharedMemory } from '../../src/native/shared-frames.js';
 import { runPython } from '../helpers/processes.js';
 import { serveForSuite } from '../helpers/serve.js';
@@ -114,3 +115,58 @@ describe(
     });
   },
 );
+
+describe(
+  'serve with a GenICam camera (Aravis fake, 1024x512 Mono8): images assembled in ring slots',
+  { skip: receiverSharedMemory() === null || !('addon' in loadAravisAddon()) ? 'native addons not built' : false },
+  () => {
+    const suite = serveForSuite({ driver: 'genicam', id: 'Fake_1', features: { Width: 1024, Height: 512, AcquisitionFrameRate: 100 } });
+
+    test('a saver killed mid-recording: what it saved kept; the next saver gets the rest of the stream, whole, through a new ring', async () => {
+      const serve = suite.serve();
+      await serve.ctl(['record']);
+      await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
+      const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
+      const saver = processes.find((p) => p.role === 'saver');
+      assert.ok(saver?.pid);
+      // Slots lie queued in Aravis, over the ring of the saver about to die.
+      process.kill(saver.pid, 'SIGKILL');
+      const failed = await serve.waitFor((s) => s.state === 'error');
+      const lost = failed.last_recording!;
+      const file = await readFile(lost.path!);
+      assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
+      assert.deepEqual(
+        file.ids,
+        Array.from({ length: file.frames }, (_, i) => i),
+      );
+
+      assert.equal((await serve.ctl(['reset'])).code, 0);
+      await serve.ctl(['record', '--frames', '60']);
+      const done = await serve.waitFor((s) => s.state === 'idle' && s.last_recording?.frames_written === 60, 30_000);
+      assert.equal(done.last_recording!.error, null);
+      assert.equal(done.last_recording!.frames_lost, 0);
+      const next = await readFile(done.last_recording!.path!);
+      assert.deepEqual(
+        next.ids,
+        Array.from({ length: 60 }, (_, i) => i),
+      );
+      assert.ok(next.distinct, 'no slot reused too early');
+      const statistics = await readCameraStatistics(done.last_recording!.path!);
+      assert.ok(statistics.frames_assembled_in_ring! >= 30, JSON.stringify(statistics));
+    });
+  },
+);
+
+async function readCameraStatistics(path: string): Promise<Record<string, number>> {
+  const read = await runPython(
+    `
+import sys, json, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    g = f["entry/acquisition/camera_statistics"]
+    print(json.dumps({k: float(g[k][()]) for k in g}))
+`,
+    [path],
+  );
+  assert.equal(read.code, 0, read.stderr);
+  return JSON.parse(read.stdout) as Record<string, number>;
+}

@@ -135,6 +135,114 @@ describe('large frames through the shared-memory ring (real processes, real sock
     sender.close(0);
   });
 
+  test('slots lent several at a time are offered or given back in any order; frames made elsewhere still get slots', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring-lend.sock`;
+    const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
+    // 8 MiB frames: a ring of 4 slots, of which a camera may hold 3.
+    const shape = [2048, 2048];
+    const bytes = shape[0]! * shape[1]! * 2;
+    const frames = 60;
+    const receiving = receiveInChild(sender.endpoint, frames);
+    await sender.waitForPeers(1, 10_000);
+    const expected: [number, string][] = [];
+    const held: Uint8Array[] = [];
+    let made = 0;
+    let givenBack = 0;
+    for (let turn = 0; expected.length < frames; turn++) {
+      for (let slot = sender.lend(bytes); slot !== null; slot = held.length < 3 ? sender.lend(bytes) : null) held.push(slot);
+      if (held.length === 3) assert.equal(sender.lend(bytes), null, 'a camera holds at most slots - 1');
+      const seq = expected.length;
+      let pixels: Uint8Array;
+      if (held.length === 0 && turn % 6 !== 5) {
+        // As a camera whose slots are all queued: it waits for one (a real one would copy, see below).
+        await sender.waitForSlot(bytes);
+        continue;
+      }
+      if (turn % 6 === 5) {
+        // Made in memory of its own (no slot to hand, or a camera's copy): the pump copies it into a slot.
+        pixels = new Uint8Array(bytes);
+      } else {
+        // Filled out of the order lent, as a device fills its buffers.
+        pixels = held.splice((turn * 7) % held.length, 1)[0]!;
+        if (turn % 5 === 2) {
+          sender.giveBack(pixels);
+          givenBack += 1;
+          continue;
+        }
+        made += 1;
+      }
+      pixels.set(pixelsOf(seq, shape));
+      expected.push([seq, sha(pixels)]);
+      await sender.waitForRoom(bytes);
+      assert.ok(sender.offer(encodeFrame(header(seq, shape), pixels), bytes, seq));
+    }
+    for (const slot of held.splice(0)) sender.giveBack(slot);
+    assert.equal(sender.lentSlots, 0);
+    await sender.drain();
+    const received = await receiving;
+    assert.deepEqual(received.frames, expected);
+    assert.equal(received.malformed.count, 0);
+    assert.equal(sender.stats.sharedFrames, frames, 'every frame went through shared memory');
+    assert.equal(sender.stats.madeInRing, made, 'frames made in lent slots were sent from them');
+    assert.ok(made >= frames / 2 && givenBack > 0, `${made} made in their slot, ${givenBack} given back`);
+    sender.close(0);
+  });
+
+  test('a frame made elsewhere at the head of the queue gets a slot while the camera holds all it may', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring-head.sock`;
+    const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
+    const shape = [2048, 2048];
+    const bytes = shape[0]! * shape[1]! * 2;
+    const receiving = receiveInChild(sender.endpoint, 5);
+    await sender.waitForPeers(1, 10_000);
+    const held = [sender.lend(bytes), sender.lend(bytes), sender.lend(bytes)].filter((slot) => slot !== null);
+    assert.equal(held.length, 3);
+    // Were the fourth slot lent too, the frames below would wait for ever: two made elsewhere need slots, the rest queue behind them.
+    assert.equal(sender.lend(bytes), null);
+    const expected: [number, string][] = [];
+    const offer = (pixels: Uint8Array): void => {
+      const seq = expected.length;
+      pixels.set(pixelsOf(seq, shape));
+      expected.push([seq, sha(pixels)]);
+      assert.ok(sender.offer(encodeFrame(header(seq, shape), pixels), bytes, seq));
+    };
+    offer(new Uint8Array(bytes));
+    offer(new Uint8Array(bytes));
+    for (const slot of held.reverse()) offer(slot);
+    await sender.drain();
+    const received = await receiving;
+    assert.deepEqual(received.frames, expected);
+    assert.equal(sender.stats.madeInRing, 3);
+    assert.equal(sender.stats.sharedFrames, 5);
+    sender.close(0);
+  });
+
+  test('a slot of a saver gone since goes to the next saver as memory of its own, copied into its ring', async () => {
+    const endpoint = `ipc://${scratch.dir}/ring-rebind.sock`;
+    const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
+    const shape = [1024, 512];
+    const bytes = shape[0]! * shape[1]! * 2;
+    const [kept, dropped] = [sender.lend(bytes), sender.lend(bytes)];
+    assert.ok(kept !== null && dropped !== null);
+    // The saver went away while the camera held these (a stream still filling them): a new outlet and ring.
+    await sender.rebind();
+    sender.giveBack(dropped);
+    assert.equal(sender.lentSlots, 1, 'a slot of the old ring is only forgotten');
+    const receiving = receiveInChild(sender.endpoint, 2);
+    await sender.waitForPeers(1, 10_000);
+    const expected: [number, string][] = [];
+    for (const [seq, pixels] of [kept, sender.lend(bytes)!].entries()) {
+      pixels.set(pixelsOf(seq, shape));
+      expected.push([seq, sha(pixels)]);
+      assert.ok(sender.offer(encodeFrame(header(seq, shape), pixels), bytes, seq));
+    }
+    await sender.drain();
+    assert.deepEqual((await receiving).frames, expected);
+    assert.equal(sender.stats.sharedFrames, 2);
+    assert.equal(sender.stats.madeInRing, 1, "the old ring's frame was copied into the new ring");
+    sender.close(0);
+  });
+
   test('small frames stay on the socket, batched as before', async () => {
     const endpoint = `ipc://${scratch.dir}/ring-small.sock`;
     const sender = await LosslessSender.bind(endpoint, 64 * 1024 * 1024, null, sharedMemory);
@@ -266,4 +374,35 @@ test(`${SHARED_FRAMES_ENV}=0 keeps frames on the socket; other values are refuse
     code: 'BAD_CONFIG',
     message: /LABCAST_SHARED_FRAMES=yes/,
   });
+});
+
+test('slots are claimed and given back in any order, and freed in the order they were sent', { skip }, () => {
+  // 8 MiB slots: a ring of 4.
+  const ring = FrameRingWriter.create(sharedMemory!, 8 * 1024 * 1024);
+  assert.equal(ring.slots, 4);
+  const first = ring.claim(16).ref;
+  const released = new BigInt64Array(sharedMemory!.openSharedMemory(first.path, first.ring_bytes), 0, 1);
+  const release = (count: number): void => void Atomics.add(released, 0, BigInt(count));
+  const [a, b, c, d] = [first.slot, ring.claim(16).ref.slot, ring.claim(16).ref.slot, ring.claim(16).ref.slot];
+  assert.deepEqual([a, b, c, d].sort(), [0, 1, 2, 3], 'four distinct slots');
+  assert.equal(ring.hasFreeSlot(), false);
+  // Given back by identity, not only the last claimed: that very slot is free again.
+  ring.unclaim(b);
+  assert.equal(ring.claim(16).ref.slot, b);
+  // Sent out of claim order: the saver releases in send order, so the first release frees c.
+  ring.sent(c);
+  ring.sent(a);
+  ring.sent(d);
+  ring.unclaim(b);
+  assert.equal(ring.claim(16).ref.slot, b, 'only the given-back slot is free before any release');
+  assert.equal(ring.hasFreeSlot(), false);
+  release(1);
+  assert.equal(ring.claim(16).ref.slot, c, 'the first slot sent is the first freed');
+  assert.equal(ring.idle, false, 'slots are still claimed');
+  ring.unclaim(b);
+  ring.unclaim(c);
+  assert.equal(ring.idle, false, 'a and d are still being written');
+  release(2);
+  assert.equal(ring.idle, true);
+  assert.deepEqual([ring.claim(16), ring.claim(16), ring.claim(16), ring.claim(16)].map((s) => s.ref.slot).sort(), [0, 1, 2, 3]);
 });

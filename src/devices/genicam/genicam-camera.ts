@@ -2,6 +2,7 @@ import { LabcastError } from '../../protocol/errors.js';
 import type { Camera, CameraInfo, Frame, FrameFormat, FrameMemory, SettingSpec, SettingValue } from '../camera.js';
 import { findSettingSpec } from '../settings.js';
 import { StreamSlot } from '../stream-slot.js';
+import { speedUpOn } from '../../native/speed-switch.js';
 import {
   requireAravisAddon,
   type AravisAddon,
@@ -56,6 +57,14 @@ const MIN_QUEUE_LIMIT = 64;
  * moment it arrived.
  */
 const LEND_LIMIT = 4;
+/**
+ * While ring slots feed the stream, buffers of Aravis's own are queued only
+ * when fewer than this many wait: images are assembled in slots while the
+ * ring has room, in Aravis's buffers (and then copied) when it is full.
+ */
+const SLOT_MIN_QUEUED = 2;
+/** "0" has the driver copy each image from Aravis's buffer into its slot, as before slots were lent to the stream (A/B measurements). */
+export const GENICAM_SLOTS_ENV = 'LABCAST_GENICAM_SLOTS';
 
 /** What one stream (or the last one) counted beyond Aravis's own statistics. */
 interface StreamCounters {
@@ -66,6 +75,8 @@ interface StreamCounters {
   formatMismatches: number;
   /** Images copied out of their stream buffer ahead of the consumer, to give the buffer back to the camera (a consumer behind). */
   copiedOut: number;
+  /** Images Aravis assembled in a ring slot, offered where they lie (no copy of labcast's). */
+  assembledInRing: number;
 }
 
 /**
@@ -219,6 +230,7 @@ export class GenicamCamera implements Camera {
       queue_overflows: counters?.queueOverflows ?? 0,
       format_mismatches: counters?.formatMismatches ?? 0,
       frames_copied_out: counters?.copiedOut ?? 0,
+      frames_assembled_in_ring: counters?.assembledInRing ?? 0,
       triggers_sent: this.triggers.sent,
       triggers_missed: this.triggers.missed,
     };
@@ -245,12 +257,23 @@ export class GenicamCamera implements Camera {
     const { width, height } = this.imageSize();
     const shape = Object.freeze(frameShape(format, width, height));
     const { stop, release } = this.streamSlot.claim(signal);
-    const counters: StreamCounters = { numbering: new FrameNumbering(this.idWidth), queueOverflows: 0, formatMismatches: 0, copiedOut: 0 };
+    const counters: StreamCounters = {
+      numbering: new FrameNumbering(this.idWidth),
+      queueOverflows: 0,
+      formatMismatches: 0,
+      copiedOut: 0,
+      assembledInRing: 0,
+    };
     this.counters = counters;
     const queue: AravisStreamEvent[] = [];
     const queueLimit = Math.max(MIN_QUEUE_LIMIT, this.spec.buffers * 4);
+    // Slots only when the ring gives one now: else (a remote saver, a stalled one) the stream keeps all its own buffers queued.
+    const lending = this.slotLending(addon, handle, format, width, height, memory);
+    const firstSlot = lending?.claim() ?? null;
+    const slots = firstSlot === null ? null : lending;
     let lent = 0;
     const giveBack = (event: AravisStreamEvent): void => {
+      if (event.error === undefined && event.slot !== undefined) slots?.giveBack(event.slot);
       if (event.error !== undefined || event.serial === undefined) return;
       lent -= 1;
       // A closed camera took every loan back already.
@@ -258,6 +281,7 @@ export class GenicamCamera implements Camera {
     };
     let wake: (() => void) | null = null;
     const onEvent = (event: AravisStreamEvent): void => {
+      if (event.error === undefined && event.slot !== undefined) slots?.cameBack(event.slot);
       queue.push(event);
       if (event.error === undefined && event.serial !== undefined) lent += 1;
       if (lent > LEND_LIMIT) {
@@ -276,14 +300,25 @@ export class GenicamCamera implements Camera {
         counters.queueOverflows += 1;
         counters.numbering.failed(oldest.frameId);
       }
+      // The slot's buffer is out of the stream: lend it another while the ring has one free.
+      if (!stop.aborted) slots?.lendMore();
       wake?.();
     };
     const wakeOnStop = (): void => wake?.();
     stop.addEventListener('abort', wakeOnStop);
-    addon.startStream(handle, this.spec.buffers + LEND_LIMIT, onEvent);
+    try {
+      addon.startStream(handle, this.spec.buffers + LEND_LIMIT, onEvent, slots === null ? 0 : SLOT_MIN_QUEUED);
+    } catch (error) {
+      if (firstSlot !== null) slots?.giveBack(firstSlot);
+      throw error;
+    }
+    if (firstSlot !== null) slots?.push(firstSlot);
+    slots?.lendMore();
     this.refresh();
     let offsetNs: bigint | null = null;
     let cameraIndex = 0;
+    /** The slot of the last frame yielded: given back at the end if the consumer never offered it. */
+    let lastSlot: Uint8Array | null = null;
     /** The camera is gone: every further request would wait out its timeouts. */
     let failed = false;
     try {
@@ -302,11 +337,12 @@ export class GenicamCamera implements Camera {
           throw new LabcastError('CAMERA_FAILED', `GenICam camera ${this.spec.id}: ${event.error}`);
         }
         this.settleTrigger();
-        let pixels: Uint8Array | null;
+        let pixels: Uint8Array | null = null;
         try {
           pixels = this.pixelsOf(event, format, width, height, counters, memory);
         } finally {
-          giveBack(event);
+          // A slot that holds the frame is the consumer's now (offered, or given back by it).
+          if (event.slot === undefined || pixels !== event.slot) giveBack(event);
         }
         if (pixels === null) {
           counters.numbering.failed(event.frameId);
@@ -318,6 +354,8 @@ export class GenicamCamera implements Camera {
         let timestampNs = event.timestampNs + offsetNs;
         if (timestampNs <= this.lastTimestampNs) timestampNs = this.lastTimestampNs + 1n;
         this.lastTimestampNs = timestampNs;
+        lastSlot = pixels === event.slot ? pixels : null;
+        if (lastSlot !== null) counters.assembledInRing += 1;
         yield Object.freeze({
           pixels,
           shape,
@@ -328,11 +366,19 @@ export class GenicamCamera implements Camera {
           hostTimestampNs: event.systemTimestampNs,
         });
         cameraIndex += 1;
+        // The consumer offered (or dropped) the frame: a slot may be free for the stream again.
+        slots?.lendMore();
       }
     } finally {
       stop.removeEventListener('abort', wakeOnStop);
       // Takes back every buffer still lent (the queue's views empty).
       if (this.handle === handle) addon.stopStream(handle);
+      // No slot is written any more: those still in the stream or unread go back to the ring (a slot offered already is not lent, a no-op).
+      if (slots !== null) {
+        slots.stopped();
+        for (const event of queue) giveBack(event);
+        if (lastSlot !== null) slots.giveBack(lastSlot);
+      }
       this.clearTriggers();
       release();
       if (this.handle === handle && !failed) this.refresh();
@@ -360,11 +406,37 @@ export class GenicamCamera implements Camera {
       return null;
     }
     const bytes = labcastByteLength(format, width, height);
-    if (event.serial === undefined && format.packing === 'none' && data.byteLength === bytes) return data;
+    // Assembled in its ring slot where the frame begins: offered as it lies, no copy.
+    const slot = event.slot;
+    if (slot !== undefined && data.buffer === slot.buffer && data.byteOffset === slot.byteOffset && data.byteLength >= bytes) return slot;
+    if (event.serial === undefined && slot === undefined && format.packing === 'none' && data.byteLength === bytes) return data;
     // Checked before memory is taken; a view whose loan ended (the stream stopped) is empty, refused like a short buffer.
     if (data.byteLength < wireByteLength(format, width, height)) return null;
     const into = memory?.take(bytes) ?? ownMemory(bytes);
     return writeLabcastPixels(format, data, width, height, into) ? into : null;
+  }
+
+  /**
+   * Ring slots lent to the stream for Aravis to assemble images in (0 copies
+   * of labcast's), when `memory` lends slots and the format needs no
+   * unpacking; null otherwise (today's path: the image copied or unpacked
+   * from Aravis's buffer into a slot).
+   */
+  private slotLending(
+    addon: AravisAddon,
+    handle: AravisCameraHandle,
+    format: PixelFormatInfo,
+    width: number,
+    height: number,
+    memory: FrameMemory | null,
+  ): SlotLending | null {
+    if (memory?.lend === undefined || memory.giveBack === undefined || format.packing !== 'none') return null;
+    if (!speedUpOn(process.env, GENICAM_SLOTS_ENV, 'images assembled by Aravis in ring slots')) return null;
+    const bytes = labcastByteLength(format, width, height);
+    if (wireByteLength(format, width, height) !== bytes) return null;
+    // Chunk data or padding can make a buffer larger than the image.
+    const capacity = Math.max(bytes, addon.payloadBytes(handle));
+    return new SlotLending(addon, handle, memory as Required<FrameMemory>, bytes, capacity);
   }
 
   /** The event with its image copied into memory of its own and its stream buffer given back to the camera. */
@@ -587,6 +659,61 @@ export class GenicamCamera implements Camera {
     const open = this.requireOpen('stream');
     if (this.streaming) throw new LabcastError('CAMERA_STATE', 'the camera is already streaming; one stream at a time');
     return open;
+  }
+}
+
+/** The ring slots one stream holds in Aravis. */
+class SlotLending {
+  private readonly inStream = new Set<Uint8Array>();
+  private ended = false;
+
+  constructor(
+    private readonly addon: AravisAddon,
+    private readonly handle: AravisCameraHandle,
+    private readonly memory: Required<FrameMemory>,
+    private readonly bytes: number,
+    private readonly capacity: number,
+  ) {}
+
+  /** A slot of the ring for the stream, or null when the ring has none free now. */
+  claim(): Uint8Array | null {
+    return this.memory.lend(this.bytes, this.capacity);
+  }
+
+  /** Lends the stream every slot the ring gives now (the sender bounds a camera's share). */
+  lendMore(): void {
+    while (!this.ended) {
+      const slot = this.claim();
+      if (slot === null || !this.push(slot)) return;
+    }
+  }
+
+  /** Queues `slot` in the stream; false (and the slot given back) when the stream is gone (the camera closed under it). */
+  push(slot: Uint8Array): boolean {
+    try {
+      this.addon.pushSlot(this.handle, slot, this.capacity);
+    } catch {
+      this.memory.giveBack(slot);
+      return false;
+    }
+    this.inStream.add(slot);
+    return true;
+  }
+
+  /** Aravis is done with `slot`'s buffer (its image, if any, is in the event). */
+  cameBack(slot: Uint8Array): void {
+    this.inStream.delete(slot);
+  }
+
+  giveBack(slot: Uint8Array): void {
+    this.memory.giveBack(slot);
+  }
+
+  /** The stream stopped: nothing writes the slots it held, which go back to the ring. */
+  stopped(): void {
+    this.ended = true;
+    for (const slot of this.inStream) this.memory.giveBack(slot);
+    this.inStream.clear();
   }
 }
 
