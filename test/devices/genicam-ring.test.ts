@@ -7,7 +7,7 @@ import { softwareInfo } from '../../src/config/software.js';
 import { genicamCameraSpecSchema } from '../../src/camera-spec/genicam-spec.js';
 import type { Frame } from '../../src/devices/camera.js';
 import { GenicamCamera } from '../../src/devices/genicam/genicam-camera.js';
-import type { AravisStreamEvent } from '../../src/native/aravis-addon.js';
+import type { AravisAddon, AravisCameraHandle, AravisStreamEvent } from '../../src/native/aravis-addon.js';
 import { receiverSharedMemory } from '../../src/native/shared-frames.js';
 import type { RunEnd } from '../../src/protocol/messages.js';
 import { LivePublisher } from '../../src/transport/live-publisher.js';
@@ -40,6 +40,21 @@ interface Received {
   readonly frames: [number, number, boolean][];
   readonly ended: string | null;
   readonly malformed: number;
+}
+
+/** The in-process Fake camera opened through the addon, 64x48 at 200 fps (closed again if setting it up fails). */
+function openSmallFake(addon: AravisAddon): AravisCameraHandle {
+  addon.useInterfaces(['Fake']);
+  const handle = addon.openCamera('Fake_1');
+  try {
+    addon.setFeature(handle, 'Width', 64);
+    addon.setFeature(handle, 'Height', 48);
+    addon.setFeature(handle, 'AcquisitionFrameRate', 200);
+    return handle;
+  } catch (error) {
+    addon.closeCamera(handle);
+    throw error;
+  }
 }
 
 /** A saver-like process: takes the run's frames (slots viewed in place) until run-end, checking each against the ramp. */
@@ -215,12 +230,8 @@ describe('GenICam stream buffers lent to the driver', () => {
   test('the addon: ring slots lent to the stream come back as the same views, filled in place; stopping ends all writing to them', async (t) => {
     const addon = aravisOrSkip(t);
     if (addon === null || sharedMemory === null) return;
-    addon.useInterfaces(['Fake']);
-    const handle = addon.openCamera('Fake_1');
+    const handle = openSmallFake(addon);
     try {
-      addon.setFeature(handle, 'Width', 64);
-      addon.setFeature(handle, 'Height', 48);
-      addon.setFeature(handle, 'AcquisitionFrameRate', 200);
       const bytes = 64 * 48;
       assert.equal(addon.payloadBytes(handle), bytes);
       const ring = new Uint8Array(sharedMemory.createSharedMemory(4 * 4096).buffer);
@@ -298,12 +309,8 @@ describe('GenICam stream buffers lent to the driver', () => {
   test('the addon: a lent image views the stream buffer until released, then reads empty; stopping takes back every loan', async (t) => {
     const addon = aravisOrSkip(t);
     if (addon === null) return;
-    addon.useInterfaces(['Fake']);
-    const handle = addon.openCamera('Fake_1');
+    const handle = openSmallFake(addon);
     try {
-      addon.setFeature(handle, 'Width', 64);
-      addon.setFeature(handle, 'Height', 48);
-      addon.setFeature(handle, 'AcquisitionFrameRate', 200);
       const events: AravisStreamEvent[] = [];
       addon.startStream(handle, 3, (event) => events.push(event));
       const lent = (): Extract<AravisStreamEvent, { status: number }>[] =>

@@ -5,7 +5,7 @@ import type { ProcessInfo } from '../../src/protocol/control.js';
 import { loadAravisAddon } from '../../src/native/aravis-addon.js';
 import { receiverSharedMemory } from '../../src/native/shared-frames.js';
 import { runPython } from '../helpers/processes.js';
-import { serveForSuite } from '../helpers/serve.js';
+import { serveForSuite, type RunningServe } from '../helpers/serve.js';
 
 /**
  * Large frames reach serve's own saver through the shared-memory ring
@@ -30,6 +30,25 @@ async function readFile(path: string): Promise<{ frames: number; ids: number[]; 
   const read = await runPython(READ_FILE, [path]);
   assert.equal(read.code, 0, read.stderr);
   return JSON.parse(read.stdout) as { frames: number; ids: number[]; distinct: boolean };
+}
+
+/** Starts an endless recording, kills its saver with SIGKILL once 30 frames are saved, and checks that the error is reported and the file holds frames 0..N-1 as status says. */
+async function killSaverMidRecording(serve: RunningServe): Promise<void> {
+  await serve.ctl(['record']);
+  await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
+  const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
+  const saver = processes.find((p) => p.role === 'saver');
+  assert.ok(saver?.pid);
+  process.kill(saver.pid, 'SIGKILL');
+  const failed = await serve.waitFor((s) => s.state === 'error');
+  const lost = failed.last_recording!;
+  assert.ok(lost.error !== null);
+  const file = await readFile(lost.path!);
+  assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
+  assert.deepEqual(
+    file.ids,
+    Array.from({ length: file.frames }, (_, i) => i),
+  );
 }
 
 /** The memfds a process holds: how the ring shows from outside. */
@@ -89,21 +108,7 @@ describe(
 
     test('a saver killed mid-recording: reported, what it saved kept; after reset the next saver records through a new ring', async () => {
       const serve = suite.serve();
-      await serve.ctl(['record']);
-      await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
-      const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
-      const saver = processes.find((p) => p.role === 'saver');
-      assert.ok(saver?.pid);
-      process.kill(saver.pid, 'SIGKILL');
-      const failed = await serve.waitFor((s) => s.state === 'error');
-      const lost = failed.last_recording!;
-      assert.ok(lost.error !== null);
-      const file = await readFile(lost.path!);
-      assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
-      assert.deepEqual(
-        file.ids,
-        Array.from({ length: file.frames }, (_, i) => i),
-      );
+      await killSaverMidRecording(serve);
 
       assert.equal((await serve.ctl(['reset'])).code, 0);
       await serve.ctl(['record', '--frames', '40']);
@@ -124,21 +129,8 @@ describe(
 
     test('a saver killed mid-recording: what it saved kept; the next saver gets the rest of the stream, whole, through a new ring', async () => {
       const serve = suite.serve();
-      await serve.ctl(['record']);
-      await serve.waitFor((s) => s.state === 'recording' && s.frames.saved > 30);
-      const processes = (await serve.ctl(['subscribers'])).result as ProcessInfo[];
-      const saver = processes.find((p) => p.role === 'saver');
-      assert.ok(saver?.pid);
       // Slots lie queued in Aravis, over the ring of the saver about to die.
-      process.kill(saver.pid, 'SIGKILL');
-      const failed = await serve.waitFor((s) => s.state === 'error');
-      const lost = failed.last_recording!;
-      const file = await readFile(lost.path!);
-      assert.equal(file.frames, lost.frames_written, 'status reports what the file really holds');
-      assert.deepEqual(
-        file.ids,
-        Array.from({ length: file.frames }, (_, i) => i),
-      );
+      await killSaverMidRecording(serve);
 
       assert.equal((await serve.ctl(['reset'])).code, 0);
       await serve.ctl(['record', '--frames', '60']);
