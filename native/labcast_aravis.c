@@ -1017,6 +1017,12 @@ static void stop_run(napi_env env, camera_handle *handle) {
      * driver may give them back to the ring (the pool keeps its own references).
      */
     arv_stream_stop_thread(run->stream, TRUE);
+    /*
+     * Started again, empty (no buffer queued, acquisition stopped): a stream's
+     * finalize stops its thread once more and Aravis logs a CRITICAL when it
+     * finds none running (arv_fake_stream_finalize, for one).
+     */
+    arv_stream_start_thread(run->stream);
     for (guint i = 0; i < run->slots->len; i++) free_loan(env, g_ptr_array_index(run->slots, i));
     g_ptr_array_set_size(run->slots, 0);
   }
