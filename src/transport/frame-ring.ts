@@ -44,6 +44,13 @@ const PAGE_BYTES = 4096;
 const HEADER_BYTES = PAGE_BYTES;
 const RING_TARGET_BYTES = 32 * 1024 * 1024;
 const MIN_SLOTS = 4;
+/**
+ * A ring whose slots a camera holds queued (GenICam's stream buffers over
+ * slots) has at least this many: the camera holds all but one, and with
+ * 8 MiB frames a ring of 4 left the stream without a slot queued for ~6 %
+ * of the frames at full speed (those take a copy from Aravis's own buffer).
+ */
+export const LENDING_MIN_SLOTS = 8;
 const MAX_SLOTS = 64;
 /** A receiver maps no more than this, whatever a message says. */
 const MAX_RING_BYTES = 1024 * 1024 * 1024;
@@ -113,9 +120,11 @@ export class FrameRingWriter {
     this.free = Array.from({ length: slots }, (_, i) => slots - 1 - i);
   }
 
-  static create(addon: SharedMemoryAddon, frameBytes: number): FrameRingWriter {
+  /** A ring of ~RING_TARGET_BYTES for frames of `frameBytes`, with at least `minSlots` slots where what a receiver maps allows. */
+  static create(addon: SharedMemoryAddon, frameBytes: number, minSlots = MIN_SLOTS): FrameRingWriter {
     const slotBytes = roundToPage(frameBytes);
-    const slots = Math.min(MAX_SLOTS, Math.max(MIN_SLOTS, Math.floor(RING_TARGET_BYTES / slotBytes)));
+    const mappable = Math.floor((MAX_RING_BYTES - HEADER_BYTES) / slotBytes);
+    const slots = Math.max(MIN_SLOTS, Math.min(MAX_SLOTS, mappable, Math.max(minSlots, Math.floor(RING_TARGET_BYTES / slotBytes))));
     const { buffer, path } = addon.createSharedMemory(HEADER_BYTES + slots * slotBytes);
     return new FrameRingWriter(randomUUID(), path, buffer, slotBytes, slots);
   }
@@ -251,9 +260,9 @@ export class SharedFrameOutlet {
    * free once the saver has written it; put() cannot wait for ever on slots
    * that wait for it.
    */
-  claim(bytes: number, capacity = bytes): SlotClaim | null {
+  claim(bytes: number, capacity = bytes, minSlots = MIN_SLOTS): SlotClaim | null {
     if (!this.wants(bytes) || !this.wants(capacity)) return null;
-    const ring = this.ringFor(capacity);
+    const ring = this.ringFor(capacity, minSlots);
     if (ring === null || !ring.fits(capacity) || !this.mayClaim(ring)) return null;
     return { ...ring.claim(bytes), ring };
   }
@@ -272,11 +281,12 @@ export class SharedFrameOutlet {
     return ring.claimed < ring.slots - 1 && ring.hasFreeSlot();
   }
 
-  /** The current ring, or a new one for frames of `bytes` once the current one is idle; null without shared memory. */
-  private ringFor(bytes: number): FrameRingWriter | null {
-    if (this.ring === null || (!this.ring.fits(bytes) && this.ring.idle)) {
+  /** The current ring, or a new one for frames of `bytes` (and `minSlots`) once the current one is idle; null without shared memory. */
+  private ringFor(bytes: number, minSlots = MIN_SLOTS): FrameRingWriter | null {
+    // An idle ring is replaced when the frames outgrew it, or when a camera that holds slots queued wants more of them.
+    if (this.ring === null || ((!this.ring.fits(bytes) || this.ring.slots < minSlots) && this.ring.idle)) {
       try {
-        this.ring = FrameRingWriter.create(this.addon, bytes);
+        this.ring = FrameRingWriter.create(this.addon, bytes, minSlots);
       } catch {
         this.unavailable = true;
         return null;

@@ -6,7 +6,7 @@ import { LabcastError } from '../protocol/errors.js';
 import { curveServerOptions, onHandshakeFailure, type CurveKeyPair } from './curve.js';
 import { bindEndpoint } from './endpoints.js';
 import type { SharedMemoryAddon } from '../native/native-addon.js';
-import { RING_FRAME_BYTES, SharedFrameOutlet, type SlotClaim } from './frame-ring.js';
+import { LENDING_MIN_SLOTS, RING_FRAME_BYTES, SharedFrameOutlet, type SlotClaim } from './frame-ring.js';
 import { FifoQueue } from './fifo-queue.js';
 
 type Parts = readonly (Buffer | Uint8Array)[];
@@ -201,7 +201,8 @@ export class LosslessSender {
 
   private lendSlot(bytes: number, taken: boolean, capacity = bytes): Uint8Array | null {
     if (this.outlet === null || this.failure !== null) return null;
-    const claim = this.outlet.claim(bytes, capacity);
+    // A camera that holds slots queued (lend) gets a ring with room for them.
+    const claim = this.outlet.claim(bytes, capacity, taken ? undefined : LENDING_MIN_SLOTS);
     if (claim === null) return null;
     this.lent.set(claim.view, { ...claim, outlet: this.outlet, taken });
     return claim.view;

@@ -9,7 +9,7 @@ import { decodeDataMessages, encodeFrame, encodeSharedFrame } from '../../src/pr
 import type { FrameHeader } from '../../src/protocol/messages.js';
 import { DataReceiver } from '../../src/transport/data-receiver.js';
 import { receiverSharedMemory, senderSharedMemory, SHARED_FRAMES_ENV } from '../../src/native/shared-frames.js';
-import { FrameRingWriter, type RingRef } from '../../src/transport/frame-ring.js';
+import { FrameRingWriter, LENDING_MIN_SLOTS, SharedFrameOutlet, type RingRef } from '../../src/transport/frame-ring.js';
 import { LosslessSender } from '../../src/transport/lossless-sender.js';
 import { scratchDir } from '../helpers/processes.js';
 import { writerNamed } from '../storage/writer-backends.js';
@@ -138,7 +138,8 @@ describe('large frames through the shared-memory ring (real processes, real sock
   test('slots lent several at a time are offered or given back in any order; frames made elsewhere still get slots', async () => {
     const endpoint = `ipc://${scratch.dir}/ring-lend.sock`;
     const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
-    // 8 MiB frames: a ring of 4 slots, of which a camera may hold 3.
+    // 8 MiB frames: a ring of LENDING_MIN_SLOTS slots for a camera that holds them queued, all but one of which it may hold.
+    const share = LENDING_MIN_SLOTS - 1;
     const shape = [2048, 2048];
     const bytes = shape[0]! * shape[1]! * 2;
     const frames = 60;
@@ -149,8 +150,8 @@ describe('large frames through the shared-memory ring (real processes, real sock
     let made = 0;
     let givenBack = 0;
     for (let turn = 0; expected.length < frames; turn++) {
-      for (let slot = sender.lend(bytes); slot !== null; slot = held.length < 3 ? sender.lend(bytes) : null) held.push(slot);
-      if (held.length === 3) assert.equal(sender.lend(bytes), null, 'a camera holds at most slots - 1');
+      for (let slot = sender.lend(bytes); slot !== null; slot = held.length < share ? sender.lend(bytes) : null) held.push(slot);
+      if (held.length === share) assert.equal(sender.lend(bytes), null, 'a camera holds at most slots - 1');
       const seq = expected.length;
       let pixels: Uint8Array;
       if (held.length === 0 && turn % 6 !== 5) {
@@ -193,11 +194,12 @@ describe('large frames through the shared-memory ring (real processes, real sock
     const sender = await LosslessSender.bind(endpoint, 256 * 1024 * 1024, null, sharedMemory);
     const shape = [2048, 2048];
     const bytes = shape[0]! * shape[1]! * 2;
-    const receiving = receiveInChild(sender.endpoint, 5);
+    const share = LENDING_MIN_SLOTS - 1;
+    const receiving = receiveInChild(sender.endpoint, share + 2);
     await sender.waitForPeers(1, 10_000);
-    const held = [sender.lend(bytes), sender.lend(bytes), sender.lend(bytes)].filter((slot) => slot !== null);
-    assert.equal(held.length, 3);
-    // Were the fourth slot lent too, the frames below would wait for ever: two made elsewhere need slots, the rest queue behind them.
+    const held = Array.from({ length: share }, () => sender.lend(bytes)).filter((slot) => slot !== null);
+    assert.equal(held.length, share);
+    // Were the last slot lent too, the frames below would wait for ever: two made elsewhere need slots, the rest queue behind them.
     assert.equal(sender.lend(bytes), null);
     const expected: [number, string][] = [];
     const offer = (pixels: Uint8Array): void => {
@@ -212,8 +214,8 @@ describe('large frames through the shared-memory ring (real processes, real sock
     await sender.drain();
     const received = await receiving;
     assert.deepEqual(received.frames, expected);
-    assert.equal(sender.stats.madeInRing, 3);
-    assert.equal(sender.stats.sharedFrames, 5);
+    assert.equal(sender.stats.madeInRing, share);
+    assert.equal(sender.stats.sharedFrames, share + 2);
     sender.close(0);
   });
 
@@ -406,3 +408,36 @@ test('slots are claimed and given back in any order, and freed in the order they
   assert.equal(ring.idle, true);
   assert.deepEqual([ring.claim(16), ring.claim(16), ring.claim(16), ring.claim(16)].map((s) => s.ref.slot).sort(), [0, 1, 2, 3]);
 });
+
+test(
+  'a camera that holds slots queued (lend) gets a ring of at least 8 slots for 8 MiB frames; one slot at a time (take) keeps 4',
+  { skip },
+  () => {
+    const frameBytes = 2048 * 2048 * 2;
+    const outlet = new SharedFrameOutlet(sharedMemory!);
+    const taken = outlet.claim(frameBytes);
+    assert.ok(taken !== null);
+    assert.equal(taken.ref.slots, 4, '32 MiB of 8 MiB slots');
+    // Not replaced while a slot of it is out; replaced by a larger one once idle.
+    const sameRing = outlet.claim(frameBytes, frameBytes, LENDING_MIN_SLOTS)!;
+    assert.equal(sameRing.ref.ring, taken.ref.ring);
+    outlet.unclaim(sameRing);
+    outlet.unclaim(taken);
+    const lent = outlet.claim(frameBytes, frameBytes, LENDING_MIN_SLOTS);
+    assert.ok(lent !== null);
+    assert.notEqual(lent.ref.ring, taken.ref.ring);
+    assert.equal(lent.ref.slots, LENDING_MIN_SLOTS);
+    // The camera holds all slots but one.
+    const held = [lent];
+    for (;;) {
+      const next = outlet.claim(frameBytes, frameBytes, LENDING_MIN_SLOTS);
+      if (next === null) break;
+      held.push(next);
+    }
+    assert.equal(held.length, LENDING_MIN_SLOTS - 1);
+    // Frames so large that 8 slots would pass what a receiver maps still get a ring (of fewer slots).
+    const huge = new SharedFrameOutlet(sharedMemory!).claim(200 * 1024 * 1024, 200 * 1024 * 1024, LENDING_MIN_SLOTS);
+    assert.ok(huge !== null);
+    assert.ok(huge.ref.slots >= 4 && huge.ref.ring_bytes <= 1024 * 1024 * 1024, JSON.stringify(huge.ref));
+  },
+);
