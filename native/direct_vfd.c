@@ -47,7 +47,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Smaller writes stay buffered: a device round trip each would cost more than the copy. */
@@ -75,6 +78,7 @@ typedef struct {
   bool held; /* `source` is ring memory: unhold once written */
   bool taken;     /* the writer thread is writing it: no longer extended */
   bool extending; /* HDF5's thread is copying more into it: the writer waits */
+  uint64_t queued_ns; /* when HDF5's thread queued it (LABCAST_DIRECT_TRACE only) */
 } slot;
 
 typedef struct {
@@ -102,6 +106,61 @@ typedef struct {
   haddr_t failed_addr;
   size_t failed_size;
 } direct_file;
+
+
+/*
+ * LABCAST_DIRECT_TRACE=FILE: every direct write's queue, start and end times
+ * (CLOCK_MONOTONIC ns) and every drain's wait, appended to FILE when the file
+ * closes, to see where the device idles (docs/performance.md). Off: one
+ * branch per write.
+ */
+typedef struct {
+  char kind; /* 'w' a write, 'd' a drain's wait, 'c' the close */
+  uint64_t queued_ns, start_ns, end_ns;
+  uint64_t size;
+  uint64_t addr;
+  unsigned pending; /* writes still queued when this one ended */
+} trace_event;
+#define TRACE_MAX 200000
+static trace_event *trace_events;
+static unsigned trace_count;
+static int trace_on = -1;
+static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static bool tracing(void) {
+  if (trace_on < 0) trace_on = getenv("LABCAST_DIRECT_TRACE") != NULL && *getenv("LABCAST_DIRECT_TRACE") != '\0';
+  return trace_on > 0;
+}
+
+static void trace(char kind, uint64_t queued, uint64_t start, uint64_t end, uint64_t size, uint64_t addr, unsigned pending) {
+  pthread_mutex_lock(&trace_lock);
+  if (trace_events == NULL) trace_events = calloc(TRACE_MAX, sizeof *trace_events);
+  if (trace_events != NULL && trace_count < TRACE_MAX) {
+    trace_events[trace_count++] = (trace_event){kind, queued, start, end, size, addr, pending};
+  }
+  pthread_mutex_unlock(&trace_lock);
+}
+
+static void trace_dump(void) {
+  pthread_mutex_lock(&trace_lock);
+  FILE *out = trace_count > 0 ? fopen(getenv("LABCAST_DIRECT_TRACE"), "a") : NULL;
+  if (out != NULL) {
+    for (unsigned i = 0; i < trace_count; i++) {
+      const trace_event *e = &trace_events[i];
+      fprintf(out, "%c %llu %llu %llu %llu %u %llu\n", e->kind, (unsigned long long)e->queued_ns, (unsigned long long)e->start_ns,
+              (unsigned long long)e->end_ns, (unsigned long long)e->size, e->pending, (unsigned long long)e->addr);
+    }
+    fclose(out);
+  }
+  trace_count = 0;
+  pthread_mutex_unlock(&trace_lock);
+}
 
 static direct_vfd_counters totals;
 static pthread_mutex_t totals_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -152,13 +211,13 @@ static bool write_all(int fd, const unsigned char *bytes, size_t size, haddr_t a
 }
 
 /*
- * One slot to the disk, on the writer thread. O_DIRECT first; if the kernel
- * refuses it for this file (EINVAL) or writes short of a page boundary, the
- * rest goes through the page cache and so do later writes: the file works as
- * sec2's would. Returns 0 or an errno.
+ * One slot to the disk from byte `from` on, on the writer thread. O_DIRECT
+ * first; if the kernel refuses it for this file (EINVAL) or writes short of a
+ * page boundary, the rest goes through the page cache and so do later
+ * writes: the file works as sec2's would. Returns 0 or an errno.
  */
-static int write_slot(direct_file *file, const slot *job) {
-  size_t done = 0;
+static int write_slot_from(direct_file *file, const slot *job, size_t from) {
+  size_t done = from;
   int direct_fd = __atomic_load_n(&file->direct_fd, __ATOMIC_ACQUIRE);
   while (direct_fd >= 0 && done < job->size) {
     ssize_t written = pwrite(direct_fd, job->source + done, job->size - done, (off_t)(job->addr + done));
@@ -175,10 +234,70 @@ static int write_slot(direct_file *file, const slot *job) {
   }
   int error = 0;
   if (done < job->size && !write_all(file->fd, job->source + done, job->size - done, job->addr + done, &error)) return error;
-  count(done, job->size - done, 0);
+  count(done - from, job->size - done, 0);
   pthread_mutex_lock(&totals_lock);
   totals.direct_writes += 1;
   pthread_mutex_unlock(&totals_lock);
+  return 0;
+}
+
+/*
+ * Queued slots that follow one another in the file are written together, up
+ * to this many bytes, in one pwritev (LABCAST_DIRECT_MERGE_BYTES, 0: one slot
+ * a write). Why: the trace of a 1024² recording (docs/performance.md, "Where
+ * the time goes now") showed the writer never waiting for the saver, the
+ * next 2 MiB frame queued at every write's end, so the device's time per
+ * write was all there was left to cut; the device takes larger writes faster.
+ */
+#define MERGE_BYTES_DEFAULT (4 * 1024 * 1024)
+
+static size_t merge_bytes(void) {
+  static long bytes = -1;
+  if (bytes < 0) {
+    const char *set = getenv("LABCAST_DIRECT_MERGE_BYTES");
+    bytes = set != NULL && *set != '\0' ? atol(set) : MERGE_BYTES_DEFAULT;
+    if (bytes < 0) bytes = 0;
+  }
+  return (size_t)bytes;
+}
+
+/* `count` slots, each starting where the one before ends: one pwritev, whatever it leaves slot by slot. */
+static int write_run(direct_file *file, slot *const *jobs, unsigned count_jobs) {
+  if (count_jobs == 1) return write_slot_from(file, jobs[0], 0);
+  struct iovec pieces[SLOTS];
+  size_t total = 0;
+  for (unsigned i = 0; i < count_jobs; i++) {
+    pieces[i].iov_base = (void *)jobs[i]->source;
+    pieces[i].iov_len = jobs[i]->size;
+    total += jobs[i]->size;
+  }
+  size_t done = 0;
+  int direct_fd = __atomic_load_n(&file->direct_fd, __ATOMIC_ACQUIRE);
+  if (direct_fd >= 0) {
+    ssize_t written;
+    do written = pwritev(direct_fd, pieces, (int)count_jobs, (off_t)jobs[0]->addr);
+    while (written < 0 && errno == EINTR);
+    if (written < 0 && errno != EINVAL) return errno;
+    if (written > 0) done = (size_t)written - (size_t)written % DIRECT_VFD_PAGE;
+  }
+  if (done == total) {
+    count(total, 0, 0);
+    pthread_mutex_lock(&totals_lock);
+    totals.direct_writes += 1;
+    pthread_mutex_unlock(&totals_lock);
+    return 0;
+  }
+  count(done, 0, 0);
+  /* Short, or refused (EINVAL): the rest as single slots, which fall back to the page cache as needed. */
+  for (unsigned i = 0; i < count_jobs; i++) {
+    if (done >= jobs[i]->size) {
+      done -= jobs[i]->size;
+      continue;
+    }
+    int error = write_slot_from(file, jobs[i], done);
+    if (error != 0) return error;
+    done = 0;
+  }
   return 0;
 }
 
@@ -191,23 +310,41 @@ static void *writer_main(void *argument) {
     }
     slot *job = &file->slots[file->next_write];
     if (!job->queued) break; /* stopping, nothing left */
-    job->taken = true;
+    /* This slot and the queued ones that follow it in the file, up to merge_bytes(): one write. */
+    slot *run[SLOTS];
+    unsigned taken = 0;
+    size_t bytes = 0;
+    size_t limit = merge_bytes();
+    do {
+      job->taken = true;
+      run[taken++] = job;
+      bytes += job->size;
+      job = &file->slots[(file->next_write + taken) % SLOTS];
+    } while (taken < SLOTS && job->queued && !job->extending && job->addr == run[taken - 1]->addr + run[taken - 1]->size &&
+             bytes + job->size <= limit);
     bool skip = file->failed_errno != 0; /* after a failure nothing more is written */
     pthread_mutex_unlock(&file->lock);
-    int error = skip ? 0 : write_slot(file, job);
-    /* Written (or never to be): the ring slot may go back to the acquisition. */
-    if (job->held) shared_memory_unhold(job->source, job->size);
+    uint64_t started = tracing() ? now_ns() : 0;
+    int error = skip ? 0 : write_run(file, run, taken);
+    uint64_t ended = started != 0 ? now_ns() : 0;
+    /* Written (or never to be): the ring slots may go back to the acquisition, in order. */
+    for (unsigned i = 0; i < taken; i++) {
+      if (run[i]->held) shared_memory_unhold(run[i]->source, run[i]->size);
+    }
     pthread_mutex_lock(&file->lock);
     if (error != 0 && file->failed_errno == 0) {
       file->failed_errno = error;
-      file->failed_addr = job->addr;
-      file->failed_size = job->size;
+      file->failed_addr = run[0]->addr;
+      file->failed_size = bytes;
     }
-    job->queued = false;
-    job->held = false;
-    job->taken = false;
-    file->next_write = (file->next_write + 1) % SLOTS;
-    file->pending--;
+    for (unsigned i = 0; i < taken; i++) {
+      run[i]->queued = false;
+      run[i]->held = false;
+      run[i]->taken = false;
+    }
+    file->next_write = (file->next_write + taken) % SLOTS;
+    file->pending -= taken;
+    if (started != 0) trace('w', run[0]->queued_ns, started, ended, bytes, run[0]->addr, file->pending);
     pthread_cond_broadcast(&file->changed);
   }
   pthread_mutex_unlock(&file->lock);
@@ -225,7 +362,10 @@ static bool report_failure_locked(direct_file *file) {
 static bool drain(direct_file *file) {
   if (!file->writer_started) return true;
   pthread_mutex_lock(&file->lock);
+  uint64_t started = tracing() && file->pending > 0 ? now_ns() : 0;
+  unsigned pending = file->pending;
   while (file->pending > 0) pthread_cond_wait(&file->changed, &file->lock);
+  if (started != 0) trace('d', 0, started, now_ns(), 0, 0, pending);
   bool failed = report_failure_locked(file);
   pthread_mutex_unlock(&file->lock);
   return !failed;
@@ -323,6 +463,7 @@ static bool queue_direct_pages(direct_file *file, const unsigned char *bytes, si
     next->addr = addr + done;
 
     pthread_mutex_lock(&file->lock);
+    if (tracing()) next->queued_ns = now_ns();
     next->queued = true;
     file->next_fill = (file->next_fill + 1) % SLOTS;
     file->pending++;
@@ -475,6 +616,11 @@ static herr_t vfd_close(H5FD_t *pub) {
   pthread_cond_destroy(&file->changed);
   pthread_mutex_destroy(&file->lock);
   free(file);
+  if (tracing()) {
+    uint64_t closed = now_ns();
+    trace('c', 0, closed, closed, 0, 0, 0);
+    trace_dump();
+  }
   return written && error == 0 ? 0 : -1;
 }
 

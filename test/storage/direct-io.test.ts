@@ -177,6 +177,41 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
     }
   });
 
+  test('ring slots queued one after another in the file go to the device together, released in order, intact', async () => {
+    const { dir, remove } = tempDir();
+    try {
+      // 1 MiB frames appended as fast as slots come back: several are queued while the device writes one.
+      const frames = 64;
+      const start = makeRunStart({ shape: [1024, 512], frames_requested: frames });
+      const bytes = frameBytes(start);
+      const slots = 8;
+      const ring = addon().createSharedMemory(4096 + slots * bytes).buffer;
+      const released = new BigInt64Array(ring, 0, 1);
+      const path = join(dir, 'merged.h5');
+      // Made beforehand, so that the loop outruns the device.
+      const pixels = range(0, frames).map((seq) => framePixels(start.shape, start.dtype, seq));
+      const before = addon().ioCounters();
+      const writer = await openNativeWriter(path, start, { overwrite: false });
+      for (let seq = 0; seq < frames; seq++) {
+        while (Number(Atomics.load(released, 0)) < seq - slots + 1) await new Promise((resolve) => setTimeout(resolve, 1));
+        const offset = 4096 + (seq % slots) * bytes;
+        const slot = new Uint8Array(ring, offset, bytes);
+        slot.set(pixels[seq]!);
+        writer.append(makeHeader(start, seq), slot);
+        addon().releaseSharedSlot(ring, offset, bytes);
+      }
+      writer.finish(makeRunEnd(start, { frames_acquired: frames }));
+      const after = addon().ioCounters();
+      assert.equal(Number(Atomics.load(released, 0)), frames, 'every slot released once its write was done');
+      assert.equal(after.inPlaceBytes - before.inPlaceBytes, frames * bytes, 'every frame written from its slot');
+      const writes = after.directWrites - before.directWrites;
+      assert.ok(writes < frames, `${writes} direct writes for ${frames} slots: none shared a write`);
+      assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, frames)));
+    } finally {
+      remove();
+    }
+  });
+
   test('kill -9 with direct writes queued keeps exactly the flushed frames', async () => {
     const { dir, remove } = tempDir();
     try {
