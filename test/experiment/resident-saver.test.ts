@@ -7,7 +7,7 @@ import { encodeFrame, encodeRunEnd, encodeRunStart } from '../../src/protocol/co
 import type { SaverInit } from '../../src/protocol/process-messages.js';
 import { isAlive, scratchDir } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/poll.js';
-import { testRunStart } from '../helpers/run-messages.js';
+import { testRunEnd, testRunStart } from '../helpers/run-messages.js';
 
 const scratch = scratchDir();
 after(() => scratch.cleanup());
@@ -30,18 +30,7 @@ async function sendRun(push: Push, runId: string): Promise<void> {
   await push.send(
     encodeFrame({ protocol: 1, run_id: runId, seq: 0, camera_ts_ns: T0, wall_ts_ns: T0, shape: SHAPE, dtype: 'uint8' }, new Uint8Array(16)),
   );
-  await push.send(
-    encodeRunEnd({
-      protocol: 1,
-      run_id: runId,
-      reason: 'completed',
-      error: null,
-      end_wall_ns: T0 + 1n,
-      frames_acquired: 1,
-      frames_dropped: 0,
-      drops: [],
-    }),
-  );
+  await push.send(encodeRunEnd(testRunEnd(runId, 1)));
 }
 
 const idlePid = (keeper: ResidentSaver): number | null => keeper.idle?.pid ?? null;

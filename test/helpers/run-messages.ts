@@ -1,4 +1,6 @@
-import type { RunStart } from '../../src/protocol/messages.js';
+import type { RunEnd, RunStart } from '../../src/protocol/messages.js';
+
+const START_WALL_NS = 1_800_000_000_000_000_000n;
 
 /**
  * A run-start as a test's own sender (a PUSH socket standing in for the
@@ -13,10 +15,25 @@ export function testRunStart(runId: string, fields: Partial<RunStart> = {}): Run
     dtype: 'uint16',
     frames_requested: null,
     duration_s: null,
-    start_wall_ns: 1_800_000_000_000_000_000n,
+    start_wall_ns: START_WALL_NS,
     camera: { driver: 'test', model: 'test', settings: {} },
     config: {},
     software: { name: 'labcast', version: 'test', node: process.version, host: 'test' },
+    ...fields,
+  };
+}
+
+/** The run-end of a run that completed with `framesAcquired` frames and no drop, 1 ns after testRunStart's start; `fields` for what the test is about. */
+export function testRunEnd(runId: string, framesAcquired: number, fields: Partial<RunEnd> = {}): RunEnd {
+  return {
+    protocol: 1,
+    run_id: runId,
+    reason: 'completed',
+    error: null,
+    end_wall_ns: START_WALL_NS + 1n,
+    frames_acquired: framesAcquired,
+    frames_dropped: 0,
+    drops: [],
     ...fields,
   };
 }

@@ -8,7 +8,7 @@ import { stringifyWithNs } from '../../src/protocol/json-ns.js';
 import type { FrameHeader, RunStart } from '../../src/protocol/messages.js';
 import type { SaverCommand, SaverEvent } from '../../src/protocol/process-messages.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
-import { testRunStart } from '../helpers/run-messages.js';
+import { testRunEnd, testRunStart } from '../helpers/run-messages.js';
 
 const SAVER = new URL('../../src/saver/saver-process.js', import.meta.url);
 const scratch = scratchDir();
@@ -109,18 +109,7 @@ test('10 000 malformed data messages are counted and skipped by the saver; the v
       }
     }
   }
-  await push.send(
-    encodeRunEnd({
-      protocol: 1,
-      run_id: RUN,
-      reason: 'completed',
-      error: null,
-      end_wall_ns: 1_800_000_000_100_000_000n,
-      frames_acquired: 20,
-      frames_dropped: 0,
-      drops: [],
-    }),
-  );
+  await push.send(encodeRunEnd(testRunEnd(RUN, 20, { end_wall_ns: 1_800_000_000_100_000_000n })));
   const result = await closed;
   await saver.exited;
   push.close();

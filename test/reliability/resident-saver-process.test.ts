@@ -8,7 +8,7 @@ import { encodeFrame, encodeRunEnd, encodeRunStart } from '../../src/protocol/co
 import type { RunStart } from '../../src/protocol/messages.js';
 import type { SaverCommand, SaverEvent } from '../../src/protocol/process-messages.js';
 import { runPython, scratchDir } from '../helpers/processes.js';
-import { testRunStart } from '../helpers/run-messages.js';
+import { testRunEnd, testRunStart } from '../helpers/run-messages.js';
 
 const SAVER = new URL('../../src/saver/saver-process.js', import.meta.url);
 const scratch = scratchDir();
@@ -32,18 +32,7 @@ async function sendRun(push: Push, runId: string, frames: number): Promise<void>
       ),
     );
   }
-  await push.send(
-    encodeRunEnd({
-      protocol: 1,
-      run_id: runId,
-      reason: 'completed',
-      error: null,
-      end_wall_ns: T0 + 1n,
-      frames_acquired: frames,
-      frames_dropped: 0,
-      drops: [],
-    }),
-  );
+  await push.send(encodeRunEnd(testRunEnd(runId, frames)));
 }
 
 const READ = `

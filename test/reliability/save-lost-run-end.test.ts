@@ -6,7 +6,7 @@ import { Push } from 'zeromq';
 import { encodeFrame, encodeRunEnd, encodeRunStart } from '../../src/protocol/codec.js';
 import type { RunStart } from '../../src/protocol/messages.js';
 import { collect, runPython, scratchDir, startLabcast, waitForOutput } from '../helpers/processes.js';
-import { testRunStart } from '../helpers/run-messages.js';
+import { testRunEnd, testRunStart } from '../helpers/run-messages.js';
 
 const scratch = scratchDir();
 after(() => scratch.cleanup());
@@ -53,18 +53,7 @@ test('labcast save: a run that starts before the previous run-end arrived is sav
   ] as const) {
     await push.send(encodeRunStart(runStart(runId)));
     for (let seq = 0; seq < frames; seq++) await push.send(frame(runId, seq));
-    await push.send(
-      encodeRunEnd({
-        protocol: 1,
-        run_id: runId,
-        reason: 'completed',
-        error: null,
-        end_wall_ns: T0 + 1n,
-        frames_acquired: frames,
-        frames_dropped: 0,
-        drops: [],
-      }),
-    );
+    await push.send(encodeRunEnd(testRunEnd(runId, frames)));
   }
   // Three files, the last one closed: then stop the saver.
   await waitForOutput(saver, /"runId":"run-c"/);
