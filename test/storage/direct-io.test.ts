@@ -33,6 +33,37 @@ const expectedSha = (start: RunStart, seqs: number[]): string[] => seqs.map((seq
 const frameBytes = (start: RunStart): number => start.shape.reduce((n, d) => n * d, 1) * (start.dtype === 'uint16' ? 2 : 1);
 
 /** Writes `frames` frames with a flush every `flushEvery`, finishes, and returns the addon's counters' growth. */
+/**
+ * Appends `frames` frames to `writer` as the saver does from the acquisition's
+ * ring of `slots` slots (page 0 the release count, then the slots): each
+ * frame's pixels in its slot, appended from there and the slot released; a
+ * slot is filled again only once it has been released, as the acquisition
+ * does. Returns the ring's release count, to read.
+ */
+async function appendThroughRing(
+  writer: Awaited<ReturnType<typeof openNativeWriter>>,
+  start: RunStart,
+  frames: number,
+  slots: number,
+  pixelsOf: (seq: number) => Uint8Array,
+  afterAppend: (seq: number) => void = () => {},
+): Promise<() => number> {
+  const bytes = frameBytes(start);
+  const ring = addon().createSharedMemory(4096 + slots * bytes).buffer;
+  const released = new BigInt64Array(ring, 0, 1);
+  const releasedCount = (): number => Number(Atomics.load(released, 0));
+  for (let seq = 0; seq < frames; seq++) {
+    while (releasedCount() < seq - slots + 1) await new Promise((resolve) => setTimeout(resolve, 1));
+    const offset = 4096 + (seq % slots) * bytes;
+    const slot = new Uint8Array(ring, offset, bytes);
+    slot.set(pixelsOf(seq));
+    writer.append(makeHeader(start, seq), slot);
+    addon().releaseSharedSlot(ring, offset, bytes);
+    afterAppend(seq);
+  }
+  return releasedCount;
+}
+
 async function recordCounting(path: string, start: RunStart, frames: number, flushEvery: number, env: string | undefined) {
   const before = addon().ioCounters();
   const saved = process.env[DIRECT_IO_ENV];
@@ -150,25 +181,21 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
       const frames = 24;
       const start = makeRunStart({ shape: [1024, 512], frames_requested: frames });
       const bytes = frameBytes(start);
-      const slots = 4;
-      // As the saver maps the acquisition's ring: page 0 holds the release count, then the slots.
-      const ring = addon().createSharedMemory(4096 + slots * bytes).buffer;
-      const released = new BigInt64Array(ring, 0, 1);
       const path = join(dir, 'in-place.h5');
       const before = addon().ioCounters();
       const writer = await openNativeWriter(path, start, { overwrite: false });
-      for (let seq = 0; seq < frames; seq++) {
-        // As the acquisition does: a slot is filled again only once it has been released.
-        while (Number(Atomics.load(released, 0)) < seq - slots + 1) await new Promise((resolve) => setTimeout(resolve, 1));
-        const offset = 4096 + (seq % slots) * bytes;
-        const slot = new Uint8Array(ring, offset, bytes);
-        slot.set(framePixels(start.shape, start.dtype, seq));
-        writer.append(makeHeader(start, seq), slot);
-        addon().releaseSharedSlot(ring, offset, bytes);
-        if (seq % 5 === 4) writer.flush();
-      }
+      const released = await appendThroughRing(
+        writer,
+        start,
+        frames,
+        4,
+        (seq) => framePixels(start.shape, start.dtype, seq),
+        (seq) => {
+          if (seq % 5 === 4) writer.flush();
+        },
+      );
       writer.finish(makeRunEnd(start, { frames_acquired: frames }));
-      assert.equal(Number(Atomics.load(released, 0)), frames, 'every slot released once its write was done');
+      assert.equal(released(), frames, 'every slot released once its write was done');
       const inPlace = addon().ioCounters().inPlaceBytes - before.inPlaceBytes;
       assert.equal(inPlace, frames * bytes, 'every frame written from its slot, not copied');
       assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, frames)));
@@ -184,25 +211,15 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
       const frames = 64;
       const start = makeRunStart({ shape: [1024, 512], frames_requested: frames });
       const bytes = frameBytes(start);
-      const slots = 8;
-      const ring = addon().createSharedMemory(4096 + slots * bytes).buffer;
-      const released = new BigInt64Array(ring, 0, 1);
       const path = join(dir, 'merged.h5');
       // Made beforehand, so that the loop outruns the device.
       const pixels = range(0, frames).map((seq) => framePixels(start.shape, start.dtype, seq));
       const before = addon().ioCounters();
       const writer = await openNativeWriter(path, start, { overwrite: false });
-      for (let seq = 0; seq < frames; seq++) {
-        while (Number(Atomics.load(released, 0)) < seq - slots + 1) await new Promise((resolve) => setTimeout(resolve, 1));
-        const offset = 4096 + (seq % slots) * bytes;
-        const slot = new Uint8Array(ring, offset, bytes);
-        slot.set(pixels[seq]!);
-        writer.append(makeHeader(start, seq), slot);
-        addon().releaseSharedSlot(ring, offset, bytes);
-      }
+      const released = await appendThroughRing(writer, start, frames, 8, (seq) => pixels[seq]!);
       writer.finish(makeRunEnd(start, { frames_acquired: frames }));
       const after = addon().ioCounters();
-      assert.equal(Number(Atomics.load(released, 0)), frames, 'every slot released once its write was done');
+      assert.equal(released(), frames, 'every slot released once its write was done');
       assert.equal(after.inPlaceBytes - before.inPlaceBytes, frames * bytes, 'every frame written from its slot');
       const writes = after.directWrites - before.directWrites;
       assert.ok(writes < frames, `${writes} direct writes for ${frames} slots: none shared a write`);
