@@ -336,7 +336,8 @@ with h5py.File(sys.argv[1], "r") as f:
   test('"Set camera ROI" makes the rectangle the camera frame; "Full frame" sets the sensor back, live', async () => {
     const rect = (await pageView(page)).roiStats!;
     await page.getByRole('button', { name: 'Set camera ROI' }).click();
-    const status = await serve.waitFor((s) => s.camera?.settings.roi_width === rect.width);
+    // The page sets the four one after another, roi_y last: a status between them shows a partial ROI.
+    const status = await serve.waitFor((s) => s.camera?.settings.roi_width === rect.width && s.camera.settings.roi_y === rect.y);
     assert.deepEqual(
       ['roi_x', 'roi_y', 'roi_width', 'roi_height'].map((name) => status.camera!.settings[name]),
       [rect.x, rect.y, rect.width, rect.height],
