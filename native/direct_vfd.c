@@ -28,6 +28,10 @@
  * (a full disk) is reported by the next write or flush, after which nothing
  * more is written.
  *
+ * A frame in the ring is written from where it lies, unless the device would
+ * take it faster from huge pages: then it is copied into the writer's own
+ * buffers, which are huge pages (write_staging.c says when and why).
+ *
  * Durability is unchanged: direct writes reach the device, but its cache
  * still needs the fdatasync the saver issues at every flush and at the end;
  * a killed process loses nothing flushed (the page cache keeps the metadata,
@@ -38,6 +42,7 @@
 #define _GNU_SOURCE
 #include "direct_vfd.h"
 #include "shared_memory.h"
+#include "write_staging.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -62,7 +68,9 @@
  * aligned nor ours to keep): at most SLOTS x SLOT_BYTES in flight per file.
  * Except a frame in a slot of labcast's shared-memory ring (shared_memory.c):
  * page-aligned, and kept by the ring until the write is done (a hold), so it
- * is written from where it lies, with no copy, in one piece.
+ * is written from where it lies, with no copy, in one piece; unless the file
+ * stages ring frames (write_staging.c). The buffers are huge pages where the
+ * kernel has them: a write from one is one device request.
  */
 #define SLOTS 4
 #define SLOT_BYTES (4 * 1024 * 1024)
@@ -89,6 +97,7 @@ typedef struct {
   haddr_t eof;
   dev_t device;
   ino_t inode;
+  bool stage_ring; /* ring frames are copied into the slots' huge pages, not written in place */
   char name[1024];
 
   /* The direct writer: slots filled in order by HDF5's thread, written in order by `writer`. */
@@ -176,6 +185,12 @@ static void count(uint64_t direct, uint64_t buffered, uint64_t refused) {
 static void count_in_place(uint64_t bytes) {
   pthread_mutex_lock(&totals_lock);
   totals.in_place_bytes += bytes;
+  pthread_mutex_unlock(&totals_lock);
+}
+
+static void count_staged(uint64_t bytes) {
+  pthread_mutex_lock(&totals_lock);
+  totals.staged_bytes += bytes;
   pthread_mutex_unlock(&totals_lock);
 }
 
@@ -387,10 +402,12 @@ static bool overlaps_queued(direct_file *file, haddr_t addr, size_t size) {
 static bool start_writer(direct_file *file) {
   for (unsigned i = 0; i < SLOTS; i++) {
     void *data = NULL;
-    if (posix_memalign(&data, DIRECT_VFD_PAGE, SLOT_BYTES) != 0) {
+    if (posix_memalign(&data, WRITE_STAGING_HUGE_PAGE, SLOT_BYTES) != 0) {
       for (unsigned j = 0; j < i; j++) free(file->slots[j].data);
       return false;
     }
+    /* Only a request: without transparent huge pages the buffers are 4 KiB pages, as before. */
+    madvise(data, SLOT_BYTES, MADV_HUGEPAGE);
     file->slots[i].data = data;
   }
   if (pthread_create(&file->writer, NULL, writer_main, file) != 0) {
@@ -448,8 +465,10 @@ static bool queue_direct_pages(direct_file *file, const unsigned char *bytes, si
 
     /* The slot is free and only this thread fills slots: copy outside the lock. */
     size_t piece = size - done < SLOT_BYTES ? size - done : SLOT_BYTES;
-    /* Ring memory, page-aligned, is written where it lies, all of it at once. */
-    if (done == 0 && (uintptr_t)bytes % DIRECT_VFD_PAGE == 0 && shared_memory_hold(bytes, size)) {
+    /* Ring memory, page-aligned, is written where it lies, all of it at once, unless the file stages it. */
+    bool aligned_start = done == 0 && (uintptr_t)bytes % DIRECT_VFD_PAGE == 0;
+    if (aligned_start && file->stage_ring && shared_memory_contains(bytes, size)) count_staged(size);
+    if (aligned_start && !file->stage_ring && shared_memory_hold(bytes, size)) {
       next->source = bytes;
       next->held = true;
       piece = size;
@@ -592,6 +611,7 @@ static H5FD_t *vfd_open(const char *name, unsigned flags, hid_t fapl, haddr_t ma
   if (flags & H5F_ACC_RDWR) {
     file->direct_fd = open(name, O_RDWR | O_DIRECT | O_CLOEXEC);
     if (file->direct_fd < 0) count(0, 0, 1);
+    else file->stage_ring = write_staging_decide(status.st_dev, NULL, 0);
   }
   pthread_mutex_init(&file->lock, NULL);
   pthread_cond_init(&file->changed, NULL);

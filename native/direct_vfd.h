@@ -34,6 +34,7 @@ typedef struct {
   uint64_t buffered_bytes;
   uint64_t direct_fallbacks; /* files whose file system refused O_DIRECT */
   uint64_t in_place_bytes;   /* of the direct bytes, those written from ring memory with no copy */
+  uint64_t staged_bytes;     /* ring memory copied into huge pages first (write_staging.c) */
   uint64_t direct_writes;    /* slots handed to the writer thread (chunks that follow one another share one) */
 } direct_vfd_counters;
 

@@ -26,9 +26,12 @@
 #include "direct_vfd.h"
 #include "shared_memory.h"
 #include "frame_pipe.h"
+#include "write_staging.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -919,9 +922,43 @@ static napi_value io_counters(napi_env env, napi_callback_info info) {
       !set_number(env, result, "bufferedBytes", totals.buffered_bytes) ||
       !set_number(env, result, "directRefused", totals.direct_fallbacks) ||
       !set_number(env, result, "inPlaceBytes", totals.in_place_bytes) ||
+      !set_number(env, result, "stagedBytes", totals.staged_bytes) ||
       !set_number(env, result, "directWrites", totals.direct_writes)) {
     return throw_napi(env, "napi_set_named_property");
   }
+  return result;
+}
+
+/*
+ * ringStaging(path): { staged, reason }: whether a file created in `path` (a
+ * directory or a file) would copy ring frames into huge pages before its
+ * O_DIRECT writes, and why (write_staging.c).
+ */
+static napi_value ring_staging(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc < 1) return throw_type(env, "ringStaging(path)");
+  char *path = get_string(env, args[0]);
+  if (path == NULL) return NULL;
+  struct stat status;
+  int failed = stat(path, &status) < 0 ? errno : 0;
+  if (failed != 0) {
+    char message[512];
+    snprintf(message, sizeof message, "ringStaging: %s: %s", path, strerror(failed));
+    free(path);
+    napi_throw_error(env, NULL, message);
+    return NULL;
+  }
+  free(path);
+  char reason[256];
+  bool staged = write_staging_decide(status.st_dev, reason, sizeof reason);
+  napi_value result, staged_value, reason_value;
+  NAPI_CALL(env, napi_create_object(env, &result));
+  NAPI_CALL(env, napi_get_boolean(env, staged, &staged_value));
+  NAPI_CALL(env, napi_create_string_utf8(env, reason, NAPI_AUTO_LENGTH, &reason_value));
+  NAPI_CALL(env, napi_set_named_property(env, result, "staged", staged_value));
+  NAPI_CALL(env, napi_set_named_property(env, result, "reason", reason_value));
   return result;
 }
 
@@ -1203,6 +1240,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor functions[] = {
       {"version", NULL, library_version, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ioCounters", NULL, io_counters, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ringStaging", NULL, ring_staging, NULL, NULL, NULL, napi_enumerable, NULL},
       {"createSharedMemory", NULL, create_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openSharedMemory", NULL, open_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"releaseSharedSlot", NULL, release_shared_slot, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -125,15 +125,27 @@ static void remove_ring(void *address, size_t bytes) {
   pthread_mutex_unlock(&rings_lock);
 }
 
+static bool in_ring_locked(range r) {
+  for (unsigned i = 0; i < ring_count; i++) {
+    if (r.start >= rings[i].start && r.start + r.bytes <= rings[i].start + rings[i].bytes) return true;
+  }
+  return false;
+}
+
+bool shared_memory_contains(const void *start, size_t bytes) {
+  pthread_mutex_lock(&rings_lock);
+  bool inside = in_ring_locked((range){start, bytes});
+  pthread_mutex_unlock(&rings_lock);
+  return inside;
+}
+
 bool shared_memory_hold(const void *start, size_t bytes) {
   range r = {start, bytes};
   bool held = false;
   pthread_mutex_lock(&rings_lock);
-  for (unsigned i = 0; i < ring_count && !held && hold_count < MAX_HOLDS; i++) {
-    if (r.start >= rings[i].start && r.start + r.bytes <= rings[i].start + rings[i].bytes) {
-      holds[hold_count++] = r;
-      held = true;
-    }
+  if (hold_count < MAX_HOLDS && in_ring_locked(r)) {
+    holds[hold_count++] = r;
+    held = true;
   }
   pthread_mutex_unlock(&rings_lock);
   return held;
@@ -254,6 +266,13 @@ napi_value create_shared_memory(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "shared memory: mmap", error);
   }
+  /*
+   * Huge pages where the administrator lets shared memory have them
+   * (shmem_enabled): a slot is then a few pieces of physical memory, which
+   * the saver's O_DIRECT writes take in one device request (write_staging.c).
+   * Elsewhere the kernel ignores the request.
+   */
+  madvise(address, bytes, MADV_HUGEPAGE);
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)getpid(), fd);
   napi_value buffer = wrap(env, address, bytes, fd);

@@ -24,6 +24,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const hdf5Sources = [
   'labcast_hdf5.c',
   'direct_vfd.c',
+  'write_staging.c',
   'shared_memory.c',
   'chunk_codec.c',
   'bitshuffle.c',

@@ -63,9 +63,24 @@ export interface Hdf5Addon extends SharedMemoryAddon, FramePipeAddon {
   createFile(path: string, exclusive: boolean, directIo: boolean): bigint;
   /**
    * This process's bytes written so far by files with directIo, how many went
-   * with O_DIRECT, and how many of those straight from a shared-memory ring slot (no copy).
+   * with O_DIRECT, how many of those straight from a shared-memory ring slot (no copy),
+   * and how many ring bytes were copied into huge pages first (ringStaging).
    */
-  ioCounters(): { directBytes: number; bufferedBytes: number; directRefused: number; inPlaceBytes: number; directWrites: number };
+  ioCounters(): {
+    directBytes: number;
+    bufferedBytes: number;
+    directRefused: number;
+    inPlaceBytes: number;
+    stagedBytes: number;
+    directWrites: number;
+  };
+  /**
+   * Whether a file with directIo created at `path` (a directory or a file on
+   * the same disk) copies ring frames into huge pages before writing them,
+   * because its disk takes a frame in fewer requests from them, and why
+   * (native/write_staging.c). LABCAST_DIRECT_STAGING=1 / =0 forces it.
+   */
+  ringStaging(path: string): { staged: boolean; reason: string };
   flush(file: bigint): void;
   /** Also closes every dataset still open in the file. */
   closeFile(file: bigint): void;

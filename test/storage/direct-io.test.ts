@@ -29,16 +29,18 @@ function addon(): Hdf5Addon {
   return loaded.addon;
 }
 
+/** Ring frames copied into huge pages before their O_DIRECT write (native/write_staging.c): 1 always, 0 never. */
+const STAGING_ENV = 'LABCAST_DIRECT_STAGING';
+
 const expectedSha = (start: RunStart, seqs: number[]): string[] => seqs.map((seq) => sha256(framePixels(start.shape, start.dtype, seq)));
 const frameBytes = (start: RunStart): number => start.shape.reduce((n, d) => n * d, 1) * (start.dtype === 'uint16' ? 2 : 1);
 
-/** Writes `frames` frames with a flush every `flushEvery`, finishes, and returns the addon's counters' growth. */
 /**
  * Appends `frames` frames to `writer` as the saver does from the acquisition's
  * ring of `slots` slots (page 0 the release count, then the slots): each
  * frame's pixels in its slot, appended from there and the slot released; a
  * slot is filled again only once it has been released, as the acquisition
- * does. Returns the ring's release count, to read.
+ * does. Returns the ring's release count, to read (also handed to `afterAppend`).
  */
 async function appendThroughRing(
   writer: Awaited<ReturnType<typeof openNativeWriter>>,
@@ -46,7 +48,7 @@ async function appendThroughRing(
   frames: number,
   slots: number,
   pixelsOf: (seq: number) => Uint8Array,
-  afterAppend: (seq: number) => void = () => {},
+  afterAppend: (seq: number, releasedCount: () => number) => void = () => {},
 ): Promise<() => number> {
   const bytes = frameBytes(start);
   const ring = addon().createSharedMemory(4096 + slots * bytes).buffer;
@@ -59,27 +61,35 @@ async function appendThroughRing(
     slot.set(pixelsOf(seq));
     writer.append(makeHeader(start, seq), slot);
     addon().releaseSharedSlot(ring, offset, bytes);
-    afterAppend(seq);
+    afterAppend(seq, releasedCount);
   }
   return releasedCount;
 }
 
+/** `run` with the environment variable `name` set to `value` (undefined: unset), then as it was. */
+async function withEnv<T>(name: string, value: string | undefined, run: () => Promise<T>): Promise<T> {
+  const saved = process.env[name];
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+  try {
+    return await run();
+  } finally {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
+  }
+}
+
+/** Writes `frames` frames with a flush every `flushEvery`, finishes, and returns the addon's counters' growth. */
 async function recordCounting(path: string, start: RunStart, frames: number, flushEvery: number, env: string | undefined) {
   const before = addon().ioCounters();
-  const saved = process.env[DIRECT_IO_ENV];
-  if (env === undefined) delete process.env[DIRECT_IO_ENV];
-  else process.env[DIRECT_IO_ENV] = env;
-  try {
+  await withEnv(DIRECT_IO_ENV, env, async () => {
     const writer = await openNativeWriter(path, start, { overwrite: false });
     for (let seq = 0; seq < frames; seq++) {
       appendFrames(writer, start, [seq]);
       if (seq % flushEvery === flushEvery - 1) writer.flush();
     }
     writer.finish(makeRunEnd(start, { frames_acquired: frames }));
-  } finally {
-    if (saved === undefined) delete process.env[DIRECT_IO_ENV];
-    else process.env[DIRECT_IO_ENV] = saved;
-  }
+  });
   const after = addon().ioCounters();
   return { direct: after.directBytes - before.directBytes, buffered: after.bufferedBytes - before.bufferedBytes };
 }
@@ -183,7 +193,8 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
       const bytes = frameBytes(start);
       const path = join(dir, 'in-place.h5');
       const before = addon().ioCounters();
-      const writer = await openNativeWriter(path, start, { overwrite: false });
+      // Written in place whatever this disk would choose (ringStaging, tested below).
+      const writer = await withEnv(STAGING_ENV, '0', () => openNativeWriter(path, start, { overwrite: false }));
       const released = await appendThroughRing(
         writer,
         start,
@@ -215,7 +226,7 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
       // Made beforehand, so that the loop outruns the device.
       const pixels = range(0, frames).map((seq) => framePixels(start.shape, start.dtype, seq));
       const before = addon().ioCounters();
-      const writer = await openNativeWriter(path, start, { overwrite: false });
+      const writer = await withEnv(STAGING_ENV, '0', () => openNativeWriter(path, start, { overwrite: false }));
       const released = await appendThroughRing(writer, start, frames, 8, (seq) => pixels[seq]!);
       writer.finish(makeRunEnd(start, { frames_acquired: frames }));
       const after = addon().ioCounters();
@@ -224,6 +235,67 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
       const writes = after.directWrites - before.directWrites;
       assert.ok(writes < frames, `${writes} direct writes for ${frames} slots: none shared a write`);
       assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, frames)));
+    } finally {
+      remove();
+    }
+  });
+
+  test(`${STAGING_ENV}=1: ring frames are copied into huge pages first, each slot back at once, the frames intact`, async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const frames = 24;
+      const start = makeRunStart({ shape: [1024, 1024], frames_requested: frames });
+      const bytes = frameBytes(start);
+      const path = join(dir, 'staged.h5');
+      const before = addon().ioCounters();
+      const writer = await withEnv(STAGING_ENV, '1', () => openNativeWriter(path, start, { overwrite: false }));
+      const heldBack: number[] = [];
+      await appendThroughRing(
+        writer,
+        start,
+        frames,
+        4,
+        (seq) => framePixels(start.shape, start.dtype, seq),
+        (seq, releasedCount) => {
+          // Copied, so not held until the write is done: the acquisition may fill the slot again now.
+          if (releasedCount() !== seq + 1) heldBack.push(seq);
+        },
+      );
+      writer.finish(makeRunEnd(start, { frames_acquired: frames }));
+      const after = addon().ioCounters();
+      assert.deepEqual(heldBack, [], 'slots released as soon as their frame was copied');
+      assert.equal(after.stagedBytes - before.stagedBytes, frames * bytes, 'every frame copied into the huge pages');
+      assert.equal(after.inPlaceBytes - before.inPlaceBytes, 0, 'none written from its slot');
+      assert.ok(after.directBytes - before.directBytes >= frames * bytes, 'and still past the page cache');
+      assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, frames)));
+    } finally {
+      remove();
+    }
+  });
+
+  test('ringStaging tells, for a directory, whether its files stage ring frames and why; the writer does as it says', async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const decision = addon().ringStaging(dir);
+      assert.ok(decision.reason.length > 0, 'a reason is given');
+      const frames = 8;
+      const start = makeRunStart({ shape: [1024, 1024], frames_requested: frames });
+      const path = join(dir, 'decided.h5');
+      const before = addon().ioCounters();
+      const writer = await withEnv(STAGING_ENV, undefined, () => openNativeWriter(path, start, { overwrite: false }));
+      await appendThroughRing(writer, start, frames, 4, (seq) => framePixels(start.shape, start.dtype, seq));
+      writer.finish(makeRunEnd(start, { frames_acquired: frames }));
+      const after = addon().ioCounters();
+      const bytes = frames * frameBytes(start);
+      assert.equal(after.stagedBytes - before.stagedBytes, decision.staged ? bytes : 0, `staged: ${decision.reason}`);
+      assert.equal(after.inPlaceBytes - before.inPlaceBytes, decision.staged ? 0 : bytes, `in place: ${decision.reason}`);
+      assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, frames)));
+
+      for (const forced of ['1', '0']) {
+        const said = await withEnv(STAGING_ENV, forced, async () => addon().ringStaging(dir));
+        assert.deepEqual(said, { staged: forced === '1', reason: `${STAGING_ENV}=${forced}` });
+      }
+      assert.throws(() => addon().ringStaging(join(dir, 'no', 'such')), /ringStaging: .*no\/such: No such file/);
     } finally {
       remove();
     }
