@@ -16,7 +16,7 @@ import { compressionRows, measureCompression } from './compression.js';
 import { measureCtlSnap, SNAP_BENCH } from './ctl-snap.js';
 import { genicamRows, measureGenicam } from './genicam.js';
 import { measureSaverWithAnalysis, SAVER_ANALYSIS_BENCH } from './saver-with-analysis.js';
-import { rawDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
+import { rawDirectWriteMBps, rawHugePageDirectWriteMBps, rawWriteMBps } from './raw-disk.js';
 import { measureStartup, STARTUP_RUNS } from './startup.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 import { measureViewerSteps, VIEWER_BENCH } from './recording-viewer.js';
@@ -158,6 +158,10 @@ interface Measured {
    * minutes on a shared VM, so a run is compared with the disk as it was then.
    */
   directRatios: number[];
+  /** The same bytes with O_DIRECT from a huge page (one device request a write), when measured and available. */
+  rawHuge: number[];
+  /** labcast's MB/s over that, before and after, per round, as directRatios. */
+  hugeRatios: number[];
   labcast: Recorded[];
   /** labcast with one of its speed-ups turned off, when measured: what each one brings, in the same run. */
   labcastWithout: Record<string, Recorded[]>;
@@ -166,7 +170,16 @@ interface Measured {
 
 /** RUNS rounds of raw disk, labcast and (optionally) Python, interleaved so that drift hits all alike. */
 function measure(dir: string, w: Workload, options: { raw: boolean; pythonFrames: number | null; without?: boolean }): Measured {
-  const measured: Measured = { raw: [], rawDirect: [], directRatios: [], labcast: [], labcastWithout: {}, python: [] };
+  const measured: Measured = {
+    raw: [],
+    rawDirect: [],
+    directRatios: [],
+    rawHuge: [],
+    hugeRatios: [],
+    labcast: [],
+    labcastWithout: {},
+    python: [],
+  };
   for (let run = 0; run < RUNS; run++) {
     const line: string[] = [];
     if (options.raw) {
@@ -177,11 +190,25 @@ function measure(dir: string, w: Workload, options: { raw: boolean; pythonFrames
         measured.rawDirect.push(direct);
         line.push(`raw O_DIRECT ${direct.toFixed(0)} MB/s`);
       }
+      const huge = rawHugePageDirectWriteMBps(join(dir, 'raw-huge.bin'), bytesOf(w));
+      if (huge !== null) {
+        measured.rawHuge.push(huge);
+        line.push(`from huge pages ${huge.toFixed(0)} MB/s`);
+      }
     }
     const recorded = recordOnce(dir, w, run);
     measured.labcast.push(recorded);
     line.push(`labcast ${recorded.mbps.toFixed(0)} MB/s ${recorded.fps.toFixed(0)} frames/s`);
     const directBefore = options.raw ? measured.rawDirect.at(-1) : undefined;
+    const hugeBefore = options.raw ? measured.rawHuge.at(-1) : undefined;
+    if (hugeBefore !== undefined) {
+      const hugeAfter = rawHugePageDirectWriteMBps(join(dir, 'raw-huge.bin'), bytesOf(w));
+      if (hugeAfter !== null) {
+        measured.rawHuge.push(hugeAfter);
+        measured.hugeRatios.push(recorded.mbps / ((hugeBefore + hugeAfter) / 2));
+        line.push(`from huge pages after ${hugeAfter.toFixed(0)} MB/s`);
+      }
+    }
     if (directBefore !== undefined) {
       const directAfter = rawDirectWriteMBps(join(dir, 'raw-direct.bin'), bytesOf(w));
       if (directAfter !== null) {
@@ -230,6 +257,14 @@ function directRows(measured: Measured, labcastMBps: number): [string, string][]
         `${(median(measured.directRatios) * 100).toFixed(0)} % (${each})`,
       ]);
     }
+  }
+  if (measured.rawHuge.length > 0) {
+    rows.push([
+      '  raw disk past the page cache from a huge page (one request a write: the device at its best)',
+      `${median(measured.rawHuge).toFixed(0)} MB/s`,
+    ]);
+    const each = measured.hugeRatios.map((r) => `${(r * 100).toFixed(0)}`).join(', ');
+    rows.push(['  labcast / that, per round', `${(median(measured.hugeRatios) * 100).toFixed(0)} % (${each})`]);
   }
   for (const [name, runs] of Object.entries(measured.labcastWithout)) {
     const mbps = medianOf(runs, (r) => r.mbps);
@@ -334,8 +369,12 @@ async function main(): Promise<void> {
       ],
       ['runs (median of)', String(RUNS)],
       [`start-up, whole command (median of ${STARTUP_RUNS})`, ''],
+      ['  node -e 0 (any Node process, this minute)', `${(startup.bareNodeS * 1000).toFixed(0)} ms`],
       ['  labcast version', `${(startup.versionS * 1000).toFixed(0)} ms`],
-      ['  labcast record --frames 1, 64x48 (goal < 300)', `${(startup.recordOneFrameS * 1000).toFixed(0)} ms`],
+      [
+        '  labcast record --frames 1, 64x48 (goal < 300)',
+        `${(startup.recordOneFrameS * 1000).toFixed(0)} ms = ${(startup.recordOneFrameS / startup.bareNodeS).toFixed(1)} bare Node starts`,
+      ],
     ];
     if (!QUICK) rows.push(...(await otherRows(dir)));
     const width = Math.max(...rows.map(([k]) => k.length));
