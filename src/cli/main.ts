@@ -108,6 +108,23 @@ main(process.argv.slice(2)).then(
   },
 );
 
+/** Whether files written here copy shared-memory frames into huge pages before writing them, and why. */
+async function ringStagingLine(): Promise<string> {
+  const { loadNativeAddon } = await import('../native/native-addon.js');
+  const loaded = loadNativeAddon();
+  if (!('addon' in loaded)) return '';
+  let decision: { staged: boolean; reason: string };
+  try {
+    decision = loaded.addon.ringStaging(process.cwd());
+  } catch (error) {
+    return `frames recorded here: not known (${(error as Error).message})`;
+  }
+  const { staged, reason } = decision;
+  return staged
+    ? `frames recorded here: copied into huge pages before each write (${reason})`
+    : `frames recorded here: written from shared memory in place (${reason})`;
+}
+
 /** Which HDF5 writer recordings use here, and why not the native one when it is not. */
 async function hdf5WriterLine(): Promise<string> {
   const { selectFrameWriter } = await import('../storage/select-writer.js');
@@ -116,9 +133,8 @@ async function hdf5WriterLine(): Promise<string> {
     const choice = selectFrameWriter();
     if (choice.fallbackReason !== null) return `hdf5 writer: ${choice.backend} (native not available: ${choice.fallbackReason})`;
     if (choice.backend !== 'native') return `hdf5 writer: ${choice.backend}`;
-    return directIoWanted()
-      ? 'hdf5 writer: native, frame chunks with O_DIRECT'
-      : 'hdf5 writer: native, frame chunks through the page cache (LABCAST_DIRECT_IO=0)';
+    if (!directIoWanted()) return 'hdf5 writer: native, frame chunks through the page cache (LABCAST_DIRECT_IO=0)';
+    return `hdf5 writer: native, frame chunks with O_DIRECT\n${await ringStagingLine()}`;
   } catch (error) {
     return `hdf5 writer: ${(error as Error).message}`;
   }
