@@ -240,38 +240,43 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
     }
   });
 
-  test(`${STAGING_ENV}=1: ring frames are copied into huge pages first, each slot back at once, the frames intact`, async () => {
-    const { dir, remove } = tempDir();
-    try {
-      const frames = 24;
-      const start = makeRunStart({ shape: [1024, 1024], frames_requested: frames });
-      const bytes = frameBytes(start);
-      const path = join(dir, 'staged.h5');
-      const before = addon().ioCounters();
-      const writer = await withEnv(STAGING_ENV, '1', () => openNativeWriter(path, start, { overwrite: false }));
-      const heldBack: number[] = [];
-      await appendThroughRing(
-        writer,
-        start,
-        frames,
-        4,
-        (seq) => framePixels(start.shape, start.dtype, seq),
-        (seq, releasedCount) => {
-          // Copied, so not held until the write is done: the acquisition may fill the slot again now.
-          if (releasedCount() !== seq + 1) heldBack.push(seq);
-        },
-      );
-      writer.finish(makeRunEnd(start, { frames_acquired: frames }));
-      const after = addon().ioCounters();
-      assert.deepEqual(heldBack, [], 'slots released as soon as their frame was copied');
-      assert.equal(after.stagedBytes - before.stagedBytes, frames * bytes, 'every frame copied into the huge pages');
-      assert.equal(after.inPlaceBytes - before.inPlaceBytes, 0, 'none written from its slot');
-      assert.ok(after.directBytes - before.directBytes >= frames * bytes, 'and still past the page cache');
-      assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, frames)));
-    } finally {
-      remove();
-    }
-  });
+  // 2 MiB frames, one a buffer; 8 MiB frames, copied in two 4 MiB pieces.
+  for (const [size, frames] of [
+    [1024, 24],
+    [2048, 12],
+  ] as const) {
+    test(`${STAGING_ENV}=1: ${size}² ring frames are copied into huge pages first, each slot back at once, intact`, async () => {
+      const { dir, remove } = tempDir();
+      try {
+        const start = makeRunStart({ shape: [size, size], frames_requested: frames });
+        const bytes = frameBytes(start);
+        const path = join(dir, 'staged.h5');
+        const before = addon().ioCounters();
+        const writer = await withEnv(STAGING_ENV, '1', () => openNativeWriter(path, start, { overwrite: false }));
+        const heldBack: number[] = [];
+        await appendThroughRing(
+          writer,
+          start,
+          frames,
+          4,
+          (seq) => framePixels(start.shape, start.dtype, seq),
+          (seq, releasedCount) => {
+            // Copied, so not held until the write is done: the acquisition may fill the slot again now.
+            if (releasedCount() !== seq + 1) heldBack.push(seq);
+          },
+        );
+        writer.finish(makeRunEnd(start, { frames_acquired: frames }));
+        const after = addon().ioCounters();
+        assert.deepEqual(heldBack, [], 'slots released as soon as their frame was copied');
+        assert.equal(after.stagedBytes - before.stagedBytes, frames * bytes, 'every frame copied into the huge pages');
+        assert.equal(after.inPlaceBytes - before.inPlaceBytes, 0, 'none written from its slot');
+        assert.ok(after.directBytes - before.directBytes >= frames * bytes, 'and still past the page cache');
+        assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, frames)));
+      } finally {
+        remove();
+      }
+    });
+  }
 
   test('ringStaging tells, for a directory, whether its files stage ring frames and why; the writer does as it says', async () => {
     const { dir, remove } = tempDir();
