@@ -275,7 +275,9 @@ function directRows(measured: Measured, labcastMBps: number): [string, string][]
 
 /** Rows for the megapixel work written to memory (tmpfs), when the machine has one. */
 function memoryRows(measured: Measured | null): [string, string][] {
-  if (measured === null) return [[`  in memory (${MEMORY_FS})`, 'not measured: no such file system']];
+  if (measured === null) {
+    return [[`  in memory (${MEMORY_FS})`, QUICK ? 'not measured (LABCAST_BENCH_QUICK=1)' : 'not measured: no such file system']];
+  }
   const labcast = medianOf(measured.labcast, (r) => r.mbps);
   const python = median(measured.python.map((p) => p.mbps));
   return [

@@ -122,7 +122,7 @@ bool write_staging_decide(dev_t device, char *reason, size_t size) {
   }
   long scattered = 0, contiguous = 0;
   if (!frame_requests(device, &scattered, &contiguous)) {
-    SAY("not on a block device");
+    SAY("device %u:%u has no disk limits to go by: tmpfs, or a file system over several disks", major(device), minor(device));
     return false;
   }
   SAY("device %u:%u takes a 2 MiB frame as %ld request%s from 4 KiB pages, %ld from a huge page", major(device),
