@@ -117,7 +117,7 @@ bool write_staging_decide(dev_t device, char *reason, size_t size) {
     return false;
   }
   if (write_staging_shared_huge_pages()) {
-    SAY("the ring itself is in huge pages (shmem_enabled)");
+    SAY("the ring itself is in huge pages: shmem_enabled allows them");
     return false;
   }
   long scattered = 0, contiguous = 0;
