@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { log, LOG_LEVEL_ENV, TAGGED_LINE } from '../log/logger.js';
 import { errorFromJSON, LabcastError } from '../protocol/errors.js';
 import type { ErrorPayload, InitMessage, InitRequest } from '../protocol/process-messages.js';
-import { SCRIPTS_WITHOUT_TLS } from './process-scripts.js';
+import { HANDED_ON_CA_CERTS, SCRIPTS_WITHOUT_TLS } from './process-scripts.js';
 
 export interface ChildExit {
   readonly code: number | null;
@@ -202,7 +202,11 @@ function forkChild(script: URL, args: string[], logRole: string): ChildProcess {
   return child;
 }
 
-/** This process's environment as `script` gets it: our log level, malloc's tunables, no TLS set-up it never uses. */
+/**
+ * This process's environment as `script` gets it: our log level, malloc's
+ * tunables, no TLS set-up it never uses, and the TLS set-up the `labcast`
+ * command put aside (HANDED_ON_CA_CERTS) given back to one that may.
+ */
 export function childEnvironment(script: URL): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -210,6 +214,9 @@ export function childEnvironment(script: URL): NodeJS.ProcessEnv {
     GLIBC_TUNABLES: keepFreedMemoryTunables(process.env.GLIBC_TUNABLES),
   };
   if (SCRIPTS_WITHOUT_TLS.has(script.href)) delete env.NODE_EXTRA_CA_CERTS;
+  else if (env.NODE_EXTRA_CA_CERTS === undefined && env[HANDED_ON_CA_CERTS] !== undefined) {
+    env.NODE_EXTRA_CA_CERTS = env[HANDED_ON_CA_CERTS];
+  }
   return env;
 }
 

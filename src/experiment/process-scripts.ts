@@ -10,3 +10,10 @@ export const SAVER_SCRIPT = new URL('../saver/saver-process.js', import.meta.url
  * user's own module, which might, so it keeps the variable.
  */
 export const SCRIPTS_WITHOUT_TLS: ReadonlySet<string> = new Set([ACQUISITION_SCRIPT.href, SAVER_SCRIPT.href]);
+
+/**
+ * Where the `labcast` command (bin/labcast) puts NODE_EXTRA_CA_CERTS so that
+ * the CLI's own Node does not parse it; the children that keep the variable
+ * get it back from here.
+ */
+export const HANDED_ON_CA_CERTS = 'LABCAST_NODE_EXTRA_CA_CERTS';

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { discardForkedAhead, keepFreedMemoryTunables, LabcastChild } from '../../src/experiment/child-process.js';
+import { childEnvironment, discardForkedAhead, keepFreedMemoryTunables, LabcastChild } from '../../src/experiment/child-process.js';
+import { HANDED_ON_CA_CERTS, SAVER_SCRIPT } from '../../src/experiment/process-scripts.js';
 import { collect, runLabcast, scratchDir } from '../helpers/processes.js';
 import { waitUntil } from '../helpers/poll.js';
 
@@ -157,4 +158,51 @@ test('labcast record starts its acquisition and saver without NODE_EXTRA_CA_CERT
   const warnings = finished.stderr.split('\n').filter((line) => line.includes('Ignoring extra certs'));
   assert.equal(warnings.length, 1, finished.stderr);
   assert.doesNotMatch(warnings[0]!, /\[(saver|acquisition)\]/);
+});
+
+/** The `labcast` command as npm installs it (package.json "bin"), two levels above dist/test. */
+const LABCAST_COMMAND = fileURLToPath(new URL('../../../bin/labcast', import.meta.url));
+
+test('the labcast command starts the CLI without NODE_EXTRA_CA_CERTS too: no process of a recording parses it', async () => {
+  const missing = join(scratch.dir, 'no-such-bundle.pem');
+  // Through a symlink, as npm links it into node_modules/.bin.
+  const linked = join(scratch.dir, 'labcast');
+  symlinkSync(LABCAST_COMMAND, linked);
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: missing };
+  const out = join(scratch.dir, 'command.h5');
+  const finished = await collect(
+    spawn(linked, ['record', '--frames', '1', '--width', '64', '--height', '48', '--out', out, '--json'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  assert.equal(finished.code, 0, finished.stderr);
+  assert.equal((JSON.parse(finished.stdout) as { framesWritten: number }).framesWritten, 1);
+  assert.doesNotMatch(finished.stderr, /Ignoring extra certs/);
+  // Arguments and exit codes pass through unchanged.
+  const unknown = await collect(spawn(linked, ['recrod'], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "recrod" \(did you mean "record"\?\)/);
+});
+
+test('a child that may load TLS-using code gets back the bundle the labcast command put aside; acquisition and saver do not', () => {
+  const saved = { handed: process.env[HANDED_ON_CA_CERTS], own: process.env.NODE_EXTRA_CA_CERTS };
+  process.env[HANDED_ON_CA_CERTS] = '/etc/ssl/lab-proxy.pem';
+  delete process.env.NODE_EXTRA_CA_CERTS;
+  try {
+    const analysis = new URL('../../src/analysis/analysis-process.js', import.meta.url);
+    assert.equal(childEnvironment(analysis).NODE_EXTRA_CA_CERTS, '/etc/ssl/lab-proxy.pem');
+    assert.equal(childEnvironment(SAVER_SCRIPT).NODE_EXTRA_CA_CERTS, undefined);
+    // One the user set for labcast's own Node is theirs, and stays.
+    process.env.NODE_EXTRA_CA_CERTS = '/etc/ssl/own.pem';
+    assert.equal(childEnvironment(analysis).NODE_EXTRA_CA_CERTS, '/etc/ssl/own.pem');
+  } finally {
+    for (const [name, value] of [
+      [HANDED_ON_CA_CERTS, saved.handed],
+      ['NODE_EXTRA_CA_CERTS', saved.own],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The compiled CLI, as `npx labcast` runs it. */
+/** The compiled CLI, which the `labcast` command (bin/labcast, what `npx labcast` runs) starts. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** Debian's python3 sees Debian's h5py/zmq; a python3 earlier on PATH may not. */
