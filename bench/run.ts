@@ -21,7 +21,8 @@ import { measureStartup, STARTUP_RUNS } from './startup.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 import { measureViewerSteps, VIEWER_BENCH } from './recording-viewer.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** The `labcast` command as a user runs it (bin/labcast, two levels above dist/bench). */
+const COMMAND = fileURLToPath(new URL('../../bin/labcast', import.meta.url));
 // The script is not compiled: it sits beside this file's source, two levels up from dist/bench.
 const PYTHON_PIPELINE = fileURLToPath(new URL('../../bench/python_pipeline.py', import.meta.url));
 const PYTHON = process.env.LABCAST_PYTHON ?? '/usr/bin/python3';
@@ -95,9 +96,8 @@ function recordOnce(dir: string, w: Workload, run: number, env: NodeJS.ProcessEn
   const out = join(dir, `bench_${fileSafe(w.name)}_${run}.h5`);
   const started = performance.now();
   const result = spawnSync(
-    process.execPath,
+    COMMAND,
     [
-      CLI,
       'record',
       '--frames',
       String(w.frames),
