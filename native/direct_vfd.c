@@ -182,15 +182,10 @@ static void count(uint64_t direct, uint64_t buffered, uint64_t refused) {
   pthread_mutex_unlock(&totals_lock);
 }
 
-static void count_in_place(uint64_t bytes) {
+/* Ring memory written: from the slot itself, or copied into the slots' huge pages first. */
+static void count_ring(uint64_t bytes, bool staged) {
   pthread_mutex_lock(&totals_lock);
-  totals.in_place_bytes += bytes;
-  pthread_mutex_unlock(&totals_lock);
-}
-
-static void count_staged(uint64_t bytes) {
-  pthread_mutex_lock(&totals_lock);
-  totals.staged_bytes += bytes;
+  *(staged ? &totals.staged_bytes : &totals.in_place_bytes) += bytes;
   pthread_mutex_unlock(&totals_lock);
 }
 
@@ -467,12 +462,12 @@ static bool queue_direct_pages(direct_file *file, const unsigned char *bytes, si
     size_t piece = size - done < SLOT_BYTES ? size - done : SLOT_BYTES;
     /* Ring memory, page-aligned, is written where it lies, all of it at once, unless the file stages it. */
     bool aligned_start = done == 0 && (uintptr_t)bytes % DIRECT_VFD_PAGE == 0;
-    if (aligned_start && file->stage_ring && shared_memory_contains(bytes, size)) count_staged(size);
+    if (aligned_start && file->stage_ring && shared_memory_contains(bytes, size)) count_ring(size, true);
     if (aligned_start && !file->stage_ring && shared_memory_hold(bytes, size)) {
       next->source = bytes;
       next->held = true;
       piece = size;
-      count_in_place(size);
+      count_ring(size, false);
     } else {
       memcpy(next->data, bytes + done, piece);
       next->source = next->data;

@@ -58,7 +58,8 @@ static bool huge_when_asked(const char *policy) {
          strcmp(policy, "within_size") == 0 || strcmp(policy, "force") == 0;
 }
 
-bool write_staging_shared_huge_pages(void) {
+/* Whether memory shared between processes (memfd) comes in huge pages when asked with MADV_HUGEPAGE. */
+static bool shared_huge_pages(void) {
   char policy[32], per_size[32];
   selected_policy(THP "shmem_enabled", policy, sizeof policy);
   /* Kernels with per-size policies: the 2 MiB one decides unless it defers to the global one. */
@@ -116,7 +117,7 @@ bool write_staging_decide(dev_t device, char *reason, size_t size) {
     SAY("no transparent huge pages to copy into");
     return false;
   }
-  if (write_staging_shared_huge_pages()) {
+  if (shared_huge_pages()) {
     SAY("the ring itself is in huge pages: shmem_enabled allows them");
     return false;
   }

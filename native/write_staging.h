@@ -21,7 +21,4 @@
  */
 bool write_staging_decide(dev_t device, char *reason, size_t size);
 
-/* Whether memory shared between processes (memfd) comes in huge pages when asked with MADV_HUGEPAGE. */
-bool write_staging_shared_huge_pages(void);
-
 #endif
