@@ -113,16 +113,13 @@ async function ringStagingLine(): Promise<string> {
   const { loadNativeAddon } = await import('../native/native-addon.js');
   const loaded = loadNativeAddon();
   if (!('addon' in loaded)) return '';
-  let decision: { staged: boolean; reason: string };
   try {
-    decision = loaded.addon.ringStaging(process.cwd());
+    const { staged, reason } = loaded.addon.ringStaging(process.cwd());
+    const how = staged ? 'copied into huge pages before each write' : 'written from shared memory in place';
+    return `frames recorded here: ${how} (${reason})`;
   } catch (error) {
     return `frames recorded here: not known (${(error as Error).message})`;
   }
-  const { staged, reason } = decision;
-  return staged
-    ? `frames recorded here: copied into huge pages before each write (${reason})`
-    : `frames recorded here: written from shared memory in place (${reason})`;
 }
 
 /** Which HDF5 writer recordings use here, and why not the native one when it is not. */
