@@ -51,9 +51,7 @@ export function rawHugePageDirectWriteMBps(path: string, totalBytes: number, chu
   const result = spawnSync(
     process.env.LABCAST_PYTHON ?? '/usr/bin/python3',
     ['-c', HUGE_PAGE_WRITER, path, String(totalBytes), String(chunkBytes)],
-    {
-      encoding: 'utf8',
-    },
+    { encoding: 'utf8' },
   );
   rmSync(path, { force: true });
   const mbps = Number(result.stdout.trim());

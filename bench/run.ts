@@ -168,6 +168,33 @@ interface Measured {
   python: { mbps: number; fps: number; lost: number; wallS: number }[];
 }
 
+/**
+ * An O_DIRECT baseline written just before labcast's run; the function it
+ * returns writes it again just after and records labcast's MB/s over the
+ * mean of the two (Measured.directRatios): the device's speed drifts within
+ * minutes, so labcast is compared with the disk as it was then. A baseline
+ * that could not be measured is left out, with no ratio that round.
+ */
+function bracketBaseline(
+  write: () => number | null,
+  label: string,
+  values: number[],
+  ratios: number[],
+  line: string[],
+): (labcastMBps: number) => void {
+  const before = write();
+  if (before === null) return () => undefined;
+  values.push(before);
+  line.push(`${label} ${before.toFixed(0)} MB/s`);
+  return (labcastMBps) => {
+    const after = write();
+    if (after === null) return;
+    values.push(after);
+    ratios.push(labcastMBps / ((before + after) / 2));
+    line.push(`${label} after ${after.toFixed(0)} MB/s`);
+  };
+}
+
 /** RUNS rounds of raw disk, labcast and (optionally) Python, interleaved so that drift hits all alike. */
 function measure(dir: string, w: Workload, options: { raw: boolean; pythonFrames: number | null; without?: boolean }): Measured {
   const measured: Measured = {
@@ -182,41 +209,32 @@ function measure(dir: string, w: Workload, options: { raw: boolean; pythonFrames
   };
   for (let run = 0; run < RUNS; run++) {
     const line: string[] = [];
+    let afterRun: ((labcastMBps: number) => void)[] = [];
     if (options.raw) {
       measured.raw.push(rawWriteMBps(join(dir, 'raw.bin'), bytesOf(w)));
       line.push(`raw ${measured.raw.at(-1)!.toFixed(0)} MB/s`);
-      const direct = rawDirectWriteMBps(join(dir, 'raw-direct.bin'), bytesOf(w));
-      if (direct !== null) {
-        measured.rawDirect.push(direct);
-        line.push(`raw O_DIRECT ${direct.toFixed(0)} MB/s`);
-      }
-      const huge = rawHugePageDirectWriteMBps(join(dir, 'raw-huge.bin'), bytesOf(w));
-      if (huge !== null) {
-        measured.rawHuge.push(huge);
-        line.push(`from huge pages ${huge.toFixed(0)} MB/s`);
-      }
+      afterRun = [
+        bracketBaseline(
+          () => rawDirectWriteMBps(join(dir, 'raw-direct.bin'), bytesOf(w)),
+          'raw O_DIRECT',
+          measured.rawDirect,
+          measured.directRatios,
+          line,
+        ),
+        bracketBaseline(
+          () => rawHugePageDirectWriteMBps(join(dir, 'raw-huge.bin'), bytesOf(w)),
+          'from huge pages',
+          measured.rawHuge,
+          measured.hugeRatios,
+          line,
+        ),
+      ];
     }
     const recorded = recordOnce(dir, w, run);
     measured.labcast.push(recorded);
     line.push(`labcast ${recorded.mbps.toFixed(0)} MB/s ${recorded.fps.toFixed(0)} frames/s`);
-    const directBefore = options.raw ? measured.rawDirect.at(-1) : undefined;
-    const hugeBefore = options.raw ? measured.rawHuge.at(-1) : undefined;
-    if (hugeBefore !== undefined) {
-      const hugeAfter = rawHugePageDirectWriteMBps(join(dir, 'raw-huge.bin'), bytesOf(w));
-      if (hugeAfter !== null) {
-        measured.rawHuge.push(hugeAfter);
-        measured.hugeRatios.push(recorded.mbps / ((hugeBefore + hugeAfter) / 2));
-        line.push(`from huge pages after ${hugeAfter.toFixed(0)} MB/s`);
-      }
-    }
-    if (directBefore !== undefined) {
-      const directAfter = rawDirectWriteMBps(join(dir, 'raw-direct.bin'), bytesOf(w));
-      if (directAfter !== null) {
-        measured.rawDirect.push(directAfter);
-        measured.directRatios.push(recorded.mbps / ((directBefore + directAfter) / 2));
-        line.push(`raw O_DIRECT after ${directAfter.toFixed(0)} MB/s`);
-      }
-    }
+    // Taken again in the reverse order, so each baseline brackets labcast's run alike.
+    for (const after of afterRun.reverse()) after(recorded.mbps);
     if (options.without === true) {
       for (const [name, variable] of Object.entries(SPEED_UPS)) {
         const without = recordOnce(dir, w, run, { ...process.env, [variable]: '0' });
