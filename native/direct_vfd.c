@@ -30,7 +30,9 @@
  *
  * A frame in the ring is written from where it lies, unless the device would
  * take it faster from huge pages: then it is copied into the writer's own
- * buffers, which are huge pages (write_staging.c says when and why).
+ * buffers, which are huge pages (write_staging.c says when and why), but
+ * only if no copy was made of it before (a GigE Vision image that Aravis
+ * assembled from packets is written in place): at most one copy a frame.
  *
  * Durability is unchanged: direct writes reach the device, but its cache
  * still needs the fdatasync the saver issues at every flush and at the end;
@@ -460,10 +462,16 @@ static bool queue_direct_pages(direct_file *file, const unsigned char *bytes, si
 
     /* The slot is free and only this thread fills slots: copy outside the lock. */
     size_t piece = size - done < SLOT_BYTES ? size - done : SLOT_BYTES;
-    /* Ring memory, page-aligned, is written where it lies, all of it at once, unless the file stages it. */
+    /*
+     * Ring memory, page-aligned, is written where it lies, all of it at once,
+     * unless the file stages it; a frame that took a copy on its way into
+     * the ring is never staged: no frame's pixels are copied twice.
+     */
     bool aligned_start = done == 0 && (uintptr_t)bytes % DIRECT_VFD_PAGE == 0;
-    if (aligned_start && file->stage_ring && shared_memory_contains(bytes, size)) count_ring(size, true);
-    if (aligned_start && !file->stage_ring && shared_memory_hold(bytes, size)) {
+    bool staged = aligned_start && file->stage_ring && shared_memory_contains(bytes, size) &&
+                  !shared_memory_copied_before(bytes, size);
+    if (staged) count_ring(size, true);
+    if (aligned_start && !staged && shared_memory_hold(bytes, size)) {
       next->source = bytes;
       next->held = true;
       piece = size;

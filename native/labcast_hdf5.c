@@ -1244,6 +1244,7 @@ NAPI_MODULE_INIT() {
       {"createSharedMemory", NULL, create_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openSharedMemory", NULL, open_shared_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"releaseSharedSlot", NULL, release_shared_slot, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"markSharedSlotCopied", NULL, mark_shared_slot_copied, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openFramePipe", NULL, open_frame_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readFramePipe", NULL, read_frame_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"keepFreedMemory", NULL, keep_freed_memory, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -68,6 +68,14 @@ static range holds[MAX_HOLDS];
 static unsigned hold_count;
 static ticket tickets[MAX_TICKETS];
 static unsigned ticket_head, ticket_count;
+/*
+ * Slots whose frame was copied once already on its way there (Aravis
+ * assembling GigE Vision packets, a copy into the slot): the file driver
+ * writes them in place rather than spend a second copy on them
+ * (write_staging.c). Marked while the saver reads the slot, until its release.
+ */
+static range copied[MAX_HOLDS];
+static unsigned copied_count;
 
 static bool overlap(range a, range b) {
   return a.start < b.start + b.bytes && b.start < a.start + a.bytes;
@@ -139,6 +147,17 @@ bool shared_memory_contains(const void *start, size_t bytes) {
   return inside;
 }
 
+bool shared_memory_copied_before(const void *start, size_t bytes) {
+  range r = {start, bytes};
+  bool found = false;
+  pthread_mutex_lock(&rings_lock);
+  for (unsigned i = 0; i < copied_count && !found; i++) {
+    found = r.start >= copied[i].start && r.start + r.bytes <= copied[i].start + copied[i].bytes;
+  }
+  pthread_mutex_unlock(&rings_lock);
+  return found;
+}
+
 bool shared_memory_hold(const void *start, size_t bytes) {
   range r = {start, bytes};
   bool held = false;
@@ -199,6 +218,46 @@ static napi_value wrap(napi_env env, void *address, size_t bytes, int fd) {
   return buffer;
 }
 
+/* The slot (buffer, offset, bytes) a call names, as a range of the ring; false (an exception thrown) if it is none. */
+static bool slot_argument(napi_env env, napi_callback_info info, const char *call, void **base, range *slot) {
+  size_t argc = 3;
+  napi_value args[3];
+  size_t length = 0;
+  double offset = 0, bytes = 0;
+  char message[128];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_get_arraybuffer_info(env, args[0], base, &length) != napi_ok ||
+      napi_get_value_double(env, args[1], &offset) != napi_ok || napi_get_value_double(env, args[2], &bytes) != napi_ok) {
+    snprintf(message, sizeof message, "%s(buffer, offset, bytes)", call);
+    napi_throw_type_error(env, NULL, message);
+    return false;
+  }
+  if (!(offset >= 8) || !(bytes >= 0) || offset + bytes > (double)length || offset != (double)(size_t)offset ||
+      bytes != (double)(size_t)bytes || (uintptr_t)*base % 8 != 0) {
+    snprintf(message, sizeof message, "%s: the slot does not lie in the ring", call);
+    napi_throw_range_error(env, NULL, message);
+    return false;
+  }
+  *slot = (range){(const unsigned char *)*base + (size_t)offset, (size_t)bytes};
+  return true;
+}
+
+/*
+ * markSharedSlotCopied(buffer, offset, bytes): the frame in this slot took a
+ * copy already on its way there; until its release the file driver writes it
+ * from where it lies, never copying it again.
+ */
+napi_value mark_shared_slot_copied(napi_env env, napi_callback_info info) {
+  void *base = NULL;
+  range slot;
+  if (!slot_argument(env, info, "markSharedSlotCopied", &base, &slot)) return NULL;
+  pthread_mutex_lock(&rings_lock);
+  /* More marks than holds cannot be in use at once; one left out is only copied again, never lost. */
+  if (copied_count < MAX_HOLDS) copied[copied_count++] = slot;
+  pthread_mutex_unlock(&rings_lock);
+  return NULL;
+}
+
 /*
  * releaseSharedSlot(buffer, offset, bytes): the slot [offset, offset + bytes)
  * of the ring `buffer` goes back to the acquisition (its release count, the
@@ -206,26 +265,15 @@ static napi_value wrap(napi_env env, void *address, size_t bytes, int fd) {
  * hold it or an earlier slot are done.
  */
 napi_value release_shared_slot(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value args[3];
   void *base = NULL;
-  size_t length = 0;
-  double offset = 0, bytes = 0;
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 3 ||
-      napi_get_arraybuffer_info(env, args[0], &base, &length) != napi_ok ||
-      napi_get_value_double(env, args[1], &offset) != napi_ok || napi_get_value_double(env, args[2], &bytes) != napi_ok) {
-    napi_throw_type_error(env, NULL, "releaseSharedSlot(buffer, offset, bytes)");
-    return NULL;
-  }
-  if (!(offset >= 8) || !(bytes >= 0) || offset + bytes > (double)length || offset != (double)(size_t)offset ||
-      bytes != (double)(size_t)bytes || (uintptr_t)base % 8 != 0) {
-    napi_throw_range_error(env, NULL, "releaseSharedSlot: the slot does not lie in the ring");
-    return NULL;
-  }
+  range slot;
+  if (!slot_argument(env, info, "releaseSharedSlot", &base, &slot)) return NULL;
   pthread_mutex_lock(&rings_lock);
+  for (unsigned i = 0; i < copied_count; i++) {
+    if (overlap(copied[i], slot)) copied[i--] = copied[--copied_count];
+  }
   while (ticket_count == MAX_TICKETS) pthread_cond_wait(&rings_changed, &rings_lock);
-  tickets[(ticket_head + ticket_count) % MAX_TICKETS] =
-      (ticket){(int64_t *)base, {(const unsigned char *)base + (size_t)offset, (size_t)bytes}};
+  tickets[(ticket_head + ticket_count) % MAX_TICKETS] = (ticket){(int64_t *)base, slot};
   ticket_count++;
   release_ready_locked();
   pthread_mutex_unlock(&rings_lock);

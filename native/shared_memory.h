@@ -15,6 +15,8 @@ napi_value create_shared_memory(napi_env env, napi_callback_info info);
 napi_value open_shared_memory(napi_env env, napi_callback_info info);
 /* releaseSharedSlot(buffer, offset, bytes): a ring slot back to its writer, in order, once no write holds it. */
 napi_value release_shared_slot(napi_env env, napi_callback_info info);
+/* markSharedSlotCopied(buffer, offset, bytes): the slot's frame took a copy already; written in place until released. */
+napi_value mark_shared_slot_copied(napi_env env, napi_callback_info info);
 /* keepFreedMemory(): freed heap memory is kept for reuse, not handed back to the kernel (frames' buffers). */
 napi_value keep_freed_memory(napi_env env, napi_callback_info info);
 
@@ -27,6 +29,8 @@ napi_value keep_freed_memory(napi_env env, napi_callback_info info);
 bool shared_memory_hold(const void *start, size_t bytes);
 /* Whether [start, start + bytes) lies in a ring this process maps. */
 bool shared_memory_contains(const void *start, size_t bytes);
+/* Whether [start, start + bytes) lies in a slot marked with markSharedSlotCopied (not released since). */
+bool shared_memory_copied_before(const void *start, size_t bytes);
 void shared_memory_unhold(const void *start, size_t bytes);
 
 #endif

@@ -20,7 +20,10 @@
  * device's limits say the copy saves requests, transparent huge pages exist
  * for private memory, and the ring itself cannot have huge pages (shared
  * memory gets them only where the administrator allowed it: shmem_enabled);
- * otherwise it writes the ring slot in place, with no copy.
+ * otherwise it writes the ring slot in place, with no copy. The copy is a
+ * budget of one per frame: a frame that was copied on its way into the ring
+ * (Aravis assembling GigE Vision packets, a frame copied into its slot) is
+ * written in place whatever this decides (shared_memory_copied_before).
  */
 #define _GNU_SOURCE
 #include "write_staging.h"

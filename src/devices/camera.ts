@@ -26,6 +26,14 @@ export interface Frame {
   readonly lostBefore?: number;
   /** When the host received the frame, ns since the Unix epoch, if the driver knows better than acquisition's own clock. */
   readonly hostTimestampNs?: bigint;
+  /**
+   * Copies the pixels took in user space on their way into `pixels`: Aravis
+   * assembling GigE Vision packets, an unpack, a copy out of a stream
+   * buffer. Absent = 0: made where they lie (rendered, read from a pipe,
+   * transferred there by the device). The saver spends a copy of its own
+   * only on frames that have had none, so no frame is copied twice.
+   */
+  readonly pixelCopies?: number;
 }
 
 /**

@@ -76,6 +76,12 @@ export interface RecordingResult {
   readonly firstFrameToClosedS?: number;
   /** The HDF5 writer that wrote the file (its /entry@hdf5_writer); absent if the saver never reported. */
   readonly writer?: string;
+  /**
+   * Frames that came through the shared-memory ring, in bytes: written from
+   * their slot, or copied into huge pages first, the saver's one copy (spent
+   * only on frames that took none before). Absent when none did.
+   */
+  readonly ringWrites?: { readonly inPlaceBytes: number; readonly stagedBytes: number };
   /** What the saver did with analysis results; absent when it did not subscribe (labcast record, remote). */
   readonly analysisResults?: SavedResultsPayload;
   /** Of framesLost, the frames the camera itself lost (GenICam); absent for cameras that cannot. */
@@ -338,6 +344,7 @@ class LocalRecording extends Recording {
       ...(saved?.saverCpuS === undefined ? {} : { saverCpuS: saved.saverCpuS }),
       ...(saved?.firstFrameToClosedS === undefined ? {} : { firstFrameToClosedS: saved.firstFrameToClosedS }),
       ...(saved?.writer === undefined ? {} : { writer: saved.writer }),
+      ...(saved?.ringWrites === undefined ? {} : { ringWrites: saved.ringWrites }),
       ...(saved?.results === undefined ? {} : { analysisResults: saved.results }),
       ...(summary?.compression === undefined ? {} : { compression: summary.compression }),
       ...cameraAccount(runEnd),

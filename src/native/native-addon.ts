@@ -19,6 +19,13 @@ export interface SharedMemoryAddon {
    */
   releaseSharedSlot(ring: ArrayBuffer, offset: number, bytes: number): void;
   /**
+   * The frame in slot [offset, offset + bytes) of `ring` took a copy already
+   * on its way there (RingRef.copies): until the slot is released the file
+   * driver writes it in place rather than copy it into huge pages, so no
+   * frame is copied twice (native/write_staging.c).
+   */
+  markSharedSlotCopied(ring: ArrayBuffer, offset: number, bytes: number): void;
+  /**
    * Freed heap memory stays with this process for reuse instead of going back
    * to the kernel (and being faulted in again, zeroed): for the processes
    * that pass frames through malloc'd buffers (native/shared_memory.c).

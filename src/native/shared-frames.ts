@@ -29,6 +29,7 @@ const loadedOnFirstUse: SharedMemoryAddon = {
   createSharedMemory: (bytes) => sharedMemoryAddon().createSharedMemory(bytes),
   openSharedMemory: (path, bytes) => sharedMemoryAddon().openSharedMemory(path, bytes),
   releaseSharedSlot: (ring, offset, bytes) => sharedMemoryAddon().releaseSharedSlot(ring, offset, bytes),
+  markSharedSlotCopied: (ring, offset, bytes) => sharedMemoryAddon().markSharedSlotCopied(ring, offset, bytes),
   keepFreedMemory: () => sharedMemoryAddon().keepFreedMemory(),
 };
 

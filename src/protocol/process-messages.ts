@@ -260,6 +260,12 @@ export type SaverEvent =
       readonly firstFrameToClosedS?: number;
       /** The HDF5 writer that wrote the file, as in its /entry@hdf5_writer (e.g. "native (libhdf5 1.10.8)"). */
       readonly writer?: string;
+      /**
+       * Frames that came through the shared-memory ring, in bytes: written
+       * from their slot, or copied into huge pages first (the saver's one
+       * copy; storage/ring-writes.ts). Absent when none did.
+       */
+      readonly ringWrites?: { readonly inPlaceBytes: number; readonly stagedBytes: number };
       /** Present when the saver subscribed to analysis results. */
       readonly results?: SavedResultsPayload;
     }

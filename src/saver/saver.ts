@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { TOPICS } from '../protocol/messages.js';
 import { compressionSummary, type CompressionSpec } from '../protocol/compression.js';
 import type { RunEnd, RunStart } from '../protocol/messages.js';
+import { ringWritesSince, ringWritesSoFar, type RingWrites } from '../storage/ring-writes.js';
 import type { SavedFileSummary, SaverEvent } from '../protocol/process-messages.js';
 import type { DataMessage } from '../protocol/codec.js';
 import type { DataReceiver } from '../transport/data-receiver.js';
@@ -71,6 +72,8 @@ export interface SavedRun {
   readonly firstFrameToClosedS: number | null;
   /** The HDF5 writer and library that wrote the file. */
   readonly writer: string;
+  /** How the frames that came through the shared-memory ring were written; null when none did (or not by the native writer). */
+  readonly ringWrites: RingWrites | null;
   /** Null when the saver had no results subscription. */
   readonly results: SavedResults | null;
   /**
@@ -118,6 +121,7 @@ class RunSaver {
    */
   private flushFailure: Error | null = null;
   private cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
+  private readonly ringWritesAtStart = ringWritesSoFar();
   /** performance.now() at the run's first frame; null until it came. */
   private firstFrameAt: number | null = null;
   private readonly results: RunResults | null;
@@ -288,6 +292,7 @@ class RunSaver {
       cpuS: Math.round((used.user + used.system) / 1e3) / 1e3,
       firstFrameToClosedS: this.firstFrameAt === null ? null : (performance.now() - this.firstFrameAt) / 1e3,
       writer: writer.hdf5Writer,
+      ringWrites: ringWritesSince(this.ringWritesAtStart),
       results: this.results === null ? null : { receipt: this.results.receipt(), account },
       nextRunStart: this.nextRunStart,
     };
@@ -422,6 +427,7 @@ export function fileClosedEvent(saved: SavedRun): Extract<SaverEvent, { type: 'f
     saverCpuS: saved.cpuS,
     ...(saved.firstFrameToClosedS === null ? {} : { firstFrameToClosedS: saved.firstFrameToClosedS }),
     writer: saved.writer,
+    ...(saved.ringWrites === null ? {} : { ringWrites: saved.ringWrites }),
     ...(saved.results === null
       ? {}
       : {

@@ -80,6 +80,12 @@ export const ringRefSchema = z.object({
   slots: z.number().int().min(1).max(MAX_SLOTS),
   slot: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
+  /**
+   * Copies the pixels took in user space before they lay in the slot (the
+   * camera stack's, or the acquisition's into the slot): a saver may spend
+   * one of its own only where this is 0. Absent (an older sender): 0.
+   */
+  copies: z.number().int().min(0).max(16).default(0),
 });
 export type RingRef = z.infer<typeof ringRefSchema>;
 
@@ -176,6 +182,8 @@ export class FrameRingWriter {
       slots: this.slots,
       slot,
       bytes,
+      // Whoever fills the slot says how the pixels got there (LosslessSender).
+      copies: 0,
     };
     return { view: this.memory.subarray(offset, offset + bytes), ref };
   }
@@ -343,6 +351,7 @@ export class FrameRingReaders {
     this.release();
     const offset = HEADER_BYTES + ref.slot * ref.slot_bytes;
     this.toRelease = { ring, offset, bytes: ref.bytes };
+    if (ref.copies > 0) this.addon.markSharedSlotCopied(ring.buffer, offset, ref.bytes);
     return ring.memory.subarray(offset, offset + ref.bytes);
   }
 

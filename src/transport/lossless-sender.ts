@@ -30,6 +30,8 @@ interface Queued {
   readonly seq: number | null;
   /** The ring slot the frame was made in (frames born in the ring): sent as it is. */
   readonly claim?: SlotClaim;
+  /** User-space copies the frame's pixels took so far (Frame.pixelCopies); a copy into a ring slot here adds one. */
+  readonly copies?: number;
   /** A small frame offered by header (offerPacked): no parts; it goes out in a packed batch. */
   readonly header?: FrameHeader;
   readonly pixels?: Uint8Array;
@@ -272,7 +274,7 @@ export class LosslessSender {
   }
 
   /** Queues a frame if the buffer has room; false means it was not queued (a drop). */
-  offer(parts: Parts, bytes: number, seq: number): boolean {
+  offer(parts: Parts, bytes: number, seq: number, copies = 0): boolean {
     const pixels = parts[2];
     const claim = pixels === undefined ? undefined : this.lent.get(pixels);
     // A frame made elsewhere: the slot take() gave for it was not used.
@@ -285,7 +287,7 @@ export class LosslessSender {
     }
     if (claim !== undefined) this.lent.delete(claim.view);
     // A slot of a saver gone since (a new outlet) goes to the new saver as memory of its own: copied into its ring.
-    this.enqueue(claim === undefined || claim.outlet !== this.outlet ? { parts, bytes, seq } : { parts, bytes, seq, claim });
+    this.enqueue(claim === undefined || claim.outlet !== this.outlet ? { parts, bytes, seq, copies } : { parts, bytes, seq, copies, claim });
     return true;
   }
 
@@ -462,7 +464,7 @@ export class LosslessSender {
         const only = batch.length === 1 ? batch[0]! : null;
         if (only?.claim !== undefined) {
           // Made in its slot: nothing to copy.
-          parts = encodeSharedFrame(parts, only.claim.ref);
+          parts = encodeSharedFrame(parts, { ...only.claim.ref, copies: only.copies ?? 0 });
           only.claim.ring.sent(only.claim.ref.slot);
           this.sharedFrames += 1;
           this.madeInRing += 1;
@@ -470,7 +472,7 @@ export class LosslessSender {
           const ref = await this.outlet.put(parts[2]!, () => socket !== this.socket);
           if (socket !== this.socket) break;
           if (ref !== null) {
-            parts = encodeSharedFrame(parts, ref);
+            parts = encodeSharedFrame(parts, { ...ref, copies: (only.copies ?? 0) + 1 });
             this.sharedFrames += 1;
           }
         }

@@ -154,6 +154,8 @@ describe("GenICam camera on Aravis's fake interface", () => {
         assert.equal(frame.dtype, 'uint8');
         assert.equal(frame.pixels.byteLength, 48 * 64);
         assert.equal(frame.lostBefore, undefined);
+        // The in-process fake renders into Aravis's buffer (no transport copy); labcast copied it into the frame's memory.
+        assert.equal(frame.pixelCopies, 1);
         return checkMono8Ramp(frame, 64, 48);
       });
       for (let i = 1; i < phases.length; i++) assert.equal(phases[i], (phases[i - 1]! + 1) % 255, `frame ${i} follows frame ${i - 1}`);

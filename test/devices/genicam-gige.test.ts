@@ -27,6 +27,8 @@ interface RecordSummary {
   /** The camera's stream counters at the end of the run (GenICam). */
   cameraStatistics?: Record<string, number>;
   framesLostCamera?: number;
+  bytesWritten: number;
+  ringWrites?: { inPlaceBytes: number; stagedBytes: number };
 }
 
 const ENDPOINTS = {
@@ -89,6 +91,7 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
     camera: Record<string, unknown>,
     args: string[],
     publishPort = 5555,
+    env: NodeJS.ProcessEnv = {},
   ): Promise<{ code: number | null; summary: RecordSummary; output: string }> {
     const run = net.labcast([
       'record',
@@ -99,7 +102,7 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
       '--json',
       '--overwrite',
       ...args,
-    ]);
+    ], env);
     // A camera that sends nothing usable must fail the test, not hang it: Ctrl-C after a minute.
     const timer = setTimeout(() => run.child.kill('SIGINT'), 60_000);
     const finished = await run.finished;
@@ -155,6 +158,24 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
       });
     });
   }
+
+  test('an image Aravis assembled from packets is written from its ring slot: the saver never copies it a second time', async (t) => {
+    const net = gige(t);
+    if (net === null) return;
+    await withCamera(net, 'ONECOPY', async (camera) => {
+      const out = join(scratch.dir, 'one-copy.h5');
+      // Staging forced on, as on a disk that wants it: the frames made in place would be copied into huge pages.
+      const { code, summary } = await record(net, { id: camera.serial, pixel_format: 'Mono16' }, ['--frames', '60', '--out', out], 5555, {
+        LABCAST_DIRECT_STAGING: '1',
+      });
+      assert.equal(code, 0, JSON.stringify(summary));
+      assert.equal(summary.framesWritten, 60, JSON.stringify(summary));
+      // 512 x 512 Mono16: 512 KiB frames, all through the ring.
+      assert.deepEqual(summary.ringWrites, { inPlaceBytes: summary.bytesWritten, stagedBytes: 0 }, JSON.stringify(summary));
+      const check = await checkFakeCameraFrames(out, 'Mono16', [1], JSON.stringify(summary.cameraStatistics));
+      assert.equal(check.frames, 60);
+    });
+  });
 
   test('lost packets (-r): failed frames are counted gaps, and file, summary and stream counters agree', async (t) => {
     const net = gige(t);

@@ -40,7 +40,9 @@ const frameBytes = (start: RunStart): number => start.shape.reduce((n, d) => n *
  * ring of `slots` slots (page 0 the release count, then the slots): each
  * frame's pixels in its slot, appended from there and the slot released; a
  * slot is filled again only once it has been released, as the acquisition
- * does. Returns the ring's release count, to read (also handed to `afterAppend`).
+ * does; a frame for which `copiedBefore` says so is marked as the saver
+ * marks one that took a copy on its way into its slot. Returns the ring's
+ * release count, to read (also handed to `afterAppend`).
  */
 async function appendThroughRing(
   writer: Awaited<ReturnType<typeof openNativeWriter>>,
@@ -49,6 +51,7 @@ async function appendThroughRing(
   slots: number,
   pixelsOf: (seq: number) => Uint8Array,
   afterAppend: (seq: number, releasedCount: () => number) => void = () => {},
+  copiedBefore: (seq: number) => boolean = () => false,
 ): Promise<() => number> {
   const bytes = frameBytes(start);
   const ring = addon().createSharedMemory(4096 + slots * bytes).buffer;
@@ -59,6 +62,7 @@ async function appendThroughRing(
     const offset = 4096 + (seq % slots) * bytes;
     const slot = new Uint8Array(ring, offset, bytes);
     slot.set(pixelsOf(seq));
+    if (copiedBefore(seq)) addon().markSharedSlotCopied(ring, offset, bytes);
     writer.append(makeHeader(start, seq), slot);
     addon().releaseSharedSlot(ring, offset, bytes);
     afterAppend(seq, releasedCount);
@@ -277,6 +281,44 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
       }
     });
   }
+
+  test(`${STAGING_ENV}=1: a frame that took a copy on its way into the ring is written in place, never copied twice`, async () => {
+    const { dir, remove } = tempDir();
+    try {
+      const frames = 24;
+      const start = makeRunStart({ shape: [1024, 1024], frames_requested: frames });
+      const bytes = frameBytes(start);
+      const path = join(dir, 'copied-before.h5');
+      const before = addon().ioCounters();
+      const writer = await withEnv(STAGING_ENV, '1', () => openNativeWriter(path, start, { overwrite: false }));
+      // Odd frames as a GigE Vision image Aravis assembled from packets; even ones as rendered in their slot.
+      const copiedBefore = (seq: number): boolean => seq % 2 === 1;
+      const released = await appendThroughRing(
+        writer,
+        start,
+        frames,
+        4,
+        (seq) => framePixels(start.shape, start.dtype, seq),
+        () => {},
+        copiedBefore,
+      );
+      writer.finish(makeRunEnd(start, { frames_acquired: frames }));
+      const after = addon().ioCounters();
+      assert.equal(released(), frames, 'every slot released, the copied ones once their write was done');
+      assert.equal(after.stagedBytes - before.stagedBytes, (frames / 2) * bytes, 'the frames made in their slot copied into huge pages');
+      assert.equal(after.inPlaceBytes - before.inPlaceBytes, (frames / 2) * bytes, 'the frames copied before written from their slot');
+      assert.deepEqual(readValidFrames(path).frameSha256, expectedSha(start, range(0, frames)));
+      // The mark ends with the slot's release: a frame made in the same slot later is staged again.
+      const again = join(dir, 'after-release.h5');
+      const beforeAgain = addon().ioCounters();
+      const next = await withEnv(STAGING_ENV, '1', () => openNativeWriter(again, start, { overwrite: false }));
+      await appendThroughRing(next, start, 4, 4, (seq) => framePixels(start.shape, start.dtype, seq));
+      next.finish(makeRunEnd(start, { frames_acquired: 4 }));
+      assert.equal(addon().ioCounters().stagedBytes - beforeAgain.stagedBytes, 4 * bytes, 'no mark outlives its slot');
+    } finally {
+      remove();
+    }
+  });
 
   test('ringStaging tells, for a directory, whether its files stage ring frames and why; the writer does as it says', async () => {
     const { dir, remove } = tempDir();

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { setImmediate as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Pull } from 'zeromq';
 import { decodeDataMessages, encodeFrame, encodeSharedFrame } from '../../src/protocol/codec.js';
 import type { FrameHeader } from '../../src/protocol/messages.js';
 import { DataReceiver } from '../../src/transport/data-receiver.js';
@@ -243,6 +244,40 @@ describe('large frames through the shared-memory ring (real processes, real sock
     assert.equal(sender.stats.sharedFrames, 2);
     assert.equal(sender.stats.madeInRing, 1, "the old ring's frame was copied into the new ring");
     sender.close(0);
+  });
+
+  test("each reference says how many copies the frame's pixels took: the camera's, plus one where the sender copied them in", async () => {
+    const sender = await LosslessSender.bind(`ipc://${scratch.dir}/ring-copies.sock`, 256 * 1024 * 1024, null, sharedMemory);
+    const pull = new Pull();
+    pull.connect(sender.endpoint);
+    try {
+      await sender.waitForPeers(1, 10_000);
+      const shape = [1024, 256];
+      const bytes = shape[0]! * shape[1]! * 2;
+      // [made in a slot (take), copies the camera reports, copies the reference must say]
+      const cases = [
+        [true, 0, 0],
+        [false, 0, 1],
+        [true, 1, 1],
+        [false, 2, 3],
+      ] as const;
+      for (const [seq, [inSlot, copies]] of cases.entries()) {
+        const pixels = (inSlot ? sender.take(bytes) : null) ?? new Uint8Array(bytes);
+        assert.equal(sender.isSlot(pixels), inSlot);
+        pixels.set(pixelsOf(seq, shape));
+        assert.ok(sender.offer(encodeFrame(header(seq, shape), pixels), bytes, seq, copies));
+      }
+      await sender.drain();
+      for (const [seq, [, , said]] of cases.entries()) {
+        const parts = await pull.receive();
+        assert.equal(parts[0]!.toString(), 'shared-frame');
+        const ref = JSON.parse(parts[2]!.toString()) as RingRef;
+        assert.equal(ref.copies, said, `frame ${seq}: ${parts[2]!.toString()}`);
+      }
+    } finally {
+      pull.close();
+      sender.close(0);
+    }
   });
 
   test('small frames stay on the socket, batched as before', async () => {

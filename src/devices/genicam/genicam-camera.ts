@@ -96,6 +96,8 @@ export class GenicamCamera implements Camera {
   private model: string;
   private readonly streamSlot = new StreamSlot();
   private snapCount = 0;
+  /** Copies the camera's transport makes of an image on its way into a buffer: 1 where Aravis assembles GigE Vision packets. */
+  private transportCopies = 0;
   private lastTimestampNs = 0n;
   private counters: StreamCounters | null = null;
   private readonly triggers = { sent: 0, missed: 0, pending: [] as NodeJS.Timeout[] };
@@ -129,6 +131,8 @@ export class GenicamCamera implements Camera {
         [about.vendor, about.model].filter(Boolean).join(' ') + ` (serial ${about.serial ?? '?'}, ${about.deviceId ?? this.spec.id})`;
       this.idWidth = frameIdWidth({ isGigE: about.isGigE, isUsb3: about.isUsb3, extendedIds: this.extendedIds() });
       if (about.isGigE) this.configurePacketSize(addon, handle);
+      // USB3 Vision's transfers land in the buffer (libusb), the Fake camera renders there.
+      this.transportCopies = about.isGigE ? 1 : 0;
       if (this.spec.pixel_format !== undefined) this.applyOption('PixelFormat', this.spec.pixel_format, 'pixel_format');
       this.configureTrigger(this.spec.trigger ?? { mode: 'off' });
       for (const [name, value] of Object.entries(this.spec.features ?? {})) this.applyOption(name, value, `features.${name}`);
@@ -356,6 +360,7 @@ export class GenicamCamera implements Camera {
         this.lastTimestampNs = timestampNs;
         lastSlot = pixels === event.slot ? pixels : null;
         if (lastSlot !== null) counters.assembledInRing += 1;
+        const copies = this.transportCopies + labcastCopies(event, pixels);
         yield Object.freeze({
           pixels,
           shape,
@@ -364,6 +369,7 @@ export class GenicamCamera implements Camera {
           cameraIndex,
           ...(lostBefore > 0 ? { lostBefore } : {}),
           hostTimestampNs: event.systemTimestampNs,
+          ...(copies > 0 ? { pixelCopies: copies } : {}),
         });
         cameraIndex += 1;
         // The consumer offered (or dropped) the frame: a slot may be free for the stream again.
@@ -715,6 +721,18 @@ class SlotLending {
     for (const slot of this.inStream) this.memory.giveBack(slot);
     this.inStream.clear();
   }
+}
+
+/**
+ * labcast's copies of an image's pixels, from Aravis's buffer to `pixels`:
+ * none when Aravis assembled it in the slot it is offered in; one for a copy
+ * out of the stream buffer early (copyOut: no serial, no slot), one more for
+ * a copy or unpack into the frame's memory.
+ */
+function labcastCopies(event: Extract<AravisStreamEvent, { status: number }>, pixels: Uint8Array): number {
+  if (pixels === event.slot) return 0;
+  const copiedOut = event.serial === undefined && event.slot === undefined ? 1 : 0;
+  return copiedOut + (pixels === event.data ? 0 : 1);
 }
 
 /**

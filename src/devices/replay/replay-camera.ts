@@ -160,7 +160,8 @@ export class ReplayCamera implements Camera {
     // A buffer of the frame's own, as the Frame contract asks (sent zero-copy).
     const pixels = new Uint8Array(data.byteLength);
     pixels.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    return Object.freeze({ pixels, shape: Object.freeze(format.shape), dtype: format.dtype, timestampNs, cameraIndex });
+    // h5wasm's copy out of its heap, then this one: past the one copy a frame may take, so the saver adds none.
+    return Object.freeze({ pixels, shape: Object.freeze(format.shape), dtype: format.dtype, timestampNs, cameraIndex, pixelCopies: 2 });
   }
 
   private nextTimestamp(candidateNs: bigint): bigint {
