@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAravisAddon } from '../src/native/aravis-addon.js';
+import { saverCopies, type RingWrites } from './saver-copies.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const FAKE_CAMERA = 'arv-fake-gv-camera-0.8';
@@ -45,6 +46,8 @@ export interface GenicamFormatFigures {
   readonly framesWritten: number;
   /** The acquisition process's CPU time per frame acquired, ms. */
   readonly acquisitionCpuMsPerFrame: number | null;
+  /** The saver's copies of a frame (bench/saver-copies.ts): none where Aravis assembled it in its ring slot. */
+  readonly saverCopies: string;
   /** The recording's error, if it ended with one (its figures are still what it wrote). */
   readonly error: string | null;
   /** Each run's rate, in order (anchor and labcast alternate). */
@@ -170,7 +173,9 @@ async function labcastRecord(
   dir: string,
   format: string,
 ): Promise<
-  Pick<GenicamFormatFigures, 'labcastFps' | 'labcastLost' | 'labcastFailed' | 'framesWritten' | 'acquisitionCpuMsPerFrame' | 'error'>
+  Pick<GenicamFormatFigures, 'labcastFps' | 'labcastLost' | 'labcastFailed' | 'framesWritten' | 'acquisitionCpuMsPerFrame' | 'error'> & {
+    readonly written: { readonly bytesWritten: number; readonly ringWrites?: RingWrites };
+  }
 > {
   const camera = {
     driver: 'genicam',
@@ -204,6 +209,8 @@ async function labcastRecord(
     durationS: number;
     error: string | null;
     stream?: Record<string, number>;
+    bytesWritten: number;
+    ringWrites?: RingWrites;
   };
   rmSync(out, { force: true });
   return {
@@ -213,6 +220,7 @@ async function labcastRecord(
     framesWritten: summary.framesWritten,
     acquisitionCpuMsPerFrame: cpu === null || summary.framesAcquired === 0 ? null : (cpu * 1000) / summary.framesAcquired,
     error: summary.error,
+    written: { bytesWritten: summary.bytesWritten, ...(summary.ringWrites === undefined ? {} : { ringWrites: summary.ringWrites }) },
   };
 }
 
@@ -243,6 +251,7 @@ async function inside(): Promise<void> {
         labcastFailed: recordings.reduce((n, r) => n + r.labcastFailed, 0),
         framesWritten: recordings.reduce((n, r) => n + r.framesWritten, 0),
         acquisitionCpuMsPerFrame: cpu.length === 0 ? null : median(cpu),
+        saverCopies: saverCopies(recordings.map((r) => r.written)),
         error: recordings.map((r) => r.error).find((error) => error !== null) ?? null,
         anchorFpsRuns: references.map((r) => r.fps),
         labcastFpsRuns: recordings.map((r) => r.labcastFps),
@@ -281,6 +290,7 @@ export function genicamRows(result: GenicamBenchResult): [string, string][] {
         `  ${f.format}: acquisition CPU per frame`,
         f.acquisitionCpuMsPerFrame === null ? 'not measured' : `${f.acquisitionCpuMsPerFrame.toFixed(2)} ms`,
       ],
+      [`  ${f.format}: saver copies of a frame (Aravis assembled it from packets: its 1 copy)`, f.saverCopies],
       ...(f.error === null ? [] : [[`  ${f.format}: labcast record error`, f.error] as [string, string]]),
     ]),
   ];

@@ -20,6 +20,7 @@ import { rawDirectWriteMBps, rawHugePageDirectWriteMBps, rawWriteMBps } from './
 import { measureStartup, STARTUP_RUNS } from './startup.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 import { measureViewerSteps, VIEWER_BENCH } from './recording-viewer.js';
+import { saverCopies, type RingWrites } from './saver-copies.js';
 
 /** The `labcast` command as a user runs it (bin/labcast, two levels above dist/bench). */
 const COMMAND = fileURLToPath(new URL('../../bin/labcast', import.meta.url));
@@ -73,6 +74,8 @@ interface RecordSummary {
   saverCpuS?: number;
   /** Which HDF5 library wrote the file, when it says. */
   writer?: string;
+  /** Bytes of ring frames written from their slot, and copied into huge pages first, when any came through the ring. */
+  ringWrites?: RingWrites;
 }
 
 interface Recorded {
@@ -350,6 +353,7 @@ async function main(): Promise<void> {
       ],
       ['  labcast / python (goal >= 2x)', `${(megaMBps / megaPython).toFixed(2)}x`],
       ['  saver CPU per GB written', saverCpuPerGB(mega.labcast)],
+      ['  saver copies of a frame (into huge pages before the write)', saverCopies(mega.labcast.map((r) => r.summary))],
       ...directRows(mega, megaMBps),
       ...memoryRows(inMemory),
       [`${SMALL.name} uint16, ${SMALL.frames} frames`, ''],
@@ -368,6 +372,7 @@ async function main(): Promise<void> {
       ['  labcast end to end', `${largeMBps.toFixed(0)} MB/s`],
       ['  ratio to raw disk (goal >= 80 %)', `${((largeMBps / largeRaw) * 100).toFixed(0)} %`],
       ['  saver CPU per GB written', saverCpuPerGB(large.labcast)],
+      ['  saver copies of a frame (into huge pages before the write)', saverCopies(large.labcast.map((r) => r.summary))],
       ...directRows(large, largeMBps),
       [`${WHOLE_COMMAND.name}: labcast record, ${WHOLE_COMMAND.frames} frames, process start to exit`, `${wholeLabcastS.toFixed(2)} s`],
       ['  python recipe command, process start to exit', `${wholePythonS.toFixed(2)} s`],

@@ -201,7 +201,9 @@ export class Acquisition {
           // instead of losing frames; a free-running camera cannot wait.
           // (Awaited only when there is something to wait for: a turn per frame costs a small frame more than its handling.)
           if (!camera.freeRunning && !lossless.hasPacedRoomFor(bytes)) await lossless.waitForRoom(bytes);
-          const queued = !control.saverLost && (packed ? lossless.offerPacked(header, frame.pixels) : lossless.offer(parts!, bytes, seq, frame.pixelCopies ?? 0));
+          const queued =
+            !control.saverLost &&
+            (packed ? lossless.offerPacked(header, frame.pixels) : lossless.offer(parts!, bytes, seq, frame.pixelCopies ?? 0));
           if (!queued) drops.record(seq);
           // ...and its next frame waits for a free slot to be made in, rather than being copied into one later.
           if (!camera.freeRunning && !control.saverLost && lossless.mayWaitForSlot(bytes)) await lossless.waitForSlot(bytes);

@@ -115,7 +115,8 @@ async function ringStagingLine(): Promise<string> {
   if (!('addon' in loaded)) return '';
   try {
     const { staged, reason } = loaded.addon.ringStaging(process.cwd());
-    const how = staged ? 'copied into huge pages before each write' : 'written from shared memory in place';
+    // A frame copied on its way into shared memory (a GigE Vision image) is never copied a second time.
+    const how = staged ? 'copied into huge pages before each write, unless copied once already' : 'written from shared memory in place';
     return `frames recorded here: ${how} (${reason})`;
   } catch (error) {
     return `frames recorded here: not known (${(error as Error).message})`;

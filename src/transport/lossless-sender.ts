@@ -287,7 +287,9 @@ export class LosslessSender {
     }
     if (claim !== undefined) this.lent.delete(claim.view);
     // A slot of a saver gone since (a new outlet) goes to the new saver as memory of its own: copied into its ring.
-    this.enqueue(claim === undefined || claim.outlet !== this.outlet ? { parts, bytes, seq, copies } : { parts, bytes, seq, copies, claim });
+    this.enqueue(
+      claim === undefined || claim.outlet !== this.outlet ? { parts, bytes, seq, copies } : { parts, bytes, seq, copies, claim },
+    );
     return true;
   }
 

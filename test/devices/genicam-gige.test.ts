@@ -93,16 +93,19 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
     publishPort = 5555,
     env: NodeJS.ProcessEnv = {},
   ): Promise<{ code: number | null; summary: RecordSummary; output: string }> {
-    const run = net.labcast([
-      'record',
-      '--camera',
-      JSON.stringify({ driver: 'genicam', ...camera }),
-      '--publish',
-      `tcp://127.0.0.1:${publishPort}`,
-      '--json',
-      '--overwrite',
-      ...args,
-    ], env);
+    const run = net.labcast(
+      [
+        'record',
+        '--camera',
+        JSON.stringify({ driver: 'genicam', ...camera }),
+        '--publish',
+        `tcp://127.0.0.1:${publishPort}`,
+        '--json',
+        '--overwrite',
+        ...args,
+      ],
+      env,
+    );
     // A camera that sends nothing usable must fail the test, not hang it: Ctrl-C after a minute.
     const timer = setTimeout(() => run.child.kill('SIGINT'), 60_000);
     const finished = await run.finished;
