@@ -81,6 +81,7 @@ typedef struct {
   gint stopping;          /* atomic: buffers reaching JavaScript are not delivered nor requeued */
   napi_threadsafe_function tsfn;
   char lost_message[256]; /* the event the worker sends when control is lost (its address is the marker) */
+  char first_top_up;      /* its address marks the call that queues the first pool buffers, once slots are in */
 } stream_run;
 
 struct camera_handle {
@@ -928,6 +929,10 @@ static void deliver_slot(napi_env env, stream_run *run, slot_loan *loan, ArvBuff
 
 static void deliver(napi_env env, napi_value callback, void *context, void *data) {
   stream_run *run = context;
+  if (data == &run->first_top_up) {
+    if (env != NULL && !g_atomic_int_get(&run->stopping)) top_up(run);
+    return;
+  }
   if (data == run->lost_message) {
     if (env == NULL || g_atomic_int_get(&run->stopping)) return;
     napi_value event, undefined;
@@ -1096,7 +1101,15 @@ static napi_value start_stream(napi_env env, napi_callback_info info) {
   /* The thread-safe function stays referenced: a running stream keeps the process alive until stopStream. */
   run->thread = g_thread_new("labcast-aravis-pop", pop_loop, run);
   handle->run = run;
-  top_up(run);
+  /*
+   * With slots, the pool's first buffers wait for the next turn of the event
+   * loop: the driver pushes its slots right after this call, and Aravis fills
+   * buffers in the order they were queued, so the first images are assembled
+   * in slots too (queued now, the first two landed in pool buffers and were
+   * copied: two copies for a GigE Vision snap instead of one).
+   */
+  if (min_queued == 0) top_up(run);
+  else if (napi_call_threadsafe_function(run->tsfn, &run->first_top_up, napi_tsfn_nonblocking) != napi_ok) top_up(run);
   return NULL;
 }
 

@@ -175,6 +175,8 @@ describe('GenICam over GigE Vision: the fake camera in a network namespace', () 
       assert.equal(summary.framesWritten, 60, JSON.stringify(summary));
       // 512 x 512 Mono16: 512 KiB frames, all through the ring.
       assert.deepEqual(summary.ringWrites, { inPlaceBytes: summary.bytesWritten, stagedBytes: 0 }, JSON.stringify(summary));
+      // Every image, the first ones included, assembled by Aravis in its slot: its one copy.
+      assert.equal(summary.cameraStatistics?.frames_assembled_in_ring, 60, JSON.stringify(summary.cameraStatistics));
       const check = await checkFakeCameraFrames(out, 'Mono16', [1], JSON.stringify(summary.cameraStatistics));
       assert.equal(check.frames, 60);
     });

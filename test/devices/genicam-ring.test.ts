@@ -166,6 +166,23 @@ describe(
       }
     });
 
+    test('a one-frame run (ctl snap, labcast snap): the image is assembled in its slot too, never copied', async (t) => {
+      const camera = await openFake(t, { features: LARGE });
+      if (camera === null) return;
+      try {
+        for (let run = 0; run < 3; run++) {
+          const { end, received, sender } = await recordRun(camera, `snap-${run}`, 1, true);
+          assert.equal(end.reason, 'completed', end.error ?? '');
+          assertRampFrames(received, 1);
+          // The stream's own buffers are queued only after its slots: the first image lands in a slot.
+          assert.equal(end.camera_statistics?.frames_assembled_in_ring, 1, JSON.stringify(end.camera_statistics));
+          assert.equal(sender.stats.madeInRing, 1);
+        }
+      } finally {
+        await camera.close();
+      }
+    });
+
     test("a saver behind fills the ring: images go to Aravis's own buffers and are copied, and no frame is lost", async (t) => {
       // 1 MiB frames at 100 frames/s to a saver taking 25 ms a frame: the ring's 32 slots fill within a second.
       const camera = await openFake(t, { features: { Width: 1024, Height: 1024, AcquisitionFrameRate: 100 } });
