@@ -468,8 +468,7 @@ static bool queue_direct_pages(direct_file *file, const unsigned char *bytes, si
      * the ring is never staged: no frame's pixels are copied twice.
      */
     bool aligned_start = done == 0 && (uintptr_t)bytes % DIRECT_VFD_PAGE == 0;
-    bool staged = aligned_start && file->stage_ring && shared_memory_contains(bytes, size) &&
-                  !shared_memory_copied_before(bytes, size);
+    bool staged = aligned_start && file->stage_ring && shared_memory_copyable(bytes, size);
     if (staged) count_ring(size, true);
     if (aligned_start && !staged && shared_memory_hold(bytes, size)) {
       next->source = bytes;

@@ -72,7 +72,9 @@ static unsigned ticket_head, ticket_count;
  * Slots whose frame was copied once already on its way there (Aravis
  * assembling GigE Vision packets, a copy into the slot): the file driver
  * writes them in place rather than spend a second copy on them
- * (write_staging.c). Marked while the saver reads the slot, until its release.
+ * (write_staging.c). Marked while the saver reads the slot, until its
+ * release: one at a time, so MAX_HOLDS is room to spare (a mark left out
+ * only costs that frame a copy).
  */
 static range copied[MAX_HOLDS];
 static unsigned copied_count;
@@ -140,22 +142,15 @@ static bool in_ring_locked(range r) {
   return false;
 }
 
-bool shared_memory_contains(const void *start, size_t bytes) {
-  pthread_mutex_lock(&rings_lock);
-  bool inside = in_ring_locked((range){start, bytes});
-  pthread_mutex_unlock(&rings_lock);
-  return inside;
-}
-
-bool shared_memory_copied_before(const void *start, size_t bytes) {
+bool shared_memory_copyable(const void *start, size_t bytes) {
   range r = {start, bytes};
-  bool found = false;
   pthread_mutex_lock(&rings_lock);
-  for (unsigned i = 0; i < copied_count && !found; i++) {
-    found = r.start >= copied[i].start && r.start + r.bytes <= copied[i].start + copied[i].bytes;
+  bool copyable = in_ring_locked(r);
+  for (unsigned i = 0; i < copied_count && copyable; i++) {
+    copyable = !(r.start >= copied[i].start && r.start + r.bytes <= copied[i].start + copied[i].bytes);
   }
   pthread_mutex_unlock(&rings_lock);
-  return found;
+  return copyable;
 }
 
 bool shared_memory_hold(const void *start, size_t bytes) {
@@ -252,7 +247,6 @@ napi_value mark_shared_slot_copied(napi_env env, napi_callback_info info) {
   range slot;
   if (!slot_argument(env, info, "markSharedSlotCopied", &base, &slot)) return NULL;
   pthread_mutex_lock(&rings_lock);
-  /* More marks than holds cannot be in use at once; one left out is only copied again, never lost. */
   if (copied_count < MAX_HOLDS) copied[copied_count++] = slot;
   pthread_mutex_unlock(&rings_lock);
   return NULL;

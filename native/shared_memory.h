@@ -27,10 +27,12 @@ napi_value keep_freed_memory(napi_env env, napi_callback_info info);
  * otherwise (then the caller must copy the bytes, not keep the pointer).
  */
 bool shared_memory_hold(const void *start, size_t bytes);
-/* Whether [start, start + bytes) lies in a ring this process maps. */
-bool shared_memory_contains(const void *start, size_t bytes);
-/* Whether [start, start + bytes) lies in a slot marked with markSharedSlotCopied (not released since). */
-bool shared_memory_copied_before(const void *start, size_t bytes);
+/*
+ * Whether [start, start + bytes) lies in a ring this process maps and its
+ * frame took no copy on its way there (no markSharedSlotCopied since the
+ * slot's last release): the saver may spend its one copy on it.
+ */
+bool shared_memory_copyable(const void *start, size_t bytes);
 void shared_memory_unhold(const void *start, size_t bytes);
 
 #endif

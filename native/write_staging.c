@@ -23,7 +23,7 @@
  * otherwise it writes the ring slot in place, with no copy. The copy is a
  * budget of one per frame: a frame that was copied on its way into the ring
  * (Aravis assembling GigE Vision packets, a frame copied into its slot) is
- * written in place whatever this decides (shared_memory_copied_before).
+ * written in place whatever this decides (shared_memory_copyable).
  */
 #define _GNU_SOURCE
 #include "write_staging.h"
