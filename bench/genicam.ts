@@ -17,7 +17,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAravisAddon } from '../src/native/aravis-addon.js';
-import { saverCopies, type RingWrites } from './saver-copies.js';
+import type { RingWrites } from '../src/protocol/process-messages.js';
+import { saverCopies } from './saver-copies.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const FAKE_CAMERA = 'arv-fake-gv-camera-0.8';

@@ -20,7 +20,8 @@ import { rawDirectWriteMBps, rawHugePageDirectWriteMBps, rawWriteMBps } from './
 import { measureStartup, STARTUP_RUNS } from './startup.js';
 import { measureWebLatency, WEB_BENCH } from './web-latency.js';
 import { measureViewerSteps, VIEWER_BENCH } from './recording-viewer.js';
-import { saverCopies, type RingWrites } from './saver-copies.js';
+import type { RingWrites } from '../src/protocol/process-messages.js';
+import { saverCopies } from './saver-copies.js';
 
 /** The `labcast` command as a user runs it (bin/labcast, two levels above dist/bench). */
 const COMMAND = fileURLToPath(new URL('../../bin/labcast', import.meta.url));

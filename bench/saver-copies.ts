@@ -1,8 +1,4 @@
-/** Bytes of ring frames a run's saver wrote from their slot, and copied into huge pages first (the record summary's ringWrites). */
-export interface RingWrites {
-  readonly inPlaceBytes: number;
-  readonly stagedBytes: number;
-}
+import type { RingWrites } from '../src/protocol/process-messages.js';
 
 /**
  * The saver's copies of a frame's pixels (into huge pages before the write,

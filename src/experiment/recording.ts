@@ -3,7 +3,14 @@ import { frameByteLength } from '../protocol/dtype.js';
 import { isErrorCode, isLabcastError, LabcastError, type ErrorCode } from '../protocol/errors.js';
 import type { RunEnd, RunEndReason } from '../protocol/messages.js';
 import type { CompressionSpec, CompressionSummary } from '../protocol/compression.js';
-import type { SavedFileSummary, SavedResultsPayload, SaverCommand, SaverEvent, SaverInit } from '../protocol/process-messages.js';
+import type {
+  RingWrites,
+  SavedFileSummary,
+  SavedResultsPayload,
+  SaverCommand,
+  SaverEvent,
+  SaverInit,
+} from '../protocol/process-messages.js';
 import { nextRecordingPath, resolveRequestedPath } from '../storage/recording-paths.js';
 import { readPublicKeyFile } from '../transport/curve.js';
 import { LabcastChild } from './child-process.js';
@@ -76,12 +83,8 @@ export interface RecordingResult {
   readonly firstFrameToClosedS?: number;
   /** The HDF5 writer that wrote the file (its /entry@hdf5_writer); absent if the saver never reported. */
   readonly writer?: string;
-  /**
-   * Frames that came through the shared-memory ring, in bytes: written from
-   * their slot, or copied into huge pages first, the saver's one copy (spent
-   * only on frames that took none before). Absent when none did.
-   */
-  readonly ringWrites?: { readonly inPlaceBytes: number; readonly stagedBytes: number };
+  /** Frames that came through the shared-memory ring: how the saver wrote them. Absent when none did. */
+  readonly ringWrites?: RingWrites;
   /** What the saver did with analysis results; absent when it did not subscribe (labcast record, remote). */
   readonly analysisResults?: SavedResultsPayload;
   /** Of framesLost, the frames the camera itself lost (GenICam); absent for cameras that cannot. */

@@ -230,6 +230,19 @@ export type SaverCommand =
   /** A resident saver's next run: save the run `run.runId` into `run.outPath`; sent only while it is idle. */
   | { readonly type: 'save'; readonly run: SaverRun & { readonly runId: string } };
 
+/**
+ * How the saver's native writer wrote the frames that came through the
+ * shared-memory ring, in bytes (storage/ring-writes.ts): from their slot as
+ * they lie, or copied into huge pages first, the saver's one copy of a frame
+ * (spent only on frames that took none on their way into the ring).
+ */
+export interface RingWrites {
+  /** Written with O_DIRECT straight from ring slots: no copy in the saver. */
+  readonly inPlaceBytes: number;
+  /** Copied into huge pages before their O_DIRECT write: one copy each. */
+  readonly stagedBytes: number;
+}
+
 export interface SavedFileSummary {
   readonly path: string;
   readonly framesWritten: number;
@@ -260,12 +273,8 @@ export type SaverEvent =
       readonly firstFrameToClosedS?: number;
       /** The HDF5 writer that wrote the file, as in its /entry@hdf5_writer (e.g. "native (libhdf5 1.10.8)"). */
       readonly writer?: string;
-      /**
-       * Frames that came through the shared-memory ring, in bytes: written
-       * from their slot, or copied into huge pages first (the saver's one
-       * copy; storage/ring-writes.ts). Absent when none did.
-       */
-      readonly ringWrites?: { readonly inPlaceBytes: number; readonly stagedBytes: number };
+      /** Frames that came through the shared-memory ring: how they were written. Absent when none did. */
+      readonly ringWrites?: RingWrites;
       /** Present when the saver subscribed to analysis results. */
       readonly results?: SavedResultsPayload;
     }
