@@ -40,9 +40,9 @@ const frameBytes = (start: RunStart): number => start.shape.reduce((n, d) => n *
  * ring of `slots` slots (page 0 the release count, then the slots): each
  * frame's pixels in its slot, appended from there and the slot released; a
  * slot is filled again only once it has been released, as the acquisition
- * does; a frame for which `copiedBefore` says so is marked as the saver
- * marks one that took a copy on its way into its slot. Returns the ring's
- * release count, to read (also handed to `afterAppend`).
+ * does. `afterAppend` runs after each frame (with the release count, to
+ * read); a frame for which `copiedBefore` says so is marked as the saver
+ * marks one that took a copy on its way into its slot. Returns the release count.
  */
 async function appendThroughRing(
   writer: Awaited<ReturnType<typeof openNativeWriter>>,
@@ -50,8 +50,10 @@ async function appendThroughRing(
   frames: number,
   slots: number,
   pixelsOf: (seq: number) => Uint8Array,
-  afterAppend: (seq: number, releasedCount: () => number) => void = () => {},
-  copiedBefore: (seq: number) => boolean = () => false,
+  {
+    afterAppend = () => {},
+    copiedBefore = () => false,
+  }: { afterAppend?: (seq: number, releasedCount: () => number) => void; copiedBefore?: (seq: number) => boolean } = {},
 ): Promise<() => number> {
   const bytes = frameBytes(start);
   const ring = addon().createSharedMemory(4096 + slots * bytes).buffer;
@@ -199,16 +201,11 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
       const before = addon().ioCounters();
       // Written in place whatever this disk would choose (ringStaging, tested below).
       const writer = await withEnv(STAGING_ENV, '0', () => openNativeWriter(path, start, { overwrite: false }));
-      const released = await appendThroughRing(
-        writer,
-        start,
-        frames,
-        4,
-        (seq) => framePixels(start.shape, start.dtype, seq),
-        (seq) => {
+      const released = await appendThroughRing(writer, start, frames, 4, (seq) => framePixels(start.shape, start.dtype, seq), {
+        afterAppend: (seq) => {
           if (seq % 5 === 4) writer.flush();
         },
-      );
+      });
       writer.finish(makeRunEnd(start, { frames_acquired: frames }));
       assert.equal(released(), frames, 'every slot released once its write was done');
       const inPlace = addon().ioCounters().inPlaceBytes - before.inPlaceBytes;
@@ -258,17 +255,12 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
         const before = addon().ioCounters();
         const writer = await withEnv(STAGING_ENV, '1', () => openNativeWriter(path, start, { overwrite: false }));
         const heldBack: number[] = [];
-        await appendThroughRing(
-          writer,
-          start,
-          frames,
-          4,
-          (seq) => framePixels(start.shape, start.dtype, seq),
-          (seq, releasedCount) => {
+        await appendThroughRing(writer, start, frames, 4, (seq) => framePixels(start.shape, start.dtype, seq), {
+          afterAppend: (seq, releasedCount) => {
             // Copied, so not held until the write is done: the acquisition may fill the slot again now.
             if (releasedCount() !== seq + 1) heldBack.push(seq);
           },
-        );
+        });
         writer.finish(makeRunEnd(start, { frames_acquired: frames }));
         const after = addon().ioCounters();
         assert.deepEqual(heldBack, [], 'slots released as soon as their frame was copied');
@@ -293,15 +285,9 @@ describe('frame chunks written with O_DIRECT (native/direct_vfd.c)', { skip }, (
       const writer = await withEnv(STAGING_ENV, '1', () => openNativeWriter(path, start, { overwrite: false }));
       // Odd frames as a GigE Vision image Aravis assembled from packets; even ones as rendered in their slot.
       const copiedBefore = (seq: number): boolean => seq % 2 === 1;
-      const released = await appendThroughRing(
-        writer,
-        start,
-        frames,
-        4,
-        (seq) => framePixels(start.shape, start.dtype, seq),
-        () => {},
+      const released = await appendThroughRing(writer, start, frames, 4, (seq) => framePixels(start.shape, start.dtype, seq), {
         copiedBefore,
-      );
+      });
       writer.finish(makeRunEnd(start, { frames_acquired: frames }));
       const after = addon().ioCounters();
       assert.equal(released(), frames, 'every slot released, the copied ones once their write was done');
